@@ -7,6 +7,9 @@ public sealed partial class Tensor
     /// <summary>A copy converted to <paramref name="type"/> (this tensor itself when it already has it).</summary>
     public Tensor to(ScalarType type) => NativeStatus.Tensor(NativeMethods.bni_tensor_to_dtype(Handle, (sbyte)type, out IntPtr r), r);
 
+    /// <summary>A second handle to this same tensor, disposed independently of this one.</summary>
+    public Tensor alias() => NativeStatus.Tensor(NativeMethods.bni_tensor_alias(Handle, out IntPtr r), r);
+
     /// <summary>A copy with its own storage; gradients flow back to this tensor.</summary>
     public Tensor clone() => NativeStatus.Tensor(NativeMethods.bni_tensor_clone(Handle, out IntPtr r), r);
 

@@ -57,6 +57,7 @@ BNI_API bni_error* bni_tensor_copy_to_buffer(const bni_tensor* tensor, void* buf
 BNI_API bni_error* bni_tensor_item(const bni_tensor* tensor, double* out);
 BNI_API bni_error* bni_tensor_item_int64(const bni_tensor* tensor, int64_t* out);
 BNI_API bni_error* bni_tensor_to_dtype(const bni_tensor* tensor, int8_t dtype, bni_tensor** out);
+BNI_API bni_error* bni_tensor_alias(const bni_tensor* tensor, bni_tensor** out);
 BNI_API bni_error* bni_tensor_clone(const bni_tensor* tensor, bni_tensor** out);
 BNI_API bni_error* bni_tensor_contiguous(const bni_tensor* tensor, bni_tensor** out);
 BNI_API bni_error* bni_tensor_detach(const bni_tensor* tensor, bni_tensor** out);

@@ -67,6 +67,9 @@ bni_error* bni_tensor_to_dtype(const bni_tensor* handle, int8_t dtype, bni_tenso
   BNI_TRY(*out = wrap(tensor(handle).to(bni::scalar_type(dtype))))
 }
 
+// A second handle to the same tensor (same data, same autograd history).
+bni_error* bni_tensor_alias(const bni_tensor* handle, bni_tensor** out) { BNI_TRY(*out = wrap(tensor(handle))) }
+
 bni_error* bni_tensor_clone(const bni_tensor* handle, bni_tensor** out) { BNI_TRY(*out = wrap(tensor(handle).clone())) }
 
 bni_error* bni_tensor_contiguous(const bni_tensor* handle, bni_tensor** out) {

@@ -37,11 +37,15 @@ internal static class NativeLibraryResolver
             return IntPtr.Zero;
         }
 
-        IntPtr library = Load(Environment.GetEnvironmentVariable(OverrideVariable), DefaultSearchDirectories(assembly));
+        IntPtr library = LoadFromEnvironment(assembly);
         CheckAbiVersion(library);
         SetDefaultThreadCount(library);
         return library;
     }
+
+    /// <summary>Loads the shim as the P/Invoke resolver does: the override variable, else the default folders.</summary>
+    public static IntPtr LoadFromEnvironment(Assembly assembly) =>
+        Load(Environment.GetEnvironmentVariable(OverrideVariable), DefaultSearchDirectories(assembly));
 
     /// <summary>The folders searched when no override is set, in order.</summary>
     public static IReadOnlyList<string> DefaultSearchDirectories(Assembly assembly)
@@ -60,23 +64,23 @@ internal static class NativeLibraryResolver
     /// <paramref name="searchDirectories"/> that has it, else through the system's library search.
     /// Throws <see cref="DllNotFoundException"/> listing every path tried and why each failed.
     /// </summary>
-    public static IntPtr Load(string? overridePath, IEnumerable<string> searchDirectories)
+    public static IntPtr Load(string? overridePath, IEnumerable<string> searchDirectories, string fileName = FileName)
     {
         var candidates = new List<string>();
         if (!string.IsNullOrEmpty(overridePath))
         {
-            candidates.Add(Directory.Exists(overridePath) ? Path.Combine(overridePath, FileName) : overridePath);
+            candidates.Add(Directory.Exists(overridePath) ? Path.Combine(overridePath, fileName) : overridePath);
         }
         else
         {
-            candidates.AddRange(searchDirectories.Select(directory => Path.Combine(directory, FileName)));
-            candidates.Add(FileName); // the dynamic loader's own search: LD_LIBRARY_PATH, ld.so.cache
+            candidates.AddRange(searchDirectories.Select(directory => Path.Combine(directory, fileName)));
+            candidates.Add(fileName); // the dynamic loader's own search: LD_LIBRARY_PATH, ld.so.cache
         }
 
         var failures = new List<string>();
         foreach (string candidate in candidates)
         {
-            bool isBareName = candidate == FileName;
+            bool isBareName = candidate == fileName;
             if (!isBareName && !File.Exists(candidate))
             {
                 failures.Add($"  {candidate}: no such file");
@@ -98,7 +102,7 @@ internal static class NativeLibraryResolver
         }
 
         var message = new StringBuilder();
-        message.Append("Could not load the native library ").Append(FileName).AppendLine(". Paths tried:");
+        message.Append("Could not load the native library ").Append(fileName).AppendLine(". Paths tried:");
         message.AppendJoin(Environment.NewLine, failures).AppendLine();
         message.Append(string.IsNullOrEmpty(overridePath)
             ? $"Build it with 'bash build/setup.sh', or set {OverrideVariable} to its path."
@@ -106,7 +110,7 @@ internal static class NativeLibraryResolver
         throw new DllNotFoundException(message.ToString());
     }
 
-    private static unsafe void CheckAbiVersion(IntPtr library)
+    internal static unsafe void CheckAbiVersion(IntPtr library)
     {
         if (!NativeLibrary.TryGetExport(library, "bni_abi_version", out IntPtr export))
         {

@@ -41,6 +41,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)] public static partial IntPtr bni_tensor_item(TensorHandle tensor, out double result);
     [LibraryImport(LibraryName)] public static partial IntPtr bni_tensor_item_int64(TensorHandle tensor, out long result);
     [LibraryImport(LibraryName)] public static partial IntPtr bni_tensor_to_dtype(TensorHandle tensor, sbyte dtype, out IntPtr result);
+    [LibraryImport(LibraryName)] public static partial IntPtr bni_tensor_alias(TensorHandle tensor, out IntPtr result);
     [LibraryImport(LibraryName)] public static partial IntPtr bni_tensor_clone(TensorHandle tensor, out IntPtr result);
     [LibraryImport(LibraryName)] public static partial IntPtr bni_tensor_contiguous(TensorHandle tensor, out IntPtr result);
     [LibraryImport(LibraryName)] public static partial IntPtr bni_tensor_detach(TensorHandle tensor, out IntPtr result);
