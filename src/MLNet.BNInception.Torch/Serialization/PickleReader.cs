@@ -73,16 +73,16 @@ internal sealed class PickleReader
                 case Appends: { List<object?> items = PopToMark(); ListAt(Peek()).AddRange(items); break; }
                 case EmptyDict: Push(new PickleDict()); break;
                 case PickleOpcodes.Dict: Push(DictFrom(PopToMark())); break;
-                case SetItem: { object? value = Pop(), key = Pop(); DictAt(Peek()).Set(key, value); break; }
+                case SetItem: { object? value = Pop(), key = Pop(); Store(DictAt(Peek()), key, value); break; }
                 case SetItems: { List<object?> items = PopToMark(); AddPairs(DictAt(Peek()), items); break; }
                 case EmptySet: Push(new List<object?>()); break;
                 case AddItems: { List<object?> items = PopToMark(); ListAt(Peek()).AddRange(items); break; }
                 case FrozenSet: Push(PopToMark()); break;
-                case PickleOpcodes.Global: Push(new PickleGlobal(Line(), Line())); break;
-                case StackGlobal: { string name = Text(Pop()), module = Text(Pop()); Push(new PickleGlobal(module, name)); break; }
+                case PickleOpcodes.Global: Push(PickleGlobal.Of(Line(), Line())); break;
+                case StackGlobal: { string name = Text(Pop()), module = Text(Pop()); Push(PickleGlobal.Of(module, name)); break; }
                 case Reduce: { object?[] arguments = TupleOf(Pop()); Push(Call(Pop(), arguments)); break; }
                 case NewObj: { object?[] arguments = TupleOf(Pop()); Push(Call(Pop(), arguments)); break; }
-                case PickleOpcodes.Build: { object? state = Pop(); CheckBuildTarget(Peek(), state); break; }
+                case PickleOpcodes.Build: Pop(); CheckBuildTarget(Peek()); break;
                 case BinPersId: Push(Storage(Pop())); break;
                 case BinPut: _memo[Byte()] = Peek(); break;
                 case LongBinPut: _memo[Length32()] = Peek(); break;
@@ -100,24 +100,14 @@ internal sealed class PickleReader
     {
         if (callable is not PickleGlobal global)
         {
-            throw Invalid("the pickle calls something that is not a global");
+            throw Invalid($"the pickle calls {Describe(callable)}, which is not a global");
         }
 
         switch (global.ToString())
         {
             case "collections.OrderedDict":
             case "builtins.dict":
-                var dict = new PickleDict();
-                if (arguments.Length == 1 && arguments[0] is List<object?> pairs)
-                {
-                    foreach (object? pair in pairs)
-                    {
-                        object?[] keyValue = TupleOf(pair);
-                        dict.Set(keyValue[0], keyValue[1]);
-                    }
-                }
-
-                return dict;
+                return DictFromPairs(global, arguments);
             case "torch._utils._rebuild_tensor_v2":
             case "torch._utils._rebuild_tensor":
                 if (arguments.Length < 4 || arguments[0] is not StorageReference storage)
@@ -129,14 +119,65 @@ internal sealed class PickleReader
             case "torch._utils._rebuild_parameter":
             case "torch._utils._rebuild_parameter_with_state":
                 return arguments.Length > 0 && arguments[0] is TensorReference tensor ? tensor : throw Invalid($"{global} wraps no tensor");
+            case "torch._tensor._rebuild_from_type_v2":
+                return RebuildFromType(global, arguments);
+            case "torch.device":
+                // Only meaningful as an argument to something else; the binding keeps every tensor on the CPU anyway.
+                return arguments.Length > 0 && arguments[0] is string device ? device : throw Invalid($"{global} has unexpected arguments");
             default:
                 throw Invalid($"unsupported object '{global}' in the file; this reader loads dictionaries of tensors");
         }
     }
 
+    // torch.save routes a tensor through _rebuild_from_type_v2(func, type, args, state) when it has
+    // Python attributes or is a Parameter. Those attributes carry no tensor data, so only the inner
+    // rebuild matters; it must be a plain rebuild so that a crafted file cannot nest calls without end.
+    private TensorReference RebuildFromType(PickleGlobal global, object?[] arguments)
+    {
+        if (arguments.Length < 3 || arguments[0] is not PickleGlobal inner || inner.Module != "torch._utils")
+        {
+            throw Invalid($"{global} has unexpected arguments");
+        }
+
+        if (arguments[1] is not PickleGlobal { Name: "Tensor" or "Parameter" } type)
+        {
+            throw Invalid($"unsupported tensor type {Describe(arguments[1])} in the file; this reader loads dictionaries of plain tensors");
+        }
+
+        return Call(inner, TupleOf(arguments[2])) as TensorReference ?? throw Invalid($"{global} of {type} builds no tensor");
+    }
+
+    // dict(pairs) and OrderedDict(pairs); torch.save writes OrderedDict() and fills it with SETITEMS.
+    private PickleDict DictFromPairs(PickleGlobal global, object?[] arguments)
+    {
+        var dict = new PickleDict();
+        if (arguments.Length == 0)
+        {
+            return dict;
+        }
+
+        if (arguments.Length > 1 || arguments[0] is not (List<object?> or object?[]))
+        {
+            throw Invalid($"{global} has unexpected arguments");
+        }
+
+        foreach (object? pair in TupleOf(arguments[0]))
+        {
+            object?[] keyValue = TupleOf(pair);
+            if (keyValue.Length != 2)
+            {
+                throw Invalid($"{global} is given a pair of {keyValue.Length} items");
+            }
+
+            Store(dict, keyValue[0], keyValue[1]);
+        }
+
+        return dict;
+    }
+
     // BUILD sets state on an object made by REDUCE. The state of an OrderedDict (its _metadata
     // with per-module versions) and of a tensor (Python attributes) carries no tensor data.
-    private void CheckBuildTarget(object? target, object? state)
+    private void CheckBuildTarget(object? target)
     {
         if (target is not (PickleDict or TensorReference))
         {
@@ -154,28 +195,37 @@ internal sealed class PickleReader
 
         if (id[1] is not PickleGlobal { Module: "torch" } storageType || !StorageTypes.TryParse(storageType.Name, out ScalarType type))
         {
-            throw Invalid($"unsupported storage type '{id[1]}'");
+            throw Invalid($"unsupported storage type {Describe(id[1])}");
         }
 
         string key = id[2] as string ?? throw Invalid("a storage key is not a string");
-        if (id[3] is not string location || !location.StartsWith("cpu", StringComparison.Ordinal))
+        if (id[3] is not string)
         {
-            throw new InvalidDataException(
-                $"{_source}: storage {key} was saved on device '{id[3]}'. Save it from the CPU (model.cpu().state_dict()) and try again.");
+            throw Invalid($"storage {key} has a location that is {Describe(id[3])}, not a string");
         }
 
+        // The location (e.g. 'cuda:0') is ignored: the bytes are the same on every device, and this
+        // binding runs on the CPU, so it loads as torch.load(path, map_location='cpu') would.
         return new StorageReference(type, key, Integer(id[4]));
     }
 
-    private static void AddPairs(PickleDict dict, List<object?> items)
+    private void Store(PickleDict dict, object? key, object? value) =>
+        dict.Set(key ?? throw Invalid("a dict has a None key, which a state dict never has"), value);
+
+    private void AddPairs(PickleDict dict, List<object?> items)
     {
-        for (int i = 0; i + 1 < items.Count; i += 2)
+        if (items.Count % 2 != 0)
         {
-            dict.Set(items[i], items[i + 1]);
+            throw Invalid($"a dict is given {items.Count} items, not key-value pairs");
+        }
+
+        for (int i = 0; i < items.Count; i += 2)
+        {
+            Store(dict, items[i], items[i + 1]);
         }
     }
 
-    private static PickleDict DictFrom(List<object?> items)
+    private PickleDict DictFrom(List<object?> items)
     {
         var dict = new PickleDict();
         AddPairs(dict, items);

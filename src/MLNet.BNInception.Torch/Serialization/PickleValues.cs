@@ -3,6 +3,9 @@ namespace MLNet.BNInception.Torch.Serialization;
 /// <summary>A reference to a Python global (<c>module.name</c>) met in a pickle.</summary>
 internal sealed record PickleGlobal(string Module, string Name)
 {
+    // Protocol 2 pickles may name Python 2's module for builtins, which Python's unpickler maps back.
+    public static PickleGlobal Of(string module, string name) => new(module == "__builtin__" ? "builtins" : module, name);
+
     public override string ToString() => $"{Module}.{Name}";
 }
 
@@ -14,13 +17,8 @@ internal sealed class PickleDict
 
     public IReadOnlyList<KeyValuePair<object, object?>> Items => _items;
 
-    public void Set(object? key, object? value)
+    public void Set(object key, object? value)
     {
-        if (key is null)
-        {
-            throw new InvalidDataException("The file holds a dict with a None key, which a state dict never has.");
-        }
-
         if (_positions.TryGetValue(key, out int position))
         {
             _items[position] = new(key, value);

@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Torch.Tests;
+namespace MLNet.BNInception.Tests;
 
 /// <summary>A fresh folder under the system temp path, deleted with everything in it on dispose.</summary>
 internal sealed class TemporaryDirectory : IDisposable

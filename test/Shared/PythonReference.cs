@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace MLNet.BNInception.Torch.Tests;
+namespace MLNet.BNInception.Tests;
 
 /// <summary>
 /// Runs the reference scripts under python/ with Debian's interpreter, which has python3-torch;

@@ -1,0 +1,66 @@
+namespace MLNet.BNInception.Models;
+
+/// <summary>Architecture settings of <see cref="BnInception"/>. The defaults build the paper's network for ImageNet.</summary>
+public sealed record BnInceptionOptions
+{
+    /// <summary>Number of classes of the final linear layer. Default 1000.</summary>
+    public int NumClasses { get; init; } = 1000;
+
+    /// <summary>Side of the square input image: a multiple of 32, at least 64. Default 224.</summary>
+    public int InputSize { get; init; } = 224;
+
+    /// <summary>Input channels: 3 (color) or 1 (grayscale). Default 3.</summary>
+    public int InputChannels { get; init; } = 3;
+
+    /// <summary>
+    /// Batch normalization after every convolution. Default true. False builds the paper's
+    /// "Inception" baseline: every convolution gets a bias instead.
+    /// </summary>
+    public bool BatchNorm { get; init; } = true;
+
+    /// <summary>The nonlinearity. Default <see cref="Activation.Relu"/>.</summary>
+    public Activation Activation { get; init; } = Activation.Relu;
+
+    /// <summary>Dropout probability before the classifier. Default 0: the paper removes dropout with BN.</summary>
+    public double Dropout { get; init; }
+
+    /// <summary>ε added to the variance in every BN layer. Default 1e-5.</summary>
+    public double BatchNormEpsilon { get; init; } = 1e-5;
+
+    /// <summary>Weight of a new batch in the BN running statistics. Default 0.1.</summary>
+    public double BatchNormMomentum { get; init; } = 0.1;
+
+    /// <summary>The input sides the network accepts, for error messages: 64, 96, … up to 512 and beyond by 32.</summary>
+    public static bool IsValidInputSize(int size) => size >= 64 && size % 32 == 0;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the bad setting and what is allowed.</summary>
+    public void Validate()
+    {
+        if (!IsValidInputSize(InputSize))
+        {
+            throw new ArgumentException(
+                $"InputSize {InputSize} is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, 160, 192, 224, 256, …).",
+                nameof(InputSize));
+        }
+
+        if (InputChannels is not (1 or 3))
+        {
+            throw new ArgumentException($"InputChannels must be 1 or 3, not {InputChannels}.", nameof(InputChannels));
+        }
+
+        if (NumClasses < 2)
+        {
+            throw new ArgumentException($"NumClasses must be at least 2, not {NumClasses}.", nameof(NumClasses));
+        }
+
+        if (Dropout is < 0 or >= 1)
+        {
+            throw new ArgumentException($"Dropout must be in [0, 1), not {Dropout}.", nameof(Dropout));
+        }
+
+        if (BatchNormEpsilon <= 0 || BatchNormMomentum is <= 0 or > 1)
+        {
+            throw new ArgumentException("BatchNormEpsilon must be positive and BatchNormMomentum in (0, 1].");
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using MLNet.BNInception.Torch;
+using MLNet.BNInception.Torch.Modules;
+using F = MLNet.BNInception.Torch.torch.nn.functional;
+
+namespace MLNet.BNInception.Models;
+
+/// <summary>
+/// An inception module of BN-Inception (paper, Figure 5): a 1×1 branch, a 3×3 branch after a 1×1
+/// reduction, a double 3×3 branch (two stacked 3×3 convolutions in place of GoogLeNet's 5×5) after a
+/// 1×1 reduction, and a pooling branch; their outputs concatenated along channels in that order.
+/// </summary>
+public sealed class InceptionModule : Module
+{
+    private readonly ConvBnRelu? _branch1x1;
+    private readonly ConvBnRelu _branch3x3Reduce;
+    private readonly ConvBnRelu _branch3x3;
+    private readonly ConvBnRelu _double3x3Reduce;
+    private readonly ConvBnRelu _double3x3First;
+    private readonly ConvBnRelu _double3x3Second;
+    private readonly ConvBnRelu? _poolProjection;
+
+    /// <summary>Creates the module from one row of the table.</summary>
+    public InceptionModule(InceptionSpec spec, BnInceptionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        Spec = spec;
+        int stride = spec.Reduces ? 2 : 1;
+        if (spec.Out1x1 > 0)
+        {
+            _branch1x1 = register_module("branch1x1", new ConvBnRelu(spec.InChannels, spec.Out1x1, 1, 1, 0, options));
+        }
+
+        _branch3x3Reduce = register_module("branch3x3_reduce", new ConvBnRelu(spec.InChannels, spec.Reduce3x3, 1, 1, 0, options));
+        _branch3x3 = register_module("branch3x3", new ConvBnRelu(spec.Reduce3x3, spec.Out3x3, 3, stride, 1, options));
+        _double3x3Reduce = register_module("double3x3_reduce", new ConvBnRelu(spec.InChannels, spec.ReduceDouble3x3, 1, 1, 0, options));
+        _double3x3First = register_module("double3x3_1", new ConvBnRelu(spec.ReduceDouble3x3, spec.OutDouble3x3, 3, 1, 1, options));
+        _double3x3Second = register_module("double3x3_2", new ConvBnRelu(spec.OutDouble3x3, spec.OutDouble3x3, 3, stride, 1, options));
+        if (spec.PoolProjection > 0)
+        {
+            _poolProjection = register_module("pool_proj", new ConvBnRelu(spec.InChannels, spec.PoolProjection, 1, 1, 0, options));
+        }
+    }
+
+    /// <summary>The table row this module was built from.</summary>
+    public InceptionSpec Spec { get; }
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor input)
+    {
+        using DisposeScope scope = torch.NewDisposeScope();
+        var branches = new List<Tensor>(4);
+        if (_branch1x1 is not null)
+        {
+            branches.Add(_branch1x1.call(input));
+        }
+
+        branches.Add(_branch3x3.call(_branch3x3Reduce.call(input)));
+        branches.Add(_double3x3Second.call(_double3x3First.call(_double3x3Reduce.call(input))));
+        branches.Add(Spec.Pool switch
+        {
+            // Stride-1 pools pad by 1 and, for averages, count the padding (SPEC.md §2).
+            InceptionPool.Average => _poolProjection!.call(F.avg_pool2d(input, [3], stride: [1], padding: [1], count_include_pad: true)),
+            InceptionPool.Max => _poolProjection!.call(F.max_pool2d(input, [3], stride: [1], padding: [1])),
+            _ => F.max_pool2d(input, [3], stride: [2], ceil_mode: true),
+        });
+        return torch.cat(branches, dim: 1).MoveToOuterDisposeScope();
+    }
+}

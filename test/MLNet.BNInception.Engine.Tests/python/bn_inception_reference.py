@@ -1,0 +1,125 @@
+"""BN-Inception in PyTorch, written from shared/SPEC.md section 2, as the reference the C# network
+is compared with. Module names give the same state-dict keys as the C# network.
+
+usage:
+  bn_inception_reference.py count                  parameters at 224x224, 1000 classes
+  bn_inception_reference.py parity DIR             see parity() below
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ConvBnRelu(nn.Module):
+    def __init__(self, cin, cout, kernel, stride=1, padding=0, bn=True):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, kernel, stride, padding, bias=not bn)
+        self.bn = nn.BatchNorm2d(cout) if bn else None
+
+    def forward(self, x):
+        x = self.conv(x)
+        if self.bn is not None:
+            x = self.bn(x)
+        return F.relu(x)
+
+
+class Inception(nn.Module):
+    def __init__(self, cin, c1, r3, c3, rd, cd, pool, proj):
+        super().__init__()
+        self.pool = pool
+        stride = 2 if pool == "pass" else 1
+        if c1:
+            self.branch1x1 = ConvBnRelu(cin, c1, 1)
+        self.branch3x3_reduce = ConvBnRelu(cin, r3, 1)
+        self.branch3x3 = ConvBnRelu(r3, c3, 3, stride, 1)
+        self.double3x3_reduce = ConvBnRelu(cin, rd, 1)
+        self.double3x3_1 = ConvBnRelu(rd, cd, 3, 1, 1)
+        self.double3x3_2 = ConvBnRelu(cd, cd, 3, stride, 1)
+        if proj:
+            self.pool_proj = ConvBnRelu(cin, proj, 1)
+
+    def forward(self, x):
+        out = []
+        if hasattr(self, "branch1x1"):
+            out.append(self.branch1x1(x))
+        out.append(self.branch3x3(self.branch3x3_reduce(x)))
+        out.append(self.double3x3_2(self.double3x3_1(self.double3x3_reduce(x))))
+        if self.pool == "avg":
+            out.append(self.pool_proj(F.avg_pool2d(x, 3, 1, 1, count_include_pad=True)))
+        elif self.pool == "max":
+            out.append(self.pool_proj(F.max_pool2d(x, 3, 1, 1)))
+        else:
+            out.append(F.max_pool2d(x, 3, 2, ceil_mode=True))
+        return torch.cat(out, 1)
+
+
+# SPEC.md section 2: in, 1x1, 3x3 reduce, 3x3, double reduce, double, pool, projection
+TABLE = {
+    "3a": (192, 64, 64, 64, 64, 96, "avg", 32),
+    "3b": (256, 64, 64, 96, 64, 96, "avg", 64),
+    "3c": (320, 0, 128, 160, 64, 96, "pass", 0),
+    "4a": (576, 224, 64, 96, 96, 128, "avg", 128),
+    "4b": (576, 192, 96, 128, 96, 128, "avg", 128),
+    "4c": (576, 160, 128, 160, 128, 160, "avg", 128),
+    "4d": (608, 96, 128, 192, 160, 192, "avg", 128),
+    "4e": (608, 0, 128, 192, 192, 256, "pass", 0),
+    "5a": (1056, 352, 192, 320, 160, 224, "avg", 128),
+    "5b": (1024, 352, 192, 320, 192, 224, "max", 128),
+}
+
+
+class BNInception(nn.Module):
+    def __init__(self, classes=1000, channels=3):
+        super().__init__()
+        self.conv1 = ConvBnRelu(channels, 64, 7, 2, 3)
+        self.conv2_reduce = ConvBnRelu(64, 64, 1)
+        self.conv2 = ConvBnRelu(64, 192, 3, 1, 1)
+        for name, row in TABLE.items():
+            setattr(self, "inception_" + name, Inception(*row))
+        self.fc = nn.Linear(1024, classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(self.conv1(x), 3, 2, ceil_mode=True)
+        x = F.max_pool2d(self.conv2(self.conv2_reduce(x)), 3, 2, ceil_mode=True)
+        for name in TABLE:
+            x = getattr(self, "inception_" + name)(x)
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def parity(directory):
+    """Reads config.json, weights.pt, input.bin (float32) and labels.bin (int64) from DIR. Writes
+    eval_logits.bin, train_logits.bin (batch statistics) and updated.pt: the state dict after one
+    SGD step on the cross-entropy of the training-mode logits."""
+    config = json.load(open(os.path.join(directory, "config.json")))
+    n, c, s = config["batch"], config["channels"], config["size"]
+    net = BNInception(config["classes"], c)
+    net.load_state_dict(torch.load(os.path.join(directory, "weights.pt")), strict=True)
+    x = torch.from_numpy(np.fromfile(os.path.join(directory, "input.bin"), dtype="<f4").reshape(n, c, s, s).copy())
+    labels = torch.from_numpy(np.fromfile(os.path.join(directory, "labels.bin"), dtype="<i8").copy())
+
+    net.eval()
+    with torch.no_grad():
+        net(x).numpy().astype("<f4").tofile(os.path.join(directory, "eval_logits.bin"))
+
+    net.train()
+    optimizer = torch.optim.SGD(net.parameters(), lr=config["lr"], momentum=config["momentum"], weight_decay=config["weight_decay"])
+    logits = net(x)
+    logits.detach().numpy().astype("<f4").tofile(os.path.join(directory, "train_logits.bin"))
+    F.cross_entropy(logits, labels).backward()
+    optimizer.step()
+    torch.save(net.state_dict(), os.path.join(directory, "updated.pt"))
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(2)
+    if sys.argv[1] == "count":
+        print(sum(p.numel() for p in BNInception().parameters()))
+    elif sys.argv[1] == "parity":
+        parity(sys.argv[2])
+    else:
+        raise SystemExit("unknown command " + sys.argv[1])
