@@ -139,7 +139,7 @@ internal sealed class PickleReader
             throw Invalid($"{global} has unexpected arguments");
         }
 
-        if (arguments[1] is not PickleGlobal { Name: "Tensor" or "Parameter" } type)
+        if (arguments[1] is not PickleGlobal { Module: "torch" or "torch._tensor" or "torch.nn.parameter", Name: "Tensor" or "Parameter" } type)
         {
             throw Invalid($"unsupported tensor type {Describe(arguments[1])} in the file; this reader loads dictionaries of plain tensors");
         }
@@ -358,6 +358,8 @@ internal sealed class PickleReader
         List<object?> => "a list",
         PickleDict => "a dict",
         PickleGlobal global => $"'{global}'",
+        TensorReference => "a tensor",
+        StorageReference => "a storage",
         _ => value.GetType().Name,
     };
 }

@@ -9,11 +9,22 @@ internal static class StorageTypes
     /// <summary>Contents of the <c>version</c> record torch.save 1.13 writes.</summary>
     public const string FormatVersion = "3\n";
 
-    /// <summary>Top folder of every record; torch.load accepts any name, torch.save writes this one.</summary>
+    /// <summary>
+    /// Top folder of every record we write. torch.load accepts any name: torch.save 1.13 uses the
+    /// file's stem, later versions use this fixed one, which keeps the bytes independent of the path.
+    /// </summary>
     public const string ArchiveName = "archive";
 
     public const string PickleRecord = "data.pkl";
     public const string VersionRecord = "version";
+
+    /// <summary>Written by PyTorch 2.1 and later only: "little" or "big".</summary>
+    public const string ByteOrderRecord = "byteorder";
+    public const string LittleEndian = "little";
+
+    /// <summary>Records that only torch.jit.save writes, beside a data.pkl of its own.</summary>
+    public const string TorchScriptConstantsRecord = "constants.pkl";
+    public const string TorchScriptCodeFolder = "code/";
 
     private static readonly (ScalarType Type, string Name)[] Names =
     [

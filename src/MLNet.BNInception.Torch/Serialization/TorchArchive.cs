@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 
@@ -13,8 +14,11 @@ internal static class TorchArchive
     public static void Write(IEnumerable<KeyValuePair<string, Tensor>> stateDict, Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
+        ArgumentNullException.ThrowIfNull(stream);
+
+        // Everything is checked before the first byte is written, so a bad entry cannot leave half an archive in the stream.
         List<KeyValuePair<string, Tensor>> items = stateDict.ToList();
-        var names = new HashSet<string>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
         var entries = new List<PickleWriter.Entry>(items.Count);
         for (int i = 0; i < items.Count; i++)
         {
@@ -24,8 +28,13 @@ internal static class TorchArchive
                 throw new ArgumentException($"State-dict key '{name}' is null or appears twice.", nameof(stateDict));
             }
 
-            ArgumentNullException.ThrowIfNull(tensor, name);
-            entries.Add(new PickleWriter.Entry(name, i.ToString(System.Globalization.CultureInfo.InvariantCulture), tensor.dtype, tensor.shape));
+            if (tensor is null)
+            {
+                throw new ArgumentException($"State-dict entry '{name}' has no tensor.", nameof(stateDict));
+            }
+
+            string storageKey = i.ToString(CultureInfo.InvariantCulture);
+            entries.Add(new PickleWriter.Entry(name, storageKey, tensor.dtype, tensor.shape));
         }
 
         using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
@@ -34,7 +43,7 @@ internal static class TorchArchive
         {
             Tensor tensor = items[i].Value;
             var bytes = new byte[tensor.nbytes];
-            tensor.CopyBytesTo(bytes); // row-major, so the strides written are the contiguous ones
+            tensor.CopyBytesTo(bytes); // row-major, which is what the contiguous strides in data.pkl promise
             WriteRecord(zip, StorageTypes.StorageRecord(entries[i].StorageKey), bytes);
         }
 
@@ -44,7 +53,10 @@ internal static class TorchArchive
     /// <summary>Writes to a temporary file beside <paramref name="path"/>, then renames it, so a crash never leaves half a file.</summary>
     public static void WriteFile(IEnumerable<KeyValuePair<string, Tensor>> stateDict, string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         string fullPath = Path.GetFullPath(path);
+
+        // Same folder, so the rename stays on one file system and is atomic.
         string temporary = $"{fullPath}.{Guid.NewGuid():N}.tmp";
         try
         {
@@ -65,11 +77,12 @@ internal static class TorchArchive
         }
     }
 
-    public static IReadOnlyList<KeyValuePair<string, Tensor>> Read(Stream stream, string source)
+    public static List<KeyValuePair<string, Tensor>> Read(Stream stream, string source)
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (!stream.CanSeek)
         {
+            // A zip archive is read from its end (the central directory), so it needs a seekable stream.
             var copy = new MemoryStream();
             stream.CopyTo(copy);
             copy.Position = 0;
@@ -77,29 +90,11 @@ internal static class TorchArchive
         }
 
         CheckSignature(stream, source);
-        ZipArchive zip;
-        try
-        {
-            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
-        }
-        catch (InvalidDataException error)
-        {
-            throw new InvalidDataException($"{source} is not a complete zip archive (is it truncated?): {error.Message}", error);
-        }
-
-        using (zip)
-        {
-            string prefix = ArchivePrefix(zip, source);
-            object? top = PickleReader.Read(ReadRecord(zip, prefix + StorageTypes.PickleRecord, source), source);
-            if (top is not PickleDict dict)
-            {
-                throw new InvalidDataException($"{source} holds {PickleReader.Describe(top)}, not a dict of tensors.");
-            }
-
-            var references = new List<KeyValuePair<string, TensorReference>>();
-            Flatten(dict, "", references, source);
-            return Materialise(zip, prefix, references, source);
-        }
+        using ZipArchive zip = Open(stream, source);
+        string prefix = ArchivePrefix(zip, source);
+        CheckByteOrder(zip, prefix, source);
+        object? top = PickleReader.Read(ReadRecord(zip, prefix + StorageTypes.PickleRecord, source), source);
+        return StateDictLoader.Load(top, storage => ReadStorage(zip, prefix, storage, source), source);
     }
 
     private static void CheckSignature(Stream stream, string source)
@@ -113,21 +108,41 @@ internal static class TorchArchive
             throw new InvalidDataException($"{source} is empty.");
         }
 
-        if (read == 4 && head.SequenceEqual("PK\u0003\u0004"u8))
+        // A local file header, or the end record of an archive with no files at all.
+        if (read == 4 && (head.SequenceEqual("PK\u0003\u0004"u8) || head.SequenceEqual("PK\u0005\u0006"u8)))
         {
             return;
         }
 
+        // The legacy format is a bare pickle stream that starts with the pickled magic number.
         if (head[0] == PickleOpcodes.Proto)
         {
             throw new InvalidDataException(
-                $"{source} is in PyTorch's legacy (pre-1.6) format. Re-save it from Python with torch.save(obj, path), " +
-                "leaving _use_new_zipfile_serialization at its default, True.");
+                $"{source} is in PyTorch's legacy (pre-1.6) format, which this reader does not read. Re-save it from Python " +
+                "with torch.save(obj, path) in PyTorch 1.6 or later, leaving _use_new_zipfile_serialization at its default, True.");
         }
 
         throw new InvalidDataException($"{source} is not a PyTorch file: it does not start with a zip header.");
     }
 
+    private static ZipArchive Open(Stream stream, string source)
+    {
+        ZipArchive? zip = null;
+        try
+        {
+            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+            _ = zip.Entries.Count; // the central directory is read lazily; its errors belong here, not in the first lookup
+            return zip;
+        }
+        catch (Exception error) when (error is InvalidDataException or IOException or ArgumentException or NotSupportedException)
+        {
+            zip?.Dispose();
+            throw new InvalidDataException($"{source} is not a complete zip archive (is it truncated?): {error.Message}", error);
+        }
+    }
+
+    // torch.save names the top folder 'archive' in recent versions but after the file's stem in
+    // 1.13 (weights.pt -> weights/), so the folder is found from the data.pkl record's position.
     private static string ArchivePrefix(ZipArchive zip, string source)
     {
         ZipArchiveEntry? pickle = zip.Entries.FirstOrDefault(entry =>
@@ -138,107 +153,80 @@ internal static class TorchArchive
         }
 
         string prefix = pickle.FullName[..^StorageTypes.PickleRecord.Length];
-        if (zip.GetEntry(prefix + "constants.pkl") is not null || zip.Entries.Any(e => e.FullName.StartsWith(prefix + "code/", StringComparison.Ordinal)))
+        if (zip.GetEntry(prefix + StorageTypes.TorchScriptConstantsRecord) is not null ||
+            zip.Entries.Any(entry => entry.FullName.StartsWith(prefix + StorageTypes.TorchScriptCodeFolder, StringComparison.Ordinal)))
         {
             throw new InvalidDataException(
-                $"{source} is a TorchScript archive (torch.jit.save). Save the weights instead: torch.save(model.state_dict(), path).");
+                $"{source} is a TorchScript archive (torch.jit.save), not a torch.save file. " +
+                "Save the weights instead: torch.save(model.state_dict(), path).");
         }
 
         return prefix;
     }
 
-    private static void Flatten(PickleDict dict, string prefix, List<KeyValuePair<string, TensorReference>> output, string source)
+    // PyTorch 2.1 and later record the writer's byte order; older files are little-endian, like every machine they run on.
+    private static void CheckByteOrder(ZipArchive zip, string prefix, string source)
     {
-        foreach ((object key, object? value) in dict.Items)
-        {
-            string name = prefix + (key as string ?? throw new InvalidDataException($"{source} has a dict key that is {PickleReader.Describe(key)}, not a string."));
-            switch (value)
-            {
-                case TensorReference tensor:
-                    output.Add(new(name, tensor));
-                    break;
-                case PickleDict nested:
-                    Flatten(nested, name + ".", output, source);
-                    break;
-                default:
-                    throw new InvalidDataException(
-                        $"{source}: entry '{name}' is {PickleReader.Describe(value)}, not a tensor; this reader loads dictionaries of tensors.");
-            }
-        }
-    }
-
-    private static List<KeyValuePair<string, Tensor>> Materialise(ZipArchive zip, string prefix,
-        List<KeyValuePair<string, TensorReference>> references, string source)
-    {
-        using DisposeScope scope = torch.NewDisposeScope();
-        var storages = new Dictionary<string, Tensor>();
-        var result = new List<KeyValuePair<string, Tensor>>(references.Count);
-        foreach ((string name, TensorReference reference) in references)
-        {
-            StorageReference storage = reference.Storage;
-            if (!storages.TryGetValue(storage.Key, out Tensor? flat))
-            {
-                byte[] bytes = ReadRecord(zip, prefix + StorageTypes.StorageRecord(storage.Key), source);
-                long expected = storage.ElementCount * storage.Type.ElementSize();
-                if (bytes.Length != expected)
-                {
-                    throw new InvalidDataException(
-                        $"{source}: storage {storage.Key} has {bytes.Length} bytes but {storage.ElementCount} {storage.Type} elements need {expected}.");
-                }
-
-                flat = torch.frombuffer(bytes, storage.Type, storage.ElementCount);
-                storages[storage.Key] = flat;
-            }
-
-            CheckBounds(name, reference, source);
-            // Each result gets compact storage of its own: views sharing one storage in the file
-            // must not alias each other once loaded, and a slice must not pin its whole storage.
-            Tensor view = flat.as_strided(reference.Size, reference.Stride, reference.Offset);
-            Tensor tensor = view.is_contiguous() ? view.clone() : view.contiguous();
-            result.Add(new(name, tensor));
-        }
-
-        foreach (KeyValuePair<string, Tensor> pair in result)
-        {
-            pair.Value.DetachFromDisposeScope();
-        }
-
-        return result;
-    }
-
-    // as_strided would read outside the storage for a malformed reference; refuse it here instead.
-    private static void CheckBounds(string name, TensorReference reference, string source)
-    {
-        if (reference.Size.Length != reference.Stride.Length || reference.Offset < 0 || reference.Size.Any(s => s < 0) || reference.Stride.Any(s => s < 0))
-        {
-            throw new InvalidDataException($"{source}: entry '{name}' has an invalid shape, stride or offset.");
-        }
-
-        if (reference.Size.Any(s => s == 0))
+        if (zip.GetEntry(prefix + StorageTypes.ByteOrderRecord) is null)
         {
             return;
         }
 
-        long last = reference.Offset + reference.Size.Zip(reference.Stride, (size, stride) => (size - 1) * stride).Sum();
-        if (last >= reference.Storage.ElementCount)
+        string order = Encoding.ASCII.GetString(ReadRecord(zip, prefix + StorageTypes.ByteOrderRecord, source)).Trim();
+        if (order != StorageTypes.LittleEndian)
         {
-            throw new InvalidDataException($"{source}: entry '{name}' reaches element {last} of a storage of {reference.Storage.ElementCount}.");
+            throw new InvalidDataException($"{source} was written with '{order}' byte order; this reader reads little-endian files only.");
         }
+    }
+
+    private static byte[] ReadStorage(ZipArchive zip, string prefix, StorageReference storage, string source)
+    {
+        string name = prefix + StorageTypes.StorageRecord(storage.Key);
+        ZipArchiveEntry entry = zip.GetEntry(name) ?? throw new InvalidDataException($"{source} has no record '{name}'.");
+
+        // The size is checked before anything is allocated, so a corrupt count cannot ask for gigabytes.
+        long expected = storage.ElementCount >= 0 && storage.ElementCount <= long.MaxValue / storage.Type.ElementSize()
+            ? storage.ElementCount * storage.Type.ElementSize()
+            : -1;
+        if (entry.Length != expected)
+        {
+            throw new InvalidDataException(
+                $"{source}: storage record '{name}' has {entry.Length} bytes but {storage.ElementCount} {storage.Type} elements need " +
+                (expected < 0 ? "an impossible size." : $"{expected}."));
+        }
+
+        return ReadRecord(zip, name, source);
     }
 
     private static byte[] ReadRecord(ZipArchive zip, string name, string source)
     {
         ZipArchiveEntry entry = zip.GetEntry(name) ?? throw new InvalidDataException($"{source} has no record '{name}'.");
+        if (entry.Length > Array.MaxLength)
+        {
+            throw new InvalidDataException($"{source}: record '{name}' has {entry.Length} bytes; this reader handles records up to 2 GB.");
+        }
+
+        var bytes = new byte[entry.Length];
         try
         {
             using Stream input = entry.Open();
-            var bytes = new byte[entry.Length];
             input.ReadExactly(bytes);
-            return bytes;
         }
-        catch (Exception error) when (error is InvalidDataException or EndOfStreamException or IOException)
+        catch (Exception error) when (error is InvalidDataException or IOException or NotSupportedException)
         {
             throw new InvalidDataException($"{source}: record '{name}' cannot be read (is the file truncated?): {error.Message}", error);
+        }
+
+        CheckCrc(entry, bytes, source);
+        return bytes;
+    }
+
+    // A CRC of zero is taken as "not computed", as recent PyTorch versions can be told to skip computing it.
+    private static void CheckCrc(ZipArchiveEntry entry, byte[] bytes, string source)
+    {
+        if (entry.Crc32 != 0 && Crc32.Compute(bytes) != entry.Crc32)
+        {
+            throw new InvalidDataException($"{source}: record '{entry.FullName}' is corrupt: its bytes do not match the checksum stored with them.");
         }
     }
 

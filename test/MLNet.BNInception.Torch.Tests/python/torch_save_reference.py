@@ -3,7 +3,7 @@
 usage:
   torch_save_reference.py write DIR   write .pt files with torch.save, and DIR/NAME.json describing each
   torch_save_reference.py read FILE   torch.load FILE and print the same description as JSON
-  torch_save_reference.py load-module FILE   load FILE strictly into the module ModuleTests' C# side mirrors
+  torch_save_reference.py load-module FILE   load FILE strictly into the module the C# side mirrors
 
 A description lists the entries in order: key, dtype, shape and the raw little-endian bytes (base64).
 """
@@ -28,6 +28,21 @@ def describe(state):
     ]
 
 
+class RebuiltFromType:
+    """Pickles a tensor the way PyTorch 2.x does when it carries Python attributes (1.13 only does so for subclasses)."""
+
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+    def __reduce__(self):
+        func, args = self.tensor._reduce_ex_internal(2)
+        return (torch._tensor._rebuild_from_type_v2, (func, torch.Tensor, args, {"note": "an attribute"}))
+
+
+class TaggedTensor(torch.Tensor):
+    """A subclass the C# reader cannot build; pickled as __main__.TaggedTensor."""
+
+
 def write(directory):
     torch.manual_seed(2015)
     model = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3), torch.nn.BatchNorm2d(3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(12, 4))
@@ -43,29 +58,37 @@ def write(directory):
         "ints": torch.tensor([1, -2], dtype=torch.int32),
         "empty": torch.zeros(0, 3),
     }
+    parameter = torch.nn.Parameter(torch.randn(3))
+    tagged = torch.randn(2)
+    # name: (what torch.save writes, the tensors that should come back)
     files = {
-        "state_dict": model.state_dict(),  # an OrderedDict carrying _metadata
-        "plain": plain,
-        "views": {"base": base, "row": base[1], "columns": base[:, 2:5], "transposed": base.t()},
-        "protocol4": plain,
+        "state_dict": (model.state_dict(), None),  # an OrderedDict carrying _metadata
+        "plain": (plain, None),
+        "views": ({"base": base, "row": base[1], "columns": base[:, 2:5], "transposed": base.t()}, None),
+        "protocol4": (plain, None),
+        "wrapped": ({"parameter": parameter, "from_type": RebuiltFromType(tagged)}, {"parameter": parameter, "from_type": tagged}),
     }
-    for name, state in files.items():
+    for name, (saved, expected) in files.items():
         path = os.path.join(directory, name + ".pt")
         if name == "protocol4":
-            torch.save(state, path, pickle_protocol=4)
+            torch.save(saved, path, pickle_protocol=4)
         else:
-            torch.save(state, path)
+            torch.save(saved, path)
         with open(os.path.join(directory, name + ".json"), "w") as f:
-            json.dump(describe(state), f)
+            json.dump(describe(expected or saved), f)
     torch.save({"model": {"w": base}, "optimizer": {"m": base * 2}}, os.path.join(directory, "nested.pt"))
     torch.save(plain, os.path.join(directory, "legacy.pt"), _use_new_zipfile_serialization=False)
     torch.save({"w": base, "epoch": 3}, os.path.join(directory, "not_only_tensors.pt"))
+    torch.save({"w": base, "counts": collections.Counter(a=1)}, os.path.join(directory, "other_object.pt"))
+    torch.save({"w": torch.ones(2).as_subclass(TaggedTensor)}, os.path.join(directory, "subclass.pt"))
     torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), os.path.join(directory, "torchscript.pt"))
 
 
 def load_module(path):
     module = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
     state = torch.load(path)
+    if list(state.keys()) != list(module.state_dict().keys()):
+        raise SystemExit(f"unexpected keys {list(state.keys())}")
     module.load_state_dict(state, strict=True)
     print(json.dumps(describe(module.state_dict())))
 
