@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using MLNet.BNInception.Datasets;
 using MLNet.BNInception.Demo;
 using MLNet.BNInception.Torch;
 using MLNet.BNInception.Torch.Optim;
@@ -35,7 +36,7 @@ var (testPixels, testLabels, testCount) = FashionMnist.Load(FashionMnist.Default
 Console.WriteLine($"Fashion-MNIST: {trainCount} training images, {testCount} test images");
 
 torch.manual_seed(1);
-using var net = new SmallBnNet(FashionMnist.ClassNames.Length);
+using var net = new SmallBnNet(FashionMnist.ClassNames.Count);
 using var optimizer = new SGD(net.parameters(), lr: 0.05, momentum: 0.9, weight_decay: 1e-4, nesterov: true);
 using Tensor trainImages = ToImages(trainPixels, trainCount);
 using Tensor trainTargets = torch.tensor(trainLabels);
@@ -78,7 +79,7 @@ string weightsPath = Path.Combine(output, "small_bn_net.pt");
 torch.save(net.state_dict(), weightsPath);
 Console.WriteLine($"saved weights to {weightsPath} (loads in Python with torch.load)");
 
-using var reloaded = new SmallBnNet(FashionMnist.ClassNames.Length);
+using var reloaded = new SmallBnNet(FashionMnist.ClassNames.Count);
 IReadOnlyList<KeyValuePair<string, Tensor>> loaded = torch.load(weightsPath);
 reloaded.load_state_dict(loaded);
 foreach (KeyValuePair<string, Tensor> pair in loaded)
