@@ -67,6 +67,11 @@ public class PyTorchParityTests
                 using Tensor difference = (ours.Value.detach().to(ScalarType.Float64) - theirs.Value.to(ScalarType.Float64)).abs().amax();
                 Assert.That(difference.item<double>(), Is.LessThan(1e-5), ours.Key);
             }
+
+            // And back: PyTorch's weights load strictly into our network and give PyTorch's logits.
+            using var fromPython = new BnInception(net.Options);
+            fromPython.load_state_dict(updated, strict: true);
+            Assert.That(fromPython.state_dict().Zip(updated).All(pair => pair.First.Value.equal(pair.Second.Value)), Is.True);
         }
         finally
         {

@@ -57,10 +57,25 @@ public sealed class BnInception : Module
     /// Sets every weight from a generator seeded with <paramref name="seed"/>, the one place weights
     /// are initialised: convolutions He-normal (std √(2/fan_in), for ReLU; √(1/fan_in) for sigmoid),
     /// biases 0, BN γ = 1 and β = 0 with fresh running statistics, the classifier N(0, 0.01²).
+    /// The global generator's state is restored afterwards, so building a model mid-training (to
+    /// score, or to fold BN) does not change the training's random stream.
     /// </summary>
     public void Initialize(ulong seed)
     {
-        torch.manual_seed(seed);
+        using Tensor savedState = torch.get_rng_state();
+        try
+        {
+            torch.manual_seed(seed);
+            InitializeFromCurrentGenerator();
+        }
+        finally
+        {
+            torch.set_rng_state(savedState);
+        }
+    }
+
+    private void InitializeFromCurrentGenerator()
+    {
         double gain = Options.Activation == Activation.Relu ? 2.0 : 1.0;
         using IDisposable noGrad = torch.no_grad();
         foreach ((_, Module module) in named_modules())

@@ -1,17 +1,25 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 
-namespace MLNet.BNInception.Demo;
+namespace MLNet.BNInception.Datasets;
 
-/// <summary>Reads the gzip-compressed IDX files of Fashion-MNIST as Debian's dataset-fashion-mnist ships them.</summary>
-internal static class FashionMnist
+/// <summary>
+/// Reads Fashion-MNIST (Zalando's 28×28 grayscale clothing images, 10 classes) from the gzip-compressed
+/// IDX files that Debian's dataset-fashion-mnist package installs: the project's default real data.
+/// </summary>
+public static class FashionMnist
 {
+    /// <summary>Where Debian installs the files.</summary>
     public const string DefaultFolder = "/usr/share/datasets/fashion-mnist";
 
-    public static readonly string[] ClassNames =
+    /// <summary>The class names, indexed by label.</summary>
+    public static readonly IReadOnlyList<string> ClassNames =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
 
     /// <summary>Images as bytes (count×28×28, row-major) and their labels, at most <paramref name="limit"/> of them.</summary>
+    /// <param name="folder">The folder holding the four .gz files.</param>
+    /// <param name="split">"train" (60,000 images) or "t10k" (10,000).</param>
+    /// <param name="limit">The most images to return, from the start of the file.</param>
     public static (byte[] Pixels, long[] Labels, int Count) Load(string folder, string split, int limit)
     {
         string imagePath = Path.Combine(folder, $"{split}-images-idx3-ubyte.gz");

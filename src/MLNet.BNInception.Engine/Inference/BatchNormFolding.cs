@@ -1,0 +1,64 @@
+using MLNet.BNInception.Models;
+using MLNet.BNInception.Torch;
+
+namespace MLNet.BNInception.Inference;
+
+/// <summary>
+/// Folds every BN layer into the convolution before it (SPEC.md §1). In eval mode BN is the affine
+/// map y = a·x + b per channel with a = γ/√(var + ε) and b = β − a·μ, so conv-then-BN equals one
+/// convolution with weights W·a (per output channel) and bias b. The result is the same network
+/// without BN, one operation shorter per layer.
+/// </summary>
+public static class BatchNormFolding
+{
+    /// <summary>A new network, BN folded in, computing what <paramref name="model"/> computes in eval mode. The model is not changed.</summary>
+    public static BnInception Fold(BnInception model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (!model.Options.BatchNorm)
+        {
+            throw new ArgumentException("The model has no batch normalization to fold.", nameof(model));
+        }
+
+        var folded = new BnInception(model.Options with { BatchNorm = false });
+        try
+        {
+            Dictionary<string, ConvBnRelu> targets = folded.named_modules()
+                .Where(named => named.Value is ConvBnRelu)
+                .ToDictionary(named => named.Key, named => (ConvBnRelu)named.Value);
+            using IDisposable noGrad = torch.no_grad();
+            foreach ((string name, Torch.Modules.Module module) in model.named_modules())
+            {
+                if (module is ConvBnRelu block)
+                {
+                    FoldBlock(block, targets[name]);
+                }
+            }
+
+            folded.Classifier.weight.copy_(model.Classifier.weight);
+            folded.Classifier.bias!.copy_(model.Classifier.bias!);
+            folded.eval();
+            return folded;
+        }
+        catch
+        {
+            folded.Dispose();
+            throw;
+        }
+    }
+
+    private static void FoldBlock(ConvBnRelu source, ConvBnRelu target)
+    {
+        // Computed in float64 so that folding adds no rounding beyond the final cast to float32.
+        using DisposeScope scope = torch.NewDisposeScope();
+        Torch.Modules.BatchNorm2d bn = source.Bn!;
+        Tensor gamma = bn.weight!.to(ScalarType.Float64);
+        Tensor beta = bn.bias!.to(ScalarType.Float64);
+        Tensor mean = bn.running_mean!.to(ScalarType.Float64);
+        Tensor variance = bn.running_var!.to(ScalarType.Float64);
+        Tensor scale = gamma * (variance + bn.Eps).rsqrt();
+        Tensor weight = source.Conv.weight.to(ScalarType.Float64) * scale.reshape(-1, 1, 1, 1);
+        target.Conv.weight.copy_(weight);
+        target.Conv.bias!.copy_(beta - scale * mean);
+    }
+}

@@ -1,0 +1,91 @@
+namespace MLNet.BNInception.Training;
+
+/// <summary>
+/// How <see cref="BnInceptionTrainer"/> trains. The defaults are the paper's BN-x30 recipe
+/// (SPEC.md §3) with a small batch for a 2-core machine; <see cref="PaperBnX5"/> and
+/// <see cref="PaperBnX30"/> name the two presets.
+/// </summary>
+public sealed record TrainerOptions
+{
+    /// <summary>The Inception baseline's learning rate in the paper (SPEC.md §3).</summary>
+    public const double InceptionLearningRate = 0.0015;
+
+    /// <summary>
+    /// The baseline's L2 weight decay. SPEC.md does not state it; 2e-4 is the BVLC GoogLeNet solver's
+    /// value, the common reading of the Inception setup the paper starts from.
+    /// </summary>
+    public const double InceptionWeightDecay = 2e-4;
+
+    /// <summary>Passes over the training data. Default 10.</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Images per step; at least 2, because BN needs batch statistics. Default 32.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Base learning rate. Default 0.045 (BN-x30: 30 × the baseline's 0.0015).</summary>
+    public double LearningRate { get; init; } = 30 * InceptionLearningRate;
+
+    /// <summary>SGD momentum. Default 0.9.</summary>
+    public double Momentum { get; init; } = 0.9;
+
+    /// <summary>Nesterov momentum. Default false.</summary>
+    public bool Nesterov { get; init; }
+
+    /// <summary>L2 weight decay on convolution and linear weights. Default 4e-5: the baseline's, reduced 5× (SPEC.md §3).</summary>
+    public double WeightDecay { get; init; } = InceptionWeightDecay / 5;
+
+    /// <summary>Also decay BN γ/β and biases. Default false: they are excluded, as is usual.</summary>
+    public bool DecayBatchNormAndBias { get; init; }
+
+    /// <summary>
+    /// The learning-rate schedule. Default: exponential decay 6× faster than the baseline's (SPEC.md
+    /// §3); the baseline (GoogLeNet) decays by 4% every 8 epochs, so this decays by 4% every 8/6 epochs.
+    /// </summary>
+    public LearningRateSchedule Schedule { get; init; } = new ExponentialSchedule(0.96, EveryEpochs: 8.0 / 6);
+
+    /// <summary>Label smoothing ε of the cross-entropy loss. Default 0.</summary>
+    public double LabelSmoothing { get; init; }
+
+    /// <summary>Drop the last batch of an epoch when it is short. Default false (it is kept, and must hold at least 2 images).</summary>
+    public bool DropLastBatch { get; init; }
+
+    /// <summary>Training-time image distortions. Default: random resized crop and horizontal flip.</summary>
+    public AugmentationOptions Augmentation { get; init; } = new();
+
+    /// <summary>Seed of everything random: initialisation, shuffling, augmentation, dropout, the validation split. Default 0.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>Fraction of the training data held out for validation when no validation set is given. Default 0 (none).</summary>
+    public double ValidationFraction { get; init; }
+
+    /// <summary>Stop when validation stops improving; null (default) trains every epoch. Needs validation data.</summary>
+    public EarlyStoppingOptions? EarlyStopping { get; init; }
+
+    /// <summary>Where to write the checkpoint after every epoch and on cancellation; null (default) for none.</summary>
+    public string? CheckpointPath { get; init; }
+
+    /// <summary>The paper's BN-x5: 5 × the baseline's learning rate, no dropout, L2 reduced 5×, decay 6× faster.</summary>
+    public static TrainerOptions PaperBnX5 { get; } = new() { LearningRate = 5 * InceptionLearningRate };
+
+    /// <summary>The paper's BN-x30: as BN-x5 with 30 × the baseline's learning rate.</summary>
+    public static TrainerOptions PaperBnX30 { get; } = new() { LearningRate = 30 * InceptionLearningRate };
+
+    internal void Validate()
+    {
+        if (BatchSize < 2)
+        {
+            throw new ArgumentException($"BatchSize must be at least 2: batch normalization needs batch statistics (got {BatchSize}).", nameof(BatchSize));
+        }
+
+        if (Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, not {Epochs}.", nameof(Epochs));
+        if (LearningRate <= 0) throw new ArgumentException($"LearningRate must be positive, not {LearningRate}.", nameof(LearningRate));
+        if (Momentum < 0 || WeightDecay < 0) throw new ArgumentException("Momentum and WeightDecay must not be negative.");
+        if (Nesterov && Momentum <= 0) throw new ArgumentException("Nesterov needs Momentum > 0.", nameof(Nesterov));
+        if (LabelSmoothing is < 0 or >= 1) throw new ArgumentException($"LabelSmoothing must be in [0, 1), not {LabelSmoothing}.", nameof(LabelSmoothing));
+        if (ValidationFraction is < 0 or >= 1) throw new ArgumentException($"ValidationFraction must be in [0, 1), not {ValidationFraction}.", nameof(ValidationFraction));
+        ArgumentNullException.ThrowIfNull(Schedule);
+        ArgumentNullException.ThrowIfNull(Augmentation);
+        Augmentation.Validate();
+        EarlyStopping?.Validate();
+    }
+}

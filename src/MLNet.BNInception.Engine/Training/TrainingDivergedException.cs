@@ -1,0 +1,29 @@
+namespace MLNet.BNInception.Training;
+
+/// <summary>The loss became NaN or infinite; training stopped and no checkpoint was written after it.</summary>
+public sealed class TrainingDivergedException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    public TrainingDivergedException(string message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public TrainingDivergedException()
+        : base("Training diverged.")
+    {
+    }
+
+    /// <summary>Creates the exception.</summary>
+    public TrainingDivergedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>The global step whose loss was not finite.</summary>
+    public long Step { get; init; }
+
+    /// <summary>The learning rate of that step.</summary>
+    public double LearningRate { get; init; }
+}

@@ -1,0 +1,183 @@
+using MLNet.BNInception.Training;
+
+namespace MLNet.BNInception.Engine.Tests;
+
+/// <summary>The training engine's contract: determinism and resumption, divergence, cancellation, bad input, early stopping.</summary>
+public class TrainerTests
+{
+    private static readonly BnInceptionOptions Model = new() { InputSize = 64, InputChannels = 1, NumClasses = 3, Dropout = 0.2 };
+
+    private int _threads;
+
+    [SetUp]
+    public void OneThread()
+    {
+        _threads = torch.get_num_threads();
+        torch.set_num_threads(1);
+    }
+
+    [TearDown]
+    public void RestoreThreads() => torch.set_num_threads(_threads);
+
+    private static (Tensor Images, Tensor Labels) Data(int count)
+    {
+        torch.manual_seed(1234);
+        Tensor labels = torch.randint(0, 3, [count]);
+        // Class-dependent brightness, so that there is something to learn.
+        Tensor images = torch.randn([count, 1, 64, 64]) + labels.to(ScalarType.Float32).reshape(count, 1, 1, 1);
+        return (images.DetachFromDisposeScope(), labels.DetachFromDisposeScope());
+    }
+
+    private static TrainerOptions Options(string? checkpoint = null) => new()
+    {
+        Epochs = 2, BatchSize = 4, LearningRate = 0.01, Seed = 77, ValidationFraction = 0.25, CheckpointPath = checkpoint,
+        Augmentation = new AugmentationOptions { CropScale = (0.5, 1.0) },
+    };
+
+    private static byte[] Weights(BnInception model)
+    {
+        var bytes = new List<byte>();
+        foreach (KeyValuePair<string, Tensor> pair in model.state_dict())
+        {
+            var buffer = new byte[pair.Value.nbytes];
+            pair.Value.detach().CopyBytesTo(buffer);
+            bytes.AddRange(buffer);
+        }
+
+        return bytes.ToArray();
+    }
+
+    [TestCase(0, Description = "cancelled at the end of epoch 1")]
+    [TestCase(2, Description = "cancelled inside epoch 1, after its second step")]
+    public void ResumingGivesBitIdenticalWeightsToAnUninterruptedRun(int cancelAfterStepInEpoch)
+    {
+        using var folder = new TemporaryDirectory();
+        (Tensor images, Tensor labels) = Data(16);
+        using (images)
+        using (labels)
+        {
+            using TrainingResult straight = new BnInceptionTrainer(Model, Options()).Fit(images, labels);
+
+            string checkpoint = folder.File("run.ckpt");
+            using var cancellation = new CancellationTokenSource();
+            var trainer = new BnInceptionTrainer(Model, Options(checkpoint));
+            Assert.Throws<OperationCanceledException>(() => trainer.Fit(images, labels,
+                onStep: progress => { if (cancelAfterStepInEpoch > 0 && progress.Epoch == 1 && progress.StepInEpoch == cancelAfterStepInEpoch) cancellation.Cancel(); },
+                onEpoch: metrics => { if (cancelAfterStepInEpoch == 0 && metrics.Epoch == 1) cancellation.Cancel(); },
+                cancellationToken: cancellation.Token));
+
+            using TrainingResult resumed = BnInceptionTrainer.Resume(checkpoint, images, labels);
+            Assert.That(Weights(resumed.Model), Is.EqualTo(Weights(straight.Model)));
+            Assert.That(resumed.History, Is.EqualTo(straight.History));
+            Assert.That(straight.History, Has.Count.EqualTo(2));
+        }
+    }
+
+    [Test]
+    public void SameSeedGivesTheSameRunAndAnotherSeedDoesNot()
+    {
+        (Tensor images, Tensor labels) = Data(12);
+        using (images)
+        using (labels)
+        {
+            TrainerOptions once = Options() with { Epochs = 1, ValidationFraction = 0 };
+            using TrainingResult first = new BnInceptionTrainer(Model, once).Fit(images, labels);
+            using TrainingResult second = new BnInceptionTrainer(Model, once).Fit(images, labels);
+            using TrainingResult other = new BnInceptionTrainer(Model, once with { Seed = 78 }).Fit(images, labels);
+            Assert.That(Weights(second.Model), Is.EqualTo(Weights(first.Model)));
+            Assert.That(Weights(other.Model), Is.Not.EqualTo(Weights(first.Model)));
+        }
+    }
+
+    [Test]
+    public void DivergenceStopsWithStepAndRateAndLeavesTheLastCheckpointIntact()
+    {
+        using var folder = new TemporaryDirectory();
+        string checkpoint = folder.File("run.ckpt");
+        (Tensor images, Tensor labels) = Data(8);
+        using (images)
+        using (labels)
+        {
+            // The rate jumps by 10^15 at epoch 2: epoch 1 ends with a good checkpoint, then the loss blows up.
+            TrainerOptions exploding = Options(checkpoint) with { Epochs = 3, ValidationFraction = 0, Schedule = new StepSchedule(1, 1e15) };
+            byte[]? afterEpochOne = null;
+            var error = Assert.Throws<TrainingDivergedException>(() => new BnInceptionTrainer(Model, exploding)
+                .Fit(images, labels, onEpoch: _ => afterEpochOne = File.ReadAllBytes(checkpoint)));
+
+            Assert.That(error!.Message, Does.Contain("loss became").And.Contain($"step {error.Step}").And.Contain("learning rate"));
+            Assert.That(error.Step, Is.GreaterThan(2), "epoch 1 (2 steps) trained normally");
+            Assert.That(error.LearningRate, Is.GreaterThan(1e10));
+            Assert.That(afterEpochOne, Is.Not.Null);
+            Assert.That(File.ReadAllBytes(checkpoint), Is.EqualTo(afterEpochOne), "nothing was written after the good epoch");
+            using TrainingCheckpoint.Loaded intact = TrainingCheckpoint.Load(checkpoint);
+            Assert.That(intact.State.Epoch, Is.EqualTo(1), "the checkpoint is the one written after epoch 1");
+            Assert.That(intact.State.Step, Is.EqualTo(2));
+        }
+    }
+
+    [Test]
+    public void CancellationTakesEffectWithinOneBatchAndLeavesAValidCheckpoint()
+    {
+        using var folder = new TemporaryDirectory();
+        string checkpoint = folder.File("run.ckpt");
+        (Tensor images, Tensor labels) = Data(16);
+        using (images)
+        using (labels)
+        {
+            using var cancellation = new CancellationTokenSource();
+            int steps = 0;
+            Assert.Throws<OperationCanceledException>(() => new BnInceptionTrainer(Model, Options(checkpoint) with { ValidationFraction = 0 })
+                .Fit(images, labels, onStep: _ => { if (++steps == 3) cancellation.Cancel(); }, cancellationToken: cancellation.Token));
+            Assert.That(steps, Is.EqualTo(3), "no step ran after the cancellation");
+
+            using TrainingResult resumed = BnInceptionTrainer.Resume(checkpoint, images, labels, onStep: _ => steps++);
+            Assert.That(steps, Is.EqualTo(8), "the resumed run did the 5 remaining steps of 2 epochs × 4");
+        }
+    }
+
+    [Test]
+    public void BadSettingsAndDataAreRejectedBeforeTraining()
+    {
+        (Tensor images, Tensor labels) = Data(9);
+        using (images)
+        using (labels)
+        {
+            var one = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { BatchSize = 1 }));
+            Assert.That(one!.Message, Does.Contain("BatchSize must be at least 2"));
+
+            var lastOfOne = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { ValidationFraction = 0 }).Fit(images, labels));
+            Assert.That(lastOfOne!.Message, Does.Contain("last batch of 1 image").And.Contain("DropLastBatch"));
+            using TrainingResult dropped = new BnInceptionTrainer(Model, Options() with { ValidationFraction = 0, DropLastBatch = true, Epochs = 1 }).Fit(images, labels);
+
+            using Tensor badLabels = torch.tensor(new long[] { 0, 1, 2, 0, 7, 1, 2, 0, 1 });
+            var label = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options()).Fit(images, badLabels));
+            Assert.That(label!.Message, Does.Contain("label at row 4 is 7"));
+
+            using Tensor wrongSize = torch.zeros([9, 1, 96, 96]);
+            var size = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options()).Fit(wrongSize, labels));
+            Assert.That(size!.Message, Does.Contain("N x 1 x 64 x 64"));
+
+            Assert.Throws<ArgumentException>(() => new BnInceptionOptions { InputSize = 70 }.Validate());
+        }
+    }
+
+    [Test]
+    public void EarlyStoppingStopsAfterThePatienceAndKeepsTheBestWeights()
+    {
+        (Tensor images, Tensor labels) = Data(16);
+        using (images)
+        using (labels)
+        {
+            // A required improvement no run can make: the first epoch is the best, then patience runs out.
+            TrainerOptions options = Options() with
+            {
+                Epochs = 6,
+                EarlyStopping = new EarlyStoppingOptions { Patience = 2, MinDelta = 100 },
+            };
+            using TrainingResult result = new BnInceptionTrainer(Model, options).Fit(images, labels);
+            Assert.That(result.StopReason, Is.EqualTo(StopReason.EarlyStopped));
+            Assert.That(result.History, Has.Count.EqualTo(3));
+            Assert.That(result.BestEpoch, Is.EqualTo(1));
+        }
+    }
+}
