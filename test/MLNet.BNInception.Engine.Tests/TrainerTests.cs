@@ -3,21 +3,9 @@ using MLNet.BNInception.Training;
 namespace MLNet.BNInception.Engine.Tests;
 
 /// <summary>The training engine's contract: determinism and resumption, divergence, cancellation, bad input, early stopping.</summary>
-public class TrainerTests
+public class TrainerTests : SingleThreadedFixture
 {
     private static readonly BnInceptionOptions Model = new() { InputSize = 64, InputChannels = 1, NumClasses = 3, Dropout = 0.2 };
-
-    private int _threads;
-
-    [SetUp]
-    public void OneThread()
-    {
-        _threads = torch.get_num_threads();
-        torch.set_num_threads(1);
-    }
-
-    [TearDown]
-    public void RestoreThreads() => torch.set_num_threads(_threads);
 
     private static (Tensor Images, Tensor Labels) Data(int count)
     {

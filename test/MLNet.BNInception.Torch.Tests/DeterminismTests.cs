@@ -5,20 +5,8 @@ using F = MLNet.BNInception.Torch.torch.nn.functional;
 namespace MLNet.BNInception.Torch.Tests;
 
 /// <summary>With a fixed seed on one thread, initialisation, outputs and training are bit-identical.</summary>
-public class DeterminismTests
+public class DeterminismTests : SingleThreadedFixture
 {
-    private int _threads;
-
-    [SetUp]
-    public void OneThread()
-    {
-        _threads = torch.get_num_threads();
-        torch.set_num_threads(1);
-    }
-
-    [TearDown]
-    public void RestoreThreads() => torch.set_num_threads(_threads);
-
     [Test]
     public void SameSeedGivesBitIdenticalWeightsOutputsAndTraining()
     {
