@@ -26,11 +26,12 @@ extern "C" {
 #endif
 
 /* Bump on any change of an existing signature; the C# binding refuses a library with another value. */
-#define BNI_ABI_VERSION 1
+#define BNI_ABI_VERSION 2
 
 typedef struct bni_error bni_error;
 typedef struct bni_tensor bni_tensor;
 typedef struct bni_guard bni_guard;
+typedef struct bni_dnn_net bni_dnn_net;
 
 /* runtime.cpp */
 BNI_API int32_t bni_abi_version(void);
@@ -138,6 +139,12 @@ BNI_API bni_error* bni_normal_(bni_tensor* tensor, double mean, double std);
 BNI_API bni_error* bni_uniform_(bni_tensor* tensor, double low, double high);
 BNI_API bni_error* bni_rng_get_state(bni_tensor** out);
 BNI_API bni_error* bni_rng_set_state(const bni_tensor* state);
+
+/* dnn.cpp: OpenCV's DNN module, an ONNX runtime independent of libtorch. */
+BNI_API bni_error* bni_dnn_read_onnx(const char* path, bni_dnn_net** out);
+BNI_API void bni_dnn_free(bni_dnn_net* net);
+/* Runs the network on a float32 NCHW tensor; output_name NULL means the network's last output. */
+BNI_API bni_error* bni_dnn_forward(bni_dnn_net* net, const bni_tensor* input, const char* output_name, bni_tensor** out);
 
 #ifdef __cplusplus
 }

@@ -12,7 +12,7 @@ internal static unsafe partial class NativeMethods
     public const string LibraryName = "bninception_native";
 
     /// <summary>The ABI version this binding was written against; must equal the shim's BNI_ABI_VERSION.</summary>
-    public const int AbiVersion = 1;
+    public const int AbiVersion = 2;
 
     static NativeMethods() => NativeLibraryResolver.Register(typeof(NativeMethods).Assembly);
 
@@ -114,4 +114,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName)] public static partial IntPtr bni_uniform_(TensorHandle tensor, double low, double high);
     [LibraryImport(LibraryName)] public static partial IntPtr bni_rng_get_state(out IntPtr result);
     [LibraryImport(LibraryName)] public static partial IntPtr bni_rng_set_state(TensorHandle state);
+
+    // dnn.cpp
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)] public static partial IntPtr bni_dnn_read_onnx(string path, out IntPtr net);
+    [LibraryImport(LibraryName)] public static partial void bni_dnn_free(IntPtr net);
+    [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)] public static partial IntPtr bni_dnn_forward(DnnNetHandle net, TensorHandle input, string? outputName, out IntPtr result);
 }

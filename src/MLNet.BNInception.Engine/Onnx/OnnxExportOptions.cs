@@ -1,0 +1,52 @@
+using MLNet.BNInception.Models;
+
+namespace MLNet.BNInception.Onnx;
+
+/// <summary>Which outputs an exported model has.</summary>
+[Flags]
+public enum OnnxOutputs
+{
+    /// <summary>"logits": N × classes, before softmax.</summary>
+    Logits = 1,
+
+    /// <summary>"probabilities": N × classes, softmax of the logits.</summary>
+    Probabilities = 2,
+
+    /// <summary>Both.</summary>
+    Both = Logits | Probabilities,
+}
+
+/// <summary>Settings of <see cref="OnnxExporter"/>; the defaults suit most runtimes.</summary>
+public sealed record OnnxExportOptions
+{
+    /// <summary>The lowest opset accepted.</summary>
+    public const int MinimumOpset = 11;
+
+    /// <summary>The highest opset accepted.</summary>
+    public const int MaximumOpset = 17;
+
+    /// <summary>ONNX opset version, 11 to 17. Default 13.</summary>
+    public int Opset { get; init; } = 13;
+
+    /// <summary>Fold BN into the convolutions (default true); false writes BatchNormalization nodes.</summary>
+    public bool FoldBatchNorm { get; init; } = true;
+
+    /// <summary>The outputs written. Default both logits and probabilities.</summary>
+    public OnnxOutputs Outputs { get; init; } = OnnxOutputs.Both;
+
+    /// <summary>Name of the graph's input. Default "input".</summary>
+    public string InputName { get; init; } = "input";
+
+    /// <summary>
+    /// The normalisation the model was trained with, if any. Without <see cref="IncludeNormalization"/>
+    /// it is documented on the input (the caller normalises); with it, it becomes Sub and Div nodes
+    /// and the input takes pixels in [0, 1].
+    /// </summary>
+    public ImageNormalization? Normalization { get; init; }
+
+    /// <summary>Write <see cref="Normalization"/> into the graph as nodes. Default false.</summary>
+    public bool IncludeNormalization { get; init; }
+
+    /// <summary>Class names by index, stored in the model's metadata as "class_labels" (a JSON array). Default none.</summary>
+    public IReadOnlyList<string>? ClassLabels { get; init; }
+}

@@ -1,0 +1,269 @@
+using System.Text.Json;
+using MLNet.BNInception.Inference;
+using MLNet.BNInception.Models;
+using MLNet.BNInception.Torch;
+using MLNet.BNInception.Torch.Modules;
+using ProtoBuf;
+using static MLNet.BNInception.Onnx.OnnxGraphWriter;
+
+namespace MLNet.BNInception.Onnx;
+
+/// <summary>
+/// Writes a BN-Inception as a standard ONNX model (eval mode) with a dynamic batch dimension, so
+/// that other runtimes score it as we do. BN is folded into the convolutions by default. Ceil-mode
+/// max pooling is written as floor-mode pooling with explicit end padding (max pooling ignores
+/// padding), which every ONNX runtime, OpenCV 4.6's included, reads the same way.
+/// </summary>
+public static class OnnxExporter
+{
+    /// <summary>Name of the logits output.</summary>
+    public const string LogitsOutput = "logits";
+
+    /// <summary>Name of the probabilities output.</summary>
+    public const string ProbabilitiesOutput = "probabilities";
+
+    /// <summary>Writes the model to <paramref name="path"/> atomically (temporary file, then rename).</summary>
+    public static void Export(BnInception model, string path, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string fullPath = Path.GetFullPath(path);
+        string temporary = $"{fullPath}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                Export(model, file, options);
+            }
+
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+        }
+    }
+
+    /// <summary>Writes the model to <paramref name="stream"/>.</summary>
+    /// <exception cref="ArgumentException">A setting cannot be exported; the message says which.</exception>
+    public static void Export(BnInception model, Stream stream, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stream);
+        options ??= new OnnxExportOptions();
+        Validate(model.Options, options);
+        bool fold = options.FoldBatchNorm && model.Options.BatchNorm;
+        BnInception source = fold ? BatchNormFolding.Fold(model) : model;
+        try
+        {
+            Serializer.Serialize(stream, BuildModel(source, options));
+        }
+        finally
+        {
+            if (fold)
+            {
+                source.Dispose();
+            }
+        }
+    }
+
+    private static void Validate(BnInceptionOptions model, OnnxExportOptions options)
+    {
+        if (options.Opset is < OnnxExportOptions.MinimumOpset or > OnnxExportOptions.MaximumOpset)
+        {
+            throw new ArgumentException(
+                $"Opset {options.Opset} is not supported: choose {OnnxExportOptions.MinimumOpset} to {OnnxExportOptions.MaximumOpset} (default 13).", nameof(options));
+        }
+
+        if ((options.Outputs & OnnxOutputs.Both) == 0)
+        {
+            throw new ArgumentException("Outputs must include logits, probabilities or both.", nameof(options));
+        }
+
+        if (options.ClassLabels is not null && options.ClassLabels.Count != model.NumClasses)
+        {
+            throw new ArgumentException($"{options.ClassLabels.Count} class labels were given for a model of {model.NumClasses} classes.", nameof(options));
+        }
+
+        if (options.IncludeNormalization && options.Normalization is null)
+        {
+            throw new ArgumentException("IncludeNormalization needs Normalization to be set.", nameof(options));
+        }
+
+        options.Normalization?.Validate(model.InputChannels);
+        if (string.IsNullOrWhiteSpace(options.InputName) || options.InputName is LogitsOutput or ProbabilitiesOutput)
+        {
+            throw new ArgumentException($"'{options.InputName}' cannot name the input.", nameof(options));
+        }
+    }
+
+    private static ModelProto BuildModel(BnInception network, OnnxExportOptions options)
+    {
+        BnInceptionOptions architecture = network.Options;
+        var writer = new OnnxGraphWriter();
+        string x = options.InputName;
+        if (options.IncludeNormalization)
+        {
+            x = Normalize(writer, x, options.Normalization!);
+        }
+
+        var modules = network.named_modules().ToDictionary(pair => pair.Key, pair => pair.Value);
+        long side = architecture.InputSize;
+        (x, side) = Block(writer, "conv1", (ConvBnRelu)modules["conv1"], x, side);        // N x 64 x 112 x 112
+        (x, side) = MaxPoolCeil(writer, "pool1", x, side);                                // N x 64 x 56 x 56
+        (x, side) = Block(writer, "conv2_reduce", (ConvBnRelu)modules["conv2_reduce"], x, side);
+        (x, side) = Block(writer, "conv2", (ConvBnRelu)modules["conv2"], x, side);        // N x 192 x 56 x 56
+        (x, side) = MaxPoolCeil(writer, "pool2", x, side);                                // N x 192 x 28 x 28
+        foreach (InceptionSpec spec in BnInception.Table)
+        {
+            (x, side) = Inception(writer, "inception_" + spec.Name, spec, modules, x, side);
+        }
+
+        x = writer.Node("GlobalAveragePool", "global_pool", [x]);                        // N x 1024 x 1 x 1
+        x = writer.Node("Flatten", "flatten", [x], Int("axis", 1));                       // N x 1024
+        Linear fc = network.Classifier;
+        bool wantLogits = options.Outputs.HasFlag(OnnxOutputs.Logits);
+        string logits = writer.NodeWithOutput("Gemm", "fc", [x, writer.Initializer("fc.weight", fc.weight), writer.Initializer("fc.bias", fc.bias!)],
+            wantLogits ? LogitsOutput : "fc_output", Int("transB", 1));
+        if (options.Outputs.HasFlag(OnnxOutputs.Probabilities))
+        {
+            writer.NodeWithOutput("Softmax", "softmax", [logits], ProbabilitiesOutput, Int("axis", 1));
+        }
+
+        return Describe(writer.Graph, architecture, options);
+    }
+
+    private static ModelProto Describe(GraphProto graph, BnInceptionOptions architecture, OnnxExportOptions options)
+    {
+        int channels = architecture.InputChannels, size = architecture.InputSize, classes = architecture.NumClasses;
+        string normalization = options.Normalization is null
+            ? "pixels as the model was trained on them (no normalisation recorded)"
+            : options.IncludeNormalization
+                ? $"pixels in [0, 1]; the graph normalises them as {options.Normalization}"
+                : $"pixels normalised per channel as {options.Normalization}";
+        graph.Input.Add(FloatValue(options.InputName, $"float32 images, N x {channels} x {size} x {size} (NCHW), {normalization}", "N", channels, size, size));
+        if (options.Outputs.HasFlag(OnnxOutputs.Logits))
+        {
+            graph.Output.Add(FloatValue(LogitsOutput, "class scores before softmax, N x classes", "N", classes));
+        }
+
+        if (options.Outputs.HasFlag(OnnxOutputs.Probabilities))
+        {
+            graph.Output.Add(FloatValue(ProbabilitiesOutput, "softmax probabilities, N x classes", "N", classes));
+        }
+
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion(options.Opset),
+            ProducerName = "MLNet.BNInception",
+            ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "0",
+            DocString = "BN-Inception (Ioffe and Szegedy, 2015) exported by MLNet.BNInception.",
+            Graph = graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Version = options.Opset });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = "input_size", Value = $"{channels}x{size}x{size}" });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = "input_normalization", Value = normalization });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = "batch_norm", Value = options.FoldBatchNorm ? "folded into Conv" : "BatchNormalization nodes" });
+        if (options.ClassLabels is not null)
+        {
+            model.MetadataProps.Add(new StringStringEntryProto { Key = "class_labels", Value = JsonSerializer.Serialize(options.ClassLabels) });
+        }
+
+        return model;
+    }
+
+    // The IR version of the ONNX release that introduced each opset, the lowest a reader must know.
+    private static long IrVersion(int opset) => opset switch
+    {
+        11 => 6,
+        <= 14 => 7,
+        _ => 8,
+    };
+
+    private static string Normalize(OnnxGraphWriter writer, string x, ImageNormalization normalization)
+    {
+        int channels = normalization.Channels;
+        using Tensor mean = torch.tensor(normalization.Mean.ToArray(), 1, channels, 1, 1);
+        using Tensor std = torch.tensor(normalization.Std.ToArray(), 1, channels, 1, 1);
+        x = writer.Node("Sub", "normalize_mean", [x, writer.Initializer("normalize.mean", mean)]);
+        return writer.Node("Div", "normalize_std", [x, writer.Initializer("normalize.std", std)]);
+    }
+
+    private static (string Output, long Side) Block(OnnxGraphWriter writer, string name, ConvBnRelu block, string x, long side)
+    {
+        Conv2d conv = block.Conv;
+        long k = conv.KernelSize, stride = conv.Stride, pad = conv.Padding;
+        var inputs = new List<string> { x, writer.Initializer(name + ".conv.weight", conv.weight) };
+        if (conv.bias is not null)
+        {
+            inputs.Add(writer.Initializer(name + ".conv.bias", conv.bias));
+        }
+
+        x = writer.Node("Conv", name + ".conv", inputs, Ints("kernel_shape", k, k), Ints("strides", stride, stride),
+            Ints("pads", pad, pad, pad, pad), Ints("dilations", 1, 1), Int("group", 1));
+        if (block.Bn is { } bn)
+        {
+            x = writer.Node("BatchNormalization", name + ".bn",
+                [x, writer.Initializer(name + ".bn.weight", bn.weight!), writer.Initializer(name + ".bn.bias", bn.bias!),
+                 writer.Initializer(name + ".bn.running_mean", bn.running_mean!), writer.Initializer(name + ".bn.running_var", bn.running_var!)],
+                Float("epsilon", (float)bn.Eps));
+        }
+
+        x = writer.Node(block.Activation == Activation.Relu ? "Relu" : "Sigmoid", name + ".act", [x]);
+        return (x, ((side + (2 * pad) - k) / stride) + 1);
+    }
+
+    // PyTorch's ceil-mode 3x3/2 max pooling as floor-mode pooling padded at the end just enough to
+    // produce the extra window; max pooling never picks the padding.
+    private static (string Output, long Side) MaxPoolCeil(OnnxGraphWriter writer, string name, string x, long side)
+    {
+        long output = ((side - 3 + 1) / 2) + 1; // ceil((side - 3) / 2) + 1
+        long padEnd = ((output - 1) * 2) + 3 - side;
+        x = writer.Node("MaxPool", name, [x], Ints("kernel_shape", 3, 3), Ints("strides", 2, 2), Ints("pads", 0, 0, padEnd, padEnd));
+        return (x, output);
+    }
+
+    private static (string Output, long Side) Inception(OnnxGraphWriter writer, string name, InceptionSpec spec,
+        Dictionary<string, Module> modules, string x, long side)
+    {
+        ConvBnRelu Part(string part) => (ConvBnRelu)modules[$"{name}.{part}"];
+        var branches = new List<string>();
+        long outputSide = side;
+        if (spec.Out1x1 > 0)
+        {
+            branches.Add(Block(writer, $"{name}.branch1x1", Part("branch1x1"), x, side).Output);
+        }
+
+        (string reduced, long reducedSide) = Block(writer, $"{name}.branch3x3_reduce", Part("branch3x3_reduce"), x, side);
+        (string branch3x3, outputSide) = Block(writer, $"{name}.branch3x3", Part("branch3x3"), reduced, reducedSide);
+        branches.Add(branch3x3);
+
+        (string doubleReduced, long doubleSide) = Block(writer, $"{name}.double3x3_reduce", Part("double3x3_reduce"), x, side);
+        (string first, long firstSide) = Block(writer, $"{name}.double3x3_1", Part("double3x3_1"), doubleReduced, doubleSide);
+        branches.Add(Block(writer, $"{name}.double3x3_2", Part("double3x3_2"), first, firstSide).Output);
+
+        switch (spec.Pool)
+        {
+            case InceptionPool.Average:
+                // Average pooling that counts the padding, written as an explicit zero Pad and an
+                // unpadded AveragePool: OpenCV 4.6 reads count_include_pad=1 wrongly (seen here:
+                // errors of 0.67 on unit inputs), and the two forms are equal by definition.
+                string padded = writer.Node("Pad", $"{name}.pool_pad", [x, writer.Int64Initializer("pads_one_pixel", 0, 0, 1, 1, 0, 0, 1, 1)],
+                    new AttributeProto { Name = "mode", Type = AttributeType.String, S = "constant"u8.ToArray() });
+                string averaged = writer.Node("AveragePool", $"{name}.pool", [padded], Ints("kernel_shape", 3, 3), Ints("strides", 1, 1));
+                branches.Add(Block(writer, $"{name}.pool_proj", Part("pool_proj"), averaged, side).Output);
+                break;
+            case InceptionPool.Max:
+                string maxed = writer.Node("MaxPool", $"{name}.pool", [x], Ints("kernel_shape", 3, 3), Ints("strides", 1, 1), Ints("pads", 1, 1, 1, 1));
+                branches.Add(Block(writer, $"{name}.pool_proj", Part("pool_proj"), maxed, side).Output);
+                break;
+            default:
+                branches.Add(MaxPoolCeil(writer, $"{name}.pool", x, side).Output);
+                break;
+        }
+
+        return (writer.Node("Concat", name + ".concat", branches, Int("axis", 1)), outputSide);
+    }
+}

@@ -1,0 +1,88 @@
+using MLNet.BNInception.Torch;
+
+namespace MLNet.BNInception.Onnx;
+
+/// <summary>Accumulates nodes and initializers with unique names; the exporter describes the network through it.</summary>
+internal sealed class OnnxGraphWriter
+{
+    private readonly HashSet<string> _names = [];
+
+    public GraphProto Graph { get; } = new() { Name = "bn_inception" };
+
+    /// <summary>Adds a float32 constant holding <paramref name="tensor"/>'s values and returns its name.</summary>
+    public string Initializer(string name, Tensor tensor)
+    {
+        using Tensor values = tensor.detach().to(ScalarType.Float32);
+        var bytes = new byte[values.nbytes];
+        values.CopyBytesTo(bytes);
+        var proto = new TensorProto { Name = Unique(name), DataType = (int)OnnxDataType.Float, RawData = bytes };
+        proto.Dims.AddRange(values.shape);
+        Graph.Initializer.Add(proto);
+        return proto.Name;
+    }
+
+    /// <summary>Adds an int64 constant (e.g. the pads input of Pad) once per name and returns its name.</summary>
+    public string Int64Initializer(string name, params long[] values)
+    {
+        if (Graph.Initializer.Any(existing => existing.Name == name))
+        {
+            return name;
+        }
+
+        var bytes = new byte[values.Length * sizeof(long)];
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(bytes);
+        var proto = new TensorProto { Name = Unique(name), DataType = (int)OnnxDataType.Int64, RawData = bytes };
+        proto.Dims.Add(values.Length);
+        Graph.Initializer.Add(proto);
+        return proto.Name;
+    }
+
+    /// <summary>Adds a node and returns the name of its (single) output.</summary>
+    public string Node(string opType, string name, IEnumerable<string> inputs, params AttributeProto[] attributes) =>
+        NodeWithOutput(opType, name, inputs, Unique(name), attributes);
+
+    /// <summary>Adds a node whose output has the given graph-level name.</summary>
+    public string NodeWithOutput(string opType, string name, IEnumerable<string> inputs, string output, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = opType, Name = name };
+        node.Input.AddRange(inputs);
+        node.Output.Add(output);
+        node.Attribute.AddRange(attributes);
+        Graph.Node.Add(node);
+        return output;
+    }
+
+    public static AttributeProto Ints(string name, params long[] values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeType.Ints };
+        attribute.Ints.AddRange(values);
+        return attribute;
+    }
+
+    public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeType.Int, I = value };
+
+    public static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeType.Float, F = value };
+
+    /// <summary>A float32 tensor value of the given dimensions; a string dimension is symbolic (the batch).</summary>
+    public static ValueInfoProto FloatValue(string name, string doc, params object[] dims)
+    {
+        var info = new ValueInfoProto { Name = name, DocString = doc, Type = { TensorType = { ElemType = (int)OnnxDataType.Float } } };
+        foreach (object dim in dims)
+        {
+            info.Type.TensorType.Shape.Dim.Add(dim is string symbol ? new DimensionProto { DimParam = symbol } : new DimensionProto { DimValue = Convert.ToInt64(dim, System.Globalization.CultureInfo.InvariantCulture) });
+        }
+
+        return info;
+    }
+
+    private string Unique(string name)
+    {
+        string candidate = name;
+        for (int i = 1; !_names.Add(candidate); i++)
+        {
+            candidate = $"{name}_{i}";
+        }
+
+        return candidate;
+    }
+}

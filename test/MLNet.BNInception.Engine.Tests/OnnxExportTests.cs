@@ -1,0 +1,140 @@
+using System.Text.Json;
+using MLNet.BNInception.Datasets;
+using MLNet.BNInception.Inference;
+using MLNet.BNInception.Onnx;
+using MLNet.BNInception.Torch.Modules;
+using F = MLNet.BNInception.Torch.torch.nn.functional;
+
+namespace MLNet.BNInception.Engine.Tests;
+
+/// <summary>Exported ONNX files, read by OpenCV's DNN module and ONNX's checker, score as we do.</summary>
+public class OnnxExportTests
+{
+    private static BnInception TrainedLikeModel(BnInceptionOptions options)
+    {
+        var model = new BnInception(options, seed: 21);
+        // BN statistics and affine parameters away from their defaults, as after training.
+        torch.manual_seed(22);
+        using IDisposable noGrad = torch.no_grad();
+        foreach (BatchNorm2d bn in model.named_modules().Select(m => m.Value).OfType<BatchNorm2d>())
+        {
+            bn.weight!.uniform_(0.5, 1.5);
+            bn.bias!.normal_(0, 0.2);
+            bn.running_mean!.normal_(0, 0.5);
+            bn.running_var!.uniform_(0.3, 2.0);
+        }
+
+        model.Classifier.weight.normal_(0, 0.1);
+        model.eval();
+        return model;
+    }
+
+    private static void AssertSameScores(Tensor ours, Tensor theirs, string what)
+    {
+        float[] expected = ours.ToArray<float>();
+        float[] actual = theirs.ToArray<float>();
+        Assert.That(theirs.shape, Is.EqualTo(ours.shape), what);
+        double scale = expected.Max(Math.Abs);
+        double worst = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
+        Assert.That(worst, Is.LessThan(1e-4 * scale), $"{what}: max |difference| {worst:G3} at scale {scale:G3}");
+    }
+
+    [TestCase(64, 3, 10, true, 13)]
+    [TestCase(96, 1, 5, true, 11)]
+    [TestCase(128, 3, 1000, true, 17)]
+    [TestCase(64, 3, 7, false, 13)]
+    public void OpenCvScoresTheExportLikeOurScorer(int side, int channels, int classes, bool fold, int opset)
+    {
+        using var folder = new TemporaryDirectory();
+        using BnInception model = TrainedLikeModel(new BnInceptionOptions { InputSize = side, InputChannels = channels, NumClasses = classes });
+        string path = folder.File("model.onnx");
+        OnnxExporter.Export(model, path, new OnnxExportOptions { FoldBatchNorm = fold, Opset = opset });
+
+        using var scorer = new BnInceptionScorer(model, foldBatchNorm: false);
+        using OpenCvOnnxNet net = OpenCvOnnxNet.Load(path);
+        using DisposeScope scope = torch.NewDisposeScope();
+        foreach (int batch in new[] { 1, 3 })
+        {
+            Tensor images = torch.randn([batch, channels, side, side]);
+            AssertSameScores(scorer.Logits(images), net.Forward(images, OnnxExporter.LogitsOutput), $"logits, batch {batch}");
+            AssertSameScores(scorer.Probabilities(images), net.Forward(images, OnnxExporter.ProbabilitiesOutput), $"probabilities, batch {batch}");
+        }
+
+        JsonElement checkedModel = JsonDocument.Parse(PythonReference.Run("onnx_check.py", path)).RootElement;
+        Assert.That(checkedModel.GetProperty("opset").GetInt32(), Is.EqualTo(opset));
+        Assert.That(checkedModel.GetProperty("ops").EnumerateArray().Select(op => op.GetString()),
+            fold ? Does.Not.Contain("BatchNormalization") : Does.Contain("BatchNormalization"));
+    }
+
+    [Test]
+    public void TheBaselineWithoutBatchNormExportsToo()
+    {
+        using var folder = new TemporaryDirectory();
+        using var model = new BnInception(new BnInceptionOptions { BatchNorm = false, InputSize = 64, NumClasses = 4, Activation = Activation.Sigmoid });
+        model.eval();
+        string path = folder.File("baseline.onnx");
+        OnnxExporter.Export(model, path);
+        using var scorer = new BnInceptionScorer(model);
+        using OpenCvOnnxNet net = OpenCvOnnxNet.Load(path);
+        using DisposeScope scope = torch.NewDisposeScope();
+        Tensor images = torch.randn([2, 3, 64, 64]);
+        AssertSameScores(scorer.Logits(images), net.Forward(images, OnnxExporter.LogitsOutput), "logits");
+    }
+
+    [Test]
+    public void RealImagesWithNormalisationInTheGraph()
+    {
+        using var folder = new TemporaryDirectory();
+        using BnInception model = TrainedLikeModel(new BnInceptionOptions { InputSize = 64, InputChannels = 1, NumClasses = 10 });
+        var normalization = new ImageNormalization([0.2860f], [0.3530f]); // Fashion-MNIST's mean and std
+        string path = folder.File("normalised.onnx");
+        OnnxExporter.Export(model, path, new OnnxExportOptions
+        {
+            Normalization = normalization,
+            IncludeNormalization = true,
+            ClassLabels = FashionMnist.ClassNames,
+        });
+
+        using DisposeScope scope = torch.NewDisposeScope();
+        (byte[] pixels, _, int count) = FashionMnist.Load(FashionMnist.DefaultFolder, "t10k", 8);
+        Tensor images = F.interpolate(torch.tensor(pixels, count, 1, 28, 28).to(ScalarType.Float32) / 255.0, [64, 64]);
+        Tensor normalised = (images - 0.2860) / 0.3530;
+        using var scorer = new BnInceptionScorer(model);
+        using OpenCvOnnxNet net = OpenCvOnnxNet.Load(path);
+        AssertSameScores(scorer.Logits(normalised), net.Forward(images, OnnxExporter.LogitsOutput), "logits from raw pixels");
+
+        JsonElement declared = JsonDocument.Parse(PythonReference.Run("onnx_check.py", path)).RootElement;
+        Assert.That(declared.GetProperty("inputs").GetProperty("input").EnumerateArray().Select(d => d.ToString()), Is.EqualTo(new[] { "N", "1", "64", "64" }));
+        Assert.That(declared.GetProperty("outputs").GetProperty("probabilities").EnumerateArray().Select(d => d.ToString()), Is.EqualTo(new[] { "N", "10" }));
+        JsonElement metadata = declared.GetProperty("metadata");
+        Assert.That(JsonSerializer.Deserialize<string[]>(metadata.GetProperty("class_labels").GetString()!), Is.EqualTo(FashionMnist.ClassNames));
+        Assert.That(metadata.GetProperty("input_normalization").GetString(), Does.Contain("the graph normalises"));
+    }
+
+    [Test]
+    public void OnlyTheRequestedOutputsAreWritten()
+    {
+        using var folder = new TemporaryDirectory();
+        using BnInception model = TrainedLikeModel(new BnInceptionOptions { InputSize = 64, NumClasses = 3 });
+        string path = folder.File("logits.onnx");
+        OnnxExporter.Export(model, path, new OnnxExportOptions { Outputs = OnnxOutputs.Logits });
+        JsonElement declared = JsonDocument.Parse(PythonReference.Run("onnx_check.py", path)).RootElement;
+        Assert.That(declared.GetProperty("outputs").EnumerateObject().Select(o => o.Name), Is.EqualTo(new[] { "logits" }));
+    }
+
+    [Test]
+    public void SettingsThatCannotBeExportedAreClearErrors()
+    {
+        using BnInception model = TrainedLikeModel(new BnInceptionOptions { InputSize = 64, NumClasses = 3 });
+        using var stream = new MemoryStream();
+        Assert.That(Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, stream, new OnnxExportOptions { Opset = 10 }))!.Message,
+            Does.Contain("Opset 10 is not supported").And.Contain("11 to 17"));
+        Assert.That(Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, stream, new OnnxExportOptions { ClassLabels = ["a", "b"] }))!.Message,
+            Does.Contain("2 class labels were given for a model of 3 classes"));
+        Assert.That(Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, stream, new OnnxExportOptions { IncludeNormalization = true }))!.Message,
+            Does.Contain("needs Normalization"));
+        Assert.That(Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, stream, new OnnxExportOptions { Normalization = new ImageNormalization([0.5f], [0.5f]) }))!.Message,
+            Does.Contain("1 means").And.Contain("3 input channels"));
+        Assert.That(stream.Length, Is.Zero, "nothing is written when a setting is refused");
+    }
+}
