@@ -5,24 +5,8 @@ namespace MLNet.BNInception.Engine.Tests;
 
 public class InferenceTests
 {
-    private static BnInception ModelWithNonDefaultBatchNorm(int side = 64, int classes = 10)
-    {
-        var model = new BnInception(new BnInceptionOptions { InputSize = side, NumClasses = classes }, seed: 3);
-        // Random γ, β, running mean and variance: with the defaults (1, 0, 0, 1) folding would be
-        // nearly the identity and the check would prove little.
-        torch.manual_seed(17);
-        using IDisposable noGrad = torch.no_grad();
-        foreach (BatchNorm2d bn in model.named_modules().Select(m => m.Value).OfType<BatchNorm2d>())
-        {
-            bn.weight!.uniform_(0.5, 1.5);
-            bn.bias!.normal_(0, 0.2);
-            bn.running_mean!.normal_(0, 0.5);
-            bn.running_var!.uniform_(0.3, 2.0);
-        }
-
-        model.eval();
-        return model;
-    }
+    private static BnInception ModelWithNonDefaultBatchNorm(int side = 64, int classes = 10) =>
+        TestModels.WithTrainedLikeBatchNorm(new BnInceptionOptions { InputSize = side, NumClasses = classes }, seed: 3);
 
     [Test]
     public void FoldedNetworkGivesTheSameLogitsAsEvalModeWithBatchNorm()

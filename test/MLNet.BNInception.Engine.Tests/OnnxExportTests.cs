@@ -2,7 +2,6 @@ using System.Text.Json;
 using MLNet.BNInception.Datasets;
 using MLNet.BNInception.Inference;
 using MLNet.BNInception.Onnx;
-using MLNet.BNInception.Torch.Modules;
 using F = MLNet.BNInception.Torch.torch.nn.functional;
 
 namespace MLNet.BNInception.Engine.Tests;
@@ -10,24 +9,7 @@ namespace MLNet.BNInception.Engine.Tests;
 /// <summary>Exported ONNX files, read by OpenCV's DNN module and ONNX's checker, score as we do.</summary>
 public class OnnxExportTests
 {
-    private static BnInception TrainedLikeModel(BnInceptionOptions options)
-    {
-        var model = new BnInception(options, seed: 21);
-        // BN statistics and affine parameters away from their defaults, as after training.
-        torch.manual_seed(22);
-        using IDisposable noGrad = torch.no_grad();
-        foreach (BatchNorm2d bn in model.named_modules().Select(m => m.Value).OfType<BatchNorm2d>())
-        {
-            bn.weight!.uniform_(0.5, 1.5);
-            bn.bias!.normal_(0, 0.2);
-            bn.running_mean!.normal_(0, 0.5);
-            bn.running_var!.uniform_(0.3, 2.0);
-        }
-
-        model.Classifier.weight.normal_(0, 0.1);
-        model.eval();
-        return model;
-    }
+    private static BnInception TrainedLikeModel(BnInceptionOptions options) => TestModels.WithTrainedLikeBatchNorm(options, seed: 21);
 
     private static void AssertSameScores(Tensor ours, Tensor theirs, string what)
     {
