@@ -70,7 +70,8 @@ public sealed record TrainerOptions
     /// <summary>The paper's BN-x30: as BN-x5 with 30 × the baseline's learning rate.</summary>
     public static TrainerOptions PaperBnX30 { get; } = new() { LearningRate = 30 * InceptionLearningRate };
 
-    internal void Validate()
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+    public void Validate()
     {
         if (BatchSize < 2)
         {
