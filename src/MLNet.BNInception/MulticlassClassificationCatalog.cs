@@ -25,7 +25,7 @@ public sealed class MulticlassClassificationCatalog
     /// <param name="data">Scored data (the output of a trained model's Transform).</param>
     /// <param name="labelColumnName">The key column of true classes.</param>
     /// <param name="scoreColumnName">The probability vector.</param>
-    /// <param name="predictedLabelColumnName">The predicted key.</param>
+    /// <param name="predictedLabelColumnName">The predicted key; when it is absent or not a key (mapped back to text), the highest score is the prediction.</param>
     /// <param name="topKPredictionCount">k for <see cref="MulticlassClassificationMetrics.TopKAccuracy"/>; 0 for none.</param>
     public MulticlassClassificationMetrics Evaluate(IDataView data, string labelColumnName = "Label", string scoreColumnName = "Score",
         string predictedLabelColumnName = "PredictedLabel", int topKPredictionCount = 0)
@@ -34,7 +34,7 @@ public sealed class MulticlassClassificationCatalog
         ArgumentOutOfRangeException.ThrowIfNegative(topKPredictionCount);
         DataViewSchema.Column label = Require(data.Schema, labelColumnName, "label");
         DataViewSchema.Column score = Require(data.Schema, scoreColumnName, "score");
-        DataViewSchema.Column predicted = Require(data.Schema, predictedLabelColumnName, "predicted label");
+        DataViewSchema.Column? predicted = data.Schema.GetColumnOrNull(predictedLabelColumnName);
         if (label.Type is not KeyDataViewType labelKey)
         {
             throw new ArgumentException($"the label column '{labelColumnName}' is {label.Type}; evaluation needs the key column the model was trained on (MapValueToKey)");
@@ -45,23 +45,26 @@ public sealed class MulticlassClassificationCatalog
             throw new ArgumentException($"the score column '{scoreColumnName}' is {score.Type}, not a fixed-size vector of Single");
         }
 
-        if ((ulong)scoreVector.Size != labelKey.Count || predicted.Type is not KeyDataViewType predictedKey || predictedKey.Count != labelKey.Count)
+        if ((ulong)scoreVector.Size != labelKey.Count)
         {
-            throw new ArgumentException(
-                $"the label '{labelColumnName}' has {labelKey.Count} classes but '{scoreColumnName}' has {scoreVector.Size} scores and '{predictedLabelColumnName}' is {predicted.Type}");
+            throw new ArgumentException($"the label '{labelColumnName}' has {labelKey.Count} classes but '{scoreColumnName}' has {scoreVector.Size} scores");
         }
 
+        // After MapKeyToValue("PredictedLabel") the prediction is text; like ML.NET, the predicted class
+        // is then the highest score (ties to the lower class).
+        bool predictedIsKey = predicted?.Type is KeyDataViewType predictedKey && predictedKey.Count == labelKey.Count;
+
         IReadOnlyList<string> classNames = label.KeyValues ?? [.. Enumerable.Range(0, scoreVector.Size).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture))];
-        if (label.KeyValues is not null && predicted.KeyValues is not null && !label.KeyValues.SequenceEqual(predicted.KeyValues))
+        if (predictedIsKey && label.KeyValues is not null && predicted!.KeyValues is not null && !label.KeyValues.SequenceEqual(predicted.KeyValues))
         {
             throw new ArgumentException($"the classes of '{labelColumnName}' and '{predictedLabelColumnName}' differ: the data was not mapped with the model's key mapping");
         }
 
         var accumulator = new MulticlassMetricsAccumulator(scoreVector.Size, topKPredictionCount, classNames);
-        using DataViewRowCursor cursor = data.GetRowCursor([label, score, predicted]);
+        using DataViewRowCursor cursor = data.GetRowCursor(predictedIsKey ? [label, score, predicted!] : [label, score]);
         ValueGetter<uint> labelGetter = cursor.GetGetter<uint>(label);
         ValueGetter<VBuffer<float>> scoreGetter = cursor.GetGetter<VBuffer<float>>(score);
-        ValueGetter<uint> predictedGetter = cursor.GetGetter<uint>(predicted);
+        ValueGetter<uint>? predictedGetter = predictedIsKey ? cursor.GetGetter<uint>(predicted!) : null;
         CancellationToken token = _context.CancellationToken;
         while (cursor.MoveNext())
         {
@@ -75,11 +78,38 @@ public sealed class MulticlassClassificationCatalog
             }
 
             scoreGetter(ref scores);
-            predictedGetter(ref predictedKeyValue);
-            accumulator.Add((int)key - 1, scores.GetValues(), (int)predictedKeyValue - 1);
+            ReadOnlySpan<float> values = scores.GetValues();
+            if (predictedGetter is not null)
+            {
+                predictedGetter(ref predictedKeyValue);
+                if (predictedKeyValue == 0)
+                {
+                    throw new InvalidDataException($"row {cursor.Position}: the prediction '{predictedLabelColumnName}' is missing");
+                }
+            }
+            else
+            {
+                predictedKeyValue = (uint)ArgMax(values) + 1;
+            }
+
+            accumulator.Add((int)key - 1, values, (int)predictedKeyValue - 1);
         }
 
         return accumulator.Finish();
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
     }
 
     private static DataViewSchema.Column Require(DataViewSchema schema, string name, string role) =>

@@ -81,20 +81,28 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         var trainer = new BnInceptionTrainer(modelOptions, options.ToEngineOptions(seed));
         _context.WriteLog(Source, ChannelMessageKind.Info,
             $"training on {images.size(0)} images of {shape}, {classes.Count} classes, {options.Epochs} epochs of batch {options.BatchSize}");
-        TrainingResult result = trainer.Fit(images, labels, validationImages, validationLabels,
-            onStep: progress =>
+        bool resume = options.ResumeFromCheckpoint && options.CheckpointPath is { } checkpoint && File.Exists(checkpoint);
+        if (resume)
+        {
+            _context.WriteLog(Source, ChannelMessageKind.Info, $"resuming from {options.CheckpointPath}");
+        }
+
+        Func<Action<TrainingProgress>, Action<EpochMetrics>, TrainingResult> run = resume
+            ? (onStep, onEpoch) => BnInceptionTrainer.Resume(options.CheckpointPath!, images, labels, validationImages, validationLabels, onStep, onEpoch, token)
+            : (onStep, onEpoch) => trainer.Fit(images, labels, validationImages, validationLabels, onStep, onEpoch, token);
+        TrainingResult result = run(
+            progress =>
             {
                 _context.WriteLog(Source, ChannelMessageKind.Trace,
                     $"epoch {progress.Epoch} step {progress.StepInEpoch}/{progress.StepsPerEpoch}: loss {progress.Loss:F4}, {progress.ImagesPerSecond:F0} images/s");
                 options.OnStep?.Invoke(progress);
             },
-            onEpoch: epoch =>
+            epoch =>
             {
                 _context.WriteLog(Source, ChannelMessageKind.Info, $"epoch {epoch.Epoch}: train loss {epoch.TrainLoss:F4}, accuracy {epoch.TrainAccuracy:P1}" +
                     (epoch.ValidationLoss is { } loss ? $"; validation loss {loss:F4}, accuracy {epoch.ValidationAccuracy:P1}" : ""));
                 options.OnEpoch?.Invoke(epoch);
-            },
-            cancellationToken: token);
+            });
         using (result)
         {
             return new BnInceptionPredictionTransformer(result.Model, classes, options.LabelColumnName, options.FeatureColumnName, options.ScoringBatchSize,
@@ -239,6 +247,12 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
 
         /// <summary>Where to write a resumable checkpoint after every epoch and on cancellation; null for none.</summary>
         public string? CheckpointPath { get; set; } = EngineDefaults.CheckpointPath;
+
+        /// <summary>
+        /// Continue the run saved at <see cref="CheckpointPath"/> when that file exists (same data, the
+        /// settings it was started with), as if it had never stopped; otherwise train from scratch.
+        /// </summary>
+        public bool ResumeFromCheckpoint { get; set; }
 
         /// <summary>The training seed; null uses the context's seed.</summary>
         public ulong? Seed { get; set; }
