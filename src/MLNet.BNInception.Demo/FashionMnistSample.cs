@@ -21,6 +21,9 @@ public sealed record SampleSettings
     /// <summary>Training images (before the validation split).</summary>
     public int TrainImages { get; init; } = 13_288;
 
+    /// <summary>Training images the trainer holds out for validation after every epoch.</summary>
+    public int ValidationImages { get; init; } = 1_000;
+
     /// <summary>Test images (evaluated, then scored from score.csv).</summary>
     public int TestImages { get; init; } = 2_000;
 
@@ -69,9 +72,8 @@ public static class FashionMnistSample
         FashionMnistFiles files = FashionMnistImageFiles.Prepare(Path.Combine(output, "data"), settings.TrainImages, settings.TestImages);
         log.WriteLine($"data: {files.TrainCsv} ({settings.TrainImages} images), {files.TestCsv} ({settings.TestImages} images)");
 
-        // Load lazily, hold out a stratified 1,000 images for validation.
+        // The CSV is read lazily, row by row, each time a pass needs it.
         IDataView data = context.Data.LoadFromTextFile<ImageRow>(files.TrainCsv, separatorChar: ',', hasHeader: true, allowQuoting: true);
-        TrainTestData split = context.Data.TrainTestSplit(data, testFraction: 1000.0 / settings.TrainImages, stratificationColumnName: "Label");
         log.WriteLine(data.Preview(3));
 
         var options = new BnInceptionMulticlassTrainer.Options
@@ -83,6 +85,7 @@ public static class FashionMnistSample
             Augmentation = new AugmentationOptions { CropScale = (0.7, 1.0) },
             CheckpointPath = Path.Combine(output, "training.ckpt"),
             ResumeFromCheckpoint = settings.Resume,
+            ValidationFraction = (double)settings.ValidationImages / settings.TrainImages,
             Seed = 1,
             OnStep = p =>
             {
@@ -104,7 +107,12 @@ public static class FashionMnistSample
             .Append(context.MulticlassClassification.Trainers.BnInception(options))
             .Append(context.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
-        using TransformerChain<KeyToValueMappingTransformer> model = pipeline.Fit(split.TrainSet);
+        using TransformerChain<KeyToValueMappingTransformer> model = pipeline.Fit(data);
+        BnInceptionPredictionTransformer network = model.OfType<BnInceptionPredictionTransformer>().Single();
+        foreach (EpochMetrics epoch in network.History)
+        {
+            log.WriteLine($"epoch {epoch.Epoch}: train loss {epoch.TrainLoss:F3}, validation loss {epoch.ValidationLoss:F3}, validation accuracy {epoch.ValidationAccuracy:P1}");
+        }
 
         IDataView testData = context.Data.LoadFromTextFile<ImageRow>(files.TestCsv, separatorChar: ',', hasHeader: true, allowQuoting: true);
         MulticlassClassificationMetrics metrics = context.MulticlassClassification.Evaluate(model.Transform(testData), topKPredictionCount: 5);
