@@ -26,12 +26,14 @@ extern "C" {
 #endif
 
 /* Bump on any change of an existing signature; the C# binding refuses a library with another value. */
-#define BNI_ABI_VERSION 2
+#define BNI_ABI_VERSION 3
 
 typedef struct bni_error bni_error;
 typedef struct bni_tensor bni_tensor;
 typedef struct bni_guard bni_guard;
 typedef struct bni_dnn_net bni_dnn_net;
+typedef struct bni_image bni_image;
+typedef struct bni_buffer bni_buffer;
 
 /* runtime.cpp */
 BNI_API int32_t bni_abi_version(void);
@@ -145,6 +147,27 @@ BNI_API bni_error* bni_dnn_read_onnx(const char* path, bni_dnn_net** out);
 BNI_API void bni_dnn_free(bni_dnn_net* net);
 /* Runs the network on a float32 NCHW tensor; output_name NULL means the network's last output. */
 BNI_API bni_error* bni_dnn_forward(bni_dnn_net* net, const bni_tensor* input, const char* output_name, bni_tensor** out);
+
+/* image.cpp: OpenCV's imgcodecs and imgproc on 8-bit interleaved images (rows top to bottom, BGR
+ * channel order, no row padding). Pixel buffers passed in stay the caller's; they are only read or
+ * written during the call. */
+/* Decodes as cv::imdecode(IMREAD_COLOR) does: always 3-channel BGR. *out is NULL, and no error is
+ * returned, when OpenCV recognises no format or its decoder gives up on the bytes. */
+BNI_API bni_error* bni_image_decode(const uint8_t* data, int64_t length, bni_image** out);
+BNI_API void bni_image_free(bni_image* image);
+BNI_API void bni_image_size(const bni_image* image, int32_t* width, int32_t* height, int32_t* channels);
+/* Copies the pixels into buffer, which holds exactly width * height * channels bytes. */
+BNI_API bni_error* bni_image_copy_to(const bni_image* image, uint8_t* buffer, int64_t bytes);
+/* cv::resize of the region (x, y, roi_width, roi_height) of source into destination.
+ * interpolation is a cv::InterpolationFlags code (NEAREST=0, LINEAR=1, CUBIC=2, AREA=3). */
+BNI_API bni_error* bni_image_resize(const uint8_t* source, int32_t width, int32_t height, int32_t channels,
+                                    int32_t x, int32_t y, int32_t roi_width, int32_t roi_height,
+                                    uint8_t* destination, int32_t target_width, int32_t target_height, int32_t interpolation);
+/* cv::imencode(".png"); the caller reads the bytes with bni_buffer_data / bni_buffer_size and frees them. */
+BNI_API bni_error* bni_image_encode_png(const uint8_t* pixels, int32_t width, int32_t height, int32_t channels, bni_buffer** out);
+BNI_API const uint8_t* bni_buffer_data(const bni_buffer* buffer);
+BNI_API int64_t bni_buffer_size(const bni_buffer* buffer);
+BNI_API void bni_buffer_free(bni_buffer* buffer);
 
 #ifdef __cplusplus
 }

@@ -12,7 +12,7 @@ internal static unsafe partial class NativeMethods
     public const string LibraryName = "bninception_native";
 
     /// <summary>The ABI version this binding was written against; must equal the shim's BNI_ABI_VERSION.</summary>
-    public const int AbiVersion = 2;
+    public const int AbiVersion = 3;
 
     static NativeMethods() => NativeLibraryResolver.Register(typeof(NativeMethods).Assembly);
 
@@ -119,4 +119,17 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)] public static partial IntPtr bni_dnn_read_onnx(string path, out IntPtr net);
     [LibraryImport(LibraryName)] public static partial void bni_dnn_free(IntPtr net);
     [LibraryImport(LibraryName, StringMarshalling = StringMarshalling.Utf8)] public static partial IntPtr bni_dnn_forward(DnnNetHandle net, TensorHandle input, string? outputName, out IntPtr result);
+
+    // image.cpp
+    [LibraryImport(LibraryName)] public static partial IntPtr bni_image_decode(byte* data, long length, out IntPtr image);
+    [LibraryImport(LibraryName)] public static partial void bni_image_free(IntPtr image);
+    [LibraryImport(LibraryName)] public static partial void bni_image_size(ImageHandle image, out int width, out int height, out int channels);
+    [LibraryImport(LibraryName)] public static partial IntPtr bni_image_copy_to(ImageHandle image, byte* buffer, long bytes);
+    [LibraryImport(LibraryName)]
+    public static partial IntPtr bni_image_resize(byte* source, int width, int height, int channels, int x, int y, int roiWidth, int roiHeight,
+        byte* destination, int targetWidth, int targetHeight, int interpolation);
+    [LibraryImport(LibraryName)] public static partial IntPtr bni_image_encode_png(byte* pixels, int width, int height, int channels, out IntPtr buffer);
+    [LibraryImport(LibraryName)] public static partial byte* bni_buffer_data(NativeBufferHandle buffer);
+    [LibraryImport(LibraryName)] public static partial long bni_buffer_size(NativeBufferHandle buffer);
+    [LibraryImport(LibraryName)] public static partial void bni_buffer_free(IntPtr buffer);
 }
