@@ -36,6 +36,7 @@ public static class FashionMnistImageFiles
             return files;
         }
 
+        Directory.CreateDirectory(folder);
         File.Delete(marker);
         WriteSplit(folder, sourceFolder, "train", "train", trainCount, files.TrainCsv, scoreCsv: null);
         WriteSplit(folder, sourceFolder, "t10k", "test", testCount, files.TestCsv, files.ScoreCsv);

@@ -35,7 +35,7 @@ public sealed class FashionMnistSampleTests
         using Stream manifestStream = model.GetEntry("manifest.json")!.Open();
         JsonNode manifest = JsonNode.Parse(manifestStream)!;
         Assert.That((int?)manifest["formatVersion"], Is.EqualTo(1));
-        Assert.That(manifest["classLabels"]!.AsArray().Select(label => (string?)label), Has.Member("Ankle boot").And.Count.EqualTo(10));
+        Assert.That(manifest["classLabels"]!.AsArray().Select(label => (string?)label).ToList(), Has.Member("Ankle boot").And.Count.EqualTo(10));
         Assert.That((int?)manifest["inputSize"], Is.EqualTo(64));
         Assert.That(manifest["steps"]!.AsArray().Select(step => (string?)step!["kind"]),
             Is.EqualTo(new[] { "MapValueToKey", "LoadImages", "ResizeImages", "ExtractPixels", "BnInception", "MapKeyToValue" }));

@@ -127,7 +127,9 @@ public sealed class ImageTransformTests
         using var folder = new TemporaryDirectory();
         MLImage image = MLImage.CreateFromPixels(2, 1, MLPixelFormat.Bgr24, [10, 20, 30, 40, 50, 60]);
         (IDataView rows, MLContext context) = ImagesFrom(folder, ("p.png", image));
+        // ExtractPixels needs images of a known size, as in ML.NET: a same-size resize gives it.
         IDataView view = context.Transforms.LoadImages("Image", folder.Path, "ImagePath")
+            .Append(context.Transforms.ResizeImages("Image", 2, 1, resizing: ResizingKind.Fill, filter: ResizeFilter.Nearest))
             .Append(context.Transforms.ExtractPixels("Planar", "Image"))
             .Append(context.Transforms.ExtractPixels("Scaled", "Image", offsetImage: 10, scaleImage: 0.5f))
             .Append(context.Transforms.ExtractPixels("Interleaved", "Image", orderOfExtraction: ColorsOrder.ABGR, interleavePixelColors: true))
@@ -155,6 +157,7 @@ public sealed class ImageTransformTests
         MLImage image = MLImage.CreateFromPixels(4, 1, MLPixelFormat.Bgr24, [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255]);
         (IDataView rows, MLContext context) = ImagesFrom(folder, ("c.png", image));
         IDataView view = context.Transforms.LoadImages("Image", folder.Path, "ImagePath")
+            .Append(context.Transforms.ResizeImages("Image", 4, 1, resizing: ResizingKind.Fill, filter: ResizeFilter.Nearest))
             .Append(context.Transforms.ConvertToGrayscale("Gray", "Image"))
             .Append(context.Transforms.ExtractPixels("Features", "Gray"))
             .Fit(rows).Transform(rows);
