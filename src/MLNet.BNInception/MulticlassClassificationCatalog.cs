@@ -69,17 +69,35 @@ public sealed class MulticlassClassificationCatalog
             uint key = 0, predictedKeyValue = 0;
             VBuffer<float> scores = default;
             labelGetter(ref key);
-            if (key == 0)
-            {
-                throw new InvalidDataException($"row {cursor.Position}: the label '{labelColumnName}' is missing");
-            }
-
-            scoreGetter(ref scores);
             predictedGetter(ref predictedKeyValue);
-            accumulator.Add((int)key - 1, scores.GetValues(), (int)predictedKeyValue - 1);
+            CheckKey(key, labelKey.Count, labelColumnName, cursor.Position);
+            CheckKey(predictedKeyValue, labelKey.Count, predictedLabelColumnName, cursor.Position);
+            scoreGetter(ref scores);
+            try
+            {
+                accumulator.Add((int)key - 1, scores.GetValues(), (int)predictedKeyValue - 1);
+            }
+            catch (ArgumentException e)
+            {
+                // The keys are checked above, so the accumulator can only object to the scores.
+                throw new InvalidDataException($"row {cursor.Position}: the score '{scoreColumnName}': {e.Message}", e);
+            }
         }
 
         return accumulator.Finish();
+    }
+
+    private static void CheckKey(uint key, ulong count, string columnName, long row)
+    {
+        if (key == 0)
+        {
+            throw new InvalidDataException($"row {row}: the key '{columnName}' is missing (key 0)");
+        }
+
+        if (key > count)
+        {
+            throw new InvalidDataException($"row {row}: the key '{columnName}' is {key}, outside its type's 1-{count}");
+        }
     }
 
     private static DataViewSchema.Column Require(DataViewSchema schema, string name, string role) =>
