@@ -57,6 +57,33 @@ public sealed class CacheTests
     }
 
     [Test]
+    public void ColumnAskedForTwiceIsCachedOnce()
+    {
+        var context = new MLContext();
+        var source = new CountingEnumerable(Rows(3));
+        IDataView cached = context.Data.Cache(context.Data.LoadFromEnumerable(source));
+        DataViewSchema.Column id = cached.Schema["Id"];
+
+        var ids = new List<int>();
+        using (DataViewRowCursor cursor = cached.GetRowCursor([id, id]))
+        {
+            ValueGetter<int> getter = cursor.GetGetter<int>(id);
+            while (cursor.MoveNext())
+            {
+                int value = 0;
+                getter(ref value);
+                ids.Add(value);
+            }
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(ids, Is.EqualTo(new[] { 0, 1, 2 }));
+            Assert.That(source.Enumerations, Is.EqualTo(1));
+        });
+    }
+
+    [Test]
     public void SpilledVectorsReadBackEqualAndTheFileGoesWithTheCache()
     {
         using var folder = new TemporaryDirectory();
