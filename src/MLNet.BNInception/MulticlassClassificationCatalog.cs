@@ -72,27 +72,28 @@ public sealed class MulticlassClassificationCatalog
             uint key = 0, predictedKeyValue = 0;
             VBuffer<float> scores = default;
             labelGetter(ref key);
-            if (key == 0)
-            {
-                throw new InvalidDataException($"row {cursor.Position}: the label '{labelColumnName}' is missing");
-            }
-
+            CheckKey(key, labelKey.Count, labelColumnName, cursor.Position);
             scoreGetter(ref scores);
             ReadOnlySpan<float> values = scores.GetValues();
             if (predictedGetter is not null)
             {
                 predictedGetter(ref predictedKeyValue);
-                if (predictedKeyValue == 0)
-                {
-                    throw new InvalidDataException($"row {cursor.Position}: the prediction '{predictedLabelColumnName}' is missing");
-                }
+                CheckKey(predictedKeyValue, labelKey.Count, predictedLabelColumnName, cursor.Position);
             }
             else
             {
                 predictedKeyValue = (uint)ArgMax(values) + 1;
             }
 
-            accumulator.Add((int)key - 1, values, (int)predictedKeyValue - 1);
+            try
+            {
+                accumulator.Add((int)key - 1, values, (int)predictedKeyValue - 1);
+            }
+            catch (ArgumentException e)
+            {
+                // The keys are checked above, so the accumulator can only object to the scores.
+                throw new InvalidDataException($"row {cursor.Position}: the score '{scoreColumnName}': {e.Message}", e);
+            }
         }
 
         return accumulator.Finish();
@@ -110,6 +111,19 @@ public sealed class MulticlassClassificationCatalog
         }
 
         return best;
+    }
+
+    private static void CheckKey(uint key, ulong count, string columnName, long row)
+    {
+        if (key == 0)
+        {
+            throw new InvalidDataException($"row {row}: the key '{columnName}' is missing (key 0)");
+        }
+
+        if (key > count)
+        {
+            throw new InvalidDataException($"row {row}: the key '{columnName}' is {key}, outside its type's 1-{count}");
+        }
     }
 
     private static DataViewSchema.Column Require(DataViewSchema schema, string name, string role) =>

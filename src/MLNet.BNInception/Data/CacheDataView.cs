@@ -43,7 +43,8 @@ internal sealed class CacheDataView : IDataView, IDisposable
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null)
     {
-        DataViewSchema.Column[] needed = [.. columnsNeeded];
+        // A column asked for twice must be filled once (the fill keys its stores by name).
+        DataViewSchema.Column[] needed = [.. columnsNeeded.DistinctBy(column => column.Name)];
         lock (_fillLock)
         {
             DataViewSchema.Column[] missing = [.. needed.Where(column => !_stores.ContainsKey(column.Name))];

@@ -45,7 +45,7 @@ internal sealed class EnumerableDataView<TRow>(IEnumerable<TRow> rows) : IDataVi
             RowValues.CheckGetter<TValue>(this, column);
             RowClassMapping.Member member = view._mapping.Members.Single(candidate => candidate.Name == column.Name);
             return (ValueGetter<TValue>)RowClassMapping.ColumnGetter(member,
-                () => _current ?? throw new InvalidOperationException("the cursor is not on a row"));
+                () => _current ?? throw new InvalidOperationException("the cursor is not on a row"), () => _position);
         }
 
         protected override void Dispose(bool disposing)

@@ -92,16 +92,35 @@ internal sealed class RowClassMapping
         : type == typeof(bool) ? BooleanDataViewType.Instance
         : null;
 
-    /// <summary>A getter of the member's column value over the current row object.</summary>
-    public static Delegate ColumnGetter(Member member, Func<object> currentRow) =>
-        (Delegate)ToColumnMethod.MakeGenericMethod(member.Type.RawType).Invoke(null, [member, currentRow])!;
+    /// <summary>A getter of the member's column value over the current row object (at <paramref name="position"/>, for messages).</summary>
+    public static Delegate ColumnGetter(Member member, Func<object> currentRow, Func<long> position) =>
+        (Delegate)ToColumnMethod.MakeGenericMethod(member.Type.RawType).Invoke(null, [member, currentRow, position])!;
 
     /// <summary>An action copying the column's current value into the member of a row object.</summary>
     public static Action<object> MemberSetter(Member member, DataViewRow row, DataViewSchema.Column column) =>
         (Action<object>)FromColumnMethod.MakeGenericMethod(column.Type.RawType).Invoke(null, [member, row, column])!;
 
-    private static ValueGetter<TValue> ToColumnValue<TValue>(Member member, Func<object> currentRow) =>
-        (ref TValue value) => value = (TValue)ToColumn(member.GetValue(currentRow()))!;
+    private static ValueGetter<TValue> ToColumnValue<TValue>(Member member, Func<object> currentRow, Func<long> position)
+    {
+        int size = member.Type is VectorDataViewType { IsKnownSize: true } vector ? vector.Size : 0;
+        return (ref TValue value) =>
+        {
+            object? item = member.GetValue(currentRow());
+            // Unboxing null into a struct column value would be a bare NullReferenceException: a null
+            // string is empty text, as in ML.NET, and a vector needs an array of the column's size.
+            if (item is null && member.Type == TextDataViewType.Instance)
+            {
+                item = "";
+            }
+            else if (member.Type is VectorDataViewType && (item is not Array array || (size > 0 && array.Length != size)))
+            {
+                string found = item is Array items ? $"{items.Length} items" : "null";
+                throw new InvalidDataException($"row {position()}, column '{member.Name}': {found}, but the column holds vectors of {(size > 0 ? $"{size} items" : "any size")}");
+            }
+
+            value = (TValue)ToColumn(item)!;
+        };
+    }
 
     private static Action<object> FromColumnValue<TValue>(Member member, DataViewRow row, DataViewSchema.Column column)
     {

@@ -149,7 +149,7 @@ public sealed class TextLoader
                 {
                     if (i >= line.Length)
                     {
-                        throw new InvalidDataException($"{where()}: a quoted field is not closed (a field cannot span lines)");
+                        throw new InvalidDataException($"{where()}, field {fields.Count}: a quoted field is not closed (a field cannot span lines)");
                     }
 
                     if (line[i] == '"')

@@ -35,7 +35,7 @@ internal sealed class ModelLoadContext(ZipArchive archive, string source, int st
         return read(buffer);
     }
 
-    public InvalidDataException Corrupt(string problem) => new($"{source}: step {stepIndex}: {problem}");
+    public InvalidDataException Corrupt(string problem, Exception? inner = null) => new($"{source}: step {stepIndex}: {problem}", inner);
 
     public JsonNode Node(JsonObject settings, string name) => settings[name] ?? throw Corrupt($"the setting '{name}' is missing");
 
@@ -137,6 +137,13 @@ internal static partial class ModelFormat
         manifest.WriteTo(writer);
     }
 
+    /// <summary>
+    /// What the JSON accessors and the constructors of types and steps throw for values of the wrong
+    /// kind or range; from a file, these mean a damaged or hand-edited manifest.
+    /// </summary>
+    private static bool IsMalformedValue(Exception e) =>
+        e is ArgumentException or InvalidOperationException or InvalidCastException or FormatException or OverflowException;
+
     private static IEnumerable<ITransformer> Flatten(IEnumerable<ITransformer> chain) =>
         chain.SelectMany(step => step is IEnumerable<ITransformer> inner ? Flatten(inner) : [step]);
 
@@ -166,9 +173,9 @@ internal static partial class ModelFormat
                 throw new InvalidDataException($"{source}: {ManifestEntry} is not valid JSON: {e.Message}", e);
             }
 
-            if ((string?)manifest["format"] != FormatName)
+            if (!(manifest["format"] is JsonValue format && format.TryGetValue(out string? formatName) && formatName == FormatName))
             {
-                throw new InvalidDataException($"{source} is not a model file of this library (format '{manifest["format"]}')");
+                throw new InvalidDataException($"{source} is not a model file of this library (format '{manifest["format"]?.ToJsonString()}')");
             }
 
             int version = manifest["formatVersion"] is JsonValue v && v.TryGetValue(out int parsed) ? parsed : -1;
@@ -177,7 +184,15 @@ internal static partial class ModelFormat
                 throw new InvalidDataException($"{source} has model format version {version}; this library reads version {FormatVersion}");
             }
 
-            inputSchema = manifest["inputSchema"] is JsonArray columns ? SchemaFromJson(columns, source) : null;
+            try
+            {
+                inputSchema = manifest["inputSchema"] is JsonArray columns ? SchemaFromJson(columns, source) : null;
+            }
+            catch (Exception e) when (IsMalformedValue(e))
+            {
+                throw new InvalidDataException($"{source}: the input schema in {ManifestEntry} is invalid: {e.Message}", e);
+            }
+
             var steps = new List<ITransformer>();
             try
             {
@@ -197,7 +212,19 @@ internal static partial class ModelFormat
                         Loaders.TryGetValue(kind, out loader);
                     }
 
-                    steps.Add(loader is null ? throw context.Corrupt($"unknown step kind '{kind}'") : loader(settings, context));
+                    if (loader is null)
+                    {
+                        throw context.Corrupt($"unknown step kind '{kind}'");
+                    }
+
+                    try
+                    {
+                        steps.Add(loader(settings, context));
+                    }
+                    catch (Exception e) when (IsMalformedValue(e))
+                    {
+                        throw context.Corrupt($"the settings of '{kind}' are invalid: {e.Message}", e);
+                    }
                 }
             }
             catch
