@@ -239,6 +239,12 @@ internal sealed class TextFileDataView : IDataView
             throw new ArgumentException("no columns to load", nameof(columns));
         }
 
+        // Getters find their column by schema index, which a repeated name would shift.
+        if (columns.GroupBy(column => column.Name, StringComparer.Ordinal).FirstOrDefault(group => group.Count() > 1) is { } repeated)
+        {
+            throw new ArgumentException($"the column name '{repeated.Key}' is used twice", nameof(columns));
+        }
+
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"the data file '{path}' does not exist", path);

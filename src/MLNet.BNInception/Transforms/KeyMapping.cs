@@ -251,7 +251,9 @@ public sealed class KeyToValueMappingTransformer : IPersistentTransformer
             {
                 uint key = 0;
                 getter(ref key);
-                text = key == 0 ? ReadOnlyMemory<char>.Empty : texts[key - 1];
+                text = key == 0 ? ReadOnlyMemory<char>.Empty
+                    : key <= texts.Length ? texts[key - 1]
+                    : throw new InvalidDataException($"column '{InputColumnName}' row {row.Position}: key {key} is outside its {texts.Length} values");
             });
         })]);
     }
