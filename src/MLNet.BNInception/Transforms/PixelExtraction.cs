@@ -58,7 +58,7 @@ public enum ColorsOrder : byte
 /// normalisation is given, <c>(value − mean[c]) / std[c]</c> per channel. A gray image gives the same
 /// value for red, green and blue.
 /// </summary>
-public sealed class ImagePixelExtractingTransformer : IPersistentTransformer
+public sealed class ImagePixelExtractingTransformer : IPersistentTransformer, ISummarizedStep
 {
     internal const string KindName = "ExtractPixels";
 
@@ -251,6 +251,20 @@ public sealed class ImagePixelExtractingTransformer : IPersistentTransformer
         }
 
         return values;
+    }
+
+    void ISummarizedStep.AddSummary(JsonObject manifest)
+    {
+        // What a consumer of the weights must do to raw 0–255 pixels: (pixel − mean) / std per channel.
+        ImageNormalization raw = RawPixelNormalization();
+        manifest["normalization"] = new JsonObject
+        {
+            ["column"] = OutputColumnName,
+            ["channels"] = new JsonArray([.. ChannelOrder.Select(channel => JsonValue.Create(channel.ToString()))]),
+            ["layout"] = InterleavePixelColors ? "HWC" : "CHW",
+            ["rawPixelMean"] = new JsonArray([.. raw.Mean.Select(v => JsonValue.Create(v))]),
+            ["rawPixelStd"] = new JsonArray([.. raw.Std.Select(v => JsonValue.Create(v))]),
+        };
     }
 
     JsonObject IPersistentTransformer.Save(ModelSaveContext context) => new()

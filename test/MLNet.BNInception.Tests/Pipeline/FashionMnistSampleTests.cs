@@ -37,6 +37,9 @@ public sealed class FashionMnistSampleTests
         Assert.That((int?)manifest["formatVersion"], Is.EqualTo(1));
         Assert.That(manifest["classLabels"]!.AsArray().Select(label => (string?)label).ToList(), Has.Member("Ankle boot").And.Count.EqualTo(10));
         Assert.That((int?)manifest["inputSize"], Is.EqualTo(64));
+        // ExtractPixels(scaleImage: 1/255): raw pixels are divided by 255, nothing subtracted.
+        Assert.That(manifest["normalization"]!["rawPixelStd"]!.AsArray().Select(v => (float)v!).ToList(), Is.EqualTo(new[] { 255f, 255f, 255f }).Within(1e-3));
+        Assert.That(manifest["normalization"]!["channels"]!.AsArray().Select(v => (string?)v).ToList(), Is.EqualTo(new[] { "Red", "Green", "Blue" }));
         Assert.That(manifest["steps"]!.AsArray().Select(step => (string?)step!["kind"]),
             Is.EqualTo(new[] { "MapValueToKey", "LoadImages", "ResizeImages", "ExtractPixels", "BnInception", "MapKeyToValue" }));
     }

@@ -69,6 +69,17 @@ public sealed class ImageTransformTests
     }
 
     [Test]
+    public void LoadRawImageBytesReadsTheFileUndecoded()
+    {
+        using var folder = new TemporaryDirectory();
+        (IDataView rows, MLContext context) = ImagesFrom(folder, ("a.png", Gradient(3, 2)));
+        IDataView view = context.Transforms.LoadRawImageBytes("Bytes", folder.Path, "ImagePath").Fit(rows).Transform(rows);
+        Assert.That(view.GetColumn<VBuffer<byte>>("Bytes").Single().ToArray(), Is.EqualTo(File.ReadAllBytes(folder.File("a.png"))));
+        IDataView missing = context.Transforms.LoadRawImageBytes("Bytes", folder.File("nowhere"), "ImagePath").Fit(rows).Transform(rows);
+        Assert.That(() => missing.GetColumn<VBuffer<byte>>("Bytes").ToList(), Throws.TypeOf<InvalidImageException>().With.Message.Contains("does not exist"));
+    }
+
+    [Test]
     public void IsoCropKeepsTheCentreOfAWideImage()
     {
         // 40×20 → 20×20: the centre crop is columns 10..29, taken 1:1 (nearest, no scaling).
