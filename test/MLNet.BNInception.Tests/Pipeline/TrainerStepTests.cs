@@ -201,6 +201,50 @@ public sealed class TrainerStepTests
     }
 
     [Test]
+    public void AValidationSetIsScoredEveryEpoch()
+    {
+        var context = new MLContext(seed: 1);
+        ValueToKeyMappingTransformer keys = context.Transforms.Conversion.MapValueToKey("Label").Fit(context.Data.LoadFromEnumerable(DarkAndBright(2)));
+        IDataView train = keys.Transform(context.Data.LoadFromEnumerable(DarkAndBright(32)));
+        IDataView validation = keys.Transform(context.Data.LoadFromEnumerable(DarkAndBright(8, seed: 11)));
+        using BnInceptionPredictionTransformer model = context.MulticlassClassification.Trainers.BnInception(SmallRun()).Fit(train, validation);
+        Assert.That(model.History, Has.Count.EqualTo(2));
+        Assert.That(model.History.Select(epoch => epoch.ValidationLoss), Has.All.Not.Null);
+
+        // A validation set keyed by another mapping (here: the other class first) is refused before training.
+        IDataView otherKeys = context.Transforms.Conversion.MapValueToKey("Label", keyData: ["bright", "dark"])
+            .Fit(context.Data.LoadFromEnumerable(DarkAndBright(8, seed: 11))).Transform(context.Data.LoadFromEnumerable(DarkAndBright(8, seed: 11)));
+        ArgumentException mismatch = Assert.Throws<ArgumentException>(() => context.MulticlassClassification.Trainers.BnInception(SmallRun()).Fit(train, otherKeys))!;
+        Assert.That(mismatch.Message, Does.Contain("keys differ"));
+    }
+
+    [Test]
+    public void ACancelledRunResumesFromItsCheckpoint()
+    {
+        var context = new MLContext(seed: 1);
+        IDataView data = context.Data.LoadFromEnumerable(DarkAndBright(32));
+        using var folder = new TemporaryDirectory();
+        BnInceptionMulticlassTrainer.Options options = SmallRun();
+        options.CheckpointPath = folder.File("run.ckpt");
+        options.ResumeFromCheckpoint = true;
+        options.OnStep = progress =>
+        {
+            if (progress.Step == 3)
+            {
+                context.CancelExecution();
+            }
+        };
+        Assert.Throws<OperationCanceledException>(() => Train(context, data, options));
+        Assert.That(File.Exists(options.CheckpointPath), Is.True);
+
+        var steps = new List<long>();
+        options.OnStep = progress => steps.Add(progress.Step);
+        using TransformerChain<KeyToValueMappingTransformer> model = Train(context, data, options);
+        // 32 rows in batches of 16 for 2 epochs is 4 steps; the resumed run does the one left.
+        Assert.That(steps, Is.EqualTo(new long[] { 4 }));
+    }
+
+    [Test]
     public void CancelExecutionStopsTrainingWithinABatch()
     {
         var context = new MLContext(seed: 1);
