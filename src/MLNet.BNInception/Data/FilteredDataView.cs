@@ -1,7 +1,9 @@
 namespace MLNet.BNInception.Data;
 
 /// <summary>The rows of a source view for which a predicate of the source position (and row) holds, renumbered from 0.</summary>
-internal sealed class FilteredDataView(IDataView source, IReadOnlyList<string> predicateInputs, Func<DataViewRow, Func<bool>> createPredicate) : IDataView
+/// <remarks><paramref name="onPassEnd"/>, when given, hears (rows kept, rows dropped) each time a cursor reaches the end.</remarks>
+internal sealed class FilteredDataView(IDataView source, IReadOnlyList<string> predicateInputs, Func<DataViewRow, Func<bool>> createPredicate,
+    Action<long, long>? onPassEnd = null) : IDataView
 {
     public DataViewSchema Schema => source.Schema;
 
@@ -13,12 +15,14 @@ internal sealed class FilteredDataView(IDataView source, IReadOnlyList<string> p
     {
         var needed = columnsNeeded.Select(column => column.Name).ToHashSet(StringComparer.Ordinal);
         DataViewRowCursor cursor = source.GetRowCursor(needed.Union(predicateInputs).Select(name => source.Schema[name]));
-        return new Cursor(cursor, needed, createPredicate(cursor));
+        return new Cursor(cursor, needed, createPredicate(cursor), onPassEnd);
     }
 
-    private sealed class Cursor(DataViewRowCursor source, HashSet<string> active, Func<bool> keep) : DataViewRowCursor
+    private sealed class Cursor(DataViewRowCursor source, HashSet<string> active, Func<bool> keep, Action<long, long>? onPassEnd) : DataViewRowCursor
     {
         private long _position = -1;
+        private long _dropped;
+        private bool _ended;
 
         public override DataViewSchema Schema => source.Schema;
 
@@ -35,6 +39,14 @@ internal sealed class FilteredDataView(IDataView source, IReadOnlyList<string> p
                     _position++;
                     return true;
                 }
+
+                _dropped++;
+            }
+
+            if (!_ended)
+            {
+                _ended = true;
+                onPassEnd?.Invoke(_position + 1, _dropped);
             }
 
             return false;

@@ -142,6 +142,13 @@ public sealed class ImageLoadingTransformer : IPersistentTransformer
                     return false;
                 }
             };
+        }, (kept, dropped) =>
+        {
+            if (dropped > 0)
+            {
+                Context?.WriteLog(KindName, ChannelMessageKind.Warning,
+                    $"skipped {dropped} of {kept + dropped} rows whose image could not be read; SkippedImages lists the first 100");
+            }
         });
     }
 

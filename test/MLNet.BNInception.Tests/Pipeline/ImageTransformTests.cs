@@ -229,7 +229,10 @@ public sealed class ImageTransformTests
             Assert.That(view.GetColumn<ReadOnlyMemory<char>>("Label").Select(label => label.ToString()), Is.EqualTo(new[] { "good1.png", "good2.png" }));
             Assert.That(loader.SkippedImages.Take(4).Select(skipped => (skipped.Row, Path.GetFileName(skipped.Path))),
                 Is.EqualTo(new[] { (1L, "missing.png"), (2L, "empty.png"), (4L, "text.png"), (5L, "truncated.png") }));
-            Assert.That(warnings, Has.Count.GreaterThanOrEqualTo(4));
+            // Two passes (images, then labels), each with one warning per skipped row and a summary at its end.
+            Assert.That(warnings, Has.Count.EqualTo(10));
+            Assert.That(new[] { warnings[4], warnings[9] }, Has.All.Contains("skipped 4 of 6 rows"));
+            Assert.That(loader.SkippedImageCount, Is.EqualTo(8));
         }
     }
 
