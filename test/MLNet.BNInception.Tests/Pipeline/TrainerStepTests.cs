@@ -63,7 +63,9 @@ public sealed class TrainerStepTests
         using TransformerChain<KeyToValueMappingTransformer> model = Train(context, data, SmallRun());
         IDataView scored = model.Transform(data);
         Assert.That(scored.Schema["Score"].Type, Is.EqualTo(new VectorDataViewType(NumberDataViewType.Single, 2)));
+        long liveTensors = torch.LiveTensorCount;
         List<ScoredRow> predictions = [.. context.Data.CreateEnumerable<ScoredRow>(scored, reuseRowObject: false)];
+        Assert.That(torch.LiveTensorCount, Is.EqualTo(liveTensors), "scoring leaves no native tensor behind");
         Assert.That(predictions, Has.Count.EqualTo(48));
         foreach (ScoredRow prediction in predictions)
         {
