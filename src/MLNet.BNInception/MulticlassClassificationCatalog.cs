@@ -99,7 +99,8 @@ public sealed class MulticlassClassificationCatalog
         return accumulator.Finish();
     }
 
-    private static int ArgMax(ReadOnlySpan<float> values)
+    /// <summary>The index of the highest score; ties go to the lower index (ML.NET's rule for the predicted class).</summary>
+    internal static int ArgMax(ReadOnlySpan<float> values)
     {
         int best = 0;
         for (int i = 1; i < values.Length; i++)

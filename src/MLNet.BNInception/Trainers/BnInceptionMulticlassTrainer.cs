@@ -60,12 +60,12 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
 
         CancellationToken token = _context.StartOperation();
         using DisposeScope scope = torch.NewDisposeScope();
-        (Tensor images, Tensor labels) = ReadTensors(trainData, shape, "training", token);
-        CheckClasses(labels, classes);
+        (Tensor images, Tensor labels, long[] labelValues) = ReadTensors(trainData, shape, "training", token);
+        CheckClasses(labelValues, classes);
         Tensor? validationImages = null, validationLabels = null;
         if (validationData is not null)
         {
-            (validationImages, validationLabels) = ReadTensors(validationData, shape, "validation", token);
+            (validationImages, validationLabels, _) = ReadTensors(validationData, shape, "validation", token);
         }
 
         var modelOptions = new BnInceptionOptions
@@ -103,10 +103,16 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
                     (epoch.ValidationLoss is { } loss ? $"; validation loss {loss:F4}, accuracy {epoch.ValidationAccuracy:P1}" : ""));
                 options.OnEpoch?.Invoke(epoch);
             });
-        using (result)
+        // The transformer takes over the result's network (the result owns nothing else).
+        try
         {
             return new BnInceptionPredictionTransformer(result.Model, classes, options.LabelColumnName, options.FeatureColumnName, options.ScoringBatchSize,
                 options.FoldBatchNorm, result.History);
+        }
+        catch
+        {
+            result.Dispose();
+            throw;
         }
     }
 
@@ -127,17 +133,16 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         return label.KeyValues ?? [.. Enumerable.Range(1, (int)key.Count).Select(k => k.ToString(System.Globalization.CultureInfo.InvariantCulture))];
     }
 
-    private static void CheckClasses(Tensor labels, IReadOnlyList<string> classes)
+    private static void CheckClasses(long[] labels, IReadOnlyList<string> classes)
     {
-        long[] values = labels.ToArray<long>();
-        long[] present = [.. values.Distinct()];
+        long[] present = [.. labels.Distinct().Take(2)];
         if (present.Length < 2)
         {
             throw new InvalidDataException($"every training row has the label '{classes[(int)present[0]]}'; classification needs at least two classes");
         }
     }
 
-    private (Tensor Images, Tensor Labels) ReadTensors(IDataView data, FeatureShape shape, string role, CancellationToken token)
+    private (Tensor Images, Tensor Labels, long[] LabelValues) ReadTensors(IDataView data, FeatureShape shape, string role, CancellationToken token)
     {
         Options options = TrainerOptions;
         DataViewSchema.Column labelColumn = data.Schema[options.LabelColumnName];
@@ -194,7 +199,8 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         }
 
         _context.WriteLog(Source, ChannelMessageKind.Info, $"read {rows.Count} {role} rows");
-        return (images, torch.tensor(labels.ToArray()));
+        long[] labelValues = [.. labels];
+        return (images, torch.tensor(labelValues), labelValues);
     }
 
     /// <summary>

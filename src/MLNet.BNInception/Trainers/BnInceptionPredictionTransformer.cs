@@ -20,6 +20,7 @@ public sealed class BnInceptionPredictionTransformer : IPersistentTransformer, I
     private const string WeightsEntry = "weights.pt";
     private readonly BnInceptionScorer _scorer;
 
+    /// <summary>Wraps <paramref name="model"/>, which it then owns and disposes.</summary>
     internal BnInceptionPredictionTransformer(BnInception model, IReadOnlyList<string> classNames, string labelColumnName, string featureColumnName,
         int scoringBatchSize, bool foldBatchNorm, IReadOnlyList<EpochMetrics>? history)
     {
@@ -28,8 +29,8 @@ public sealed class BnInceptionPredictionTransformer : IPersistentTransformer, I
             throw new ArgumentException($"{classNames.Count} class names for {model.Options.NumClasses} classes", nameof(classNames));
         }
 
-        Model = new BnInception(model.Options);
-        Model.load_state_dict(model.state_dict());
+        // The transformer takes the trained network over rather than copying its weights.
+        Model = model;
         Model.eval();
         ClassNames = [.. classNames];
         LabelColumnName = labelColumnName;
@@ -130,7 +131,20 @@ public sealed class BnInceptionPredictionTransformer : IPersistentTransformer, I
         }
 
         using DisposeScope scope = torch.NewDisposeScope();
-        using var model = new BnInception(options);
+        var model = new BnInception(options);
+        try
+        {
+            return LoadWeights(model, settings, context);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    private static BnInceptionPredictionTransformer LoadWeights(BnInception model, JsonObject settings, ModelLoadContext context)
+    {
         IReadOnlyList<KeyValuePair<string, Tensor>> weights = context.ReadEntry(context.String(settings, "weights"), stream =>
         {
             try
@@ -299,19 +313,7 @@ public sealed class BnInceptionPredictionTransformer : IPersistentTransformer, I
                 if (column.Name == PredictedLabelColumnName)
                 {
                     return (ValueGetter<TValue>)(object)(ValueGetter<uint>)((ref uint value) =>
-                    {
-                        ReadOnlySpan<float> row = _probabilities.AsSpan(CurrentRow() * classes, classes);
-                        int best = 0;
-                        for (int c = 1; c < row.Length; c++)
-                        {
-                            if (row[c] > row[best])
-                            {
-                                best = c;
-                            }
-                        }
-
-                        value = (uint)best + 1;
-                    });
+                        value = (uint)MulticlassClassificationCatalog.ArgMax(_probabilities.AsSpan(CurrentRow() * classes, classes)) + 1);
                 }
 
                 if (!_scoring)

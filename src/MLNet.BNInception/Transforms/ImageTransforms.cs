@@ -168,22 +168,7 @@ public sealed class ImageLoadingTransformer : IPersistentTransformer
 
     private MLImage Load(long row, string path)
     {
-        if (path.Length == 0)
-        {
-            throw new InvalidImageException(row, path, "the image path is empty");
-        }
-
-        string fullPath = ImageFolder is null ? path : Path.Combine(ImageFolder, path);
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(fullPath);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InvalidImageException(row, fullPath, e is FileNotFoundException or DirectoryNotFoundException ? "the file does not exist" : e.Message, e);
-        }
-
+        (string fullPath, byte[] bytes) = ImageColumns.ReadFile(row, ImageFolder, path);
         try
         {
             return new MLImage(ImageCodec.Decode(bytes), fullPath);
@@ -268,15 +253,7 @@ public sealed class ImageBytesLoadingTransformer : IPersistentTransformer
             {
                 ReadOnlyMemory<char> path = default;
                 pathGetter(ref path);
-                string fullPath = ImageFolder is null ? path.ToString() : Path.Combine(ImageFolder, path.ToString());
-                try
-                {
-                    bytes = new VBuffer<byte>(File.ReadAllBytes(fullPath));
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-                {
-                    throw new InvalidImageException(row.Position, fullPath, e is FileNotFoundException or DirectoryNotFoundException ? "the file does not exist" : e.Message, e);
-                }
+                bytes = new VBuffer<byte>(ImageColumns.ReadFile(row.Position, ImageFolder, path.ToString()).Bytes);
             });
         })]);
     }
@@ -521,6 +498,25 @@ public sealed class ImageGrayscalingTransformer : IPersistentTransformer
 /// <summary>Helpers shared by the image transforms.</summary>
 internal static class ImageColumns
 {
+    /// <summary>Reads the file a row names (relative to <paramref name="folder"/>); any failure is an <see cref="InvalidImageException"/> with the row and path.</summary>
+    public static (string FullPath, byte[] Bytes) ReadFile(long row, string? folder, string path)
+    {
+        if (path.Length == 0)
+        {
+            throw new InvalidImageException(row, path, "the image path is empty");
+        }
+
+        string fullPath = folder is null ? path : Path.Combine(folder, path);
+        try
+        {
+            return (fullPath, File.ReadAllBytes(fullPath));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidImageException(row, fullPath, e is FileNotFoundException or DirectoryNotFoundException ? "the file does not exist" : e.Message, e);
+        }
+    }
+
     public static TType RequireType<TType>(DataViewSchema schema, string columnName, string transform, string expected)
         where TType : DataViewType
     {
