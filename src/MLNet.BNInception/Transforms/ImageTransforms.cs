@@ -42,7 +42,7 @@ public sealed class ImageTransformEstimator<TTransformer> : IEstimator<TTransfor
 }
 
 /// <summary>Decodes image files named in a text column (ML.NET's <c>LoadImages</c>), lazily, row by row.</summary>
-public sealed class ImageLoadingTransformer : IPersistentTransformer
+public sealed class ImageLoadingTransformer : OneToOneColumnTransformer
 {
     internal const string KindName = "LoadImages";
     private readonly Lock _skippedLock = new();
@@ -50,26 +50,17 @@ public sealed class ImageLoadingTransformer : IPersistentTransformer
     private long _skippedCount;
 
     internal ImageLoadingTransformer(MLContext? context, string outputColumnName, string? imageFolder, string inputColumnName, InvalidImagePolicy onInvalidImage)
+        : base(outputColumnName, inputColumnName)
     {
-        ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
-        ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
         Context = context;
-        OutputColumnName = outputColumnName;
         ImageFolder = imageFolder;
-        InputColumnName = inputColumnName;
         OnInvalidImage = onInvalidImage;
     }
 
     internal MLContext? Context { get; }
 
-    /// <summary>The image column.</summary>
-    public string OutputColumnName { get; }
-
     /// <summary>The folder relative paths are taken from; null for the current directory.</summary>
     public string? ImageFolder { get; }
-
-    /// <summary>The text column of paths.</summary>
-    public string InputColumnName { get; }
 
     /// <summary>What happens to rows whose image cannot be read.</summary>
     public InvalidImagePolicy OnInvalidImage { get; }
@@ -89,13 +80,10 @@ public sealed class ImageLoadingTransformer : IPersistentTransformer
         }
     }
 
-    string IPersistentTransformer.Kind => KindName;
+    private protected override string Kind => KindName;
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Transform(new EmptyDataView(inputSchema)).Schema;
-
-    /// <inheritdoc/>
-    public IDataView Transform(IDataView input)
+    public override IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         ImageColumns.RequireType<TextDataViewType>(input.Schema, InputColumnName, "LoadImages", "a text column of image paths");
@@ -179,7 +167,7 @@ public sealed class ImageLoadingTransformer : IPersistentTransformer
         }
     }
 
-    JsonObject IPersistentTransformer.Save(ModelSaveContext context) => new()
+    private protected override JsonObject SaveSettings(ModelSaveContext context) => new()
     {
         ["outputColumnName"] = OutputColumnName,
         ["imageFolder"] = ImageFolder,
@@ -214,35 +202,23 @@ public sealed class InvalidImageException : IOException
 }
 
 /// <summary>Reads image files' bytes, undecoded, as a byte vector (ML.NET's <c>LoadRawImageBytes</c>).</summary>
-public sealed class ImageBytesLoadingTransformer : IPersistentTransformer
+public sealed class ImageBytesLoadingTransformer : OneToOneColumnTransformer
 {
     internal const string KindName = "LoadRawImageBytes";
 
     internal ImageBytesLoadingTransformer(string outputColumnName, string? imageFolder, string inputColumnName)
+        : base(outputColumnName, inputColumnName)
     {
-        ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
-        ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
-        OutputColumnName = outputColumnName;
         ImageFolder = imageFolder;
-        InputColumnName = inputColumnName;
     }
-
-    /// <summary>The byte-vector column.</summary>
-    public string OutputColumnName { get; }
 
     /// <summary>The folder relative paths are taken from; null for the current directory.</summary>
     public string? ImageFolder { get; }
 
-    /// <summary>The text column of paths.</summary>
-    public string InputColumnName { get; }
-
-    string IPersistentTransformer.Kind => KindName;
+    private protected override string Kind => KindName;
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Transform(new EmptyDataView(inputSchema)).Schema;
-
-    /// <inheritdoc/>
-    public IDataView Transform(IDataView input)
+    public override IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         ImageColumns.RequireType<TextDataViewType>(input.Schema, InputColumnName, "LoadRawImageBytes", "a text column of image paths");
@@ -258,7 +234,7 @@ public sealed class ImageBytesLoadingTransformer : IPersistentTransformer
         })]);
     }
 
-    JsonObject IPersistentTransformer.Save(ModelSaveContext context) => new()
+    private protected override JsonObject SaveSettings(ModelSaveContext context) => new()
     {
         ["outputColumnName"] = OutputColumnName,
         ["imageFolder"] = ImageFolder,
@@ -305,15 +281,14 @@ public enum Anchor
 /// Resizes images (ML.NET's <c>ResizeImages</c>) with OpenCV: area averaging when shrinking,
 /// bilinear when enlarging, unless another filter is asked for.
 /// </summary>
-public sealed class ImageResizingTransformer : IPersistentTransformer
+public sealed class ImageResizingTransformer : OneToOneColumnTransformer
 {
     internal const string KindName = "ResizeImages";
 
     internal ImageResizingTransformer(string outputColumnName, int imageWidth, int imageHeight, string inputColumnName, ResizingKind resizing, Anchor cropAnchor,
         ResizeFilter filter)
+        : base(outputColumnName, inputColumnName)
     {
-        ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
-        ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
         ArgumentOutOfRangeException.ThrowIfLessThan(imageWidth, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(imageHeight, 1);
         if (!Enum.IsDefined(resizing) || !Enum.IsDefined(cropAnchor) || !Enum.IsDefined(filter))
@@ -321,26 +296,18 @@ public sealed class ImageResizingTransformer : IPersistentTransformer
             throw new ArgumentOutOfRangeException(nameof(resizing), "unknown resizing kind, anchor or filter");
         }
 
-        OutputColumnName = outputColumnName;
         ImageWidth = imageWidth;
         ImageHeight = imageHeight;
-        InputColumnName = inputColumnName;
         Resizing = resizing;
         CropAnchor = cropAnchor;
         Filter = filter;
     }
-
-    /// <summary>The resized image column.</summary>
-    public string OutputColumnName { get; }
 
     /// <summary>Target width.</summary>
     public int ImageWidth { get; }
 
     /// <summary>Target height.</summary>
     public int ImageHeight { get; }
-
-    /// <summary>The image column read.</summary>
-    public string InputColumnName { get; }
 
     /// <summary>How the aspect ratio is handled.</summary>
     public ResizingKind Resizing { get; }
@@ -351,13 +318,10 @@ public sealed class ImageResizingTransformer : IPersistentTransformer
     /// <summary>The interpolation.</summary>
     public ResizeFilter Filter { get; }
 
-    string IPersistentTransformer.Kind => KindName;
+    private protected override string Kind => KindName;
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Transform(new EmptyDataView(inputSchema)).Schema;
-
-    /// <inheritdoc/>
-    public IDataView Transform(IDataView input)
+    public override IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         ImageColumns.RequireType<ImageDataViewType>(input.Schema, InputColumnName, "ResizeImages", "an image column (from LoadImages)");
@@ -409,7 +373,7 @@ public sealed class ImageResizingTransformer : IPersistentTransformer
         }
     }
 
-    JsonObject IPersistentTransformer.Save(ModelSaveContext context) => new()
+    private protected override JsonObject SaveSettings(ModelSaveContext context) => new()
     {
         ["outputColumnName"] = OutputColumnName,
         ["imageWidth"] = ImageWidth,
@@ -427,31 +391,19 @@ public sealed class ImageResizingTransformer : IPersistentTransformer
 }
 
 /// <summary>Converts images to 8-bit gray with OpenCV's BT.601 weights (ML.NET's <c>ConvertToGrayscale</c>).</summary>
-public sealed class ImageGrayscalingTransformer : IPersistentTransformer
+public sealed class ImageGrayscalingTransformer : OneToOneColumnTransformer
 {
     internal const string KindName = "ConvertToGrayscale";
 
     internal ImageGrayscalingTransformer(string outputColumnName, string inputColumnName)
+        : base(outputColumnName, inputColumnName)
     {
-        ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
-        ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
-        OutputColumnName = outputColumnName;
-        InputColumnName = inputColumnName;
     }
 
-    /// <summary>The gray image column.</summary>
-    public string OutputColumnName { get; }
-
-    /// <summary>The image column read.</summary>
-    public string InputColumnName { get; }
-
-    string IPersistentTransformer.Kind => KindName;
+    private protected override string Kind => KindName;
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Transform(new EmptyDataView(inputSchema)).Schema;
-
-    /// <inheritdoc/>
-    public IDataView Transform(IDataView input)
+    public override IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         var type = ImageColumns.RequireType<ImageDataViewType>(input.Schema, InputColumnName, "ConvertToGrayscale", "an image column");
@@ -485,7 +437,7 @@ public sealed class ImageGrayscalingTransformer : IPersistentTransformer
         return new BgrImage(source.Width, source.Height, 1, gray);
     }
 
-    JsonObject IPersistentTransformer.Save(ModelSaveContext context) => new()
+    private protected override JsonObject SaveSettings(ModelSaveContext context) => new()
     {
         ["outputColumnName"] = OutputColumnName,
         ["inputColumnName"] = InputColumnName,

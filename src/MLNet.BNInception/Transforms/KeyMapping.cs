@@ -29,7 +29,6 @@ public sealed class ValueToKeyMappingEstimator : IEstimator<ValueToKeyMappingTra
     internal ValueToKeyMappingEstimator(string outputColumnName, string? inputColumnName, int maximumNumberOfKeys, KeyOrdinality keyOrdinality,
         IReadOnlyList<string>? keyData)
     {
-        ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
         ArgumentOutOfRangeException.ThrowIfLessThan(maximumNumberOfKeys, 1);
         _outputColumnName = outputColumnName;
         _inputColumnName = inputColumnName ?? outputColumnName;
@@ -89,15 +88,14 @@ public sealed class ValueToKeyMappingEstimator : IEstimator<ValueToKeyMappingTra
 }
 
 /// <summary>Maps values to the keys learned by <see cref="ValueToKeyMappingEstimator"/>.</summary>
-public sealed class ValueToKeyMappingTransformer : IPersistentTransformer
+public sealed class ValueToKeyMappingTransformer : OneToOneColumnTransformer
 {
     internal const string KindName = "MapValueToKey";
     private readonly Dictionary<string, uint> _keys;
 
     internal ValueToKeyMappingTransformer(string outputColumnName, string inputColumnName, IReadOnlyList<string> keyValues)
+        : base(outputColumnName, inputColumnName)
     {
-        OutputColumnName = outputColumnName;
-        InputColumnName = inputColumnName;
         KeyValues = keyValues;
         _keys = new Dictionary<string, uint>(StringComparer.Ordinal);
         for (int i = 0; i < keyValues.Count; i++)
@@ -109,26 +107,17 @@ public sealed class ValueToKeyMappingTransformer : IPersistentTransformer
         }
     }
 
-    /// <summary>The key column's name.</summary>
-    public string OutputColumnName { get; }
-
-    /// <summary>The column whose values are mapped.</summary>
-    public string InputColumnName { get; }
-
     /// <summary>The value of each key: key k stands for <c>KeyValues[k - 1]</c>.</summary>
     public IReadOnlyList<string> KeyValues { get; }
 
-    string IPersistentTransformer.Kind => KindName;
-
-    /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Transform(new EmptyDataView(inputSchema)).Schema;
+    private protected override string Kind => KindName;
 
     /// <summary>
     /// Adds the key column. When the input column is absent (scoring data without labels), the view
     /// passes through unchanged, so a model trained with labels scores rows that have none. A value
     /// not seen when fitting is an error naming the value and the row.
     /// </summary>
-    public IDataView Transform(IDataView input)
+    public override IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.Schema.GetColumnOrNull(InputColumnName) is not { } column)
@@ -157,7 +146,7 @@ public sealed class ValueToKeyMappingTransformer : IPersistentTransformer
         })]);
     }
 
-    JsonObject IPersistentTransformer.Save(ModelSaveContext context) => new()
+    private protected override JsonObject SaveSettings(ModelSaveContext context) => new()
     {
         ["outputColumnName"] = OutputColumnName,
         ["inputColumnName"] = InputColumnName,
@@ -196,7 +185,6 @@ public sealed class KeyToValueMappingEstimator : IEstimator<KeyToValueMappingTra
 
     internal KeyToValueMappingEstimator(string outputColumnName, string? inputColumnName)
     {
-        ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
         _outputColumnName = outputColumnName;
         _inputColumnName = inputColumnName ?? outputColumnName;
     }
@@ -212,29 +200,19 @@ public sealed class KeyToValueMappingEstimator : IEstimator<KeyToValueMappingTra
 }
 
 /// <summary>Maps keys to text: key k becomes the column's k-th key value; key 0 (missing) becomes empty text.</summary>
-public sealed class KeyToValueMappingTransformer : IPersistentTransformer
+public sealed class KeyToValueMappingTransformer : OneToOneColumnTransformer
 {
     internal const string KindName = "MapKeyToValue";
 
     internal KeyToValueMappingTransformer(string outputColumnName, string inputColumnName)
+        : base(outputColumnName, inputColumnName)
     {
-        OutputColumnName = outputColumnName;
-        InputColumnName = inputColumnName;
     }
 
-    /// <summary>The text column's name.</summary>
-    public string OutputColumnName { get; }
-
-    /// <summary>The key column.</summary>
-    public string InputColumnName { get; }
-
-    string IPersistentTransformer.Kind => KindName;
+    private protected override string Kind => KindName;
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Transform(new EmptyDataView(inputSchema)).Schema;
-
-    /// <inheritdoc/>
-    public IDataView Transform(IDataView input)
+    public override IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         DataViewSchema.Column column = input.Schema[InputColumnName];
@@ -258,7 +236,7 @@ public sealed class KeyToValueMappingTransformer : IPersistentTransformer
         })]);
     }
 
-    JsonObject IPersistentTransformer.Save(ModelSaveContext context) => new()
+    private protected override JsonObject SaveSettings(ModelSaveContext context) => new()
     {
         ["outputColumnName"] = OutputColumnName,
         ["inputColumnName"] = InputColumnName,

@@ -58,15 +58,14 @@ public enum ColorsOrder : byte
 /// normalisation is given, <c>(value − mean[c]) / std[c]</c> per channel. A gray image gives the same
 /// value for red, green and blue.
 /// </summary>
-public sealed class ImagePixelExtractingTransformer : IPersistentTransformer, ISummarizedStep
+public sealed class ImagePixelExtractingTransformer : OneToOneColumnTransformer, ISummarizedStep
 {
     internal const string KindName = "ExtractPixels";
 
     internal ImagePixelExtractingTransformer(string outputColumnName, string inputColumnName, ColorBits colorsToExtract, ColorsOrder orderOfExtraction,
         bool interleavePixelColors, float offsetImage, float scaleImage, bool outputAsFloatArray, ImageNormalization? normalization)
+        : base(outputColumnName, inputColumnName)
     {
-        ArgumentException.ThrowIfNullOrEmpty(outputColumnName);
-        ArgumentException.ThrowIfNullOrEmpty(inputColumnName);
         if ((colorsToExtract & ColorBits.All) == 0 || (colorsToExtract & ~ColorBits.All) != 0)
         {
             throw new ArgumentOutOfRangeException(nameof(colorsToExtract), colorsToExtract, "extract at least one of alpha, red, green, blue");
@@ -82,8 +81,6 @@ public sealed class ImagePixelExtractingTransformer : IPersistentTransformer, IS
             throw new ArgumentOutOfRangeException(nameof(scaleImage), "the scale must be finite and non-zero, the offset finite");
         }
 
-        OutputColumnName = outputColumnName;
-        InputColumnName = inputColumnName;
         ColorsToExtract = colorsToExtract;
         OrderOfExtraction = orderOfExtraction;
         InterleavePixelColors = interleavePixelColors;
@@ -108,12 +105,6 @@ public sealed class ImagePixelExtractingTransformer : IPersistentTransformer, IS
             normalization.Validate(Planes);
         }
     }
-
-    /// <summary>The pixel vector column.</summary>
-    public string OutputColumnName { get; }
-
-    /// <summary>The image column read.</summary>
-    public string InputColumnName { get; }
 
     /// <summary>The channels extracted.</summary>
     public ColorBits ColorsToExtract { get; }
@@ -158,13 +149,10 @@ public sealed class ImagePixelExtractingTransformer : IPersistentTransformer, IS
         return new ImageNormalization(mean, std);
     }
 
-    string IPersistentTransformer.Kind => KindName;
+    private protected override string Kind => KindName;
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => Transform(new EmptyDataView(inputSchema)).Schema;
-
-    /// <inheritdoc/>
-    public IDataView Transform(IDataView input)
+    public override IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         ImageDataViewType image = ImageColumns.RequireType<ImageDataViewType>(input.Schema, InputColumnName, "ExtractPixels", "an image column");
@@ -267,7 +255,7 @@ public sealed class ImagePixelExtractingTransformer : IPersistentTransformer, IS
         };
     }
 
-    JsonObject IPersistentTransformer.Save(ModelSaveContext context) => new()
+    private protected override JsonObject SaveSettings(ModelSaveContext context) => new()
     {
         ["outputColumnName"] = OutputColumnName,
         ["inputColumnName"] = InputColumnName,
