@@ -63,6 +63,10 @@ public sealed class TrainerStepTests
         using TransformerChain<KeyToValueMappingTransformer> model = Train(context, data, SmallRun());
         IDataView scored = model.Transform(data);
         Assert.That(scored.Schema["Score"].Type, Is.EqualTo(new VectorDataViewType(NumberDataViewType.Single, 2)));
+        // Tensors earlier tests left to the finalizer would change the count while we score: finalize them first
+        // (and only then, so a tensor scoring forgot to dispose still shows).
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
         long liveTensors = torch.LiveTensorCount;
         List<ScoredRow> predictions = [.. context.Data.CreateEnumerable<ScoredRow>(scored, reuseRowObject: false)];
         Assert.That(torch.LiveTensorCount, Is.EqualTo(liveTensors), "scoring leaves no native tensor behind");
