@@ -87,22 +87,24 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
             _context.WriteLog(Source, ChannelMessageKind.Info, $"resuming from {options.CheckpointPath}");
         }
 
-        Func<Action<TrainingProgress>, Action<EpochMetrics>, TrainingResult> run = resume
-            ? (onStep, onEpoch) => BnInceptionTrainer.Resume(options.CheckpointPath!, images, labels, validationImages, validationLabels, onStep, onEpoch, token)
-            : (onStep, onEpoch) => trainer.Fit(images, labels, validationImages, validationLabels, onStep, onEpoch, token);
-        TrainingResult result = run(
-            progress =>
-            {
-                _context.WriteLog(Source, ChannelMessageKind.Trace,
-                    $"epoch {progress.Epoch} step {progress.StepInEpoch}/{progress.StepsPerEpoch}: loss {progress.Loss:F4}, {progress.ImagesPerSecond:F0} images/s");
-                options.OnStep?.Invoke(progress);
-            },
-            epoch =>
-            {
-                _context.WriteLog(Source, ChannelMessageKind.Info, $"epoch {epoch.Epoch}: train loss {epoch.TrainLoss:F4}, accuracy {epoch.TrainAccuracy:P1}" +
-                    (epoch.ValidationLoss is { } loss ? $"; validation loss {loss:F4}, accuracy {epoch.ValidationAccuracy:P1}" : ""));
-                options.OnEpoch?.Invoke(epoch);
-            });
+        void OnStep(TrainingProgress progress)
+        {
+            _context.WriteLog(Source, ChannelMessageKind.Trace,
+                $"epoch {progress.Epoch} step {progress.StepInEpoch}/{progress.StepsPerEpoch}: loss {progress.Loss:F4}, {progress.ImagesPerSecond:F0} images/s");
+            options.OnStep?.Invoke(progress);
+        }
+
+        void OnEpoch(EpochMetrics epoch)
+        {
+            _context.WriteLog(Source, ChannelMessageKind.Info, $"epoch {epoch.Epoch}: train loss {epoch.TrainLoss:F4}, accuracy {epoch.TrainAccuracy:P1}" +
+                (epoch.ValidationLoss is { } loss ? $"; validation loss {loss:F4}, accuracy {epoch.ValidationAccuracy:P1}" : ""));
+            options.OnEpoch?.Invoke(epoch);
+        }
+
+        TrainingResult result = resume
+            ? BnInceptionTrainer.Resume(options.CheckpointPath!, images, labels, validationImages, validationLabels, OnStep, OnEpoch, token)
+            : trainer.Fit(images, labels, validationImages, validationLabels, OnStep, OnEpoch, token);
+
         // The transformer takes over the result's network (the result owns nothing else).
         try
         {
