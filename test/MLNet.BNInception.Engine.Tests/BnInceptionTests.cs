@@ -11,14 +11,15 @@ public class BnInceptionTests
         Assert.That(count, Is.EqualTo(11_285_224));
     }
 
-    [Test]
-    public void StageOutputsHaveTheTablesShapes()
+    [TestCase(false)]
+    [TestCase(true)]
+    public void StageOutputsHaveTheTablesShapes(bool channelsLast)
     {
         using var net = new BnInception(new BnInceptionOptions { NumClasses = 1000 });
-        net.eval();
-        using Tensor input = torch.randn([1, 3, 224, 224]);
-        using IDisposable inference = torch.inference_mode();
-        var shapes = net.StageShapes(input).ToDictionary(stage => stage.Stage, stage => stage.Shape);
+        net.UseChannelsLast(channelsLast).eval();
+        using Tensor input = randn([1, 3, 224, 224]);
+        using IDisposable inference = inference_mode();
+        var shapes = net.StageOutputs(input).ToDictionary(stage => stage.Stage, stage => stage.Shape);
 
         Assert.That(shapes["stem"], Is.EqualTo(new long[] { 1, 192, 28, 28 }));
         (string Stage, long Channels, long Side)[] expected =
@@ -41,8 +42,8 @@ public class BnInceptionTests
     {
         using var net = new BnInception(new BnInceptionOptions { InputSize = side, InputChannels = channels, NumClasses = 7 });
         net.eval();
-        using Tensor input = torch.randn([2, channels, side, side]);
-        using IDisposable inference = torch.inference_mode();
+        using Tensor input = randn([2, channels, side, side]);
+        using IDisposable inference = inference_mode();
         using Tensor logits = net.call(input);
         Assert.That(logits.shape, Is.EqualTo(new long[] { 2, 7 }));
     }
@@ -57,32 +58,44 @@ public class BnInceptionTests
     }
 
     [Test]
-    public void InputOfTheWrongShapeIsAClearError()
+    public void InputOfTheWrongShapeOrTypeIsAClearError()
     {
         using var net = new BnInception(new BnInceptionOptions { InputSize = 64, NumClasses = 3 });
-        using Tensor wrong = torch.randn([2, 3, 96, 96]);
+        using Tensor wrong = randn([2, 3, 96, 96]);
         var error = Assert.Throws<ArgumentException>(() => net.call(wrong));
-        Assert.That(error!.Message, Does.Contain("expects input N x 3 x 64 x 64, got [2, 3, 96, 96]"));
+        Assert.That(error!.Message, Does.Contain("input must be N x 3 x 64 x 64, got [2, 3, 96, 96]"));
+
+        using Tensor doubles = randn([2, 3, 64, 64], ScalarType.Float64);
+        Assert.That(Assert.Throws<ArgumentException>(() => net.call(doubles))!.Message, Does.Contain("expects Float32 input").And.Contain("got Float64"));
     }
 
     [Test]
     public void WithoutBatchNormEveryConvolutionHasABias()
     {
         using var net = new BnInception(new BnInceptionOptions { BatchNorm = false, InputSize = 64, NumClasses = 10 });
-        string[] keys = net.state_dict().Select(pair => pair.Key).ToArray();
+        string[] keys = net.state_dict().Keys.ToArray();
         Assert.That(keys.Where(key => key.EndsWith(".conv.weight", StringComparison.Ordinal)).Select(key => key.Replace(".weight", ".bias", StringComparison.Ordinal)),
             Is.SubsetOf(keys));
         Assert.That(keys, Has.None.Contains(".bn."));
     }
 
     [Test]
-    public void SameSeedSameWeights()
+    public void SameSeedSameWeightsInEitherLayoutAndTheGlobalStreamIsLeftAlone()
     {
+        manual_seed(42);
+        using Tensor before = rand(3);
+        manual_seed(42);
         using var first = new BnInception(new BnInceptionOptions { InputSize = 64, NumClasses = 10 }, seed: 5);
         using var second = new BnInception(new BnInceptionOptions { InputSize = 64, NumClasses = 10 }, seed: 5);
-        foreach ((KeyValuePair<string, Tensor> a, KeyValuePair<string, Tensor> b) in first.state_dict().Zip(second.state_dict()))
+        second.UseChannelsLast();
+        using Tensor after = rand(3);
+        Assert.That(TestModels.SameValues(after, before), Is.True, "building networks drew nothing from the global generator");
+        foreach ((string key, Tensor value) in first.state_dict())
         {
-            Assert.That(a.Value.equal(b.Value), Is.True, a.Key);
+            Assert.That(TestModels.SameValues(value, second.state_dict()[key]), Is.True, key);
         }
+
+        using var other = new BnInception(new BnInceptionOptions { InputSize = 64, NumClasses = 10 }, seed: 6);
+        Assert.That(TestModels.SameValues(other.state_dict()["conv1.conv.weight"], first.state_dict()["conv1.conv.weight"]), Is.False);
     }
 }

@@ -1,5 +1,5 @@
 using MLNet.BNInception.Inference;
-using MLNet.BNInception.Torch.Modules;
+using TorchSharp.Modules;
 
 namespace MLNet.BNInception.Engine.Tests;
 
@@ -13,20 +13,15 @@ public class InferenceTests
     {
         using BnInception model = ModelWithNonDefaultBatchNorm();
         using BnInception folded = BatchNormFolding.Fold(model);
-        using DisposeScope scope = torch.NewDisposeScope();
-        Tensor images = torch.randn([6, 3, 64, 64]);
-        float[] expected, actual;
-        using (torch.inference_mode())
+        using DisposeScope scope = NewDisposeScope();
+        Tensor images = randn([6, 3, 64, 64]);
+        using (inference_mode())
         {
-            expected = model.call(images).ToArray<float>();
-            actual = folded.call(images).ToArray<float>();
+            TestModels.AssertCloseToScale(TestModels.Values(folded.call(images)), TestModels.Values(model.call(images)), "folded logits");
         }
 
-        double scale = expected.Max(Math.Abs);
-        double worst = expected.Zip(actual, (a, b) => Math.Abs(a - b)).Max();
-        Assert.That(worst, Is.LessThan(1e-4 * scale), $"max |difference| {worst:G3} at logit scale {scale:G3}");
-        Assert.That(folded.state_dict().Select(p => p.Key), Has.None.Contains(".bn."), "no BN layers remain");
-        Assert.That(model.named_modules().Count(m => m.Value is BatchNorm2d), Is.EqualTo(folded.named_modules().Count(m => m.Value is Conv2d)));
+        Assert.That(folded.state_dict().Keys, Has.None.Contains(".bn."), "no BN layers remain");
+        Assert.That(model.modules().Count(m => m is BatchNorm2d), Is.EqualTo(folded.modules().Count(m => m is Conv2d)));
     }
 
     [Test]
@@ -37,29 +32,79 @@ public class InferenceTests
     }
 
     [Test]
-    public void ScorerBatchesWithoutChangingResultsAndGivesProbabilities()
+    public void EverySettingScoresLikeEvalModeAndBatchingChangesNothing()
     {
         using BnInception model = ModelWithNonDefaultBatchNorm();
-        using var wholeBatch = new BnInceptionScorer(model, batchSize: 64);
-        using var smallBatches = new BnInceptionScorer(model, batchSize: 3);
-        using var unfolded = new BnInceptionScorer(model, foldBatchNorm: false);
-        using DisposeScope scope = torch.NewDisposeScope();
-        Tensor images = torch.randn([7, 3, 64, 64]);
+        using DisposeScope scope = NewDisposeScope();
+        Tensor images = randn([7, 3, 64, 64]);
+        float[] reference;
+        using (inference_mode())
+        {
+            reference = TestModels.Values(model.call(images));
+        }
 
-        float[] reference = wholeBatch.Logits(images).ToArray<float>();
-        Assert.That(smallBatches.Logits(images).ToArray<float>(), Is.EqualTo(reference).Within(1e-4));
-        Assert.That(unfolded.Logits(images).ToArray<float>(), Is.EqualTo(reference).Within(1e-3));
-        Assert.That(wholeBatch.IsFolded && !unfolded.IsFolded, Is.True);
+        foreach (ScorerOptions options in new ScorerOptions[]
+                 {
+                     new(), new() { BatchSize = 3 }, new() { ChannelsLast = false }, new() { FoldBatchNorm = false },
+                     new() { FoldBatchNorm = false, ChannelsLast = false, BatchSize = 1 },
+                 })
+        {
+            using var scorer = new BnInceptionScorer(model, options);
+            Assert.That(scorer.IsFolded, Is.EqualTo(options.FoldBatchNorm));
+            Tensor logits = scorer.Logits(images);
+            Assert.That(logits.dtype, Is.EqualTo(ScalarType.Float32));
+            TestModels.AssertCloseToScale(TestModels.Values(logits), reference, options.ToString());
+        }
 
-        Tensor probabilities = wholeBatch.Probabilities(images);
-        Assert.That(probabilities.sum([1]).ToArray<float>(), Is.All.EqualTo(1).Within(1e-5));
-        (Tensor top, Tensor classes) = wholeBatch.TopK(images, 3);
-        Assert.That(classes.select(1, 0).ToArray<long>(), Is.EqualTo(torch.tensor(reference, 7, 10).argmax(1).ToArray<long>()));
-        float[] topValues = top.ToArray<float>();
+        using var standard = new BnInceptionScorer(model);
+        Tensor probabilities = standard.Probabilities(images);
+        Assert.That(TestModels.Values(probabilities.sum([1])), Is.All.EqualTo(1).Within(1e-5));
+        (Tensor top, Tensor classes) = standard.TopK(images, 3);
+        using Tensor referenceClasses = tensor(reference, [7, 10]).argmax(1);
+        Assert.That(classes.select(1, 0).data<long>().ToArray(), Is.EqualTo(referenceClasses.data<long>().ToArray()));
+        float[] topValues = TestModels.Values(top);
         for (int row = 0; row < 7; row++)
         {
             Assert.That(topValues[row * 3], Is.GreaterThanOrEqualTo(topValues[(row * 3) + 1]));
         }
+
+        Assert.That(standard.Logits(empty([0, 3, 64, 64])).shape, Is.EqualTo(new long[] { 0, 10 }));
+    }
+
+    [Test]
+    public void BFloat16ScoringComputesInBFloat16AndStaysCloseToFloat32()
+    {
+        using BnInception model = ModelWithNonDefaultBatchNorm();
+        using var float32 = new BnInceptionScorer(model);
+        using var bfloat16 = new BnInceptionScorer(model, new ScorerOptions { Precision = ScoringPrecision.BFloat16 });
+        using DisposeScope scope = NewDisposeScope();
+        Tensor images = randn([5, 3, 64, 64]);
+        float[] exact = TestModels.Values(float32.Logits(images));
+        Tensor low = bfloat16.Logits(images);
+        Assert.That(low.dtype, Is.EqualTo(ScalarType.Float32), "outputs are float32 whatever the precision");
+        float[] approximate = TestModels.Values(low);
+        // bfloat16 keeps 8 significant bits: the logits differ, by a few percent of their scale at most.
+        TestModels.AssertCloseToScale(approximate, exact, "bfloat16 logits", relative: 0.05);
+        Assert.That(approximate, Is.Not.EqualTo(exact), "the computation really ran in bfloat16");
+    }
+
+    [Test]
+    public void BadSettingsAndDevicesAreClearErrors()
+    {
+        using BnInception model = ModelWithNonDefaultBatchNorm();
+        Assert.That(Assert.Throws<ArgumentException>(() => new BnInceptionScorer(model, new ScorerOptions { BatchSize = 0 }))!.Message,
+            Does.Contain("BatchSize must be at least 1"));
+        if (!cuda.is_available())
+        {
+            var error = Assert.Throws<ArgumentException>(() => new BnInceptionScorer(model, new ScorerOptions { Device = "cuda" }));
+            Assert.That(error!.Message, Does.Contain("no usable CUDA device").And.Contain("Device = \"cpu\""));
+        }
+
+        Assert.That(Assert.Throws<ArgumentException>(() => new BnInceptionScorer(model, new ScorerOptions { Device = "gpu9" }))!.Message,
+            Does.Contain("not a device name"));
+        using var scorer = new BnInceptionScorer(model);
+        using Tensor wrong = randn([2, 3, 96, 96]);
+        Assert.That(Assert.Throws<ArgumentException>(() => scorer.Logits(wrong))!.Message, Does.Contain("must be N x 3 x 64 x 64"));
     }
 
     [Test]
@@ -67,32 +112,32 @@ public class InferenceTests
     {
         using BnInception model = ModelWithNonDefaultBatchNorm();
         using var scorer = new BnInceptionScorer(model);
-        using DisposeScope scope = torch.NewDisposeScope();
-        Tensor images = torch.randn([2, 3, 64, 64]);
-        float[] before = scorer.Logits(images).ToArray<float>();
-        using (torch.no_grad())
+        using DisposeScope scope = NewDisposeScope();
+        Tensor images = randn([2, 3, 64, 64]);
+        float[] before = TestModels.Values(scorer.Logits(images));
+        using (no_grad())
         {
             model.Classifier.weight.fill_(0);
         }
 
-        Assert.That(scorer.Logits(images).ToArray<float>(), Is.EqualTo(before));
+        Assert.That(TestModels.Values(scorer.Logits(images)), Is.EqualTo(before));
     }
 
     [Test]
     public void ScoringFromSeveralThreadsAtOnceGivesTheSingleThreadResults()
     {
         using BnInception model = ModelWithNonDefaultBatchNorm();
-        using var scorer = new BnInceptionScorer(model, batchSize: 2);
-        torch.manual_seed(2);
-        Tensor[] inputs = Enumerable.Range(0, 4).Select(_ => torch.randn([3, 3, 64, 64])).ToArray();
+        using var scorer = new BnInceptionScorer(model, new ScorerOptions { BatchSize = 2 });
+        manual_seed(2);
+        Tensor[] inputs = Enumerable.Range(0, 4).Select(_ => randn([3, 3, 64, 64])).ToArray();
         try
         {
-            float[][] expected = inputs.Select(input => { using Tensor logits = scorer.Logits(input); return logits.ToArray<float>(); }).ToArray();
+            float[][] expected = inputs.Select(input => { using Tensor logits = scorer.Logits(input); return TestModels.Values(logits); }).ToArray();
             var actual = new float[inputs.Length][];
             Parallel.For(0, inputs.Length * 3, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i =>
             {
                 using Tensor logits = scorer.Logits(inputs[i % inputs.Length]);
-                float[] values = logits.ToArray<float>();
+                float[] values = TestModels.Values(logits);
                 Assert.That(values, Is.EqualTo(expected[i % inputs.Length]).Within(1e-5));
                 actual[i % inputs.Length] = values;
             });

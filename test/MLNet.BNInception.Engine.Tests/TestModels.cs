@@ -1,8 +1,8 @@
-using MLNet.BNInception.Torch.Modules;
+using TorchSharp.Modules;
 
 namespace MLNet.BNInception.Engine.Tests;
 
-/// <summary>Networks for tests that compare two ways of scoring.</summary>
+/// <summary>Networks and comparisons shared by the tests.</summary>
 internal static class TestModels
 {
     /// <summary>
@@ -13,11 +13,11 @@ internal static class TestModels
     public static BnInception WithTrainedLikeBatchNorm(BnInceptionOptions options, ulong seed)
     {
         var model = new BnInception(options, seed);
-        torch.manual_seed(seed + 1);
-        using IDisposable noGrad = torch.no_grad();
-        foreach (BatchNorm2d bn in model.named_modules().Select(m => m.Value).OfType<BatchNorm2d>())
+        manual_seed((long)seed + 1);
+        using IDisposable noGrad = no_grad();
+        foreach (BatchNorm2d bn in model.modules().OfType<BatchNorm2d>())
         {
-            bn.weight!.uniform_(0.5, 1.5);
+            bn.weight.uniform_(0.5, 1.5);
             bn.bias!.normal_(0, 0.2);
             bn.running_mean!.normal_(0, 0.5);
             bn.running_var!.uniform_(0.3, 2.0);
@@ -26,5 +26,30 @@ internal static class TestModels
         model.Classifier.weight.normal_(0, 0.1);
         model.eval();
         return model;
+    }
+
+    /// <summary>Every value of a float tensor (any layout or type) as float32, in row-major order.</summary>
+    public static float[] Values(Tensor tensor)
+    {
+        using Tensor compact = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
+        return compact.data<float>().ToArray();
+    }
+
+    /// <summary>Whether two tensors hold exactly the same values in the same shape (layouts may differ).</summary>
+    public static bool SameValues(Tensor a, Tensor b)
+    {
+        using Tensor left = a.detach().cpu().contiguous();
+        using Tensor right = b.detach().cpu().contiguous();
+        return left.dtype == right.dtype && left.shape.SequenceEqual(right.shape) && left.bytes.SequenceEqual(right.bytes);
+    }
+
+    /// <summary>Asserts that two sets of scores differ by less than <paramref name="relative"/> of the largest magnitude in <paramref name="expected"/>.</summary>
+    public static void AssertCloseToScale(float[] actual, float[] expected, string what, double relative = 1e-4)
+    {
+        Assert.That(actual, Has.Length.EqualTo(expected.Length), what);
+        double scale = expected.Max(Math.Abs);
+        double worst = actual.Zip(expected, (a, b) => Math.Abs(a - b)).Max();
+        Assert.That(scale, Is.GreaterThan(0), what);
+        Assert.That(worst, Is.LessThan(relative * scale), $"{what}: max |difference| {worst:G3} at scale {scale:G3}");
     }
 }

@@ -2,17 +2,17 @@ using MLNet.BNInception.Training;
 
 namespace MLNet.BNInception.Engine.Tests;
 
-/// <summary>The training engine's contract: determinism and resumption, divergence, cancellation, bad input, early stopping.</summary>
+/// <summary>The training engine's contract: determinism and resumption, divergence, cancellation, bad input, early stopping, streaming.</summary>
 public class TrainerTests : SingleThreadedFixture
 {
     private static readonly BnInceptionOptions Model = new() { InputSize = 64, InputChannels = 1, NumClasses = 3, Dropout = 0.2 };
 
     private static (Tensor Images, Tensor Labels) Data(int count)
     {
-        torch.manual_seed(1234);
-        Tensor labels = torch.randint(0, 3, [count]);
+        manual_seed(1234);
+        Tensor labels = randint(0, 3, [count]);
         // Class-dependent brightness, so that there is something to learn.
-        Tensor images = torch.randn([count, 1, 64, 64]) + labels.to(ScalarType.Float32).reshape(count, 1, 1, 1);
+        Tensor images = randn([count, 1, 64, 64]) + labels.to(ScalarType.Float32).reshape(count, 1, 1, 1);
         return (images.DetachFromDisposeScope(), labels.DetachFromDisposeScope());
     }
 
@@ -22,18 +22,12 @@ public class TrainerTests : SingleThreadedFixture
         Augmentation = new AugmentationOptions { CropScale = (0.5, 1.0) },
     };
 
-    private static byte[] Weights(BnInception model)
-    {
-        var bytes = new List<byte>();
-        foreach (KeyValuePair<string, Tensor> pair in model.state_dict())
+    private static byte[] Weights(BnInception model) =>
+        model.state_dict().Values.SelectMany(value =>
         {
-            var buffer = new byte[pair.Value.nbytes];
-            pair.Value.detach().CopyBytesTo(buffer);
-            bytes.AddRange(buffer);
-        }
-
-        return bytes.ToArray();
-    }
+            using Tensor compact = value.detach().contiguous();
+            return compact.bytes.ToArray();
+        }).ToArray();
 
     [TestCase(0, Description = "cancelled at the end of epoch 1")]
     [TestCase(2, Description = "cancelled inside epoch 1, after its second step")]
@@ -74,6 +68,30 @@ public class TrainerTests : SingleThreadedFixture
             using TrainingResult other = new BnInceptionTrainer(Model, once with { Seed = 78 }).Fit(images, labels);
             Assert.That(Weights(second.Model), Is.EqualTo(Weights(first.Model)));
             Assert.That(Weights(other.Model), Is.Not.EqualTo(Weights(first.Model)));
+        }
+    }
+
+    [Test]
+    public void TrainsChannelsLastByDefaultAndContiguousOnRequestFromTheSameFirstLoss()
+    {
+        (Tensor images, Tensor labels) = Data(12);
+        using (images)
+        using (labels)
+        {
+            TrainerOptions once = Options() with { Epochs = 1, ValidationFraction = 0, Augmentation = AugmentationOptions.None };
+            var firstLosses = new List<double>();
+            using TrainingResult channelsLast = new BnInceptionTrainer(Model with { Dropout = 0 }, once)
+                .Fit(images, labels, onStep: p => { if (p.Step == 1) firstLosses.Add(p.Loss); });
+            using TrainingResult contiguous = new BnInceptionTrainer(Model with { Dropout = 0 }, once with { ChannelsLast = false })
+                .Fit(images, labels, onStep: p => { if (p.Step == 1) firstLosses.Add(p.Loss); });
+
+            Assert.That(channelsLast.Model.IsChannelsLast, Is.True);
+            Assert.That(channelsLast.Model.Blocks().All(block => ChannelsLast.Is(block.Block.Conv.weight)), Is.True, "every convolution weight");
+            Assert.That(contiguous.Model.IsChannelsLast, Is.False);
+            Assert.That(contiguous.Model.Blocks().All(block => block.Block.Conv.weight.is_contiguous()), Is.True);
+            // The first step's loss comes from the same weights and batch before any update.
+            Assert.That(firstLosses, Has.Count.EqualTo(2));
+            Assert.That(firstLosses[0], Is.EqualTo(firstLosses[1]).Within(1e-5));
         }
     }
 
@@ -136,14 +154,21 @@ public class TrainerTests : SingleThreadedFixture
             var lastOfOne = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { ValidationFraction = 0 }).Fit(images, labels));
             Assert.That(lastOfOne!.Message, Does.Contain("last batch of 1 image").And.Contain("DropLastBatch"));
             using TrainingResult dropped = new BnInceptionTrainer(Model, Options() with { ValidationFraction = 0, DropLastBatch = true, Epochs = 1 }).Fit(images, labels);
+            Assert.That(dropped.History[0].TrainAccuracy, Is.InRange(0, 1));
 
-            using Tensor badLabels = torch.tensor(new long[] { 0, 1, 2, 0, 7, 1, 2, 0, 1 });
+            using Tensor badLabels = tensor(new long[] { 0, 1, 2, 0, 7, 1, 2, 0, 1 });
             var label = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options()).Fit(images, badLabels));
             Assert.That(label!.Message, Does.Contain("label at row 4 is 7"));
 
-            using Tensor wrongSize = torch.zeros([9, 1, 96, 96]);
+            using Tensor wrongSize = zeros([9, 1, 96, 96]);
             var size = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options()).Fit(wrongSize, labels));
             Assert.That(size!.Message, Does.Contain("N x 1 x 64 x 64"));
+
+            if (!cuda.is_available())
+            {
+                var device = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { Device = "cuda" }).Fit(images, labels));
+                Assert.That(device!.Message, Does.Contain("no usable CUDA device"));
+            }
 
             Assert.Throws<ArgumentException>(() => new BnInceptionOptions { InputSize = 70 }.Validate());
         }
@@ -166,6 +191,52 @@ public class TrainerTests : SingleThreadedFixture
             Assert.That(result.StopReason, Is.EqualTo(StopReason.EarlyStopped));
             Assert.That(result.History, Has.Count.EqualTo(3));
             Assert.That(result.BestEpoch, Is.EqualTo(1));
+        }
+    }
+
+    [Test]
+    public void ASourceIsReadABatchAtATimeInANewOrderEveryEpoch()
+    {
+        (Tensor images, Tensor labels) = Data(12);
+        using (images)
+        using (labels)
+        {
+            var source = new RecordingSource(new InMemoryBatchSource(images, labels, Model));
+            TrainerOptions options = Options() with { Epochs = 3, ValidationFraction = 0 };
+            using TrainingResult result = new BnInceptionTrainer(Model, options).Fit(source);
+
+            Assert.That(source.Passes, Has.Count.EqualTo(3), "one pass per epoch");
+            Assert.That(source.MostBatchesAlive, Is.EqualTo(1), "each batch was disposed before the next was read");
+            foreach (List<long> pass in source.Passes)
+            {
+                Assert.That(pass.Order(), Is.EqualTo(Enumerable.Range(0, 12)), "every example once per pass");
+            }
+
+            Assert.That(source.Passes.Select(pass => string.Join(",", pass)).Distinct().Count(), Is.EqualTo(3), "reshuffled every epoch");
+        }
+    }
+
+    /// <summary>Passes a source's batches on, recording which rows each pass read and how many of its batches were alive at once.</summary>
+    private sealed class RecordingSource(ILabelledBatchSource inner) : ILabelledBatchSource
+    {
+        public List<List<long>> Passes { get; } = [];
+
+        public int MostBatchesAlive { get; private set; }
+
+        public long Count => inner.Count;
+
+        public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
+        {
+            var pass = new List<long>();
+            var handedOut = new List<LabelledBatch>();
+            Passes.Add(pass);
+            foreach (LabelledBatch batch in inner.ReadBatches(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken))
+            {
+                pass.AddRange(batch.Rows);
+                handedOut.Add(batch);
+                MostBatchesAlive = Math.Max(MostBatchesAlive, handedOut.Count(b => !b.Images.IsInvalid));
+                yield return batch;
+            }
         }
     }
 }

@@ -1,4 +1,4 @@
-using MLNet.BNInception.Torch;
+using static TorchSharp.torch;
 
 namespace MLNet.BNInception.Tests;
 
@@ -13,10 +13,10 @@ public abstract class SingleThreadedFixture
     [SetUp]
     public void UseOneThread()
     {
-        _threads = torch.get_num_threads();
-        torch.set_num_threads(1);
+        _threads = get_num_threads();
+        set_num_threads(1);
     }
 
     [TearDown]
-    public void RestoreThreads() => torch.set_num_threads(_threads);
+    public void RestoreThreads() => set_num_threads(_threads);
 }

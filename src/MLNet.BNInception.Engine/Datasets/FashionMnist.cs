@@ -1,5 +1,8 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace MLNet.BNInception.Datasets;
 
@@ -33,6 +36,32 @@ public static class FashionMnist
 
         int count = Math.Min(limit, imageDims[0]);
         return (images[..(count * 28 * 28)], labels[..count].Select(label => (long)label).ToArray(), count);
+    }
+
+    /// <summary>
+    /// Images <paramref name="skip"/> to <paramref name="skip"/> + <paramref name="count"/> − 1 of a
+    /// split as float32 tensors, N × 1 × <paramref name="side"/> × <paramref name="side"/> in [0, 1]
+    /// (resized bilinearly from 28×28), with their int64 labels.
+    /// </summary>
+    public static (Tensor Images, Tensor Labels) LoadTensors(string folder, string split, int skip, int count, int side)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(skip);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        TorchRuntime.EnsureLoaded();
+        (byte[] pixels, long[] labels, int loaded) = Load(folder, split, skip + count);
+        if (loaded <= skip)
+        {
+            throw new ArgumentException($"The {split} split has {loaded} images; skipping {skip} leaves none.", nameof(skip));
+        }
+
+        using DisposeScope scope = NewDisposeScope();
+        Tensor images = tensor(pixels[(skip * 28 * 28)..], [loaded - skip, 1, 28, 28]).to(ScalarType.Float32) / 255.0;
+        if (side != 28)
+        {
+            images = F.interpolate(images, [side, side], mode: InterpolationMode.Bilinear, align_corners: false);
+        }
+
+        return (images.MoveToOuterDisposeScope(), tensor(labels[skip..]).MoveToOuterDisposeScope());
     }
 
     private static byte[] ReadIdx(string path, int expectedMagic, out int[] dims)

@@ -1,5 +1,7 @@
 using MLNet.BNInception.Models;
-using MLNet.BNInception.Torch;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNet.BNInception.Inference;
 
@@ -11,7 +13,11 @@ namespace MLNet.BNInception.Inference;
 /// </summary>
 public static class BatchNormFolding
 {
-    /// <summary>A new network, BN folded in, computing what <paramref name="model"/> computes in eval mode. The model is not changed.</summary>
+    /// <summary>
+    /// A new network (float32, contiguous layout, on the CPU), BN folded in, computing what
+    /// <paramref name="model"/> computes in eval mode. The model is not changed.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model has no batch normalization.</exception>
     public static BnInception Fold(BnInception model)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -23,16 +29,11 @@ public static class BatchNormFolding
         var folded = new BnInception(model.Options with { BatchNorm = false });
         try
         {
-            Dictionary<string, ConvBnRelu> targets = folded.named_modules()
-                .Where(named => named.Value is ConvBnRelu)
-                .ToDictionary(named => named.Key, named => (ConvBnRelu)named.Value);
-            using IDisposable noGrad = torch.no_grad();
-            foreach ((string name, Torch.Modules.Module module) in model.named_modules())
+            Dictionary<string, ConvBnRelu> targets = folded.Blocks().ToDictionary(block => block.Name, block => block.Block);
+            using IDisposable noGrad = no_grad();
+            foreach ((string name, ConvBnRelu block) in model.Blocks())
             {
-                if (module is ConvBnRelu block)
-                {
-                    FoldBlock(block, targets[name]);
-                }
+                FoldBlock(block, targets[name]);
             }
 
             folded.Classifier.weight.copy_(model.Classifier.weight);
@@ -50,15 +51,15 @@ public static class BatchNormFolding
     private static void FoldBlock(ConvBnRelu source, ConvBnRelu target)
     {
         // Computed in float64 so that folding adds no rounding beyond the final cast to float32.
-        using DisposeScope scope = torch.NewDisposeScope();
-        Torch.Modules.BatchNorm2d bn = source.Bn!;
-        Tensor gamma = bn.weight!.to(ScalarType.Float64);
+        using DisposeScope scope = NewDisposeScope();
+        BatchNorm2d bn = source.Bn!;
+        Tensor gamma = bn.weight.to(ScalarType.Float64);
         Tensor beta = bn.bias!.to(ScalarType.Float64);
         Tensor mean = bn.running_mean!.to(ScalarType.Float64);
         Tensor variance = bn.running_var!.to(ScalarType.Float64);
-        Tensor scale = gamma * (variance + bn.Eps).rsqrt();
+        Tensor scale = gamma * (variance + bn.eps).rsqrt();
         Tensor weight = source.Conv.weight.to(ScalarType.Float64) * scale.reshape(-1, 1, 1, 1);
         target.Conv.weight.copy_(weight);
-        target.Conv.bias!.copy_(beta - scale * mean);
+        target.Conv.bias!.copy_(beta - (scale * mean));
     }
 }

@@ -1,45 +1,53 @@
+using MLNet.BNInception.Interop;
 using MLNet.BNInception.Models;
-using MLNet.BNInception.Torch;
-using F = MLNet.BNInception.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace MLNet.BNInception.Inference;
 
 /// <summary>
-/// Scores images with a trained BN-Inception: eval mode, BN folded into the convolutions by
-/// default, inference mode (no autograd bookkeeping), in batches. The scorer owns a copy of the
-/// weights, so later training of the source model does not change it. It is safe to call from
-/// several threads at once: scoring only reads the weights, and libtorch's modes and this
-/// binding's dispose scopes are per thread.
+/// Scores images with a trained BN-Inception: eval mode, BN folded into the convolutions,
+/// channels-last, inference mode (no autograd bookkeeping), in batches, optionally in bfloat16 or on
+/// a GPU (<see cref="ScorerOptions"/>). The scorer owns a copy of the weights, so later training of
+/// the source model does not change it. It is safe to call from several threads at once: scoring
+/// only reads the weights, and libtorch's inference mode and TorchSharp's dispose scopes are per thread.
 /// </summary>
 public sealed class BnInceptionScorer : IDisposable
 {
     private readonly BnInception _network;
+    private readonly Device _device;
+    private readonly ScalarType _computeType;
     private bool _disposed;
 
     /// <summary>Creates the scorer from <paramref name="model"/>'s current weights.</summary>
     /// <param name="model">The trained network.</param>
-    /// <param name="foldBatchNorm">Fold BN into the convolutions (default true); false scores with BN layers in eval mode.</param>
-    /// <param name="batchSize">Images per forward pass; default 64.</param>
-    public BnInceptionScorer(BnInception model, bool foldBatchNorm = true, int batchSize = 64)
+    /// <param name="options">How to score; null for the defaults.</param>
+    /// <exception cref="ArgumentException">A setting is out of range, or the device is not available.</exception>
+    public BnInceptionScorer(BnInception model, ScorerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        BatchSize = batchSize;
-        IsFolded = foldBatchNorm && model.Options.BatchNorm;
-        if (IsFolded)
+        Settings = options ?? new ScorerOptions();
+        Settings.Validate();
+        _device = TorchRuntime.ResolveDevice(Settings.Device);
+        _computeType = Settings.Precision == ScoringPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
+        IsFolded = Settings.FoldBatchNorm && model.Options.BatchNorm;
+        _network = IsFolded ? BatchNormFolding.Fold(model) : Copy(model);
+        try
         {
-            _network = BatchNormFolding.Fold(model);
-        }
-        else
-        {
-            _network = new BnInception(model.Options);
-            _network.load_state_dict(model.state_dict());
             _network.eval();
+            _network.UseChannelsLast(Settings.ChannelsLast);
+            _network.to(_device).to(_computeType);
+        }
+        catch
+        {
+            _network.Dispose();
+            throw;
         }
     }
 
-    /// <summary>Images per forward pass.</summary>
-    public int BatchSize { get; }
+    /// <summary>The settings the scorer runs with.</summary>
+    public ScorerOptions Settings { get; }
 
     /// <summary>True when BN is folded into the convolutions.</summary>
     public bool IsFolded { get; }
@@ -47,21 +55,34 @@ public sealed class BnInceptionScorer : IDisposable
     /// <summary>The architecture settings.</summary>
     public BnInceptionOptions Options => _network.Options;
 
-    /// <summary>Logits, N × classes, for images N × channels × side × side (float32).</summary>
+    /// <summary>Logits, N × classes (float32, CPU), for images N × channels × side × side (float32, any device and layout).</summary>
+    /// <exception cref="ArgumentException">The images do not fit the network.</exception>
     public Tensor Logits(Tensor images)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(images);
-        long count = images.size(0);
-        using IDisposable inference = torch.inference_mode();
-        using DisposeScope scope = torch.NewDisposeScope();
-        var batches = new List<Tensor>();
-        for (long start = 0; start < count; start += BatchSize)
+        if (images.dtype != ScalarType.Float32)
         {
-            batches.Add(_network.call(images.narrow(0, start, Math.Min(BatchSize, count - start))));
+            throw new ArgumentException($"The scorer takes float32 images, not {images.dtype}.", nameof(images));
         }
 
-        Tensor result = batches.Count == 1 ? batches[0] : torch.cat(batches);
+        Options.CheckImageShape(images.shape, "The images", nameof(images));
+        long count = images.size(0);
+        using IDisposable inference = inference_mode();
+        using DisposeScope scope = NewDisposeScope();
+        var batches = new List<Tensor>();
+        for (long start = 0; start < count; start += Settings.BatchSize)
+        {
+            Tensor batch = images.narrow(0, start, Math.Min(Settings.BatchSize, count - start)).to(_device).to(_computeType);
+            batches.Add(_network.call(batch).to(ScalarType.Float32).cpu());
+        }
+
+        Tensor result = batches.Count switch
+        {
+            0 => empty([0, Options.NumClasses]),
+            1 => batches[0],
+            _ => cat(batches),
+        };
         return result.MoveToOuterDisposeScope();
     }
 
@@ -69,7 +90,7 @@ public sealed class BnInceptionScorer : IDisposable
     public Tensor Probabilities(Tensor images)
     {
         using Tensor logits = Logits(images);
-        using IDisposable inference = torch.inference_mode();
+        using IDisposable inference = inference_mode();
         return F.softmax(logits, 1);
     }
 
@@ -79,7 +100,7 @@ public sealed class BnInceptionScorer : IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(k, Options.NumClasses);
         using Tensor probabilities = Probabilities(images);
-        using IDisposable inference = torch.inference_mode();
+        using IDisposable inference = inference_mode();
         return probabilities.topk(k, dim: 1);
     }
 
@@ -90,6 +111,21 @@ public sealed class BnInceptionScorer : IDisposable
         {
             _disposed = true;
             _network.Dispose();
+        }
+    }
+
+    private static BnInception Copy(BnInception model)
+    {
+        var copy = new BnInception(model.Options);
+        try
+        {
+            PyTorchStateDict.LoadInto(copy, model.state_dict(), source: "the trained model");
+            return copy;
+        }
+        catch
+        {
+            copy.Dispose();
+            throw;
         }
     }
 }

@@ -1,15 +1,18 @@
-using MLNet.BNInception.Torch;
-using MLNet.BNInception.Torch.Modules;
-using F = MLNet.BNInception.Torch.torch.nn.functional;
+using TorchSharp;
+using TorchSharp.Utils;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace MLNet.BNInception.Models;
 
 /// <summary>
 /// BN-Inception (Ioffe and Szegedy, 2015, Figure 5) with the channel counts of the released model,
 /// as SPEC.md §2 states it. Any square input whose side is a multiple of 32 (at least 64) works with
-/// the same layers, thanks to the global average pooling before the classifier.
+/// the same layers, thanks to the global average pooling before the classifier. State-dict keys are
+/// PyTorch's (<c>conv1.conv.weight</c>, <c>inception_3a.branch1x1.bn.running_mean</c>, …, <c>fc.bias</c>).
 /// </summary>
-public sealed class BnInception : Module
+public sealed class BnInception : nn.Module<Tensor, Tensor>
 {
     /// <summary>SPEC.md §2, row by row: name, in, 1×1, 3×3 reduce, 3×3, double reduce, double, pool, projection.</summary>
     public static readonly IReadOnlyList<InceptionSpec> Table =
@@ -26,24 +29,61 @@ public sealed class BnInception : Module
         new("5b", 1024, 352, 192, 320, 192, 224, InceptionPool.Max, 128),       // N x 1024 x 7 x 7
     ];
 
+    [ComponentName(Name = "conv1")]
     private readonly ConvBnRelu _conv1;
+
+    [ComponentName(Name = "conv2_reduce")]
     private readonly ConvBnRelu _conv2Reduce;
+
+    [ComponentName(Name = "conv2")]
     private readonly ConvBnRelu _conv2;
+
     private readonly InceptionModule[] _inceptions;
+
+    [ComponentName(Name = "fc")]
     private readonly Linear _fc;
 
-    /// <summary>Builds the network; the weights are initialised by <see cref="Initialize"/> with <paramref name="seed"/>.</summary>
+    /// <summary>
+    /// Builds the network, its weights initialised by <see cref="Initialize"/> with
+    /// <paramref name="seed"/>, in the default (contiguous) layout; see <see cref="UseChannelsLast"/>.
+    /// The global random generator is left as it was.
+    /// </summary>
     /// <exception cref="ArgumentException">An option is out of range (the message names it and what is allowed).</exception>
     public BnInception(BnInceptionOptions options, ulong seed = 0)
+        : base(nameof(BnInception))
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        TorchRuntime.EnsureLoaded();
         Options = options;
-        _conv1 = register_module("conv1", new ConvBnRelu(options.InputChannels, 64, 7, 2, 3, options));
-        _conv2Reduce = register_module("conv2_reduce", new ConvBnRelu(64, 64, 1, 1, 0, options));
-        _conv2 = register_module("conv2", new ConvBnRelu(64, 192, 3, 1, 1, options));
-        _inceptions = Table.Select(spec => register_module("inception_" + spec.Name, new InceptionModule(spec, options))).ToArray();
-        _fc = register_module("fc", new Linear(Table[^1].OutChannels, options.NumClasses));
+
+        // TorchSharp's layer constructors draw their own initial weights from the global generator;
+        // they are overwritten below, and the draw must not move the caller's random stream.
+        using Tensor savedState = get_rng_state();
+        try
+        {
+            _conv1 = new ConvBnRelu(options.InputChannels, 64, 7, 2, 3, options);
+            _conv2Reduce = new ConvBnRelu(64, 64, 1, 1, 0, options);
+            _conv2 = new ConvBnRelu(64, 192, 3, 1, 1, options);
+            _inceptions = Table.Select(spec => new InceptionModule(spec, options)).ToArray();
+            _fc = nn.Linear(Table[^1].OutChannels, options.NumClasses);
+        }
+        finally
+        {
+            set_rng_state(savedState);
+        }
+
+        // Registration order is PyTorch's: the stem, the modules in table order, the classifier.
+        register_module("conv1", _conv1);
+        register_module("conv2_reduce", _conv2Reduce);
+        register_module("conv2", _conv2);
+        for (int i = 0; i < _inceptions.Length; i++)
+        {
+            register_module("inception_" + Table[i].Name, _inceptions[i]);
+        }
+
+        register_module("fc", _fc);
+        RegisterComponents();
         Initialize(seed);
     }
 
@@ -53,75 +93,115 @@ public sealed class BnInception : Module
     /// <summary>The classifier.</summary>
     public Linear Classifier => _fc;
 
+    /// <summary>True when the convolution weights, and every input, are laid out channels-last (<see cref="UseChannelsLast"/>).</summary>
+    public bool IsChannelsLast { get; private set; }
+
+    /// <summary>Every convolution-BN-nonlinearity block, with its name (e.g. "inception_3a.branch3x3").</summary>
+    public IEnumerable<(string Name, ConvBnRelu Block)> Blocks() =>
+        named_modules().Where(named => named.module is ConvBnRelu).Select(named => (named.name, (ConvBnRelu)named.module));
+
     /// <summary>
     /// Sets every weight from a generator seeded with <paramref name="seed"/>, the one place weights
     /// are initialised: convolutions He-normal (std √(2/fan_in), for ReLU; √(1/fan_in) for sigmoid),
     /// biases 0, BN γ = 1 and β = 0 with fresh running statistics, the classifier N(0, 0.01²).
-    /// The global generator's state is restored afterwards, so building a model mid-training (to
-    /// score, or to fold BN) does not change the training's random stream.
+    /// Values are drawn in the contiguous layout and copied in, so a channels-last network gets the
+    /// same weights. The global generator's state is restored afterwards, so building a model
+    /// mid-training (to score, or to fold BN) does not change the training's random stream.
     /// </summary>
     public void Initialize(ulong seed)
     {
-        using Tensor savedState = torch.get_rng_state();
+        using Tensor savedState = get_rng_state();
         try
         {
-            torch.manual_seed(seed);
+            manual_seed((long)seed);
             InitializeFromCurrentGenerator();
         }
         finally
         {
-            torch.set_rng_state(savedState);
+            set_rng_state(savedState);
         }
     }
 
     private void InitializeFromCurrentGenerator()
     {
         double gain = Options.Activation == Activation.Relu ? 2.0 : 1.0;
-        using IDisposable noGrad = torch.no_grad();
-        foreach ((_, Module module) in named_modules())
+        using IDisposable noGrad = no_grad();
+        using DisposeScope scope = NewDisposeScope();
+        foreach (nn.Module module in modules())
         {
             switch (module)
             {
                 case Conv2d conv:
                     long fanIn = conv.weight.shape.Skip(1).Aggregate(1L, (product, size) => product * size);
-                    conv.weight.normal_(0, Math.Sqrt(gain / fanIn));
+                    conv.weight.copy_(normal(0, Math.Sqrt(gain / fanIn), conv.weight.shape));
                     conv.bias?.zero_();
                     break;
                 case BatchNorm2d bn:
-                    bn.weight?.fill_(1);
+                    bn.weight.fill_(1);
                     bn.bias?.zero_();
                     bn.running_mean?.zero_();
                     bn.running_var?.fill_(1);
                     bn.num_batches_tracked?.zero_();
                     break;
                 case Linear linear:
-                    linear.weight.normal_(0, 0.01);
+                    linear.weight.copy_(normal(0, 0.01, linear.weight.shape));
                     linear.bias?.zero_();
                     break;
             }
         }
     }
 
-    /// <summary>Logits, N × classes, for images N × channels × side × side.</summary>
-    /// <exception cref="ArgumentException">The input's shape does not match the options.</exception>
+    /// <summary>
+    /// Lays the convolution weights out channels-last (or back, with false), and from then on lays
+    /// every input out the same way, so libtorch runs its channels-last kernels throughout: on this
+    /// project's 2-core AVX-512 machine, 1.6× faster training and 1.7× faster inference at 224×224
+    /// than the contiguous layout. Values and results do not change beyond float rounding. Call it
+    /// before creating an optimizer: the weights become new parameters.
+    /// </summary>
+    public BnInception UseChannelsLast(bool enable = true)
+    {
+        if (enable == IsChannelsLast)
+        {
+            return this;
+        }
+
+        using (no_grad())
+        {
+            foreach (nn.Module module in modules())
+            {
+                if (module is Conv2d conv)
+                {
+                    using Tensor relaid = enable ? ChannelsLast.Of(conv.weight) : conv.weight.contiguous();
+                    conv.weight = new Parameter(relaid.clone(), conv.weight.requires_grad);
+                }
+            }
+        }
+
+        IsChannelsLast = enable;
+        return this;
+    }
+
+    /// <summary>Logits, N × classes, for images N × channels × side × side in the network's element type (float32 unless converted).</summary>
+    /// <exception cref="ArgumentException">The input's shape or element type does not match the network.</exception>
     public override Tensor forward(Tensor input) => Run(input, observeStage: null);
 
-    /// <summary>Runs the network and reports each stage's output shape (stem, then each inception module, then the pooled features).</summary>
-    internal IReadOnlyList<(string Stage, long[] Shape)> StageShapes(Tensor input)
+    /// <summary>Runs the network and reports each stage's output (stem, then each inception module, then the pooled features).</summary>
+    internal IReadOnlyList<(string Stage, long[] Shape, bool ChannelsLast)> StageOutputs(Tensor input)
     {
-        var shapes = new List<(string, long[])>();
-        using Tensor logits = Run(input, (stage, output) => shapes.Add((stage, output.shape)));
-        return shapes;
+        var stages = new List<(string, long[], bool)>();
+        using Tensor logits = Run(input, (stage, output) => stages.Add((stage, output.shape, ChannelsLast.Is(output))));
+        return stages;
     }
 
     private Tensor Run(Tensor input, Action<string, Tensor>? observeStage)
     {
         CheckInput(input);
-        using DisposeScope scope = torch.NewDisposeScope();
-        Tensor x = _conv1.call(input);                                                 // N x 64 x 112 x 112
-        x = F.max_pool2d(x, [3], stride: [2], ceil_mode: true);                        // N x 64 x 56 x 56
+        using DisposeScope scope = NewDisposeScope();
+        Tensor x = IsChannelsLast ? ChannelsLast.Of(input) : input;
+        x = _conv1.call(x);                                                            // N x 64 x 112 x 112
+        x = F.max_pool2d(x, [3], strides: [2], ceil_mode: true);                       // N x 64 x 56 x 56
         x = _conv2.call(_conv2Reduce.call(x));                                         // N x 192 x 56 x 56
-        x = F.max_pool2d(x, [3], stride: [2], ceil_mode: true);                        // N x 192 x 28 x 28
+        x = F.max_pool2d(x, [3], strides: [2], ceil_mode: true);                       // N x 192 x 28 x 28
         observeStage?.Invoke("stem", x);
         foreach (InceptionModule inception in _inceptions)
         {
@@ -129,7 +209,7 @@ public sealed class BnInception : Module
             observeStage?.Invoke(inception.Spec.Name, x);
         }
 
-        x = F.adaptive_avg_pool2d(x, [1]).flatten(1);                                  // N x 1024
+        x = F.adaptive_avg_pool2d(x, [1, 1]).flatten(1);                              // N x 1024
         observeStage?.Invoke("pool", x);
         if (Options.Dropout > 0)
         {
@@ -141,17 +221,12 @@ public sealed class BnInception : Module
 
     private void CheckInput(Tensor input)
     {
-        long[] shape = input.shape;
-        if (shape.Length != 4 || shape[1] != Options.InputChannels || shape[2] != Options.InputSize || shape[3] != Options.InputSize)
+        ArgumentNullException.ThrowIfNull(input);
+        Options.CheckImageShape(input.shape, "BN-Inception's input", nameof(input));
+        ScalarType expected = _fc.weight.dtype;
+        if (input.dtype != expected)
         {
-            throw new ArgumentException(
-                $"BN-Inception expects input N x {Options.InputChannels} x {Options.InputSize} x {Options.InputSize}, got [{string.Join(", ", shape)}].",
-                nameof(input));
-        }
-
-        if (input.dtype != ScalarType.Float32)
-        {
-            throw new ArgumentException($"BN-Inception expects float32 input, got {input.dtype}.", nameof(input));
+            throw new ArgumentException($"BN-Inception expects {expected} input (the type of its weights), got {input.dtype}.", nameof(input));
         }
     }
 }

@@ -63,4 +63,18 @@ public sealed record BnInceptionOptions
             throw new ArgumentException("BatchNormEpsilon must be positive and BatchNormMomentum in (0, 1].");
         }
     }
+
+    /// <summary>
+    /// Throws when <paramref name="shape"/> is not N × <see cref="InputChannels"/> ×
+    /// <see cref="InputSize"/> × <see cref="InputSize"/>; the message names <paramref name="what"/>.
+    /// </summary>
+    public void CheckImageShape(long[] shape, string what, string? parameterName = null)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Length != 4 || shape[1] != InputChannels || shape[2] != InputSize || shape[3] != InputSize)
+        {
+            throw new ArgumentException(
+                $"{what} must be N x {InputChannels} x {InputSize} x {InputSize}, got [{string.Join(", ", shape)}].", parameterName);
+        }
+    }
 }

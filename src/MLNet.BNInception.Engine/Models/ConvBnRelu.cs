@@ -1,5 +1,7 @@
-using MLNet.BNInception.Torch;
-using MLNet.BNInception.Torch.Modules;
+using TorchSharp;
+using TorchSharp.Utils;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace MLNet.BNInception.Models;
 
@@ -10,25 +12,34 @@ namespace MLNet.BNInception.Models;
 /// (no BN only), <c>bn.weight</c>, <c>bn.bias</c>, <c>bn.running_mean</c>, <c>bn.running_var</c>,
 /// <c>bn.num_batches_tracked</c>.
 /// </summary>
-public sealed class ConvBnRelu : Module
+public sealed class ConvBnRelu : nn.Module<Tensor, Tensor>
 {
+    [ComponentName(Name = "conv")]
+    private readonly Conv2d _conv;
+
+    [ComponentName(Name = "bn")]
+    private readonly BatchNorm2d? _bn;
+
     /// <summary>Creates the block.</summary>
     public ConvBnRelu(long inChannels, long outChannels, long kernelSize, long stride, long padding, BnInceptionOptions options)
+        : base(nameof(ConvBnRelu))
     {
         ArgumentNullException.ThrowIfNull(options);
         Activation = options.Activation;
-        Conv = register_module("conv", new Conv2d(inChannels, outChannels, kernelSize, stride, padding, bias: !options.BatchNorm));
+        _conv = nn.Conv2d(inChannels, outChannels, kernelSize, stride, padding, bias: !options.BatchNorm);
         if (options.BatchNorm)
         {
-            Bn = register_module("bn", new BatchNorm2d(outChannels, options.BatchNormEpsilon, options.BatchNormMomentum));
+            _bn = nn.BatchNorm2d(outChannels, options.BatchNormEpsilon, options.BatchNormMomentum);
         }
+
+        RegisterComponents();
     }
 
     /// <summary>The convolution.</summary>
-    public Conv2d Conv { get; }
+    public Conv2d Conv => _conv;
 
     /// <summary>The batch normalization, or null in the baseline without BN.</summary>
-    public BatchNorm2d? Bn { get; }
+    public BatchNorm2d? Bn => _bn;
 
     /// <summary>The nonlinearity.</summary>
     public Activation Activation { get; }
@@ -36,14 +47,14 @@ public sealed class ConvBnRelu : Module
     /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
-        // Intermediate handles are released at once; autograd keeps what it needs for backward.
-        using Tensor convolved = Conv.call(input);
-        if (Bn is null)
+        // Intermediate tensors are released at once; autograd keeps what it needs for backward.
+        using Tensor convolved = _conv.call(input);
+        if (_bn is null)
         {
             return Activate(convolved);
         }
 
-        using Tensor normalised = Bn.call(convolved);
+        using Tensor normalised = _bn.call(convolved);
         return Activate(normalised);
     }
 

@@ -1,9 +1,10 @@
 using System.Text.Json;
 using MLNet.BNInception.Inference;
 using MLNet.BNInception.Models;
-using MLNet.BNInception.Torch;
-using MLNet.BNInception.Torch.Modules;
 using ProtoBuf;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 using static MLNet.BNInception.Onnx.OnnxGraphWriter;
 
 namespace MLNet.BNInception.Onnx;
@@ -12,7 +13,7 @@ namespace MLNet.BNInception.Onnx;
 /// Writes a BN-Inception as a standard ONNX model (eval mode) with a dynamic batch dimension, so
 /// that other runtimes score it as we do. BN is folded into the convolutions by default. Ceil-mode
 /// max pooling is written as floor-mode pooling with explicit end padding (max pooling ignores
-/// padding), which every ONNX runtime, OpenCV 4.6's included, reads the same way.
+/// padding), which every ONNX runtime reads the same way, old ones without ceil_mode included.
 /// </summary>
 public static class OnnxExporter
 {
@@ -109,12 +110,12 @@ public static class OnnxExporter
             x = Normalize(writer, x, options.Normalization!);
         }
 
-        var modules = network.named_modules().ToDictionary(pair => pair.Key, pair => pair.Value);
+        Dictionary<string, ConvBnRelu> modules = network.Blocks().ToDictionary(block => block.Name, block => block.Block);
         long side = architecture.InputSize;
-        (x, side) = Block(writer, "conv1", (ConvBnRelu)modules["conv1"], x, side);        // N x 64 x 112 x 112
+        (x, side) = Block(writer, "conv1", modules["conv1"], x, side);        // N x 64 x 112 x 112
         (x, side) = MaxPoolCeil(writer, "pool1", x, side);                                // N x 64 x 56 x 56
-        (x, side) = Block(writer, "conv2_reduce", (ConvBnRelu)modules["conv2_reduce"], x, side);
-        (x, side) = Block(writer, "conv2", (ConvBnRelu)modules["conv2"], x, side);        // N x 192 x 56 x 56
+        (x, side) = Block(writer, "conv2_reduce", modules["conv2_reduce"], x, side);
+        (x, side) = Block(writer, "conv2", modules["conv2"], x, side);        // N x 192 x 56 x 56
         (x, side) = MaxPoolCeil(writer, "pool2", x, side);                                // N x 192 x 28 x 28
         foreach (InceptionSpec spec in BnInception.Table)
         {
@@ -185,8 +186,8 @@ public static class OnnxExporter
     private static string Normalize(OnnxGraphWriter writer, string x, ImageNormalization normalization)
     {
         int channels = normalization.Channels;
-        using Tensor mean = torch.tensor(normalization.Mean.ToArray(), 1, channels, 1, 1);
-        using Tensor std = torch.tensor(normalization.Std.ToArray(), 1, channels, 1, 1);
+        using Tensor mean = tensor(normalization.Mean.ToArray(), [1, channels, 1, 1]);
+        using Tensor std = tensor(normalization.Std.ToArray(), [1, channels, 1, 1]);
         x = writer.Node("Sub", "normalize_mean", [x, writer.Initializer("normalize.mean", mean)]);
         return writer.Node("Div", "normalize_std", [x, writer.Initializer("normalize.std", std)]);
     }
@@ -194,7 +195,7 @@ public static class OnnxExporter
     private static (string Output, long Side) Block(OnnxGraphWriter writer, string name, ConvBnRelu block, string x, long side)
     {
         Conv2d conv = block.Conv;
-        long k = conv.KernelSize, stride = conv.Stride, pad = conv.Padding;
+        long k = conv.kernel_size[0], stride = conv.stride[0], pad = conv.padding![0];
         var inputs = new List<string> { x, writer.Initializer(name + ".conv.weight", conv.weight) };
         if (conv.bias is not null)
         {
@@ -208,7 +209,7 @@ public static class OnnxExporter
             x = writer.Node("BatchNormalization", name + ".bn",
                 [x, writer.Initializer(name + ".bn.weight", bn.weight!), writer.Initializer(name + ".bn.bias", bn.bias!),
                  writer.Initializer(name + ".bn.running_mean", bn.running_mean!), writer.Initializer(name + ".bn.running_var", bn.running_var!)],
-                Float("epsilon", (float)bn.Eps));
+                Float("epsilon", (float)bn.eps));
         }
 
         x = writer.Node(block.Activation == Activation.Relu ? "Relu" : "Sigmoid", name + ".act", [x]);
@@ -226,9 +227,9 @@ public static class OnnxExporter
     }
 
     private static (string Output, long Side) Inception(OnnxGraphWriter writer, string name, InceptionSpec spec,
-        Dictionary<string, Module> modules, string x, long side)
+        Dictionary<string, ConvBnRelu> modules, string x, long side)
     {
-        ConvBnRelu Part(string part) => (ConvBnRelu)modules[$"{name}.{part}"];
+        ConvBnRelu Part(string part) => modules[$"{name}.{part}"];
         var branches = new List<string>();
         long outputSide = side;
         if (spec.Out1x1 > 0)
@@ -247,12 +248,9 @@ public static class OnnxExporter
         switch (spec.Pool)
         {
             case InceptionPool.Average:
-                // Average pooling that counts the padding, written as an explicit zero Pad and an
-                // unpadded AveragePool: OpenCV 4.6 reads count_include_pad=1 wrongly (seen here:
-                // errors of 0.67 on unit inputs), and the two forms are equal by definition.
-                string padded = writer.Node("Pad", $"{name}.pool_pad", [x, writer.Int64Initializer("pads_one_pixel", 0, 0, 1, 1, 0, 0, 1, 1)],
-                    new AttributeProto { Name = "mode", Type = AttributeType.String, S = "constant"u8.ToArray() });
-                string averaged = writer.Node("AveragePool", $"{name}.pool", [padded], Ints("kernel_shape", 3, 3), Ints("strides", 1, 1));
+                // Stride-1 average pooling that counts the padding, as PyTorch's count_include_pad=True.
+                string averaged = writer.Node("AveragePool", $"{name}.pool", [x], Ints("kernel_shape", 3, 3), Ints("strides", 1, 1),
+                    Ints("pads", 1, 1, 1, 1), Int("count_include_pad", 1));
                 branches.Add(Block(writer, $"{name}.pool_proj", Part("pool_proj"), averaged, side).Output);
                 break;
             case InceptionPool.Max:

@@ -1,4 +1,4 @@
-using MLNet.BNInception.Torch;
+using static TorchSharp.torch;
 
 namespace MLNet.BNInception.Onnx;
 
@@ -12,10 +12,9 @@ internal sealed class OnnxGraphWriter
     /// <summary>Adds a float32 constant holding <paramref name="tensor"/>'s values and returns its name.</summary>
     public string Initializer(string name, Tensor tensor)
     {
-        using Tensor values = tensor.detach().to(ScalarType.Float32);
-        var bytes = new byte[values.nbytes];
-        values.CopyBytesTo(bytes);
-        var proto = new TensorProto { Name = Unique(name), DataType = (int)OnnxDataType.Float, RawData = bytes };
+        // Row-major float32 on the CPU, whatever the tensor's layout, type or device.
+        using Tensor values = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
+        var proto = new TensorProto { Name = Unique(name), DataType = (int)OnnxDataType.Float, RawData = values.bytes.ToArray() };
         proto.Dims.AddRange(values.shape);
         Graph.Initializer.Add(proto);
         return proto.Name;

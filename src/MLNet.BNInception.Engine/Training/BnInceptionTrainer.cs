@@ -1,6 +1,7 @@
 using MLNet.BNInception.Models;
-using MLNet.BNInception.Torch;
-using F = MLNet.BNInception.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace MLNet.BNInception.Training;
 
@@ -9,13 +10,15 @@ namespace MLNet.BNInception.Training;
 /// reshuffling every epoch, the BN learning rates, reduced L2, fast exponential decay. It validates
 /// every epoch, can stop early keeping the best weights, writes atomic checkpoints from which a run
 /// resumes exactly, stops with a clear error when the loss diverges, and honours cancellation
-/// within one batch. Given a seed and one thread (<c>torch.set_num_threads(1)</c>), runs are bit-identical.
+/// within one batch. Data comes from an <see cref="ILabelledBatchSource"/> (or two tensors), a batch
+/// at a time. Given a seed and one thread (<c>torch.set_num_threads(1)</c>), runs are bit-identical.
 /// </summary>
 public sealed class BnInceptionTrainer
 {
     private const int EvaluationBatchSize = 64;
 
     /// <summary>Creates a trainer for a network of <paramref name="modelOptions"/>.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
     public BnInceptionTrainer(BnInceptionOptions modelOptions, TrainerOptions options)
     {
         ArgumentNullException.ThrowIfNull(modelOptions);
@@ -48,40 +51,83 @@ public sealed class BnInceptionTrainer
     /// <exception cref="OperationCanceledException">Training was cancelled.</exception>
     public TrainingResult Fit(Tensor images, Tensor labels, Tensor? validationImages = null, Tensor? validationLabels = null,
         Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellationToken = default) =>
-        new TrainingRun(ModelOptions, Options, onStep, onEpoch, cancellationToken).Run(images, labels, validationImages, validationLabels, checkpoint: null);
+        FitTensors(ModelOptions, Options, images, labels, validationImages, validationLabels, checkpoint: null, onStep, onEpoch, cancellationToken);
+
+    /// <summary>
+    /// Trains a new network on batches from <paramref name="train"/>, validating on
+    /// <paramref name="validation"/> after every epoch when given. <see cref="TrainerOptions.ValidationFraction"/>
+    /// applies to tensors only: with a source, pass the validation source.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data does not fit the network or the settings; nothing was trained.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    /// <exception cref="OperationCanceledException">Training was cancelled.</exception>
+    public TrainingResult Fit(ILabelledBatchSource train, ILabelledBatchSource? validation = null,
+        Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellationToken = default)
+    {
+        if (Options.ValidationFraction > 0)
+        {
+            throw new ArgumentException("ValidationFraction splits tensors; with a batch source, pass a validation source instead.");
+        }
+
+        return new TrainingRun(ModelOptions, Options, onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint: null);
+    }
 
     /// <summary>
     /// Continues the run saved in <paramref name="checkpointPath"/> on the same data, with the options
     /// it was started with, as if it had never stopped.
     /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format.</exception>
     public static TrainingResult Resume(string checkpointPath, Tensor images, Tensor labels, Tensor? validationImages = null,
         Tensor? validationLabels = null, Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null,
         CancellationToken cancellationToken = default)
     {
         using TrainingCheckpoint.Loaded checkpoint = TrainingCheckpoint.Load(checkpointPath);
-        return new TrainingRun(checkpoint.Model, checkpoint.Trainer, onStep, onEpoch, cancellationToken)
-            .Run(images, labels, validationImages, validationLabels, checkpoint);
+        return FitTensors(checkpoint.Model, checkpoint.Trainer, images, labels, validationImages, validationLabels, checkpoint, onStep, onEpoch,
+            cancellationToken);
+    }
+
+    /// <summary>Continues the run saved in <paramref name="checkpointPath"/> on batches from the same sources.</summary>
+    /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format.</exception>
+    public static TrainingResult Resume(string checkpointPath, ILabelledBatchSource train, ILabelledBatchSource? validation = null,
+        Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellationToken = default)
+    {
+        using TrainingCheckpoint.Loaded checkpoint = TrainingCheckpoint.Load(checkpointPath);
+        return new TrainingRun(checkpoint.Model, checkpoint.Trainer, onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
     }
 
     /// <summary>Mean cross-entropy and top-1 accuracy of <paramref name="model"/> in eval mode.</summary>
-    public static (double Loss, double Accuracy) Evaluate(BnInception model, Tensor images, Tensor labels)
+    public static (double Loss, double Accuracy) Evaluate(BnInception model, Tensor images, Tensor labels) =>
+        Evaluate(model, new InMemoryBatchSource(images, labels, model?.Options ?? throw new ArgumentNullException(nameof(model)), "evaluation"));
+
+    /// <summary>Mean cross-entropy and top-1 accuracy of <paramref name="model"/> in eval mode over one pass of <paramref name="data"/>.</summary>
+    public static (double Loss, double Accuracy) Evaluate(BnInception model, ILabelledBatchSource data, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(data);
         bool wasTraining = model.training;
         model.eval();
         try
         {
-            using IDisposable noGrad = torch.no_grad();
+            Device device = model.Classifier.weight.device;
+            using IDisposable inference = inference_mode();
             double lossSum = 0;
-            long correct = 0, count = images.size(0);
-            for (long start = 0; start < count; start += EvaluationBatchSize)
+            long correct = 0, count = 0;
+            foreach (LabelledBatch batch in data.ReadBatches(EvaluationBatchSize, shuffleSeed: null, skipBatches: 0, dropLastBatch: false, cancellationToken))
             {
-                using DisposeScope scope = torch.NewDisposeScope();
-                long length = Math.Min(EvaluationBatchSize, count - start);
-                Tensor targets = labels.narrow(0, start, length);
-                Tensor logits = model.call(images.narrow(0, start, length));
-                lossSum += F.cross_entropy(logits, targets, reduction: Reduction.Sum).item<double>();
-                correct += logits.argmax(1).eq(targets).sum().item<long>();
+                using (batch)
+                using (DisposeScope scope = NewDisposeScope())
+                {
+                    Tensor targets = batch.Labels.to(device);
+                    Tensor logits = model.call(batch.Images.to(device));
+                    lossSum += F.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).item<float>();
+                    correct += logits.argmax(1).eq(targets).sum().item<long>();
+                    count += targets.size(0);
+                }
+            }
+
+            if (count == 0)
+            {
+                throw new ArgumentException("There is nothing to evaluate: the data has no examples.", nameof(data));
             }
 
             return (lossSum / count, (double)correct / count);
@@ -92,35 +138,37 @@ public sealed class BnInceptionTrainer
         }
     }
 
-    /// <summary>Checks images and labels against the network before any work, naming what is wrong.</summary>
-    internal static void CheckData(BnInceptionOptions model, Tensor images, Tensor labels, string what)
+    private static TrainingResult FitTensors(BnInceptionOptions model, TrainerOptions options, Tensor images, Tensor labels,
+        Tensor? validationImages, Tensor? validationLabels, TrainingCheckpoint.Loaded? checkpoint, Action<TrainingProgress>? onStep,
+        Action<EpochMetrics>? onEpoch, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(images);
-        ArgumentNullException.ThrowIfNull(labels);
-        long[] shape = images.shape;
-        if (shape.Length != 4 || shape[1] != model.InputChannels || shape[2] != model.InputSize || shape[3] != model.InputSize)
+        if ((validationImages is null) != (validationLabels is null))
         {
-            throw new ArgumentException(
-                $"The {what} images must be N x {model.InputChannels} x {model.InputSize} x {model.InputSize}, got [{string.Join(", ", shape)}].", nameof(images));
+            throw new ArgumentException("Give both validation images and validation labels, or neither.");
         }
 
-        if (images.dtype != ScalarType.Float32)
+        var train = new InMemoryBatchSource(images, labels, model, "training");
+        InMemoryBatchSource? validation = validationImages is null ? null : new InMemoryBatchSource(validationImages, validationLabels!, model, "validation");
+        if (validation is not null || options.ValidationFraction == 0)
         {
-            throw new ArgumentException($"The {what} images must be float32, not {images.dtype}.", nameof(images));
+            return new TrainingRun(model, options, onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
         }
 
-        if (labels.dtype != ScalarType.Int64 || labels.ndim != 1 || labels.size(0) != shape[0])
+        // Hold out a seeded random fraction; the same seed holds out the same images on resume.
+        long count = train.Count;
+        long held = (long)Math.Round(count * options.ValidationFraction);
+        if (held < 1 || count - held < 2)
         {
-            throw new ArgumentException(
-                $"The {what} labels must be {shape[0]} int64 class indices, got [{string.Join(", ", labels.shape)}] {labels.dtype}.", nameof(labels));
+            throw new ArgumentException($"ValidationFraction {options.ValidationFraction} of {count} images leaves no usable split.");
         }
 
-        long[] values = labels.ToArray<long>();
-        int bad = Array.FindIndex(values, label => label < 0 || label >= model.NumClasses);
-        if (bad >= 0)
-        {
-            throw new ArgumentException(
-                $"The {what} label at row {bad} is {values[bad]}, outside 0..{model.NumClasses - 1} (NumClasses is {model.NumClasses}).", nameof(labels));
-        }
+        using var generator = new Generator(options.Seed);
+        using DisposeScope scope = NewDisposeScope();
+        Tensor order = randperm(count, generator: generator);
+        Tensor valIndices = order.narrow(0, 0, held);
+        Tensor trainIndices = order.narrow(0, held, count - held);
+        var heldIn = new InMemoryBatchSource(images.index_select(0, trainIndices), labels.index_select(0, trainIndices), model, "training");
+        var heldOut = new InMemoryBatchSource(images.index_select(0, valIndices), labels.index_select(0, valIndices), model, "validation");
+        return new TrainingRun(model, options, onStep, onEpoch, cancellationToken).Run(heldIn, heldOut, checkpoint);
     }
 }

@@ -1,5 +1,6 @@
-using MLNet.BNInception.Torch;
-using F = MLNet.BNInception.Torch.torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace MLNet.BNInception.Training;
 
@@ -7,29 +8,30 @@ namespace MLNet.BNInception.Training;
 internal static class ImageAugmenter
 {
     private const int CropAttempts = 10;
+    private const int DrawsPerImage = (CropAttempts * 4) + 1;
 
     /// <summary>A new batch, each image independently distorted; randomness comes from libtorch's default generator.</summary>
     public static Tensor Augment(Tensor images, AugmentationOptions options)
     {
         long count = images.size(0), height = images.size(2), width = images.size(3);
-        using DisposeScope scope = torch.NewDisposeScope();
+        using DisposeScope scope = NewDisposeScope();
         // Every random number for the batch is drawn in one call, so the stream's use does not
         // depend on how many crop attempts succeed.
-        float[] draws = torch.rand([count, (CropAttempts * 4) + 1]).ToArray<float>();
+        float[] draws = rand([count, DrawsPerImage]).data<float>().ToArray();
         var outputs = new Tensor[count];
         for (int i = 0; i < count; i++)
         {
-            ReadOnlySpan<float> u = draws.AsSpan(i * ((CropAttempts * 4) + 1), (CropAttempts * 4) + 1);
+            ReadOnlySpan<float> u = draws.AsSpan(i * DrawsPerImage, DrawsPerImage);
             (long top, long left, long cropHeight, long cropWidth) = CropBox(height, width, u, options);
             Tensor image = images.narrow(0, i, 1);
             Tensor crop = image.narrow(2, top, cropHeight).narrow(3, left, cropWidth);
             Tensor resized = cropHeight == height && cropWidth == width
                 ? crop.clone()
-                : F.interpolate(crop, [height, width], antialias: true);
-            outputs[i] = options.HorizontalFlip && u[^1] < 0.5f ? FlipWidth(resized) : resized;
+                : F.interpolate(crop, [height, width], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
+            outputs[i] = options.HorizontalFlip && u[^1] < 0.5f ? resized.flip(3) : resized;
         }
 
-        return torch.cat(outputs).MoveToOuterDisposeScope();
+        return cat(outputs).MoveToOuterDisposeScope();
     }
 
     private static (long Top, long Left, long Height, long Width) CropBox(long height, long width, ReadOnlySpan<float> u, AugmentationOptions options)
@@ -63,12 +65,5 @@ internal static class ImageAugmenter
         }
 
         return ((height - cropHeight) / 2, (width - cropWidth) / 2, cropHeight, cropWidth);
-    }
-
-    private static Tensor FlipWidth(Tensor image)
-    {
-        long width = image.size(3);
-        using Tensor reversed = torch.arange(width - 1, -1, -1);
-        return image.index_select(3, reversed);
     }
 }

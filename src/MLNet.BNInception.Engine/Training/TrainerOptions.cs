@@ -64,6 +64,16 @@ public sealed record TrainerOptions
     /// <summary>Where to write the checkpoint after every epoch and on cancellation; null (default) for none.</summary>
     public string? CheckpointPath { get; init; }
 
+    /// <summary>
+    /// Lay weights and activations out channels-last (<see cref="Models.ChannelsLast"/>), in which
+    /// libtorch's CPU kernels run fastest. Default true. Results equal the contiguous layout's within
+    /// float rounding.
+    /// </summary>
+    public bool ChannelsLast { get; init; } = true;
+
+    /// <summary>The device to train on: "cpu" (default), "cuda" or "cuda:N". A device the libtorch backend lacks is an error before training starts.</summary>
+    public string Device { get; init; } = "cpu";
+
     /// <summary>The paper's BN-x5: 5 × the baseline's learning rate, no dropout, L2 reduced 5×, decay 6× faster.</summary>
     public static TrainerOptions PaperBnX5 { get; } = new() { LearningRate = 5 * InceptionLearningRate };
 
@@ -84,6 +94,7 @@ public sealed record TrainerOptions
         if (Nesterov && Momentum <= 0) throw new ArgumentException("Nesterov needs Momentum > 0.", nameof(Nesterov));
         if (LabelSmoothing is < 0 or >= 1) throw new ArgumentException($"LabelSmoothing must be in [0, 1), not {LabelSmoothing}.", nameof(LabelSmoothing));
         if (ValidationFraction is < 0 or >= 1) throw new ArgumentException($"ValidationFraction must be in [0, 1), not {ValidationFraction}.", nameof(ValidationFraction));
+        ArgumentException.ThrowIfNullOrWhiteSpace(Device);
         ArgumentNullException.ThrowIfNull(Schedule);
         ArgumentNullException.ThrowIfNull(Augmentation);
         Augmentation.Validate();

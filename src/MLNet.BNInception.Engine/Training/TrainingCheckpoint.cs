@@ -1,8 +1,9 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using MLNet.BNInception.Interop;
 using MLNet.BNInception.Models;
-using MLNet.BNInception.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLNet.BNInception.Training;
 
@@ -24,16 +25,17 @@ internal sealed record TrainingState
 
 /// <summary>
 /// One checkpoint file in PyTorch's format (so Python can read it too): the model's state dict
-/// under <c>model.</c>, the optimizer's under <c>optimizer.</c>, the best weights so far under
-/// <c>best.</c>, the generator state, the epoch's shuffle order, and the options and progress as
-/// UTF-8 JSON in <c>trainer.meta</c>. Written atomically by <see cref="torch.save(IEnumerable{KeyValuePair{string, Tensor}}, string)"/>.
+/// under <c>model.</c>, SGD's momentum buffers under <c>optimizer.momentum.{i}</c> (parameters in
+/// the optimizer's order), the best weights so far under <c>best.</c>, the global generator's state,
+/// and the options and progress as UTF-8 JSON in <c>trainer.meta</c>. Each epoch's shuffle order
+/// follows from the seed, so it is not stored. Written atomically by <see cref="PyTorchStateDict.Save(IEnumerable{KeyValuePair{string, Tensor}}, string)"/>.
 /// </summary>
 internal static class TrainingCheckpoint
 {
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
+    public const string MomentumPrefix = "optimizer.momentum.";
     private const string MetaKey = "trainer.meta";
     private const string RngKey = "trainer.rng_state";
-    private const string OrderKey = "trainer.epoch_order";
 
     private static readonly JsonSerializerOptions Json = new()
     {
@@ -45,27 +47,29 @@ internal static class TrainingCheckpoint
     private sealed record Meta(int FormatVersion, BnInceptionOptions Model, TrainerOptions Trainer, TrainingState State);
 
     public static void Save(string path, BnInceptionOptions model, TrainerOptions trainer, TrainingState state,
-        IEnumerable<KeyValuePair<string, Tensor>> modelState, IEnumerable<KeyValuePair<string, Tensor>> optimizerState,
-        IEnumerable<KeyValuePair<string, Tensor>>? bestWeights, Tensor? epochOrder)
+        IEnumerable<KeyValuePair<string, Tensor>> modelState, IReadOnlyList<Tensor?> momentumBuffers,
+        IEnumerable<KeyValuePair<string, Tensor>>? bestWeights)
     {
-        using DisposeScope scope = torch.NewDisposeScope();
+        using DisposeScope scope = NewDisposeScope();
         var entries = new List<KeyValuePair<string, Tensor>>();
         entries.AddRange(modelState.Select(pair => Prefixed("model.", pair)));
-        entries.AddRange(optimizerState.Select(pair => Prefixed("optimizer.", pair)));
+        for (int i = 0; i < momentumBuffers.Count; i++)
+        {
+            if (momentumBuffers[i] is { } buffer)
+            {
+                entries.Add(new(MomentumPrefix + i, buffer));
+            }
+        }
+
         if (bestWeights is not null)
         {
             entries.AddRange(bestWeights.Select(pair => Prefixed("best.", pair)));
         }
 
-        entries.Add(new(RngKey, torch.get_rng_state()));
-        if (epochOrder is not null)
-        {
-            entries.Add(new(OrderKey, epochOrder));
-        }
-
+        entries.Add(new(RngKey, get_rng_state()));
         byte[] meta = JsonSerializer.SerializeToUtf8Bytes(new Meta(FormatVersion, model, trainer, state), Json);
-        entries.Add(new(MetaKey, torch.tensor(meta)));
-        torch.save(entries, path);
+        entries.Add(new(MetaKey, tensor(meta)));
+        PyTorchStateDict.Save(entries, path);
     }
 
     /// <summary>A loaded checkpoint; dispose it to free its tensors.</summary>
@@ -93,8 +97,6 @@ internal static class TrainingCheckpoint
 
         public Tensor RngState => Find(RngKey)!;
 
-        public Tensor? EpochOrder => Find(OrderKey);
-
         public void Dispose()
         {
             foreach (KeyValuePair<string, Tensor> pair in _entries)
@@ -106,12 +108,12 @@ internal static class TrainingCheckpoint
 
     public static Loaded Load(string path)
     {
-        IReadOnlyList<KeyValuePair<string, Tensor>> entries = torch.load(path);
+        IReadOnlyList<KeyValuePair<string, Tensor>> entries = PyTorchStateDict.Load(path);
         try
         {
             Tensor meta = entries.FirstOrDefault(pair => pair.Key == MetaKey).Value
                 ?? throw new InvalidDataException($"{path} is not a BN-Inception training checkpoint: it has no '{MetaKey}' entry.");
-            Meta parsed = JsonSerializer.Deserialize<Meta>(meta.ToArray<byte>(), Json)
+            Meta parsed = JsonSerializer.Deserialize<Meta>(meta.data<byte>().ToArray(), Json)
                 ?? throw new InvalidDataException($"{path}: the checkpoint's description is empty.");
             if (parsed.FormatVersion != FormatVersion)
             {

@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using MLNet.BNInception.Interop;
 using MLNet.BNInception.Models;
-using MLNet.BNInception.Torch;
-using MLNet.BNInception.Torch.Optim;
-using F = MLNet.BNInception.Torch.torch.nn.functional;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace MLNet.BNInception.Training;
 
@@ -13,48 +15,27 @@ internal sealed class TrainingRun(
 {
     private TrainingState _state = new();
 
-    public TrainingResult Run(Tensor images, Tensor labels, Tensor? validationImages, Tensor? validationLabels, TrainingCheckpoint.Loaded? checkpoint)
+    public TrainingResult Run(ILabelledBatchSource train, ILabelledBatchSource? validation, TrainingCheckpoint.Loaded? checkpoint)
     {
-        BnInceptionTrainer.CheckData(modelOptions, images, labels, "training");
-        if ((validationImages is null) != (validationLabels is null))
-        {
-            throw new ArgumentException("Give both validation images and validation labels, or neither.");
-        }
-
-        if (validationImages is not null)
-        {
-            BnInceptionTrainer.CheckData(modelOptions, validationImages, validationLabels!, "validation");
-        }
-
-        using DisposeScope dataScope = torch.NewDisposeScope();
-        // Everything random hangs off the seed: first the validation split, then the training stream.
-        torch.manual_seed(options.Seed);
-        (Tensor trainImages, Tensor trainLabels, Tensor? valImages, Tensor? valLabels) = Split(images, labels, validationImages, validationLabels);
-        long count = trainImages.size(0);
-        int stepsPerEpoch = StepsPerEpoch(count);
-        if (options.EarlyStopping is not null && valImages is null)
+        ArgumentNullException.ThrowIfNull(train);
+        int stepsPerEpoch = StepsPerEpoch(train.Count);
+        if (options.EarlyStopping is not null && validation is null)
         {
             throw new ArgumentException("EarlyStopping needs validation data: pass a validation set or set ValidationFraction.");
         }
 
+        Device device = TorchRuntime.ResolveDevice(options.Device);
+        // Everything random that is not the shuffle hangs off the seed: augmentation and dropout.
+        manual_seed(unchecked((long)options.Seed));
         var model = new BnInception(modelOptions, options.Seed);
         Dictionary<string, Tensor>? best = null;
-        Tensor? epochOrder = null;
         try
         {
-            using var optimizer = new SGD(ParameterGroups(model), options.LearningRate, options.Momentum, weight_decay: options.WeightDecay,
-                nesterov: options.Nesterov);
+            model.UseChannelsLast(options.ChannelsLast).to(device);
+            using SGD optimizer = CreateOptimizer(model);
             if (checkpoint is not null)
             {
-                model.load_state_dict(checkpoint.Section("model."));
-                optimizer.load_state_dict(checkpoint.Section("optimizer."));
-                List<KeyValuePair<string, Tensor>> savedBest = checkpoint.Section("best.").ToList();
-                best = savedBest.Count > 0 ? savedBest.ToDictionary(p => p.Key, p => p.Value.clone().DetachFromDisposeScope()) : null;
-                _state = checkpoint.State;
-                torch.set_rng_state(checkpoint.RngState);
-                // Present whenever the checkpoint was taken inside an epoch, even before its first
-                // batch: the order was drawn already, and drawing again would change the stream.
-                epochOrder = checkpoint.EpochOrder?.clone().DetachFromDisposeScope();
+                Restore(checkpoint, model, optimizer, out best);
             }
 
             model.train();
@@ -63,65 +44,50 @@ internal sealed class TrainingRun(
             StopReason reason = StopReason.Completed;
             for (; _state.Epoch < options.Epochs; _state.Epoch++)
             {
-                epochOrder ??= torch.randperm(count).DetachFromDisposeScope();
-                for (; _state.NextBatch < stepsPerEpoch; _state.NextBatch++)
+                IEnumerable<LabelledBatch> batches = train.ReadBatches(options.BatchSize, EpochSeed(_state.Epoch), _state.NextBatch,
+                    options.DropLastBatch, cancellationToken);
+                using (IEnumerator<LabelledBatch> reader = batches.GetEnumerator())
                 {
-                    if (cancellationToken.IsCancellationRequested)
+                    for (; _state.NextBatch < stepsPerEpoch; _state.NextBatch++)
                     {
-                        SaveCheckpoint(model, optimizer, best, epochOrder);
-                        cancellationToken.ThrowIfCancellationRequested();
-                    }
+                        if (cancellationToken.IsCancellationRequested)
+                        {
+                            SaveCheckpoint(model, optimizer, best);
+                            cancellationToken.ThrowIfCancellationRequested();
+                        }
 
-                    using DisposeScope stepScope = torch.NewDisposeScope();
-                    long start = (long)_state.NextBatch * options.BatchSize;
-                    Tensor indices = epochOrder.narrow(0, start, Math.Min(options.BatchSize, count - start));
-                    Tensor batch = trainImages.index_select(0, indices);
-                    Tensor targets = trainLabels.index_select(0, indices);
-                    if (options.Augmentation.Enabled)
-                    {
-                        batch = ImageAugmenter.Augment(batch, options.Augmentation);
-                    }
+                        LabelledBatch batch;
+                        try
+                        {
+                            batch = NextBatch(reader, train);
+                        }
+                        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                        {
+                            SaveCheckpoint(model, optimizer, best);
+                            throw;
+                        }
 
-                    double lr = options.LearningRate * options.Schedule.Factor(_state.Epoch + ((double)_state.NextBatch / stepsPerEpoch), options.Epochs);
-                    foreach (ParamGroup group in optimizer.param_groups)
-                    {
-                        group.LearningRate = lr;
-                    }
-
-                    Tensor logits = model.call(batch);
-                    Tensor loss = F.cross_entropy(logits, targets, label_smoothing: options.LabelSmoothing);
-                    double lossValue = loss.item<double>();
-                    if (!double.IsFinite(lossValue))
-                    {
-                        throw Diverged(lossValue, lr);
-                    }
-
-                    optimizer.zero_grad();
-                    loss.backward();
-                    optimizer.step();
-
-                    long correct = logits.argmax(1).eq(targets).sum().item<long>();
-                    long batchCount = indices.size(0);
-                    _state.Step++;
-                    _state.EpochLossSum += lossValue;
-                    _state.EpochBatches++;
-                    _state.EpochCorrect += correct;
-                    _state.EpochSeen += batchCount;
-                    sessionImages += batchCount;
-                    sessionSteps++;
-                    if (onStep is not null)
-                    {
-                        double seconds = clock.Elapsed.TotalSeconds;
-                        long remainingSteps = ((long)options.Epochs * stepsPerEpoch) - _state.Step;
-                        onStep(new TrainingProgress(_state.Epoch + 1, _state.Step, _state.NextBatch + 1, stepsPerEpoch, lossValue,
-                            (double)correct / batchCount, lr, sessionImages / seconds, TimeSpan.FromSeconds(remainingSteps * seconds / sessionSteps)));
+                        using LabelledBatch owned = batch;
+                        (double loss, long correct, double lr) = Step(model, optimizer, batch, device, stepsPerEpoch);
+                        long batchCount = batch.Rows.Count;
+                        _state.Step++;
+                        _state.EpochLossSum += loss;
+                        _state.EpochBatches++;
+                        _state.EpochCorrect += correct;
+                        _state.EpochSeen += batchCount;
+                        sessionImages += batchCount;
+                        sessionSteps++;
+                        if (onStep is not null)
+                        {
+                            double seconds = clock.Elapsed.TotalSeconds;
+                            long remainingSteps = ((long)options.Epochs * stepsPerEpoch) - _state.Step;
+                            onStep(new TrainingProgress(_state.Epoch + 1, _state.Step, _state.NextBatch + 1, stepsPerEpoch, loss,
+                                (double)correct / batchCount, lr, sessionImages / seconds, TimeSpan.FromSeconds(remainingSteps * seconds / sessionSteps)));
+                        }
                     }
                 }
 
-                epochOrder.Dispose();
-                epochOrder = null;
-                bool stop = EndEpoch(model, valImages, valLabels, ref best, optimizer);
-                if (stop)
+                if (EndEpoch(model, validation, ref best, optimizer))
                 {
                     reason = StopReason.EarlyStopped;
                     _state.Epoch++;
@@ -131,7 +97,7 @@ internal sealed class TrainingRun(
 
             if (best is not null)
             {
-                model.load_state_dict(best);
+                PyTorchStateDict.LoadInto(model, best, source: "the best weights");
             }
 
             int bestEpoch = best is not null ? _state.BestEpoch : _state.History.Count;
@@ -144,7 +110,6 @@ internal sealed class TrainingRun(
         }
         finally
         {
-            epochOrder?.Dispose();
             if (best is not null)
             {
                 foreach (Tensor tensor in best.Values)
@@ -155,17 +120,81 @@ internal sealed class TrainingRun(
         }
     }
 
-    private bool EndEpoch(BnInception model, Tensor? valImages, Tensor? valLabels, ref Dictionary<string, Tensor>? best, SGD optimizer)
+    private (double Loss, long Correct, double LearningRate) Step(BnInception model, SGD optimizer, LabelledBatch batch, Device device, int stepsPerEpoch)
+    {
+        using DisposeScope stepScope = NewDisposeScope();
+        modelOptions.CheckImageShape(batch.Images.shape, "A training batch's images");
+        CheckLabels(batch);
+        Tensor images = batch.Images;
+        if (options.Augmentation.Enabled)
+        {
+            images = ImageAugmenter.Augment(images, options.Augmentation);
+        }
+
+        double lr = options.LearningRate * options.Schedule.Factor(_state.Epoch + ((double)_state.NextBatch / stepsPerEpoch), options.Epochs);
+        foreach (optim.ILearningRateController group in optimizer.ParamGroups)
+        {
+            group.LearningRate = lr;
+        }
+
+        Tensor targets = batch.Labels.to(device);
+        Tensor logits = model.call(images.to(device));
+        Tensor loss = F.cross_entropy(logits, targets, label_smoothing: options.LabelSmoothing);
+        double lossValue = loss.item<float>();
+        if (!double.IsFinite(lossValue))
+        {
+            throw Diverged(lossValue, lr);
+        }
+
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+        long correct = logits.argmax(1).eq(targets).sum().item<long>();
+        return (lossValue, correct, lr);
+    }
+
+    private static LabelledBatch NextBatch(IEnumerator<LabelledBatch> reader, ILabelledBatchSource train)
+    {
+        if (!reader.MoveNext())
+        {
+            throw new InvalidOperationException(
+                $"The training source ({train.GetType().Name}) ended a pass early: it reported {train.Count} examples but gave fewer.");
+        }
+
+        return reader.Current;
+    }
+
+    private void CheckLabels(LabelledBatch batch)
+    {
+        Tensor labels = batch.Labels;
+        if (labels.dtype != ScalarType.Int64 || labels.ndim != 1 || labels.size(0) != batch.Images.size(0) || batch.Rows.Count != labels.size(0))
+        {
+            throw new ArgumentException(
+                $"A training batch has {batch.Images.size(0)} images but labels [{string.Join(", ", labels.shape)}] {labels.dtype} and {batch.Rows.Count} row numbers.");
+        }
+
+        using Tensor outside = labels.lt(0).logical_or(labels.ge(modelOptions.NumClasses));
+        using Tensor bad = outside.nonzero();
+        if (bad.size(0) > 0)
+        {
+            int position = (int)bad[0, 0].item<long>();
+            throw new ArgumentException(
+                $"The training label at row {batch.Rows[position]} is {labels[position].item<long>()}, outside 0..{modelOptions.NumClasses - 1} " +
+                $"(NumClasses is {modelOptions.NumClasses}).");
+        }
+    }
+
+    private bool EndEpoch(BnInception model, ILabelledBatchSource? validation, ref Dictionary<string, Tensor>? best, SGD optimizer)
     {
         double? valLoss = null, valAccuracy = null;
-        if (valImages is not null)
+        if (validation is not null)
         {
-            (double loss, double accuracy) = BnInceptionTrainer.Evaluate(model, valImages, valLabels!);
+            (double loss, double accuracy) = BnInceptionTrainer.Evaluate(model, validation, cancellationToken);
             valLoss = loss;
             valAccuracy = accuracy;
         }
 
-        double lr = optimizer.param_groups[0].LearningRate!.Value;
+        double lr = optimizer.ParamGroups.First().LearningRate;
         var metrics = new EpochMetrics(_state.Epoch + 1, _state.EpochLossSum / _state.EpochBatches, (double)_state.EpochCorrect / _state.EpochSeen,
             valLoss, valAccuracy, lr);
         _state.History.Add(metrics);
@@ -197,37 +226,76 @@ internal sealed class TrainingRun(
 
         // The checkpoint records the next epoch as the one to run.
         _state.Epoch++;
-        SaveCheckpoint(model, optimizer, best, epochOrder: null);
+        SaveCheckpoint(model, optimizer, best);
         _state.Epoch--;
         onEpoch?.Invoke(metrics);
         return stop;
     }
 
-    private void SaveCheckpoint(BnInception model, SGD optimizer, Dictionary<string, Tensor>? best, Tensor? epochOrder)
+    private SGD CreateOptimizer(BnInception model)
+    {
+        // Weight decay goes on convolution and linear weights; BN's γ and β and all biases are
+        // exempt unless DecayBatchNormAndBias is set.
+        var decayed = new List<Parameter>();
+        var exempt = new List<Parameter>();
+        foreach ((string name, Parameter parameter) in model.named_parameters())
+        {
+            bool isWeightOfConvOrLinear = name.EndsWith("conv.weight", StringComparison.Ordinal) || name == "fc.weight";
+            (isWeightOfConvOrLinear || options.DecayBatchNormAndBias ? decayed : exempt).Add(parameter);
+        }
+
+        SGD.ParamGroup[] groups =
+        [
+            new(decayed, options.LearningRate, options.Momentum, weight_decay: options.WeightDecay, nesterov: options.Nesterov),
+            new(exempt, options.LearningRate, options.Momentum, weight_decay: 0, nesterov: options.Nesterov),
+        ];
+        return optim.SGD(groups, options.LearningRate, options.Momentum, weight_decay: options.WeightDecay, nesterov: options.Nesterov);
+    }
+
+    // SGD's per-parameter state, in the optimizer's parameter order.
+    private static List<SGD.State> MomentumStates(SGD optimizer) => optimizer.state_dict().State.Cast<SGD.State>().ToList();
+
+    private void Restore(TrainingCheckpoint.Loaded checkpoint, BnInception model, SGD optimizer, out Dictionary<string, Tensor>? best)
+    {
+        PyTorchStateDict.LoadInto(model, checkpoint.Section("model."), source: "the checkpoint's model");
+        List<SGD.State> states = MomentumStates(optimizer);
+        List<Parameter> parameters = optimizer.ParamGroups.Cast<SGD.ParamGroup>().SelectMany(group => group.Parameters).ToList();
+        using (no_grad())
+        {
+            foreach ((string key, Tensor saved) in checkpoint.Section(TrainingCheckpoint.MomentumPrefix))
+            {
+                if (!int.TryParse(key, out int index) || index < 0 || index >= states.Count || !saved.shape.SequenceEqual(parameters[index].shape))
+                {
+                    throw new InvalidDataException($"The checkpoint's momentum buffer '{key}' does not fit this network's optimizer.");
+                }
+
+                // The buffer takes its parameter's layout and device, as one made during training would.
+                states[index].momentum_buffer?.Dispose();
+                states[index].momentum_buffer = empty_like(parameters[index]).copy_(saved).DetachFromDisposeScope();
+            }
+        }
+
+        List<KeyValuePair<string, Tensor>> savedBest = checkpoint.Section("best.").ToList();
+        best = savedBest.Count > 0 ? savedBest.ToDictionary(p => p.Key, p => p.Value.clone().DetachFromDisposeScope()) : null;
+        _state = checkpoint.State;
+        set_rng_state(checkpoint.RngState);
+    }
+
+    private void SaveCheckpoint(BnInception model, SGD optimizer, Dictionary<string, Tensor>? best)
     {
         if (options.CheckpointPath is null)
         {
             return;
         }
 
-        IReadOnlyList<KeyValuePair<string, Tensor>> optimizerState = optimizer.state_dict();
-        try
-        {
-            TrainingCheckpoint.Save(options.CheckpointPath, modelOptions, options, _state, model.state_dict(), optimizerState, best, epochOrder);
-        }
-        finally
-        {
-            foreach (KeyValuePair<string, Tensor> pair in optimizerState)
-            {
-                pair.Value.Dispose();
-            }
-        }
+        Tensor?[] momentum = MomentumStates(optimizer).Select(state => state.momentum_buffer).ToArray();
+        TrainingCheckpoint.Save(options.CheckpointPath, modelOptions, options, _state, model.state_dict(), momentum, best);
     }
 
-    private static Dictionary<string, Tensor> CopyInto(Dictionary<string, Tensor>? target, IEnumerable<KeyValuePair<string, Tensor>> source)
+    private static Dictionary<string, Tensor> CopyInto(Dictionary<string, Tensor>? target, Dictionary<string, Tensor> source)
     {
         target ??= [];
-        using IDisposable noGrad = torch.no_grad();
+        using IDisposable noGrad = no_grad();
         foreach ((string key, Tensor value) in source)
         {
             if (target.TryGetValue(key, out Tensor? existing))
@@ -241,6 +309,16 @@ internal sealed class TrainingRun(
         }
 
         return target;
+    }
+
+    // Each epoch's shuffle comes from its own seed, a mix of the run's seed and the epoch number,
+    // so a resumed run reads the same order without storing it.
+    private ulong EpochSeed(int epoch)
+    {
+        ulong z = options.Seed + (0x9E3779B97F4A7C15UL * (ulong)(epoch + 1));
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
     }
 
     private TrainingDivergedException Diverged(double loss, double lr)
@@ -274,42 +352,5 @@ internal sealed class TrainingRun(
         }
 
         return checked((int)steps);
-    }
-
-    private (Tensor Images, Tensor Labels, Tensor? ValImages, Tensor? ValLabels) Split(Tensor images, Tensor labels, Tensor? valImages, Tensor? valLabels)
-    {
-        if (valImages is not null || options.ValidationFraction == 0)
-        {
-            return (images, labels, valImages, valLabels);
-        }
-
-        long count = images.size(0);
-        long held = (long)Math.Round(count * options.ValidationFraction);
-        if (held < 1 || count - held < 2)
-        {
-            throw new ArgumentException($"ValidationFraction {options.ValidationFraction} of {count} images leaves no usable split.");
-        }
-
-        Tensor order = torch.randperm(count);
-        Tensor valIndices = order.narrow(0, 0, held);
-        Tensor trainIndices = order.narrow(0, held, count - held);
-        return (images.index_select(0, trainIndices), labels.index_select(0, trainIndices),
-            images.index_select(0, valIndices), labels.index_select(0, valIndices));
-    }
-
-    // Weight decay goes on convolution and linear weights; BN's γ and β and all biases are exempt
-    // unless DecayBatchNormAndBias is set.
-    private IEnumerable<ParamGroup> ParameterGroups(BnInception model)
-    {
-        var decayed = new List<Tensor>();
-        var exempt = new List<Tensor>();
-        foreach ((string name, Tensor parameter) in model.named_parameters())
-        {
-            bool isWeightOfConvOrLinear = name.EndsWith("conv.weight", StringComparison.Ordinal) || name == "fc.weight";
-            (isWeightOfConvOrLinear || options.DecayBatchNormAndBias ? decayed : exempt).Add(parameter);
-        }
-
-        yield return new ParamGroup(decayed);
-        yield return new ParamGroup(exempt) { WeightDecay = 0 };
     }
 }

@@ -92,14 +92,18 @@ class BNInception(nn.Module):
 
 
 def parity(directory):
-    """Reads config.json, weights.pt, input.bin (float32) and labels.bin (int64) from DIR. Writes
+    """Reads config.json, weights.pt, input.bin (float32, or float64 when config says so) and labels.bin (int64) from DIR. Writes
     eval_logits.bin, train_logits.bin (batch statistics) and updated.pt: the state dict after one
-    SGD step on the cross-entropy of the training-mode logits."""
+    SGD step (momentum, optional Nesterov, weight decay on conv and fc weights only) on the
+    cross-entropy of the training-mode logits."""
     config = json.load(open(os.path.join(directory, "config.json")))
     n, c, s = config["batch"], config["channels"], config["size"]
+    float64 = config.get("dtype", "float32") == "float64"
     net = BNInception(config["classes"], c)
+    if float64:
+        net = net.double()
     net.load_state_dict(torch.load(os.path.join(directory, "weights.pt")), strict=True)
-    x = torch.from_numpy(np.fromfile(os.path.join(directory, "input.bin"), dtype="<f4").reshape(n, c, s, s).copy())
+    x = torch.from_numpy(np.fromfile(os.path.join(directory, "input.bin"), dtype="<f8" if float64 else "<f4").reshape(n, c, s, s).copy())
     labels = torch.from_numpy(np.fromfile(os.path.join(directory, "labels.bin"), dtype="<i8").copy())
 
     net.eval()
@@ -107,7 +111,11 @@ def parity(directory):
         net(x).numpy().astype("<f4").tofile(os.path.join(directory, "eval_logits.bin"))
 
     net.train()
-    optimizer = torch.optim.SGD(net.parameters(), lr=config["lr"], momentum=config["momentum"], weight_decay=config["weight_decay"])
+    # As the C# trainer sets it up: weight decay on convolution and classifier weights only.
+    decayed = [p for name, p in net.named_parameters() if name.endswith("conv.weight") or name == "fc.weight"]
+    exempt = [p for name, p in net.named_parameters() if not (name.endswith("conv.weight") or name == "fc.weight")]
+    optimizer = torch.optim.SGD([{"params": decayed, "weight_decay": config["weight_decay"]}, {"params": exempt, "weight_decay": 0.0}],
+                                lr=config["lr"], momentum=config["momentum"], nesterov=config.get("nesterov", False))
     logits = net(x)
     logits.detach().numpy().astype("<f4").tofile(os.path.join(directory, "train_logits.bin"))
     F.cross_entropy(logits, labels).backward()

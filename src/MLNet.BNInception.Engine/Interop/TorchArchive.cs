@@ -1,0 +1,242 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using System.Globalization;
+using System.IO.Compression;
+using System.Text;
+
+namespace MLNet.BNInception.Interop;
+
+/// <summary>
+/// PyTorch's zip container: <c>archive/data.pkl</c> (the pickled dict), one record per storage
+/// under <c>archive/data/</c>, and <c>archive/version</c>. Records are stored uncompressed, as
+/// torch.save stores them.
+/// </summary>
+internal static class TorchArchive
+{
+    public static void Write(IEnumerable<KeyValuePair<string, Tensor>> stateDict, Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        ArgumentNullException.ThrowIfNull(stream);
+
+        // Everything is checked before the first byte is written, so a bad entry cannot leave half an archive in the stream.
+        List<KeyValuePair<string, Tensor>> items = stateDict.ToList();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var entries = new List<PickleWriter.Entry>(items.Count);
+        for (int i = 0; i < items.Count; i++)
+        {
+            (string name, Tensor tensor) = items[i];
+            if (name is null || !names.Add(name))
+            {
+                throw new ArgumentException($"State-dict key '{name}' is null or appears twice.", nameof(stateDict));
+            }
+
+            if (tensor is null)
+            {
+                throw new ArgumentException($"State-dict entry '{name}' has no tensor.", nameof(stateDict));
+            }
+
+            string storageKey = i.ToString(CultureInfo.InvariantCulture);
+            entries.Add(new PickleWriter.Entry(name, storageKey, tensor.dtype, tensor.shape));
+        }
+
+        using var zip = new ZipArchive(stream, ZipArchiveMode.Create, leaveOpen: true);
+        WriteRecord(zip, StorageTypes.PickleRecord, PickleWriter.WriteStateDict(entries));
+        for (int i = 0; i < items.Count; i++)
+        {
+            Tensor tensor = items[i].Value;
+            // Row-major, which is what the contiguous strides in data.pkl promise, whatever the
+            // tensor's own layout (channels-last, a view) or device.
+            using Tensor compact = tensor.detach().cpu().contiguous();
+            WriteRecord(zip, StorageTypes.StorageRecord(entries[i].StorageKey), compact.bytes);
+        }
+
+        WriteRecord(zip, StorageTypes.VersionRecord, Encoding.ASCII.GetBytes(StorageTypes.FormatVersion));
+    }
+
+    /// <summary>Writes to a temporary file beside <paramref name="path"/>, then renames it, so a crash never leaves half a file.</summary>
+    public static void WriteFile(IEnumerable<KeyValuePair<string, Tensor>> stateDict, string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string fullPath = Path.GetFullPath(path);
+
+        // Same folder, so the rename stays on one file system and is atomic.
+        string temporary = $"{fullPath}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+            {
+                Write(stateDict, file);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+        }
+    }
+
+    public static List<KeyValuePair<string, Tensor>> Read(Stream stream, string source)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanSeek)
+        {
+            // A zip archive is read from its end (the central directory), so it needs a seekable stream.
+            var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            copy.Position = 0;
+            stream = copy;
+        }
+
+        CheckSignature(stream, source);
+        using ZipArchive zip = Open(stream, source);
+        string prefix = ArchivePrefix(zip, source);
+        CheckByteOrder(zip, prefix, source);
+        object? top = PickleReader.Read(ReadRecord(zip, prefix + StorageTypes.PickleRecord, source), source);
+        return StateDictLoader.Load(top, storage => ReadStorage(zip, prefix, storage, source), source);
+    }
+
+    private static void CheckSignature(Stream stream, string source)
+    {
+        Span<byte> head = stackalloc byte[4];
+        long start = stream.Position;
+        int read = stream.ReadAtLeast(head, 4, throwOnEndOfStream: false);
+        stream.Position = start;
+        if (read == 0)
+        {
+            throw new InvalidDataException($"{source} is empty.");
+        }
+
+        // A local file header, or the end record of an archive with no files at all.
+        if (read == 4 && (head.SequenceEqual("PK\u0003\u0004"u8) || head.SequenceEqual("PK\u0005\u0006"u8)))
+        {
+            return;
+        }
+
+        // The legacy format is a bare pickle stream that starts with the pickled magic number.
+        if (head[0] == PickleOpcodes.Proto)
+        {
+            throw new InvalidDataException(
+                $"{source} is in PyTorch's legacy (pre-1.6) format, which this reader does not read. Re-save it from Python " +
+                "with torch.save(obj, path) in PyTorch 1.6 or later, leaving _use_new_zipfile_serialization at its default, True.");
+        }
+
+        throw new InvalidDataException($"{source} is not a PyTorch file: it does not start with a zip header.");
+    }
+
+    private static ZipArchive Open(Stream stream, string source)
+    {
+        ZipArchive? zip = null;
+        try
+        {
+            zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+            _ = zip.Entries.Count; // the central directory is read lazily; its errors belong here, not in the first lookup
+            return zip;
+        }
+        catch (Exception error) when (error is InvalidDataException or IOException or ArgumentException or NotSupportedException)
+        {
+            zip?.Dispose();
+            throw new InvalidDataException($"{source} is not a complete zip archive (is it truncated?): {error.Message}", error);
+        }
+    }
+
+    // torch.save names the top folder 'archive' in recent versions but after the file's stem in
+    // 1.13 (weights.pt -> weights/), so the folder is found from the data.pkl record's position.
+    private static string ArchivePrefix(ZipArchive zip, string source)
+    {
+        ZipArchiveEntry? pickle = zip.Entries.FirstOrDefault(entry =>
+            entry.FullName.EndsWith("/" + StorageTypes.PickleRecord, StringComparison.Ordinal) && entry.FullName.Count(c => c == '/') == 1);
+        if (pickle is null)
+        {
+            throw new InvalidDataException($"{source} is a zip file without a data.pkl record: it was not written by torch.save.");
+        }
+
+        string prefix = pickle.FullName[..^StorageTypes.PickleRecord.Length];
+        if (zip.GetEntry(prefix + StorageTypes.TorchScriptConstantsRecord) is not null ||
+            zip.Entries.Any(entry => entry.FullName.StartsWith(prefix + StorageTypes.TorchScriptCodeFolder, StringComparison.Ordinal)))
+        {
+            throw new InvalidDataException(
+                $"{source} is a TorchScript archive (torch.jit.save), not a torch.save file. " +
+                "Save the weights instead: torch.save(model.state_dict(), path).");
+        }
+
+        return prefix;
+    }
+
+    // PyTorch 2.1 and later record the writer's byte order; older files are little-endian, like every machine they run on.
+    private static void CheckByteOrder(ZipArchive zip, string prefix, string source)
+    {
+        if (zip.GetEntry(prefix + StorageTypes.ByteOrderRecord) is null)
+        {
+            return;
+        }
+
+        string order = Encoding.ASCII.GetString(ReadRecord(zip, prefix + StorageTypes.ByteOrderRecord, source)).Trim();
+        if (order != StorageTypes.LittleEndian)
+        {
+            throw new InvalidDataException($"{source} was written with '{order}' byte order; this reader reads little-endian files only.");
+        }
+    }
+
+    private static byte[] ReadStorage(ZipArchive zip, string prefix, StorageReference storage, string source)
+    {
+        string name = prefix + StorageTypes.StorageRecord(storage.Key);
+        ZipArchiveEntry entry = zip.GetEntry(name) ?? throw new InvalidDataException($"{source} has no record '{name}'.");
+
+        // The size is checked before anything is allocated, so a corrupt count cannot ask for gigabytes.
+        long expected = storage.ElementCount >= 0 && storage.ElementCount <= long.MaxValue / storage.Type.ElementSize()
+            ? storage.ElementCount * storage.Type.ElementSize()
+            : -1;
+        if (entry.Length != expected)
+        {
+            throw new InvalidDataException(
+                $"{source}: storage record '{name}' has {entry.Length} bytes but {storage.ElementCount} {storage.Type} elements need " +
+                (expected < 0 ? "an impossible size." : $"{expected}."));
+        }
+
+        return ReadRecord(zip, name, source);
+    }
+
+    private static byte[] ReadRecord(ZipArchive zip, string name, string source)
+    {
+        ZipArchiveEntry entry = zip.GetEntry(name) ?? throw new InvalidDataException($"{source} has no record '{name}'.");
+        if (entry.Length > Array.MaxLength)
+        {
+            throw new InvalidDataException($"{source}: record '{name}' has {entry.Length} bytes; this reader handles records up to 2 GB.");
+        }
+
+        var bytes = new byte[entry.Length];
+        try
+        {
+            using Stream input = entry.Open();
+            input.ReadExactly(bytes);
+        }
+        catch (Exception error) when (error is InvalidDataException or IOException or NotSupportedException)
+        {
+            throw new InvalidDataException($"{source}: record '{name}' cannot be read (is the file truncated?): {error.Message}", error);
+        }
+
+        CheckCrc(entry, bytes, source);
+        return bytes;
+    }
+
+    // A CRC of zero is taken as "not computed", as recent PyTorch versions can be told to skip computing it.
+    private static void CheckCrc(ZipArchiveEntry entry, byte[] bytes, string source)
+    {
+        if (entry.Crc32 != 0 && Crc32.Compute(bytes) != entry.Crc32)
+        {
+            throw new InvalidDataException($"{source}: record '{entry.FullName}' is corrupt: its bytes do not match the checksum stored with them.");
+        }
+    }
+
+    private static void WriteRecord(ZipArchive zip, string name, ReadOnlySpan<byte> bytes)
+    {
+        ZipArchiveEntry entry = zip.CreateEntry(StorageTypes.ArchiveName + "/" + name, CompressionLevel.NoCompression);
+        using Stream output = entry.Open();
+        output.Write(bytes);
+    }
+}

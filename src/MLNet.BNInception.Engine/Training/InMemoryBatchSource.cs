@@ -1,0 +1,102 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.BNInception.Training;
+
+/// <summary>
+/// Labelled images held as two tensors: N × C × S × S float32 images and N int64 labels. Every value
+/// is checked when the source is made. The source does not own the tensors.
+/// </summary>
+public sealed class InMemoryBatchSource : ILabelledBatchSource
+{
+    private readonly Tensor _images;
+    private readonly Tensor _labels;
+
+    /// <summary>Wraps <paramref name="images"/> and <paramref name="labels"/>, checking them against the network's settings.</summary>
+    /// <param name="images">N × <see cref="Models.BnInceptionOptions.InputChannels"/> × side × side, float32.</param>
+    /// <param name="labels">N class indices, int64, each in 0 … NumClasses − 1.</param>
+    /// <param name="model">The network the data is for.</param>
+    /// <param name="what">Names the data in error messages, e.g. "training".</param>
+    /// <exception cref="ArgumentException">A shape, element type or label does not fit; the message names the row.</exception>
+    public InMemoryBatchSource(Tensor images, Tensor labels, Models.BnInceptionOptions model, string what = "training")
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(model);
+        TorchRuntime.EnsureLoaded();
+        model.CheckImageShape(images.shape, $"The {what} images", nameof(images));
+        if (images.dtype != ScalarType.Float32)
+        {
+            throw new ArgumentException($"The {what} images must be float32, not {images.dtype}.", nameof(images));
+        }
+
+        long count = images.size(0);
+        if (labels.dtype != ScalarType.Int64 || labels.ndim != 1 || labels.size(0) != count)
+        {
+            throw new ArgumentException(
+                $"The {what} labels must be {count} int64 class indices, got [{string.Join(", ", labels.shape)}] {labels.dtype}.", nameof(labels));
+        }
+
+        using (Tensor outside = labels.lt(0).logical_or(labels.ge(model.NumClasses)))
+        using (Tensor firstBad = outside.nonzero())
+        {
+            if (firstBad.size(0) > 0)
+            {
+                long row = firstBad[0, 0].item<long>();
+                throw new ArgumentException(
+                    $"The {what} label at row {row} is {labels[row].item<long>()}, outside 0..{model.NumClasses - 1} (NumClasses is {model.NumClasses}).",
+                    nameof(labels));
+            }
+        }
+
+        _images = images;
+        _labels = labels;
+        Count = count;
+    }
+
+    /// <inheritdoc/>
+    public long Count { get; }
+
+    /// <inheritdoc/>
+    public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(skipBatches);
+        return Read(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken);
+    }
+
+    private IEnumerable<LabelledBatch> Read(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch,
+        CancellationToken cancellationToken)
+    {
+        long[] order = Order(shuffleSeed);
+        long end = dropLastBatch ? Count - (Count % batchSize) : Count;
+        for (long start = (long)skipBatches * batchSize; start < end; start += batchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            long[] rows = order[(int)start..(int)Math.Min(start + batchSize, end)];
+            using Tensor indices = tensor(rows);
+            yield return new LabelledBatch(_images.index_select(0, indices), _labels.index_select(0, indices), rows);
+        }
+    }
+
+    // The order comes from a generator of its own, so that shuffling leaves the global stream
+    // (augmentation, dropout) alone and the same seed always gives the same order.
+    private long[] Order(ulong? shuffleSeed)
+    {
+        if (shuffleSeed is null)
+        {
+            long[] identity = new long[Count];
+            for (long i = 0; i < Count; i++)
+            {
+                identity[i] = i;
+            }
+
+            return identity;
+        }
+
+        using var generator = new Generator(shuffleSeed.Value);
+        using Tensor permutation = randperm(Count, generator: generator);
+        return permutation.data<long>().ToArray();
+    }
+}
