@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: sets up (packages, native shim, build) and runs the whole NUnit suite.
+# The README's test command: sets up (packages, build) and runs the whole NUnit suite.
 # Its last line is "N passed, N failed", read from the test results. Extra arguments go to
 # 'dotnet test' (for example --filter FullyQualifiedName~GradientTests).
 set -uo pipefail

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using MLNet.BNInception;
+using MLNet.BNInception.Inference;
+using MLNet.BNInception.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+// One measurement of BN-Inception's throughput on this engine, printed as one JSON line; bench.sh
+// runs it alternately with python/pytorch_bench.py (the same work in Debian's PyTorch) and reports
+// medians and ratios. Each measurement runs in a process of its own, so neither side inherits the
+// other's warm caches or memory.
+//
+//   train  forward + backward + SGD step (momentum 0.9) in training mode, on random images and labels
+//   infer  the engine's scorer: BN folded, inference mode; --precision bfloat16 computes in bfloat16
+// --layout channels-last (default) or contiguous.
+
+var settings = new Dictionary<string, string>
+{
+    ["mode"] = "train", ["side"] = "224", ["batch"] = "32", ["layout"] = "channels-last", ["precision"] = "float32",
+    ["warmup"] = "2", ["iterations"] = "5",
+};
+for (int i = 0; i + 1 < args.Length; i += 2)
+{
+    string key = args[i].TrimStart('-');
+    if (!settings.ContainsKey(key))
+    {
+        Console.Error.WriteLine($"Unknown option {args[i]}; options: {string.Join(", ", settings.Keys.Select(k => "--" + k))}");
+        return 2;
+    }
+
+    settings[key] = args[i + 1];
+}
+
+int side = int.Parse(settings["side"], CultureInfo.InvariantCulture);
+int batch = int.Parse(settings["batch"], CultureInfo.InvariantCulture);
+int warmup = int.Parse(settings["warmup"], CultureInfo.InvariantCulture);
+int iterations = int.Parse(settings["iterations"], CultureInfo.InvariantCulture);
+bool channelsLast = settings["layout"] switch
+{
+    "channels-last" => true,
+    "contiguous" => false,
+    var other => throw new ArgumentException($"--layout {other}: use channels-last or contiguous."),
+};
+
+TorchRuntime.EnsureLoaded();
+manual_seed(0);
+using var net = new BnInception(new BnInceptionOptions { InputSize = side, NumClasses = 1000 });
+using Tensor images = randn([batch, 3, side, side]);
+using Tensor labels = randint(0, 1000, [batch]);
+Action step;
+IDisposable? owned = null;
+switch (settings["mode"])
+{
+    case "train":
+        net.UseChannelsLast(channelsLast).train();
+        var optimizer = optim.SGD(net.parameters(), 0.01, momentum: 0.9);
+        owned = optimizer;
+        step = () =>
+        {
+            using DisposeScope scope = NewDisposeScope();
+            Tensor loss = F.cross_entropy(net.call(images), labels);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+        };
+        break;
+    case "infer":
+        ScoringPrecision precision = settings["precision"] == "bfloat16" ? ScoringPrecision.BFloat16 : ScoringPrecision.Float32;
+        var scorer = new BnInceptionScorer(net, new ScorerOptions { BatchSize = batch, ChannelsLast = channelsLast, Precision = precision });
+        owned = scorer;
+        step = () =>
+        {
+            using Tensor logits = scorer.Logits(images);
+        };
+        break;
+    default:
+        throw new ArgumentException($"--mode {settings["mode"]}: use train or infer.");
+}
+
+for (int i = 0; i < warmup; i++)
+{
+    step();
+}
+
+var rates = new List<double>();
+for (int i = 0; i < iterations; i++)
+{
+    var clock = Stopwatch.StartNew();
+    step();
+    rates.Add(batch / clock.Elapsed.TotalSeconds);
+}
+
+owned?.Dispose();
+rates.Sort();
+Console.WriteLine(JsonSerializer.Serialize(new
+{
+    engine = "MLNet.BNInception (TorchSharp 0.107, libtorch 2.10)",
+    mode = settings["mode"],
+    layout = settings["layout"],
+    precision = settings["precision"],
+    image_side = side,
+    batch,
+    threads = get_num_threads(),
+    images_per_second = rates[rates.Count / 2],
+    runs = rates,
+}));
+return 0;
