@@ -17,15 +17,20 @@ public static class PyTorchStateDict
     /// file beside <paramref name="path"/> is renamed over it only once complete, so a failure or a
     /// kill leaves any previous file as it was.
     /// </summary>
-    /// <exception cref="ArgumentException">A key is null or repeated, or a value is null.</exception>
+    /// <exception cref="ArgumentException">A key is null or repeated, or a value is null or disposed.</exception>
+    /// <exception cref="NotSupportedException">A tensor's element type has no PyTorch storage (a complex type, say), or it holds more than 2 GB.</exception>
     public static void Save(IEnumerable<KeyValuePair<string, Tensor>> stateDict, string path)
     {
         TorchRuntime.EnsureLoaded();
         TorchArchive.WriteFile(stateDict, path);
     }
 
-    /// <summary>Saves named tensors in PyTorch's format to <paramref name="stream"/>, which stays open.</summary>
-    /// <exception cref="ArgumentException">A key is null or repeated, or a value is null.</exception>
+    /// <summary>
+    /// Saves named tensors in PyTorch's format to <paramref name="stream"/>, which stays open. Every
+    /// entry is checked first, so an entry that cannot be saved leaves the stream untouched.
+    /// </summary>
+    /// <exception cref="ArgumentException">A key is null or repeated, or a value is null or disposed.</exception>
+    /// <exception cref="NotSupportedException">A tensor's element type has no PyTorch storage (a complex type, say), or it holds more than 2 GB.</exception>
     public static void Save(IEnumerable<KeyValuePair<string, Tensor>> stateDict, Stream stream)
     {
         TorchRuntime.EnsureLoaded();

@@ -43,6 +43,12 @@ internal static class StorageTypes
         (ScalarType.Bool, "BoolStorage"),
     ];
 
+    /// <summary>The element types that can be saved, for error messages.</summary>
+    public static string SavedTypes => string.Join(", ", Names.Select(entry => entry.Type));
+
+    /// <summary>Whether tensors of <paramref name="type"/> have a storage class, so can be saved.</summary>
+    public static bool IsSaved(ScalarType type) => Names.Any(entry => entry.Type == type);
+
     /// <summary>The class name in module <c>torch</c> of the storage holding <paramref name="type"/> elements.</summary>
     public static string NameOf(ScalarType type) =>
         Names.FirstOrDefault(entry => entry.Type == type).Name

@@ -30,9 +30,24 @@ internal static class TorchArchive
                 throw new ArgumentException($"State-dict key '{name}' is null or appears twice.", nameof(stateDict));
             }
 
-            if (tensor is null)
+            if (tensor is null || tensor.IsInvalid)
             {
-                throw new ArgumentException($"State-dict entry '{name}' has no tensor.", nameof(stateDict));
+                throw new ArgumentException($"State-dict entry '{name}' has no tensor: it is null or disposed.", nameof(stateDict));
+            }
+
+            if (!StorageTypes.IsSaved(tensor.dtype))
+            {
+                throw new NotSupportedException(
+                    $"State-dict entry '{name}' holds {tensor.dtype} values, which this writer does not save in PyTorch's format; " +
+                    $"convert it to one of {StorageTypes.SavedTypes} first.");
+            }
+
+            // The reader's limit too; TorchSharp hands out a tensor's bytes as a span of at most 2 GB.
+            long byteCount = tensor.numel() * tensor.ElementSize;
+            if (byteCount > Array.MaxLength)
+            {
+                throw new NotSupportedException(
+                    $"State-dict entry '{name}' has {byteCount} bytes; PyTorch-format files are written and read with tensors of up to {Array.MaxLength} bytes.");
             }
 
             string storageKey = i.ToString(CultureInfo.InvariantCulture);
@@ -43,10 +58,11 @@ internal static class TorchArchive
         WriteRecord(zip, StorageTypes.PickleRecord, PickleWriter.WriteStateDict(entries));
         for (int i = 0; i < items.Count; i++)
         {
-            Tensor tensor = items[i].Value;
             // Row-major, which is what the contiguous strides in data.pkl promise, whatever the
-            // tensor's own layout (channels-last, a view) or device.
-            using Tensor compact = tensor.detach().cpu().contiguous();
+            // tensor's own layout (channels-last, a view) or device. The scope frees the detached
+            // and CPU handles as well as the copy, rather than leaving them to the finalizer.
+            using DisposeScope scope = NewDisposeScope();
+            Tensor compact = items[i].Value.detach().cpu().contiguous();
             WriteRecord(zip, StorageTypes.StorageRecord(entries[i].StorageKey), compact.bytes);
         }
 
