@@ -134,8 +134,9 @@ public static partial class TorchRuntime
         {
             return $"TorchSharp's native library {path} needs {version.Groups[1].Value}, which this machine's C++ runtime " +
                    $"(libstdc++.so.6) does not have. The MLNet.BNInception build step marks that requirement weak in the copy beside the " +
-                   "application when the build runs on such a machine: rebuild the application here (dotnet build), with " +
-                   "BnInceptionFixLibTorchSharp not set to false, or install a newer libstdc++ (GCC 13 or later). Loader: " + loaderMessage;
+                   "application when the build or publish runs on such a machine: build or publish the application again on this " +
+                   "machine (dotnet build, dotnet publish), with BnInceptionFixLibTorchSharp not set to false, or install a newer " +
+                   "libstdc++ (GCC 13 or later). Loader: " + loaderMessage;
         }
 
         Match file = MissingFile().Match(loaderMessage);

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace MLNet.BNInception.Tests;
 
 /// <summary>
@@ -14,27 +12,6 @@ internal static class PythonReference
     public static string Run(string script, params string[] arguments)
     {
         string scriptPath = Path.Combine(TestContext.CurrentContext.TestDirectory, "python", script);
-        var start = new ProcessStartInfo(Interpreter)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(scriptPath);
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using Process process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {Interpreter}");
-        Task<string> error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            Assert.Fail($"{script} exited with {process.ExitCode}:\n{error.Result}\n{output}");
-        }
-
-        return output;
+        return ExternalProcess.Run(Interpreter, [scriptPath, .. arguments]).AssertSucceeded().Output;
     }
 }

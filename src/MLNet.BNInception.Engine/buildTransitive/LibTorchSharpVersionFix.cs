@@ -195,8 +195,11 @@ namespace MLNet.BNInception.Build
             string temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
             try
             {
+                // The temporary file starts as a copy because .NET's File.Copy gives it the original's
+                // mode on Unix, and netstandard2.0 (what MSBuild compiles this file against) has no
+                // file-mode API; overwriting its contents keeps that mode.
+                File.Copy(path, temporary);
                 File.WriteAllBytes(temporary, elf);
-                CopyPermissions(path, temporary);
                 File.SetLastWriteTimeUtc(temporary, modified);
                 File.Delete(path);
                 File.Move(temporary, path);
@@ -210,18 +213,6 @@ namespace MLNet.BNInception.Build
             }
 
             return changed;
-        }
-
-        private static void CopyPermissions(string from, string to)
-        {
-#if NET7_0_OR_GREATER
-            if (!OperatingSystem.IsWindows())
-            {
-                File.SetUnixFileMode(to, File.GetUnixFileMode(from));
-            }
-#else
-            // netstandard2.0 (inside MSBuild) has no file-mode API; the library only needs to be readable.
-#endif
         }
 
         private struct Section
