@@ -58,8 +58,11 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
         Options = options;
 
         // TorchSharp's layer constructors draw their own initial weights from the global generator;
-        // they are overwritten below, and the draw must not move the caller's random stream.
+        // they are overwritten below, and the draw must not move the caller's random stream. The
+        // scope frees what those constructors leave behind (init.uniform_ returns a tensor nobody
+        // disposes); the parameters themselves are detached from it by the layers' setters.
         using Tensor savedState = get_rng_state();
+        using DisposeScope constructorLeftovers = NewDisposeScope();
         try
         {
             _conv1 = new ConvBnRelu(options.InputChannels, 64, 7, 2, 3, options);

@@ -37,9 +37,9 @@ public sealed class InMemoryBatchSource : ILabelledBatchSource
                 $"The {what} labels must be {count} int64 class indices, got [{string.Join(", ", labels.shape)}] {labels.dtype}.", nameof(labels));
         }
 
-        using (Tensor outside = labels.lt(0).logical_or(labels.ge(model.NumClasses)))
-        using (Tensor firstBad = outside.nonzero())
+        using (DisposeScope scope = NewDisposeScope())
         {
+            Tensor firstBad = labels.lt(0).logical_or(labels.ge(model.NumClasses)).nonzero();
             if (firstBad.size(0) > 0)
             {
                 long row = firstBad[0, 0].item<long>();

@@ -173,8 +173,8 @@ internal sealed class TrainingRun(
                 $"A training batch has {batch.Images.size(0)} images but labels [{string.Join(", ", labels.shape)}] {labels.dtype} and {batch.Rows.Count} row numbers.");
         }
 
-        using Tensor outside = labels.lt(0).logical_or(labels.ge(modelOptions.NumClasses));
-        using Tensor bad = outside.nonzero();
+        using DisposeScope scope = NewDisposeScope();
+        Tensor bad = labels.lt(0).logical_or(labels.ge(modelOptions.NumClasses)).nonzero();
         if (bad.size(0) > 0)
         {
             int position = (int)bad[0, 0].item<long>();
