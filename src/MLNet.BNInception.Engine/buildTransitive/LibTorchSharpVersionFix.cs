@@ -201,8 +201,9 @@ namespace MLNet.BNInception.Build
                 File.Copy(path, temporary);
                 File.WriteAllBytes(temporary, elf);
                 File.SetLastWriteTimeUtc(temporary, modified);
-                File.Delete(path);
-                File.Move(temporary, path);
+                // A rename over the original: atomic, and a hard link to the NuGet cache is
+                // replaced, never written through.
+                File.Replace(temporary, path, destinationBackupFileName: null);
             }
             finally
             {
