@@ -49,4 +49,21 @@ public sealed record OnnxExportOptions
 
     /// <summary>Class names by index, stored in the model's metadata as "class_labels" (a JSON array). Default none.</summary>
     public IReadOnlyList<string>? ClassLabels { get; init; }
+
+    /// <summary>Name of the logits output. Default "logits".</summary>
+    public string LogitsName { get; init; } = OnnxExporter.LogitsOutput;
+
+    /// <summary>Name of the probabilities output. Default "probabilities".</summary>
+    public string ProbabilitiesName { get; init; } = OnnxExporter.ProbabilitiesOutput;
+
+    /// <summary>
+    /// Shape the file for ML.NET's <c>OnnxTransformer</c> (<c>ApplyOnnxModel</c>), which runs it one
+    /// row at a time: each output is declared as a vector of one value per class, with no batch
+    /// dimension (the graph flattens it), so ML.NET types the column as a vector of the class count;
+    /// and <see cref="ClassLabels"/> become the outputs' slot names, in the form ML.NET reads them (an
+    /// <c>ai.onnx.ml</c> LabelEncoder node named <c>mlnet.{output}.SlotNames</c> with an output ML.NET
+    /// skips). Needs <see cref="ClassLabels"/>. A file written this way scores one image per run.
+    /// Default false.
+    /// </summary>
+    public bool ForMLNetOnnxTransformer { get; init; }
 }

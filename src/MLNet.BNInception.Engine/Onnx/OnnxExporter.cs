@@ -23,6 +23,8 @@ public static class OnnxExporter
     /// <summary>Name of the probabilities output.</summary>
     public const string ProbabilitiesOutput = "probabilities";
 
+    private const string MLDomain = "ai.onnx.ml";
+
     /// <summary>Writes the model to <paramref name="path"/> atomically (temporary file, then rename).</summary>
     public static void Export(BnInception model, string path, OnnxExportOptions? options = null)
     {
@@ -94,9 +96,17 @@ public static class OnnxExporter
         }
 
         options.Normalization?.Validate(model.InputChannels);
-        if (string.IsNullOrWhiteSpace(options.InputName) || options.InputName is LogitsOutput or ProbabilitiesOutput)
+        string[] names = [options.InputName, options.LogitsName, options.ProbabilitiesName];
+        if (names.Any(string.IsNullOrWhiteSpace) || names.Distinct(StringComparer.Ordinal).Count() != names.Length)
         {
-            throw new ArgumentException($"'{options.InputName}' cannot name the input.", nameof(options));
+            throw new ArgumentException(
+                $"The input and output names must be distinct and not empty: input '{options.InputName}', logits '{options.LogitsName}', " +
+                $"probabilities '{options.ProbabilitiesName}'.", nameof(options));
+        }
+
+        if (options.ForMLNetOnnxTransformer && options.ClassLabels is null)
+        {
+            throw new ArgumentException("ForMLNetOnnxTransformer needs ClassLabels: they become the outputs' slot names.", nameof(options));
         }
     }
 
@@ -126,11 +136,21 @@ public static class OnnxExporter
         x = writer.Node("Flatten", "flatten", [x], Int("axis", 1));                       // N x 1024
         Linear fc = network.Classifier;
         bool wantLogits = options.Outputs.HasFlag(OnnxOutputs.Logits);
+        bool flatten = options.ForMLNetOnnxTransformer;
         string logits = writer.NodeWithOutput("Gemm", "fc", [x, writer.Initializer("fc.weight", fc.weight), writer.Initializer("fc.bias", fc.bias!)],
-            wantLogits ? LogitsOutput : "fc_output", Int("transB", 1));
+            wantLogits && !flatten ? options.LogitsName : "fc_output", Int("transB", 1));
+        if (wantLogits && flatten)
+        {
+            writer.NodeWithOutput("Reshape", "logits_flat", [logits, writer.Int64Initializer("flat_shape", -1)], options.LogitsName);
+        }
+
         if (options.Outputs.HasFlag(OnnxOutputs.Probabilities))
         {
-            writer.NodeWithOutput("Softmax", "softmax", [logits], ProbabilitiesOutput, Int("axis", 1));
+            string probabilities = writer.NodeWithOutput("Softmax", "softmax", [logits], flatten ? "softmax_output" : options.ProbabilitiesName, Int("axis", 1));
+            if (flatten)
+            {
+                writer.NodeWithOutput("Reshape", "probabilities_flat", [probabilities, writer.Int64Initializer("flat_shape", -1)], options.ProbabilitiesName);
+            }
         }
 
         return Describe(writer.Graph, architecture, options);
@@ -145,14 +165,27 @@ public static class OnnxExporter
                 ? $"pixels in [0, 1]; the graph normalises them as {options.Normalization}"
                 : $"pixels normalised per channel as {options.Normalization}";
         graph.Input.Add(FloatValue(options.InputName, $"float32 images, N x {channels} x {size} x {size} (NCHW), {normalization}", "N", channels, size, size));
+        var outputs = new List<string>();
+        object[] dims = options.ForMLNetOnnxTransformer ? [classes] : ["N", classes];
+        string shape = options.ForMLNetOnnxTransformer ? "classes (one row per run)" : "N x classes";
         if (options.Outputs.HasFlag(OnnxOutputs.Logits))
         {
-            graph.Output.Add(FloatValue(LogitsOutput, "class scores before softmax, N x classes", "N", classes));
+            graph.Output.Add(FloatValue(options.LogitsName, $"class scores before softmax, {shape}", dims));
+            outputs.Add(options.LogitsName);
         }
 
         if (options.Outputs.HasFlag(OnnxOutputs.Probabilities))
         {
-            graph.Output.Add(FloatValue(ProbabilitiesOutput, "softmax probabilities, N x classes", "N", classes));
+            graph.Output.Add(FloatValue(options.ProbabilitiesName, $"softmax probabilities, {shape}", dims));
+            outputs.Add(options.ProbabilitiesName);
+        }
+
+        if (options.ForMLNetOnnxTransformer)
+        {
+            foreach (string output in outputs)
+            {
+                AddMLNetSlotNames(graph, output, options.ClassLabels!);
+            }
         }
 
         var model = new ModelProto
@@ -164,6 +197,10 @@ public static class OnnxExporter
             Graph = graph,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Version = options.Opset });
+        if (options.ForMLNetOnnxTransformer)
+        {
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = MLDomain, Version = 2 });
+        }
         model.MetadataProps.Add(new StringStringEntryProto { Key = "input_size", Value = $"{channels}x{size}x{size}" });
         model.MetadataProps.Add(new StringStringEntryProto { Key = "input_normalization", Value = normalization });
         model.MetadataProps.Add(new StringStringEntryProto { Key = "batch_norm", Value = options.FoldBatchNorm ? "folded into Conv" : "BatchNormalization nodes" });
@@ -173,6 +210,31 @@ public static class OnnxExporter
         }
 
         return model;
+    }
+
+    // ML.NET's OnnxTransformer gives an output column slot names when the graph has a node named
+    // mlnet.{output}.SlotNames with a keys_strings attribute; this is the form ML.NET's own ONNX
+    // export writes: a LabelEncoder from a constant string to an output ML.NET leaves unread.
+    private static void AddMLNetSlotNames(GraphProto graph, string output, IReadOnlyList<string> labels)
+    {
+        string prefix = $"mlnet.{output}";
+        var one = new TensorProto { Name = $"{prefix}.SlotNames", DataType = (int)OnnxDataType.String };
+        one.Dims.AddRange([1, 1]);
+        one.StringData.Add("one"u8.ToArray());
+        graph.Initializer.Add(one);
+        var node = new NodeProto { OpType = "LabelEncoder", Domain = MLDomain, Name = $"{prefix}.SlotNames" };
+        node.Input.Add(one.Name);
+        node.Output.Add($"{prefix}.unusedOutput");
+        var keys = new AttributeProto { Name = "keys_strings", Type = AttributeType.Strings };
+        keys.Strings.AddRange(labels.Select(label => System.Text.Encoding.UTF8.GetBytes(label)));
+        var values = new AttributeProto { Name = "values_int64s", Type = AttributeType.Ints };
+        values.Ints.AddRange(Enumerable.Range(0, labels.Count).Select(i => (long)i));
+        node.Attribute.AddRange([keys, values]);
+        graph.Node.Add(node);
+        var unused = new ValueInfoProto { Name = $"{prefix}.unusedOutput", DocString = "read by nothing: carries ML.NET's slot names" };
+        unused.Type.TensorType.ElemType = (int)OnnxDataType.Int64;
+        unused.Type.TensorType.Shape.Dim.AddRange([new DimensionProto { DimValue = 1 }, new DimensionProto { DimValue = 1 }]);
+        graph.Output.Add(unused);
     }
 
     // The IR version of the ONNX release that introduced each opset, the lowest a reader must know.

@@ -54,6 +54,7 @@ internal sealed class NodeProto
     [ProtoMember(3)] public string Name { get; set; } = "";
     [ProtoMember(4)] public string OpType { get; set; } = "";
     [ProtoMember(5)] public List<AttributeProto> Attribute { get; } = [];
+    [ProtoMember(7)] public string Domain { get; set; } = "";
 }
 
 internal enum AttributeType
@@ -64,6 +65,7 @@ internal enum AttributeType
     String = 3,
     Floats = 6,
     Ints = 7,
+    Strings = 8,
 }
 
 [ProtoContract]
@@ -75,6 +77,7 @@ internal sealed class AttributeProto
     [ProtoMember(4)] public byte[]? S { get; set; }
     [ProtoMember(7, IsPacked = true)] public List<float> Floats { get; } = [];
     [ProtoMember(8, IsPacked = true)] public List<long> Ints { get; } = [];
+    [ProtoMember(9)] public List<byte[]> Strings { get; } = [];
     [ProtoMember(20)] public AttributeType Type { get; set; }
 }
 
@@ -83,6 +86,7 @@ internal enum OnnxDataType
 {
     Float = 1,
     Int64 = 7,
+    String = 8,
 }
 
 [ProtoContract]
@@ -90,6 +94,7 @@ internal sealed class TensorProto
 {
     [ProtoMember(1, IsPacked = true)] public List<long> Dims { get; } = [];
     [ProtoMember(2)] public int DataType { get; set; }
+    [ProtoMember(6)] public List<byte[]> StringData { get; } = [];
     [ProtoMember(8)] public string Name { get; set; } = "";
     [ProtoMember(9)] public byte[]? RawData { get; set; }
 }
