@@ -18,7 +18,8 @@ public sealed record ScorerOptions
     /// <summary>The device: "cpu" (default), "cuda" or "cuda:N". A device the libtorch backend lacks is an error.</summary>
     public string Device { get; init; } = "cpu";
 
-    internal void Validate()
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first setting out of range.</summary>
+    public void Validate()
     {
         if (BatchSize < 1)
         {

@@ -74,6 +74,16 @@ public sealed record TrainerOptions
     /// <summary>The device to train on: "cpu" (default), "cuda" or "cuda:N". A device the libtorch backend lacks is an error before training starts.</summary>
     public string Device { get; init; } = "cpu";
 
+    /// <summary>
+    /// Weights to start from instead of the seeded initialisation, to train further: a PyTorch
+    /// state dict (<see cref="Interop.PyTorchStateDict.Save(IEnumerable{KeyValuePair{string, TorchSharp.torch.Tensor}}, string)"/>,
+    /// or Python's <c>torch.save(model.state_dict())</c>) or a training checkpoint (its best weights
+    /// when it has them, else its last). The keys and shapes must match the network. Null (default)
+    /// initialises from <see cref="Seed"/>. Only the weights are taken: the optimizer, the schedule
+    /// and the epoch count start afresh.
+    /// </summary>
+    public string? InitialWeightsPath { get; init; }
+
     /// <summary>The paper's BN-x5: 5 × the baseline's learning rate, no dropout, L2 reduced 5×, decay 6× faster.</summary>
     public static TrainerOptions PaperBnX5 { get; } = new() { LearningRate = 5 * InceptionLearningRate };
 

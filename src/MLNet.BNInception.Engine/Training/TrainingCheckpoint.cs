@@ -34,7 +34,7 @@ internal static class TrainingCheckpoint
 {
     public const int FormatVersion = 2;
     public const string MomentumPrefix = "optimizer.momentum.";
-    private const string MetaKey = "trainer.meta";
+    public const string MetaKey = "trainer.meta";
     private const string RngKey = "trainer.rng_state";
 
     private static readonly JsonSerializerOptions Json = new()

@@ -31,6 +31,11 @@ internal sealed class TrainingRun(
         Dictionary<string, Tensor>? best = null;
         try
         {
+            if (checkpoint is null && options.InitialWeightsPath is not null)
+            {
+                LoadInitialWeights(model, options.InitialWeightsPath);
+            }
+
             model.UseChannelsLast(options.ChannelsLast).to(device);
             using SGD optimizer = CreateOptimizer(model);
             if (checkpoint is not null)
@@ -279,6 +284,24 @@ internal sealed class TrainingRun(
         best = savedBest.Count > 0 ? savedBest.ToDictionary(p => p.Key, p => p.Value.clone().DetachFromDisposeScope()) : null;
         _state = checkpoint.State;
         set_rng_state(checkpoint.RngState);
+    }
+
+    // A plain state dict, or a checkpoint's best weights (else its last ones).
+    private static void LoadInitialWeights(BnInception model, string path)
+    {
+        using DisposeScope scope = NewDisposeScope();
+        IReadOnlyList<KeyValuePair<string, Tensor>> entries = PyTorchStateDict.Load(path);
+        if (entries.Any(pair => pair.Key == TrainingCheckpoint.MetaKey))
+        {
+            string section = entries.Any(pair => pair.Key.StartsWith("best.", StringComparison.Ordinal)) ? "best." : "model.";
+            entries = entries.Where(pair => pair.Key.StartsWith(section, StringComparison.Ordinal))
+                .Select(pair => new KeyValuePair<string, Tensor>(pair.Key[section.Length..], pair.Value)).ToList();
+            PyTorchStateDict.LoadInto(model, entries, source: $"the {(section == "best." ? "best" : "last")} weights of checkpoint {path}");
+        }
+        else
+        {
+            PyTorchStateDict.LoadInto(model, entries, source: path);
+        }
     }
 
     private void SaveCheckpoint(BnInception model, SGD optimizer, Dictionary<string, Tensor>? best)

@@ -1,0 +1,49 @@
+using Microsoft.ML;
+using MLNet.BNInception.Trainers;
+using MLNet.BNInception.Training;
+
+namespace MLNet.BNInception;
+
+/// <summary>BN-Inception in ML.NET's trainer catalog: <c>mlContext.MulticlassClassification.Trainers.BnInception(…)</c>.</summary>
+public static class BnInceptionTrainerCatalog
+{
+    /// <summary>
+    /// BN-Inception with the common settings; the rest are the paper's BN-x30 recipe (see
+    /// <see cref="BnInceptionMulticlassTrainer.Options"/> for all of them).
+    /// </summary>
+    /// <param name="catalog">ML.NET's multiclass trainers.</param>
+    /// <param name="labelColumnName">The label: a key type (MapValueToKey). Default "Label".</param>
+    /// <param name="featureColumnName">The pixels, as ExtractPixels writes them. Default "Features".</param>
+    /// <param name="imageSize">The side of the square images: a multiple of 32, at least 64. Default 224.</param>
+    /// <param name="epochs">Passes over the training data. Default 10.</param>
+    /// <param name="batchSize">Images per step, at least 2. Default 32.</param>
+    /// <param name="learningRate">The base learning rate; null (default) takes the preset's.</param>
+    /// <param name="preset">The paper's recipe: BN-x30 (default, rate 0.045) or BN-x5 (0.0075).</param>
+    public static BnInceptionMulticlassTrainer BnInception(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = "Label", string featureColumnName = "Features", int imageSize = 224, int epochs = 10, int batchSize = 32,
+        double? learningRate = null, BnInceptionPreset preset = BnInceptionPreset.BnX30)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        TrainerOptions recipe = preset switch
+        {
+            BnInceptionPreset.BnX5 => TrainerOptions.PaperBnX5,
+            BnInceptionPreset.BnX30 => TrainerOptions.PaperBnX30,
+            _ => throw new ArgumentOutOfRangeException(nameof(preset), preset, "Choose BnX5 or BnX30."),
+        };
+        return new BnInceptionMulticlassTrainer(new BnInceptionMulticlassTrainer.Options
+        {
+            LabelColumnName = labelColumnName,
+            FeatureColumnName = featureColumnName,
+            ImageSize = imageSize,
+            Training = recipe with { Epochs = epochs, BatchSize = batchSize, LearningRate = learningRate ?? recipe.LearningRate },
+        });
+    }
+
+    /// <summary>BN-Inception with every setting given by <paramref name="options"/>.</summary>
+    public static BnInceptionMulticlassTrainer BnInception(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        BnInceptionMulticlassTrainer.Options options)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
+        return new BnInceptionMulticlassTrainer(options);
+    }
+}

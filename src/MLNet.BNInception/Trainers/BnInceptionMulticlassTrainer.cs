@@ -1,0 +1,255 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.BNInception.Inference;
+using MLNet.BNInception.Models;
+using MLNet.BNInception.Training;
+
+namespace MLNet.BNInception.Trainers;
+
+/// <summary>
+/// Trains BN-Inception (Ioffe and Szegedy, 2015) on images in an ML.NET pipeline:
+/// <c>mlContext.MulticlassClassification.Trainers.BnInception(…)</c>. The label must be a key
+/// (<c>MapValueToKey</c>); the features, images as ML.NET's <c>ExtractPixels</c> writes them
+/// (planar, 1 or 3 channels, a square side that is a multiple of 32, at least 64). Training streams
+/// the data view: every epoch opens a new cursor in a reshuffled order and reads batches, a reader
+/// thread running the pipeline's decoding and pixel extraction ahead of the network; the whole set
+/// is never materialised (add <c>AppendCacheCheckpoint</c> to cache decoded images).
+/// </summary>
+public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredictionTransformer>
+{
+    internal BnInceptionMulticlassTrainer(Options options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Settings = options;
+    }
+
+    /// <summary>The settings it trains with.</summary>
+    public Options Settings { get; }
+
+    /// <summary>
+    /// The columns it adds: Score and PredictedLabel, as ML.NET's multiclass trainers add them. Checks
+    /// the label and features columns first, naming a missing or mistyped one. (A schema shape holds
+    /// no vector sizes; <see cref="Fit(IDataView)"/> checks the features' size against ImageSize.)
+    /// </summary>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        SchemaShape.Column label = inputSchema.FirstOrDefault(column => column.Name == Settings.LabelColumnName);
+        if (label.Name is null)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The input has no label column {Settings.LabelColumnName}.");
+        }
+
+        if (!label.IsKey || label.Kind != SchemaShape.Column.VectorKind.Scalar)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                $"{label.Name} is {label.ItemType}: a key type is expected; map the labels first with MapValueToKey(\"{label.Name}\").");
+        }
+
+        SchemaShape.Column features = inputSchema.FirstOrDefault(column => column.Name == Settings.FeatureColumnName);
+        if (features.Name is null)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"The input has no features column {Settings.FeatureColumnName}.");
+        }
+
+        if (features.Kind != SchemaShape.Column.VectorKind.Vector || features.ItemType != NumberDataViewType.Single)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                $"{features.Name} is {features.Kind} of {features.ItemType}: a known-size vector of Single (pixels, as ExtractPixels writes them) is expected.");
+        }
+
+        // SchemaShape.Column's constructor is internal to ML.NET, so the two new columns come from an
+        // ML.NET multiclass trainer's own output shape, which is exactly what this trainer adds.
+        return new MLContext().MulticlassClassification.Trainers.SdcaMaximumEntropy(Settings.LabelColumnName, Settings.FeatureColumnName)
+            .GetOutputSchema(inputSchema);
+    }
+
+    /// <summary>Trains on <paramref name="input"/> (validating on a fraction of it when <c>Training.ValidationFraction</c> is set).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
+    /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
+    /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled; a checkpoint was written when a path is set.</exception>
+    public BnInceptionPredictionTransformer Fit(IDataView input) => Fit(input, validationData: null);
+
+    /// <summary>Trains on <paramref name="trainData"/>, validating on <paramref name="validationData"/> after every epoch.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
+    /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
+    /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled; a checkpoint was written when a path is set.</exception>
+    public BnInceptionPredictionTransformer Fit(IDataView trainData, IDataView? validationData)
+    {
+        ArgumentNullException.ThrowIfNull(trainData);
+        Options o = Settings;
+        (DataViewSchema.Column features, ImageFeatureLayout layout, LabelKey label) = CheckSchema(trainData.Schema, "training");
+        if (validationData is not null)
+        {
+            (_, ImageFeatureLayout validationLayout, LabelKey validationLabel) = CheckSchema(validationData.Schema, "validation");
+            if (validationLayout != layout || validationLabel.Count != label.Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(validationData),
+                    $"The validation data has {validationLabel.Count} classes and {validationLayout.Channels}×{validationLayout.Side}×{validationLayout.Side} images; " +
+                    $"the training data has {label.Count} and {layout.Channels}×{layout.Side}×{layout.Side}.");
+            }
+        }
+
+        var ml = new MLContext(seed: unchecked((int)o.Training.Seed));
+        TrainerOptions training = o.Training;
+        if (validationData is null && training.ValidationFraction > 0)
+        {
+            DataOperationsCatalog.TrainTestData split = ml.Data.TrainTestSplit(trainData, training.ValidationFraction, seed: unchecked((int)o.Training.Seed));
+            (trainData, validationData) = (split.TrainSet, split.TestSet);
+        }
+
+        training = training with { ValidationFraction = 0 };
+        using var log = new TrainingLog(o.MLContext, "Training");
+        var train = new DataViewBatchSource(trainData, o.LabelColumnName, o.FeatureColumnName, layout, label.Count, ml, o.ShufflePoolSize, "training");
+        DataViewBatchSource? validation = validationData is null
+            ? null
+            : new DataViewBatchSource(validationData, o.LabelColumnName, o.FeatureColumnName, layout, label.Count, ml, o.ShufflePoolSize, "validation");
+        BnInceptionOptions architecture = o.Architecture with { NumClasses = label.Count, InputSize = layout.Side, InputChannels = layout.Channels };
+        string validated = validation is null ? "" : string.Create(CultureInfo.InvariantCulture, $", {validation.Count} validation rows");
+        log.Info(string.Create(CultureInfo.InvariantCulture,
+            $"BN-Inception: {train.Count} training rows{validated}, {label.Count} classes, {layout.Channels}x{layout.Side}x{layout.Side} images; " +
+            $"{training.Epochs} epochs of batches of {training.BatchSize}, learning rate {training.LearningRate}; {train.ShuffleDescription}."));
+
+        void OnStep(TrainingProgress progress)
+        {
+            o.OnStep?.Invoke(progress);
+            if (progress.StepInEpoch % o.LogEverySteps == 0 || progress.StepInEpoch == progress.StepsPerEpoch)
+            {
+                log.Info(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {progress.Epoch} step {progress.StepInEpoch}/{progress.StepsPerEpoch}: loss {progress.Loss:F4}, learning rate {progress.LearningRate:G3}, " +
+                    $"{progress.ImagesPerSecond:F1} images/s, {progress.Remaining:hh\\:mm\\:ss} left"));
+            }
+        }
+
+        void OnEpoch(EpochMetrics metrics)
+        {
+            o.OnEpoch?.Invoke(metrics);
+            string validated = metrics.ValidationLoss is double loss ? $", validation loss {loss:F4}, validation accuracy {metrics.ValidationAccuracy:P2}" : "";
+            log.Info(string.Create(CultureInfo.InvariantCulture,
+                $"epoch {metrics.Epoch}: training loss {metrics.TrainLoss:F4}, training accuracy {metrics.TrainAccuracy:P2}{validated}"));
+        }
+
+        bool resume = o.ResumeFromCheckpoint && training.CheckpointPath is not null && File.Exists(training.CheckpointPath);
+        TrainingResult result = resume
+            ? BnInceptionTrainer.Resume(training.CheckpointPath!, train, validation, OnStep, OnEpoch, o.CancellationToken)
+            : new BnInceptionTrainer(architecture, training).Fit(train, validation, OnStep, OnEpoch, o.CancellationToken);
+        try
+        {
+            return new BnInceptionPredictionTransformer(result, features, layout, label, o.Scoring);
+        }
+        catch
+        {
+            result.Dispose();
+            throw;
+        }
+    }
+
+    private (DataViewSchema.Column Features, ImageFeatureLayout Layout, LabelKey Label) CheckSchema(DataViewSchema schema, string what)
+    {
+        DataViewSchema.Column label = schema.GetColumnOrNull(Settings.LabelColumnName) ?? throw new ArgumentOutOfRangeException(nameof(schema),
+            $"The {what} data has no label column {Settings.LabelColumnName}; set LabelColumnName.");
+        DataViewSchema.Column features = schema.GetColumnOrNull(Settings.FeatureColumnName) ?? throw new ArgumentOutOfRangeException(nameof(schema),
+            $"The {what} data has no features column {Settings.FeatureColumnName}; set FeatureColumnName, or name ExtractPixels' output so.");
+        return (features, ImageFeatureLayout.Of(features, Settings.ImageSize), LabelKey.Of(label));
+    }
+
+    /// <summary>
+    /// Settings of <see cref="BnInceptionMulticlassTrainer"/>. The defaults are the paper's BN-x30
+    /// recipe (SPEC.md §3) for a CPU: learning rate 0.045, SGD with momentum 0.9, L2 4e-5 on
+    /// convolution and classifier weights, exponential decay ×0.96 every 8/6 epochs, no dropout,
+    /// batches of 32, 10 epochs, random resized crops and flips, channels-last, on the CPU. Every
+    /// engine setting is here: <see cref="Training"/> (all of them), <see cref="Architecture"/>,
+    /// <see cref="Scoring"/>; the common ones also have properties of their own.
+    /// </summary>
+    public sealed class Options
+    {
+        /// <summary>The label column: a key type with at least 2 classes. Default "Label".</summary>
+        public string LabelColumnName { get; set; } = "Label";
+
+        /// <summary>The features column: pixels as ExtractPixels writes them, planar. Default "Features".</summary>
+        public string FeatureColumnName { get; set; } = "Features";
+
+        /// <summary>The side of the square images: a multiple of 32, at least 64. Default 224, the paper's.</summary>
+        public int ImageSize { get; set; } = 224;
+
+        /// <summary>Every training setting of the engine. Default <see cref="TrainerOptions.PaperBnX30"/>.</summary>
+        public TrainerOptions Training { get; set; } = TrainerOptions.PaperBnX30;
+
+        /// <summary>
+        /// The network's settings (BN on or off, nonlinearity, dropout, BN's ε and momentum). Its
+        /// NumClasses, InputSize and InputChannels are ignored: they come from the label's key type,
+        /// <see cref="ImageSize"/> and the features' size. Default: the paper's network.
+        /// </summary>
+        public BnInceptionOptions Architecture { get; set; } = new();
+
+        /// <summary>How the fitted model scores (batch size, BN folding, bfloat16, device). Default: BN folded, float32, batches of 64.</summary>
+        public ScorerOptions Scoring { get; set; } = new();
+
+        /// <summary>Passes over the training data. Shortcut for <see cref="Training"/>.Epochs; default 10.</summary>
+        public int Epochs { get => Training.Epochs; set => Training = Training with { Epochs = value }; }
+
+        /// <summary>Images per step, at least 2. Shortcut for <see cref="Training"/>.BatchSize; default 32.</summary>
+        public int BatchSize { get => Training.BatchSize; set => Training = Training with { BatchSize = value }; }
+
+        /// <summary>Base learning rate. Shortcut for <see cref="Training"/>.LearningRate; default 0.045 (BN-x30).</summary>
+        public double LearningRate { get => Training.LearningRate; set => Training = Training with { LearningRate = value }; }
+
+        /// <summary>Seed of initialisation, shuffling and augmentation. Shortcut for <see cref="Training"/>.Seed; default 0.</summary>
+        public ulong Seed { get => Training.Seed; set => Training = Training with { Seed = value }; }
+
+        /// <summary>Checkpoint file, written after every epoch and on cancellation. Shortcut for <see cref="Training"/>.CheckpointPath; default none.</summary>
+        public string? CheckpointPath { get => Training.CheckpointPath; set => Training = Training with { CheckpointPath = value }; }
+
+        /// <summary>When <see cref="CheckpointPath"/> exists, continue that run instead of starting afresh. Default false.</summary>
+        public bool ResumeFromCheckpoint { get; set; }
+
+        /// <summary>
+        /// The MLContext whose <c>Log</c> receives progress (a line every <see cref="LogEverySteps"/>
+        /// steps and every epoch). ML.NET gives a trainer made from its catalog no public way to
+        /// reach the MLContext the catalog belongs to, so it is given here. Default none.
+        /// </summary>
+        public MLContext? MLContext { get; set; }
+
+        /// <summary>Steps between progress lines in the log. Default 50.</summary>
+        public int LogEverySteps { get; set; } = 50;
+
+        /// <summary>Called after every step.</summary>
+        public Action<TrainingProgress>? OnStep { get; set; }
+
+        /// <summary>Called after every epoch.</summary>
+        public Action<EpochMetrics>? OnEpoch { get; set; }
+
+        /// <summary>Stops training within one batch (writing a checkpoint first when a path is set), with an OperationCanceledException.</summary>
+        public CancellationToken CancellationToken { get; set; }
+
+        /// <summary>
+        /// Rows in ML.NET's shuffle pool, used when the data view cannot be read in any order (a text
+        /// file, say). Default 10,000. With <c>AppendCacheCheckpoint</c> the view reshuffles fully instead.
+        /// </summary>
+        public int ShufflePoolSize { get; set; } = 10_000;
+
+        internal void Validate()
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(LabelColumnName);
+            ArgumentException.ThrowIfNullOrWhiteSpace(FeatureColumnName);
+            ArgumentNullException.ThrowIfNull(Training);
+            ArgumentNullException.ThrowIfNull(Architecture);
+            ArgumentNullException.ThrowIfNull(Scoring);
+            if (!BnInceptionOptions.IsValidInputSize(ImageSize))
+            {
+                throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize,
+                    $"ImageSize {ImageSize} is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, …, 224, …).");
+            }
+
+            if (LogEverySteps < 1 || ShufflePoolSize < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(LogEverySteps), "LogEverySteps and ShufflePoolSize must be at least 1.");
+            }
+
+            Training.Validate();
+            Scoring.Validate();
+        }
+    }
+}

@@ -1,0 +1,153 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.BNInception.Inference;
+using MLNet.BNInception.Interop;
+using MLNet.BNInception.Models;
+using MLNet.BNInception.Onnx;
+using MLNet.BNInception.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.BNInception.Trainers;
+
+/// <summary>
+/// A trained BN-Inception in an ML.NET pipeline: adds the columns ML.NET's multiclass trainers add,
+/// <c>Score</c> (one Single per class, softmax probabilities, the class names as slot names) and
+/// <c>PredictedLabel</c> (the label's key type, with its key values), so that
+/// <c>MulticlassClassification.Evaluate</c>, <c>MapKeyToValue</c>, <c>CrossValidate</c> and prediction
+/// engines work unchanged. <see cref="Transform"/> is lazy and scores in batches (BN folded,
+/// channels-last); a prediction engine scores one row at a time. <c>mlContext.Model.Save</c> writes
+/// the model as ML.NET's own transformers (see <see cref="Save"/>). Dispose it to free the network.
+/// </summary>
+public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
+{
+    private readonly BnInceptionScorer _scorer;
+    private bool _disposed;
+
+    internal BnInceptionPredictionTransformer(TrainingResult result, DataViewSchema.Column featureColumn, ImageFeatureLayout layout, LabelKey label,
+        ScorerOptions scoring)
+    {
+        Model = result.Model;
+        History = result.History;
+        BestEpoch = result.BestEpoch;
+        FeatureColumnName = featureColumn.Name;
+        FeatureType = featureColumn.Type;
+        Layout = layout;
+        Label = label;
+        ScoringBatchSize = scoring.BatchSize;
+        _scorer = new BnInceptionScorer(Model, scoring);
+    }
+
+    /// <summary>The trained network (the engine's module); the transformer owns it.</summary>
+    public BnInception Model { get; }
+
+    /// <summary>Training and validation loss and accuracy per epoch.</summary>
+    public IReadOnlyList<EpochMetrics> History { get; }
+
+    /// <summary>The epoch whose weights the model holds (the best on validation, when validated), counting from 1.</summary>
+    public int BestEpoch { get; }
+
+    /// <summary>The features column it reads.</summary>
+    public string FeatureColumnName { get; }
+
+    /// <summary>The class names by class index (the label's key values as text), as Score's slot names.</summary>
+    public IReadOnlyList<string> ClassNames => Label.ClassNames;
+
+    /// <summary>The side of the square images it takes.</summary>
+    public int ImageSize => Layout.Side;
+
+    /// <summary>1 (grayscale) or 3 (colour).</summary>
+    public int ImageChannels => Layout.Channels;
+
+    /// <inheritdoc/>
+    public bool IsRowToRowMapper => true;
+
+    internal DataViewType FeatureType { get; }
+
+    internal ImageFeatureLayout Layout { get; }
+
+    internal LabelKey Label { get; }
+
+    internal int ScoringBatchSize { get; }
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentOutOfRangeException">The features column is missing or of another type; the message says which.</exception>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        DataViewSchema.Column features = inputSchema.GetColumnOrNull(FeatureColumnName) ?? throw new ArgumentOutOfRangeException(nameof(inputSchema),
+            $"The input has no column {FeatureColumnName}: the model reads its images from there ({Layout.Channels}×{Layout.Side}×{Layout.Side} Single values).");
+        if (features.Type is not VectorDataViewType { ItemType: NumberDataViewType } vector || vector.ItemType != NumberDataViewType.Single || vector.Size != Layout.Size)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSchema),
+                $"{FeatureColumnName} is {features.Type}: the model was trained on {FeatureType}, {Layout.Channels}×{Layout.Side}×{Layout.Side} pixels.");
+        }
+
+        return PredictionColumns.Append(inputSchema, Label);
+    }
+
+    /// <inheritdoc/>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new ScoringRowMapper(inputSchema, this);
+    }
+
+    /// <summary>Adds Score and PredictedLabel, computed lazily in batches as the rows are read.</summary>
+    public IDataView Transform(IDataView input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new ScoredDataView(input, this);
+    }
+
+    /// <summary>
+    /// Writes the model into an ML.NET model file as ML.NET's own transformers: an
+    /// <c>OnnxTransformer</c> running the network's ONNX export, and the standard transforms that
+    /// turn its probabilities into Score and PredictedLabel (MLNet.BNInception's docs/walkthrough.md
+    /// says how). <c>mlContext.Model.Load</c> then gives that chain back, in any application with
+    /// Microsoft.ML, Microsoft.ML.OnnxTransformer and ONNX Runtime, scoring as this transformer does
+    /// (within float rounding), one row at a time. To train further, keep the weights too
+    /// (<see cref="SaveWeights"/>).
+    /// </summary>
+    public void Save(ModelSaveContext ctx)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ((ICanSaveModel)MLNetModelExport.Build(this)).Save(ctx);
+    }
+
+    /// <summary>Saves the network's weights in PyTorch's format, to train further from (the trainer's <c>InitialWeightsPath</c>) or to load in Python.</summary>
+    public void SaveWeights(string path)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        PyTorchStateDict.Save(Model.state_dict(), path);
+    }
+
+    /// <summary>Exports the network to ONNX (BN folded, dynamic batch), with the class names in the file's metadata unless the options say otherwise.</summary>
+    public void ExportOnnx(string path, OnnxExportOptions? options = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        OnnxExporter.Export(Model, path, options ?? new OnnxExportOptions { ClassLabels = ClassNames });
+    }
+
+    /// <summary>Frees the network.</summary>
+    public void Dispose()
+    {
+        if (!_disposed)
+        {
+            _disposed = true;
+            _scorer.Dispose();
+            Model.Dispose();
+        }
+    }
+
+    /// <summary>Softmax probabilities, <paramref name="count"/> × classes, for that many images laid out one after the other in <paramref name="pixels"/>.</summary>
+    internal float[] Probabilities(float[] pixels, int count)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        using DisposeScope scope = NewDisposeScope();
+        int size = Layout.Size;
+        Tensor images = tensor(count * size == pixels.Length ? pixels : pixels[..(count * size)], [count, Layout.Channels, Layout.Side, Layout.Side]);
+        return _scorer.Probabilities(images).data<float>().ToArray();
+    }
+}

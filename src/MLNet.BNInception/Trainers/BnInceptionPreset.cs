@@ -1,0 +1,11 @@
+namespace MLNet.BNInception.Trainers;
+
+/// <summary>The paper's training recipes (SPEC.md §3): the learning rate as a multiple of the Inception baseline's 0.0015.</summary>
+public enum BnInceptionPreset
+{
+    /// <summary>BN-x5: learning rate 0.0075, no dropout, L2 reduced 5×, decay 6× faster.</summary>
+    BnX5,
+
+    /// <summary>BN-x30: as BN-x5 with learning rate 0.045, the paper's best single network.</summary>
+    BnX30,
+}

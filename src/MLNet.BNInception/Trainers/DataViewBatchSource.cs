@@ -1,0 +1,226 @@
+using System.Collections.Concurrent;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.BNInception.Training;
+using static TorchSharp.torch;
+
+namespace MLNet.BNInception.Trainers;
+
+/// <summary>
+/// Labelled images read from an ML.NET data view a batch at a time, for the engine's trainer: each
+/// pass opens a new cursor (in an order drawn from the pass's seed, or in the view's own order),
+/// and a reader thread pulls rows through the pipeline (file reading, decoding, resizing, pixel
+/// extraction all happen in the getters) up to two batches ahead of the network. The whole set is
+/// never materialised; ML.NET's <c>AppendCacheCheckpoint</c>, when the pipeline has one, is what
+/// caches.
+/// </summary>
+internal sealed class DataViewBatchSource : ILabelledBatchSource
+{
+    private const int BatchesAhead = 2;
+
+    private readonly IDataView _data;
+    private readonly string _labelColumn;
+    private readonly string _featureColumn;
+    private readonly ImageFeatureLayout _layout;
+    private readonly int _classes;
+    private readonly MLContext _shuffler;
+    private readonly int _shufflePoolSize;
+    private readonly string _what;
+
+    /// <param name="data">The view; its schema has been checked.</param>
+    /// <param name="labelColumn">A key column of <paramref name="classes"/> classes.</param>
+    /// <param name="featureColumn">A Single vector of <paramref name="layout"/>'s size.</param>
+    /// <param name="layout">The image the features hold.</param>
+    /// <param name="classes">The label's class count.</param>
+    /// <param name="shuffler">Makes ML.NET's pool shuffle for views that cannot shuffle themselves.</param>
+    /// <param name="shufflePoolSize">Rows in that pool.</param>
+    /// <param name="what">Names the data in messages ("training", "validation").</param>
+    public DataViewBatchSource(IDataView data, string labelColumn, string featureColumn, ImageFeatureLayout layout, int classes,
+        MLContext shuffler, int shufflePoolSize, string what)
+    {
+        _data = data;
+        _labelColumn = labelColumn;
+        _featureColumn = featureColumn;
+        _layout = layout;
+        _classes = classes;
+        _shuffler = shuffler;
+        _shufflePoolSize = shufflePoolSize;
+        _what = what;
+        Count = data.GetRowCount() ?? CountRows(data);
+    }
+
+    /// <inheritdoc/>
+    public long Count { get; }
+
+    /// <summary>How the passes are shuffled, for the log.</summary>
+    public string ShuffleDescription => _data.CanShuffle
+        ? "a full reshuffle every epoch (the view can be read in any order)"
+        : $"ML.NET's pool shuffle every epoch ({_shufflePoolSize} rows at a time; add AppendCacheCheckpoint for a full reshuffle)";
+
+    /// <inheritdoc/>
+    public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(skipBatches);
+        return Read(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken);
+    }
+
+    private IEnumerable<LabelledBatch> Read(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var ready = new BlockingCollection<RawBatch>(BatchesAhead);
+        Task reader = Task.Factory.StartNew(() => Produce(ready, batchSize, shuffleSeed, skipBatches, dropLastBatch, stop.Token),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            foreach (RawBatch raw in ready.GetConsumingEnumerable())
+            {
+                yield return raw.ToTensors(_layout);
+            }
+
+            // The reader's own failure (a bad row, a cancelled read) surfaces here, in the trainer's thread.
+            reader.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            // The trainer stops reading when it has the batches it needs (or fails): the reader stops too.
+            stop.Cancel();
+            try
+            {
+                reader.Wait(CancellationToken.None);
+            }
+            catch (AggregateException)
+            {
+                // Its error, if any, was thrown above or is moot now that reading stopped.
+            }
+        }
+    }
+
+    private void Produce(BlockingCollection<RawBatch> ready, int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch,
+        CancellationToken stop)
+    {
+        try
+        {
+            IDataView view = _data;
+            Random? random = null;
+            if (shuffleSeed is ulong seed)
+            {
+                int seed32 = unchecked((int)(seed ^ (seed >> 32)));
+                if (_data.CanShuffle)
+                {
+                    random = new Random(seed32);
+                }
+                else
+                {
+                    view = _shuffler.Data.ShuffleRows(_data, seed32, _shufflePoolSize, shuffleSource: false);
+                }
+            }
+
+            DataViewSchema.Column label = view.Schema[_labelColumn], features = view.Schema[_featureColumn];
+            using DataViewRowCursor cursor = view.GetRowCursor([label, features], random);
+            ValueGetter<uint> getLabel = cursor.GetGetter<uint>(label);
+            ValueGetter<VBuffer<float>> getFeatures = cursor.GetGetter<VBuffer<float>>(features);
+            ValueGetter<DataViewRowId> getId = cursor.GetIdGetter();
+            for (long skipped = 0, toSkip = (long)skipBatches * batchSize; skipped < toSkip && cursor.MoveNext(); skipped++)
+            {
+                stop.ThrowIfCancellationRequested();
+            }
+
+            uint key = 0;
+            VBuffer<float> pixels = default;
+            DataViewRowId id = default;
+            var batch = new RawBatch(batchSize, _layout.Size);
+            while (cursor.MoveNext())
+            {
+                stop.ThrowIfCancellationRequested();
+                getId(ref id);
+                getLabel(ref key);
+                if (key == 0 || key > _classes)
+                {
+                    throw new InvalidDataException(
+                        $"Row {id.Low} of the {_what} data has no label: {_labelColumn} is missing there (a value the key mapping did not know, or empty).");
+                }
+
+                getFeatures(ref pixels);
+                Span<float> destination = batch.Slot(_layout.Size);
+                pixels.CopyTo(destination);
+                int bad = IndexOfNonFinite(destination);
+                if (bad >= 0)
+                {
+                    throw new InvalidDataException(
+                        $"Row {id.Low} of the {_what} data has a non-finite pixel: {_featureColumn}[{bad}] is {destination[bad]}.");
+                }
+
+                batch.Add(key - 1, (long)id.Low);
+                if (batch.Count == batchSize)
+                {
+                    ready.Add(batch, stop);
+                    batch = new RawBatch(batchSize, _layout.Size);
+                }
+            }
+
+            if (batch.Count > 0 && !dropLastBatch)
+            {
+                ready.Add(batch, stop);
+            }
+        }
+        finally
+        {
+            ready.CompleteAdding();
+        }
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static long CountRows(IDataView data)
+    {
+        long count = 0;
+        using DataViewRowCursor cursor = data.GetRowCursor([]);
+        while (cursor.MoveNext())
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>One batch as the reader thread builds it: pixels, class indices and row numbers in managed arrays.</summary>
+    private sealed class RawBatch(int capacity, int imageSize)
+    {
+        private readonly float[] _pixels = new float[(long)capacity * imageSize];
+        private readonly long[] _labels = new long[capacity];
+        private readonly long[] _rows = new long[capacity];
+
+        public int Count { get; private set; }
+
+        public Span<float> Slot(int imageSize) => _pixels.AsSpan(Count * imageSize, imageSize);
+
+        public void Add(long label, long row)
+        {
+            _labels[Count] = label;
+            _rows[Count] = row;
+            Count++;
+        }
+
+        public LabelledBatch ToTensors(ImageFeatureLayout layout)
+        {
+            // TorchSharp copies the array into the tensor's memory; a short last batch is cut first.
+            bool full = Count == _labels.Length;
+            Tensor images = tensor(full ? _pixels : _pixels[..(Count * layout.Size)], [Count, layout.Channels, layout.Side, layout.Side]);
+            Tensor labels = tensor(full ? _labels : _labels[..Count]);
+            return new LabelledBatch(images, labels, _rows[..Count]);
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNet.BNInception.Trainers;
+
+/// <summary>
+/// The label column's key type: its class count and, when it has them, its key values (the class
+/// names, as text), which become the Score column's slot names and PredictedLabel's key values.
+/// </summary>
+internal sealed class LabelKey
+{
+    private LabelKey(KeyDataViewType type, DataViewSchema.Annotations annotations, IReadOnlyList<string> names)
+    {
+        Type = type;
+        Annotations = annotations;
+        ClassNames = names;
+    }
+
+    /// <summary>The label's key type, which PredictedLabel takes.</summary>
+    public KeyDataViewType Type { get; }
+
+    /// <summary>The label's KeyValues annotation (or none), which PredictedLabel takes.</summary>
+    public DataViewSchema.Annotations Annotations { get; }
+
+    /// <summary>Class names by class index: the key values as text, or "0", "1", … without them.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+
+    /// <summary>The item type of the key values, or null without them.</summary>
+    public PrimitiveDataViewType? KeyValueType => Annotations.Schema.GetColumnOrNull("KeyValues")?.Type is VectorDataViewType { ItemType: PrimitiveDataViewType item } ? item : null;
+
+    public int Count => (int)Type.Count;
+
+    /// <summary>The label column's key information; the message of a mismatch names the column and says what is expected.</summary>
+    public static LabelKey Of(DataViewSchema.Column column)
+    {
+        if (column.Type is not KeyDataViewType key || key.Count < 2 || key.Count > int.MaxValue)
+        {
+            string count = column.Type is KeyDataViewType single ? $" of {single.Count} class{(single.Count == 1 ? "" : "es")}" : "";
+            throw new ArgumentOutOfRangeException(nameof(column),
+                $"{column.Name} is {column.Type}{count}: a key type with at least 2 classes is expected. " +
+                $"Map the labels to keys first: mlContext.Transforms.Conversion.MapValueToKey(\"{column.Name}\").");
+        }
+
+        var builder = new DataViewSchema.Annotations.Builder();
+        builder.Add(column.Annotations, name => name == "KeyValues");
+        DataViewSchema.Annotations annotations = builder.ToAnnotations();
+        return new LabelKey(key, annotations, Names(column, (int)key.Count));
+    }
+
+    private static string[] Names(DataViewSchema.Column column, int count)
+    {
+        DataViewSchema.Column? keyValues = column.Annotations.Schema.GetColumnOrNull("KeyValues");
+        if (keyValues is null || keyValues.Value.Type is not VectorDataViewType { ItemType: PrimitiveDataViewType } type || type.Size != count)
+        {
+            return Enumerable.Range(0, count).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        }
+
+        if (type.ItemType is TextDataViewType)
+        {
+            VBuffer<ReadOnlyMemory<char>> names = default;
+            column.GetKeyValues(ref names);
+            return names.DenseValues().Select(name => name.ToString()).ToArray();
+        }
+
+        // Numeric key values (a label of numbers mapped to keys): their text, for slot names.
+        return Enumerable.Range(0, count).Select(i => KeyValueText(column, type.ItemType, i)).ToArray();
+    }
+
+    private static string KeyValueText(DataViewSchema.Column column, DataViewType itemType, int index) => itemType.RawType switch
+    {
+        Type t when t == typeof(float) => Text<float>(column, index),
+        Type t when t == typeof(double) => Text<double>(column, index),
+        Type t when t == typeof(int) => Text<int>(column, index),
+        Type t when t == typeof(long) => Text<long>(column, index),
+        Type t when t == typeof(uint) => Text<uint>(column, index),
+        Type t when t == typeof(ulong) => Text<ulong>(column, index),
+        Type t when t == typeof(short) => Text<short>(column, index),
+        Type t when t == typeof(ushort) => Text<ushort>(column, index),
+        Type t when t == typeof(byte) => Text<byte>(column, index),
+        Type t when t == typeof(sbyte) => Text<sbyte>(column, index),
+        Type t when t == typeof(bool) => Text<bool>(column, index),
+        _ => index.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    private static string Text<T>(DataViewSchema.Column column, int index)
+    {
+        VBuffer<T> values = default;
+        column.GetKeyValues(ref values);
+        return Convert.ToString(values.GetItemOrDefault(index), System.Globalization.CultureInfo.InvariantCulture) ?? "";
+    }
+}

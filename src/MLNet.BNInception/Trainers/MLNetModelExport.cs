@@ -1,0 +1,132 @@
+using System.Reflection;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
+using MLNet.BNInception.Onnx;
+
+namespace MLNet.BNInception.Trainers;
+
+/// <summary>
+/// How a fitted BN-Inception goes into an ML.NET model file through public API only. ML.NET keeps
+/// the members of <see cref="ModelSaveContext"/> and its loader registry internal
+/// (dotnet/machinelearning #4911, #6839), so a third-party transformer cannot write itself; instead
+/// its <c>Save</c> writes an equivalent chain of ML.NET's own transformers, which any application
+/// with Microsoft.ML, Microsoft.ML.OnnxTransformer and ONNX Runtime loads, without this package or
+/// libtorch:
+/// <list type="number">
+/// <item>an <c>OnnxTransformer</c> running the network's ONNX export (BN folded, softmax at the end),
+/// with the class names as slot names, giving the probabilities;</item>
+/// <item>a K-means model whose K centroids are the one-hot class vectors, so that the nearest
+/// centroid is the most probable class (for probabilities p, |p − e_j|² = |p|² − 2p_j + 1). It is
+/// ML.NET's only public way to turn a vector into a scalar key column: ONNX outputs reach ML.NET
+/// only as vectors;</item>
+/// <item>a value mapping from K-means' cluster to the class, giving PredictedLabel the label's key
+/// type and key values, and a copy of the probabilities to Score.</item>
+/// </list>
+/// The loaded chain gives the same Score (ONNX Runtime's float arithmetic, within 1e-4 of the scale),
+/// the same PredictedLabel except where two classes' probabilities tie to the last bit, and works
+/// with Evaluate and prediction engines. It scores one row at a time, as OnnxTransformer does.
+/// </summary>
+internal static class MLNetModelExport
+{
+    private const string Probabilities = "BnInception.Probabilities";
+    private const string Cluster = "BnInception.Cluster";
+    private static readonly MethodInfo MapClustersMethod = typeof(MLNetModelExport).GetMethod(nameof(MapClusters), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    /// <summary>The chain of ML.NET transformers that computes what <paramref name="model"/> computes.</summary>
+    public static TransformerChain<ITransformer> Build(BnInceptionPredictionTransformer model)
+    {
+        var ml = new MLContext(seed: 0);
+        int classes = model.Label.Count;
+        var featureSchema = new DataViewSchema.Builder();
+        featureSchema.AddColumn(model.FeatureColumnName, model.FeatureType);
+        IDataView schemaOnly = new SchemaOnlyDataView(featureSchema.ToSchema());
+
+        using var onnx = new MemoryStream();
+        OnnxExporter.Export(model.Model, onnx, new OnnxExportOptions
+        {
+            InputName = model.FeatureColumnName,
+            ProbabilitiesName = Probabilities,
+            Outputs = OnnxOutputs.Probabilities,
+            ClassLabels = model.Label.ClassNames,
+            ForMLNetOnnxTransformer = true,
+        });
+        onnx.Position = 0;
+        ITransformer network = ml.Transforms.ApplyOnnxModel(Probabilities, model.FeatureColumnName, onnx).Fit(schemaOnly);
+        IDataView afterNetwork = network.Transform(schemaOnly);
+
+        (ITransformer argMax, uint[] clusterOfClass) = FitArgMax(ml, classes);
+        IDataView afterArgMax = argMax.Transform(afterNetwork);
+
+        IEstimator<ITransformer> tail = ml.Transforms.CopyColumns(PredictionColumns.Score, Probabilities);
+        if (model.Label.KeyValueType is PrimitiveDataViewType keyValueType)
+        {
+            tail = tail.Append(ml.Transforms.Conversion.ConvertType(Cluster, PredictionColumns.PredictedLabel, DataKind.UInt32));
+            tail = tail.Append((IEstimator<ITransformer>)MapClustersMethod.MakeGenericMethod(keyValueType.RawType).Invoke(null, [ml, model, clusterOfClass])!);
+        }
+
+        tail = tail.Append(ml.Transforms.DropColumns(Probabilities, Cluster));
+        ITransformer fittedTail = tail.Fit(afterArgMax);
+        return new TransformerChain<ITransformer>(network, argMax, fittedTail);
+    }
+
+    // K-means on the one-hot class vectors: k-means++ picks K distinct points (a point already
+    // chosen is at distance 0, so never again), each its own cluster, and they are the centroids.
+    private static (ITransformer Model, uint[] ClusterOfClass) FitArgMax(MLContext ml, int classes)
+    {
+        var definition = SchemaDefinition.Create(typeof(OneHotRow));
+        SchemaDefinition.Column values = definition[nameof(OneHotRow.Values)];
+        values.ColumnType = new VectorDataViewType(NumberDataViewType.Single, classes);
+        values.ColumnName = Probabilities;
+        OneHotRow[] rows = Enumerable.Range(0, classes).Select(j => new OneHotRow(classes, j)).ToArray();
+        IDataView oneHot = ml.Data.LoadFromEnumerable(rows, definition);
+        ITransformer kmeans = ml.Clustering.Trainers.KMeans(new KMeansTrainer.Options
+        {
+            FeatureColumnName = Probabilities,
+            NumberOfClusters = classes,
+            InitializationAlgorithm = KMeansTrainer.InitializationAlgorithm.KMeansPlusPlus,
+            NumberOfThreads = 1,
+        }).Fit(oneHot);
+
+        uint[] clusterOfClass = ml.Data.CreateEnumerable<ClusterRow>(kmeans.Transform(oneHot), reuseRowObject: false)
+            .Select(row => row.PredictedLabel).ToArray();
+        if (clusterOfClass.Length != classes || clusterOfClass.Distinct().Count() != classes || clusterOfClass.Any(c => c < 1 || c > classes))
+        {
+            throw new InvalidOperationException(
+                $"K-means did not give each of the {classes} classes a cluster of its own ({string.Join(", ", clusterOfClass)}); the model cannot be saved this way.");
+        }
+
+        return (kmeans, clusterOfClass);
+    }
+
+    // Cluster number → the class's key value, treated as a key: the values in class order become
+    // the key values in that order, so PredictedLabel's key type is the label's.
+    private static IEstimator<ITransformer> MapClusters<TValue>(MLContext ml, BnInceptionPredictionTransformer model, uint[] clusterOfClass)
+    {
+        VBuffer<TValue> keyValues = default;
+        model.Label.Annotations.GetValue("KeyValues", ref keyValues);
+        TValue[] values = keyValues.DenseValues().ToArray();
+        KeyValuePair<uint, TValue>[] pairs = Enumerable.Range(0, clusterOfClass.Length).Select(j => new KeyValuePair<uint, TValue>(clusterOfClass[j], values[j])).ToArray();
+        return ml.Transforms.Conversion.MapValue(PredictionColumns.PredictedLabel, pairs, Cluster, treatValuesAsKeyType: true);
+    }
+
+    private sealed class OneHotRow
+    {
+        public OneHotRow()
+        {
+        }
+
+        public OneHotRow(int classes, int hot)
+        {
+            Values = new float[classes];
+            Values[hot] = 1;
+        }
+
+        public float[] Values { get; set; } = [];
+    }
+
+    private sealed class ClusterRow
+    {
+        public uint PredictedLabel { get; set; }
+    }
+}

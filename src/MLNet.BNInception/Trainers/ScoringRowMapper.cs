@@ -1,0 +1,102 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNet.BNInception.Trainers;
+
+/// <summary>
+/// Scores one row at a time, for ML.NET's prediction engines (and transformer chains built into
+/// one): Score and PredictedLabel are computed when first asked for at a row position, once.
+/// </summary>
+internal sealed class ScoringRowMapper(DataViewSchema inputSchema, BnInceptionPredictionTransformer model) : IRowToRowMapper
+{
+    public DataViewSchema InputSchema { get; } = inputSchema;
+
+    public DataViewSchema OutputSchema { get; } = model.GetOutputSchema(inputSchema);
+
+    public IEnumerable<DataViewSchema.Column> GetDependencies(IEnumerable<DataViewSchema.Column> dependingColumns)
+    {
+        ArgumentNullException.ThrowIfNull(dependingColumns);
+        int inputCount = InputSchema.Count;
+        var needed = new HashSet<int>();
+        foreach (DataViewSchema.Column column in dependingColumns)
+        {
+            needed.Add(column.Index < inputCount ? column.Index : InputSchema[model.FeatureColumnName].Index);
+        }
+
+        return needed.Order().Select(index => InputSchema[index]);
+    }
+
+    public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(activeColumns);
+        return new ScoredRow(input, OutputSchema, activeColumns.Select(column => column.Index).ToHashSet(), model);
+    }
+
+    private sealed class ScoredRow(DataViewRow input, DataViewSchema schema, HashSet<int> active, BnInceptionPredictionTransformer model) : DataViewRow
+    {
+        private readonly int _inputCount = input.Schema.Count;
+        private ValueGetter<VBuffer<float>>? _getFeatures;
+        private VBuffer<float> _features;
+        private float[] _pixels = [];
+        private float[] _probabilities = [];
+        private long _scoredPosition = -1;
+
+        public override DataViewSchema Schema => schema;
+
+        public override long Position => input.Position;
+
+        public override long Batch => input.Batch;
+
+        public override bool IsColumnActive(DataViewSchema.Column column) => active.Contains(column.Index);
+
+        public override ValueGetter<DataViewRowId> GetIdGetter() => input.GetIdGetter();
+
+        public override ValueGetter<TValue> GetGetter<TValue>(DataViewSchema.Column column)
+        {
+            if (!IsColumnActive(column))
+            {
+                throw new InvalidOperationException($"Column {column.Name} was not asked for when this row was made.");
+            }
+
+            if (column.Index < _inputCount)
+            {
+                return input.GetGetter<TValue>(input.Schema[column.Index]);
+            }
+
+            _getFeatures ??= input.GetGetter<VBuffer<float>>(input.Schema[model.FeatureColumnName]);
+            if (column.Index == _inputCount)
+            {
+                ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
+                {
+                    float[] probabilities = Score();
+                    VBufferEditor<float> editor = VBufferEditor.Create(ref value, probabilities.Length);
+                    probabilities.CopyTo(editor.Values);
+                    value = editor.Commit();
+                };
+                return score as ValueGetter<TValue> ?? throw new InvalidOperationException($"Score is a vector of Single; it cannot be read as {typeof(TValue).Name}.");
+            }
+
+            ValueGetter<uint> predicted = (ref uint value) => value = (uint)ScoringCursor.ArgMax(Score()) + 1;
+            return predicted as ValueGetter<TValue> ?? throw new InvalidOperationException($"PredictedLabel is a key; it cannot be read as {typeof(TValue).Name}.");
+        }
+
+        private float[] Score()
+        {
+            if (_scoredPosition != input.Position || _probabilities.Length == 0)
+            {
+                _getFeatures!(ref _features);
+                if (_pixels.Length == 0)
+                {
+                    _pixels = new float[model.Layout.Size];
+                }
+
+                _features.CopyTo(_pixels);
+                _probabilities = model.Probabilities(_pixels, 1);
+                _scoredPosition = input.Position;
+            }
+
+            return _probabilities;
+        }
+    }
+}
