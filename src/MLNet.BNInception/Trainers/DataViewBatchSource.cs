@@ -55,7 +55,8 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
     /// <summary>How the passes are shuffled, for the log.</summary>
     public string ShuffleDescription => _data.CanShuffle
         ? "a full reshuffle every epoch (the view can be read in any order)"
-        : $"ML.NET's pool shuffle every epoch ({_shufflePoolSize} rows at a time; add AppendCacheCheckpoint for a full reshuffle)";
+        : $"ML.NET's pool shuffle every epoch, {_shufflePoolSize} rows at a time (the view cannot be read in any order; with AppendCacheCheckpoint " +
+          "right before the trainer, and no ValidationFraction split after it, it reshuffles fully)";
 
     /// <inheritdoc/>
     public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch,

@@ -24,7 +24,7 @@ internal sealed record ImageFeatureLayout(int Channels, int Side)
 
         if (column.Type is not VectorDataViewType { ItemType: NumberDataViewType } vector || vector.ItemType != NumberDataViewType.Single || !vector.IsKnownSize)
         {
-            throw new ArgumentOutOfRangeException(nameof(column),
+            throw new ArgumentOutOfRangeException(null,
                 $"{column.Name} is {column.Type}: a known-size vector of Single (pixels, as ExtractPixels writes them) is expected.");
         }
 
@@ -32,7 +32,7 @@ internal sealed record ImageFeatureLayout(int Channels, int Side)
         string expected = $"{3 * imageSize * imageSize} (3×{imageSize}×{imageSize}, colour) or {imageSize * imageSize} (1×{imageSize}×{imageSize}, grayscale)";
         if (vector.Dimensions.Length == 3 && vector.Dimensions[2] is 1 or 3 && vector.Dimensions[0] == vector.Dimensions[1] && vector.Dimensions[0] > 4)
         {
-            throw new ArgumentOutOfRangeException(nameof(column),
+            throw new ArgumentOutOfRangeException(null,
                 $"{column.Name} is {vector.Dimensions[0]}×{vector.Dimensions[1]}×{vector.Dimensions[2]} (height × width × channels): pixels interleaved. " +
                 "BN-Inception reads planar pixels, channels first: leave ExtractPixels' interleavePixelColors at false.");
         }
@@ -41,14 +41,14 @@ internal sealed record ImageFeatureLayout(int Channels, int Side)
         if (channels == 0)
         {
             string what = vector.Dimensions.Length == 3 ? $" ({string.Join("×", vector.Dimensions)})" : "";
-            throw new ArgumentOutOfRangeException(nameof(column),
+            throw new ArgumentOutOfRangeException(null,
                 $"{column.Name} has {size} values{what}: {expected} expected for ImageSize {imageSize}; set ImageSize to the images' side, " +
                 $"or resize them to {imageSize}×{imageSize} with ResizeImages.");
         }
 
         if (vector.Dimensions.Length == 3 && (vector.Dimensions[0] != channels || vector.Dimensions[1] != imageSize || vector.Dimensions[2] != imageSize))
         {
-            throw new ArgumentOutOfRangeException(nameof(column),
+            throw new ArgumentOutOfRangeException(null,
                 $"{column.Name} is {string.Join("×", vector.Dimensions)}: {channels}×{imageSize}×{imageSize} (channels × height × width) expected for ImageSize {imageSize}.");
         }
 

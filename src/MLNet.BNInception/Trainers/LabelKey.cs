@@ -36,7 +36,7 @@ internal sealed class LabelKey
         if (column.Type is not KeyDataViewType key || key.Count < 2 || key.Count > int.MaxValue)
         {
             string count = column.Type is KeyDataViewType single ? $" of {single.Count} class{(single.Count == 1 ? "" : "es")}" : "";
-            throw new ArgumentOutOfRangeException(nameof(column),
+            throw new ArgumentOutOfRangeException(null,
                 $"{column.Name} is {column.Type}{count}: a key type with at least 2 classes is expected. " +
                 $"Map the labels to keys first: mlContext.Transforms.Conversion.MapValueToKey(\"{column.Name}\").");
         }

@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.ML.Data;
+
+namespace MLNet.BNInception.Datasets;
+
+/// <summary>
+/// Debian's Fashion-MNIST written out as image files and CSV lists, the shape most image data has
+/// when it reaches an ML.NET pipeline: <c>images/{split}/{n}.png</c> under a folder, and CSV files
+/// with a header <c>ImagePath,Label</c> (paths relative to the images folder, labels the class
+/// names). Writing is idempotent: a complete earlier output is reused.
+/// </summary>
+public static class FashionMnistFiles
+{
+    /// <summary>The written files.</summary>
+    /// <param name="ImageFolder">The folder the CSVs' paths are relative to.</param>
+    /// <param name="TrainCsv">Training images.</param>
+    /// <param name="ValidationCsv">Validation images, taken from Fashion-MNIST's training split after the training ones.</param>
+    /// <param name="TestCsv">Test images, from Fashion-MNIST's test split.</param>
+    public sealed record Files(string ImageFolder, string TrainCsv, string ValidationCsv, string TestCsv);
+
+    /// <summary>Writes the first images of each split (skipping what an earlier call wrote completely).</summary>
+    /// <param name="folder">Where to write; created if missing.</param>
+    /// <param name="trainCount">Training images.</param>
+    /// <param name="validationCount">Validation images.</param>
+    /// <param name="testCount">Test images.</param>
+    /// <param name="source">The folder of Debian's Fashion-MNIST files.</param>
+    public static Files Write(string folder, int trainCount, int validationCount, int testCount, string source = FashionMnist.DefaultFolder)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        ArgumentOutOfRangeException.ThrowIfLessThan(trainCount, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(validationCount);
+        ArgumentOutOfRangeException.ThrowIfLessThan(testCount, 1);
+        string images = Path.Combine(Path.GetFullPath(folder), "images");
+        var files = new Files(images, Path.Combine(folder, "train.csv"), Path.Combine(folder, "validation.csv"), Path.Combine(folder, "test.csv"));
+        WriteSplit(source, "train", 0, trainCount, images, files.TrainCsv);
+        WriteSplit(source, "train", trainCount, validationCount, images, files.ValidationCsv);
+        WriteSplit(source, "t10k", 0, testCount, images, files.TestCsv);
+        return files;
+    }
+
+    private static void WriteSplit(string source, string split, int skip, int count, string images, string csv)
+    {
+        // The CSV is written last and renamed into place, so its presence means every image it lists is complete.
+        if (File.Exists(csv) && File.ReadLines(csv).Count() == count + 1)
+        {
+            return;
+        }
+
+        (byte[] pixels, long[] labels, int loaded) = FashionMnist.Load(source, split, skip + count);
+        if (loaded < skip + count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), $"Fashion-MNIST's {split} split has {loaded} images; {skip + count} were asked for.");
+        }
+
+        string folder = Path.Combine(images, split);
+        Directory.CreateDirectory(folder);
+        var lines = new StringBuilder("ImagePath,Label\n");
+        var bgra = new byte[28 * 28 * 4];
+        for (int i = skip; i < skip + count; i++)
+        {
+            for (int p = 0; p < 28 * 28; p++)
+            {
+                byte gray = pixels[(i * 28 * 28) + p];
+                bgra[p * 4] = bgra[(p * 4) + 1] = bgra[(p * 4) + 2] = gray;
+                bgra[(p * 4) + 3] = 255;
+            }
+
+            string relative = $"{split}/{i.ToString(CultureInfo.InvariantCulture)}.png";
+            using (MLImage image = MLImage.CreateFromPixels(28, 28, MLPixelFormat.Bgra32, bgra))
+            {
+                image.Save(Path.Combine(images, relative));
+            }
+
+            lines.Append(relative).Append(',').Append(Quote(FashionMnist.ClassNames[(int)labels[i]])).Append('\n');
+        }
+
+        string temporary = csv + ".tmp";
+        File.WriteAllText(temporary, lines.ToString());
+        File.Move(temporary, csv, overwrite: true);
+    }
+
+    private static string Quote(string field) => field.Contains(',', StringComparison.Ordinal) ? $"\"{field.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : field;
+}

@@ -1,0 +1,61 @@
+using MLNet.BNInception;
+using MLNet.BNInception.Trainers;
+using MLNet.BNInception.Training;
+
+namespace MLNet.BNInception.Tests;
+
+/// <summary>Training streams the data view: a new shuffled cursor per epoch, read a few batches ahead of the network, never the whole set.</summary>
+public class StreamingTests : SingleThreadedFixture
+{
+    [Test]
+    public void EveryEpochOpensANewShuffledCursorAndReadsOnlyAFewBatchesAhead()
+    {
+        var ml = new MLContext(seed: 1);
+        const int rows = 96, batch = 8;
+        IDataView cached = ml.Data.Cache(PipelineData.KeyedView(ml, PipelineData.FashionRows("train", rows)));
+        var recorded = new RecordingDataView(cached);
+        var readAhead = new List<long>();
+        var trainer = ml.MulticlassClassification.Trainers.BnInception(new BnInceptionMulticlassTrainer.Options
+        {
+            ImageSize = 64,
+            Training = TrainerOptions.PaperBnX30 with { Epochs = 3, BatchSize = batch, Augmentation = AugmentationOptions.None },
+            OnStep = progress => readAhead.Add(recorded.RowsRead - (((progress.Epoch - 1) * rows) + (progress.StepInEpoch * batch))),
+        });
+        using BnInceptionPredictionTransformer model = trainer.Fit(recorded);
+
+        List<(bool Shuffled, List<ulong> Ids)> passes = recorded.Cursors.Where(cursor => cursor.Ids.Count > 0).ToList();
+        Assert.That(passes, Has.Count.EqualTo(3), "one cursor per epoch (the row count is known, so no counting pass)");
+        Assert.That(passes.All(pass => pass.Shuffled), Is.True, "every epoch asks for a random order");
+        Assert.That(passes.Select(pass => pass.Ids.Order()), Is.All.EqualTo(Enumerable.Range(0, rows).Select(i => (ulong)i)), "every row once per epoch");
+        Assert.That(passes.Select(pass => string.Join(",", pass.Ids)).Distinct().Count(), Is.EqualTo(3), "a new order every epoch");
+        Assert.That(readAhead.Max(), Is.LessThanOrEqualTo(3 * batch), "at most the batches in the queue and the one being built are ahead of the network");
+    }
+
+    [Test]
+    public void AViewThatCannotShuffleIsShuffledThroughMLNetsPool()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView data = PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 32));
+        Assert.That(data.CanShuffle, Is.False, "LoadFromEnumerable's view reads in order only");
+        var orders = new List<List<long>>();
+        var source = new DataViewBatchSource(data, "Label", "Features", new ImageFeatureLayout(1, 64), 10, ml, 1000, "training");
+        foreach (ulong seed in new ulong[] { 1, 2, 1 })
+        {
+            var order = new List<long>();
+            foreach (LabelledBatch batchOfRows in source.ReadBatches(8, seed, 0, false, CancellationToken.None))
+            {
+                using (batchOfRows)
+                {
+                    order.AddRange(batchOfRows.Rows);
+                }
+            }
+
+            orders.Add(order);
+        }
+
+        Assert.That(orders[0].Order(), Is.EqualTo(Enumerable.Range(0, 32).Select(i => (long)i)));
+        Assert.That(orders[0], Is.Not.EqualTo(Enumerable.Range(0, 32).Select(i => (long)i)), "shuffled");
+        Assert.That(orders[1], Is.Not.EqualTo(orders[0]), "another seed, another order");
+        Assert.That(orders[2], Is.EqualTo(orders[0]), "the same seed, the same order: what resuming relies on");
+    }
+}

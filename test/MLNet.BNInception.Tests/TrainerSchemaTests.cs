@@ -1,0 +1,98 @@
+using MLNet.BNInception;
+using MLNet.BNInception.Trainers;
+
+namespace MLNet.BNInception.Tests;
+
+/// <summary>The trainer checks the label and features columns before it reads a row, and names what is wrong.</summary>
+public class TrainerSchemaTests
+{
+    private static readonly MLContext Ml = new(seed: 1);
+
+    private sealed class ColorRow
+    {
+        [VectorType(3, 64, 64)]
+        public float[] Features { get; set; } = new float[3 * 64 * 64];
+
+        public string Label { get; set; } = "";
+    }
+
+    private sealed class InterleavedRow
+    {
+        [VectorType(64, 64, 3)]
+        public float[] Features { get; set; } = new float[3 * 64 * 64];
+
+        public uint Label { get; set; }
+    }
+
+    private sealed class FlatRow
+    {
+        [VectorType(5000)]
+        public float[] Pixels { get; set; } = new float[5000];
+
+        [KeyType(4)]
+        public uint Class { get; set; } = 1;
+    }
+
+    private static string FitError(IDataView data, BnInceptionMulticlassTrainer.Options options)
+    {
+        var recorded = new RecordingDataView(data);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Ml.MulticlassClassification.Trainers.BnInception(options).Fit(recorded));
+        Assert.That(recorded.Cursors, Is.Empty, "no row was read before the schema was refused");
+        return error!.Message;
+    }
+
+    private static IDataView Colour(int rows = 4) => Ml.Data.LoadFromEnumerable(Enumerable.Range(0, rows).Select(i => new ColorRow { Label = $"c{i % 2}" }));
+
+    [Test]
+    public void ALabelThatIsNotAKeyIsRefusedWithTheFix()
+    {
+        string message = FitError(Colour(), new BnInceptionMulticlassTrainer.Options { ImageSize = 64 });
+        Assert.That(message, Does.Contain("Label is String").And.Contain("a key type with at least 2 classes").And.Contain("MapValueToKey(\"Label\")"));
+    }
+
+    [Test]
+    public void AKeyOfOneClassIsRefused()
+    {
+        IDataView keyed = Ml.Transforms.Conversion.MapValueToKey("Label").Fit(Ml.Data.LoadFromEnumerable(new[] { new ColorRow { Label = "only" } }))
+            .Transform(Ml.Data.LoadFromEnumerable(new[] { new ColorRow { Label = "only" } }));
+        Assert.That(FitError(keyed, new BnInceptionMulticlassTrainer.Options { ImageSize = 64 }), Does.Contain("of 1 class").And.Contain("at least 2 classes"));
+    }
+
+    [Test]
+    public void FeaturesOfAnotherSizeNameTheSizesAndTheFixes()
+    {
+        IDataView keyed = Ml.Transforms.Conversion.MapValueToKey("Label").Fit(Colour()).Transform(Colour());
+        string message = FitError(keyed, new BnInceptionMulticlassTrainer.Options { ImageSize = 96 });
+        Assert.That(message, Does.Contain("Features has 12288 values (3×64×64)").And.Contain("27648 (3×96×96, colour)").And.Contain("ImageSize 96"));
+
+        IDataView flat = Ml.Data.LoadFromEnumerable(new[] { new FlatRow() });
+        string flatMessage = FitError(flat, new BnInceptionMulticlassTrainer.Options { ImageSize = 64, LabelColumnName = "Class", FeatureColumnName = "Pixels" });
+        Assert.That(flatMessage, Does.Contain("Pixels has 5000 values").And.Contain("12288 (3×64×64, colour) or 4096 (1×64×64, grayscale)")
+            .And.Contain("set ImageSize").And.Contain("ResizeImages"));
+    }
+
+    [Test]
+    public void InterleavedPixelsAreRefused()
+    {
+        IDataView data = Ml.Data.LoadFromEnumerable(new[] { new InterleavedRow { Label = 1 } });
+        IDataView keyed = Ml.Transforms.Conversion.MapValueToKey("Label").Fit(data).Transform(data);
+        Assert.That(FitError(keyed, new BnInceptionMulticlassTrainer.Options { ImageSize = 64 }), Does.Contain("interleaved").And.Contain("interleavePixelColors"));
+    }
+
+    [Test]
+    public void MissingColumnsAreNamed()
+    {
+        IDataView keyed = Ml.Transforms.Conversion.MapValueToKey("Label").Fit(Colour()).Transform(Colour());
+        Assert.That(FitError(keyed, new BnInceptionMulticlassTrainer.Options { ImageSize = 64, LabelColumnName = "Class" }),
+            Does.Contain("no label column Class"));
+        Assert.That(FitError(keyed, new BnInceptionMulticlassTrainer.Options { ImageSize = 64, FeatureColumnName = "Pixels" }),
+            Does.Contain("no features column Pixels"));
+    }
+
+    [Test]
+    public void AnImageSizeTheNetworkCannotTakeIsRefusedWhenTheTrainerIsMade()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Ml.MulticlassClassification.Trainers.BnInception(imageSize: 100));
+        Assert.That(error!.Message, Does.Contain("ImageSize 100 is not supported").And.Contain("multiple of 32"));
+    }
+}

@@ -1,0 +1,87 @@
+using MLNet.BNInception.Inference;
+using MLNet.BNInception.Trainers;
+
+namespace MLNet.BNInception.Tests;
+
+/// <summary>The fitted transformer's columns, lazy batched scoring, and prediction engines.</summary>
+public class TransformTests
+{
+    private static readonly MLContext Ml = new(seed: 1);
+    private static BnInceptionPredictionTransformer s_model = null!;
+
+    private sealed class Output
+    {
+        public float[] Score { get; set; } = [];
+
+        public uint PredictedLabel { get; set; }
+    }
+
+    [OneTimeSetUp]
+    public static void Train() => s_model = TrainedModel.Train(Ml, PipelineData.KeyedView(Ml, PipelineData.FashionRows("train", 64)));
+
+    [OneTimeTearDown]
+    public static void Free() => s_model.Dispose();
+
+    [Test]
+    public void AddsScoreAndPredictedLabelAsMLNetsMulticlassTrainersDo()
+    {
+        IDataView input = PipelineData.KeyedView(Ml, PipelineData.FashionRows("t10k", 5));
+        DataViewSchema schema = s_model.Transform(input).Schema;
+        DataViewSchema.Column score = schema["Score"], predicted = schema["PredictedLabel"];
+        Assert.That(score.Type, Is.EqualTo(new VectorDataViewType(NumberDataViewType.Single, 10)));
+        VBuffer<ReadOnlyMemory<char>> slotNames = default;
+        score.GetSlotNames(ref slotNames);
+        Assert.That(slotNames.DenseValues().Select(name => name.ToString()), Is.EqualTo(PipelineData.ClassNames));
+        Assert.That(predicted.Type, Is.EqualTo(input.Schema["Label"].Type), "the label's key type");
+        VBuffer<ReadOnlyMemory<char>> keyValues = default;
+        predicted.GetKeyValues(ref keyValues);
+        Assert.That(keyValues.DenseValues().Select(name => name.ToString()), Is.EqualTo(PipelineData.ClassNames));
+        Assert.That(score.Annotations.Schema.Select(column => column.Name), Does.Contain("ScoreColumnKind").And.Contain("ScoreValueKind"));
+    }
+
+    [Test]
+    public void TransformIsLazyAndBatchingDoesNotChangeScores()
+    {
+        var input = new RecordingDataView(PipelineData.KeyedView(Ml, PipelineData.FashionRows("t10k", 23)));
+        IDataView scored = s_model.Transform(input);
+        Assert.That(input.Cursors, Is.Empty, "Transform reads nothing until a cursor is opened");
+
+        float[][] batched = scored.GetColumn<float[]>("Score").ToArray();
+        Assert.That(batched, Has.Length.EqualTo(23));
+        var engine = Ml.Model.CreatePredictionEngine<PipelineData.PixelRow, Output>(s_model);
+        PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 23);
+        using var scorer = new BnInceptionScorer(s_model.Model, new ScorerOptions { ChannelsLast = false, BatchSize = 1 });
+        for (int i = 0; i < rows.Length; i++)
+        {
+            Output single = engine.Predict(rows[i]);
+            Assert.That(single.Score, Is.EqualTo(batched[i]).Within(1e-5), $"row {i}: a prediction engine scores as the batched transform");
+            Assert.That(single.PredictedLabel, Is.EqualTo((uint)Array.IndexOf(batched[i], batched[i].Max()) + 1));
+        }
+
+        // The engine's own scorer, contiguous layout, batches of one: an independent path to the same probabilities.
+        using TorchSharp.torch.Tensor images = TorchSharp.torch.tensor(rows.SelectMany(r => r.Features).ToArray(), [23, 1, 64, 64]);
+        using TorchSharp.torch.Tensor probabilities = scorer.Probabilities(images);
+        float[] direct = probabilities.data<float>().ToArray();
+        Assert.That(batched.SelectMany(s => s).ToArray(), Is.EqualTo(direct).Within(1e-4));
+    }
+
+    [Test]
+    public void InputColumnsPassThroughUnchangedAndOnlyAskedColumnsAreComputed()
+    {
+        PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 9);
+        IDataView scored = s_model.Transform(PipelineData.KeyedView(Ml, rows));
+        Assert.That(scored.GetColumn<float[]>("Features").ToArray(), Is.EqualTo(rows.Select(r => r.Features).ToArray()));
+        Assert.That(scored.GetColumn<uint>("Label").ToArray(), Has.Length.EqualTo(9));
+        using DataViewRowCursor cursor = scored.GetRowCursor([scored.Schema["Label"]]);
+        Assert.That(cursor.IsColumnActive(scored.Schema["Score"]), Is.False);
+        Assert.Throws<InvalidOperationException>(() => cursor.GetGetter<VBuffer<float>>(scored.Schema["Score"]));
+    }
+
+    [Test]
+    public void AFeaturesColumnOfAnotherTypeIsRefusedWithItsName()
+    {
+        IDataView wrong = Ml.Data.LoadFromEnumerable(new[] { new { Features = new float[10] } });
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => s_model.Transform(wrong));
+        Assert.That(error!.Message, Does.Contain("Features is").And.Contain("1×64×64"));
+    }
+}
