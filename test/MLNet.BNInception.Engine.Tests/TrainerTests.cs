@@ -1,4 +1,5 @@
 using MLNet.BNInception.Training;
+using TorchSharp.Modules;
 
 namespace MLNet.BNInception.Engine.Tests;
 
@@ -191,6 +192,41 @@ public class TrainerTests : SingleThreadedFixture
             Assert.That(result.StopReason, Is.EqualTo(StopReason.EarlyStopped));
             Assert.That(result.History, Has.Count.EqualTo(3));
             Assert.That(result.BestEpoch, Is.EqualTo(1));
+        }
+    }
+
+    [Test]
+    public void InitialWeightsComeFromAStateDictOrACheckpointAndMustFit()
+    {
+        using var folder = new TemporaryDirectory();
+        (Tensor images, Tensor labels) = Data(12);
+        using (images)
+        using (labels)
+        {
+            TrainerOptions once = Options(folder.File("first.ckpt")) with { Epochs = 1, ValidationFraction = 0 };
+            using TrainingResult first = new BnInceptionTrainer(Model, once).Fit(images, labels);
+            Interop.PyTorchStateDict.Save(first.Model.state_dict(), folder.File("weights.pt"));
+
+            // A rate too small to move anything: the run ends where its initial weights put it.
+            TrainerOptions still = Options() with { Epochs = 1, ValidationFraction = 0, LearningRate = 1e-12, Momentum = 0 };
+            foreach (string source in new[] { "weights.pt", "first.ckpt" })
+            {
+                using TrainingResult next = new BnInceptionTrainer(Model, still with { InitialWeightsPath = folder.File(source) }).Fit(images, labels);
+                foreach ((string name, Parameter parameter) in first.Model.named_parameters())
+                {
+                    float[] expected = TestModels.Values(parameter);
+                    float[] actual = TestModels.Values(next.Model.state_dict()[name]);
+                    Assert.That(actual.Zip(expected, (a, b) => Math.Abs(a - b)).Max(), Is.LessThan(1e-6), $"{source}: {name}");
+                }
+            }
+
+            using TrainingResult fresh = new BnInceptionTrainer(Model, still).Fit(images, labels);
+            Assert.That(TestModels.SameValues(fresh.Model.state_dict()["fc.weight"], first.Model.state_dict()["fc.weight"]), Is.False,
+                "without initial weights the run starts from its seed");
+
+            var wrong = Assert.Throws<InvalidDataException>(() => new BnInceptionTrainer(Model with { NumClasses = 4 }, still with { InitialWeightsPath = folder.File("weights.pt") })
+                .Fit(images, labels));
+            Assert.That(wrong!.Message, Does.Contain("weights.pt").And.Contain("'fc.weight' has shape [3, 1024], the model's is [4, 1024]"));
         }
     }
 

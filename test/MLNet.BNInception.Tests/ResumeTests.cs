@@ -1,0 +1,41 @@
+using MLNet.BNInception;
+using MLNet.BNInception.Trainers;
+using MLNet.BNInception.Training;
+
+namespace MLNet.BNInception.Tests;
+
+/// <summary>Cancelling a pipeline's training and resuming it from the checkpoint ends where an uninterrupted run ends.</summary>
+public class ResumeTests : SingleThreadedFixture
+{
+    [Test]
+    public void ACancelledFitResumedFromItsCheckpointEndsWithTheSameWeights()
+    {
+        var ml = new MLContext(seed: 1);
+        IDataView data = PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 40));
+        using var folder = new TemporaryDirectory();
+        BnInceptionMulticlassTrainer.Options Options(string? checkpoint, CancellationToken token = default, Action<TrainingProgress>? onStep = null) => new()
+        {
+            ImageSize = 64,
+            Training = TrainerOptions.PaperBnX5 with { Epochs = 2, BatchSize = 8, Seed = 5, CheckpointPath = checkpoint },
+            ResumeFromCheckpoint = true,
+            CancellationToken = token,
+            OnStep = onStep,
+        };
+
+        using BnInceptionPredictionTransformer straight = ml.MulticlassClassification.Trainers.BnInception(Options(null)).Fit(data);
+
+        string checkpoint = folder.File("run.ckpt");
+        using var cancellation = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => ml.MulticlassClassification.Trainers
+            .BnInception(Options(checkpoint, cancellation.Token, p => { if (p.Step == 7) cancellation.Cancel(); })).Fit(data));
+        int resumedSteps = 0;
+        using BnInceptionPredictionTransformer resumed = ml.MulticlassClassification.Trainers
+            .BnInception(Options(checkpoint, onStep: _ => resumedSteps++)).Fit(data);
+
+        Assert.That(resumedSteps, Is.EqualTo(3), "the resumed run did the 3 remaining of 2 epochs × 5 steps");
+        foreach ((string key, TorchSharp.torch.Tensor value) in straight.Model.state_dict())
+        {
+            Assert.That(TestTensors.SameBytes(resumed.Model.state_dict()[key], value), Is.True, key);
+        }
+    }
+}
