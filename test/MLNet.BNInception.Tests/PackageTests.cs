@@ -1,0 +1,137 @@
+using System.IO.Compression;
+using System.Reflection;
+
+namespace MLNet.BNInception.Tests;
+
+/// <summary>
+/// Our NuGet packages as a user's project gets them: packed, then referenced from a local folder by
+/// a fresh project outside this repository, which fits, evaluates, saves, loads and predicts. It
+/// runs TorchSharp, so on a machine whose libstdc++ lacks GLIBCXX_3.4.32 (Debian 12) it also proves
+/// that the build step fixing TorchSharp's native library ships in the package.
+/// </summary>
+public class PackageTests
+{
+    private const string Program = """
+        using Microsoft.ML;
+        using Microsoft.ML.Data;
+        using MLNet.BNInception;
+        using MLNet.BNInception.Datasets;
+
+        var ml = new MLContext(seed: 1);
+        FashionMnistFiles.Files files = FashionMnistFiles.Write("data", 48, 0, 16);
+        IDataView train = ml.Data.LoadFromTextFile<Row>(files.TrainCsv, separatorChar: ',', hasHeader: true, allowQuoting: true);
+        IDataView test = ml.Data.LoadFromTextFile<Row>(files.TestCsv, separatorChar: ',', hasHeader: true, allowQuoting: true);
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", files.ImageFolder, "ImagePath"))
+            .Append(ml.Transforms.ResizeImages("Image", 64, 64))
+            .Append(ml.Transforms.ExtractPixels("Features", "Image", scaleImage: 1f / 255))
+            .Append(ml.MulticlassClassification.Trainers.BnInception(imageSize: 64, epochs: 1, batchSize: 8))
+            .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+        ITransformer model = pipeline.Fit(train);
+        MulticlassClassificationMetrics metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
+        ml.Model.Save(model, train.Schema, "model.zip");
+        ITransformer loaded = ml.Model.Load("model.zip", out _);
+        var engine = ml.Model.CreatePredictionEngine<Row, Output>(loaded);
+        Output prediction = engine.Predict(new Row { ImagePath = "t10k/0.png" });
+        Console.WriteLine($"evaluated {metrics.ConfusionMatrix.Counts.Sum(row => row.Sum())} rows; predicted {prediction.PredictedLabel} from {prediction.Score.Length} scores");
+
+        public sealed class Row
+        {
+            [LoadColumn(0)] public string ImagePath { get; set; } = "";
+            [LoadColumn(1)] public string Label { get; set; } = "";
+        }
+
+        public sealed class Output
+        {
+            public string PredictedLabel { get; set; } = "";
+            public float[] Score { get; set; } = [];
+        }
+        """;
+
+    private static string Setting(string key) => typeof(PackageTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(attribute => attribute.Key == key).Value!;
+
+    [Test]
+    public void AFreshProjectReferencingThePackagesFitsEvaluatesSavesLoadsAndPredicts()
+    {
+        // A version no release has, so the packages restore puts in the NuGet cache shadow nothing; removed below.
+        string version = "0.0.0-test-" + Guid.NewGuid().ToString("N");
+        using var root = new TemporaryDirectory();
+        string feed = Path.Combine(root.Path, "feed"), app = Path.Combine(root.Path, "app");
+        string[] packages = ["MLNet.BNInception.Engine", "MLNet.BNInception"];
+        try
+        {
+            foreach (string package in packages)
+            {
+                Dotnet(root.Path, "pack", Path.Combine(Setting("SourceFolder"), package, package + ".csproj"), "--configuration", Setting("Configuration"),
+                    "--no-build", "--output", feed, $"-p:PackageVersion={version}", $"-p:NuspecOutputPath={Path.Combine(root.Path, "nuspec", package)}/");
+            }
+
+            using (ZipArchive engine = ZipFile.OpenRead(Path.Combine(feed, $"MLNet.BNInception.Engine.{version}.nupkg")))
+            {
+                Assert.That(engine.Entries.Select(entry => entry.FullName), Does.Contain("buildTransitive/MLNet.BNInception.Engine.targets"));
+            }
+
+            // The empty Directory.* files stop MSBuild from finding ours further up; NuGet.config adds
+            // the test's feed to the machine's own sources.
+            Directory.CreateDirectory(app);
+            foreach (string name in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
+            {
+                File.WriteAllText(Path.Combine(root.Path, name), "<Project />\n");
+            }
+
+            File.WriteAllText(Path.Combine(root.Path, "NuGet.config"), $"""
+                <?xml version="1.0" encoding="utf-8"?>
+                <configuration>
+                  <packageSources>
+                    <add key="bninception-test-feed" value="{feed}" />
+                  </packageSources>
+                </configuration>
+                """);
+            File.WriteAllText(Path.Combine(app, "App.csproj"), $"""
+                <Project Sdk="Microsoft.NET.Sdk">
+                  <PropertyGroup>
+                    <OutputType>Exe</OutputType>
+                    <TargetFramework>net10.0</TargetFramework>
+                    <ImplicitUsings>enable</ImplicitUsings>
+                    <Nullable>enable</Nullable>
+                  </PropertyGroup>
+                  <ItemGroup>
+                    <PackageReference Include="MLNet.BNInception" Version="{version}" />
+                    <PackageReference Include="libtorch-cpu-linux-x64" Version="2.10.0" />
+                  </ItemGroup>
+                </Project>
+                """);
+            File.WriteAllText(Path.Combine(app, "Program.cs"), Program);
+            Dotnet(app, "build", "--configuration", "Release");
+            string output = ExternalProcess.Run("dotnet", [Path.Combine(app, "bin", "Release", "net10.0", "App.dll")], app, timeout: TimeSpan.FromMinutes(3))
+                .AssertSucceeded().Output;
+            TestContext.Out.WriteLine(output);
+            Assert.That(output, Does.Match(@"evaluated 16 rows; predicted (T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot) from 10 scores"));
+        }
+        finally
+        {
+            foreach (string package in packages)
+            {
+                string restored = Path.Combine(Setting("NuGetPackageRoot"), package.ToLowerInvariant(), version);
+                if (Directory.Exists(restored))
+                {
+                    Directory.Delete(restored, recursive: true);
+                }
+            }
+        }
+    }
+
+    // dotnet test hands its MSBuild settings down to this process; a user's build would not have them,
+    // and build servers outliving the build would hold the output pipes open.
+    private static void Dotnet(string workingDirectory, params string[] arguments)
+    {
+        var environment = Environment.GetEnvironmentVariables().Keys.Cast<string>()
+            .Where(name => name.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || name.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(name => name, _ => (string?)null);
+        environment["MSBUILDDISABLENODEREUSE"] = "1";
+        environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
+        environment["DOTNET_NOLOGO"] = "1";
+        ExternalProcess.Run("dotnet", [.. arguments, "--disable-build-servers"], workingDirectory, environment, TimeSpan.FromMinutes(5)).AssertSucceeded();
+    }
+}
