@@ -15,12 +15,13 @@ using F = TorchSharp.torch.nn.functional;
 //
 //   train  forward + backward + SGD step (momentum 0.9) in training mode, on random images and labels
 //   infer  the engine's scorer: BN folded, inference mode; --precision bfloat16 computes in bfloat16
+//   pipeline-train  the ML.NET trainer fed from JPEG files through ML.NET's image transforms
 // --layout channels-last (default) or contiguous.
 
 var settings = new Dictionary<string, string>
 {
     ["mode"] = "train", ["side"] = "224", ["batch"] = "32", ["layout"] = "channels-last", ["precision"] = "float32",
-    ["warmup"] = "2", ["iterations"] = "5",
+    ["warmup"] = "2", ["iterations"] = "5", ["images"] = "320", ["folder"] = Path.Combine(Path.GetTempPath(), "bninception-bench-jpegs"),
 };
 for (int i = 0; i + 1 < args.Length; i += 2)
 {
@@ -46,6 +47,14 @@ bool channelsLast = settings["layout"] switch
 };
 
 TorchRuntime.EnsureLoaded();
+if (settings["mode"] == "pipeline-train")
+{
+    object result = MLNet.BNInception.Benchmarks.PipelineBenchmark.Run(side, batch, int.Parse(settings["images"], CultureInfo.InvariantCulture), warmup,
+        settings["folder"]);
+    Console.WriteLine(JsonSerializer.Serialize(result));
+    return 0;
+}
+
 manual_seed(0);
 using var net = new BnInception(new BnInceptionOptions { InputSize = side, NumClasses = 1000 });
 using Tensor images = randn([batch, 3, side, side]);

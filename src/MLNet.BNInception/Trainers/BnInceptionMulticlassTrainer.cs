@@ -102,10 +102,10 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
 
         training = training with { ValidationFraction = 0 };
         using var log = new TrainingLog(o.MLContext, "Training");
-        var train = new DataViewBatchSource(trainData, o.LabelColumnName, o.FeatureColumnName, layout, label.Count, ml, o.ShufflePoolSize, "training");
+        var train = new DataViewBatchSource(trainData, o.LabelColumnName, o.FeatureColumnName, layout, label.Count, ml, o.ShufflePoolSize, "training", log);
         DataViewBatchSource? validation = validationData is null
             ? null
-            : new DataViewBatchSource(validationData, o.LabelColumnName, o.FeatureColumnName, layout, label.Count, ml, o.ShufflePoolSize, "validation");
+            : new DataViewBatchSource(validationData, o.LabelColumnName, o.FeatureColumnName, layout, label.Count, ml, o.ShufflePoolSize, "validation", log);
         BnInceptionOptions architecture = o.Architecture with { NumClasses = label.Count, InputSize = layout.Side, InputChannels = layout.Channels };
         string validated = validation is null ? "" : string.Create(CultureInfo.InvariantCulture, $", {validation.Count} validation rows");
         log.Info(string.Create(CultureInfo.InvariantCulture,

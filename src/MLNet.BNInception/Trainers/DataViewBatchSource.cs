@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.BNInception.Training;
@@ -26,6 +28,7 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
     private readonly MLContext _shuffler;
     private readonly int _shufflePoolSize;
     private readonly string _what;
+    private readonly TrainingLog? _log;
 
     /// <param name="data">The view; its schema has been checked.</param>
     /// <param name="labelColumn">A key column of <paramref name="classes"/> classes.</param>
@@ -35,8 +38,9 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
     /// <param name="shuffler">Makes ML.NET's pool shuffle for views that cannot shuffle themselves.</param>
     /// <param name="shufflePoolSize">Rows in that pool.</param>
     /// <param name="what">Names the data in messages ("training", "validation").</param>
+    /// <param name="log">Where each pass reports how long the network waited for the pipeline; null for nowhere.</param>
     public DataViewBatchSource(IDataView data, string labelColumn, string featureColumn, ImageFeatureLayout layout, int classes,
-        MLContext shuffler, int shufflePoolSize, string what)
+        MLContext shuffler, int shufflePoolSize, string what, TrainingLog? log = null)
     {
         _data = data;
         _labelColumn = labelColumn;
@@ -46,6 +50,7 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         _shuffler = shuffler;
         _shufflePoolSize = shufflePoolSize;
         _what = what;
+        _log = log;
         Count = data.GetRowCount() ?? CountRows(data);
     }
 
@@ -73,11 +78,24 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         using var ready = new BlockingCollection<RawBatch>(BatchesAhead);
         Task reader = Task.Factory.StartNew(() => Produce(ready, batchSize, shuffleSeed, skipBatches, dropLastBatch, stop.Token),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        // How long the consumer (the network) sat waiting for the reader (the pipeline): near zero
+        // when the network is the bottleneck, as it should be.
+        long started = Stopwatch.GetTimestamp(), waiting = 0, rows = 0;
         try
         {
-            foreach (RawBatch raw in ready.GetConsumingEnumerable())
+            using IEnumerator<RawBatch> batches = ready.GetConsumingEnumerable().GetEnumerator();
+            while (true)
             {
-                yield return raw.ToTensors(_layout);
+                long asked = Stopwatch.GetTimestamp();
+                bool more = batches.MoveNext();
+                waiting += Stopwatch.GetTimestamp() - asked;
+                if (!more)
+                {
+                    break;
+                }
+
+                rows += batches.Current.Count;
+                yield return batches.Current.ToTensors(_layout);
             }
 
             // The reader's own failure (a bad row, a cancelled read) surfaces here, in the trainer's thread.
@@ -85,6 +103,14 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         }
         finally
         {
+            // Also when the trainer stops asking, after the pass's last step.
+            if (rows > 0)
+            {
+                double total = Stopwatch.GetElapsedTime(started).TotalSeconds, waited = (double)waiting / Stopwatch.Frequency;
+                _log?.Info(string.Create(CultureInfo.InvariantCulture,
+                    $"{_what} pass of {rows} rows: {total:F1} s, of which the network waited {waited:F1} s ({waited / Math.Max(total, 1e-9):P0}) for the pipeline's images"));
+            }
+
             // The trainer stops reading when it has the batches it needs (or fails): the reader stops too.
             stop.Cancel();
             try

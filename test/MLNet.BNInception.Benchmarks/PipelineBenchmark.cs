@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.BNInception.Datasets;
+using MLNet.BNInception.Trainers;
+using MLNet.BNInception.Training;
+
+namespace MLNet.BNInception.Benchmarks;
+
+/// <summary>
+/// The ML.NET trainer fed from JPEG files: photograph-sized JPEGs (made from Fashion-MNIST images,
+/// upscaled, tinted and noised so that they do not compress to nothing), loaded, resized and
+/// extracted by ML.NET's image transforms, trained on by BN-Inception. Reports the training rate
+/// and how long the network waited for the pipeline.
+/// </summary>
+internal static class PipelineBenchmark
+{
+    public sealed class ImageRow
+    {
+        [LoadColumn(0)]
+        public string ImagePath { get; set; } = "";
+
+        [LoadColumn(1)]
+        public string Label { get; set; } = "";
+    }
+
+    public static object Run(int side, int batch, int images, int warmupSteps, string folder)
+    {
+        string csv = WriteJpegs(folder, images, 500, 375);
+        var ml = new MLContext(seed: 1);
+        var waits = new List<string>();
+        ml.Log += (_, e) =>
+        {
+            if (e.Message.Contains("the network waited", StringComparison.Ordinal))
+            {
+                waits.Add(e.Message);
+            }
+        };
+        var rates = new List<double>();
+        var clock = new Stopwatch();
+        long lastStep = 0;
+        IDataView data = ml.Data.LoadFromTextFile<ImageRow>(csv, separatorChar: ',', hasHeader: true);
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.Transforms.LoadImages("Image", Path.GetDirectoryName(csv)!, "ImagePath"))
+            .Append(ml.Transforms.ResizeImages("Image", side, side))
+            .Append(ml.Transforms.ExtractPixels("Features", "Image", scaleImage: 1f / 255))
+            .Append(ml.MulticlassClassification.Trainers.BnInception(new BnInceptionMulticlassTrainer.Options
+            {
+                ImageSize = side,
+                Training = TrainerOptions.PaperBnX30 with { Epochs = 1, BatchSize = batch, DropLastBatch = true },
+                MLContext = ml,
+                OnStep = progress =>
+                {
+                    // The steps after the warm-up, timed from one to the next.
+                    if (progress.Step > warmupSteps)
+                    {
+                        rates.Add(batch / clock.Elapsed.TotalSeconds);
+                    }
+
+                    lastStep = progress.Step;
+                    clock.Restart();
+                },
+            }));
+        clock.Start();
+        using var model = (IDisposable)pipeline.Fit(data).LastTransformer;
+        rates.Sort();
+        return new
+        {
+            engine = "MLNet.BNInception ML.NET trainer, LoadImages + ResizeImages + ExtractPixels from 500x375 JPEG files",
+            mode = "pipeline-train",
+            image_side = side,
+            batch,
+            threads = TorchSharp.torch.get_num_threads(),
+            images_per_second = rates[rates.Count / 2],
+            runs = rates,
+            steps = lastStep,
+            waited = waits,
+        };
+    }
+
+    // 500×375 JPEGs, as photographs typically reach a pipeline; written once per folder.
+    private static string WriteJpegs(string folder, int count, int width, int height)
+    {
+        string csv = Path.Combine(folder, "images.csv");
+        if (File.Exists(csv) && File.ReadLines(csv).Count() == count + 1)
+        {
+            return csv;
+        }
+
+        Directory.CreateDirectory(folder);
+        (byte[] pixels, long[] labels, _) = FashionMnist.Load(FashionMnist.DefaultFolder, "train", count);
+        var random = new Random(7);
+        var bgra = new byte[width * height * 4];
+        var lines = new List<string> { "ImagePath,Label" };
+        for (int i = 0; i < count; i++)
+        {
+            int tint = random.Next(3);
+            for (int y = 0; y < height; y++)
+            {
+                for (int x = 0; x < width; x++)
+                {
+                    int value = pixels[(i * 784) + ((y * 28 / height) * 28) + (x * 28 / width)];
+                    int p = ((y * width) + x) * 4;
+                    for (int c = 0; c < 3; c++)
+                    {
+                        int v = value + random.Next(-24, 25) + (c == tint ? 40 : 0);
+                        bgra[p + c] = (byte)Math.Clamp(v, 0, 255);
+                    }
+
+                    bgra[p + 3] = 255;
+                }
+            }
+
+            string name = $"{i.ToString(CultureInfo.InvariantCulture)}.jpg";
+            using (MLImage image = MLImage.CreateFromPixels(width, height, MLPixelFormat.Bgra32, bgra))
+            {
+                image.Save(Path.Combine(folder, name));
+            }
+
+            lines.Add($"{name},{FashionMnist.ClassNames[(int)labels[i]].Replace(',', ' ')}");
+        }
+
+        File.WriteAllLines(csv, lines);
+        return csv;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Runtime.CompilerServices;
+using MLNet.BNInception;
+using MLNet.BNInception.Datasets;
+using MLNet.BNInception.Trainers;
+
+namespace MLNet.BNInception.Tests;
+
+/// <summary>
+/// The README's code sample is this file's <see cref="Sample"/>, word for word: it compiles with
+/// the tests, and runs here on a few Fashion-MNIST files.
+/// </summary>
+public class ReadmeSampleTests
+{
+    public sealed class ImageRow
+    {
+        [LoadColumn(0)]
+        public string ImagePath { get; set; } = "";
+
+        [LoadColumn(1)]
+        public string Label { get; set; } = "";
+    }
+
+    private static MulticlassClassificationMetrics Sample(string trainCsv, string testCsv, string imageFolder, string modelPath)
+    {
+        // README sample start
+        var mlContext = new MLContext(seed: 1);
+        IDataView train = mlContext.Data.LoadFromTextFile<ImageRow>(trainCsv, separatorChar: ',', hasHeader: true);
+        IDataView test = mlContext.Data.LoadFromTextFile<ImageRow>(testCsv, separatorChar: ',', hasHeader: true);
+
+        var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label")
+            .Append(mlContext.Transforms.LoadImages("Image", imageFolder, "ImagePath"))
+            .Append(mlContext.Transforms.ResizeImages("Image", imageWidth: 64, imageHeight: 64))
+            .Append(mlContext.Transforms.ExtractPixels("Features", "Image", scaleImage: 1f / 255))
+            .AppendCacheCheckpoint(mlContext)
+            .Append(mlContext.MulticlassClassification.Trainers.BnInception(imageSize: 64, epochs: 2, batchSize: 16))
+            .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
+
+        var model = pipeline.Fit(train);
+        var metrics = mlContext.MulticlassClassification.Evaluate(model.Transform(test));
+        Console.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
+        mlContext.Model.Save(model, train.Schema, modelPath);   // loads without this package: see docs
+        // README sample end
+        return metrics;
+    }
+
+    [Test]
+    public void TheReadmeShowsThisSampleAndItRuns()
+    {
+        string readme = File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md"));
+        string shown = readme[(readme.IndexOf("```csharp\n", StringComparison.Ordinal) + "```csharp\n".Length)..];
+        shown = shown[..shown.IndexOf("```", StringComparison.Ordinal)];
+        string source = File.ReadAllText(ThisFile());
+        const string start = "// README sample start\n", end = "        // README sample end";
+        string sample = source[(source.IndexOf(start, StringComparison.Ordinal) + start.Length)..source.IndexOf(end, StringComparison.Ordinal)];
+        Assert.That(Lines(shown), Is.EqualTo(Lines(sample)), "README.md's first C# block is the sample below, word for word");
+
+        using var folder = new TemporaryDirectory();
+        FashionMnistFiles.Files files = FashionMnistFiles.Write(folder.File("data"), 64, 0, 16);
+        MulticlassClassificationMetrics metrics = Sample(files.TrainCsv, files.TestCsv, files.ImageFolder, folder.File("model.zip"));
+        Assert.That(metrics.ConfusionMatrix.Counts.Sum(row => row.Sum()), Is.EqualTo(16));
+        Assert.That(new FileInfo(folder.File("model.zip")).Length, Is.GreaterThan(1_000_000), "the model file holds the network");
+    }
+
+    private static string[] Lines(string code) =>
+        code.Split('\n').Select(line => line.Trim()).Where(line => line.Length > 0 && !line.StartsWith("using ", StringComparison.Ordinal)).ToArray();
+
+    private static string ThisFile([CallerFilePath] string path = "") => path;
+
+    private static string RepositoryRoot() => Path.GetFullPath(Path.Combine(Path.GetDirectoryName(ThisFile())!, "..", ".."));
+}
