@@ -150,7 +150,7 @@ internal sealed class ImageFileReader
         using SKCodec? codec = SKCodec.Create(stream, out SKCodecResult created);
         if (codec is null)
         {
-            return Refused(header, created);
+            return CutOff(header, contents.Size) ?? Refused(header, created);
         }
 
         SKEncodedOrigin origin = codec.EncodedOrigin;
@@ -172,7 +172,7 @@ internal sealed class ImageFileReader
 
         if (result != SKCodecResult.Success)
         {
-            return Failed(codec.EncodedFormat, result);
+            return CutOff(header, contents.Size) ?? Failed(codec.EncodedFormat, result);
         }
 
         if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg && !JpegEndOfImage.IsPresent(contents.AsSpan()))
@@ -186,6 +186,14 @@ internal sealed class ImageFileReader
         Orient(origin, size.Width, size.Height);
         return null;
     }
+
+    // The decoders report a cut-off WEBP as invalid rather than incomplete when the cut falls inside a
+    // chunk; the length its header states says which it is.
+    private ImageReadFailure? CutOff(ReadOnlySpan<byte> header, long length) =>
+        ImageFormatSignature.DeclaredLength(header) is { } declared && declared > length
+            ? new(InvalidImageReason.Truncated,
+                $"'{FullPath}' ends before its {ImageFormatSignature.Decodable(header)} image data does: its header says {declared} bytes, the file has {length} (a half-written or interrupted copy)")
+            : null;
 
     private ImageReadFailure Refused(ReadOnlySpan<byte> header, SKCodecResult created)
     {

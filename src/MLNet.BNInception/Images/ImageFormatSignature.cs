@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 
 namespace MLNet.BNInception.Images;
@@ -40,6 +41,17 @@ internal static class ImageFormatSignature
         [(byte)'q', (byte)'o', (byte)'i', (byte)'f', ..] => "QOI",
         [(byte)'D', (byte)'D', (byte)'S', (byte)' ', ..] => "DDS",
         [0x76, 0x2F, 0x31, 0x01, ..] => "OpenEXR",
+        _ => null,
+    };
+
+    /// <summary>
+    /// The file length the header states, for the formats whose header states one (WEBP's RIFF size, BMP's
+    /// file size), or null: a file shorter than that was cut off, whatever the decoder calls its failure.
+    /// </summary>
+    public static long? DeclaredLength(ReadOnlySpan<byte> header) => Decodable(header) switch
+    {
+        "WEBP" => 8L + BinaryPrimitives.ReadUInt32LittleEndian(header[4..]),
+        "BMP" when header.Length >= 6 => BinaryPrimitives.ReadUInt32LittleEndian(header[2..]),
         _ => null,
     };
 

@@ -16,6 +16,9 @@ internal static class DamagedImageCorpus
         new("JPEG cut off inside its header", "truncated-header.jpg", InvalidImageReason.Truncated, "cut off inside its header"),
         new("JPEG whose second half is zeros", "zero-tail.jpg", InvalidImageReason.Truncated, "no JPEG end-of-image marker"),
         new("PNG cut off halfway", "truncated.png", InvalidImageReason.Truncated, "ends before its PNG image data does"),
+        new("WEBP cut off halfway", "truncated.webp", InvalidImageReason.Truncated, "ends before its WEBP image data does"),
+        new("WEBP cut off inside a chunk", "cut-chunk.webp", InvalidImageReason.Truncated, "its header says"),
+        new("GIF cut off halfway", "truncated.gif", InvalidImageReason.Truncated, "ends before its GIF image data does"),
         new("PNG with damaged compressed data", "corrupt.png", InvalidImageReason.Corrupt, "damaged PNG image data"),
         new("zero-byte file", "empty.jpg", InvalidImageReason.EmptyFile, "is empty (0 bytes)"),
         new("directory named like an image", "folder.jpg", InvalidImageReason.Directory, "is a directory"),
@@ -42,6 +45,20 @@ internal static class DamagedImageCorpus
         File.WriteAllBytes(In("zero-tail.jpg"), zeroTail);
         File.WriteAllBytes(In("truncated.png"), png[..(png.Length / 2)]);
         File.WriteAllBytes(In("corrupt.png"), WithDamagedMiddle(png));
+        byte[] webp = TestImages.Encode(noise, SKEncodedImageFormat.Webp, 90);
+        File.WriteAllBytes(In("truncated.webp"), webp[..(webp.Length / 2)]);
+        // A flat image compresses so well that half its file ends inside a chunk, where SkiaSharp's WEBP codec
+        // reports invalid input rather than incomplete input.
+        using (SKBitmap flat = TestImages.Draw(640, 480, new SKColor(200, 30, 40), canvas => canvas.Fill(0, 0, 100, 100, new SKColor(10, 200, 90))))
+        {
+            byte[] flatWebp = TestImages.Encode(flat, SKEncodedImageFormat.Webp, 90);
+            File.WriteAllBytes(In("cut-chunk.webp"), flatWebp[..(flatWebp.Length / 2)]);
+        }
+
+        var random = new Random(11);
+        byte[] gif = GifWriter.Write(64, 64, [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255],
+            [.. Enumerable.Range(0, 64 * 64).Select(_ => (byte)random.Next(4))]);
+        File.WriteAllBytes(In("truncated.gif"), gif[..(gif.Length / 2)]);
         File.WriteAllBytes(In("empty.jpg"), []);
         Directory.CreateDirectory(In("folder.jpg"));
         File.WriteAllText(In("notes.png"), "Shopping list: milk, eggs.\nThis file was renamed by mistake.\n");

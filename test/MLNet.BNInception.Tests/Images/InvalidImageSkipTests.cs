@@ -39,15 +39,18 @@ public sealed class InvalidImageSkipTests
     private static (string Name, string Path)[] Rows()
     {
         var rows = new List<(string Name, string Path)> { (Good[0].Name, Good[0].Name + ".png") };
+        int nextGood = 1;
         for (int i = 0; i < DamagedImageCorpus.Cases.Length; i++)
         {
             rows.Add((DamagedImageCorpus.Cases[i].Description, DamagedImageCorpus.Cases[i].RowPath));
-            if (i % 4 == 1)
+            if (i % 4 == 1 && nextGood < Good.Length)
             {
-                string name = Good[1 + (i / 4)].Name;
+                string name = Good[nextGood++].Name;
                 rows.Add((name, name + ".png"));
             }
         }
+
+        Assert.That(nextGood, Is.EqualTo(Good.Length), "every good row is among the damaged ones");
 
         return [.. rows];
     }
