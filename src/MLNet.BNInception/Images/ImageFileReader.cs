@@ -1,0 +1,339 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.Data;
+using SkiaSharp;
+
+namespace MLNet.BNInception.Images;
+
+/// <summary>
+/// Reads one image file at a time into 8-bit BGRA pixels (premultiplied alpha, sRGB), the layout of the
+/// <see cref="MLImage"/> that ML.NET's own loader produces, checking everything ML.NET's loader does not:
+/// the file's existence and kind, SkiaSharp's result code (which is how a truncated file shows), and the
+/// EXIF orientation. One reader per cursor: it keeps its pixel buffer from row to row and is not thread-safe.
+/// </summary>
+internal sealed class ImageFileReader
+{
+    private static readonly SKColorSpace Srgb = SKColorSpace.CreateSrgb();
+
+    private readonly string? _imageFolder;
+    private readonly int _minimumWidth;
+    private readonly int _minimumHeight;
+
+    // Both buffers are reused from row to row; reorienting needs a second one because a rotation cannot
+    // be done in place for a non-square image.
+    private byte[] _decoded = [];
+    private byte[] _oriented = [];
+    private bool _orientedIsCurrent;
+
+    public ImageFileReader(string? imageFolder, int minimumWidth, int minimumHeight)
+    {
+        _imageFolder = imageFolder;
+        _minimumWidth = minimumWidth;
+        _minimumHeight = minimumHeight;
+    }
+
+    /// <summary>The last image read: width in pixels, upright.</summary>
+    public int Width { get; private set; }
+
+    /// <summary>The last image read: height in pixels, upright.</summary>
+    public int Height { get; private set; }
+
+    /// <summary>The file the last call to <see cref="Read"/> resolved the row's path to.</summary>
+    public string FullPath { get; private set; } = "";
+
+    /// <summary>The last image's pixels, BGRA, row after row, no padding.</summary>
+    public ReadOnlySpan<byte> Pixels => (_orientedIsCurrent ? _oriented : _decoded).AsSpan(0, Width * Height * 4);
+
+    /// <summary>A new <see cref="MLImage"/> holding a copy of the last image read, tagged with its file.</summary>
+    public MLImage CreateImage()
+    {
+        MLImage image = MLImage.CreateFromPixels(Width, Height, MLPixelFormat.Bgra32, Pixels);
+        image.Tag = FullPath;
+        return image;
+    }
+
+    /// <summary>Reads the image at <paramref name="rowPath"/>; null on success, else why not.</summary>
+    public ImageReadFailure? Read(string rowPath)
+    {
+        Width = 0;
+        Height = 0;
+        FullPath = rowPath;
+        if (string.IsNullOrWhiteSpace(rowPath))
+        {
+            return new(InvalidImageReason.EmptyPath,
+                "the path is empty; every row needs the path of an image file" + WhereRelativePathsLead());
+        }
+
+        try
+        {
+            FullPath = Path.GetFullPath(_imageFolder is null ? rowPath : Path.Combine(_imageFolder, rowPath));
+        }
+        catch (Exception error) when (error is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            return new(InvalidImageReason.Unreadable, $"the path is not a valid file path ({error.Message})");
+        }
+
+        if (Directory.Exists(FullPath))
+        {
+            return new(InvalidImageReason.Directory, $"'{FullPath}' is a directory; the row needs the path of an image file in it");
+        }
+
+        using SKData? contents = ReadContents(out ImageReadFailure? failure);
+        if (contents is null)
+        {
+            return failure;
+        }
+
+        return Decode(contents);
+    }
+
+    private string WhereRelativePathsLead() => _imageFolder is null
+        ? $" (a relative path is looked up from the current directory, '{Environment.CurrentDirectory}'; pass an image folder to look elsewhere)"
+        : $" (a relative path is looked up in the image folder '{_imageFolder}')";
+
+    // The file goes whole into native memory, where the codec reads it: ML.NET's loader reads whole files
+    // too (so no file stays open), and the compressed bytes are small next to the decoded pixels.
+    private SKData? ReadContents(out ImageReadFailure? failure)
+    {
+        failure = null;
+        try
+        {
+            using var stream = new FileStream(FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+            long length = stream.Length;
+            if (length > int.MaxValue)
+            {
+                failure = new(InvalidImageReason.TooLarge, $"'{FullPath}' has {length} bytes; files over 2 GB are not read");
+                return null;
+            }
+
+            if (length == 0)
+            {
+                // Some file systems (procfs, some FUSE mounts) report 0 for files that have content.
+                var copy = new MemoryStream();
+                stream.CopyTo(copy);
+                if (copy.Length == 0)
+                {
+                    failure = new(InvalidImageReason.EmptyFile, $"'{FullPath}' is empty (0 bytes): it was created but never written");
+                    return null;
+                }
+
+                return SKData.CreateCopy(copy.GetBuffer().AsSpan(0, (int)copy.Length));
+            }
+
+            SKData data = SKData.Create(length);
+            int read = stream.ReadAtLeast(data.Span, (int)length, throwOnEndOfStream: false);
+            if (read < length)
+            {
+                // The file shrank between Length and Read: another process is writing it.
+                data.Dispose();
+                failure = new(InvalidImageReason.Truncated, $"'{FullPath}' shrank from {length} to {read} bytes while it was read");
+                return null;
+            }
+
+            return data;
+        }
+        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
+        {
+            failure = new(InvalidImageReason.FileNotFound, $"no file exists at '{FullPath}'" + WhereRelativePathsLead());
+            return null;
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            failure = new(InvalidImageReason.Unreadable, $"'{FullPath}' cannot be read: {error.Message}");
+            return null;
+        }
+    }
+
+    private ImageReadFailure? Decode(SKData contents)
+    {
+        ReadOnlySpan<byte> header = contents.AsSpan()[..Math.Min((int)contents.Size, ImageFormatSignature.HeaderLength)];
+        using var stream = new SKMemoryStream(contents);
+        using SKCodec? codec = SKCodec.Create(stream, out SKCodecResult created);
+        if (codec is null)
+        {
+            return CutOff(header, contents.Size) ?? Refused(header, created);
+        }
+
+        SKEncodedOrigin origin = codec.EncodedOrigin;
+        SKSizeI size = DecodeSize(codec, origin);
+        long bytes = (long)size.Width * size.Height * 4;
+        if (bytes > Array.MaxLength)
+        {
+            return new(InvalidImageReason.TooLarge,
+                $"'{FullPath}' is {size.Width}x{size.Height} pixels, more than one array holds; pass a minimum width and height to decode it smaller");
+        }
+
+        SKCodecResult result = DecodeInto(codec, size, ref _decoded);
+        if (result == SKCodecResult.InvalidScale && size != codec.Info.Size)
+        {
+            // The codec offered this size but would not decode at it: full size always works.
+            size = codec.Info.Size;
+            result = DecodeInto(codec, size, ref _decoded);
+        }
+
+        if (result != SKCodecResult.Success)
+        {
+            return CutOff(header, contents.Size) ?? Failed(codec.EncodedFormat, result);
+        }
+
+        if (codec.EncodedFormat == SKEncodedImageFormat.Jpeg && !JpegEndOfImage.IsPresent(contents.AsSpan()))
+        {
+            int zeros = JpegEndOfImage.TrailingZeros(contents.AsSpan());
+            return new(InvalidImageReason.Truncated,
+                $"'{FullPath}' has no JPEG end-of-image marker after its image data, so its end was never written"
+                + (zeros > 0 ? $" (it ends in {zeros} zero bytes, as a file preallocated at full size and only partly written does)" : ""));
+        }
+
+        Orient(origin, size.Width, size.Height);
+        return null;
+    }
+
+    // The decoders report a cut-off WEBP as invalid rather than incomplete when the cut falls inside a
+    // chunk; the length its header states says which it is.
+    private ImageReadFailure? CutOff(ReadOnlySpan<byte> header, long length) =>
+        ImageFormatSignature.DeclaredLength(header) is { } declared && declared > length
+            ? new(InvalidImageReason.Truncated,
+                $"'{FullPath}' ends before its {ImageFormatSignature.Decodable(header)} image data does: its header says {declared} bytes, the file has {length} (a half-written or interrupted copy)")
+            : null;
+
+    private ImageReadFailure Refused(ReadOnlySpan<byte> header, SKCodecResult created)
+    {
+        if (ImageFormatSignature.Decodable(header) is { } format)
+        {
+            return created == SKCodecResult.IncompleteInput
+                ? new(InvalidImageReason.Truncated, $"'{FullPath}' is a {format} file cut off inside its header (a half-written or interrupted copy)")
+                : new(InvalidImageReason.Corrupt, $"'{FullPath}' starts like a {format} file but its header is damaged (SkiaSharp: {created})");
+        }
+
+        if (ImageFormatSignature.Undecodable(header) is { } unsupported)
+        {
+            return new(InvalidImageReason.UnsupportedFormat,
+                $"'{FullPath}' is a {unsupported} image, which SkiaSharp cannot decode; convert it to one of {ImageFormatSignature.DecodableFormats}");
+        }
+
+        return new(InvalidImageReason.NotAnImage,
+            $"'{FullPath}' is not an image: its first bytes, {ImageFormatSignature.Describe(header)}, match none of {ImageFormatSignature.DecodableFormats}");
+    }
+
+    private ImageReadFailure Failed(SKEncodedImageFormat encoded, SKCodecResult result) => Failed(encoded.ToString().ToUpperInvariant(), result);
+
+    private ImageReadFailure Failed(string format, SKCodecResult result) => result switch
+    {
+        // The codec ran out of bytes before the last row: the rows it did not get would come back grey or
+        // black, which is exactly the silent damage this loader exists to catch.
+        SKCodecResult.IncompleteInput => new(InvalidImageReason.Truncated,
+            $"'{FullPath}' ends before its {format} image data does (a half-written or interrupted copy)"),
+        SKCodecResult.InvalidConversion or SKCodecResult.Unimplemented => new(InvalidImageReason.UnsupportedFormat,
+            $"'{FullPath}' is a {format} image SkiaSharp cannot convert to 8-bit colour (SkiaSharp: {result})"),
+        _ => new(InvalidImageReason.Corrupt, $"'{FullPath}' holds damaged {format} image data (SkiaSharp: {result})"),
+    };
+
+    /// <summary>
+    /// The smallest size the codec decodes at directly that is at least the minimum width and height once
+    /// upright: JPEG's libjpeg-turbo scales by n/8 and WEBP by any factor while decoding, so the full-size
+    /// bitmap never exists. Other formats decode at full size.
+    /// </summary>
+    private SKSizeI DecodeSize(SKCodec codec, SKEncodedOrigin origin)
+    {
+        SKSizeI full = codec.Info.Size;
+        if (_minimumWidth <= 0 && _minimumHeight <= 0)
+        {
+            return full;
+        }
+
+        // The minimum is for the upright image; origins 5 to 8 store it rotated by a quarter turn.
+        bool quarterTurn = origin >= SKEncodedOrigin.LeftTop;
+        int needWidth = quarterTurn ? _minimumHeight : _minimumWidth;
+        int needHeight = quarterTurn ? _minimumWidth : _minimumHeight;
+        float exact = Math.Max((float)needWidth / full.Width, (float)needHeight / full.Height);
+
+        SKSizeI best = full;
+        foreach (float scale in (ReadOnlySpan<float>)[0.125f, 0.25f, 0.375f, 0.5f, 0.625f, 0.75f, 0.875f, exact])
+        {
+            if (scale is <= 0 or >= 1)
+            {
+                continue;
+            }
+
+            SKSizeI candidate = codec.GetScaledDimensions(scale);
+            if (candidate.Width >= needWidth && candidate.Height >= needHeight
+                && (long)candidate.Width * candidate.Height < (long)best.Width * best.Height)
+            {
+                best = candidate;
+            }
+        }
+
+        return best;
+    }
+
+    private static SKCodecResult DecodeInto(SKCodec codec, SKSizeI size, ref byte[] buffer)
+    {
+        var info = new SKImageInfo(size.Width, size.Height, SKColorType.Bgra8888, SKAlphaType.Premul, Srgb);
+        EnsureCapacity(ref buffer, info.BytesSize);
+        GCHandle pinned = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+        try
+        {
+            // Frame 0: the first frame of an animated GIF or WEBP.
+            return codec.GetPixels(info, pinned.AddrOfPinnedObject(), info.RowBytes, new SKCodecOptions(0));
+        }
+        finally
+        {
+            pinned.Free();
+        }
+    }
+
+    private static void EnsureCapacity(ref byte[] buffer, int bytes)
+    {
+        if (buffer.Length < bytes)
+        {
+            buffer = new byte[bytes];
+        }
+    }
+
+    /// <summary>
+    /// Turns the stored image upright as its EXIF orientation says (TIFF/EXIF tag 0x0112, values 1 to 8).
+    /// Each origin is a walk through the stored pixels: where output pixel (0, 0) comes from, and the step
+    /// in the stored image for one output pixel to the right and one output row down.
+    /// </summary>
+    private void Orient(SKEncodedOrigin origin, int width, int height)
+    {
+        _orientedIsCurrent = false;
+        (Width, Height) = (width, height);
+        if (origin == SKEncodedOrigin.TopLeft)
+        {
+            return;
+        }
+
+        int last = width * (height - 1);
+        (int start, int right, int down) = origin switch
+        {
+            SKEncodedOrigin.TopRight => (width - 1, -1, width),
+            SKEncodedOrigin.BottomRight => (last + width - 1, -1, -width),
+            SKEncodedOrigin.BottomLeft => (last, 1, -width),
+            SKEncodedOrigin.LeftTop => (0, width, 1),
+            SKEncodedOrigin.RightTop => (last, -width, 1),
+            SKEncodedOrigin.RightBottom => (last + width - 1, -width, -1),
+            SKEncodedOrigin.LeftBottom => (width - 1, width, -1),
+            _ => throw new InvalidOperationException($"EXIF orientation {origin} is not one of the eight the standard defines."),
+        };
+
+        if (origin >= SKEncodedOrigin.LeftTop)
+        {
+            (Width, Height) = (height, width);
+        }
+
+        EnsureCapacity(ref _oriented, width * height * 4);
+        ReadOnlySpan<uint> source = MemoryMarshal.Cast<byte, uint>(_decoded.AsSpan(0, width * height * 4));
+        Span<uint> target = MemoryMarshal.Cast<byte, uint>(_oriented.AsSpan(0, width * height * 4));
+        int index = 0;
+        for (int y = 0; y < Height; y++)
+        {
+            int from = start + (y * down);
+            for (int x = 0; x < Width; x++, from += right)
+            {
+                target[index++] = source[from];
+            }
+        }
+
+        _orientedIsCurrent = true;
+    }
+}

@@ -1,0 +1,100 @@
+using MLNet.BNInception.Images;
+using SkiaSharp;
+
+namespace MLNet.BNInception.Tests.Images;
+
+/// <summary>
+/// InvalidImagePolicy.Fail: every damaged file of the corpus stops the read with an exception that names the
+/// row, the path and the reason, on the row where it is, after the good rows before it loaded.
+/// </summary>
+public sealed class InvalidImageFailTests
+{
+    private TemporaryDirectory _folder = null!;
+
+    [OneTimeSetUp]
+    public void WriteCorpus()
+    {
+        _folder = new TemporaryDirectory();
+        DamagedImageCorpus.WriteTo(_folder.Path);
+        File.WriteAllBytes(_folder.File("good.png"), TestImages.SolidPng(8, 8, SKColors.Red));
+    }
+
+    [OneTimeTearDown]
+    public void DeleteCorpus() => _folder.Dispose();
+
+    [TestCaseSource(typeof(DamagedImageCorpus), nameof(DamagedImageCorpus.Cases))]
+    public void ReadingTheImageNamesRowPathAndReason(DamagedImage damaged)
+    {
+        var mlContext = new MLContext(seed: 1);
+        IDataView input = ImageRows.Load(mlContext, ("first", "good.png"), ("second", "good.png"), ("damaged", damaged.RowPath), ("last", "good.png"));
+        IDataView output = ImageRows.Loader(mlContext, _folder.Path, InvalidImagePolicy.Fail, input).Transform(input);
+
+        using DataViewRowCursor cursor = output.GetRowCursor(output.Schema);
+        ValueGetter<MLImage> getImage = cursor.GetGetter<MLImage>(output.Schema[ImageRows.ImageColumn]);
+        MLImage image = null!;
+        for (int row = 0; row < 2; row++)
+        {
+            Assert.That(cursor.MoveNext(), Is.True);
+            getImage(ref image);
+            Assert.That(TestImages.Pixel(image, 4, 4), Is.EqualTo(((byte)255, (byte)0, (byte)0, (byte)255)), $"good row {row}");
+        }
+
+        Assert.That(cursor.MoveNext(), Is.True, "Fail decides when the image is read, not when the cursor moves");
+        InvalidImageException error = Assert.Throws<InvalidImageException>(() => getImage(ref image))!;
+        image.Dispose();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(error.Message, Does.Contain("row 2 (counting from 0)"));
+            Assert.That(error.Message, Does.Contain($"path '{damaged.RowPath}'"));
+            Assert.That(error.Message, Does.Contain($"column '{ImageRows.PathColumn}'"));
+            Assert.That(error.Message, Does.Contain(damaged.Phrase));
+            Assert.That(error.Message, Does.Contain($"[{damaged.Reason}]"));
+            Assert.That(error.Row, Is.EqualTo(2));
+            Assert.That(error.Path, Is.EqualTo(damaged.RowPath));
+            Assert.That(error.ColumnName, Is.EqualTo(ImageRows.PathColumn));
+            Assert.That(error.Reason, Is.EqualTo(damaged.Reason));
+        });
+        if (damaged.RowPath.Trim().Length > 0)
+        {
+            Assert.That(error.Message, Does.Contain(Path.Combine(_folder.Path, damaged.RowPath)), "the message gives the file as resolved, too");
+        }
+    }
+
+    [Test]
+    public void ThroughResizeAndExtractPixelsTheErrorStillNamesRowAndPath()
+    {
+        // ML.NET's image transforms may read the image on worker threads and wrap what they throw; the
+        // loader's exception must survive that as the inner exception.
+        var mlContext = new MLContext(seed: 1);
+        IDataView input = ImageRows.Load(mlContext, ("good", "good.png"), ("cut", "truncated.jpg"));
+        IDataView pixels = mlContext.Transforms.LoadImagesSafely(ImageRows.ImageColumn, _folder.Path, ImageRows.PathColumn)
+            .Append(mlContext.Transforms.ResizeImages(ImageRows.ImageColumn, 4, 4))
+            .Append(mlContext.Transforms.ExtractPixels("Pixels", ImageRows.ImageColumn))
+            .Fit(input).Transform(input);
+
+        Exception thrown = Assert.Catch(() => pixels.Preview(maxRows: 10))!;
+        InvalidImageException? error = Chain(thrown).OfType<InvalidImageException>().FirstOrDefault();
+        Assert.That(error, Is.Not.Null, $"no InvalidImageException in {thrown}");
+        Assert.That(error!.Message, Does.Contain("row 1 (counting from 0)").And.Contain("'truncated.jpg'").And.Contain("[Truncated]"));
+    }
+
+    [Test]
+    public void WithoutTheImageColumnNothingIsDecodedAndEveryRowIsThere()
+    {
+        var mlContext = new MLContext(seed: 1);
+        IDataView input = ImageRows.Load(mlContext, ("good", "good.png"), ("missing", "missing.jpg"), ("text", "notes.png"));
+        IDataView output = ImageRows.Loader(mlContext, _folder.Path, InvalidImagePolicy.Fail, input).Transform(input);
+
+        Assert.That(output.GetRowCount(), Is.EqualTo(3), "Fail keeps every row, so the input's count holds");
+        Assert.That(ImageRows.Names(output, withImage: false), Is.EqualTo(new[] { "good", "missing", "text" }));
+    }
+
+    private static IEnumerable<Exception> Chain(Exception error)
+    {
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            yield return e;
+        }
+    }
+}
