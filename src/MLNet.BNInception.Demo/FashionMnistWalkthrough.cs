@@ -12,7 +12,8 @@ namespace MLNet.BNInception.Demo;
 /// <summary>
 /// The README's main job, written as an ML.NET user would write it (docs/walkthrough.md explains
 /// each step): Debian's Fashion-MNIST as PNG files listed in CSV files; ML.NET's text loader, key
-/// mapping and image transforms; BN-Inception as one more Append; Evaluate with the confusion
+/// mapping and image transforms, with this package's safe image loader in place of LoadImages;
+/// BN-Inception as one more Append; Evaluate with the confusion
 /// table; Model.Save and Model.Load; predictions for a CSV of paths written to a CSV; and the ONNX
 /// export checked by ONNX Runtime.
 /// </summary>
@@ -91,7 +92,7 @@ public static class FashionMnistWalkthrough
             CancellationToken = cancellationToken,
         });
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(ml.Transforms.LoadImages("Image", files.ImageFolder, "ImagePath"))
+            .Append(ml.Transforms.LoadImagesSafely("Image", files.ImageFolder, "ImagePath", log: ml))
             .Append(ml.Transforms.ResizeImages("Image", imageWidth: 64, imageHeight: 64))
             .Append(ml.Transforms.ExtractPixels("Features", "Image", colorsToExtract: Microsoft.ML.Transforms.Image.ImagePixelExtractingEstimator.ColorBits.Red,
                 scaleImage: 1f / 255))
