@@ -110,8 +110,11 @@ public static class FashionMnistWalkthrough
             log.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
 
             // 4. Save the whole pipeline, load it back, and check it scores the same.
+            // Model.Save opens the file before writing it: a temporary name renamed at the end
+            // leaves no damaged model.zip if anything fails on the way.
             string modelPath = Path.Combine(output, "model.zip");
-            ml.Model.Save(model, train.Schema, modelPath);
+            ml.Model.Save(model, train.Schema, modelPath + ".tmp");
+            File.Move(modelPath + ".tmp", modelPath, overwrite: true);
             ITransformer loaded = ml.Model.Load(modelPath, out _);
             MulticlassClassificationMetrics reloaded = ml.MulticlassClassification.Evaluate(loaded.Transform(test), topKPredictionCount: 5);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -143,6 +143,37 @@ public class TrainerTests : SingleThreadedFixture
     }
 
     [Test]
+    public void CancellingDuringValidationKeepsTheEpochAndTheResumedRunValidatesAndGoesOn()
+    {
+        using var folder = new TemporaryDirectory();
+        (Tensor images, Tensor labels) = Data(16);
+        using (images)
+        using (labels)
+        {
+            using TrainingResult straight = new BnInceptionTrainer(Model, Options()).Fit(images, labels);
+
+            // Cancelled after the first epoch's last step: the token is seen while validating.
+            string checkpoint = folder.File("run.ckpt");
+            using var cancellation = new CancellationTokenSource();
+            Assert.Throws<OperationCanceledException>(() => new BnInceptionTrainer(Model, Options(checkpoint)).Fit(images, labels,
+                onStep: progress => { if (progress.Epoch == 1 && progress.StepInEpoch == progress.StepsPerEpoch) cancellation.Cancel(); },
+                cancellationToken: cancellation.Token));
+            using (TrainingCheckpoint.Loaded saved = TrainingCheckpoint.Load(checkpoint))
+            {
+                Assert.That(saved.State.Epoch, Is.EqualTo(0), "still in the first epoch");
+                Assert.That(saved.State.History, Is.Empty, "not yet validated");
+                Assert.That(saved.State.Step, Is.EqualTo(3), "its 3 steps kept");
+            }
+
+            int resumedSteps = 0;
+            using TrainingResult resumed = BnInceptionTrainer.Resume(checkpoint, images, labels, onStep: _ => resumedSteps++);
+            Assert.That(resumedSteps, Is.EqualTo(3), "only the second epoch's steps ran again");
+            Assert.That(Weights(resumed.Model), Is.EqualTo(Weights(straight.Model)));
+            Assert.That(resumed.History, Is.EqualTo(straight.History));
+        }
+    }
+
+    [Test]
     public void BadSettingsAndDataAreRejectedBeforeTraining()
     {
         (Tensor images, Tensor labels) = Data(9);

@@ -38,4 +38,28 @@ public class ResumeTests : SingleThreadedFixture
             Assert.That(TestTensors.SameBytes(resumed.Model.state_dict()[key], value), Is.True, key);
         }
     }
+
+    [Test]
+    public void ACheckpointOfAnotherNetworkIsRefusedBeforeTraining()
+    {
+        var ml = new MLContext(seed: 1);
+        using var folder = new TemporaryDirectory();
+        string checkpoint = folder.File("run.ckpt");
+        var options = new BnInceptionMulticlassTrainer.Options
+        {
+            ImageSize = 64,
+            Training = TrainerOptions.PaperBnX5 with { Epochs = 1, BatchSize = 8, CheckpointPath = checkpoint },
+            ResumeFromCheckpoint = true,
+        };
+        using (ml.MulticlassClassification.Trainers.BnInception(options).Fit(PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 16))))
+        {
+        }
+
+        // The same checkpoint path, data of three classes only.
+        PipelineData.PixelRow[] three = PipelineData.FashionRows("train", 60).Where(row => row.Label is "Trouser" or "Bag" or "Coat").ToArray();
+        IDataView other = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(three)).Transform(ml.Data.LoadFromEnumerable(three));
+        var error = Assert.Throws<InvalidDataException>(() => ml.MulticlassClassification.Trainers.BnInception(options).Fit(other));
+        Assert.That(error!.Message, Does.Contain("run.ckpt is a run of a network for 10 classes").And.Contain("this data has 3 classes")
+            .And.Contain("Delete the checkpoint or choose another path"));
+    }
 }

@@ -38,7 +38,7 @@ public class StreamingTests : SingleThreadedFixture
         IDataView data = PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 32));
         Assert.That(data.CanShuffle, Is.False, "LoadFromEnumerable's view reads in order only");
         var orders = new List<List<long>>();
-        var source = new DataViewBatchSource(data, "Label", "Features", new ImageFeatureLayout(1, 64), 10, ml, 1000, "training");
+        var source = new DataViewBatchSource(data, "Label", "Features", new ImageFeatureLayout(1, 64), 10, ml, 1000, null, "training", null, CancellationToken.None);
         foreach (ulong seed in new ulong[] { 1, 2, 1 })
         {
             var order = new List<long>();

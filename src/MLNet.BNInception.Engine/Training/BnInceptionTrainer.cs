@@ -86,13 +86,28 @@ public sealed class BnInceptionTrainer
             cancellationToken);
     }
 
-    /// <summary>Continues the run saved in <paramref name="checkpointPath"/> on batches from the same sources.</summary>
-    /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format.</exception>
+    /// <summary>
+    /// Continues the run saved in <paramref name="checkpointPath"/> on batches from the same sources.
+    /// With <paramref name="expectedModel"/>, a checkpoint of a network of other classes or another
+    /// input is refused before anything is read.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format, or not of the expected network.</exception>
     public static TrainingResult Resume(string checkpointPath, ILabelledBatchSource train, ILabelledBatchSource? validation = null,
-        Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellationToken = default)
+        Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellationToken = default,
+        BnInceptionOptions? expectedModel = null)
     {
         using TrainingCheckpoint.Loaded checkpoint = TrainingCheckpoint.Load(checkpointPath);
-        return new TrainingRun(checkpoint.Model, checkpoint.Trainer, onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
+        BnInceptionOptions saved = checkpoint.Model;
+        if (expectedModel is not null && (saved.NumClasses != expectedModel.NumClasses || saved.InputChannels != expectedModel.InputChannels ||
+            saved.InputSize != expectedModel.InputSize))
+        {
+            throw new InvalidDataException(
+                $"{checkpointPath} is a run of a network for {saved.NumClasses} classes and {saved.InputChannels}x{saved.InputSize}x{saved.InputSize} images; " +
+                $"this data has {expectedModel.NumClasses} classes and {expectedModel.InputChannels}x{expectedModel.InputSize}x{expectedModel.InputSize} images. " +
+                "Delete the checkpoint or choose another path to start afresh.");
+        }
+
+        return new TrainingRun(saved, checkpoint.Trainer, onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
     }
 
     /// <summary>Mean cross-entropy and top-1 accuracy of <paramref name="model"/> in eval mode.</summary>

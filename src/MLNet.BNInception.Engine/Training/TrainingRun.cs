@@ -49,8 +49,10 @@ internal sealed class TrainingRun(
             StopReason reason = StopReason.Completed;
             for (; _state.Epoch < options.Epochs; _state.Epoch++)
             {
-                IEnumerable<LabelledBatch> batches = train.ReadBatches(options.BatchSize, EpochSeed(_state.Epoch), _state.NextBatch,
-                    options.DropLastBatch, cancellationToken);
+                // A run stopped during its epoch's validation resumes there: nothing of the pass is left to read.
+                IEnumerable<LabelledBatch> batches = _state.NextBatch < stepsPerEpoch
+                    ? train.ReadBatches(options.BatchSize, EpochSeed(_state.Epoch), _state.NextBatch, options.DropLastBatch, cancellationToken)
+                    : [];
                 using (IEnumerator<LabelledBatch> reader = batches.GetEnumerator())
                 {
                     for (; _state.NextBatch < stepsPerEpoch; _state.NextBatch++)
@@ -194,9 +196,18 @@ internal sealed class TrainingRun(
         double? valLoss = null, valAccuracy = null;
         if (validation is not null)
         {
-            (double loss, double accuracy) = BnInceptionTrainer.Evaluate(model, validation, cancellationToken);
-            valLoss = loss;
-            valAccuracy = accuracy;
+            try
+            {
+                (double loss, double accuracy) = BnInceptionTrainer.Evaluate(model, validation, cancellationToken);
+                valLoss = loss;
+                valAccuracy = accuracy;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The epoch's steps are done and kept: a resumed run validates and goes on.
+                SaveCheckpoint(model, optimizer, best);
+                throw;
+            }
         }
 
         double lr = optimizer.ParamGroups.First().LearningRate;

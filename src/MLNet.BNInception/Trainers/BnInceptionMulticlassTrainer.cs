@@ -66,7 +66,10 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
             .GetOutputSchema(inputSchema);
     }
 
-    /// <summary>Trains on <paramref name="input"/> (validating on a fraction of it when <c>Training.ValidationFraction</c> is set).</summary>
+    /// <summary>
+    /// Trains on <paramref name="input"/>, validating on a seeded random fraction of its rows when
+    /// <c>Training.ValidationFraction</c> is set (chosen by row id, so the view stays shufflable).
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
     /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
     /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled; a checkpoint was written when a path is set.</exception>
@@ -80,33 +83,49 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
     {
         ArgumentNullException.ThrowIfNull(trainData);
         Options o = Settings;
+        o.Validate();
         (DataViewSchema.Column features, ImageFeatureLayout layout, LabelKey label) = CheckSchema(trainData.Schema, "training");
         if (validationData is not null)
         {
             (_, ImageFeatureLayout validationLayout, LabelKey validationLabel) = CheckSchema(validationData.Schema, "validation");
-            if (validationLayout != layout || validationLabel.Count != label.Count)
+            if (validationLayout != layout || !validationLabel.ClassNames.SequenceEqual(label.ClassNames))
             {
-                throw new ArgumentOutOfRangeException(nameof(validationData),
-                    $"The validation data has {validationLabel.Count} classes and {validationLayout.Channels}×{validationLayout.Side}×{validationLayout.Side} images; " +
-                    $"the training data has {label.Count} and {layout.Channels}×{layout.Side}×{layout.Side}.");
+                throw new ArgumentOutOfRangeException(null,
+                    $"The validation data's classes ({string.Join(", ", validationLabel.ClassNames)}) and images " +
+                    $"({validationLayout.Channels}x{validationLayout.Side}x{validationLayout.Side}) differ from the training data's " +
+                    $"({string.Join(", ", label.ClassNames)}; {layout.Channels}x{layout.Side}x{layout.Side}). Map both labels with the same " +
+                    "fitted MapValueToKey, and prepare both images alike.");
             }
         }
 
-        var ml = new MLContext(seed: unchecked((int)o.Training.Seed));
+        // Everything that can be refused without reading a row is refused before the counting passes.
         TrainerOptions training = o.Training;
-        if (validationData is null && training.ValidationFraction > 0)
+        bool split = validationData is null && training.ValidationFraction > 0;
+        if (training.EarlyStopping is not null && validationData is null && !split)
         {
-            DataOperationsCatalog.TrainTestData split = ml.Data.TrainTestSplit(trainData, training.ValidationFraction, seed: unchecked((int)o.Training.Seed));
-            (trainData, validationData) = (split.TrainSet, split.TestSet);
+            throw new ArgumentException("EarlyStopping needs validation data: call Fit(train, validation) or set Training.ValidationFraction.");
         }
 
-        training = training with { ValidationFraction = 0 };
-        using var log = new TrainingLog(o.MLContext, "Training");
-        var train = new DataViewBatchSource(trainData, o.LabelColumnName, o.FeatureColumnName, layout, label.Count, ml, o.ShufflePoolSize, "training", log);
-        DataViewBatchSource? validation = validationData is null
-            ? null
-            : new DataViewBatchSource(validationData, o.LabelColumnName, o.FeatureColumnName, layout, label.Count, ml, o.ShufflePoolSize, "validation", log);
         BnInceptionOptions architecture = o.Architecture with { NumClasses = label.Count, InputSize = layout.Side, InputChannels = layout.Channels };
+        var trainer = new BnInceptionTrainer(architecture, training with { ValidationFraction = 0 });
+        var ml = new MLContext(seed: unchecked((int)training.Seed));
+        int poolSize = o.ShufflePoolSize ?? (int)Math.Clamp((1L << 30) / (4L * layout.Size), 1_000, 100_000);
+        using var log = new TrainingLog(o.MLContext, "Training");
+        RowSplit? keep = split ? new RowSplit(training.Seed, training.ValidationFraction, HeldOut: false) : null;
+        RowSplit? holdOut = split ? keep! with { HeldOut = true } : null;
+        var train = new DataViewBatchSource(trainData, o.LabelColumnName, o.FeatureColumnName, layout, label.Count, ml, poolSize, keep, "training", log,
+            o.CancellationToken);
+        DataViewBatchSource? validation = validationData is null && !split
+            ? null
+            : new DataViewBatchSource(validationData ?? trainData, o.LabelColumnName, o.FeatureColumnName, layout, label.Count, ml, poolSize, holdOut,
+                "validation", log, o.CancellationToken);
+        if (validation is { Count: 0 })
+        {
+            throw new ArgumentException(split
+                ? $"ValidationFraction {training.ValidationFraction} of {train.Count} rows holds out none; raise it or pass validation data."
+                : "The validation data has no rows.");
+        }
+
         string validated = validation is null ? "" : string.Create(CultureInfo.InvariantCulture, $", {validation.Count} validation rows");
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"BN-Inception: {train.Count} training rows{validated}, {label.Count} classes, {layout.Channels}x{layout.Side}x{layout.Side} images; " +
@@ -126,15 +145,24 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         void OnEpoch(EpochMetrics metrics)
         {
             o.OnEpoch?.Invoke(metrics);
-            string validated = metrics.ValidationLoss is double loss ? $", validation loss {loss:F4}, validation accuracy {metrics.ValidationAccuracy:P2}" : "";
+            string validation = metrics.ValidationLoss is double loss
+                ? string.Create(CultureInfo.InvariantCulture, $", validation loss {loss:F4}, validation accuracy {metrics.ValidationAccuracy:P2}")
+                : "";
             log.Info(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {metrics.Epoch}: training loss {metrics.TrainLoss:F4}, training accuracy {metrics.TrainAccuracy:P2}{validated}"));
+                $"epoch {metrics.Epoch}: training loss {metrics.TrainLoss:F4}, training accuracy {metrics.TrainAccuracy:P2}{validation}"));
         }
 
-        bool resume = o.ResumeFromCheckpoint && training.CheckpointPath is not null && File.Exists(training.CheckpointPath);
-        TrainingResult result = resume
-            ? BnInceptionTrainer.Resume(training.CheckpointPath!, train, validation, OnStep, OnEpoch, o.CancellationToken)
-            : new BnInceptionTrainer(architecture, training).Fit(train, validation, OnStep, OnEpoch, o.CancellationToken);
+        TrainingResult result;
+        if (o.ResumeFromCheckpoint && training.CheckpointPath is not null && File.Exists(training.CheckpointPath))
+        {
+            log.Info($"resuming the run saved in {training.CheckpointPath}");
+            result = BnInceptionTrainer.Resume(training.CheckpointPath, train, validation, OnStep, OnEpoch, o.CancellationToken, expectedModel: architecture);
+        }
+        else
+        {
+            result = trainer.Fit(train, validation, OnStep, OnEpoch, o.CancellationToken);
+        }
+
         try
         {
             return new BnInceptionPredictionTransformer(result, features, layout, label, o.Scoring);
@@ -226,9 +254,11 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
 
         /// <summary>
         /// Rows in ML.NET's shuffle pool, used when the data view cannot be read in any order (a text
-        /// file, say). Default 10,000. With <c>AppendCacheCheckpoint</c> the view reshuffles fully instead.
+        /// file read directly, say). Null (default) takes as many as fit in 1 GiB of pixels, between
+        /// 1,000 and 100,000 (1,783 colour images at 224×224). With <c>AppendCacheCheckpoint</c> before
+        /// the trainer the view reshuffles fully instead.
         /// </summary>
-        public int ShufflePoolSize { get; set; } = 10_000;
+        public int? ShufflePoolSize { get; set; }
 
         internal void Validate()
         {
@@ -243,9 +273,14 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
                     $"ImageSize {ImageSize} is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, …, 224, …).");
             }
 
-            if (LogEverySteps < 1 || ShufflePoolSize < 1)
+            if (LogEverySteps < 1)
             {
-                throw new ArgumentOutOfRangeException(nameof(LogEverySteps), "LogEverySteps and ShufflePoolSize must be at least 1.");
+                throw new ArgumentOutOfRangeException(nameof(LogEverySteps), LogEverySteps, "LogEverySteps must be at least 1.");
+            }
+
+            if (ShufflePoolSize < 2)
+            {
+                throw new ArgumentOutOfRangeException(nameof(ShufflePoolSize), ShufflePoolSize, "ShufflePoolSize must be at least 2 (or null for automatic).");
             }
 
             Training.Validate();

@@ -89,7 +89,7 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     /// <inheritdoc/>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         return new ScoringRowMapper(inputSchema, this);
     }
 
@@ -97,7 +97,7 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     public IDataView Transform(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         return new ScoredDataView(input, this);
     }
 
@@ -112,21 +112,21 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     /// </summary>
     public void Save(ModelSaveContext ctx)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        ((ICanSaveModel)MLNetModelExport.Build(this)).Save(ctx);
+        ThrowIfDisposed();
+        MLNetModelExport.Save(this, ctx);
     }
 
     /// <summary>Saves the network's weights in PyTorch's format, to train further from (the trainer's <c>InitialWeightsPath</c>) or to load in Python.</summary>
     public void SaveWeights(string path)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         PyTorchStateDict.Save(Model.state_dict(), path);
     }
 
     /// <summary>Exports the network to ONNX (BN folded, dynamic batch), with the class names in the file's metadata unless the options say otherwise.</summary>
     public void ExportOnnx(string path, OnnxExportOptions? options = null)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         OnnxExporter.Export(Model, path, options ?? new OnnxExportOptions { ClassLabels = ClassNames });
     }
 
@@ -141,10 +141,22 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
         }
     }
 
+    // ML.NET's prediction engines own the transformer they are made from unless told otherwise
+    // (ownsTransformer: true is the default), and dispose it with themselves.
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+        {
+            throw new ObjectDisposedException(nameof(BnInceptionPredictionTransformer),
+                "The BN-Inception model has been disposed. A prediction engine made with ownsTransformer: true (ML.NET's default) " +
+                "disposes its model when it is disposed; pass ownsTransformer: false to keep using the model.");
+        }
+    }
+
     /// <summary>Softmax probabilities, <paramref name="count"/> × classes, for that many images laid out one after the other in <paramref name="pixels"/>.</summary>
     internal float[] Probabilities(float[] pixels, int count)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         using DisposeScope scope = NewDisposeScope();
         int size = Layout.Size;
         Tensor images = tensor(count * size == pixels.Length ? pixels : pixels[..(count * size)], [count, Layout.Channels, Layout.Side, Layout.Side]);

@@ -6,8 +6,9 @@ namespace MLNet.BNInception.Trainers;
 
 /// <summary>
 /// The values of one input column for the rows of a batch that a cursor has read ahead, so that the
-/// cursor can go on serving them row by row after the input cursor has moved past. Values are
-/// copied out when served; values that are disposable (images) are disposed when the batch is replaced.
+/// cursor can go on serving them row by row after the input cursor has moved past. Vectors are
+/// copied out when served. A disposable value (an image) belongs to whoever it is served to, as an
+/// image from ML.NET's loader does; one never served is disposed when the batch is replaced.
 /// </summary>
 internal abstract class ColumnBuffer : IDisposable
 {
@@ -35,6 +36,9 @@ internal abstract class ColumnBuffer : IDisposable
         return (ColumnBuffer)factory.Invoke(null, [input, column, capacity])!;
     }
 
+    /// <summary>A buffer of float vectors captured from <paramref name="current"/>: for the features column, which the cursor reads anyway.</summary>
+    public static ColumnBuffer Captured(Func<VBuffer<float>> current, int capacity) => new CapturedVectorBuffer(current, capacity);
+
     private static ColumnBuffer CreateValue<T>(DataViewRowCursor input, DataViewSchema.Column column, int capacity) =>
         new ValueBuffer<T>(input.GetGetter<T>(column), capacity);
 
@@ -44,6 +48,7 @@ internal abstract class ColumnBuffer : IDisposable
     private sealed class ValueBuffer<T>(ValueGetter<T> source, int capacity) : ColumnBuffer
     {
         private readonly T[] _values = new T[capacity];
+        private readonly bool[] _served = new bool[capacity];
 
         public override void Capture(int slot)
         {
@@ -52,17 +57,43 @@ internal abstract class ColumnBuffer : IDisposable
             T value = default!;
             source(ref value);
             _values[slot] = value;
+            _served[slot] = false;
         }
 
-        public override Delegate Getter(Func<int> currentSlot) => (ValueGetter<T>)((ref T value) => value = _values[currentSlot()]);
+        public override Delegate Getter(Func<int> currentSlot) => (ValueGetter<T>)((ref T value) =>
+        {
+            int slot = currentSlot();
+            value = _values[slot];
+            _served[slot] = true;
+        });
 
         public override void Clear()
         {
             for (int i = 0; i < _values.Length; i++)
             {
-                (_values[i] as IDisposable)?.Dispose();
+                if (!_served[i])
+                {
+                    (_values[i] as IDisposable)?.Dispose();
+                }
+
                 _values[i] = default!;
+                _served[i] = false;
             }
+        }
+    }
+
+    // The features are read once per row for scoring; passing them through too must not run the
+    // image pipeline a second time.
+    private sealed class CapturedVectorBuffer(Func<VBuffer<float>> current, int capacity) : ColumnBuffer
+    {
+        private readonly VBuffer<float>[] _values = new VBuffer<float>[capacity];
+
+        public override void Capture(int slot) => current().CopyTo(ref _values[slot]);
+
+        public override Delegate Getter(Func<int> currentSlot) => (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) => _values[currentSlot()].CopyTo(ref value));
+
+        public override void Clear()
+        {
         }
     }
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.BNInception.Images;
 using MLNet.BNInception.Training;
 using static TorchSharp.torch;
 
@@ -14,11 +15,16 @@ namespace MLNet.BNInception.Trainers;
 /// and a reader thread pulls rows through the pipeline (file reading, decoding, resizing, pixel
 /// extraction all happen in the getters) up to two batches ahead of the network. The whole set is
 /// never materialised; ML.NET's <c>AppendCacheCheckpoint</c>, when the pipeline has one, is what
-/// caches.
+/// caches. A row filter on the row ids (<see cref="RowSplit"/>) holds out a validation fraction
+/// without making the view unshufflable, as ML.NET's <c>TrainTestSplit</c> would.
 /// </summary>
 internal sealed class DataViewBatchSource : ILabelledBatchSource
 {
     private const int BatchesAhead = 2;
+
+    // How long a stopped pass waits for its reader to notice; a reader blocked inside ML.NET (a
+    // cache filling, a shuffle pool loading) is left to finish on its own rather than waited for.
+    private static readonly TimeSpan ReaderStopWait = TimeSpan.FromSeconds(2);
 
     private readonly IDataView _data;
     private readonly string _labelColumn;
@@ -27,6 +33,7 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
     private readonly int _classes;
     private readonly MLContext _shuffler;
     private readonly int _shufflePoolSize;
+    private readonly RowSplit? _split;
     private readonly string _what;
     private readonly TrainingLog? _log;
 
@@ -37,10 +44,12 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
     /// <param name="classes">The label's class count.</param>
     /// <param name="shuffler">Makes ML.NET's pool shuffle for views that cannot shuffle themselves.</param>
     /// <param name="shufflePoolSize">Rows in that pool.</param>
+    /// <param name="split">The rows to keep, by row id; null for all.</param>
     /// <param name="what">Names the data in messages ("training", "validation").</param>
     /// <param name="log">Where each pass reports how long the network waited for the pipeline; null for nowhere.</param>
+    /// <param name="cancellationToken">Stops the counting pass, when the view does not know its row count.</param>
     public DataViewBatchSource(IDataView data, string labelColumn, string featureColumn, ImageFeatureLayout layout, int classes,
-        MLContext shuffler, int shufflePoolSize, string what, TrainingLog? log = null)
+        MLContext shuffler, int shufflePoolSize, RowSplit? split, string what, TrainingLog? log, CancellationToken cancellationToken)
     {
         _data = data;
         _labelColumn = labelColumn;
@@ -49,9 +58,10 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         _classes = classes;
         _shuffler = shuffler;
         _shufflePoolSize = shufflePoolSize;
+        _split = split;
         _what = what;
         _log = log;
-        Count = data.GetRowCount() ?? CountRows(data);
+        Count = split is null && data.GetRowCount() is long known ? known : CountRows(cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -60,8 +70,8 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
     /// <summary>How the passes are shuffled, for the log.</summary>
     public string ShuffleDescription => _data.CanShuffle
         ? "a full reshuffle every epoch (the view can be read in any order)"
-        : $"ML.NET's pool shuffle every epoch, {_shufflePoolSize} rows at a time (the view cannot be read in any order; with AppendCacheCheckpoint " +
-          "right before the trainer, and no ValidationFraction split after it, it reshuffles fully)";
+        : string.Create(CultureInfo.InvariantCulture,
+            $"ML.NET's pool shuffle every epoch, {_shufflePoolSize} rows at a time (the view cannot be read in any order; AppendCacheCheckpoint before the trainer makes it one that can)");
 
     /// <inheritdoc/>
     public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch,
@@ -74,16 +84,17 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
 
     private IEnumerable<LabelledBatch> Read(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
     {
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        using var ready = new BlockingCollection<RawBatch>(BatchesAhead);
+        var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var ready = new BlockingCollection<RawBatch>(BatchesAhead);
         Task reader = Task.Factory.StartNew(() => Produce(ready, batchSize, shuffleSeed, skipBatches, dropLastBatch, stop.Token),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+
         // How long the consumer (the network) sat waiting for the reader (the pipeline): near zero
         // when the network is the bottleneck, as it should be.
         long started = Stopwatch.GetTimestamp(), waiting = 0, rows = 0;
         try
         {
-            using IEnumerator<RawBatch> batches = ready.GetConsumingEnumerable().GetEnumerator();
+            using IEnumerator<RawBatch> batches = ready.GetConsumingEnumerable(cancellationToken).GetEnumerator();
             while (true)
             {
                 long asked = Stopwatch.GetTimestamp();
@@ -98,8 +109,16 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
                 yield return batches.Current.ToTensors(_layout);
             }
 
-            // The reader's own failure (a bad row, a cancelled read) surfaces here, in the trainer's thread.
-            reader.GetAwaiter().GetResult();
+            // The reader's own failure (a bad row) surfaces here, in the trainer's thread; its
+            // cancellation, as the caller's.
+            try
+            {
+                reader.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
         }
         finally
         {
@@ -111,15 +130,20 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
                     $"{_what} pass of {rows} rows: {total:F1} s, of which the network waited {waited:F1} s ({waited / Math.Max(total, 1e-9):P0}) for the pipeline's images"));
             }
 
-            // The trainer stops reading when it has the batches it needs (or fails): the reader stops too.
+            // A failure of the reader after the consumer has all it needs is moot: only waited for.
             stop.Cancel();
-            try
+            if (WaitQuietly(reader, ReaderStopWait))
             {
-                reader.Wait(CancellationToken.None);
+                ready.Dispose();
+                stop.Dispose();
             }
-            catch (AggregateException)
+            else
             {
-                // Its error, if any, was thrown above or is moot now that reading stopped.
+                _ = reader.ContinueWith(_ =>
+                {
+                    ready.Dispose();
+                    stop.Dispose();
+                }, TaskScheduler.Default);
             }
         }
     }
@@ -129,54 +153,46 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
     {
         try
         {
-            IDataView view = _data;
-            Random? random = null;
-            if (shuffleSeed is ulong seed)
-            {
-                int seed32 = unchecked((int)(seed ^ (seed >> 32)));
-                if (_data.CanShuffle)
-                {
-                    random = new Random(seed32);
-                }
-                else
-                {
-                    view = _shuffler.Data.ShuffleRows(_data, seed32, _shufflePoolSize, shuffleSource: false);
-                }
-            }
-
-            DataViewSchema.Column label = view.Schema[_labelColumn], features = view.Schema[_featureColumn];
-            using DataViewRowCursor cursor = view.GetRowCursor([label, features], random);
+            using DataViewRowCursor cursor = OpenCursor(shuffleSeed, out DataViewSchema.Column label, out DataViewSchema.Column features);
             ValueGetter<uint> getLabel = cursor.GetGetter<uint>(label);
             ValueGetter<VBuffer<float>> getFeatures = cursor.GetGetter<VBuffer<float>>(features);
             ValueGetter<DataViewRowId> getId = cursor.GetIdGetter();
-            for (long skipped = 0, toSkip = (long)skipBatches * batchSize; skipped < toSkip && cursor.MoveNext(); skipped++)
-            {
-                stop.ThrowIfCancellationRequested();
-            }
-
             uint key = 0;
             VBuffer<float> pixels = default;
             DataViewRowId id = default;
+            long toSkip = (long)skipBatches * batchSize;
             var batch = new RawBatch(batchSize, _layout.Size);
             while (cursor.MoveNext())
             {
                 stop.ThrowIfCancellationRequested();
                 getId(ref id);
-                getLabel(ref key);
+                if (_split is not null && !_split.Keeps(id))
+                {
+                    continue;
+                }
+
+                if (toSkip > 0)
+                {
+                    toSkip--;
+                    continue;
+                }
+
+                Span<float> destination = batch.Slot(_layout.Size);
+                Read(getLabel, ref key, id, _labelColumn);
+                Read(getFeatures, ref pixels, id, _featureColumn);
                 if (key == 0 || key > _classes)
                 {
                     throw new InvalidDataException(
-                        $"Row {id.Low} of the {_what} data has no label: {_labelColumn} is missing there (a value the key mapping did not know, or empty).");
+                        $"Row {id.Low} of the {_what} data (0-based, in the source's order) has no label: {_labelColumn} is missing there " +
+                        "(a value the key mapping did not know, or empty).");
                 }
 
-                getFeatures(ref pixels);
-                Span<float> destination = batch.Slot(_layout.Size);
                 pixels.CopyTo(destination);
                 int bad = IndexOfNonFinite(destination);
                 if (bad >= 0)
                 {
-                    throw new InvalidDataException(
-                        $"Row {id.Low} of the {_what} data has a non-finite pixel: {_featureColumn}[{bad}] is {destination[bad]}.");
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                        $"Row {id.Low} of the {_what} data (0-based, in the source's order) has a non-finite pixel: {_featureColumn}[{bad}] is {destination[bad]}."));
                 }
 
                 batch.Add(key - 1, (long)id.Low);
@@ -198,6 +214,53 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         }
     }
 
+    private DataViewRowCursor OpenCursor(ulong? shuffleSeed, out DataViewSchema.Column label, out DataViewSchema.Column features)
+    {
+        IDataView view = _data;
+        Random? random = null;
+        if (shuffleSeed is ulong seed)
+        {
+            int seed32 = unchecked((int)(seed ^ (seed >> 32)));
+            if (_data.CanShuffle)
+            {
+                random = new Random(seed32);
+            }
+            else
+            {
+                view = _shuffler.Data.ShuffleRows(_data, seed32, _shufflePoolSize, shuffleSource: false);
+            }
+        }
+
+        label = view.Schema[_labelColumn];
+        features = view.Schema[_featureColumn];
+        return view.GetRowCursor([label, features], random);
+    }
+
+    // A getter's failure (an image that cannot be read, say) named with the row and the column.
+    private void Read<T>(ValueGetter<T> getter, ref T value, DataViewRowId id, string column)
+    {
+        try
+        {
+            getter(ref value);
+        }
+        catch (Exception error) when (error is not (OperationCanceledException or InvalidDataException or InvalidImageException))
+        {
+            throw new InvalidDataException($"Reading row {id.Low} of the {_what} data (0-based, in the source's order) failed in column {column}: {error.Message}", error);
+        }
+    }
+
+    private static bool WaitQuietly(Task task, TimeSpan timeout)
+    {
+        try
+        {
+            return task.Wait(timeout);
+        }
+        catch (AggregateException)
+        {
+            return true;
+        }
+    }
+
     private static int IndexOfNonFinite(ReadOnlySpan<float> values)
     {
         for (int i = 0; i < values.Length; i++)
@@ -211,13 +274,17 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         return -1;
     }
 
-    private static long CountRows(IDataView data)
+    private long CountRows(CancellationToken cancellationToken)
     {
         long count = 0;
-        using DataViewRowCursor cursor = data.GetRowCursor([]);
+        using DataViewRowCursor cursor = _data.GetRowCursor([]);
+        ValueGetter<DataViewRowId> getId = cursor.GetIdGetter();
+        DataViewRowId id = default;
         while (cursor.MoveNext())
         {
-            count++;
+            cancellationToken.ThrowIfCancellationRequested();
+            getId(ref id);
+            count += _split is null || _split.Keeps(id) ? 1 : 0;
         }
 
         return count;

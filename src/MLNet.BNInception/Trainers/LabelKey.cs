@@ -9,6 +9,9 @@ namespace MLNet.BNInception.Trainers;
 /// </summary>
 internal sealed class LabelKey
 {
+    private static readonly System.Reflection.MethodInfo TextsMethod =
+        typeof(LabelKey).GetMethod(nameof(Texts), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+
     private LabelKey(KeyDataViewType type, DataViewSchema.Annotations annotations, IReadOnlyList<string> names)
     {
         Type = type;
@@ -33,6 +36,13 @@ internal sealed class LabelKey
     /// <summary>The label column's key information; the message of a mismatch names the column and says what is expected.</summary>
     public static LabelKey Of(DataViewSchema.Column column)
     {
+        if (column.Type is KeyDataViewType { RawType: Type raw } && raw != typeof(uint))
+        {
+            throw new ArgumentOutOfRangeException(null,
+                $"{column.Name} is {column.Type}: a key of UInt32, as MapValueToKey makes it, is expected (ML.NET's multiclass trainers predict UInt32 keys). " +
+                $"Map the labels with mlContext.Transforms.Conversion.MapValueToKey(\"{column.Name}\").");
+        }
+
         if (column.Type is not KeyDataViewType key || key.Count < 2 || key.Count > int.MaxValue)
         {
             string count = column.Type is KeyDataViewType single ? $" of {single.Count} class{(single.Count == 1 ? "" : "es")}" : "";
@@ -63,29 +73,13 @@ internal sealed class LabelKey
         }
 
         // Numeric key values (a label of numbers mapped to keys): their text, for slot names.
-        return Enumerable.Range(0, count).Select(i => KeyValueText(column, type.ItemType, i)).ToArray();
+        return (string[])TextsMethod.MakeGenericMethod(type.ItemType.RawType).Invoke(null, [column])!;
     }
 
-    private static string KeyValueText(DataViewSchema.Column column, DataViewType itemType, int index) => itemType.RawType switch
-    {
-        Type t when t == typeof(float) => Text<float>(column, index),
-        Type t when t == typeof(double) => Text<double>(column, index),
-        Type t when t == typeof(int) => Text<int>(column, index),
-        Type t when t == typeof(long) => Text<long>(column, index),
-        Type t when t == typeof(uint) => Text<uint>(column, index),
-        Type t when t == typeof(ulong) => Text<ulong>(column, index),
-        Type t when t == typeof(short) => Text<short>(column, index),
-        Type t when t == typeof(ushort) => Text<ushort>(column, index),
-        Type t when t == typeof(byte) => Text<byte>(column, index),
-        Type t when t == typeof(sbyte) => Text<sbyte>(column, index),
-        Type t when t == typeof(bool) => Text<bool>(column, index),
-        _ => index.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
-
-    private static string Text<T>(DataViewSchema.Column column, int index)
+    private static string[] Texts<T>(DataViewSchema.Column column)
     {
         VBuffer<T> values = default;
         column.GetKeyValues(ref values);
-        return Convert.ToString(values.GetItemOrDefault(index), System.Globalization.CultureInfo.InvariantCulture) ?? "";
+        return values.DenseValues().Select(value => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? "").ToArray();
     }
 }

@@ -20,8 +20,10 @@ namespace MLNet.BNInception.Trainers;
 /// centroid is the most probable class (for probabilities p, |p − e_j|² = |p|² − 2p_j + 1). It is
 /// ML.NET's only public way to turn a vector into a scalar key column: ONNX outputs reach ML.NET
 /// only as vectors;</item>
-/// <item>a value mapping from K-means' cluster to the class, giving PredictedLabel the label's key
-/// type and key values, and a copy of the probabilities to Score.</item>
+/// <item>a value mapping from K-means' cluster to the class's value and a key mapping with the
+/// classes as key data, giving PredictedLabel the label's key type and key values (for a label
+/// without key values, the class numbers become its key values), and a copy of the probabilities to
+/// Score.</item>
 /// </list>
 /// The loaded chain gives the same Score (ONNX Runtime's float arithmetic, within 1e-4 of the scale),
 /// the same PredictedLabel except where two classes' probabilities tie to the last bit, and works
@@ -31,41 +33,54 @@ internal static class MLNetModelExport
 {
     private const string Probabilities = "BnInception.Probabilities";
     private const string Cluster = "BnInception.Cluster";
-    private static readonly MethodInfo MapClustersMethod = typeof(MLNetModelExport).GetMethod(nameof(MapClusters), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private const string ClassValue = "BnInception.Class";
+    private static readonly MethodInfo PredictedLabelMethod = typeof(MLNetModelExport).GetMethod(nameof(PredictedLabel), BindingFlags.NonPublic | BindingFlags.Static)!;
 
-    /// <summary>The chain of ML.NET transformers that computes what <paramref name="model"/> computes.</summary>
-    public static TransformerChain<ITransformer> Build(BnInceptionPredictionTransformer model)
+    /// <summary>Writes, into <paramref name="ctx"/>, the chain of ML.NET transformers that computes what <paramref name="model"/> computes.</summary>
+    public static void Save(BnInceptionPredictionTransformer model, ModelSaveContext ctx)
+    {
+        // OnnxTransformer copies a model given as a stream to a temporary file it never deletes, so
+        // the export goes to a file of ours, removed once the chain has been written.
+        string onnxPath = Path.Combine(Path.GetTempPath(), $"bninception-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            OnnxExporter.Export(model.Model, onnxPath, new OnnxExportOptions
+            {
+                InputName = model.FeatureColumnName,
+                ProbabilitiesName = Probabilities,
+                Outputs = OnnxOutputs.Probabilities,
+                ClassLabels = model.Label.ClassNames,
+                ForMLNetOnnxTransformer = true,
+            });
+            using TransformerChain<ITransformer> chain = Build(model, onnxPath);
+            ((ICanSaveModel)chain).Save(ctx);
+        }
+        finally
+        {
+            File.Delete(onnxPath);
+        }
+    }
+
+    private static TransformerChain<ITransformer> Build(BnInceptionPredictionTransformer model, string onnxPath)
     {
         var ml = new MLContext(seed: 0);
         int classes = model.Label.Count;
         var featureSchema = new DataViewSchema.Builder();
         featureSchema.AddColumn(model.FeatureColumnName, model.FeatureType);
         IDataView schemaOnly = new SchemaOnlyDataView(featureSchema.ToSchema());
-
-        using var onnx = new MemoryStream();
-        OnnxExporter.Export(model.Model, onnx, new OnnxExportOptions
-        {
-            InputName = model.FeatureColumnName,
-            ProbabilitiesName = Probabilities,
-            Outputs = OnnxOutputs.Probabilities,
-            ClassLabels = model.Label.ClassNames,
-            ForMLNetOnnxTransformer = true,
-        });
-        onnx.Position = 0;
-        ITransformer network = ml.Transforms.ApplyOnnxModel(Probabilities, model.FeatureColumnName, onnx).Fit(schemaOnly);
+        ITransformer network = ml.Transforms.ApplyOnnxModel(Probabilities, model.FeatureColumnName, onnxPath).Fit(schemaOnly);
         IDataView afterNetwork = network.Transform(schemaOnly);
-
         (ITransformer argMax, uint[] clusterOfClass) = FitArgMax(ml, classes);
         IDataView afterArgMax = argMax.Transform(afterNetwork);
 
-        IEstimator<ITransformer> tail = ml.Transforms.CopyColumns(PredictionColumns.Score, Probabilities);
-        if (model.Label.KeyValueType is PrimitiveDataViewType keyValueType)
-        {
-            tail = tail.Append(ml.Transforms.Conversion.ConvertType(Cluster, PredictionColumns.PredictedLabel, DataKind.UInt32));
-            tail = tail.Append((IEstimator<ITransformer>)MapClustersMethod.MakeGenericMethod(keyValueType.RawType).Invoke(null, [ml, model, clusterOfClass])!);
-        }
-
-        tail = tail.Append(ml.Transforms.DropColumns(Probabilities, Cluster));
+        // Score is the probabilities; PredictedLabel is K-means' cluster turned into the class's
+        // value (a key value of the label, or its number when the label has none), then mapped to
+        // a key with the classes' values, in class order, as the key data: the label's key type.
+        Type valueType = model.Label.KeyValueType?.RawType == typeof(ReadOnlyMemory<char>) ? typeof(string) : model.Label.KeyValueType?.RawType ?? typeof(uint);
+        IEstimator<ITransformer> tail = ml.Transforms.CopyColumns(PredictionColumns.Score, Probabilities)
+            .Append(ml.Transforms.Conversion.ConvertType(Cluster, PredictionColumns.PredictedLabel, DataKind.UInt32))
+            .Append((IEstimator<ITransformer>)PredictedLabelMethod.MakeGenericMethod(valueType).Invoke(null, [ml, model, clusterOfClass])!)
+            .Append(ml.Transforms.DropColumns(Probabilities, Cluster, ClassValue));
         ITransformer fittedTail = tail.Fit(afterArgMax);
         return new TransformerChain<ITransformer>(network, argMax, fittedTail);
     }
@@ -99,15 +114,36 @@ internal static class MLNetModelExport
         return (kmeans, clusterOfClass);
     }
 
-    // Cluster number → the class's key value, treated as a key: the values in class order become
-    // the key values in that order, so PredictedLabel's key type is the label's.
-    private static IEstimator<ITransformer> MapClusters<TValue>(MLContext ml, BnInceptionPredictionTransformer model, uint[] clusterOfClass)
+    private static IEstimator<ITransformer> PredictedLabel<TValue>(MLContext ml, BnInceptionPredictionTransformer model, uint[] clusterOfClass)
     {
+        TValue[] classValues = ClassValues<TValue>(model);
+        KeyValuePair<uint, TValue>[] pairs = Enumerable.Range(0, clusterOfClass.Length).Select(j => new KeyValuePair<uint, TValue>(clusterOfClass[j], classValues[j])).ToArray();
+        IDataView keyData = ml.Data.LoadFromEnumerable(classValues.Select(value => new ValueRow<TValue> { Value = value }));
+        return ml.Transforms.Conversion.MapValue(ClassValue, pairs, Cluster)
+            .Append(ml.Transforms.Conversion.MapValueToKey(PredictionColumns.PredictedLabel, ClassValue, keyData: keyData));
+    }
+
+    // The label's key values as TValue (text as string), or the class numbers 1..K without them.
+    private static TValue[] ClassValues<TValue>(BnInceptionPredictionTransformer model)
+    {
+        if (model.Label.KeyValueType is null)
+        {
+            return Enumerable.Range(1, model.Label.Count).Select(i => (TValue)(object)(uint)i).ToArray();
+        }
+
+        if (typeof(TValue) == typeof(string))
+        {
+            return model.Label.ClassNames.Select(name => (TValue)(object)name).ToArray();
+        }
+
         VBuffer<TValue> keyValues = default;
         model.Label.Annotations.GetValue("KeyValues", ref keyValues);
-        TValue[] values = keyValues.DenseValues().ToArray();
-        KeyValuePair<uint, TValue>[] pairs = Enumerable.Range(0, clusterOfClass.Length).Select(j => new KeyValuePair<uint, TValue>(clusterOfClass[j], values[j])).ToArray();
-        return ml.Transforms.Conversion.MapValue(PredictionColumns.PredictedLabel, pairs, Cluster, treatValuesAsKeyType: true);
+        return keyValues.DenseValues().ToArray();
+    }
+
+    private sealed class ValueRow<T>
+    {
+        public T Value { get; set; } = default!;
     }
 
     private sealed class OneHotRow

@@ -42,10 +42,13 @@ internal sealed class ScoringCursor : DataViewRowCursor
         _pixels = scores ? new float[(long)_batchSize * model.Layout.Size] : [];
         if (scores)
         {
-            _getFeatures = input.GetGetter<VBuffer<float>>(input.Schema[model.FeatureColumnName]);
+            DataViewSchema.Column features = input.Schema[model.FeatureColumnName];
+            _getFeatures = input.GetGetter<VBuffer<float>>(features);
             foreach (int index in active.Where(index => index < _inputCount))
             {
-                _buffers[index] = ColumnBuffer.Create(input, input.Schema[index], _batchSize);
+                _buffers[index] = index == features.Index
+                    ? ColumnBuffer.Captured(() => _featureValues, _batchSize)
+                    : ColumnBuffer.Create(input, input.Schema[index], _batchSize);
             }
         }
     }
@@ -63,19 +66,17 @@ internal sealed class ScoringCursor : DataViewRowCursor
             return false;
         }
 
-        if (!_scores)
+        bool moved = _scores ? (_slot + 1 < _rows || ReadBatch()) : _input.MoveNext();
+        if (!moved)
         {
-            bool moved = _input.MoveNext();
-            _position = moved ? _position + 1 : _position;
-            return moved;
-        }
-
-        if (_slot + 1 >= _rows && !ReadBatch())
-        {
+            // Past the end, as ML.NET's own cursors: no current row.
+            _position = -1;
+            _slot = -1;
+            _rows = 0;
             return false;
         }
 
-        _slot++;
+        _slot = _scores ? _slot + 1 : _slot;
         _position++;
         return true;
     }
@@ -91,27 +92,19 @@ internal sealed class ScoringCursor : DataViewRowCursor
 
         if (column.Index < _inputCount)
         {
-            return _scores ? (ValueGetter<TValue>)_buffers[column.Index].Getter(() => _slot) : _input.GetGetter<TValue>(column);
+            return _scores ? (ValueGetter<TValue>)_buffers[column.Index].Getter(CurrentSlot) : _input.GetGetter<TValue>(column);
         }
 
         int classes = _model.Label.Count;
-        if (column.Index == _inputCount)
-        {
-            ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
-            {
-                VBufferEditor<float> editor = VBufferEditor.Create(ref value, classes);
-                _probabilities.AsSpan(_slot * classes, classes).CopyTo(editor.Values);
-                value = editor.Commit();
-            };
-            return score as ValueGetter<TValue> ?? throw TypeMismatch<TValue>(column);
-        }
-
-        ValueGetter<uint> predicted = (ref uint value) => value = (uint)ArgMax(_probabilities.AsSpan(_slot * classes, classes)) + 1;
-        return predicted as ValueGetter<TValue> ?? throw TypeMismatch<TValue>(column);
+        return PredictionValues.Getter<TValue>(column, _inputCount, () => _probabilities.AsSpan(CurrentSlot() * classes, classes).ToArray());
     }
 
     public override ValueGetter<DataViewRowId> GetIdGetter() =>
-        _scores ? (ref DataViewRowId value) => value = _ids[_slot] : _input.GetIdGetter();
+        _scores ? (ref DataViewRowId value) => value = _ids[CurrentSlot()] : _input.GetIdGetter();
+
+    private int CurrentSlot() => _slot >= 0
+        ? _slot
+        : throw new InvalidOperationException("The cursor has no current row: call MoveNext first (or it has moved past the last row).");
 
     protected override void Dispose(bool disposing)
     {
@@ -129,21 +122,6 @@ internal sealed class ScoringCursor : DataViewRowCursor
         base.Dispose(disposing);
     }
 
-    // The highest probability's class, the first of equals, as ML.NET's multiclass scorers pick it.
-    internal static int ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-
-        return best;
-    }
-
     private bool ReadBatch()
     {
         foreach (ColumnBuffer buffer in _buffers.Values)
@@ -151,31 +129,31 @@ internal sealed class ScoringCursor : DataViewRowCursor
             buffer.Clear();
         }
 
-        int size = _model.Layout.Size;
+        // Nothing of a batch is served until all of it is read and scored: if a row's getter or the
+        // network fails, the cursor has no current row rather than a half-filled batch.
+        int size = _model.Layout.Size, rows = 0;
         _rows = 0;
         _slot = -1;
-        while (_rows < _batchSize && _input.MoveNext())
+        while (rows < _batchSize && _input.MoveNext())
         {
-            _getId(ref _ids[_rows]);
+            _getId(ref _ids[rows]);
             _getFeatures!(ref _featureValues);
-            _featureValues.CopyTo(_pixels.AsSpan(_rows * size, size));
+            _featureValues.CopyTo(_pixels.AsSpan(rows * size, size));
             foreach (ColumnBuffer buffer in _buffers.Values)
             {
-                buffer.Capture(_rows);
+                buffer.Capture(rows);
             }
 
-            _rows++;
+            rows++;
         }
 
-        if (_rows == 0)
+        if (rows == 0)
         {
             return false;
         }
 
-        _probabilities = _model.Probabilities(_pixels, _rows);
+        _probabilities = _model.Probabilities(_pixels, rows);
+        _rows = rows;
         return true;
     }
-
-    private static InvalidOperationException TypeMismatch<TValue>(DataViewSchema.Column column) =>
-        new($"Column {column.Name} is {column.Type}; it cannot be read as {typeof(TValue).Name}.");
 }

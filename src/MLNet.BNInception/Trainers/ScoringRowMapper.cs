@@ -65,20 +65,7 @@ internal sealed class ScoringRowMapper(DataViewSchema inputSchema, BnInceptionPr
             }
 
             _getFeatures ??= input.GetGetter<VBuffer<float>>(input.Schema[model.FeatureColumnName]);
-            if (column.Index == _inputCount)
-            {
-                ValueGetter<VBuffer<float>> score = (ref VBuffer<float> value) =>
-                {
-                    float[] probabilities = Score();
-                    VBufferEditor<float> editor = VBufferEditor.Create(ref value, probabilities.Length);
-                    probabilities.CopyTo(editor.Values);
-                    value = editor.Commit();
-                };
-                return score as ValueGetter<TValue> ?? throw new InvalidOperationException($"Score is a vector of Single; it cannot be read as {typeof(TValue).Name}.");
-            }
-
-            ValueGetter<uint> predicted = (ref uint value) => value = (uint)ScoringCursor.ArgMax(Score()) + 1;
-            return predicted as ValueGetter<TValue> ?? throw new InvalidOperationException($"PredictedLabel is a key; it cannot be read as {typeof(TValue).Name}.");
+            return PredictionValues.Getter<TValue>(column, _inputCount, Score);
         }
 
         private float[] Score()

@@ -1,0 +1,42 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNet.BNInception.Trainers;
+
+/// <summary>The getters of Score and PredictedLabel, from a row's probabilities: shared by the batched cursor and the one-row mapper.</summary>
+internal static class PredictionValues
+{
+    /// <summary>
+    /// The getter of <paramref name="column"/>, Score (at <paramref name="scoreIndex"/>) or
+    /// PredictedLabel (just after it), reading the current row's probabilities from <paramref name="probabilities"/>.
+    /// </summary>
+    public static ValueGetter<TValue> Getter<TValue>(DataViewSchema.Column column, int scoreIndex, Func<float[]> probabilities)
+    {
+        Delegate getter = column.Index == scoreIndex
+            ? (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
+            {
+                float[] row = probabilities();
+                VBufferEditor<float> editor = VBufferEditor.Create(ref value, row.Length);
+                row.CopyTo(editor.Values);
+                value = editor.Commit();
+            })
+            : (ValueGetter<uint>)((ref uint value) => value = (uint)ArgMax(probabilities()) + 1);
+        return getter as ValueGetter<TValue>
+            ?? throw new InvalidOperationException($"Column {column.Name} is {column.Type}; it cannot be read as {typeof(TValue).Name}.");
+    }
+
+    // The highest probability's class, the first of equals, as ML.NET's multiclass scorers pick it.
+    public static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+}
