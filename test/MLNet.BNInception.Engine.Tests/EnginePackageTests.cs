@@ -48,7 +48,7 @@ public class EnginePackageTests
                     Is.SupersetOf(new[] { $"buildTransitive/{PackageId}.targets", "buildTransitive/LibTorchSharpVersionFix.cs" }));
             }
 
-            WriteApplication(root.Path, feed, application, version);
+            UserProject.Write(root.Path, feed, application, [(PackageId, version), ("libtorch-cpu-linux-x64", "2.10.0")], Program);
             Step(timings, "build", application, ["build", "--configuration", "Release"]);
             string built = Path.Combine(application, "bin", "Release", "net10.0");
             AssertFixed(Path.Combine(built, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"));
@@ -85,71 +85,12 @@ public class EnginePackageTests
         Assert.That(File.GetUnixFileMode(library), Is.EqualTo(File.GetUnixFileMode(LibTorchSharpFiles.PackageOriginal)), $"{library}: mode kept");
     }
 
-    /// <summary>
-    /// A console application in its own folder tree, as a user outside this repository would have it:
-    /// the empty Directory.Build.* and Directory.Packages.props stop MSBuild from looking further up
-    /// for ones that are not the user's, and NuGet.config adds the test's feed to the machine's sources.
-    /// </summary>
-    private static void WriteApplication(string root, string feed, string application, string version)
-    {
-        Directory.CreateDirectory(application);
-        foreach (string name in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
-        {
-            File.WriteAllText(Path.Combine(root, name), "<Project />\n");
-        }
-
-        File.WriteAllText(Path.Combine(root, "NuGet.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="bninception-test-feed" value="{feed}" />
-              </packageSources>
-            </configuration>
-            """);
-        File.WriteAllText(Path.Combine(application, "App.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <Nullable>enable</Nullable>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="{PackageId}" Version="{version}" />
-                <PackageReference Include="libtorch-cpu-linux-x64" Version="2.10.0" />
-              </ItemGroup>
-            </Project>
-            """);
-        File.WriteAllText(Path.Combine(application, "Program.cs"), Program);
-    }
-
-    /// <summary>Runs dotnet with <paramref name="arguments"/>, fails the test with its output if it fails, and returns its output.</summary>
+    /// <summary>Runs dotnet with <paramref name="arguments"/>, timing it, fails the test with its output if it fails, and returns its output.</summary>
     private static string Step(List<string> timings, string what, string workingDirectory, string[] arguments)
     {
         var clock = Stopwatch.StartNew();
-        string[] serverless = arguments[0] is "pack" or "build" or "publish" ? [.. arguments, "--disable-build-servers"] : arguments;
-        ExternalProcess.Result result = ExternalProcess.Run(Dotnet, serverless, workingDirectory, CleanEnvironment, TimeSpan.FromMinutes(5));
+        string output = UserProject.Dotnet(workingDirectory, arguments);
         timings.Add($"{what} {clock.Elapsed.TotalSeconds:F1} s");
-        return result.AssertSucceeded().Output;
-    }
-
-    // The dotnet that runs these tests, so that the application is built by the same SDK.
-    private static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-
-    // dotnet test passes its MSBuild's settings down to the test process; an application built by a
-    // user would not have them. Build servers outlive the build and would hold the output pipes open.
-    private static Dictionary<string, string?> CleanEnvironment
-    {
-        get
-        {
-            Dictionary<string, string?> environment = Environment.GetEnvironmentVariables().Keys.Cast<string>()
-                .Where(name => name.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || name.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase))
-                .ToDictionary(name => name, _ => (string?)null);
-            environment["MSBUILDDISABLENODEREUSE"] = "1";
-            environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-            environment["DOTNET_NOLOGO"] = "1";
-            environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-            return environment;
-        }
+        return output;
     }
 }

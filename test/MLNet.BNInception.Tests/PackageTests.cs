@@ -63,7 +63,7 @@ public class PackageTests
         {
             foreach (string package in packages)
             {
-                Dotnet(root.Path, "pack", Path.Combine(Setting("SourceFolder"), package, package + ".csproj"), "--configuration", Setting("Configuration"),
+                UserProject.Dotnet(root.Path, "pack", Path.Combine(Setting("SourceFolder"), package, package + ".csproj"), "--configuration", Setting("Configuration"),
                     "--no-build", "--output", feed, $"-p:PackageVersion={version}", $"-p:NuspecOutputPath={Path.Combine(root.Path, "nuspec", package)}/");
             }
 
@@ -72,38 +72,8 @@ public class PackageTests
                 Assert.That(engine.Entries.Select(entry => entry.FullName), Does.Contain("buildTransitive/MLNet.BNInception.Engine.targets"));
             }
 
-            // The empty Directory.* files stop MSBuild from finding ours further up; NuGet.config adds
-            // the test's feed to the machine's own sources.
-            Directory.CreateDirectory(app);
-            foreach (string name in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
-            {
-                File.WriteAllText(Path.Combine(root.Path, name), "<Project />\n");
-            }
-
-            File.WriteAllText(Path.Combine(root.Path, "NuGet.config"), $"""
-                <?xml version="1.0" encoding="utf-8"?>
-                <configuration>
-                  <packageSources>
-                    <add key="bninception-test-feed" value="{feed}" />
-                  </packageSources>
-                </configuration>
-                """);
-            File.WriteAllText(Path.Combine(app, "App.csproj"), $"""
-                <Project Sdk="Microsoft.NET.Sdk">
-                  <PropertyGroup>
-                    <OutputType>Exe</OutputType>
-                    <TargetFramework>net10.0</TargetFramework>
-                    <ImplicitUsings>enable</ImplicitUsings>
-                    <Nullable>enable</Nullable>
-                  </PropertyGroup>
-                  <ItemGroup>
-                    <PackageReference Include="MLNet.BNInception" Version="{version}" />
-                    <PackageReference Include="libtorch-cpu-linux-x64" Version="2.10.0" />
-                  </ItemGroup>
-                </Project>
-                """);
-            File.WriteAllText(Path.Combine(app, "Program.cs"), Program);
-            Dotnet(app, "build", "--configuration", "Release");
+            UserProject.Write(root.Path, feed, app, [("MLNet.BNInception", version), ("libtorch-cpu-linux-x64", "2.10.0")], Program);
+            UserProject.Dotnet(app, "build", "--configuration", "Release");
             string output = ExternalProcess.Run("dotnet", [Path.Combine(app, "bin", "Release", "net10.0", "App.dll")], app, timeout: TimeSpan.FromMinutes(3))
                 .AssertSucceeded().Output;
             TestContext.Out.WriteLine(output);
@@ -120,18 +90,5 @@ public class PackageTests
                 }
             }
         }
-    }
-
-    // dotnet test hands its MSBuild settings down to this process; a user's build would not have them,
-    // and build servers outliving the build would hold the output pipes open.
-    private static void Dotnet(string workingDirectory, params string[] arguments)
-    {
-        var environment = Environment.GetEnvironmentVariables().Keys.Cast<string>()
-            .Where(name => name.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) || name.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase))
-            .ToDictionary(name => name, _ => (string?)null);
-        environment["MSBUILDDISABLENODEREUSE"] = "1";
-        environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        environment["DOTNET_NOLOGO"] = "1";
-        ExternalProcess.Run("dotnet", [.. arguments, "--disable-build-servers"], workingDirectory, environment, TimeSpan.FromMinutes(5)).AssertSucceeded();
     }
 }
