@@ -23,6 +23,9 @@ public static class OnnxExporter
     /// <summary>Name of the probabilities output.</summary>
     public const string ProbabilitiesOutput = "probabilities";
 
+    /// <summary>The ProducerName of every file this exporter writes, by which <see cref="OnnxImporter"/> knows them.</summary>
+    public const string ProducerName = "MLNet.BNInception";
+
     private const string MLDomain = "ai.onnx.ml";
 
     /// <summary>Writes the model to <paramref name="path"/> atomically (temporary file, then rename).</summary>
@@ -55,13 +58,18 @@ public static class OnnxExporter
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(stream);
-        options ??= new OnnxExportOptions();
+        Serializer.Serialize(stream, ToModelProto(model, options ?? new OnnxExportOptions()));
+    }
+
+    /// <summary>The model as it is written; <see cref="OnnxImporter"/> also builds it, to compare a file's graph with what we write.</summary>
+    internal static ModelProto ToModelProto(BnInception model, OnnxExportOptions options)
+    {
         Validate(model.Options, options);
         bool fold = options.FoldBatchNorm && model.Options.BatchNorm;
         BnInception source = fold ? BatchNormFolding.Fold(model) : model;
         try
         {
-            Serializer.Serialize(stream, BuildModel(source, options));
+            return BuildModel(source, options);
         }
         finally
         {
@@ -191,7 +199,7 @@ public static class OnnxExporter
         var model = new ModelProto
         {
             IrVersion = IrVersion(options.Opset),
-            ProducerName = "MLNet.BNInception",
+            ProducerName = OnnxExporter.ProducerName,
             ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "0",
             DocString = "BN-Inception (Ioffe and Szegedy, 2015) exported by MLNet.BNInception.",
             Graph = graph,

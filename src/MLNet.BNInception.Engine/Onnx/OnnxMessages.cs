@@ -21,6 +21,16 @@ internal sealed class ModelProto
     [ProtoMember(14)] public List<StringStringEntryProto> MetadataProps { get; } = [];
 }
 
+// ModelProto's leading fields only: reading it skips the graph without building it, to tell whose
+// file it is cheaply.
+[ProtoContract]
+internal sealed class ModelHeaderProto
+{
+    [ProtoMember(1)] public long IrVersion { get; set; }
+    [ProtoMember(2)] public string ProducerName { get; set; } = "";
+    [ProtoMember(3)] public string ProducerVersion { get; set; } = "";
+}
+
 [ProtoContract]
 internal sealed class OperatorSetIdProto
 {

@@ -1,0 +1,58 @@
+using MLNet.BNInception.Models;
+
+namespace MLNet.BNInception.Onnx;
+
+/// <summary>
+/// A BN-Inception read back from an ONNX file of <see cref="OnnxExporter"/> by
+/// <see cref="OnnxImporter"/>, with what the file says about it. Dispose it to free the network.
+/// </summary>
+public sealed class ImportedNetwork : IDisposable
+{
+    internal ImportedNetwork(BnInception model, IReadOnlyDictionary<string, string> metadata, OnnxExportOptions exportOptions)
+    {
+        Model = model;
+        Metadata = metadata;
+        ExportOptions = exportOptions;
+    }
+
+    /// <summary>
+    /// The network, in eval mode, on the CPU, in the default layout, computing what the file computes
+    /// (up to float rounding). A file with BN folded gives a network without BN
+    /// (<see cref="BnInceptionOptions.BatchNorm"/> false, convolutions with a bias); one with
+    /// BatchNormalization nodes gives one with BN and the file's γ, β, running statistics and ε.
+    /// Like any <see cref="BnInception"/>, it takes normalised images and returns logits: when
+    /// <see cref="Normalization"/> is not null, apply it to the pixels first.
+    /// <see cref="BnInceptionOptions.Dropout"/> and <see cref="BnInceptionOptions.BatchNormMomentum"/>
+    /// are the defaults, because a file does not record them and they do not change eval-mode results.
+    /// </summary>
+    public BnInception Model { get; }
+
+    /// <summary>The class names by index, from the metadata key <c>class_labels</c>, or null when the file has none.</summary>
+    public IReadOnlyList<string>? ClassLabels => ExportOptions.ClassLabels;
+
+    /// <summary>
+    /// The normalisation the file's graph applies to its input (written with
+    /// <see cref="OnnxExportOptions.IncludeNormalization"/>), or null when the graph has none. The
+    /// file takes raw pixels in [0, 1]; <see cref="Model"/> does not include these nodes, so callers
+    /// apply (x − mean) / std themselves before <see cref="Model"/>. It is not folded into the first
+    /// convolution because that would not be exact: the convolution pads with zeros, and a zero of
+    /// the normalised image is a pixel equal to the mean, not zero, so the border pixels would change.
+    /// When null, the input is what <see cref="Metadata"/>'s <c>input_normalization</c> describes.
+    /// </summary>
+    public ImageNormalization? Normalization => ExportOptions.IncludeNormalization ? ExportOptions.Normalization : null;
+
+    /// <summary>Every metadata entry of the file (<c>input_size</c>, <c>input_normalization</c>, <c>batch_norm</c>, <c>class_labels</c>, …).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>
+    /// The export settings the file was written with, as read from it: opset, outputs and names,
+    /// normalisation, class labels, and whether it was shaped for ML.NET's OnnxTransformer.
+    /// <see cref="OnnxExportOptions.FoldBatchNorm"/> is true when the file has no BatchNormalization
+    /// nodes (a folded file and one of a network without BN look the same). Exporting
+    /// <see cref="Model"/> with these settings writes the same graph and weights.
+    /// </summary>
+    public OnnxExportOptions ExportOptions { get; }
+
+    /// <summary>Disposes the network.</summary>
+    public void Dispose() => Model.Dispose();
+}
