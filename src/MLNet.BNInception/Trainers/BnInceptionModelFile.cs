@@ -1,0 +1,128 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using MLNet.BNInception.Onnx;
+
+namespace MLNet.BNInception.Trainers;
+
+/// <summary>
+/// Reads the BN-Inception back out of an ML.NET model file (<c>mlContext.Model.Save</c>) of a
+/// pipeline holding this package's trainer, to score with the engine (in batches, BN folded,
+/// channels-last, with <c>BnInceptionScorer</c>) instead of the saved chain's OnnxTransformer, which
+/// runs one row at a time.
+/// <para>
+/// ML.NET keeps model loading internal, so this reads the file's format, not ML.NET's objects. The
+/// trainer's model is saved as an <c>OnnxTransformer</c> holding our ONNX export (see
+/// <see cref="BnInceptionPredictionTransformer.Save"/>), and this relies on how OnnxTransformer
+/// stores its model in ML.NET 5: the model file is a zip, and each OnnxTransformer keeps its ONNX
+/// model in an entry named <c>…/OnnxModel</c> (with <c>\</c> when saved on Windows), an Int32 length
+/// followed by that many bytes (ML.NET's <c>WriteByteArray</c>). Of the ONNX models in the file, the
+/// one whose producer is MLNet.BNInception is read, with <see cref="OnnxImporter"/>. Should a later
+/// ML.NET store it otherwise, reading fails with an <see cref="InvalidDataException"/> that says what
+/// was expected, rather than returning a wrong network.
+/// </para>
+/// </summary>
+public static class BnInceptionModelFile
+{
+    private const string EntryName = "OnnxModel";
+    private const string Expected = "a model file saved (mlContext.Model.Save) from a pipeline holding BN-Inception's trainer";
+
+    /// <summary>
+    /// The network of the BN-Inception in the ML.NET model file at <paramref name="modelZipPath"/>,
+    /// in eval mode, BN folded (the form it is saved in), with the class names
+    /// (<see cref="ImportedNetwork.ClassLabels"/>, the order of the Score column's slots). It takes a
+    /// batch of the pipeline's feature column as it reaches the trainer (N × C × S × S, planar pixels
+    /// as <c>ExtractPixels</c> writes them, no further normalisation) and returns logits; their
+    /// softmax is the Score column. Dispose the result to free the network.
+    /// </summary>
+    /// <exception cref="InvalidDataException">
+    /// The file is not a zip, holds no OnnxTransformer model, holds none or several written by
+    /// BN-Inception, or that model is damaged; the message names the file and the entry.
+    /// </exception>
+    public static ImportedNetwork ReadNetwork(string modelZipPath)
+    {
+        ArgumentNullException.ThrowIfNull(modelZipPath);
+        ZipArchive zip;
+        try
+        {
+            zip = ZipFile.OpenRead(modelZipPath);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{modelZipPath} is not a zip file, so not an ML.NET model file; expected {Expected}.", e);
+        }
+
+        using (zip)
+        {
+            ZipArchiveEntry[] candidates = zip.Entries.Where(IsOnnxTransformerModel).ToArray();
+            if (candidates.Length == 0)
+            {
+                throw new InvalidDataException(
+                    $"{modelZipPath} holds no ONNX model (no entry named …/{EntryName}, where ML.NET's OnnxTransformer keeps its model); expected {Expected}.");
+            }
+
+            var ours = new List<(ZipArchiveEntry Entry, byte[] Content)>();
+            var others = new List<string>();
+            foreach (ZipArchiveEntry entry in candidates)
+            {
+                byte[] content = Read(entry, modelZipPath);
+                string? producer = OnnxImporter.ReadProducerName(Onnx(content));
+                if (producer == OnnxExporter.ProducerName)
+                {
+                    ours.Add((entry, content));
+                }
+                else
+                {
+                    others.Add($"'{entry.FullName}' ({(producer is null ? "not a readable ONNX model: damaged or truncated" : $"written by '{producer}'")})");
+                }
+            }
+
+            return ours.Count switch
+            {
+                1 => OnnxImporter.Import(Onnx(ours[0].Content), $"{modelZipPath}, entry '{ours[0].Entry.FullName}'"),
+                0 => throw new InvalidDataException(
+                    $"{modelZipPath} holds no ONNX model written by BN-Inception, only {string.Join("; ", others)}; expected {Expected}."),
+                _ => throw new InvalidDataException(
+                    $"{modelZipPath} holds {ours.Count} BN-Inception networks ({string.Join(", ", ours.Select(model => $"'{model.Entry.FullName}'"))}), " +
+                    $"and cannot tell which to read; expected {Expected}, with one."),
+            };
+        }
+    }
+
+    private static bool IsOnnxTransformerModel(ZipArchiveEntry entry)
+    {
+        string name = entry.FullName;
+        return name == EntryName
+            || (name.EndsWith(EntryName, StringComparison.Ordinal) && name[^(EntryName.Length + 1)] is '/' or '\\');
+    }
+
+    // The entry whole: ML.NET's WriteByteArray, an Int32 length (little-endian), then the bytes.
+    private static byte[] Read(ZipArchiveEntry entry, string path)
+    {
+        if (entry.Length is < sizeof(int) or > int.MaxValue)
+        {
+            throw Layout(entry, path, $"it holds {entry.Length} bytes");
+        }
+
+        var content = new byte[entry.Length];
+        try
+        {
+            using Stream stream = entry.Open();
+            stream.ReadExactly(content);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            throw new InvalidDataException($"{path}: the entry '{entry.FullName}' cannot be read, the zip file is damaged ({e.Message}); expected {Expected}.", e);
+        }
+
+        int declared = BinaryPrimitives.ReadInt32LittleEndian(content);
+        return declared == content.Length - sizeof(int)
+            ? content
+            : throw Layout(entry, path, $"it starts with the length {declared} but holds {content.Length - sizeof(int)} bytes after it");
+    }
+
+    private static MemoryStream Onnx(byte[] content) => new(content, sizeof(int), content.Length - sizeof(int), writable: false);
+
+    private static InvalidDataException Layout(ZipArchiveEntry entry, string path, string what) => new(
+        $"{path}: the entry '{entry.FullName}' is not an ONNX model as ML.NET's OnnxTransformer stores it (an Int32 length, then that many bytes): {what}. " +
+        $"The file is damaged, or a newer ML.NET stores its ONNX models otherwise; expected {Expected}.");
+}

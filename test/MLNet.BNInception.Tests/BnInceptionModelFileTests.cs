@@ -1,0 +1,194 @@
+using System.IO.Compression;
+using System.Text;
+using MLNet.BNInception.Onnx;
+using MLNet.BNInception.Trainers;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.BNInception.Tests;
+
+/// <summary>
+/// The network read out of an ML.NET model file scores as the trained transformer did; files that do
+/// not hold exactly one BN-Inception network are refused, naming the file and what was expected.
+/// </summary>
+public class BnInceptionModelFileTests
+{
+    private const string Expected = "expected a model file saved (mlContext.Model.Save) from a pipeline holding BN-Inception's trainer";
+    private static readonly MLContext Ml = new(seed: 1);
+    private static TemporaryDirectory s_folder = null!;
+    private static BnInceptionPredictionTransformer s_trained = null!;
+    private static ITransformer s_keys = null!;
+    private static string s_modelFile = null!;
+
+    // The entry OnnxTransformer writes for the trainer's model in s_modelFile.
+    private static string s_onnxEntry = null!;
+
+    [OneTimeSetUp]
+    public static void TrainAndSave()
+    {
+        s_folder = new TemporaryDirectory();
+        IDataView rows = Ml.Data.LoadFromEnumerable(PipelineData.FashionRows("train", 96));
+        IDataView classNames = Ml.Data.LoadFromEnumerable(PipelineData.ClassNames.Select(name => new { Label = name }));
+        s_keys = Ml.Transforms.Conversion.MapValueToKey("Label", keyData: classNames).Fit(rows);
+        s_trained = TrainedModel.Train(Ml, s_keys.Transform(rows));
+
+        // A pipeline as an application saves it: the label's keys, the trainer, the class names back.
+        IDataView scored = s_trained.Transform(s_keys.Transform(rows));
+        ITransformer names = Ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scored);
+        s_modelFile = s_folder.File("model.zip");
+        Ml.Model.Save(new TransformerChain<ITransformer>(s_keys, s_trained, names), rows.Schema, s_modelFile);
+        using ZipArchive zip = ZipFile.OpenRead(s_modelFile);
+        s_onnxEntry = zip.Entries.Single(entry => entry.FullName.EndsWith("/OnnxModel", StringComparison.Ordinal)).FullName;
+    }
+
+    [OneTimeTearDown]
+    public static void Free()
+    {
+        s_trained.Dispose();
+        s_folder.Dispose();
+    }
+
+    [Test]
+    public void TheNetworkReadFromASavedPipelineGivesTheTransformersScores()
+    {
+        PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 12);
+        float[][] expected = s_trained.Transform(s_keys.Transform(Ml.Data.LoadFromEnumerable(rows))).GetColumn<float[]>("Score").ToArray();
+
+        using ImportedNetwork network = BnInceptionModelFile.ReadNetwork(s_modelFile);
+        Assert.That(network.ClassLabels, Is.EqualTo(s_trained.ClassNames));
+        Assert.That(network.Normalization, Is.Null, "the trainer takes the feature column as it is");
+        Assert.That((network.Model.Options.InputChannels, network.Model.Options.InputSize, network.Model.Options.NumClasses), Is.EqualTo((1, 64, 10)));
+        float[] actual;
+        using (DisposeScope scope = NewDisposeScope())
+        using (no_grad())
+        {
+            Tensor images = tensor(rows.SelectMany(row => row.Features).ToArray(), [rows.Length, 1, 64, 64]);
+            actual = network.Model.call(images).softmax(1).data<float>().ToArray();
+        }
+
+        for (int i = 0; i < rows.Length; i++)
+        {
+            float[] row = actual[(i * 10)..((i + 1) * 10)];
+            double scale = expected[i].Max(Math.Abs);
+            double worst = row.Zip(expected[i], (a, b) => Math.Abs(a - b)).Max();
+            Assert.That(worst, Is.LessThan(1e-5 * scale), $"row {i}: max |difference| {worst:G3} at scale {scale:G3}");
+        }
+    }
+
+    [Test]
+    public void OtherOnnxModelsBesideOursAreLeftAlone()
+    {
+        string path = Edited("with-another-onnx.zip", zip =>
+        {
+            byte[] foreign = ForeignProducer(ReadEntry(zip, s_onnxEntry));
+            WriteEntry(zip, "TransformerChain/Transform_009/OnnxModel", foreign);
+        });
+        using ImportedNetwork network = BnInceptionModelFile.ReadNetwork(path);
+        Assert.That(network.ClassLabels, Is.EqualTo(s_trained.ClassNames));
+    }
+
+    [Test]
+    public void AFileThatIsNotAZipIsRefused()
+    {
+        string path = s_folder.File("model.csv");
+        File.WriteAllText(path, "ImagePath,Label\nshirt.png,Shirt\n");
+        Assert.That(Assert.Throws<InvalidDataException>(() => BnInceptionModelFile.ReadNetwork(path))!.Message,
+            Is.EqualTo($"{path} is not a zip file, so not an ML.NET model file; {Expected}."));
+    }
+
+    [Test]
+    public void AModelFileWithoutAnOnnxModelIsRefused()
+    {
+        string path = s_folder.File("keys-only.zip");
+        Ml.Model.Save(s_keys, null, path);
+        Assert.That(Refusal(path), Is.EqualTo(
+            $"{path} holds no ONNX model (no entry named …/OnnxModel, where ML.NET's OnnxTransformer keeps its model); {Expected}."));
+    }
+
+    [Test]
+    public void OnnxModelsOfOtherProducersOnlyAreRefused()
+    {
+        string path = Edited("foreign.zip", zip => Replace(zip, s_onnxEntry, ForeignProducer(ReadEntry(zip, s_onnxEntry))));
+        Assert.That(Refusal(path), Is.EqualTo(
+            $"{path} holds no ONNX model written by BN-Inception, only '{s_onnxEntry}' (written by 'SomeOne.Elsewhere'); {Expected}."));
+    }
+
+    [Test]
+    public void TwoBnInceptionNetworksAreRefused()
+    {
+        string path = Edited("two.zip", zip => WriteEntry(zip, "TransformerChain/Transform_009/OnnxModel", ReadEntry(zip, s_onnxEntry)));
+        Assert.That(Refusal(path), Does.StartWith($"{path} holds 2 BN-Inception networks ('{s_onnxEntry}', 'TransformerChain/Transform_009/OnnxModel')")
+            .And.EndWith($"{Expected}, with one."));
+    }
+
+    [Test]
+    public void DamagedOnnxModelsAreRefused()
+    {
+        string wrongLength = Edited("wrong-length.zip", zip =>
+        {
+            byte[] content = ReadEntry(zip, s_onnxEntry);
+            BitConverter.GetBytes(content.Length - 3).CopyTo(content, 0);
+            Replace(zip, s_onnxEntry, content);
+        });
+        Assert.That(Refusal(wrongLength), Does.StartWith(
+            $"{wrongLength}: the entry '{s_onnxEntry}' is not an ONNX model as ML.NET's OnnxTransformer stores it (an Int32 length, then that many bytes): " +
+            "it starts with the length").And.EndWith($"{Expected}."));
+
+        string truncated = Edited("truncated.zip", zip =>
+        {
+            byte[] content = ReadEntry(zip, s_onnxEntry);
+            byte[] half = content[..(content.Length / 2)];
+            BitConverter.GetBytes(half.Length - 4).CopyTo(half, 0);
+            Replace(zip, s_onnxEntry, half);
+        });
+        Assert.That(Refusal(truncated), Is.EqualTo(
+            $"{truncated} holds no ONNX model written by BN-Inception, only '{s_onnxEntry}' (not a readable ONNX model: damaged or truncated); {Expected}."));
+    }
+
+    private static string Refusal(string path) => Assert.Throws<InvalidDataException>(() => BnInceptionModelFile.ReadNetwork(path).Dispose())!.Message;
+
+    // A copy of the saved model file, changed by editing its entries.
+    private static string Edited(string name, Action<ZipArchive> edit)
+    {
+        string path = s_folder.File(name);
+        File.Copy(s_modelFile, path, overwrite: true);
+        using (ZipArchive zip = ZipFile.Open(path, ZipArchiveMode.Update))
+        {
+            edit(zip);
+        }
+
+        return path;
+    }
+
+    private static byte[] ReadEntry(ZipArchive zip, string name)
+    {
+        using Stream stream = zip.GetEntry(name)!.Open();
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    private static void WriteEntry(ZipArchive zip, string name, byte[] content)
+    {
+        using Stream stream = zip.CreateEntry(name).Open();
+        stream.Write(content);
+    }
+
+    private static void Replace(ZipArchive zip, string name, byte[] content)
+    {
+        zip.GetEntry(name)!.Delete();
+        WriteEntry(zip, name, content);
+    }
+
+    // The same ONNX model under another producer name of the same length, so the protobuf stays valid.
+    private static byte[] ForeignProducer(byte[] content)
+    {
+        byte[] ours = Encoding.UTF8.GetBytes(OnnxExporter.ProducerName), theirs = Encoding.UTF8.GetBytes("SomeOne.Elsewhere");
+        Assert.That(theirs, Has.Length.EqualTo(ours.Length));
+        int at = content.AsSpan().IndexOf(ours);
+        Assert.That(at, Is.InRange(4, 64), "the producer name is among the first fields");
+        byte[] changed = (byte[])content.Clone();
+        theirs.CopyTo(changed, at);
+        return changed;
+    }
+}
