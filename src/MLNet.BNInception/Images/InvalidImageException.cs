@@ -12,13 +12,14 @@ namespace MLNet.BNInception.Images;
 public sealed class InvalidImageException : Exception
 {
     /// <summary>Creates the exception for <paramref name="row"/>; <paramref name="message"/> is the whole message.</summary>
-    public InvalidImageException(string message, long row, string columnName, string path, InvalidImageReason reason)
+    public InvalidImageException(string message, long row, string columnName, string path, InvalidImageReason reason, string detail = "")
         : base(message)
     {
         Row = row;
         ColumnName = columnName;
         Path = path;
         Reason = reason;
+        Detail = detail;
     }
 
     /// <summary>
@@ -35,4 +36,7 @@ public sealed class InvalidImageException : Exception
 
     /// <summary>Why the image cannot be loaded.</summary>
     public InvalidImageReason Reason { get; }
+
+    /// <summary>What was found, in a few words and without the row or the advice (for a report's column, say): "no file at '/data/a.jpg'".</summary>
+    public string Detail { get; }
 }

@@ -7,7 +7,7 @@ internal static class InvalidImageMessages
     public static InvalidImageException Exception(long row, string column, string path, ImageReadFailure failure) => new(
         $"LoadImagesSafely cannot load the image of {Row(row)}, column '{column}', path '{path}': {failure.Detail} [{failure.Reason}]. "
         + "Fix or remove the file, or load with InvalidImagePolicy.Skip to drop such rows.",
-        row, column, path, failure.Reason);
+        row, column, path, failure.Reason, failure.Detail);
 
     /// <summary>The warning for a row that <see cref="InvalidImagePolicy.Skip"/> drops.</summary>
     public static SkippedImage Skipped(long row, string column, string path, ImageReadFailure failure) => new(
@@ -22,7 +22,7 @@ internal static class InvalidImageMessages
         $"LoadImagesSafely cannot load the image of {Row(row)}, column '{column}', path '{path}': {failure.Detail} [{failure.Reason}]. "
         + "An earlier pass over this data view loaded it, so the file changed while the data was in use; the row cannot be "
         + "skipped now, because every pass over a view must see the same rows. Restore the file, or transform the data again.",
-        row, column, path, failure.Reason);
+        row, column, path, failure.Reason, failure.Detail);
 
     private static string Row(long row) => row >= 0 ? $"row {row} (counting from 0)" : "the input row";
 }

@@ -40,6 +40,21 @@ public static class BnInceptionModelFile
     /// </exception>
     public static ImportedNetwork ReadNetwork(string modelZipPath)
     {
+        (byte[] onnx, string entry) = Find(modelZipPath);
+        return OnnxImporter.Import(new MemoryStream(onnx, writable: false), $"{modelZipPath}, entry '{entry}'");
+    }
+
+    /// <summary>
+    /// The ONNX model of the BN-Inception in the ML.NET model file at <paramref name="modelZipPath"/>,
+    /// as the saved <c>OnnxTransformer</c> runs it (BN folded, softmax at the end, shaped for ML.NET:
+    /// see <see cref="OnnxExportOptions.ForMLNetOnnxTransformer"/>), for an ONNX runtime to score
+    /// batches with.
+    /// </summary>
+    /// <exception cref="InvalidDataException">As for <see cref="ReadNetwork"/>.</exception>
+    public static byte[] ReadOnnxModel(string modelZipPath) => Find(modelZipPath).Onnx;
+
+    private static (byte[] Onnx, string Entry) Find(string modelZipPath)
+    {
         ArgumentNullException.ThrowIfNull(modelZipPath);
         ZipArchive zip;
         try
@@ -78,7 +93,7 @@ public static class BnInceptionModelFile
 
             return ours.Count switch
             {
-                1 => OnnxImporter.Import(Onnx(ours[0].Content), $"{modelZipPath}, entry '{ours[0].Entry.FullName}'"),
+                1 => (ours[0].Content[sizeof(int)..], ours[0].Entry.FullName),
                 0 => throw new InvalidDataException(
                     $"{modelZipPath} holds no ONNX model written by BN-Inception, only {string.Join("; ", others)}; expected {Expected}."),
                 _ => throw new InvalidDataException(

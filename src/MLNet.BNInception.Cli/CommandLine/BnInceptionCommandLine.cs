@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
+namespace MLNet.BNInception.Cli.CommandLine;
+
+/// <summary>
+/// The <c>bninception</c> tool: its verbs, and the translation of every outcome into an exit code
+/// with, on failure, one line on standard error that says what went wrong and what to do.
+/// </summary>
+public static class BnInceptionCommandLine
+{
+    /// <summary>Runs the tool with <paramref name="args"/> against the process's console; returns the exit code (see <see cref="ExitCodes"/>).</summary>
+    public static int Run(string[] args)
+    {
+        using var interruption = new Interruption(Console.Error);
+        var context = new CommandContext(Console.Out, Console.Error, interruption.Token,
+            ProgressOnTerminal: !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb"));
+        return Run(args, context);
+    }
+
+    internal static int Run(string[] args, CommandContext context)
+    {
+        RootCommand root = Create(context);
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            string verb = parsed.CommandResult.Command is RootCommand ? "" : " " + parsed.CommandResult.Command.Name;
+            context.Error.WriteLine($"bninception{verb}: {parsed.Errors[0].Message} (bninception{verb} --help lists the options)");
+            return ExitCodes.BadArguments;
+        }
+
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration
+            {
+                Output = context.Output,
+                Error = context.Error,
+                EnableDefaultExceptionHandler = false,
+                // Interruption handles Ctrl-C and SIGTERM: commands stop at a safe point, however long that takes.
+                ProcessTerminationTimeout = null,
+            });
+        }
+        catch (CommandLineException failure)
+        {
+            context.Error.WriteLine($"bninception: {failure.Message}");
+            return failure.ExitCode;
+        }
+        catch (OperationCanceledException) when (context.Cancellation.IsCancellationRequested)
+        {
+            context.Error.WriteLine("bninception: interrupted");
+            return ExitCodes.Interrupted;
+        }
+        catch (Exception failure)
+        {
+            context.Error.WriteLine($"bninception: unexpected {failure.GetType().Name}: {OneLine(failure.Message)}");
+            if (Environment.GetEnvironmentVariable("BNINCEPTION_DEBUG") is "1")
+            {
+                context.Error.WriteLine(failure);
+            }
+
+            return ExitCodes.Failure;
+        }
+    }
+
+    private static RootCommand Create(CommandContext context) => new(
+        "BN-Inception (Ioffe and Szegedy, 2015) for ML.NET: train from CSV lists of image files, evaluate, score in batch jobs, export ONNX.")
+    {
+        TrainCommand.Create(context),
+        EvaluateCommand.Create(context),
+        ScoreCommand.Create(context),
+        ExportCommand.Create(context),
+        InfoCommand.Create(context),
+    };
+
+    internal static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+}

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Reflection;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
+using MLNet.BNInception.Cli.Models;
+using MLNet.BNInception.Models;
+
+namespace MLNet.BNInception.Cli.CommandLine;
+
+/// <summary><c>bninception info</c>: what a model file holds and what it expects.</summary>
+internal static class InfoCommand
+{
+    public static Command Create(CommandContext context)
+    {
+        var model = new Option<FileInfo>("--model") { Description = "The ML.NET model file (.zip).", Required = true };
+        var json = new Option<bool>("--json") { Description = "Write the description as JSON." };
+        var command = new Command("info", "Describe a saved model: its pipeline, input columns, preprocessing, network, classes and versions.") { model, json };
+        command.SetAction(parsed =>
+        {
+            using SavedModel saved = SavedModel.Load(parsed.GetRequiredValue(model).FullName);
+            ModelDescription description = Describe(saved);
+            context.Output.WriteLine(parsed.GetValue(json)
+                ? JsonSerializer.Serialize(description, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase })
+                : description.ToText());
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    internal sealed record ModelDescription(
+        string Model, long Bytes, IReadOnlyList<string> Pipeline, IReadOnlyList<string> InputColumns, string PathColumn, string? ImageFolder,
+        IReadOnlyList<string> Preprocessing, string FeatureColumn, int Channels, int ImageSize, int Classes, IReadOnlyList<string> ClassLabels,
+        string BatchNorm, string Activation, string? Normalization, int Opset, IReadOnlyDictionary<string, string> Versions)
+    {
+        public string ToText() => string.Join(Environment.NewLine,
+        [
+            $"model          {Model} ({Bytes / 1024.0 / 1024:F1} MB)",
+            $"pipeline       {string.Join(" → ", Pipeline)}",
+            $"input columns  {string.Join(", ", InputColumns)}",
+            $"images         paths in '{PathColumn}', relative to {(ImageFolder is null ? "the current directory" : $"'{ImageFolder}'")}",
+            $"preprocessing  {string.Join("; ", Preprocessing)}",
+            $"network        BN-Inception, input '{FeatureColumn}' {Channels}×{ImageSize}×{ImageSize}, {Classes} classes, {Activation}, batch norm {BatchNorm}{(Normalization is null ? "" : $", normalises its input as {Normalization}")}, ONNX opset {Opset}",
+            $"classes        {string.Join(", ", ClassLabels)}",
+            $"versions       {string.Join(", ", Versions.Select(kv => $"{kv.Key} {kv.Value}"))}",
+        ]);
+    }
+
+    private static ModelDescription Describe(SavedModel saved)
+    {
+        var network = saved.Network;
+        BnInceptionOptions architecture = network.Model.Options;
+
+        // ML.NET keeps its image transforms' settings internal; their output columns say what they make.
+        var preprocessing = new List<string>();
+        DataViewSchema schema = saved.InputSchema;
+        foreach (ITransformer step in saved.Steps)
+        {
+            DataViewSchema next = step.GetOutputSchema(schema);
+            if (step is ImageResizingTransformer or ImageGrayscalingTransformer or ImagePixelExtractingTransformer)
+            {
+                IEnumerable<string> made = next.Where(c => !c.IsHidden && (schema.GetColumnOrNull(c.Name) is not { } before || before.Type != c.Type || c.Index != before.Index))
+                    .Select(c => $"{c.Name}: {c.Type}");
+                preprocessing.Add($"{Name(step)} → {string.Join(", ", made)}");
+            }
+
+            schema = next;
+        }
+
+        var versions = new Dictionary<string, string>
+        {
+            ["bninception"] = Version(typeof(InfoCommand).Assembly),
+            ["ML.NET"] = Version(typeof(MLContext).Assembly),
+            ["ONNX Runtime"] = Version(typeof(Microsoft.ML.OnnxRuntime.InferenceSession).Assembly),
+            ["TorchSharp"] = Version(typeof(TorchSharp.torch).Assembly),
+        };
+        return new ModelDescription(saved.Path, new FileInfo(saved.Path).Length, saved.Steps.Select(Name).ToArray(),
+            saved.InputSchema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})").ToArray(), saved.PathColumn, saved.ImageFolder, preprocessing,
+            network.ExportOptions.InputName, architecture.InputChannels, architecture.InputSize, architecture.NumClasses, saved.ClassLabels,
+            network.Metadata.TryGetValue("batch_norm", out string? batchNorm) ? batchNorm : architecture.BatchNorm ? "in the graph" : "none",
+            architecture.Activation.ToString(), network.Normalization?.ToString(), network.ExportOptions.Opset, versions);
+    }
+
+    private static string Name(ITransformer step) => step.GetType().Name.Split('`')[0].Replace("Transformer", "", StringComparison.Ordinal);
+
+    private static string Version(Assembly assembly) =>
+        assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? assembly.GetName().Version?.ToString() ?? "?";
+}

@@ -1,0 +1,188 @@
+using System.CommandLine;
+using System.Globalization;
+using MLNet.BNInception.Cli.Pipelines;
+using MLNet.BNInception.Models;
+using MLNet.BNInception.Training;
+
+namespace MLNet.BNInception.Cli.CommandLine;
+
+/// <summary>
+/// <c>bninception train</c>: builds the ML.NET pipeline a program would (text loader, key mapping,
+/// safe image loading, resizing, pixel extraction, BN-Inception, key to value) from the arguments,
+/// fits it and saves the same model file <c>mlContext.Model.Save</c> writes. Every setting of the
+/// trainer has an option; those the paper's recipe fixes default to it.
+/// </summary>
+internal static class TrainCommand
+{
+    public static Command Create(CommandContext context)
+    {
+        // The data.
+        var train = new Option<FileInfo>("--train") { Description = "The CSV file of training images: a header, a column of image paths and a column of labels.", Required = true };
+        var valid = new Option<FileInfo>("--valid") { Description = "A CSV file of validation images (same columns); reported every epoch, and what early stopping watches." };
+        var validFraction = new Option<double?>("--valid-fraction") { Description = "Instead of --valid, hold out this fraction of the training rows (0 to 0.5)." };
+        var imageFolder = new Option<DirectoryInfo>("--image-folder") { Description = "The folder relative image paths are read from. Default: the folder of the --train file." };
+        var pathColumn = new Option<string>("--path-column") { Description = "The column of image paths.", DefaultValueFactory = _ => "ImagePath" };
+        var labelColumn = new Option<string>("--label-column") { Description = "The column of labels (any text: class names or numbers).", DefaultValueFactory = _ => "Label" };
+        var separator = new Option<string>("--separator") { Description = "The field separator: a character, or 'tab'. Default: tab for .tsv files, else comma." };
+        var onInvalidImage = new Option<string>("--on-invalid-image") { Description = "fail: stop at a row whose image cannot be loaded, naming it; skip: leave such rows out, with a warning each.", DefaultValueFactory = _ => "fail" }
+            .AcceptOnlyFromAmong("fail", "skip");
+
+        // The images.
+        var size = new Option<int>("--size") { Description = "The side of the square images the network sees: a multiple of 32, at least 64.", DefaultValueFactory = _ => 224 };
+        var resize = new Option<string>("--resize") { Description = "How images become square: iso-crop (keep the aspect ratio, crop the centre), iso-pad (keep it, pad), fill (stretch).", DefaultValueFactory = _ => "iso-crop" }
+            .AcceptOnlyFromAmong("iso-crop", "iso-pad", "fill");
+        var channels = new Option<string>("--channels") { Description = "rgb: three channels; gray: one (for grayscale images such as Fashion-MNIST).", DefaultValueFactory = _ => "rgb" }
+            .AcceptOnlyFromAmong("rgb", "gray");
+
+        // The recipe.
+        var preset = new Option<string>("--preset") { Description = "The paper's recipe: bn-x30 (learning rate 0.045) or bn-x5 (0.0075); the options below override its parts.", DefaultValueFactory = _ => "bn-x30" }
+            .AcceptOnlyFromAmong("bn-x30", "bn-x5");
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the training data.", DefaultValueFactory = _ => 10 };
+        var batch = new Option<int>("--batch") { Description = "Images per step (at least 2).", DefaultValueFactory = _ => 32 };
+        var lr = new Option<double?>("--lr") { Description = "The base learning rate. Default: the preset's." };
+        var momentum = new Option<double?>("--momentum") { Description = "SGD momentum. Default 0.9." };
+        var nesterov = new Option<bool>("--nesterov") { Description = "Nesterov momentum." };
+        var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay. Default 4e-5 (the Inception baseline's 2e-4, reduced 5× as the paper does)." };
+        var decayBatchNorm = new Option<bool>("--decay-bn-and-bias") { Description = "Apply weight decay to BN's scale and shift and to biases too." };
+        var schedule = new Option<string>("--schedule") { Description = "exponential (the paper's: ×--gamma every --decay-epochs), step (×--gamma every --decay-epochs), cosine, constant.", DefaultValueFactory = _ => "exponential" }
+            .AcceptOnlyFromAmong("exponential", "step", "cosine", "constant");
+        var gamma = new Option<double?>("--gamma") { Description = "The factor of exponential and step decay. Default 0.96 (exponential), 0.1 (step)." };
+        var decayEpochs = new Option<double?>("--decay-epochs") { Description = "Epochs between decays. Default 8/6 ≈ 1.33 (exponential: the paper's 6× faster decay of the baseline's every 8 epochs), 30 (step)." };
+        var minLrFactor = new Option<double>("--min-lr-factor") { Description = "Cosine: the final rate as a fraction of the base rate.", DefaultValueFactory = _ => 0 };
+        var warmup = new Option<double>("--warmup-epochs") { Description = "Epochs of linear warm-up to the base rate.", DefaultValueFactory = _ => 0 };
+        var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing of the cross-entropy (0 to 1).", DefaultValueFactory = _ => 0 };
+        var dropLast = new Option<bool>("--drop-last") { Description = "Drop each epoch's last, smaller batch." };
+        var noAugment = new Option<bool>("--no-augment") { Description = "Train on the images as they are: no random crops or flips." };
+        var cropScale = new Option<string>("--crop-scale") { Description = "Random crops cover MIN,MAX of the image's area.", DefaultValueFactory = _ => "0.08,1" };
+        var cropRatio = new Option<string>("--crop-ratio") { Description = "Random crops' aspect ratios lie in MIN,MAX.", DefaultValueFactory = _ => "0.75,1.3333" };
+        var noFlip = new Option<bool>("--no-flip") { Description = "No random horizontal flips." };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of initialisation, shuffling, augmentation and --valid-fraction.", DefaultValueFactory = _ => 0 };
+        var patience = new Option<int?>("--early-stopping-patience") { Description = "Stop after this many epochs without improvement of the validation metric, keeping the best weights." };
+        var stoppingMetric = new Option<string>("--early-stopping-metric") { Description = "loss or accuracy: the validation metric early stopping watches.", DefaultValueFactory = _ => "loss" }
+            .AcceptOnlyFromAmong("loss", "accuracy");
+        var minDelta = new Option<double>("--early-stopping-min-delta") { Description = "The least change that counts as an improvement.", DefaultValueFactory = _ => 0 };
+
+        // The network.
+        var dropout = new Option<double>("--dropout") { Description = "Dropout before the classifier (the paper removes it: 0).", DefaultValueFactory = _ => 0 };
+        var noBatchNorm = new Option<bool>("--no-batch-norm") { Description = "The Inception baseline without Batch Normalization." };
+        var activation = new Option<string>("--activation") { Description = "relu or sigmoid (the paper's sigmoid experiment).", DefaultValueFactory = _ => "relu" }
+            .AcceptOnlyFromAmong("relu", "sigmoid");
+        var bnEpsilon = new Option<double>("--bn-epsilon") { Description = "BN's ε.", DefaultValueFactory = _ => 1e-5 };
+        var bnMomentum = new Option<double>("--bn-momentum") { Description = "BN's running-statistics momentum.", DefaultValueFactory = _ => 0.1 };
+        var initWeights = new Option<FileInfo>("--init-weights") { Description = "Start from the weights of a PyTorch state dict (.pt, torch.save of model.state_dict())." };
+
+        // The run.
+        var output = new Option<FileInfo>("--out") { Description = "The model file to write (.zip), as mlContext.Model.Save writes it.", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace --out if it exists." };
+        var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "The checkpoint, written after every epoch and on Ctrl-C. Default: --out with .ckpt appended." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run the checkpoint holds." };
+        var threads = new Option<int>("--threads") { Description = "Threads for the network.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var cache = new Option<bool>("--cache") { Description = "Keep the prepared images in memory after the first epoch (ML.NET's AppendCacheCheckpoint): faster epochs, memory for every image." };
+        var shufflePool = new Option<int?>("--shuffle-pool") { Description = "Rows in the shuffle pool when the data is read in file order (without --cache). Default: as many as fit in 1 GiB." };
+
+        var command = new Command("train", "Train BN-Inception on a CSV list of labelled images and save an ML.NET model file.")
+        {
+            train, valid, validFraction, imageFolder, pathColumn, labelColumn, separator, onInvalidImage, size, resize, channels,
+            preset, epochs, batch, lr, momentum, nesterov, weightDecay, decayBatchNorm, schedule, gamma, decayEpochs, minLrFactor, warmup,
+            labelSmoothing, dropLast, noAugment, cropScale, cropRatio, noFlip, seed, patience, stoppingMetric, minDelta,
+            dropout, noBatchNorm, activation, bnEpsilon, bnMomentum, initWeights, output, overwrite, checkpoint, resume, threads, cache, shufflePool,
+        };
+        command.SetAction(parsed =>
+        {
+            TrainerOptions recipe = parsed.GetValue(preset) == "bn-x5" ? TrainerOptions.PaperBnX5 : TrainerOptions.PaperBnX30;
+            string scheduleName = parsed.GetRequiredValue(schedule);
+            double? decayGamma = parsed.GetValue(gamma), decayEvery = parsed.GetValue(decayEpochs);
+            LearningRateSchedule rateSchedule = scheduleName switch
+            {
+                "exponential" => new ExponentialSchedule(decayGamma ?? 0.96, decayEvery ?? 8.0 / 6),
+                "step" => new StepSchedule(checked((int)Math.Round(decayEvery ?? 30)), decayGamma ?? 0.1),
+                "cosine" => new CosineSchedule(parsed.GetValue(minLrFactor)),
+                _ => new ConstantSchedule(),
+            };
+            if (scheduleName is "cosine" or "constant" && (decayGamma is not null || decayEvery is not null))
+            {
+                throw CommandLineException.BadArguments($"--gamma and --decay-epochs apply to the exponential and step schedules, not to --schedule {scheduleName}");
+            }
+
+            rateSchedule = rateSchedule with { WarmupEpochs = parsed.GetValue(warmup) };
+            (double, double) scale = Pair(parsed.GetRequiredValue(cropScale), "--crop-scale"), ratio = Pair(parsed.GetRequiredValue(cropRatio), "--crop-ratio");
+            string outputPath = parsed.GetRequiredValue(output).FullName;
+            int? stoppingPatience = parsed.GetValue(patience);
+            var settings = new TrainingSettings
+            {
+                TrainPath = parsed.GetRequiredValue(train).FullName,
+                ValidPath = parsed.GetValue(valid)?.FullName,
+                ImageFolder = parsed.GetValue(imageFolder)?.FullName,
+                PathColumn = parsed.GetRequiredValue(pathColumn),
+                LabelColumn = parsed.GetRequiredValue(labelColumn),
+                Separator = Separators.Parse(parsed.GetValue(separator)),
+                SkipInvalidImages = parsed.GetValue(onInvalidImage) == "skip",
+                ImageSize = parsed.GetValue(size),
+                Resize = parsed.GetRequiredValue(resize),
+                Grayscale = parsed.GetValue(channels) == "gray",
+                OutputPath = outputPath,
+                Overwrite = parsed.GetValue(overwrite),
+                Resume = parsed.GetValue(resume),
+                Cache = parsed.GetValue(cache),
+                ShufflePoolSize = parsed.GetValue(shufflePool),
+                Threads = ScoreCommand.Positive(parsed.GetValue(threads), "--threads"),
+                Training = recipe with
+                {
+                    Epochs = parsed.GetValue(epochs),
+                    BatchSize = parsed.GetValue(batch),
+                    LearningRate = parsed.GetValue(lr) ?? recipe.LearningRate,
+                    Momentum = parsed.GetValue(momentum) ?? recipe.Momentum,
+                    Nesterov = parsed.GetValue(nesterov),
+                    WeightDecay = parsed.GetValue(weightDecay) ?? recipe.WeightDecay,
+                    DecayBatchNormAndBias = parsed.GetValue(decayBatchNorm),
+                    Schedule = rateSchedule,
+                    LabelSmoothing = parsed.GetValue(labelSmoothing),
+                    DropLastBatch = parsed.GetValue(dropLast),
+                    Augmentation = parsed.GetValue(noAugment) ? AugmentationOptions.None : new AugmentationOptions
+                    {
+                        CropScale = scale,
+                        CropAspectRatio = ratio,
+                        HorizontalFlip = !parsed.GetValue(noFlip),
+                    },
+                    Seed = parsed.GetValue(seed),
+                    ValidationFraction = parsed.GetValue(validFraction) ?? 0,
+                    EarlyStopping = stoppingPatience is null ? null : new EarlyStoppingOptions
+                    {
+                        Patience = stoppingPatience.Value,
+                        Metric = parsed.GetValue(stoppingMetric) == "accuracy" ? StoppingMetric.ValidationAccuracy : StoppingMetric.ValidationLoss,
+                        MinDelta = parsed.GetValue(minDelta),
+                    },
+                    CheckpointPath = parsed.GetValue(checkpoint)?.FullName ?? outputPath + ".ckpt",
+                    InitialWeightsPath = parsed.GetValue(initWeights)?.FullName,
+                },
+                Architecture = new BnInceptionOptions
+                {
+                    Dropout = parsed.GetValue(dropout),
+                    BatchNorm = !parsed.GetValue(noBatchNorm),
+                    Activation = parsed.GetValue(activation) == "sigmoid" ? Activation.Sigmoid : Activation.Relu,
+                    BatchNormEpsilon = parsed.GetValue(bnEpsilon),
+                    BatchNormMomentum = parsed.GetValue(bnMomentum),
+                },
+            };
+            if (settings.ValidPath is not null && parsed.GetValue(validFraction) is not null)
+            {
+                throw CommandLineException.BadArguments("--valid and --valid-fraction both name validation data: choose one");
+            }
+
+            TrainingReport report = new TrainingJob(settings, context).Run();
+            context.Output.WriteLine(report.Describe());
+            return report.Interrupted ? ExitCodes.Interrupted : ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static (double Min, double Max) Pair(string text, string option)
+    {
+        string[] parts = text.Split(',');
+        return parts.Length == 2
+            && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double min)
+            && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double max)
+            ? (min, max)
+            : throw CommandLineException.BadArguments($"{option} '{text}': give MIN,MAX, for example 0.08,1");
+    }
+}

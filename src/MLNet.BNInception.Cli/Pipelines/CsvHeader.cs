@@ -1,0 +1,43 @@
+using CsvHelper;
+using MLNet.BNInception.Cli.CommandLine;
+
+namespace MLNet.BNInception.Cli.Pipelines;
+
+/// <summary>The header of a CSV file, read before ML.NET's text loader is told which columns to load.</summary>
+internal static class CsvHeader
+{
+    /// <summary>The column names of <paramref name="path"/>'s header.</summary>
+    /// <exception cref="CommandLineException">The file does not exist, cannot be read, or has no header.</exception>
+    public static IReadOnlyList<string> Read(string path, char separator)
+    {
+        if (!File.Exists(path))
+        {
+            throw CommandLineException.UnreadableInput($"the file '{path}' does not exist");
+        }
+
+        try
+        {
+            using CsvReader reader = CsvReader.FromFile(path, new CsvReaderOptions { Separator = separator, HasHeader = true });
+            IReadOnlyList<string> headers = reader.Headers;
+            return headers.Count > 0 ? headers : throw CommandLineException.UnreadableInput($"the file '{path}' is empty: it has no header");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CsvFormatException)
+        {
+            throw CommandLineException.UnreadableInput($"the file '{path}' cannot be read: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The index of <paramref name="column"/> in <paramref name="headers"/>, or an error naming the file and the columns it has.</summary>
+    public static int IndexOf(IReadOnlyList<string> headers, string column, string path, string option)
+    {
+        for (int i = 0; i < headers.Count; i++)
+        {
+            if (headers[i] == column)
+            {
+                return i;
+            }
+        }
+
+        throw CommandLineException.UnreadableInput($"the file '{path}' has no column '{column}' (its columns: {string.Join(", ", headers)}); check {option}");
+    }
+}

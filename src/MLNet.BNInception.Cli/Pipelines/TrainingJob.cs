@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using Microsoft.ML.Transforms.Image;
+using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.Cli.Progress;
+using MLNet.BNInception.Images;
+using MLNet.BNInception.Trainers;
+using MLNet.BNInception.Training;
+using TorchSharp;
+
+namespace MLNet.BNInception.Cli.Pipelines;
+
+/// <summary>
+/// Trains as an ML.NET program would: the text loader reads the path and label columns, then
+/// <c>MapValueToKey</c>, <c>LoadImagesSafely</c>, <c>ResizeImages</c>, (<c>ConvertToGrayscale</c>),
+/// <c>ExtractPixels</c>, BN-Inception and <c>MapKeyToValue</c>; the fitted chain is saved with
+/// <c>mlContext.Model.Save</c> under a temporary name, renamed when whole.
+/// </summary>
+internal sealed class TrainingJob(TrainingSettings settings, CommandContext context)
+{
+    private const string ImageColumn = "Image";
+    private const string FeaturesColumn = "Features";
+
+    public TrainingReport Run()
+    {
+        char separator = Separators.For(settings.TrainPath, settings.Separator);
+        IReadOnlyList<string> trainHeader = CsvHeader.Read(settings.TrainPath, separator);
+        TextLoader.Column[] trainColumns = Columns(trainHeader, settings.TrainPath);
+        TextLoader.Column[]? validColumns = settings.ValidPath is null ? null : Columns(CsvHeader.Read(settings.ValidPath, separator), settings.ValidPath);
+        string imageFolder = settings.ImageFolder ?? Path.GetDirectoryName(settings.TrainPath)!;
+        if (!Directory.Exists(imageFolder))
+        {
+            throw CommandLineException.UnreadableInput($"--image-folder '{imageFolder}' does not exist");
+        }
+
+        if (File.Exists(settings.OutputPath) && !settings.Overwrite && !settings.Resume)
+        {
+            throw CommandLineException.BadArguments($"the model '{settings.OutputPath}' exists: pass --overwrite to replace it");
+        }
+
+        if (settings.Resume && !File.Exists(settings.Training.CheckpointPath))
+        {
+            throw CommandLineException.BadArguments($"--resume: the checkpoint '{settings.Training.CheckpointPath}' does not exist; without --resume, training starts afresh");
+        }
+
+        string? outputFolder = Path.GetDirectoryName(settings.OutputPath);
+        if (outputFolder is not null && !Directory.Exists(outputFolder))
+        {
+            throw CommandLineException.BadArguments($"--out '{settings.OutputPath}': the folder '{outputFolder}' does not exist");
+        }
+
+        var ml = new MLContext(seed: (int)(settings.Training.Seed % int.MaxValue));
+        TorchRuntime.EnsureLoaded();
+        torch.set_num_threads(settings.Threads);
+        var loader = ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, Columns = trainColumns });
+        IDataView train = loader.Load(settings.TrainPath);
+        IDataView? valid = settings.ValidPath is null ? null
+            : ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, Columns = validColumns }).Load(settings.ValidPath);
+        long trainRows = CountRows(settings.TrainPath, separator);
+
+        return ProgressDisplay.RunAsync(context, "training", sink => Task.FromResult(Fit(ml, train, valid, imageFolder, trainRows, sink))).GetAwaiter().GetResult();
+    }
+
+    private TrainingReport Fit(MLContext ml, IDataView train, IDataView? valid, string imageFolder, long trainRows, IProgressSink sink)
+    {
+        var clock = Stopwatch.StartNew();
+        ml.Log += (_, message) =>
+        {
+            if (message.Kind == ChannelMessageKind.Warning)
+            {
+                sink.Line("warning: " + message.Message);
+            }
+        };
+
+        // The images as the network sees them, fitted once and applied to both data sets.
+        string label = settings.LabelColumn;
+        IEstimator<ITransformer> images = ml.Transforms.Conversion.MapValueToKey(label)
+            .Append(ml.Transforms.LoadImagesSafely(ImageColumn, imageFolder, settings.PathColumn,
+                settings.SkipInvalidImages ? InvalidImagePolicy.Skip : InvalidImagePolicy.Fail, log: ml))
+            .Append(ml.Transforms.ResizeImages(ImageColumn, settings.ImageSize, settings.ImageSize, resizing: settings.Resize switch
+            {
+                "iso-pad" => ImageResizingEstimator.ResizingKind.IsoPad,
+                "fill" => ImageResizingEstimator.ResizingKind.Fill,
+                _ => ImageResizingEstimator.ResizingKind.IsoCrop,
+            }));
+        if (settings.Grayscale)
+        {
+            images = images.Append(ml.Transforms.ConvertToGrayscale(ImageColumn));
+        }
+
+        images = images.Append(ml.Transforms.ExtractPixels(FeaturesColumn, ImageColumn,
+            colorsToExtract: settings.Grayscale ? ImagePixelExtractingEstimator.ColorBits.Red : ImagePixelExtractingEstimator.ColorBits.Rgb,
+            scaleImage: 1f / 255));
+        ITransformer preparation = images.Fit(train);
+        IDataView preparedTrain = preparation.Transform(train);
+        if (settings.Cache)
+        {
+            preparedTrain = ml.Data.Cache(preparedTrain);
+        }
+
+        int classes = checked((int)((KeyDataViewType)preparedTrain.Schema[label].Type).Count);
+        int epochs = settings.Training.Epochs;
+        var history = new List<EpochMetrics>();
+        var trainer = ml.MulticlassClassification.Trainers.BnInception(new BnInceptionMulticlassTrainer.Options
+        {
+            LabelColumnName = label,
+            FeatureColumnName = FeaturesColumn,
+            ImageSize = settings.ImageSize,
+            Training = settings.Training,
+            Architecture = settings.Architecture,
+            ResumeFromCheckpoint = settings.Resume,
+            ShufflePoolSize = settings.ShufflePoolSize,
+            CancellationToken = context.Cancellation,
+            OnStep = step => sink.Report(step.Step, (double)step.StepsPerEpoch * epochs, string.Create(CultureInfo.InvariantCulture,
+                $"epoch {step.Epoch}/{epochs}, step {step.StepInEpoch}/{step.StepsPerEpoch}, loss {step.Loss:F4}, accuracy {step.Accuracy:P1}, lr {step.LearningRate:G4}, {step.ImagesPerSecond:F1} images/s")),
+            OnEpoch = epoch =>
+            {
+                history.Add(epoch);
+                string validation = epoch.ValidationAccuracy is { } accuracy
+                    ? string.Create(CultureInfo.InvariantCulture, $"; validation loss {epoch.ValidationLoss:F4}, accuracy {accuracy:P2}")
+                    : "";
+                sink.Line(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {epoch.Epoch}/{epochs}: train loss {epoch.TrainLoss:F4}, accuracy {epoch.TrainAccuracy:P2}{validation}; lr {epoch.LearningRate:G4}"));
+            },
+        });
+
+        BnInceptionPredictionTransformer network;
+        try
+        {
+            network = trainer.Fit(preparedTrain, valid is null ? null : preparation.Transform(valid));
+        }
+        catch (OperationCanceledException) when (context.Cancellation.IsCancellationRequested)
+        {
+            return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainRows, clock.Elapsed, Interrupted: true);
+        }
+        catch (InvalidImageException e)
+        {
+            throw CommandLineException.UnreadableInput(e.Message + " (or pass --on-invalid-image skip)", e);
+        }
+
+        using (network)
+        {
+            ITransformer labels = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(network.Transform(preparedTrain));
+            var model = new TransformerChain<ITransformer>([.. (IEnumerable<ITransformer>)preparation, network, labels]);
+
+            // Model.Save opens its file before writing: a temporary name renamed at the end never
+            // leaves a damaged model at --out.
+            string temporary = settings.OutputPath + ".tmp";
+            try
+            {
+                ml.Model.Save(model, train.Schema, temporary);
+                File.Move(temporary, settings.OutputPath, overwrite: true);
+            }
+            finally
+            {
+                File.Delete(temporary);
+            }
+        }
+
+        return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainRows, clock.Elapsed, Interrupted: false);
+    }
+
+    private TextLoader.Column[] Columns(IReadOnlyList<string> header, string path)
+    {
+        int pathIndex = CsvHeader.IndexOf(header, settings.PathColumn, path, "--path-column");
+        int labelIndex = CsvHeader.IndexOf(header, settings.LabelColumn, path, "--label-column");
+        if (settings.PathColumn is ImageColumn or FeaturesColumn || settings.LabelColumn is ImageColumn or FeaturesColumn)
+        {
+            throw CommandLineException.BadArguments($"the pipeline makes columns named '{ImageColumn}' and '{FeaturesColumn}': rename the CSV's column of that name");
+        }
+
+        return
+        [
+            new TextLoader.Column(settings.PathColumn, DataKind.String, pathIndex),
+            new TextLoader.Column(settings.LabelColumn, DataKind.String, labelIndex),
+        ];
+    }
+
+    private static long CountRows(string path, char separator)
+    {
+        using var reader = CsvHelper.CsvReader.FromFile(path, new CsvHelper.CsvReaderOptions { Separator = separator, HasHeader = true });
+        long rows = 0;
+        while (reader.Read())
+        {
+            rows++;
+        }
+
+        return rows;
+    }
+}

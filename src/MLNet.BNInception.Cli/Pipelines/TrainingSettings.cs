@@ -1,0 +1,46 @@
+using MLNet.BNInception.Models;
+using MLNet.BNInception.Training;
+
+namespace MLNet.BNInception.Cli.Pipelines;
+
+/// <summary>What <c>bninception train</c> was asked to do; the command's help describes each setting.</summary>
+internal sealed record TrainingSettings
+{
+    public required string TrainPath { get; init; }
+
+    public string? ValidPath { get; init; }
+
+    /// <summary>Null: the folder of <see cref="TrainPath"/>.</summary>
+    public string? ImageFolder { get; init; }
+
+    public required string PathColumn { get; init; }
+
+    public required string LabelColumn { get; init; }
+
+    public char? Separator { get; init; }
+
+    public bool SkipInvalidImages { get; init; }
+
+    public int ImageSize { get; init; } = 224;
+
+    /// <summary>iso-crop, iso-pad or fill.</summary>
+    public string Resize { get; init; } = "iso-crop";
+
+    public bool Grayscale { get; init; }
+
+    public required string OutputPath { get; init; }
+
+    public bool Overwrite { get; init; }
+
+    public bool Resume { get; init; }
+
+    public bool Cache { get; init; }
+
+    public int? ShufflePoolSize { get; init; }
+
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    public required TrainerOptions Training { get; init; }
+
+    public BnInceptionOptions Architecture { get; init; } = new();
+}

@@ -1,0 +1,3 @@
+using MLNet.BNInception.Cli.CommandLine;
+
+return BnInceptionCommandLine.Run(args);

@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Globalization;
+using MLNet.BNInception.Cli.CommandLine;
+using Spectre.Console;
+
+namespace MLNet.BNInception.Cli.Progress;
+
+/// <summary>Where a long command reports how far it is.</summary>
+internal interface IProgressSink
+{
+    /// <summary><paramref name="done"/> of <paramref name="total"/> units, and a line of detail (rate, loss, bad rows…).</summary>
+    void Report(double done, double total, string status);
+
+    /// <summary>A line of its own (a warning, an epoch's metrics), printed above a live bar.</summary>
+    void Line(string text);
+}
+
+/// <summary>
+/// Progress on standard error: a live bar with the rate and the time left when it is a terminal
+/// (Spectre.Console), else a plain line at most every <see cref="PlainInterval"/> (a log file or a
+/// job scheduler's output gets a readable record, not a stream of control codes).
+/// </summary>
+internal static class ProgressDisplay
+{
+    /// <summary>Seconds between plain lines: 10, or the BNINCEPTION_PROGRESS_SECONDS environment variable.</summary>
+    public static TimeSpan PlainInterval { get; } = TimeSpan.FromSeconds(
+        double.TryParse(Environment.GetEnvironmentVariable("BNINCEPTION_PROGRESS_SECONDS"), NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) && seconds >= 0
+            ? seconds : 10);
+
+    /// <summary>Runs <paramref name="work"/>, showing what it reports under <paramref name="title"/>.</summary>
+    public static async Task<T> RunAsync<T>(CommandContext context, string title, Func<IProgressSink, Task<T>> work)
+    {
+        if (!context.ProgressOnTerminal)
+        {
+            var plain = new PlainProgress(context.Error, title);
+            T result = await work(plain).ConfigureAwait(false);
+            plain.Finish();
+            return result;
+        }
+
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(context.Error) });
+        return await console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async progress =>
+            {
+                ProgressTask task = progress.AddTask(Markup.Escape(title), autoStart: true, maxValue: 1);
+                T result = await work(new LiveProgress(console, task, title)).ConfigureAwait(false);
+                task.StopTask();
+                return result;
+            }).ConfigureAwait(false);
+    }
+
+    private sealed class LiveProgress(IAnsiConsole console, ProgressTask task, string title) : IProgressSink
+    {
+        public void Line(string text) => console.WriteLine(text);
+
+        public void Report(double done, double total, string status)
+        {
+            task.MaxValue = Math.Max(total, 1);
+            task.Value = Math.Min(done, task.MaxValue);
+            task.Description = Markup.Escape($"{title}: {status}");
+        }
+    }
+
+    private sealed class PlainProgress(TextWriter error, string title) : IProgressSink
+    {
+        private readonly Stopwatch _sinceLine = Stopwatch.StartNew();
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private string? _last;
+
+        public void Line(string text) => error.WriteLine(text);
+
+        public void Report(double done, double total, string status)
+        {
+            string percent = total > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({100 * done / total:F1}%)") : "";
+            string remaining = done > 0 && total > done
+                ? $", about {FormatDuration(TimeSpan.FromSeconds(_clock.Elapsed.TotalSeconds * (total - done) / done))} left"
+                : "";
+            _last = $"{title}: {status}{percent}{remaining}";
+            if (_sinceLine.Elapsed >= PlainInterval)
+            {
+                error.WriteLine(_last);
+                _sinceLine.Restart();
+                _last = null;
+            }
+        }
+
+        // The last report, if it was not printed, so that the log ends with where the work ended.
+        public void Finish()
+        {
+            if (_last is not null)
+            {
+                error.WriteLine(_last);
+            }
+        }
+    }
+
+    /// <summary>"1:02:03" or "2:03".</summary>
+    public static string FormatDuration(TimeSpan duration) => duration.TotalHours >= 1
+        ? duration.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)
+        : duration.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,172 @@
+using System.Text;
+using CsvHelper;
+using MLNet.BNInception.Cli.CommandLine;
+
+namespace MLNet.BNInception.Cli.Scoring;
+
+/// <summary>
+/// The job's output file. Rows reach it a batch at a time, in one write that is flushed before the
+/// next batch is scored; so after a crash, <c>kill -9</c> or power cut the file holds whole batches
+/// and at most one batch cut short. <see cref="OpenForResume"/> finds the last whole row, cuts the
+/// file back to the last whole batch, and says how many of the shard's rows are done.
+/// </summary>
+internal sealed class PredictionsFile : IDisposable
+{
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+    private readonly FileStream _stream;
+
+    private PredictionsFile(FileStream stream, long rowsDone)
+    {
+        _stream = stream;
+        RowsDone = rowsDone;
+    }
+
+    /// <summary>The rows of the shard already in the file when it was opened.</summary>
+    public long RowsDone { get; }
+
+    /// <summary>Creates the file (replacing it only when <paramref name="overwrite"/>) and writes the header, if any.</summary>
+    public static PredictionsFile Create(string path, string? header, bool overwrite)
+    {
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, overwrite ? FileMode.Create : FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+        }
+        catch (IOException) when (!overwrite && File.Exists(path))
+        {
+            throw CommandLineException.BadArguments(
+                $"the output '{path}' exists: pass --resume to continue the job that wrote it, or --overwrite to start again");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw CommandLineException.UnreadableInput($"the output '{path}' cannot be written: {e.Message}", e);
+        }
+
+        var file = new PredictionsFile(stream, 0);
+        if (header is not null)
+        {
+            file.Append(header + "\n");
+        }
+
+        return file;
+    }
+
+    /// <summary>
+    /// Opens the output of an interrupted run of the same job: checks its header, drops a row cut
+    /// short and the rest of its batch, and positions after the last whole batch.
+    /// </summary>
+    /// <param name="path">The output.</param>
+    /// <param name="header">The header the job writes, or null when the input has none.</param>
+    /// <param name="fieldCount">The fields of every output row.</param>
+    /// <param name="separator">The field separator.</param>
+    /// <param name="batchRows">The rows per batch: the file is cut back to a multiple of it.</param>
+    public static PredictionsFile OpenForResume(string path, string? header, int fieldCount, char separator, int batchRows)
+    {
+        long keepBytes, rows;
+        try
+        {
+            (keepBytes, rows) = WholeRows(path, header, fieldCount, separator, batchRows);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw CommandLineException.UnreadableInput($"the output '{path}' cannot be read to resume: {e.Message}", e);
+        }
+
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);
+        stream.SetLength(keepBytes);
+        stream.Seek(0, SeekOrigin.End);
+        if (header is not null && keepBytes == 0)
+        {
+            var file = new PredictionsFile(stream, 0);
+            file.Append(header + "\n");
+            return file;
+        }
+
+        return new PredictionsFile(stream, rows);
+    }
+
+    /// <summary>Writes <paramref name="text"/> (whole rows) in one write and hands it to the operating system before returning.</summary>
+    public void Append(string text)
+    {
+        byte[] bytes = Utf8.GetBytes(text);
+        _stream.Write(bytes);
+        _stream.Flush();
+    }
+
+    public void Dispose() => _stream.Dispose();
+
+    // The bytes to keep and the rows they hold: whole rows (the expected number of fields, a line
+    // break after them), cut back to a whole number of batches. Streams the file: an output of
+    // millions of rows is not held in memory.
+    private static (long Bytes, long Rows) WholeRows(string path, string? header, int fieldCount, char separator, int batchRows)
+    {
+        long length = new FileInfo(path).Length;
+        bool endsWithLineBreak = false;
+        if (length > 0)
+        {
+            using var last = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            last.Seek(-1, SeekOrigin.End);
+            endsWithLineBreak = last.ReadByte() == '\n';
+        }
+
+        using CsvReader reader = CsvReader.FromFile(path, new CsvReaderOptions { Separator = separator, HasHeader = false, SkipEmptyLines = false });
+        long keptBytes = 0, keptRows = 0, rows = 0;
+        bool expectHeader = header is not null;
+        (long End, bool Valid)? previous = null;
+        while (reader.Read())
+        {
+            long start = reader.ByteOffset;
+            if (previous is { } row && !Accept(row, start))
+            {
+                return (keptBytes, keptRows);
+            }
+
+            bool valid = reader.FieldCount == fieldCount;
+            if (expectHeader)
+            {
+                string found = Utf8.GetString(reader.RawRecord);
+                if (found != header && reader.ByteOffset + reader.RawRecord.Length + 1 <= length)
+                {
+                    throw CommandLineException.BadArguments(
+                        $"--resume: the header of '{path}' is not this job's ('{Shorten(found)}', expected '{Shorten(header!)}'): " +
+                        "it was written with another input, model or --top-k; score to another output, or pass --overwrite to start again");
+                }
+            }
+
+            previous = (start + reader.RawRecord.Length, valid);
+        }
+
+        if (previous is { } lastRow && endsWithLineBreak)
+        {
+            Accept(lastRow, length);
+        }
+
+        return (keptBytes, keptRows);
+
+        // A record is whole when the next one starts right after its line break.
+        bool Accept((long End, bool Valid) row, long next)
+        {
+            if (!row.Valid || next != row.End + 1)
+            {
+                return false;
+            }
+
+            if (expectHeader)
+            {
+                expectHeader = false;
+                keptBytes = next;
+                return true;
+            }
+
+            rows++;
+            if (rows % batchRows == 0)
+            {
+                (keptBytes, keptRows) = (next, rows);
+            }
+
+            return true;
+        }
+    }
+
+    private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";
+}
