@@ -25,7 +25,11 @@ public static class BnInceptionCommandLine
         if (parsed.Errors.Count > 0)
         {
             string verb = parsed.CommandResult.Command is RootCommand ? "" : " " + parsed.CommandResult.Command.Name;
-            context.Error.WriteLine($"bninception{verb}: {parsed.Errors[0].Message} (bninception{verb} --help lists the options)");
+            // A word the parser did not know explains more than what it then found missing.
+            ParseError error = parsed.UnmatchedTokens.Count > 0 && parsed.Errors.FirstOrDefault(e => e.Message.Contains(parsed.UnmatchedTokens[0], StringComparison.Ordinal)) is { } unknown
+                ? unknown
+                : parsed.Errors[0];
+            context.Error.WriteLine($"bninception{verb}: {error.Message} (bninception{verb} --help lists the options)");
             return ExitCodes.BadArguments;
         }
 

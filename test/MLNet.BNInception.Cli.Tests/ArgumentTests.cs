@@ -1,0 +1,82 @@
+namespace MLNet.BNInception.Cli.Tests;
+
+/// <summary>Mistakes get one line on standard error and an exit code that says what kind of mistake it was.</summary>
+public class ArgumentTests
+{
+    public enum Case
+    {
+        NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
+        OutputExists, MissingInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainNoLabelColumn, EvaluateNotAModel,
+    }
+
+    [TestCase(Case.NoVerb, 2, "Required command was not provided")]
+    [TestCase(Case.UnknownVerb, 2, "frobnicate")]
+    [TestCase(Case.MissingOption, 2, "--output")]
+    [TestCase(Case.UnknownOption, 2, "--colour")]
+    [TestCase(Case.ZeroBatch, 2, "--batch 0: must be at least 1")]
+    [TestCase(Case.ShardOutOfRange, 2, "--shard 3/3: K counts from 0")]
+    [TestCase(Case.ShardNotKOverN, 2, "--shard 'half' is not K/N")]
+    [TestCase(Case.BlockNotMultipleOfBatch, 2, "--shard-block 100 is not a multiple of --batch 64")]
+    [TestCase(Case.OutputExists, 2, "exists: pass --resume")]
+    [TestCase(Case.MissingInput, 3, "does not exist")]
+    [TestCase(Case.NoPathColumn, 3, "has no column 'ImagePath' (its columns: Picture, Label)")]
+    [TestCase(Case.MissingModel, 4, "does not exist")]
+    [TestCase(Case.ModelNotAZip, 4, "is not an ML.NET model file")]
+    [TestCase(Case.ZipWithoutNetwork, 4, "is not an ML.NET model file")]
+    [TestCase(Case.TrainMissingCsv, 3, "does not exist")]
+    [TestCase(Case.TrainNoLabelColumn, 3, "has no column 'Category'")]
+    [TestCase(Case.EvaluateNotAModel, 4, "is not an ML.NET model file")]
+    public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message)
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string model = trained.ModelPath, input = trained.Files.TestCsv, output = work.File("out.csv");
+        File.WriteAllText(work.File("exists.csv"), "ImagePath\n");
+        File.WriteAllText(work.File("pictures.csv"), "Picture,Label\na.png,x\n");
+        File.WriteAllText(work.File("notes.zip"), "not a zip\n");
+        System.IO.Compression.ZipFile.CreateFromDirectory(trained.Files.ImageFolder + "/train", work.File("images.zip"));
+        string[] score = ["score", "--model", model, "--input", input, "--output", output];
+        string[] arguments = mistake switch
+        {
+            Case.NoVerb => [],
+            Case.UnknownVerb => ["frobnicate"],
+            Case.MissingOption => ["score", "--model", model, "--input", input],
+            Case.UnknownOption => [.. score, "--colour", "blue"],
+            Case.ZeroBatch => [.. score, "--batch", "0"],
+            Case.ShardOutOfRange => [.. score, "--shard", "3/3"],
+            Case.ShardNotKOverN => [.. score, "--shard", "half"],
+            Case.BlockNotMultipleOfBatch => [.. score, "--shard-block", "100"],
+            Case.OutputExists => ["score", "--model", model, "--input", input, "--output", work.File("exists.csv")],
+            Case.MissingInput => ["score", "--model", model, "--input", work.File("nowhere.csv"), "--output", output],
+            Case.NoPathColumn => ["score", "--model", model, "--input", work.File("pictures.csv"), "--output", output],
+            Case.MissingModel => ["score", "--model", work.File("nowhere.zip"), "--input", input, "--output", output],
+            Case.ModelNotAZip => ["score", "--model", work.File("notes.zip"), "--input", input, "--output", output],
+            Case.ZipWithoutNetwork => ["info", "--model", work.File("images.zip")],
+            Case.TrainMissingCsv => ["train", "--train", work.File("nowhere.csv"), "--out", work.File("m.zip")],
+            Case.TrainNoLabelColumn => ["train", "--train", trained.Files.TrainCsv, "--label-column", "Category", "--out", work.File("m.zip")],
+            Case.EvaluateNotAModel => ["evaluate", "--model", work.File("notes.zip"), "--data", input],
+            _ => throw new ArgumentOutOfRangeException(nameof(mistake)),
+        };
+
+        ExternalProcess.Result run = InstalledTool.Run(work.Path, arguments);
+
+        Assert.That(run.ExitCode, Is.EqualTo(exitCode), run.Error);
+        string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), run.Error);
+        Assert.That(lines[0], Does.StartWith("bninception").And.Contain(message));
+        Assert.That(File.Exists(output), Is.False, "nothing written");
+        Assert.That(File.ReadAllText(work.File("exists.csv")), Is.EqualTo("ImagePath\n"), "an existing output is left alone");
+    }
+
+    [TestCase("train")]
+    [TestCase("evaluate")]
+    [TestCase("score")]
+    [TestCase("export")]
+    [TestCase("info")]
+    public void EveryVerbHasHelp(string verb)
+    {
+        using var work = new TemporaryDirectory();
+        ExternalProcess.Result run = InstalledTool.Succeed(work.Path, verb, "--help");
+        Assert.That(run.Output, Does.Contain("Usage:").And.Contain($"bninception {verb} [options]").And.Contain("--model").Or.Contain("--train"));
+    }
+}

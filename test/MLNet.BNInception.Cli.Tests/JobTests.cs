@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace MLNet.BNInception.Cli.Tests;
+
+/// <summary>The scoring job as an unattended job: killed and resumed, split into shards, and over many rows.</summary>
+public class JobTests
+{
+    [Test]
+    public void AJobKilledWithSigkillResumesToTheBytesOfAnUninterruptedRun()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string input = RepeatedList(work, trained, 4000);
+        string whole = work.File("whole.csv"), resumed = work.File("resumed.csv");
+        string[] job = ["score", "--model", trained.ModelPath, "--input", input, "--batch", "16"];
+        InstalledTool.Succeed(work.Path, [.. job, "--output", whole]);
+
+        using (Process killed = InstalledTool.Start(work.Path, [.. job, "--output", resumed]))
+        {
+            Task<string> drained = Task.WhenAll(killed.StandardOutput.ReadToEndAsync(), killed.StandardError.ReadToEndAsync()).ContinueWith(_ => "", TaskScheduler.Default);
+            WaitForRows(resumed, 400, killed);
+            killed.Kill(); // SIGKILL: no chance to finish anything
+            killed.WaitForExit();
+            drained.Wait();
+        }
+
+        long rowsAtKill = File.ReadLines(resumed).LongCount() - 1;
+        Assert.That(rowsAtKill, Is.GreaterThan(0).And.LessThan(4000), "killed mid-way");
+        ExternalProcess.Result run = InstalledTool.Succeed(work.Path, [.. job, "--output", resumed, "--resume"]);
+
+        Assert.That(run.Output, Does.Contain("done earlier"));
+        Assert.That(File.ReadAllBytes(resumed), Is.EqualTo(File.ReadAllBytes(whole)));
+    }
+
+    [Test]
+    public void CtrlCStopsAfterAWholeBatchAndResumeFinishesTheJob()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string input = RepeatedList(work, trained, 4000);
+        string whole = work.File("whole.csv"), resumed = work.File("resumed.csv");
+        string[] job = ["score", "--model", trained.ModelPath, "--input", input, "--batch", "16"];
+        InstalledTool.Succeed(work.Path, [.. job, "--output", whole]);
+
+        string stdout;
+        int exitCode;
+        using (Process interrupted = InstalledTool.Start(work.Path, [.. job, "--output", resumed]))
+        {
+            Task<string> output = interrupted.StandardOutput.ReadToEndAsync();
+            Task<string> error = interrupted.StandardError.ReadToEndAsync();
+            WaitForRows(resumed, 400, interrupted);
+            ExternalProcess.Run("kill", ["-INT", interrupted.Id.ToString(CultureInfo.InvariantCulture)]).AssertSucceeded();
+            Assert.That(interrupted.WaitForExit(TimeSpan.FromMinutes(1)), Is.True, "stops after SIGINT");
+            exitCode = interrupted.ExitCode;
+            stdout = output.Result;
+            _ = error.Result;
+        }
+
+        long rows = File.ReadLines(resumed).LongCount() - 1;
+        Assert.That(exitCode, Is.EqualTo(130));
+        Assert.That(stdout, Does.Contain("interrupted").And.Contain("--resume"));
+        Assert.That(rows % 16, Is.Zero, $"{rows} rows: whole batches only");
+        Assert.That(File.ReadAllBytes(resumed), Is.EqualTo(File.ReadAllBytes(whole).Take((int)new FileInfo(resumed).Length)), "the beginning of the whole run's output");
+
+        InstalledTool.Succeed(work.Path, [.. job, "--output", resumed, "--resume"]);
+        Assert.That(File.ReadAllBytes(resumed), Is.EqualTo(File.ReadAllBytes(whole)));
+    }
+
+    [Test]
+    public void ShardsTogetherHoldEveryRowOnceAndInterleaveIntoTheUnshardedOutput()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string input = RepeatedList(work, trained, 1000);
+        string[] job = ["score", "--model", trained.ModelPath, "--input", input, "--batch", "16", "--shard-block", "64"];
+        InstalledTool.Succeed(work.Path, [.. job, "--output", work.File("whole.csv")]);
+        const int Shards = 3;
+        List<string>[] shards = Enumerable.Range(0, Shards).Select(k =>
+        {
+            string output = work.File($"shard{k}.csv");
+            InstalledTool.Succeed(work.Path, [.. job, "--output", output, "--shard", $"{k}/{Shards}"]);
+            return File.ReadAllLines(output).ToList();
+        }).ToArray();
+
+        // Each shard has the header, then blocks K, K + N, …: interleaving the blocks restores the order.
+        string[] whole = File.ReadAllLines(work.File("whole.csv"));
+        Assert.That(shards.Select(lines => lines[0]), Is.All.EqualTo(whole[0]));
+        Assert.That(shards.Sum(lines => lines.Count - 1), Is.EqualTo(1000));
+        var merged = new List<string> { whole[0] };
+        int[] next = Enumerable.Repeat(1, Shards).ToArray();
+        for (int block = 0; merged.Count - 1 < 1000; block++)
+        {
+            int k = block % Shards;
+            List<string> rows = shards[k];
+            merged.AddRange(rows.Skip(next[k]).Take(64));
+            next[k] += 64;
+        }
+
+        Assert.That(merged, Is.EqualTo(whole));
+    }
+
+    [Test]
+    public void PeakMemoryDoesNotGrowWithTheRowCount()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        const int Rows = 100_000;
+        string input = RepeatedList(work, trained, Rows, distinctImages: 5);
+        string output = work.File("out.csv");
+        var samples = new List<(long Rows, long ResidentBytes)>();
+        using (Process job = InstalledTool.Start(work.Path, "score", "--model", trained.ModelPath, "--input", input, "--output", output))
+        {
+            Task<string> stdout = job.StandardOutput.ReadToEndAsync();
+            Task<string> stderr = job.StandardError.ReadToEndAsync();
+            while (!job.WaitForExit(TimeSpan.FromMilliseconds(250)))
+            {
+                long? resident = ResidentBytes(job.Id);
+                if (resident is not null && File.Exists(output))
+                {
+                    samples.Add((new FileInfo(output).Length, resident.Value));
+                }
+            }
+
+            Assert.That(job.ExitCode, Is.Zero, stderr.Result + stdout.Result);
+        }
+
+        // Resident memory once the job is under way (after the first tenth of the output) against
+        // the peak over the rest: rows must not pile up anywhere.
+        long finalBytes = new FileInfo(output).Length;
+        long early = samples.Where(s => s.Rows > finalBytes / 10 && s.Rows < finalBytes / 4).Max(s => s.ResidentBytes);
+        long late = samples.Where(s => s.Rows >= finalBytes / 2).Max(s => s.ResidentBytes);
+        TestContext.Out.WriteLine($"resident memory: {early / 1048576.0:F0} MiB after 10-25% of the rows, peak {late / 1048576.0:F0} MiB over the second half ({samples.Count} samples)");
+        Assert.That(File.ReadLines(output).LongCount(), Is.EqualTo(Rows + 1));
+        Assert.That(late - early, Is.LessThan(64L << 20), "memory grew with the rows");
+    }
+
+    private static long? ResidentBytes(int pid)
+    {
+        try
+        {
+            string? line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? null : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException)
+        {
+            return null; // the process ended between the check and the read
+        }
+    }
+
+    // A list of rows cycling over the first test images, with a row number column.
+    private static string RepeatedList(TemporaryDirectory work, TrainedTool.Context trained, int rows, int distinctImages = 200)
+    {
+        string path = work.File($"list{rows}.csv");
+        using var writer = new StreamWriter(path);
+        writer.Write("Row,ImagePath\n");
+        for (int i = 0; i < rows; i++)
+        {
+            writer.Write(string.Create(CultureInfo.InvariantCulture, $"{i + 1},t10k/{i % distinctImages}.png\n"));
+        }
+
+        return path;
+    }
+
+    private static void WaitForRows(string output, int rows, Process job)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!File.Exists(output) || File.ReadLines(output).Count() <= rows)
+        {
+            Assert.That(job.HasExited, Is.False, "the job ended before it could be interrupted");
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromMinutes(2)), "the job wrote too little");
+            Thread.Sleep(20);
+        }
+    }
+}

@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
+
+namespace MLNet.BNInception.Cli.Tests;
+
+/// <summary><c>train</c>, <c>evaluate</c>, <c>export</c> and <c>info</c>, each against an independent account of what it should say.</summary>
+public class ModelCommandTests
+{
+    [Test]
+    public void TrainWritesTheModelFileAProgramWouldSaveWithProgressOnTheWay()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+
+        // ML.NET loads it without this package's help and names the classes in the label's key
+        // order: MapValueToKey's, by first occurrence in the training file.
+        string[] firstSeen = Csv.Read(trained.Files.TrainCsv).Column("Label").Distinct().ToArray();
+        Assert.That(MLNetReference.ClassNames(trained.ModelPath), Is.EqualTo(firstSeen));
+        Assert.That(trained.TrainOutput, Does.Contain("trained on 800 images of 10 classes for 3 epochs"));
+        Assert.That(trained.TrainOutput, Does.Contain("epoch 3/3: train loss").And.Contain("validation loss"));
+        Assert.That(trained.TrainOutput, Does.Match(@"training: epoch 3/3, step 25/25, loss [0-9.]+, accuracy [0-9.]+ ?%, lr [0-9.E-]+, [0-9.]+ images/s"));
+        Assert.That(File.Exists(trained.ModelPath + ".ckpt"), Is.True, "the default checkpoint beside the model");
+    }
+
+    [Test]
+    public void TrainingStoppedByCtrlCKeepsItsCheckpointAndResumeFinishesIt()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string model = work.File("model.zip");
+        string[] train = ["train", "--train", trained.Files.TrainCsv, "--image-folder", trained.Files.ImageFolder, "--size", "64", "--channels", "gray",
+            "--epochs", "2", "--batch", "32", "--out", model];
+        int exitCode;
+        string stdout;
+        using (System.Diagnostics.Process run = InstalledTool.Start(work.Path, train))
+        {
+            Task<string> output = run.StandardOutput.ReadToEndAsync();
+            var error = new System.Text.StringBuilder();
+            string? line;
+            while ((line = run.StandardError.ReadLine()) is not null && !line.StartsWith("epoch 1/2:", StringComparison.Ordinal))
+            {
+                error.AppendLine(line);
+            }
+
+            Assert.That(line, Is.Not.Null, "training ended before its first epoch did: " + error);
+            ExternalProcess.Run("kill", ["-INT", run.Id.ToString(CultureInfo.InvariantCulture)]).AssertSucceeded();
+            _ = run.StandardError.ReadToEnd();
+            Assert.That(run.WaitForExit(TimeSpan.FromMinutes(2)), Is.True);
+            exitCode = run.ExitCode;
+            stdout = output.Result;
+        }
+
+        Assert.That(exitCode, Is.EqualTo(130));
+        Assert.That(stdout, Does.Contain("interrupted").And.Contain("--resume"));
+        Assert.That(File.Exists(model), Is.False, "no model from an unfinished run");
+        Assert.That(File.Exists(model + ".ckpt"), Is.True);
+
+        ExternalProcess.Result resumed = InstalledTool.Succeed(work.Path, [.. train, "--resume"]);
+        Assert.That(resumed.Output, Does.Contain("Saved " + model));
+        Assert.That(resumed.Error, Does.Not.Contain("epoch 1/2:"), "the first epoch is not trained again");
+        Assert.That(MLNetReference.ClassNames(model), Has.Length.EqualTo(10));
+    }
+
+    [Test]
+    public void EvaluateReportsTheAccuracyOfTheToolsOwnPredictions()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        InstalledTool.Succeed(work.Path, "score", "--model", trained.ModelPath, "--input", trained.Files.TestCsv, "--output", work.File("p.csv"));
+        Csv predictions = Csv.Read(work.File("p.csv"));
+        string[] truth = predictions.Column("Label"), predicted = predictions.Column("PredictedLabel");
+        double accuracy = truth.Zip(predicted).Count(pair => pair.First == pair.Second) / (double)truth.Length;
+
+        JsonElement metrics = JsonDocument.Parse(InstalledTool.Succeed(work.Path, "evaluate", "--model", trained.ModelPath, "--data", trained.Files.TestCsv, "--json").Output).RootElement;
+        Assert.That(metrics.GetProperty("microAccuracy").GetDouble(), Is.EqualTo(accuracy).Within(1e-12));
+        Assert.That(metrics.GetProperty("rows").GetInt64(), Is.EqualTo(1000));
+        int[][] counts = metrics.GetProperty("confusionMatrix").GetProperty("counts").EnumerateArray()
+            .Select(row => row.EnumerateArray().Select(c => (int)c.GetDouble()).ToArray()).ToArray();
+        string[] classes = metrics.GetProperty("confusionMatrix").GetProperty("classes").EnumerateArray().Select(c => c.GetString()!).ToArray();
+        for (int i = 0; i < classes.Length; i++)
+        {
+            for (int j = 0; j < classes.Length; j++)
+            {
+                int expected = truth.Zip(predicted).Count(pair => pair.First == classes[i] && pair.Second == classes[j]);
+                Assert.That(counts[i][j], Is.EqualTo(expected), $"truth {classes[i]}, predicted {classes[j]}");
+            }
+        }
+
+        string text = InstalledTool.Succeed(work.Path, "evaluate", "--model", trained.ModelPath, "--data", trained.Files.TestCsv).Output;
+        Assert.That(text, Does.Contain("micro accuracy  " + accuracy.ToString("P2", CultureInfo.InvariantCulture)).And.Contain("Confusion table"));
+    }
+
+    [Test]
+    public void ExportWritesAStandardOnnxFileThatOnnxRuntimeScoresAsMLNetDoes()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string onnx = work.File("bn_inception.onnx");
+        InstalledTool.Succeed(work.Path, "export", "--model", trained.ModelPath, "--onnx", onnx);
+
+        JsonElement declared = JsonDocument.Parse(PythonReference.Run("onnx_check.py", onnx)).RootElement;
+        Assert.That(declared.GetProperty("inputs").GetProperty("input").EnumerateArray().Select(d => d.ToString()), Is.EqualTo(new[] { "N", "1", "64", "64" }));
+        Assert.That(declared.GetProperty("outputs").GetProperty("probabilities").EnumerateArray().Select(d => d.ToString()), Is.EqualTo(new[] { "N", "10" }));
+
+        // A batch of the pipeline's own features, scored by ONNX Runtime from the exported file.
+        MLNetReference.Prediction[] expected = MLNetReference.Predict(trained.ModelPath, trained.Files.TestCsv).Take(32).ToArray();
+        using var session = new InferenceSession(onnx);
+        using OrtValue input = OrtValue.CreateTensorValueFromMemory(expected.SelectMany(p => p.Features).ToArray(), [expected.Length, 1, 64, 64]);
+        using var options = new RunOptions();
+        using IDisposableReadOnlyCollection<OrtValue> outputs = session.Run(options, ["input"], [input], ["probabilities"]);
+        float[] probabilities = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.That(probabilities[(i * 10)..((i + 1) * 10)], Is.EqualTo(expected[i].Score).Within(1e-5), $"image {i}");
+        }
+
+        ExternalProcess.Result again = InstalledTool.Run(work.Path, "export", "--model", trained.ModelPath, "--onnx", onnx);
+        Assert.That(again.ExitCode, Is.EqualTo(2), "an existing file is not replaced without --overwrite");
+    }
+
+    [Test]
+    public void InfoDescribesWhatTheModelWasTrainedWith()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        JsonElement info = JsonDocument.Parse(InstalledTool.Succeed(work.Path, "info", "--model", trained.ModelPath, "--json").Output).RootElement;
+        Assert.That(info.GetProperty("imageSize").GetInt32(), Is.EqualTo(64));
+        Assert.That(info.GetProperty("channels").GetInt32(), Is.EqualTo(1));
+        Assert.That(info.GetProperty("pathColumn").GetString(), Is.EqualTo("ImagePath"));
+        Assert.That(info.GetProperty("imageFolder").GetString(), Is.EqualTo(trained.Files.ImageFolder));
+        Assert.That(info.GetProperty("classLabels").EnumerateArray().Select(c => c.GetString()), Is.EqualTo(MLNetReference.ClassNames(trained.ModelPath)));
+        Assert.That(info.GetProperty("inputColumns").EnumerateArray().Select(c => c.GetString()), Is.EqualTo(new[] { "ImagePath (String)", "Label (String)" }));
+
+        string text = InstalledTool.Succeed(work.Path, "info", "--model", trained.ModelPath).Output;
+        Assert.That(text, Does.Contain("BN-Inception, input 'Features' 1×64×64, 10 classes").And.Contain("ML.NET 5.0.1"));
+    }
+}

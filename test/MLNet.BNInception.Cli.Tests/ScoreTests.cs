@@ -1,0 +1,185 @@
+using System.Globalization;
+using System.Text;
+
+namespace MLNet.BNInception.Cli.Tests;
+
+/// <summary><c>bninception score</c> against ML.NET's own scoring of the same model file, and the job's handling of what real lists hold.</summary>
+public class ScoreTests
+{
+    [Test]
+    public void PredictionsAreThoseOfTheModelLoadedInMLNet()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string output = work.File("predictions.csv");
+        ExternalProcess.Result run = InstalledTool.Succeed(work.Path, "score", "--model", trained.ModelPath, "--input", trained.Files.TestCsv,
+            "--output", output, "--top-k", "3", "--batch", "48");
+
+        MLNetReference.Prediction[] expected = MLNetReference.Predict(trained.ModelPath, trained.Files.TestCsv);
+        string[] classes = MLNetReference.ClassNames(trained.ModelPath);
+        Csv written = Csv.Read(output);
+        Csv input = Csv.Read(trained.Files.TestCsv);
+        Assert.That(written.Header, Is.EqualTo(new[] { "ImagePath", "Label", "PredictedLabel", "Probability", "PredictedLabel2", "Probability2", "PredictedLabel3", "Probability3", "Error" }));
+        Assert.That(written.Rows, Has.Count.EqualTo(1000));
+        Assert.That(written.Column("ImagePath"), Is.EqualTo(input.Column("ImagePath")), "the input's columns, in order");
+        Assert.That(written.Column("Label"), Is.EqualTo(input.Column("Label")));
+        Assert.That(written.Column("Error"), Is.All.Empty);
+        int differentLabels = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            // The top 3 by ML.NET's probabilities (ties to the lower class), and ML.NET's own pick.
+            int[] top = Enumerable.Range(0, classes.Length).OrderByDescending(c => expected[i].Score[c]).ThenBy(c => c).Take(3).ToArray();
+            for (int k = 0; k < 3; k++)
+            {
+                string suffix = k == 0 ? "" : (k + 1).ToString(CultureInfo.InvariantCulture);
+                float probability = float.Parse(written.Column("Probability" + suffix)[i], CultureInfo.InvariantCulture);
+                Assert.That(probability, Is.EqualTo(expected[i].Score[top[k]]).Within(1e-5), $"row {i + 1}, class {k + 1}");
+                Assert.That(written.Column("PredictedLabel" + suffix)[i], Is.EqualTo(classes[top[k]]), $"row {i + 1}, class {k + 1}");
+            }
+
+            differentLabels += written.Column("PredictedLabel")[i] == expected[i].PredictedLabel ? 0 : 1;
+        }
+
+        // ML.NET picks its label by K-means over the probabilities; only an exact tie could differ.
+        Assert.That(differentLabels, Is.EqualTo(0));
+        Assert.That(run.Output, Does.Contain("done: 1,000 rows").And.Contain("no bad rows"));
+        Assert.That(run.Error, Does.Contain("scoring: 1,000 of 1,000 rows"), "plain progress lines when standard error is not a terminal");
+    }
+
+    [Test]
+    public void Bfloat16AgreesWithFloat32OnAtLeast99PercentOfImages()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        InstalledTool.Succeed(work.Path, "score", "--model", trained.ModelPath, "--input", trained.Files.TestCsv, "--output", work.File("float32.csv"));
+        ExternalProcess.Result run = InstalledTool.Succeed(work.Path, "score", "--model", trained.ModelPath, "--input", trained.Files.TestCsv,
+            "--output", work.File("bfloat16.csv"), "--precision", "bfloat16");
+
+        string[] single = Csv.Read(work.File("float32.csv")).Column("PredictedLabel");
+        Csv half = Csv.Read(work.File("bfloat16.csv"));
+        int agree = single.Zip(half.Column("PredictedLabel")).Count(pair => pair.First == pair.Second);
+        Assert.That(agree, Is.GreaterThanOrEqualTo(990), $"{agree} of 1000 agree");
+        Assert.That(run.Output, Does.Contain("bfloat16"));
+    }
+
+    [Test]
+    public void AnyCsvDialectIsReadAndItsColumnsAreKeptAsTheyWere()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+
+        // Paths with spaces, quotes and non-ASCII letters; fields with the separator, quotes and a
+        // line break inside quotes; CRLF line ends; a semicolon separator; a byte order mark.
+        string folder = Path.Combine(work.Path, "Bilder mit Leerzeichen");
+        Directory.CreateDirectory(folder);
+        string[] sources = ["t10k/0.png", "t10k/1.png", "t10k/2.png"];
+        string[] names = ["Ärmel ünd Öse 1.png", "kleid \"rot\"; 2.png", "日本語 3.png"];
+        for (int i = 0; i < sources.Length; i++)
+        {
+            File.Copy(Path.Combine(trained.Files.ImageFolder, sources[i]), Path.Combine(folder, names[i]));
+        }
+
+        string Quote(string field) => "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        string[] notes = ["plain", "with; separator", "two\r\nlines"];
+        var text = new StringBuilder("\uFEFFid;\"Image Path\";note\r\n");
+        for (int i = 0; i < names.Length; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{i + 1};{Quote(Path.Combine(folder, names[i]))};{Quote(notes[i])}\r\n");
+        }
+
+        string input = work.File("list.csv");
+        File.WriteAllText(input, text.ToString(), new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+        string output = work.File("out.csv");
+        InstalledTool.Succeed(work.Path, "score", "--model", trained.ModelPath, "--input", input, "--output", output,
+            "--separator", ";", "--path-column", "Image Path");
+
+        Csv written = Csv.Read(output, ';');
+        Assert.That(written.Header, Is.EqualTo(new[] { "id", "Image Path", "note", "PredictedLabel", "Probability", "Error" }));
+        Assert.That(written.Column("id"), Is.EqualTo(new[] { "1", "2", "3" }));
+        Assert.That(written.Column("Image Path"), Is.EqualTo(names.Select(name => Path.Combine(folder, name)).ToArray()));
+        Assert.That(written.Column("note"), Is.EqualTo(notes));
+        Assert.That(written.Column("Error"), Is.All.Empty);
+        string[] expected = MLNetReference.Predict(trained.ModelPath, trained.Files.TestCsv).Take(3).Select(p => p.PredictedLabel).ToArray();
+        Assert.That(written.Column("PredictedLabel"), Is.EqualTo(expected), "the same images, under other names, get the same predictions");
+
+        // Without a header, tab-separated (from the .tsv name), the path column by number.
+        string tsv = work.File("list.tsv");
+        File.WriteAllLines(tsv, sources.Select((source, i) => $"{i + 1}\t{source}"));
+        string tsvOutput = work.File("out.tsv");
+        InstalledTool.Succeed(work.Path, "score", "--model", trained.ModelPath, "--input", tsv, "--output", tsvOutput,
+            "--no-header", "--path-column", "2");
+        Csv tabbed = Csv.Read(tsvOutput, '\t', hasHeader: false);
+        Assert.That(tabbed.Rows.Select(row => row[0]), Is.EqualTo(new[] { "1", "2", "3" }));
+        Assert.That(tabbed.Rows.Select(row => row[2]), Is.EqualTo(expected));
+        Assert.That(tabbed.Rows.Select(row => row.Length), Is.All.EqualTo(5));
+    }
+
+    [Test]
+    public void BadRowsGetAnErrorAndAreCountedAndTheJobGoesOn()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string images = trained.Files.ImageFolder;
+        byte[] png = File.ReadAllBytes(Path.Combine(images, "t10k/5.png"));
+        File.WriteAllBytes(work.File("truncated.png"), png[..(png.Length / 2)]);
+        File.WriteAllBytes(work.File("noise.png"), Enumerable.Range(0, 4000).Select(i => (byte)(i * 7919 % 251)).ToArray());
+        File.WriteAllText(work.File("notes.png"), "not an image at all\n");
+        File.WriteAllBytes(work.File("empty.png"), []);
+        string[] lines =
+        [
+            "ImagePath,Label",
+            $"{images}/t10k/0.png,a",
+            $"{work.File("missing.png")},b",
+            $"{work.File("truncated.png")},c",
+            $"{work.File("noise.png")},d",
+            ",e",
+            $"{work.File("notes.png")},f",
+            $"{work.File("empty.png")},g",
+            $"{images}/t10k/1.png",
+            $"{images}/t10k/2.png,h",
+        ];
+        string input = work.File("list.csv");
+        File.WriteAllLines(input, lines);
+        string output = work.File("out.csv");
+        ExternalProcess.Result run = InstalledTool.Succeed(work.Path, "score", "--model", trained.ModelPath, "--input", input, "--output", output, "--batch", "4");
+
+        Csv written = Csv.Read(output);
+        string[] errors = written.Column("Error");
+        Assert.That(errors, Has.Length.EqualTo(9));
+        Assert.Multiple(() =>
+        {
+            Assert.That(errors[0], Is.Empty);
+            Assert.That(errors[1], Does.StartWith("FileNotFound:").And.Contain("missing.png"));
+            Assert.That(errors[2], Does.StartWith("Truncated:"));
+            Assert.That(errors[3], Does.StartWith("NotAnImage:"));
+            Assert.That(errors[4], Does.StartWith("EmptyPath:"));
+            Assert.That(errors[5], Does.StartWith("NotAnImage:"));
+            Assert.That(errors[6], Does.StartWith("EmptyFile:"));
+            Assert.That(errors[7], Does.StartWith("FieldCount:").And.Contain("1 field"));
+            Assert.That(errors[8], Is.Empty);
+        });
+        string[] predicted = written.Column("PredictedLabel");
+        Assert.That(Enumerable.Range(1, 7).Select(i => predicted[i]), Is.All.Empty);
+        string[] expected = MLNetReference.Predict(trained.ModelPath, trained.Files.TestCsv).Take(3).Select(p => p.PredictedLabel).ToArray();
+        Assert.That(new[] { predicted[0], predicted[8] }, Is.EqualTo(new[] { expected[0], expected[2] }));
+        Assert.That(written.Column("ImagePath")[7], Is.EqualTo($"{images}/t10k/1.png"), "a short row keeps what it has");
+        Assert.That(run.Output, Does.Contain("7 bad rows").And.Contain("NotAnImage 2").And.Contain("FileNotFound 1").And.Contain("FieldCount 1"));
+    }
+
+    [Test]
+    public void FailFastStopsAtTheFirstBadRowNamingItsRowAndPath()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string images = trained.Files.ImageFolder;
+        string input = work.File("list.csv");
+        File.WriteAllLines(input, ["ImagePath", $"{images}/t10k/0.png", $"{images}/t10k/1.png", $"{images}/t10k/2.png", work.File("gone.png"), $"{images}/t10k/3.png"]);
+        string output = work.File("out.csv");
+        ExternalProcess.Result run = InstalledTool.Run(work.Path, "score", "--model", trained.ModelPath, "--input", input, "--output", output,
+            "--batch", "2", "--fail-fast");
+
+        Assert.That(run.ExitCode, Is.EqualTo(5));
+        Assert.That(run.Error.Trim().Split('\n').Last(), Does.StartWith("bninception: row 4 (line 5), path '" + work.File("gone.png") + "': FileNotFound"));
+        Assert.That(File.ReadAllLines(output), Has.Length.EqualTo(3), "the header and the whole batch before the bad row's");
+    }
+}

@@ -1,0 +1,38 @@
+using MLNet.BNInception.Datasets;
+
+namespace MLNet.BNInception.Cli.Tests;
+
+/// <summary>
+/// Fashion-MNIST as PNG files listed in CSV files (Debian's dataset-fashion-mnist), and a model the
+/// installed tool trained on them: made once, on first use, for every test that needs them.
+/// </summary>
+internal static class TrainedTool
+{
+    private static readonly Lazy<Context> Shared = new(Create, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The shared data and model.</summary>
+    public static Context Get() => Shared.Value;
+
+    /// <param name="Folder">Where everything is.</param>
+    /// <param name="Files">800 training, 200 validation and 1,000 test images with their CSV lists.</param>
+    /// <param name="ModelPath">The model file <c>bninception train</c> wrote.</param>
+    /// <param name="TrainOutput">What the train command printed (standard output and error).</param>
+    internal sealed record Context(string Folder, FashionMnistFiles.Files Files, string ModelPath, string TrainOutput);
+
+    /// <summary>The side of the images the model reads: the smallest BN-Inception takes, for speed.</summary>
+    public const int ImageSize = 64;
+
+    private static Context Create()
+    {
+        // Lives for the test run: the operating system's temporary folder is cleaned with it.
+        string folder = Path.Combine(Path.GetTempPath(), "bninception-cli-tests-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(folder, recursive: true);
+        FashionMnistFiles.Files files = FashionMnistFiles.Write(Path.Combine(folder, "data"), 800, 200, 1000);
+        string model = Path.Combine(folder, "model.zip");
+        ExternalProcess.Result trained = InstalledTool.Succeed(folder, "train", "--train", files.TrainCsv, "--valid", files.ValidationCsv, "--image-folder", files.ImageFolder,
+            "--size", ImageSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "--channels", "gray", "--epochs", "3", "--batch", "32",
+            "--schedule", "cosine", "--crop-scale", "0.7,1", "--out", model);
+        return new Context(folder, files, model, trained.Output + trained.Error);
+    }
+}
