@@ -39,6 +39,7 @@ configurations=(
   "pytorch|--mode infer --layout contiguous"
   "pytorch|--mode infer --layout channels-last --fuse"
   "ours|--mode infer --layout channels-last --precision bfloat16"
+  "ours|--mode infer-onnxruntime --layout contiguous"
 )
 for ((round = 1; round <= repeats; round++)); do
   for configuration in "${configurations[@]}"; do
@@ -65,7 +66,7 @@ print("| engine | mode | layout | precision | images/s | rounds | vs PyTorch cha
 print("|---|---|---|---|---|---|---|")
 for (engine, mode, layout, precision, fused), rates in rows.items():
     median = statistics.median(rates)
-    what = "eval, BN folded" if mode == "infer" and (fused or engine.startswith("MLNet")) else ("eval" if mode == "infer" else "train step")
+    what = "eval, BN folded" if mode.startswith("infer") and (fused or not engine.startswith("PyTorch")) else ("eval" if mode == "infer" else "train step")
     spread = ", ".join(f"{x:.1f}" for x in rates)
-    print(f"| {engine} | {mode} ({what}) | {layout} | {precision} | {median:.1f} | {spread} | {median / base[mode]:.2f}x |")
+    print(f"| {engine} | {mode} ({what}) | {layout} | {precision} | {median:.1f} | {spread} | {median / base[mode.split("-")[0]]:.2f}x |")
 PY

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.ML.OnnxRuntime;
 using MLNet.BNInception;
 using MLNet.BNInception.Inference;
 using MLNet.BNInception.Models;
@@ -15,6 +16,8 @@ using F = TorchSharp.torch.nn.functional;
 //
 //   train  forward + backward + SGD step (momentum 0.9) in training mode, on random images and labels
 //   infer  the engine's scorer: BN folded, inference mode; --precision bfloat16 computes in bfloat16
+//   infer-onnxruntime  ONNX Runtime (float32, graph optimisations on) on the engine's ONNX export
+//                  of the same network: the other engine the scoring job can use
 //   pipeline-train  the ML.NET trainer fed from JPEG files through ML.NET's image transforms
 // --layout channels-last (default) or contiguous.
 
@@ -85,8 +88,19 @@ switch (settings["mode"])
             using Tensor logits = scorer.Logits(images);
         };
         break;
+    case "infer-onnxruntime":
+        var session = OnnxRuntimeSession(net, get_num_threads());
+        owned = session;
+        float[] pixels = images.data<float>().ToArray();
+        step = () =>
+        {
+            using OrtValue input = OrtValue.CreateTensorValueFromMemory(pixels, [batch, 3, side, side]);
+            using var run = new RunOptions();
+            using IDisposableReadOnlyCollection<OrtValue> logits = session.Run(run, ["input"], [input], ["logits"]);
+        };
+        break;
     default:
-        throw new ArgumentException($"--mode {settings["mode"]}: use train or infer.");
+        throw new ArgumentException($"--mode {settings["mode"]}: use train, infer, infer-onnxruntime or pipeline-train.");
 }
 
 for (int i = 0; i < warmup; i++)
@@ -106,7 +120,7 @@ owned?.Dispose();
 rates.Sort();
 Console.WriteLine(JsonSerializer.Serialize(new
 {
-    engine = "MLNet.BNInception (TorchSharp 0.107, libtorch 2.10)",
+    engine = settings["mode"] == "infer-onnxruntime" ? "ONNX Runtime 1.31 (C#), on our ONNX export" : "MLNet.BNInception (TorchSharp 0.107, libtorch 2.10)",
     mode = settings["mode"],
     layout = settings["layout"],
     precision = settings["precision"],
@@ -117,3 +131,20 @@ Console.WriteLine(JsonSerializer.Serialize(new
     runs = rates,
 }));
 return 0;
+
+// The network exported as the scoring job finds it (BN folded), run with every graph optimisation
+// and as many intra-op threads as libtorch gets.
+static InferenceSession OnnxRuntimeSession(BnInception network, int threads)
+{
+    using var onnx = new MemoryStream();
+    network.eval();
+    MLNet.BNInception.Onnx.OnnxExporter.Export(network, onnx, new MLNet.BNInception.Onnx.OnnxExportOptions { Outputs = MLNet.BNInception.Onnx.OnnxOutputs.Logits });
+    using var options = new SessionOptions
+    {
+        IntraOpNumThreads = threads,
+        InterOpNumThreads = 1,
+        ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+        GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+    };
+    return new InferenceSession(onnx.ToArray(), options);
+}

@@ -13,7 +13,7 @@ public static class BnInceptionCommandLine
     public static int Run(string[] args)
     {
         using var interruption = new Interruption(Console.Error);
-        var context = new CommandContext(Console.Out, Console.Error, interruption.Token,
+        var context = new CommandContext(Console.Out, Console.Error, interruption.Honour,
             ProgressOnTerminal: !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb"));
         return Run(args, context);
     }
@@ -49,7 +49,7 @@ public static class BnInceptionCommandLine
             context.Error.WriteLine($"bninception: {failure.Message}");
             return failure.ExitCode;
         }
-        catch (OperationCanceledException) when (context.Cancellation.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
             context.Error.WriteLine("bninception: interrupted");
             return ExitCodes.Interrupted;

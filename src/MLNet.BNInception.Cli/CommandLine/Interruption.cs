@@ -3,10 +3,11 @@ using System.Runtime.InteropServices;
 namespace MLNet.BNInception.Cli.CommandLine;
 
 /// <summary>
-/// Turns the first Ctrl-C (SIGINT) or SIGTERM into a cancellation the running command honours at
-/// its next safe point (after a whole batch of rows is written, after a training step), so that
-/// what it leaves on disk is whole; a second signal ends the process at once, which the scoring
-/// job's <c>--resume</c> and the trainer's checkpoint also survive.
+/// Turns the first Ctrl-C (SIGINT) or SIGTERM into a cancellation that a command which asked for it
+/// (<see cref="Honour"/>: scoring, training) honours at its next safe point (after a whole batch of
+/// rows is written, after a training step), so that what it leaves on disk is whole; a second
+/// signal, or any signal to a command that did not ask, ends the process at once, which the
+/// scoring job's <c>--resume</c> and the trainer's checkpoint also survive.
 /// </summary>
 internal sealed class Interruption : IDisposable
 {
@@ -22,11 +23,18 @@ internal sealed class Interruption : IDisposable
         _terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
     }
 
-    public CancellationToken Token => _source.Token;
+    private volatile bool _honoured;
+
+    /// <summary>Asks for the first signal as a cancellation; returns its token.</summary>
+    public CancellationToken Honour()
+    {
+        _honoured = true;
+        return _source.Token;
+    }
 
     private void OnSignal(PosixSignalContext context)
     {
-        if (_source.IsCancellationRequested)
+        if (!_honoured || _source.IsCancellationRequested)
         {
             return; // the default action: the process ends now
         }

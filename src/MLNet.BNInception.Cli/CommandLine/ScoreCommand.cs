@@ -51,6 +51,11 @@ internal static class ScoreCommand
                 selection = ShardSelection.Parse(shardText, blockRows, out string? error) ?? throw CommandLineException.BadArguments(error!);
             }
 
+            if (parsed.GetRequiredValue(input).FullName == parsed.GetRequiredValue(output).FullName)
+            {
+                throw CommandLineException.BadArguments("--input and --output are the same file: the output would overwrite the list it is made from");
+            }
+
             if (parsed.GetValue(resume) && parsed.GetValue(overwrite))
             {
                 throw CommandLineException.BadArguments("--resume and --overwrite contradict each other: choose one");
@@ -79,7 +84,7 @@ internal static class ScoreCommand
             ScoringSummary summary = ProgressDisplay.RunAsync(context, "scoring", sink => job.RunAsync(
                 update => sink.Report(update.RowsDone, update.RowsInShard, string.Create(CultureInfo.InvariantCulture,
                     $"{update.RowsDone:N0} of {update.RowsInShard:N0} rows, {update.RowsPerSecond:F1} rows/s, {update.BadRows:N0} bad")),
-                sink.Line, context.Cancellation)).GetAwaiter().GetResult();
+                sink.Line, context.StopGracefully())).GetAwaiter().GetResult();
             context.Output.WriteLine(Describe(summary, options.OutputPath));
             return summary.Interrupted ? ExitCodes.Interrupted : ExitCodes.Success;
         });

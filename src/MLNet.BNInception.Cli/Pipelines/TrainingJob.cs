@@ -21,6 +21,8 @@ namespace MLNet.BNInception.Cli.Pipelines;
 /// </summary>
 internal sealed class TrainingJob(TrainingSettings settings, CommandContext context)
 {
+    private readonly CancellationToken _cancellation = context.StopGracefully();
+
     private const string ImageColumn = "Image";
     private const string FeaturesColumn = "Features";
 
@@ -113,7 +115,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             Architecture = settings.Architecture,
             ResumeFromCheckpoint = settings.Resume,
             ShufflePoolSize = settings.ShufflePoolSize,
-            CancellationToken = context.Cancellation,
+            CancellationToken = _cancellation,
             OnStep = step => sink.Report(step.Step, (double)step.StepsPerEpoch * epochs, string.Create(CultureInfo.InvariantCulture,
                 $"epoch {step.Epoch}/{epochs}, step {step.StepInEpoch}/{step.StepsPerEpoch}, loss {step.Loss:F4}, accuracy {step.Accuracy:P1}, lr {step.LearningRate:G4}, {step.ImagesPerSecond:F1} images/s")),
             OnEpoch = epoch =>
@@ -132,7 +134,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         {
             network = trainer.Fit(preparedTrain, valid is null ? null : preparation.Transform(valid));
         }
-        catch (OperationCanceledException) when (context.Cancellation.IsCancellationRequested)
+        catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
         {
             return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainRows, clock.Elapsed, Interrupted: true);
         }
