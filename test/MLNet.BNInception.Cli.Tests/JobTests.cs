@@ -108,7 +108,7 @@ public class JobTests
         const int Rows = 100_000;
         string input = RepeatedList(work, trained, Rows, distinctImages: 5);
         string output = work.File("out.csv");
-        var samples = new List<(long Rows, long ResidentBytes)>();
+        var samples = new List<(long OutputBytes, long ResidentBytes)>();
         using (Process job = InstalledTool.Start(work.Path, "score", "--model", trained.ModelPath, "--input", input, "--output", output))
         {
             Task<string> stdout = job.StandardOutput.ReadToEndAsync();
@@ -128,11 +128,66 @@ public class JobTests
         // Resident memory once the job is under way (after the first tenth of the output) against
         // the peak over the rest: rows must not pile up anywhere.
         long finalBytes = new FileInfo(output).Length;
-        long early = samples.Where(s => s.Rows > finalBytes / 10 && s.Rows < finalBytes / 4).Max(s => s.ResidentBytes);
-        long late = samples.Where(s => s.Rows >= finalBytes / 2).Max(s => s.ResidentBytes);
+        long[] earlySamples = samples.Where(s => s.OutputBytes > finalBytes / 10 && s.OutputBytes < finalBytes / 4).Select(s => s.ResidentBytes).ToArray();
+        long[] lateSamples = samples.Where(s => s.OutputBytes >= finalBytes / 2).Select(s => s.ResidentBytes).ToArray();
+        Assert.That(earlySamples, Has.Length.GreaterThan(5), "samples between a tenth and a quarter of the rows");
+        Assert.That(lateSamples, Has.Length.GreaterThan(5), "samples over the second half");
+        long early = earlySamples.Max(), late = lateSamples.Max();
         TestContext.Out.WriteLine($"resident memory: {early / 1048576.0:F0} MiB after 10-25% of the rows, peak {late / 1048576.0:F0} MiB over the second half ({samples.Count} samples)");
         Assert.That(File.ReadLines(output).LongCount(), Is.EqualTo(Rows + 1));
         Assert.That(late - early, Is.LessThan(64L << 20), "memory grew with the rows");
+    }
+
+    [Test]
+    public void ResumeRefusesTheOutputOfAnotherJob()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string input = RepeatedList(work, trained, 100);
+        string output = work.File("out.csv");
+        string[] job = ["score", "--model", trained.ModelPath, "--input", input, "--output", output];
+        InstalledTool.Succeed(work.Path, [.. job, "--batch", "16"]);
+        byte[] before = File.ReadAllBytes(output);
+
+        ExternalProcess.Result run = InstalledTool.Run(work.Path, [.. job, "--batch", "32", "--resume"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(2));
+        Assert.That(run.Error, Does.Contain("was written by another job (--batch: 16 then, 32 now)"));
+        Assert.That(File.ReadAllBytes(output), Is.EqualTo(before));
+    }
+
+    [Test]
+    public void AJobStoppedByFailFastResumesOnceTheRowIsFixed()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string input = work.File("list.csv");
+        string fixable = work.File("late.png");
+        File.WriteAllLines(input, ["ImagePath", .. Enumerable.Range(0, 40).Select(i => i == 21 ? fixable : $"t10k/{i}.png")]);
+        string[] job = ["score", "--model", trained.ModelPath, "--input", input, "--batch", "8", "--fail-fast"];
+
+        ExternalProcess.Result stopped = InstalledTool.Run(work.Path, [.. job, "--output", work.File("out.csv")]);
+        Assert.That(stopped.ExitCode, Is.EqualTo(5));
+        Assert.That(File.ReadAllLines(work.File("out.csv")), Has.Length.EqualTo(1 + 16), "the two whole batches before the bad row's");
+
+        File.Copy(Path.Combine(trained.Files.ImageFolder, "t10k/21.png"), fixable);
+        InstalledTool.Succeed(work.Path, [.. job, "--output", work.File("out.csv"), "--resume"]);
+        InstalledTool.Succeed(work.Path, [.. job, "--output", work.File("whole.csv")]);
+        Assert.That(File.ReadAllBytes(work.File("out.csv")), Is.EqualTo(File.ReadAllBytes(work.File("whole.csv"))));
+    }
+
+    [Test]
+    public void AListThatCanBeReadOnlyOnceIsRefused()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string input = RepeatedList(work, trained, 100);
+        ExternalProcess.Result run = ExternalProcess.Run("bash",
+            ["-c", $"'{InstalledTool.Command}' score --model '{trained.ModelPath}' --input <(cat '{input}') --output '{work.File("out.csv")}'"],
+            work.Path, timeout: TimeSpan.FromMinutes(2));
+        Assert.That(run.ExitCode, Is.EqualTo(3), run.Error);
+        Assert.That(run.Error.Trim(), Does.Contain("is a pipe or device, not a file"));
+        Assert.That(File.Exists(work.File("out.csv")), Is.False);
     }
 
     private static long? ResidentBytes(int pid)

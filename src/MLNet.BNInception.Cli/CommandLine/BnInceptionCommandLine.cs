@@ -46,7 +46,7 @@ public static class BnInceptionCommandLine
         }
         catch (CommandLineException failure)
         {
-            context.Error.WriteLine($"bninception: {failure.Message}");
+            context.Error.WriteLine($"bninception: {OneLine(failure.Message)}");
             return failure.ExitCode;
         }
         catch (OperationCanceledException)

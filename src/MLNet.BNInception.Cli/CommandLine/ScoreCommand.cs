@@ -27,7 +27,7 @@ internal static class ScoreCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the output if it exists." };
         var failFast = new Option<bool>("--fail-fast") { Description = "Stop at the first row whose image cannot be scored, naming its row and path (exit code 5), instead of writing an Error and going on." };
         var shard = new Option<string>("--shard") { Description = "K/N: score only shard K (from 0) of N, every N-th block of rows starting at block K; N processes with K = 0 … N-1 split the input." };
-        var shardBlock = new Option<int?>("--shard-block") { Description = "Rows per shard block, a multiple of --batch; all shards of a job must use the same. Default: the multiple of --batch nearest 4096 from below." };
+        var shardBlock = new Option<int>("--shard-block") { Description = "Rows per shard block, a multiple of --batch; all shards of a job must use the same.", DefaultValueFactory = _ => 4096 };
         var imageFolder = new Option<DirectoryInfo>("--image-folder") { Description = "The folder relative paths are read from. Default: the folder the model was trained with, when it exists here." };
         var pathColumn = new Option<string>("--path-column") { Description = "The column of image paths, by header name or number (from 1). Default: the model's path column (the first column without a header)." };
         var separator = new Option<string>("--separator") { Description = "The field separator: a character, or 'tab'. Default: tab for .tsv files, else comma." };
@@ -39,16 +39,16 @@ internal static class ScoreCommand
         command.SetAction(parsed =>
         {
             int batchSize = Positive(parsed.GetValue(batch), "--batch");
-            int blockRows = parsed.GetValue(shardBlock) is { } given ? Positive(given, "--shard-block") : batchSize * Math.Max(1, 4096 / batchSize);
-            if (blockRows % batchSize != 0)
-            {
-                throw CommandLineException.BadArguments($"--shard-block {blockRows} is not a multiple of --batch {batchSize}: a shard's blocks must hold whole batches");
-            }
-
+            int blockRows = Positive(parsed.GetValue(shardBlock), "--shard-block");
             ShardSelection selection = ShardSelection.All(blockRows);
             if (parsed.GetValue(shard) is { } shardText)
             {
                 selection = ShardSelection.Parse(shardText, blockRows, out string? error) ?? throw CommandLineException.BadArguments(error!);
+                if (blockRows % batchSize != 0)
+                {
+                    throw CommandLineException.BadArguments(
+                        $"--shard-block {blockRows} is not a multiple of --batch {batchSize}: a shard's blocks must hold whole batches (choose --batch among the divisors of {blockRows}, or another --shard-block)");
+                }
             }
 
             if (parsed.GetRequiredValue(input).FullName == parsed.GetRequiredValue(output).FullName)

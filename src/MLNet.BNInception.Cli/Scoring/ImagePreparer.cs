@@ -88,6 +88,12 @@ internal sealed class ImagePreparer
             {
                 return $"{e.Reason}: {e.Detail}";
             }
+            catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+            {
+                // An image the loader took but the model's steps cannot process must not stop the
+                // job for ever: --resume would fail at the same row again.
+                return $"Unprocessable: the model's image steps failed on '{path}' ({e.GetType().Name}: {BnInceptionCommandLine.OneLine(e.Message)})";
+            }
 
             if (_features.Features.Length != _length)
             {

@@ -15,6 +15,7 @@ internal sealed class OnnxRuntimeNetwork : IScoringNetwork
     private readonly string _input;
     private readonly string _output;
     private readonly long[] _imageShape;
+    private bool _checked;
 
     public OnnxRuntimeNetwork(byte[] onnx, int threads, string source)
     {
@@ -26,8 +27,8 @@ internal sealed class OnnxRuntimeNetwork : IScoringNetwork
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             // A network saved for ML.NET declares its output as one image's probabilities (ML.NET
             // runs a row at a time); for a batch ONNX Runtime would warn on every run that the
-            // output is longer. Errors are still reported.
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            // output is longer. Its errors reach the tool as exceptions, reported in one line.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
         };
         try
         {
@@ -88,6 +89,18 @@ internal sealed class OnnxRuntimeNetwork : IScoringNetwork
         }
 
         result.CopyTo(probabilities);
+        if (!_checked)
+        {
+            // The output was chosen by name; its first row tells whether it is probabilities.
+            float sum = 0;
+            foreach (float p in result[..ClassLabels.Count])
+            {
+                sum += p;
+            }
+
+            _checked = Math.Abs(sum - 1) < 1e-3 ? true
+                : throw CommandLineException.InvalidModel($"the network's output '{_output}' is not probabilities (a row sums to {sum}); was the model saved by this package's trainer?");
+        }
     }
 
     public void Dispose() => _session.Dispose();

@@ -49,10 +49,7 @@ internal sealed class ScoringJob
     /// <exception cref="CommandLineException">Bad arguments, an unreadable input, an invalid model, or (with --fail-fast) a bad row.</exception>
     public async Task<ScoringSummary> RunAsync(Action<ScoringProgress>? progress, Action<string> log, CancellationToken cancellation)
     {
-        if (!File.Exists(_options.InputPath))
-        {
-            throw CommandLineException.UnreadableInput($"the input '{_options.InputPath}' does not exist");
-        }
+        CheckInputIsAFile();
 
         if (File.Exists(_options.OutputPath) && !_options.Resume && !_options.Overwrite)
         {
@@ -81,9 +78,21 @@ internal sealed class ScoringJob
 
         string? header = _options.HasHeader ? CsvText.Record([.. input.Headers, .. added], _separator) : null;
         int outputFields = input.FieldCount + added.Length;
-        using PredictionsFile output = _options.Resume && File.Exists(_options.OutputPath)
-            ? PredictionsFile.OpenForResume(_options.OutputPath, header, outputFields, _separator, _options.BatchSize)
-            : PredictionsFile.Create(_options.OutputPath, header, _options.Overwrite || _options.Resume);
+        JobRecord job = JobRecord.Of(_options, input.PathIndex, _separator);
+        PredictionsFile output;
+        if (_options.Resume && File.Exists(_options.OutputPath))
+        {
+            job.CheckResumes(_options.OutputPath);
+            output = PredictionsFile.OpenForResume(_options.OutputPath, header, outputFields, _separator, _options.BatchSize);
+        }
+        else
+        {
+            // The record first: an output never exists without the record that says what it is.
+            WriteOrFail(() => job.Write(_options.OutputPath), JobRecord.PathFor(_options.OutputPath));
+            output = PredictionsFile.Create(_options.OutputPath, header, _options.Overwrite || _options.Resume);
+        }
+
+        using PredictionsFile outputFile = output;
         if (output.RowsDone > 0)
         {
             log($"resuming: {output.RowsDone} rows of {rowsInShard} already in {_options.OutputPath}");
@@ -92,7 +101,52 @@ internal sealed class ScoringJob
         log($"scoring {rowsInShard - output.RowsDone} rows ({_options.Shard}) with {network.Description}, batches of {_options.BatchSize}, " +
             $"{_options.Decoders} image thread{(_options.Decoders == 1 ? "" : "s")}; images from {imageFolder ?? "paths as given"}");
         var run = new Run(this, input, network, preparer, output, rowsInShard, progress);
-        return await run.ExecuteAsync(cancellation).ConfigureAwait(false);
+        ScoringSummary summary = await run.ExecuteAsync(cancellation).ConfigureAwait(false);
+        long rowsRead = summary.RowsAlreadyDone + summary.RowsWritten;
+        if (!summary.Interrupted && rowsRead != rowsInShard)
+        {
+            throw CommandLineException.UnreadableInput(
+                $"the input '{_options.InputPath}' changed while it was scored: {rowsInShard} rows of the shard were counted before, {rowsRead} read after; " +
+                $"'{_options.OutputPath}' holds the {rowsRead} rows scored");
+        }
+
+        return summary;
+    }
+
+    // The list is read more than once (its layout, its row count, its rows): a pipe or a process
+    // substitution would give each pass a different part of it, and the job would quietly score less.
+    private void CheckInputIsAFile()
+    {
+        if (!File.Exists(_options.InputPath))
+        {
+            throw CommandLineException.UnreadableInput($"the input '{_options.InputPath}' does not exist");
+        }
+
+        try
+        {
+            using var probe = new FileStream(_options.InputPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
+            if (!probe.CanSeek)
+            {
+                throw CommandLineException.UnreadableInput(
+                    $"the input '{_options.InputPath}' is a pipe or device, not a file: the job reads its list more than once; write the list to a file first");
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw CommandLineException.UnreadableInput($"the input '{_options.InputPath}' cannot be read: {e.Message}", e);
+        }
+    }
+
+    private static void WriteOrFail(Action write, string path)
+    {
+        try
+        {
+            write();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw CommandLineException.UnreadableInput($"'{path}' cannot be written: {e.Message}", e);
+        }
     }
 
     private string[] AddedColumns()
@@ -118,6 +172,19 @@ internal sealed class ScoringJob
                 HasHeader = _options.HasHeader,
                 TrackLineNumbers = true,
                 SkipEmptyLines = true,
+
+                // A stray quote inside a field is kept as text (the row is copied as it is); a quote
+                // that opens a field and is never closed would swallow the rest of the list as one
+                // field, so it stops the job, naming its line, before any row is scored.
+                OnMalformedRecord = record =>
+                {
+                    if (record.Reason == CsvMalformedReason.UnterminatedQuote)
+                    {
+                        throw new CsvFormatException(
+                            $"a quoted field that is never closed starts on line {record.LineNumber} (record {record.RecordNumber}): the rest of the file would be read as one field",
+                            record.RecordNumber, record.ByteOffset);
+                    }
+                },
             });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -210,7 +277,7 @@ internal sealed class ScoringJob
             return new OnnxRuntimeNetwork(model.Onnx, _options.Threads, model.Path);
         }
 
-        return new TorchNetwork(model.Network, _options.Precision, _options.Threads, _options.BatchSize);
+        return new TorchNetwork(model.Network, model.ClassLabels, _options.Precision, _options.Threads, _options.BatchSize);
     }
 
     private string? ResolveImageFolder(SavedModel model, Action<string> log)
@@ -266,30 +333,34 @@ internal sealed class ScoringJob
         private readonly Dictionary<string, long> _badRows = new(StringComparer.Ordinal);
         private readonly Stopwatch _clock = new();
         private readonly Stopwatch _networkClock = new();
+        private readonly TaskCompletionSource _workerFailed = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private long _written;
 
         public async Task<ScoringSummary> ExecuteAsync(CancellationToken cancellation)
         {
-            // In flight at once: a batch per image worker, one being scored, one read ahead.
+            // In flight at once: a batch per image worker, one waiting for a worker, one being
+            // scored, one read ahead: memory is bounded by --decoders + 3 batches of images.
             Channel<Window> inOrder = Channel.CreateBounded<Window>(new BoundedChannelOptions(_options.Decoders + 1) { SingleReader = true, SingleWriter = true });
             Channel<Window> toPrepare = Channel.CreateUnbounded<Window>(new UnboundedChannelOptions { SingleWriter = true });
+
             // The reader and the workers stop when the writer does; Ctrl-C reaches only the writer, which
             // stops after a whole batch.
             using var stop = new CancellationTokenSource();
             _clock.Start();
             Task reader = Task.Run(() => ReadAsync(inOrder.Writer, toPrepare.Writer, stop.Token), CancellationToken.None);
             Task[] workers = Enumerable.Range(0, _options.Decoders).Select(_ => Task.Run(() => PrepareAsync(toPrepare.Reader, stop.Token), CancellationToken.None)).ToArray();
-            bool interrupted = false;
             try
             {
                 await foreach (Window window in inOrder.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
                 {
-                    await window.Prepared.Task.ConfigureAwait(false);
+                    // A worker that fails outside a batch (while starting) would leave this batch
+                    // unprepared for ever: its failure ends the wait.
+                    await Task.WhenAny(window.Prepared.Task, _workerFailed.Task).ConfigureAwait(false);
+                    await (window.Prepared.Task.IsCompleted ? window.Prepared.Task : _workerFailed.Task).ConfigureAwait(false);
                     Write(window);
                     progress?.Invoke(new ScoringProgress(output.RowsDone + _written, rowsInShard, _badRows.Values.Sum(), _written / _clock.Elapsed.TotalSeconds));
                     if (cancellation.IsCancellationRequested)
                     {
-                        interrupted = true;
                         break;
                     }
                 }
@@ -316,7 +387,7 @@ internal sealed class ScoringJob
 
             _clock.Stop();
             return new ScoringSummary(rowsInShard, output.RowsDone, _written, _badRows, _clock.Elapsed, _networkClock.Elapsed, network.Description,
-                interrupted || (cancellation.IsCancellationRequested && output.RowsDone + _written < rowsInShard));
+                Interrupted: cancellation.IsCancellationRequested && output.RowsDone + _written < rowsInShard);
         }
 
         private static async Task Quietly(Task task)
@@ -369,6 +440,12 @@ internal sealed class ScoringJob
                 inOrder.TryComplete(failure);
                 throw failure;
             }
+            catch (IOException e)
+            {
+                Exception failure = CommandLineException.UnreadableInput($"the input '{_options.InputPath}' cannot be read: {e.Message}", e);
+                inOrder.TryComplete(failure);
+                throw failure;
+            }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 inOrder.TryComplete(e);
@@ -413,11 +490,13 @@ internal sealed class ScoringJob
         // An image worker: prepares every row of the batches it takes.
         private async Task PrepareAsync(ChannelReader<Window> toPrepare, CancellationToken cancellation)
         {
-            using ImagePreparer.Worker worker = preparer.CreateWorker();
-            await foreach (Window window in toPrepare.ReadAllAsync(cancellation).ConfigureAwait(false))
+            Window? current = null;
+            try
             {
-                try
+                using ImagePreparer.Worker worker = preparer.CreateWorker();
+                await foreach (Window window in toPrepare.ReadAllAsync(cancellation).ConfigureAwait(false))
                 {
+                    current = window;
                     int length = network.FeatureLength;
                     for (int i = 0; i < window.Rows.Count; i++)
                     {
@@ -429,12 +508,14 @@ internal sealed class ScoringJob
                     }
 
                     window.Prepared.SetResult();
+                    current = null;
                 }
-                catch (Exception e)
-                {
-                    window.Prepared.SetException(e);
-                    throw;
-                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                current?.Prepared.TrySetException(e);
+                _workerFailed.TrySetException(e);
+                throw;
             }
         }
 
@@ -483,7 +564,7 @@ internal sealed class ScoringJob
                 if (row.Error is null)
                 {
                     ReadOnlySpan<float> p = probabilities.AsSpan(scored++ * classes, classes);
-                    TopK(p, best);
+                    TopClasses.Find(p, best);
                     foreach (int c in best)
                     {
                         text.Append(job._separator);
@@ -504,36 +585,16 @@ internal sealed class ScoringJob
                 text.Append('\n');
             }
 
-            output.Append(text.ToString());
-            _written += rows.Count;
-        }
-
-        // The k most probable classes, most probable first; of equal probabilities, the lower class first.
-        private static void TopK(ReadOnlySpan<float> probabilities, Span<int> best)
-        {
-            int filled = 0;
-            for (int c = 0; c < probabilities.Length; c++)
+            try
             {
-                int position = filled;
-                while (position > 0 && probabilities[best[position - 1]] < probabilities[c])
-                {
-                    position--;
-                }
-
-                if (position >= best.Length)
-                {
-                    continue;
-                }
-
-                int last = Math.Min(filled, best.Length - 1);
-                for (int i = last; i > position; i--)
-                {
-                    best[i] = best[i - 1];
-                }
-
-                best[position] = c;
-                filled = Math.Min(filled + 1, best.Length);
+                output.Append(text.ToString());
             }
+            catch (IOException e)
+            {
+                throw CommandLineException.UnreadableInput($"the output '{_options.OutputPath}' cannot be written: {e.Message}; what it holds is whole, and --resume continues it", e);
+            }
+
+            _written += rows.Count;
         }
     }
 }

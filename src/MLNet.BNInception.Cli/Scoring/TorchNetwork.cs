@@ -16,7 +16,7 @@ internal sealed class TorchNetwork : IScoringNetwork
     private readonly BnInceptionScorer _scorer;
     private readonly long[] _imageShape;
 
-    public TorchNetwork(ImportedNetwork network, ScoringPrecision precision, int threads, int batchSize)
+    public TorchNetwork(ImportedNetwork network, IReadOnlyList<string> classLabels, ScoringPrecision precision, int threads, int batchSize)
     {
         TorchRuntime.EnsureLoaded();
         torch.set_num_threads(threads);
@@ -25,7 +25,7 @@ internal sealed class TorchNetwork : IScoringNetwork
         _imageShape = [options.InputChannels, options.InputSize, options.InputSize];
         InputName = network.ExportOptions.InputName;
         FeatureLength = options.InputChannels * options.InputSize * options.InputSize;
-        ClassLabels = network.ClassLabels ?? Enumerable.Range(0, options.NumClasses).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        ClassLabels = classLabels;
         Description = $"TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)} (libtorch), {(precision == ScoringPrecision.BFloat16 ? "bfloat16" : "float32")}, channels-last, BN folded, {threads} thread{(threads == 1 ? "" : "s")}";
     }
 

@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json;
+using MLNet.BNInception.Cli.CommandLine;
+
+namespace MLNet.BNInception.Cli.Scoring;
+
+/// <summary>
+/// What an output was made from, kept beside it (<c>predictions.csv.job.json</c>), so that
+/// <c>--resume</c> continues only the job that wrote it: the same model file (by content), the same
+/// input file (by size and time), and the settings that decide which rows the output holds and how
+/// they are scored. Anything else would mix two jobs' rows in one file without a trace.
+/// </summary>
+internal sealed record JobRecord(
+    string Model, string ModelSha256, string Input, long InputBytes, DateTime InputWrittenUtc, string PathColumn, string Separator, bool HasHeader,
+    int Batch, int TopK, string Precision, string Shard, int ShardBlock)
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    /// <summary>The file beside <paramref name="output"/>.</summary>
+    public static string PathFor(string output) => output + ".job.json";
+
+    /// <summary>The record of the job <paramref name="options"/> describe.</summary>
+    public static JobRecord Of(ScoreOptions options, int pathIndex, char separator)
+    {
+        var input = new FileInfo(options.InputPath);
+        return new JobRecord(options.ModelPath, Sha256(options.ModelPath), options.InputPath, input.Length, input.LastWriteTimeUtc,
+            (pathIndex + 1).ToString(CultureInfo.InvariantCulture), separator == '\t' ? "tab" : separator.ToString(), options.HasHeader,
+            options.BatchSize, options.TopK, options.Precision.ToString(), $"{options.Shard.Index}/{options.Shard.Count}", options.Shard.BlockRows);
+    }
+
+    /// <summary>Writes the record, whole or not at all.</summary>
+    public void Write(string output)
+    {
+        string path = PathFor(output), temporary = path + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json));
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>Refuses, naming the difference, unless <paramref name="output"/>'s record is this one.</summary>
+    public void CheckResumes(string output)
+    {
+        string path = PathFor(output);
+        JobRecord? earlier;
+        try
+        {
+            earlier = File.Exists(path) ? JsonSerializer.Deserialize<JobRecord>(File.ReadAllText(path)) : null;
+        }
+        catch (JsonException)
+        {
+            earlier = null;
+        }
+
+        if (earlier is null)
+        {
+            throw CommandLineException.BadArguments(
+                $"--resume: '{output}' has no readable job record ('{path}'), so nothing says which job wrote it; score to another output, or pass --overwrite to start again");
+        }
+
+        string[] differences =
+        [
+            .. Differ("the model file", earlier.Model, Model, earlier.ModelSha256 != ModelSha256),
+            .. Differ("the input file", earlier.Input, Input, earlier.Input != Input),
+            .. Differ("the input's size or time (it changed)", $"{earlier.InputBytes} bytes, {earlier.InputWrittenUtc:O}", $"{InputBytes} bytes, {InputWrittenUtc:O}",
+                earlier.InputBytes != InputBytes || earlier.InputWrittenUtc != InputWrittenUtc),
+            .. Differ("--path-column", earlier.PathColumn, PathColumn, earlier.PathColumn != PathColumn),
+            .. Differ("--separator", earlier.Separator, Separator, earlier.Separator != Separator),
+            .. Differ("--no-header", (!earlier.HasHeader).ToString(), (!HasHeader).ToString(), earlier.HasHeader != HasHeader),
+            .. Differ("--batch", earlier.Batch, Batch, earlier.Batch != Batch),
+            .. Differ("--top-k", earlier.TopK, TopK, earlier.TopK != TopK),
+            .. Differ("--precision", earlier.Precision, Precision, earlier.Precision != Precision),
+            .. Differ("--shard", earlier.Shard, Shard, earlier.Shard != Shard),
+            .. Differ("--shard-block", earlier.ShardBlock, ShardBlock, earlier.ShardBlock != ShardBlock),
+        ];
+        if (differences.Length > 0)
+        {
+            throw CommandLineException.BadArguments(
+                $"--resume: '{output}' was written by another job ({string.Join("; ", differences)}); resume with the same model, input and settings, or pass --overwrite to start again");
+        }
+    }
+
+    private static IEnumerable<string> Differ(string what, object earlier, object now, bool differs) =>
+        differs ? [$"{what}: {earlier} then, {now} now"] : [];
+
+    private static string Sha256(string path)
+    {
+        using FileStream stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}
