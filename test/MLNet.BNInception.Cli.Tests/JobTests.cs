@@ -9,12 +9,8 @@ public class JobTests
     [Test]
     public void AJobKilledWithSigkillResumesToTheBytesOfAnUninterruptedRun()
     {
-        TrainedTool.Context trained = TrainedTool.Get();
         using var work = new TemporaryDirectory();
-        string input = RepeatedList(work, trained, 4000);
-        string whole = work.File("whole.csv"), resumed = work.File("resumed.csv");
-        string[] job = ["score", "--model", trained.ModelPath, "--input", input, "--batch", "16"];
-        InstalledTool.Succeed(work.Path, [.. job, "--output", whole]);
+        (string[] job, string whole, string resumed) = UninterruptedRun(work);
 
         using (Process killed = InstalledTool.Start(work.Path, [.. job, "--output", resumed]))
         {
@@ -36,12 +32,8 @@ public class JobTests
     [Test]
     public void CtrlCStopsAfterAWholeBatchAndResumeFinishesTheJob()
     {
-        TrainedTool.Context trained = TrainedTool.Get();
         using var work = new TemporaryDirectory();
-        string input = RepeatedList(work, trained, 4000);
-        string whole = work.File("whole.csv"), resumed = work.File("resumed.csv");
-        string[] job = ["score", "--model", trained.ModelPath, "--input", input, "--batch", "16"];
-        InstalledTool.Succeed(work.Path, [.. job, "--output", whole]);
+        (string[] job, string whole, string resumed) = UninterruptedRun(work);
 
         string stdout;
         int exitCode;
@@ -188,6 +180,16 @@ public class JobTests
         Assert.That(run.ExitCode, Is.EqualTo(3), run.Error);
         Assert.That(run.Error.Trim(), Does.Contain("is a pipe or device, not a file"));
         Assert.That(File.Exists(work.File("out.csv")), Is.False);
+    }
+
+    // A job of 4,000 rows in batches of 16, run to the end: the output an interrupted run must equal.
+    private static (string[] Job, string Whole, string Resumed) UninterruptedRun(TemporaryDirectory work)
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        string[] job = ["score", "--model", trained.ModelPath, "--input", RepeatedList(work, trained, 4000), "--batch", "16"];
+        string whole = work.File("whole.csv");
+        InstalledTool.Succeed(work.Path, [.. job, "--output", whole]);
+        return (job, whole, work.File("resumed.csv"));
     }
 
     private static long? ResidentBytes(int pid)
