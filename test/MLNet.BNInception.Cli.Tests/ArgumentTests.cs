@@ -6,7 +6,7 @@ public class ArgumentTests
     public enum Case
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
-        OutputExists, MissingInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainNoLabelColumn, EvaluateNotAModel,
+        OutputExists, MissingInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, EvaluateNotAModel,
     }
 
     [TestCase(Case.NoVerb, 2, "Required command was not provided")]
@@ -25,6 +25,8 @@ public class ArgumentTests
     [TestCase(Case.ZipWithoutNetwork, 4, "is not an ML.NET model file")]
     [TestCase(Case.TrainMissingCsv, 3, "does not exist")]
     [TestCase(Case.TrainNoLabelColumn, 3, "has no column 'Category'")]
+    [TestCase(Case.TrainZeroEpochs, 2, "the training settings are not valid: Epochs must be at least 1, not 0.")]
+    [TestCase(Case.TrainBadSize, 2, "--size 100: the side must be a multiple of 32")]
     [TestCase(Case.EvaluateNotAModel, 4, "is not an ML.NET model file")]
     public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message)
     {
@@ -54,6 +56,8 @@ public class ArgumentTests
             Case.ZipWithoutNetwork => ["info", "--model", work.File("images.zip")],
             Case.TrainMissingCsv => ["train", "--train", work.File("nowhere.csv"), "--out", work.File("m.zip")],
             Case.TrainNoLabelColumn => ["train", "--train", trained.Files.TrainCsv, "--label-column", "Category", "--out", work.File("m.zip")],
+            Case.TrainZeroEpochs => ["train", "--train", trained.Files.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
+            Case.TrainBadSize => ["train", "--train", trained.Files.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
             Case.EvaluateNotAModel => ["evaluate", "--model", work.File("notes.zip"), "--data", input],
             _ => throw new ArgumentOutOfRangeException(nameof(mistake)),
         };

@@ -33,7 +33,7 @@ internal static class EvaluateCommand
         command.SetAction(parsed =>
         {
             string dataPath = parsed.GetRequiredValue(data).FullName;
-            char fieldSeparator = Separators.For(dataPath, Separators.Parse(parsed.GetValue(separator)));
+            char fieldSeparator = OptionValues.SeparatorFor(dataPath, OptionValues.Separator(parsed.GetValue(separator)));
             IReadOnlyList<string> header = CsvHeader.Read(dataPath, fieldSeparator);
             using SavedModel saved = SavedModel.Load(parsed.GetRequiredValue(model).FullName);
             string label = parsed.GetRequiredValue(labelColumn);
@@ -54,7 +54,7 @@ internal static class EvaluateCommand
             }
 
             ITransformer pipeline = WithSafeImageLoader(saved, folder, rows);
-            int k = Math.Min(ScoreCommand.Positive(parsed.GetValue(topK), "--top-k"), saved.ClassLabels.Count);
+            int k = Math.Min(OptionValues.Positive(parsed.GetValue(topK), "--top-k"), saved.ClassLabels.Count);
             context.Error.WriteLine($"evaluating {saved.Path} on {dataPath}…");
             MulticlassClassificationMetrics metrics;
             try

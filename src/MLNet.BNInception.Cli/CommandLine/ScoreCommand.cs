@@ -38,8 +38,8 @@ internal static class ScoreCommand
         };
         command.SetAction(parsed =>
         {
-            int batchSize = Positive(parsed.GetValue(batch), "--batch");
-            int blockRows = Positive(parsed.GetValue(shardBlock), "--shard-block");
+            int batchSize = OptionValues.Positive(parsed.GetValue(batch), "--batch");
+            int blockRows = OptionValues.Positive(parsed.GetValue(shardBlock), "--shard-block");
             ShardSelection selection = ShardSelection.All(blockRows);
             if (parsed.GetValue(shard) is { } shardText)
             {
@@ -66,10 +66,10 @@ internal static class ScoreCommand
                 ModelPath = parsed.GetRequiredValue(model).FullName,
                 InputPath = parsed.GetRequiredValue(input).FullName,
                 OutputPath = parsed.GetRequiredValue(output).FullName,
-                TopK = Positive(parsed.GetValue(topK), "--top-k"),
+                TopK = OptionValues.Positive(parsed.GetValue(topK), "--top-k"),
                 BatchSize = batchSize,
-                Threads = Positive(parsed.GetValue(threads), "--threads"),
-                Decoders = Positive(parsed.GetValue(decoders), "--decoders"),
+                Threads = OptionValues.Positive(parsed.GetValue(threads), "--threads"),
+                Decoders = OptionValues.Positive(parsed.GetValue(decoders), "--decoders"),
                 Precision = parsed.GetValue(precision) == "bfloat16" ? ScoringPrecision.BFloat16 : ScoringPrecision.Float32,
                 Resume = parsed.GetValue(resume),
                 Overwrite = parsed.GetValue(overwrite),
@@ -77,7 +77,7 @@ internal static class ScoreCommand
                 Shard = selection,
                 ImageFolder = parsed.GetValue(imageFolder)?.FullName,
                 PathColumn = parsed.GetValue(pathColumn),
-                Separator = Separators.Parse(parsed.GetValue(separator)),
+                Separator = OptionValues.Separator(parsed.GetValue(separator)),
                 HasHeader = !parsed.GetValue(noHeader),
             };
             var job = new ScoringJob(options);
@@ -90,9 +90,6 @@ internal static class ScoreCommand
         });
         return command;
     }
-
-    internal static int Positive(int value, string option) =>
-        value >= 1 ? value : throw CommandLineException.BadArguments($"{option} {value}: must be at least 1");
 
     private static string Describe(ScoringSummary summary, string output)
     {

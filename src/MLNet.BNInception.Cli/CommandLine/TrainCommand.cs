@@ -115,7 +115,7 @@ internal static class TrainCommand
                 ImageFolder = parsed.GetValue(imageFolder)?.FullName,
                 PathColumn = parsed.GetRequiredValue(pathColumn),
                 LabelColumn = parsed.GetRequiredValue(labelColumn),
-                Separator = Separators.Parse(parsed.GetValue(separator)),
+                Separator = OptionValues.Separator(parsed.GetValue(separator)),
                 SkipInvalidImages = parsed.GetValue(onInvalidImage) == "skip",
                 ImageSize = parsed.GetValue(size),
                 Resize = parsed.GetRequiredValue(resize),
@@ -125,7 +125,7 @@ internal static class TrainCommand
                 Resume = parsed.GetValue(resume),
                 Cache = parsed.GetValue(cache),
                 ShufflePoolSize = parsed.GetValue(shufflePool),
-                Threads = ScoreCommand.Positive(parsed.GetValue(threads), "--threads"),
+                Threads = OptionValues.Positive(parsed.GetValue(threads), "--threads"),
                 Training = recipe with
                 {
                     Epochs = parsed.GetValue(epochs),

@@ -28,7 +28,8 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
 
     public TrainingReport Run()
     {
-        char separator = Separators.For(settings.TrainPath, settings.Separator);
+        CheckSettings();
+        char separator = OptionValues.SeparatorFor(settings.TrainPath, settings.Separator);
         IReadOnlyList<string> trainHeader = CsvHeader.Read(settings.TrainPath, separator);
         TextLoader.Column[] trainColumns = Columns(trainHeader, settings.TrainPath);
         TextLoader.Column[]? validColumns = settings.ValidPath is null ? null : Columns(CsvHeader.Read(settings.ValidPath, separator), settings.ValidPath);
@@ -163,6 +164,27 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
 
         return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainRows, clock.Elapsed, Interrupted: false);
+    }
+
+    // The engine checks every setting, but only once the data is prepared: checked here first, its
+    // reasons become bad-argument errors before anything is read.
+    private void CheckSettings()
+    {
+        if (!MLNet.BNInception.Models.BnInceptionOptions.IsValidInputSize(settings.ImageSize))
+        {
+            throw CommandLineException.BadArguments($"--size {settings.ImageSize}: the side must be a multiple of 32 and at least 64 (64, 96, 128, …, 224, …)");
+        }
+
+        try
+        {
+            settings.Training.Validate();
+            (settings.Architecture with { InputSize = settings.ImageSize, InputChannels = settings.Grayscale ? 1 : 3, NumClasses = 2 }).Validate();
+        }
+        catch (ArgumentException e)
+        {
+            string reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw CommandLineException.BadArguments($"the training settings are not valid: {reason}");
+        }
     }
 
     private TextLoader.Column[] Columns(IReadOnlyList<string> header, string path)

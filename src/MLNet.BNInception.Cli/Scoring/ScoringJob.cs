@@ -42,7 +42,7 @@ internal sealed class ScoringJob
     public ScoringJob(ScoreOptions options)
     {
         _options = options;
-        _separator = Separators.For(options.InputPath, options.Separator);
+        _separator = OptionValues.SeparatorFor(options.InputPath, options.Separator);
     }
 
     /// <summary>Runs the job; <paramref name="progress"/> hears of every batch written, <paramref name="log"/> gets messages.</summary>

@@ -40,7 +40,9 @@ internal sealed class TorchNetwork : IScoringNetwork
     public void Score(float[] features, int count, float[] probabilities)
     {
         using DisposeScope scope = NewDisposeScope();
-        Tensor images = tensor(features.AsSpan(0, count * FeatureLength).ToArray(), [count, .. _imageShape]);
+        // The buffer holds a whole batch; the first count images are the ones to score. One copy,
+        // into libtorch, and none on the managed heap.
+        Tensor images = tensor(features, [features.Length / FeatureLength, .. _imageShape]).narrow(0, 0, count);
         Tensor result = _scorer.Probabilities(images);
         result.data<float>().CopyTo(probabilities, 0);
     }

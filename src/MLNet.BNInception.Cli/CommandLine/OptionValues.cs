@@ -1,10 +1,14 @@
 namespace MLNet.BNInception.Cli.CommandLine;
 
-/// <summary>The <c>--separator</c> option's values.</summary>
-internal static class Separators
+/// <summary>Checks and readings of option values that several commands share.</summary>
+internal static class OptionValues
 {
+    /// <summary><paramref name="value"/>, when it is at least 1.</summary>
+    public static int Positive(int value, string option) =>
+        value >= 1 ? value : throw CommandLineException.BadArguments($"{option} {value}: must be at least 1");
+
     /// <summary>One ASCII character other than a quote or a line break, or "tab"; null when not given.</summary>
-    public static char? Parse(string? text) => text switch
+    public static char? Separator(string? text) => text switch
     {
         null => null,
         "tab" or "\\t" or "\t" => '\t',
@@ -13,6 +17,6 @@ internal static class Separators
     };
 
     /// <summary>The separator to use for <paramref name="path"/>: the one given, else tab for .tsv files and comma for the rest.</summary>
-    public static char For(string path, char? given) =>
+    public static char SeparatorFor(string path, char? given) =>
         given ?? (Path.GetExtension(path).Equals(".tsv", StringComparison.OrdinalIgnoreCase) ? '\t' : ',');
 }
