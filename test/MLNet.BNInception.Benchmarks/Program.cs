@@ -1,8 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using MLNet.BNInception;
+using MLNet.BNInception.Benchmarks;
 using MLNet.BNInception.Inference;
 using MLNet.BNInception.Models;
 using TorchSharp;
@@ -12,19 +15,27 @@ using F = TorchSharp.torch.nn.functional;
 // One measurement of BN-Inception's throughput on this engine, printed as one JSON line; bench.sh
 // runs it alternately with python/pytorch_bench.py (the same work in Debian's PyTorch) and reports
 // medians and ratios. Each measurement runs in a process of its own, so neither side inherits the
-// other's warm caches or memory.
+// other's warm caches or memory, and each line carries the process's peak resident memory.
 //
-//   train  forward + backward + SGD step (momentum 0.9) in training mode, on random images and labels
+//   train  forward + backward + SGD step (momentum 0.9) in training mode, on random images and
+//          labels; --precision bfloat16-mixed trains in mixed precision
 //   infer  the engine's scorer: BN folded, inference mode; --precision bfloat16 computes in bfloat16
 //   infer-onnxruntime  ONNX Runtime (float32, graph optimisations on) on the engine's ONNX export
 //                  of the same network: the other engine the scoring job can use
+//   infer-mlnet-onnx  ML.NET's ApplyOnnxModel on the export as an ML.NET model file holds it,
+//                  through a data view of --batch rows per timed pass (one row per ONNX run)
+//   decode  ML.NET's LoadImages + ResizeImages + ExtractPixels alone over --images JPEG files,
+//          one cursor per thread (--threads, default the cores)
+//   agreement  bfloat16 against float32 scoring: top-1 agreement on Fashion-MNIST's 10,000 test
+//          images, with the model of the engine's learning check (384 steps at 64×64)
 //   pipeline-train  the ML.NET trainer fed from JPEG files through ML.NET's image transforms
 // --layout channels-last (default) or contiguous.
 
 var settings = new Dictionary<string, string>
 {
     ["mode"] = "train", ["side"] = "224", ["batch"] = "32", ["layout"] = "channels-last", ["precision"] = "float32",
-    ["warmup"] = "2", ["iterations"] = "5", ["images"] = "320", ["folder"] = Path.Combine(Path.GetTempPath(), "bninception-bench-jpegs"),
+    ["warmup"] = "2", ["iterations"] = "5", ["images"] = "320", ["train-images"] = "320", ["threads"] = "0",
+    ["folder"] = Path.Combine(Path.GetTempPath(), "bninception-bench-jpegs"),
 };
 for (int i = 0; i + 1 < args.Length; i += 2)
 {
@@ -49,13 +60,21 @@ bool channelsLast = settings["layout"] switch
     var other => throw new ArgumentException($"--layout {other}: use channels-last or contiguous."),
 };
 
+int imageCount = int.Parse(settings["images"], CultureInfo.InvariantCulture);
 TorchRuntime.EnsureLoaded();
-if (settings["mode"] == "pipeline-train")
+switch (settings["mode"])
 {
-    object result = MLNet.BNInception.Benchmarks.PipelineBenchmark.Run(side, batch, int.Parse(settings["images"], CultureInfo.InvariantCulture), warmup,
-        settings["folder"]);
-    Console.WriteLine(JsonSerializer.Serialize(result));
-    return 0;
+    case "pipeline-train":
+        Console.WriteLine(JsonSerializer.Serialize(PipelineBenchmark.Run(side, batch, imageCount, int.Parse(settings["train-images"], CultureInfo.InvariantCulture),
+            warmup, settings["folder"])));
+        return 0;
+    case "decode":
+        int threads = int.Parse(settings["threads"], CultureInfo.InvariantCulture);
+        Console.WriteLine(JsonSerializer.Serialize(PipelineBenchmark.Decode(side, imageCount, threads > 0 ? threads : Environment.ProcessorCount, settings["folder"])));
+        return 0;
+    case "agreement":
+        Console.WriteLine(JsonSerializer.Serialize(AgreementBenchmark.Run()));
+        return 0;
 }
 
 manual_seed(0);
@@ -67,7 +86,7 @@ IDisposable? owned = null;
 switch (settings["mode"])
 {
     case "train":
-        net.UseChannelsLast(channelsLast).train();
+        net.UseChannelsLast(channelsLast).UseBFloat16Compute(settings["precision"] == "bfloat16-mixed").train();
         var optimizer = optim.SGD(net.parameters(), 0.01, momentum: 0.9);
         owned = optimizer;
         step = () =>
@@ -88,6 +107,21 @@ switch (settings["mode"])
             using Tensor logits = scorer.Logits(images);
         };
         break;
+    case "infer-mlnet-onnx":
+        var ml = new MLContext(seed: 1);
+        ITransformer applyOnnx = MLNetOnnx(ml, net, side, out string onnxPath);
+        float[] image = images.narrow(0, 0, 1).data<float>().ToArray();
+        IDataView rows = ml.Data.LoadFromEnumerable(Enumerable.Range(0, batch).Select(_ => new FeatureRow { Features = image }), FeatureRow.Schema(side));
+        owned = new Deleting(onnxPath);
+        step = () =>
+        {
+            int scored = applyOnnx.Transform(rows).GetColumn<float[]>("Probabilities").Count(row => row.Length == 1000);
+            if (scored != batch)
+            {
+                throw new InvalidOperationException($"ApplyOnnxModel scored {scored} of {batch} rows.");
+            }
+        };
+        break;
     case "infer-onnxruntime":
         var session = OnnxRuntimeSession(net, get_num_threads());
         owned = session;
@@ -100,7 +134,7 @@ switch (settings["mode"])
         };
         break;
     default:
-        throw new ArgumentException($"--mode {settings["mode"]}: use train, infer, infer-onnxruntime or pipeline-train.");
+        throw new ArgumentException($"--mode {settings["mode"]}: use train, infer, infer-onnxruntime, infer-mlnet-onnx, decode, agreement or pipeline-train.");
 }
 
 for (int i = 0; i < warmup; i++)
@@ -120,7 +154,12 @@ owned?.Dispose();
 rates.Sort();
 Console.WriteLine(JsonSerializer.Serialize(new
 {
-    engine = settings["mode"] == "infer-onnxruntime" ? "ONNX Runtime 1.31 (C#), on our ONNX export" : "MLNet.BNInception (TorchSharp 0.107, libtorch 2.10)",
+    engine = settings["mode"] switch
+    {
+        "infer-onnxruntime" => "ONNX Runtime 1.31 (C#), on our ONNX export",
+        "infer-mlnet-onnx" => "ML.NET 5.0.1 ApplyOnnxModel (ONNX Runtime 1.31), on our ONNX export",
+        _ => "MLNet.BNInception (TorchSharp 0.107, libtorch 2.10)",
+    },
     mode = settings["mode"],
     layout = settings["layout"],
     precision = settings["precision"],
@@ -129,8 +168,29 @@ Console.WriteLine(JsonSerializer.Serialize(new
     threads = get_num_threads(),
     images_per_second = rates[rates.Count / 2],
     runs = rates,
+    peak_resident_bytes = Memory.PeakResidentBytes(),
 }));
 return 0;
+
+// The export as an ML.NET model file holds it (one row per run, probabilities), applied by ML.NET.
+static ITransformer MLNetOnnx(MLContext ml, BnInception network, int side, out string path)
+{
+    path = Path.Combine(Path.GetTempPath(), $"bninception-bench-{Environment.ProcessId}.onnx");
+    network.eval();
+    using (FileStream file = File.Create(path))
+    {
+        MLNet.BNInception.Onnx.OnnxExporter.Export(network, file, new MLNet.BNInception.Onnx.OnnxExportOptions
+        {
+            InputName = "Features",
+            Outputs = MLNet.BNInception.Onnx.OnnxOutputs.Probabilities,
+            ProbabilitiesName = "Probabilities",
+            ClassLabels = Enumerable.Range(0, (int)network.Options.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray(),
+            ForMLNetOnnxTransformer = true,
+        });
+    }
+
+    return ml.Transforms.ApplyOnnxModel("Probabilities", "Features", path).Fit(ml.Data.LoadFromEnumerable(Array.Empty<FeatureRow>(), FeatureRow.Schema(side)));
+}
 
 // The network exported as the scoring job finds it (BN folded), run with every graph optimisation
 // and as many intra-op threads as libtorch gets.

@@ -6,7 +6,8 @@ public class ArgumentTests
     public enum Case
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
-        OutputExists, MissingInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, EvaluateNotAModel,
+        OutputExists, MissingInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize,
+        TrainBadPrecision, EvaluateNotAModel,
     }
 
     [TestCase(Case.NoVerb, 2, "Required command was not provided")]
@@ -27,6 +28,7 @@ public class ArgumentTests
     [TestCase(Case.TrainNoLabelColumn, 3, "has no column 'Category'")]
     [TestCase(Case.TrainZeroEpochs, 2, "the training settings are not valid: Epochs must be at least 1, not 0.")]
     [TestCase(Case.TrainBadSize, 2, "--size 100: the side must be a multiple of 32")]
+    [TestCase(Case.TrainBadPrecision, 2, "Argument 'half' not recognized. Must be one of: 'float32' 'bfloat16-mixed'")]
     [TestCase(Case.EvaluateNotAModel, 4, "is not an ML.NET model file")]
     public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message)
     {
@@ -58,6 +60,7 @@ public class ArgumentTests
             Case.TrainNoLabelColumn => ["train", "--train", trained.Files.TrainCsv, "--label-column", "Category", "--out", work.File("m.zip")],
             Case.TrainZeroEpochs => ["train", "--train", trained.Files.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
             Case.TrainBadSize => ["train", "--train", trained.Files.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
+            Case.TrainBadPrecision => ["train", "--train", trained.Files.TrainCsv, "--precision", "half", "--out", work.File("m.zip")],
             Case.EvaluateNotAModel => ["evaluate", "--model", work.File("notes.zip"), "--data", input],
             _ => throw new ArgumentOutOfRangeException(nameof(mistake)),
         };

@@ -16,7 +16,7 @@ public class ModelCommandTests
         // order: MapValueToKey's, by first occurrence in the training file.
         string[] firstSeen = Csv.Read(trained.Files.TrainCsv).Column("Label").Distinct().ToArray();
         Assert.That(MLNetReference.ClassNames(trained.ModelPath), Is.EqualTo(firstSeen));
-        Assert.That(trained.TrainOutput, Does.Contain("trained on 800 images of 10 classes for 3 epochs"));
+        Assert.That(trained.TrainOutput, Does.Contain("trained on 800 images of 10 classes for 3 epochs in mixed bfloat16"));
         Assert.That(trained.TrainOutput, Does.Contain("epoch 3/3: train loss").And.Contain("validation loss"));
         Assert.That(trained.TrainOutput, Does.Match(@"training: epoch 3/3, step 25/25, loss [0-9.]+, accuracy [0-9.]+ ?%, lr [0-9.E-]+, [0-9.]+ images/s"));
         Assert.That(File.Exists(trained.ModelPath + ".ckpt"), Is.True, "the default checkpoint beside the model");

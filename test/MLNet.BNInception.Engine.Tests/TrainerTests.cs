@@ -57,6 +57,41 @@ public class TrainerTests : SingleThreadedFixture
     }
 
     [Test]
+    public void MixedPrecisionResumesBitIdenticallyAndACheckpointResumesInTheOtherPrecision()
+    {
+        using var folder = new TemporaryDirectory();
+        (Tensor images, Tensor labels) = Data(16);
+        using (images)
+        using (labels)
+        {
+            TrainerOptions mixed = Options() with { Precision = TrainingPrecision.BFloat16Mixed };
+            using TrainingResult straight = new BnInceptionTrainer(Model, mixed).Fit(images, labels);
+
+            string checkpoint = folder.File("run.ckpt");
+            using var cancellation = new CancellationTokenSource();
+            Assert.Throws<OperationCanceledException>(() => new BnInceptionTrainer(Model, mixed with { CheckpointPath = checkpoint }).Fit(images, labels,
+                onStep: progress => { if (progress.Epoch == 1 && progress.StepInEpoch == 2) cancellation.Cancel(); }, cancellationToken: cancellation.Token));
+            File.Copy(checkpoint, folder.File("copy.ckpt"));
+
+            using TrainingResult resumed = BnInceptionTrainer.Resume(checkpoint, images, labels);
+            Assert.That(Weights(resumed.Model), Is.EqualTo(Weights(straight.Model)));
+            Assert.That(resumed.History, Is.EqualTo(straight.History));
+
+            // The same checkpoint goes on in float32: all its state is float32 whatever the precision.
+            int remainingSteps = 0;
+            using TrainingResult inFloat32 = BnInceptionTrainer.Resume(folder.File("copy.ckpt"), images, labels, onStep: _ => remainingSteps++,
+                precision: TrainingPrecision.Float32);
+            Assert.That(inFloat32.History, Has.Count.EqualTo(2));
+            Assert.That(remainingSteps, Is.EqualTo(straight.History.Count * 3 - 2), "12 training images in steps of 4: 3 per epoch, 2 done before the stop");
+            Assert.That(inFloat32.Model.parameters().All(p => p.dtype == ScalarType.Float32 && p.isfinite().all().item<bool>()), Is.True);
+            Assert.That(Weights(inFloat32.Model), Is.Not.EqualTo(Weights(straight.Model)), "the rest of the run computed in float32");
+            // It saved its checkpoints where the run it continues did (the path is one of the run's settings).
+            using TrainingCheckpoint.Loaded last = TrainingCheckpoint.Load(checkpoint);
+            Assert.That(last.Trainer.Precision, Is.EqualTo(TrainingPrecision.Float32), "the checkpoint records the precision the run went on in");
+        }
+    }
+
+    [Test]
     public void SameSeedGivesTheSameRunAndAnotherSeedDoesNot()
     {
         (Tensor images, Tensor labels) = Data(12);

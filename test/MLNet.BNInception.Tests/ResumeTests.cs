@@ -7,10 +7,13 @@ namespace MLNet.BNInception.Tests;
 /// <summary>Cancelling a pipeline's training and resuming it from the checkpoint ends where an uninterrupted run ends.</summary>
 public class ResumeTests : SingleThreadedFixture
 {
-    [Test]
-    public void ACancelledFitResumedFromItsCheckpointEndsWithTheSameWeights()
+    [TestCase(TrainingPrecision.Float32)]
+    [TestCase(TrainingPrecision.BFloat16Mixed)]
+    public void ACancelledFitResumedFromItsCheckpointEndsWithTheSameWeights(TrainingPrecision precision)
     {
         var ml = new MLContext(seed: 1);
+        var log = new List<string>();
+        ml.Log += (_, message) => log.Add(message.Message);
         IDataView data = PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 40));
         using var folder = new TemporaryDirectory();
         BnInceptionMulticlassTrainer.Options Options(string? checkpoint, CancellationToken token = default, Action<TrainingProgress>? onStep = null) => new()
@@ -18,6 +21,8 @@ public class ResumeTests : SingleThreadedFixture
             ImageSize = 64,
             Training = TrainerOptions.PaperBnX5 with { Epochs = 2, BatchSize = 8, Seed = 5, CheckpointPath = checkpoint },
             ResumeFromCheckpoint = true,
+            Precision = precision,
+            MLContext = ml,
             CancellationToken = token,
             OnStep = onStep,
         };
@@ -32,7 +37,8 @@ public class ResumeTests : SingleThreadedFixture
         using BnInceptionPredictionTransformer resumed = ml.MulticlassClassification.Trainers
             .BnInception(Options(checkpoint, onStep: _ => resumedSteps++)).Fit(data);
 
-        Assert.That(resumedSteps, Is.EqualTo(3), "the resumed run did the 3 remaining of 2 epochs × 5 steps");
+        Assert.That(resumedSteps, Is.EqualTo(3), "the resumed run did the 3 remaining of 2 epochs × 5 steps");        Assert.That(log, Has.Some.Contains(precision == TrainingPrecision.Float32 ? ", float32;" : ", mixed bfloat16;"), "the run trained in the precision the options asked for");
+
         foreach ((string key, TorchSharp.torch.Tensor value) in straight.Model.state_dict())
         {
             Assert.That(TestTensors.SameBytes(resumed.Model.state_dict()[key], value), Is.True, key);

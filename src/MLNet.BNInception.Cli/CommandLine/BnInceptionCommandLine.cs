@@ -29,7 +29,9 @@ public static class BnInceptionCommandLine
             ParseError error = parsed.UnmatchedTokens.Count > 0 && parsed.Errors.FirstOrDefault(e => e.Message.Contains(parsed.UnmatchedTokens[0], StringComparison.Ordinal)) is { } unknown
                 ? unknown
                 : parsed.Errors[0];
-            context.Error.WriteLine($"bninception{verb}: {error.Message} (bninception{verb} --help lists the options)");
+            // One line, as every other mistake gets: the parser lists allowed values one per line.
+            string message = string.Join(" ", error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            context.Error.WriteLine($"bninception{verb}: {message} (bninception{verb} --help lists the options)");
             return ExitCodes.BadArguments;
         }
 

@@ -77,6 +77,12 @@ internal static class TrainCommand
         var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "The checkpoint, written after every epoch and on Ctrl-C. Default: --out with .ckpt appended." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run the checkpoint holds." };
         var threads = new Option<int>("--threads") { Description = "Threads for the network.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var precision = new Option<string>("--precision")
+        {
+            Description = "float32, or bfloat16-mixed: bfloat16 convolutions on float32 weights, statistics and optimizer, about twice as fast on CPUs with AVX512-BF16. " +
+                "With --resume, the run goes on in the precision given here.",
+            DefaultValueFactory = _ => "float32",
+        }.AcceptOnlyFromAmong("float32", "bfloat16-mixed");
         var cache = new Option<bool>("--cache") { Description = "Keep the prepared images in memory after the first epoch (ML.NET's AppendCacheCheckpoint): faster epochs, memory for every image." };
         var shufflePool = new Option<int?>("--shuffle-pool") { Description = "Rows in the shuffle pool when the data is read in file order (without --cache). Default: as many as fit in 1 GiB." };
 
@@ -85,7 +91,7 @@ internal static class TrainCommand
             train, valid, validFraction, imageFolder, pathColumn, labelColumn, separator, onInvalidImage, size, resize, channels,
             preset, epochs, batch, lr, momentum, nesterov, weightDecay, decayBatchNorm, schedule, gamma, decayEpochs, minLrFactor, warmup,
             labelSmoothing, dropLast, noAugment, cropScale, cropRatio, noFlip, seed, patience, stoppingMetric, minDelta,
-            dropout, noBatchNorm, activation, bnEpsilon, bnMomentum, initWeights, output, overwrite, checkpoint, resume, threads, cache, shufflePool,
+            dropout, noBatchNorm, activation, bnEpsilon, bnMomentum, initWeights, output, overwrite, checkpoint, resume, threads, precision, cache, shufflePool,
         };
         command.SetAction(parsed =>
         {
@@ -154,6 +160,7 @@ internal static class TrainCommand
                     },
                     CheckpointPath = parsed.GetValue(checkpoint)?.FullName ?? outputPath + ".ckpt",
                     InitialWeightsPath = parsed.GetValue(initWeights)?.FullName,
+                    Precision = parsed.GetValue(precision) == "bfloat16-mixed" ? TrainingPrecision.BFloat16Mixed : TrainingPrecision.Float32,
                 },
                 Architecture = new BnInceptionOptions
                 {

@@ -163,7 +163,8 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             }
         }
 
-        return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainRows, clock.Elapsed, Interrupted: false);
+        return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainRows, clock.Elapsed, Interrupted: false,
+            settings.Training.Precision);
     }
 
     // The engine checks every setting, but only once the data is prepared: checked here first, its

@@ -6,7 +6,7 @@ namespace MLNet.BNInception.Cli.Pipelines;
 
 /// <summary>What a training run did.</summary>
 internal sealed record TrainingReport(string ModelPath, string CheckpointPath, IReadOnlyList<EpochMetrics> Epochs, int Classes, long TrainRows,
-    TimeSpan Elapsed, bool Interrupted)
+    TimeSpan Elapsed, bool Interrupted, TrainingPrecision Precision = TrainingPrecision.Float32)
 {
     public string Describe()
     {
@@ -22,6 +22,6 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
         string metrics = last is null ? "" : string.Create(CultureInfo.InvariantCulture,
             $"; last epoch: train loss {last.TrainLoss:F4}, accuracy {last.TrainAccuracy:P2}{validation}");
         return string.Create(CultureInfo.InvariantCulture,
-            $"trained on {TrainRows:N0} images of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")} in {ProgressDisplay.FormatDuration(Elapsed)}{metrics}. Saved {ModelPath}.");
+            $"trained on {TrainRows:N0} images of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} in {ProgressDisplay.FormatDuration(Elapsed)}{metrics}. Saved {ModelPath}.");
     }
 }

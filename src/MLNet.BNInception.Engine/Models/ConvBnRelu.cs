@@ -2,6 +2,7 @@ using TorchSharp;
 using TorchSharp.Utils;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace MLNet.BNInception.Models;
 
@@ -20,12 +21,17 @@ public sealed class ConvBnRelu : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "bn")]
     private readonly BatchNorm2d? _bn;
 
+    private readonly long _stride;
+    private readonly long _padding;
+
     /// <summary>Creates the block.</summary>
     public ConvBnRelu(long inChannels, long outChannels, long kernelSize, long stride, long padding, BnInceptionOptions options)
         : base(nameof(ConvBnRelu))
     {
         ArgumentNullException.ThrowIfNull(options);
         Activation = options.Activation;
+        _stride = stride;
+        _padding = padding;
         _conv = nn.Conv2d(inChannels, outChannels, kernelSize, stride, padding, bias: !options.BatchNorm);
         if (options.BatchNorm)
         {
@@ -44,19 +50,41 @@ public sealed class ConvBnRelu : nn.Module<Tensor, Tensor>
     /// <summary>The nonlinearity.</summary>
     public Activation Activation { get; }
 
+    /// <summary>
+    /// The element type the convolution computes in when it differs from its weights' (bfloat16 in
+    /// mixed-precision training, set by <see cref="BnInception.UseBFloat16Compute"/>); null computes
+    /// in the weights' own type.
+    /// </summary>
+    internal ScalarType? ComputeType { get; set; }
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
-        // Intermediate tensors are released at once; autograd keeps what it needs for backward.
-        using Tensor convolved = _conv.call(input);
+        Tensor convolved = ComputeType is { } computeType ? Convolve(input, computeType) : _conv.call(input);
         if (_bn is null)
         {
-            return Activate(convolved);
+            return ActivateInPlace(convolved);
         }
 
-        using Tensor normalised = _bn.call(convolved);
-        return Activate(normalised);
+        // The convolution's output is released at once (autograd keeps it if BN's backward needs it).
+        using (convolved)
+        {
+            return ActivateInPlace(_bn.call(convolved));
+        }
     }
 
-    private Tensor Activate(Tensor x) => Activation == Activation.Relu ? x.relu() : x.sigmoid();
+    // The float32 weights are cast for this call only; autograd casts their gradient back, so it
+    // accumulates in float32. BN then takes the bfloat16 output with its float32 γ, β and running
+    // statistics: libtorch computes the batch statistics in float32 and returns bfloat16.
+    private Tensor Convolve(Tensor input, ScalarType computeType)
+    {
+        using Tensor weight = _conv.weight.to(computeType);
+        using Tensor? bias = _conv.bias?.to(computeType);
+        return F.conv2d(input, weight, bias, strides: [_stride], padding: [_padding]);
+    }
+
+    // In place, on a tensor only this block holds: one activation-sized allocation and pass over
+    // memory fewer per block. Autograd allows it (ReLU's and the sigmoid's backward use their
+    // output, and BN's backward its input) and would refuse it otherwise.
+    private Tensor ActivateInPlace(Tensor x) => Activation == Activation.Relu ? x.relu_() : x.sigmoid_();
 }

@@ -74,27 +74,29 @@ public sealed class BnInceptionTrainer
 
     /// <summary>
     /// Continues the run saved in <paramref name="checkpointPath"/> on the same data, with the options
-    /// it was started with, as if it had never stopped.
+    /// it was started with, as if it had never stopped. With <paramref name="precision"/>, it continues
+    /// in that precision instead (checkpoints hold float32 state in either).
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format.</exception>
     public static TrainingResult Resume(string checkpointPath, Tensor images, Tensor labels, Tensor? validationImages = null,
         Tensor? validationLabels = null, Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, TrainingPrecision? precision = null)
     {
         using TrainingCheckpoint.Loaded checkpoint = TrainingCheckpoint.Load(checkpointPath);
-        return FitTensors(checkpoint.Model, checkpoint.Trainer, images, labels, validationImages, validationLabels, checkpoint, onStep, onEpoch,
+        return FitTensors(checkpoint.Model, InPrecision(checkpoint.Trainer, precision), images, labels, validationImages, validationLabels, checkpoint, onStep, onEpoch,
             cancellationToken);
     }
 
     /// <summary>
     /// Continues the run saved in <paramref name="checkpointPath"/> on batches from the same sources.
     /// With <paramref name="expectedModel"/>, a checkpoint of a network of other classes or another
-    /// input is refused before anything is read.
+    /// input is refused before anything is read. With <paramref name="precision"/>, the run continues
+    /// in that precision instead of the one it was started with.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format, or not of the expected network.</exception>
     public static TrainingResult Resume(string checkpointPath, ILabelledBatchSource train, ILabelledBatchSource? validation = null,
         Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellationToken = default,
-        BnInceptionOptions? expectedModel = null)
+        BnInceptionOptions? expectedModel = null, TrainingPrecision? precision = null)
     {
         using TrainingCheckpoint.Loaded checkpoint = TrainingCheckpoint.Load(checkpointPath);
         BnInceptionOptions saved = checkpoint.Model;
@@ -107,7 +109,14 @@ public sealed class BnInceptionTrainer
                 "Delete the checkpoint or choose another path to start afresh.");
         }
 
-        return new TrainingRun(saved, checkpoint.Trainer, onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
+        return new TrainingRun(saved, InPrecision(checkpoint.Trainer, precision), onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
+    }
+
+    private static TrainerOptions InPrecision(TrainerOptions saved, TrainingPrecision? precision)
+    {
+        TrainerOptions options = precision is { } chosen ? saved with { Precision = chosen } : saved;
+        options.Validate();
+        return options;
     }
 
     /// <summary>Mean cross-entropy and top-1 accuracy of <paramref name="model"/> in eval mode.</summary>

@@ -71,6 +71,13 @@ public sealed record TrainerOptions
     /// </summary>
     public bool ChannelsLast { get; init; } = true;
 
+    /// <summary>
+    /// Float32 (default) or <see cref="TrainingPrecision.BFloat16Mixed"/>: bfloat16 convolutions with
+    /// float32 weights, statistics and optimizer, about twice as fast on CPUs with AVX512-BF16.
+    /// Checkpoints hold float32 state in either case, so a run can resume in the other precision.
+    /// </summary>
+    public TrainingPrecision Precision { get; init; } = TrainingPrecision.Float32;
+
     /// <summary>The device to train on: "cpu" (default), "cuda" or "cuda:N". A device the libtorch backend lacks is an error before training starts.</summary>
     public string Device { get; init; } = "cpu";
 
@@ -104,6 +111,7 @@ public sealed record TrainerOptions
         if (Nesterov && Momentum <= 0) throw new ArgumentException("Nesterov needs Momentum > 0.", nameof(Nesterov));
         if (LabelSmoothing is < 0 or >= 1) throw new ArgumentException($"LabelSmoothing must be in [0, 1), not {LabelSmoothing}.", nameof(LabelSmoothing));
         if (ValidationFraction is < 0 or >= 1) throw new ArgumentException($"ValidationFraction must be in [0, 1), not {ValidationFraction}.", nameof(ValidationFraction));
+        if (!Enum.IsDefined(Precision)) throw new ArgumentException($"Precision must be Float32 or BFloat16Mixed, not {Precision}.", nameof(Precision));
         ArgumentException.ThrowIfNullOrWhiteSpace(Device);
         ArgumentNullException.ThrowIfNull(Schedule);
         ArgumentNullException.ThrowIfNull(Augmentation);

@@ -36,7 +36,7 @@ internal sealed class TrainingRun(
                 LoadInitialWeights(model, options.InitialWeightsPath);
             }
 
-            model.UseChannelsLast(options.ChannelsLast).to(device);
+            model.UseChannelsLast(options.ChannelsLast).UseBFloat16Compute(options.Precision == TrainingPrecision.BFloat16Mixed).to(device);
             using SGD optimizer = CreateOptimizer(model);
             if (checkpoint is not null)
             {
@@ -107,6 +107,8 @@ internal sealed class TrainingRun(
                 PyTorchStateDict.LoadInto(model, best, source: "the best weights");
             }
 
+            // The caller gets a plain float32 network whichever precision trained it.
+            model.UseBFloat16Compute(false);
             int bestEpoch = best is not null ? _state.BestEpoch : _state.History.Count;
             return new TrainingResult(model, _state.History.ToArray(), bestEpoch, reason);
         }

@@ -129,7 +129,8 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         string validated = validation is null ? "" : string.Create(CultureInfo.InvariantCulture, $", {validation.Count} validation rows");
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"BN-Inception: {train.Count} training rows{validated}, {label.Count} classes, {layout.Channels}x{layout.Side}x{layout.Side} images; " +
-            $"{training.Epochs} epochs of batches of {training.BatchSize}, learning rate {training.LearningRate}; {train.ShuffleDescription}."));
+            $"{training.Epochs} epochs of batches of {training.BatchSize}, learning rate {training.LearningRate}, {(training.Precision == TrainingPrecision.BFloat16Mixed ? "mixed bfloat16" : "float32")}; " +
+            $"{train.ShuffleDescription}."));
 
         void OnStep(TrainingProgress progress)
         {
@@ -156,7 +157,8 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         if (o.ResumeFromCheckpoint && training.CheckpointPath is not null && File.Exists(training.CheckpointPath))
         {
             log.Info($"resuming the run saved in {training.CheckpointPath}");
-            result = BnInceptionTrainer.Resume(training.CheckpointPath, train, validation, OnStep, OnEpoch, o.CancellationToken, expectedModel: architecture);
+            result = BnInceptionTrainer.Resume(training.CheckpointPath, train, validation, OnStep, OnEpoch, o.CancellationToken, expectedModel: architecture,
+                precision: training.Precision);
         }
         else
         {
@@ -229,6 +231,14 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
 
         /// <summary>Checkpoint file, written after every epoch and on cancellation. Shortcut for <see cref="Training"/>.CheckpointPath; default none.</summary>
         public string? CheckpointPath { get => Training.CheckpointPath; set => Training = Training with { CheckpointPath = value }; }
+
+        /// <summary>
+        /// Float32, or <see cref="TrainingPrecision.BFloat16Mixed"/>: bfloat16 convolutions on float32
+        /// weights, statistics and optimizer, about twice as fast on CPUs with AVX512-BF16. The fitted
+        /// model scores with the float32 weights either way (see <see cref="Scoring"/> for bfloat16
+        /// scoring). A resumed run goes on in this precision. Shortcut for <see cref="Training"/>.Precision; default Float32.
+        /// </summary>
+        public TrainingPrecision Precision { get => Training.Precision; set => Training = Training with { Precision = value }; }
 
         /// <summary>When <see cref="CheckpointPath"/> exists, continue that run instead of starting afresh. Default false.</summary>
         public bool ResumeFromCheckpoint { get; set; }

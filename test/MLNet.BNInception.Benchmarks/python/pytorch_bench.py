@@ -1,10 +1,13 @@
 """One measurement of BN-Inception's throughput in Debian's PyTorch 1.13, printed as one JSON line:
 the same work as the C# benchmark, on the independent PyTorch network of the engine's tests.
 
-  train  forward + backward + SGD step (momentum 0.9) in training mode
+  train  forward + backward + SGD step (momentum 0.9) in training mode; --precision
+         bfloat16-autocast runs forward and loss under torch.autocast("cpu", torch.bfloat16),
+         PyTorch's own mixed precision
   infer  eval mode under torch.inference_mode(); --fuse folds BN into the convolutions first
          (torch.fx's conv-BN fusion), as the engine's scorer does
---layout channels-last (model.to(memory_format=torch.channels_last)) or contiguous.
+--layout channels-last (model.to(memory_format=torch.channels_last)) or contiguous. The line also
+gives the process's peak resident memory (VmHWM), read at the end.
 """
 import argparse
 import json
@@ -24,6 +27,7 @@ parser.add_argument("--side", type=int, default=224)
 parser.add_argument("--batch", type=int, default=32)
 parser.add_argument("--layout", default="channels-last", choices=["channels-last", "contiguous"])
 parser.add_argument("--fuse", action="store_true")
+parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16-autocast"])
 parser.add_argument("--warmup", type=int, default=2)
 parser.add_argument("--iterations", type=int, default=5)
 parser.add_argument("--threads", type=int, default=0)
@@ -42,8 +46,11 @@ if args.mode == "train":
     images = images.to(memory_format=memory_format)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
 
+    autocast = args.precision == "bfloat16-autocast"
+
     def step():
-        loss = F.cross_entropy(net(images), labels)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = F.cross_entropy(net(images), labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -67,9 +74,18 @@ for _ in range(args.iterations):
     step()
     rates.append(args.batch / (time.perf_counter() - start))
 rates.sort()
+
+
+def peak_resident_bytes():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
 print(json.dumps({
     "engine": "PyTorch %s (Debian)" % torch.__version__,
-    "mode": args.mode, "layout": args.layout, "precision": "float32", "fused": args.fuse,
+    "mode": args.mode, "layout": args.layout, "precision": args.precision, "fused": args.fuse,
     "image_side": args.side, "batch": args.batch, "threads": torch.get_num_threads(),
-    "images_per_second": rates[len(rates) // 2], "runs": rates,
+    "images_per_second": rates[len(rates) // 2], "runs": rates, "peak_resident_bytes": peak_resident_bytes(),
 }))

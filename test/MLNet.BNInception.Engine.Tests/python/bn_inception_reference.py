@@ -14,6 +14,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# None: compute in the weights' type. torch.bfloat16: convolutions and the classifier compute in
+# bfloat16 on casts of float32 weights (the parity check's "bfloat16-mixed" dtype).
+COMPUTE_DTYPE = None
+
 
 class ConvBnRelu(nn.Module):
     def __init__(self, cin, cout, kernel, stride=1, padding=0, bn=True):
@@ -22,7 +26,13 @@ class ConvBnRelu(nn.Module):
         self.bn = nn.BatchNorm2d(cout) if bn else None
 
     def forward(self, x):
-        x = self.conv(x)
+        if COMPUTE_DTYPE is None:
+            x = self.conv(x)
+        else:
+            # Mixed precision as the C# engine does it: a bfloat16 copy of the float32 weights, whose
+            # gradient autograd casts back; BN gets bfloat16 input with float32 parameters.
+            bias = None if self.conv.bias is None else self.conv.bias.to(COMPUTE_DTYPE)
+            x = F.conv2d(x, self.conv.weight.to(COMPUTE_DTYPE), bias, self.conv.stride, self.conv.padding)
         if self.bn is not None:
             x = self.bn(x)
         return F.relu(x)
@@ -84,43 +94,63 @@ class BNInception(nn.Module):
         self.fc = nn.Linear(1024, classes)
 
     def forward(self, x):
+        if COMPUTE_DTYPE is not None:
+            x = x.to(COMPUTE_DTYPE)
         x = F.max_pool2d(self.conv1(x), 3, 2, ceil_mode=True)
         x = F.max_pool2d(self.conv2(self.conv2_reduce(x)), 3, 2, ceil_mode=True)
         for name in TABLE:
             x = getattr(self, "inception_" + name)(x)
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
+        if COMPUTE_DTYPE is None:
+            return self.fc(x)
+        return F.linear(x, self.fc.weight.to(COMPUTE_DTYPE), self.fc.bias.to(COMPUTE_DTYPE)).float()
 
 
 def parity(directory):
     """Reads config.json, weights.pt, input.bin (float32, or float64 when config says so) and labels.bin (int64) from DIR. Writes
     eval_logits.bin, train_logits.bin (batch statistics) and updated.pt: the state dict after one
     SGD step (momentum, optional Nesterov, weight decay on conv and fc weights only) on the
-    cross-entropy of the training-mode logits."""
+    cross-entropy of the training-mode logits. With dtype "bfloat16-mixed" these are computed in
+    mixed precision, and eval_logits_float32.bin, train_logits_float32.bin and updated_float32.pt give the same in
+    float32 from the same weights: how far bfloat16's rounding alone moves the results."""
+    global COMPUTE_DTYPE
     config = json.load(open(os.path.join(directory, "config.json")))
     n, c, s = config["batch"], config["channels"], config["size"]
     float64 = config.get("dtype", "float32") == "float64"
-    net = BNInception(config["classes"], c)
-    if float64:
-        net = net.double()
-    net.load_state_dict(torch.load(os.path.join(directory, "weights.pt")), strict=True)
+    mixed = config.get("dtype") == "bfloat16-mixed"
     x = torch.from_numpy(np.fromfile(os.path.join(directory, "input.bin"), dtype="<f8" if float64 else "<f4").reshape(n, c, s, s).copy())
     labels = torch.from_numpy(np.fromfile(os.path.join(directory, "labels.bin"), dtype="<i8").copy())
 
-    net.eval()
-    with torch.no_grad():
-        net(x).numpy().astype("<f4").tofile(os.path.join(directory, "eval_logits.bin"))
+    def load():
+        net = BNInception(config["classes"], c)
+        if float64:
+            net = net.double()
+        net.load_state_dict(torch.load(os.path.join(directory, "weights.pt")), strict=True)
+        return net
 
-    net.train()
-    # As the C# trainer sets it up: weight decay on convolution and classifier weights only.
-    decayed = [p for name, p in net.named_parameters() if name.endswith("conv.weight") or name == "fc.weight"]
-    exempt = [p for name, p in net.named_parameters() if not (name.endswith("conv.weight") or name == "fc.weight")]
-    optimizer = torch.optim.SGD([{"params": decayed, "weight_decay": config["weight_decay"]}, {"params": exempt, "weight_decay": 0.0}],
-                                lr=config["lr"], momentum=config["momentum"], nesterov=config.get("nesterov", False))
-    logits = net(x)
-    logits.detach().numpy().astype("<f4").tofile(os.path.join(directory, "train_logits.bin"))
-    F.cross_entropy(logits, labels).backward()
-    optimizer.step()
-    torch.save(net.state_dict(), os.path.join(directory, "updated.pt"))
+    def step(net, suffix):
+        net.train()
+        # As the C# trainer sets it up: weight decay on convolution and classifier weights only.
+        decayed = [p for name, p in net.named_parameters() if name.endswith("conv.weight") or name == "fc.weight"]
+        exempt = [p for name, p in net.named_parameters() if not (name.endswith("conv.weight") or name == "fc.weight")]
+        optimizer = torch.optim.SGD([{"params": decayed, "weight_decay": config["weight_decay"]}, {"params": exempt, "weight_decay": 0.0}],
+                                    lr=config["lr"], momentum=config["momentum"], nesterov=config.get("nesterov", False))
+        logits = net(x)
+        logits.detach().numpy().astype("<f4").tofile(os.path.join(directory, "train_logits%s.bin" % suffix))
+        F.cross_entropy(logits, labels).backward()
+        optimizer.step()
+        torch.save(net.state_dict(), os.path.join(directory, "updated%s.pt" % suffix))
+
+    def evaluate(net, suffix):
+        with torch.no_grad():
+            net.eval()(x).numpy().astype("<f4").tofile(os.path.join(directory, "eval_logits%s.bin" % suffix))
+        return net
+
+    COMPUTE_DTYPE = torch.bfloat16 if mixed else None
+    step(evaluate(load(), ""), "")
+    if mixed:
+        COMPUTE_DTYPE = None
+        step(evaluate(load(), "_float32"), "_float32")
 
 
 if __name__ == "__main__":

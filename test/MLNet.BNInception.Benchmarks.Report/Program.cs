@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using ScottPlot;
+
+// Reads the lines bench.sh collected ({"label": …, "result": {…}} per measurement), and writes
+// docs/performance.md's table of medians (Markdown, to standard output) and a bar chart of the
+// targets' ratios (PNG). Every ratio is of two figures of the same run.
+//   Report results.jsonl chart.png
+
+if (args.Length != 2)
+{
+    Console.Error.WriteLine("usage: MLNet.BNInception.Benchmarks.Report results.jsonl chart.png");
+    return 2;
+}
+
+var measurements = new Dictionary<string, List<JsonElement>>();
+var order = new List<string>();
+foreach (string line in File.ReadLines(args[0]).Where(l => l.Trim().Length > 0))
+{
+    using JsonDocument document = JsonDocument.Parse(line);
+    string label = document.RootElement.GetProperty("label").GetString()!;
+    if (!measurements.TryGetValue(label, out List<JsonElement>? list))
+    {
+        measurements[label] = list = [];
+        order.Add(label);
+    }
+
+    list.Add(document.RootElement.GetProperty("result").Clone());
+}
+
+double Median(IEnumerable<double> values)
+{
+    double[] sorted = values.OrderBy(v => v).ToArray();
+    return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+double? Figure(string label, string property = "images_per_second") =>
+    measurements.TryGetValue(label, out List<JsonElement>? results) && results.All(r => r.TryGetProperty(property, out JsonElement v) && v.ValueKind == JsonValueKind.Number)
+        ? Median(results.Select(r => r.GetProperty(property).GetDouble()))
+        : null;
+
+string Format(double value, string format = "F1") => value.ToString(format, CultureInfo.InvariantCulture);
+
+// The table: every measurement, its median and its rounds.
+var table = new StringBuilder();
+table.AppendLine("| measurement | images/s (median) | rounds | peak resident memory |");
+table.AppendLine("|---|---|---|---|");
+foreach (string label in order)
+{
+    List<JsonElement> results = measurements[label];
+    if (!results[0].TryGetProperty("images_per_second", out _))
+    {
+        continue;
+    }
+
+    string rounds = string.Join(", ", results.Select(r => Format(r.GetProperty("images_per_second").GetDouble())));
+    double? peak = Figure(label, "peak_resident_bytes");
+    table.AppendLine($"| {label} | {Format(Figure(label)!.Value)} | {rounds} | {(peak is null ? "–" : Format(peak.Value / (1 << 20), "F0") + " MiB")} |");
+}
+
+// The targets (issues 12 and 14), each a ratio of two figures of this run.
+var targets = new List<(string Name, double? Ratio, double Target, bool AtMost)>
+{
+    ("training 224, float32 vs PyTorch channels-last", Ratio("train 224x224 b32: ours, float32", "train 224x224 b32: PyTorch channels-last, float32"), 1.05, false),
+    ("training 96, float32 vs PyTorch channels-last", Ratio("train 96x96 b64: ours, float32", "train 96x96 b64: PyTorch channels-last, float32"), 1.05, false),
+    ("training 224, mixed vs PyTorch channels-last float32", Ratio("train 224x224 b32: ours, bfloat16 mixed", "train 224x224 b32: PyTorch channels-last, float32"), 1.8, false),
+    ("training 224, mixed vs PyTorch autocast bfloat16", Ratio("train 224x224 b32: ours, bfloat16 mixed", "train 224x224 b32: PyTorch channels-last, autocast bfloat16"), 1.0, false),
+    ("training 224, peak memory vs PyTorch (lower is better)", Ratio("train 224x224 b32: ours, float32", "train 224x224 b32: PyTorch channels-last, float32", "peak_resident_bytes"), 1.1, true),
+    ("inference 224, float32 vs PyTorch channels-last", Ratio("infer 224x224 b32: ours, float32", "infer 224x224 b32: PyTorch channels-last, float32"), 1.2, false),
+    ("inference 224, float32 vs ONNX Runtime", Ratio("infer 224x224 b32: ours, float32", "infer 224x224 b32: ONNX Runtime, float32"), 1.0, false),
+    ("inference 224, bfloat16 vs PyTorch channels-last float32", Ratio("infer 224x224 b32: ours, bfloat16", "infer 224x224 b32: PyTorch channels-last, float32"), 1.8, false),
+    ("batch 1, float32 vs ONNX Runtime", Ratio("infer 224x224 b1: ours, float32", "infer 224x224 b1: ONNX Runtime, float32"), 1.0, false),
+    ("decoding + resizing + extraction vs the network's float32 inference", Ratio("decode 224x224: ML.NET image transforms, 2 threads", "infer 224x224 b32: ours, float32"), 3.0, false),
+    ("ML.NET trainer fed from JPEG files vs the engine from memory", Ratio("pipeline 224x224 b32: ML.NET trainer from JPEG files", "train 224x224 b32: ours, float32"), 0.9, false),
+    ("bninception score job vs its network alone (ONNX Runtime, batch 64)", Ratio("score job 224x224 b64: bninception score, 2,000 JPEG files", "infer 224x224 b64: ONNX Runtime, float32"), 0.9, false),
+};
+
+double? Ratio(string numerator, string denominator, string property = "images_per_second") =>
+    Figure(numerator, property) is double n && Figure(denominator, property) is double d && d > 0 ? n / d : null;
+
+var summary = new StringBuilder();
+summary.AppendLine("| target | ratio | wanted | met |");
+summary.AppendLine("|---|---|---|---|");
+foreach ((string name, double? ratio, double target, bool atMost) in targets)
+{
+    string met = ratio is null ? "not measured" : (atMost ? ratio <= target : ratio >= target) ? "yes" : "**no**";
+    summary.AppendLine($"| {name} | {(ratio is null ? "–" : Format(ratio.Value, "F2") + "×")} | {(atMost ? "≤ " : "≥ ")}{Format(target, "F2")}× | {met} |");
+}
+
+if (measurements.TryGetValue("agreement", out List<JsonElement>? agreement))
+{
+    JsonElement a = agreement[^1];
+    summary.AppendLine();
+    summary.AppendLine(string.Create(CultureInfo.InvariantCulture,
+        $"bfloat16 against float32 scoring on Fashion-MNIST's 10,000 test images (64×64 model of the learning check): top-1 agreement " +
+        $"{a.GetProperty("agreement").GetDouble():P2} (wanted ≥ 99%); accuracy {a.GetProperty("float32_accuracy").GetDouble():P2} float32, " +
+        $"{a.GetProperty("bfloat16_accuracy").GetDouble():P2} bfloat16."));
+}
+
+Console.Write(table.ToString());
+Console.WriteLine();
+Console.Write(summary.ToString());
+
+// The chart: one horizontal bar per target, green where met, red where not, with the target marked.
+var measured = targets.Where(t => t.Ratio is not null).Reverse().ToArray();
+var plot = new Plot();
+var bars = new List<Bar>();
+for (int i = 0; i < measured.Length; i++)
+{
+    (_, double? ratio, double target, bool atMost) = measured[i];
+    bool met = atMost ? ratio <= target : ratio >= target;
+    bars.Add(new Bar
+    {
+        Position = i,
+        Value = ratio!.Value,
+        FillColor = met ? Colors.SeaGreen : Colors.IndianRed,
+        Label = Format(ratio.Value, "F2") + "×",
+        Orientation = Orientation.Horizontal,
+    });
+    var marker = plot.Add.Marker(target, i, MarkerShape.VerticalBar, 18, Colors.Black);
+    marker.LineWidth = 2;
+}
+
+var barPlot = plot.Add.Bars(bars);
+barPlot.Horizontal = true;
+barPlot.ValueLabelStyle.FontSize = 12;
+plot.Add.VerticalLine(1, 1, Colors.Gray, LinePattern.Dashed);
+plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+    Enumerable.Range(0, measured.Length).Select(i => (double)i).ToArray(), measured.Select(t => t.Name).ToArray());
+plot.Axes.Bottom.Label.Text = "ratio, this project / the other side (black mark: the target; memory: lower is better)";
+plot.Axes.SetLimitsX(0, Math.Max(2.5, measured.Max(t => Math.Max(t.Ratio!.Value, t.Target)) * 1.15));
+plot.Title("MLNet.BNInception against the alternatives, same machine, same run");
+plot.Axes.Left.TickLabelStyle.FontSize = 12;
+plot.SavePng(args[1], 1200, 80 + (measured.Length * 44));
+return 0;
