@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The paper's experiments at this machine's scale (docs/experiments.md), one command each:
+#   bash build/experiment.sh figure1 [--steps 50000] [--every 500] [--lr 0.5] [--init-std 0.01] [--seed 1] [--out experiments/figure1]
+# Writes the CSV of every measurement and the plots (PNG) into --out.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if (($# == 0)); then
+  echo "usage: bash build/experiment.sh figure1 [options]" >&2
+  exit 2
+fi
+bash build/setup.sh >/dev/null
+exec dotnet src/MLNet.BNInception.Experiments/bin/Release/net10.0/MLNet.BNInception.Experiments.dll "$@"
