@@ -30,25 +30,32 @@ public class TrainerTests : SingleThreadedFixture
             return compact.bytes.ToArray();
         }).ToArray();
 
-    [TestCase(0, Description = "cancelled at the end of epoch 1")]
-    [TestCase(2, Description = "cancelled inside epoch 1, after its second step")]
-    public void ResumingGivesBitIdenticalWeightsToAnUninterruptedRun(int cancelAfterStepInEpoch)
+    // Trains with a checkpoint until it is cancelled: after step `stepInEpoch` of epoch 1, or at the
+    // end of epoch 1 when that is 0.
+    private static void TrainUntilCancelled(TrainerOptions options, Tensor images, Tensor labels, int stepInEpoch)
+    {
+        using var cancellation = new CancellationTokenSource();
+        Assert.Throws<OperationCanceledException>(() => new BnInceptionTrainer(Model, options).Fit(images, labels,
+            onStep: progress => { if (stepInEpoch > 0 && progress.Epoch == 1 && progress.StepInEpoch == stepInEpoch) cancellation.Cancel(); },
+            onEpoch: metrics => { if (stepInEpoch == 0 && metrics.Epoch == 1) cancellation.Cancel(); },
+            cancellationToken: cancellation.Token));
+    }
+
+    [TestCase(0, TrainingPrecision.Float32, Description = "cancelled at the end of epoch 1")]
+    [TestCase(2, TrainingPrecision.Float32, Description = "cancelled inside epoch 1, after its second step")]
+    [TestCase(2, TrainingPrecision.BFloat16Mixed, Description = "mixed precision, cancelled inside epoch 1")]
+    public void ResumingGivesBitIdenticalWeightsToAnUninterruptedRun(int cancelAfterStepInEpoch, TrainingPrecision precision)
     {
         using var folder = new TemporaryDirectory();
         (Tensor images, Tensor labels) = Data(16);
         using (images)
         using (labels)
         {
-            using TrainingResult straight = new BnInceptionTrainer(Model, Options()).Fit(images, labels);
+            TrainerOptions options = Options() with { Precision = precision };
+            using TrainingResult straight = new BnInceptionTrainer(Model, options).Fit(images, labels);
 
             string checkpoint = folder.File("run.ckpt");
-            using var cancellation = new CancellationTokenSource();
-            var trainer = new BnInceptionTrainer(Model, Options(checkpoint));
-            Assert.Throws<OperationCanceledException>(() => trainer.Fit(images, labels,
-                onStep: progress => { if (cancelAfterStepInEpoch > 0 && progress.Epoch == 1 && progress.StepInEpoch == cancelAfterStepInEpoch) cancellation.Cancel(); },
-                onEpoch: metrics => { if (cancelAfterStepInEpoch == 0 && metrics.Epoch == 1) cancellation.Cancel(); },
-                cancellationToken: cancellation.Token));
-
+            TrainUntilCancelled(options with { CheckpointPath = checkpoint }, images, labels, cancelAfterStepInEpoch);
             using TrainingResult resumed = BnInceptionTrainer.Resume(checkpoint, images, labels);
             Assert.That(Weights(resumed.Model), Is.EqualTo(Weights(straight.Model)));
             Assert.That(resumed.History, Is.EqualTo(straight.History));
@@ -57,7 +64,7 @@ public class TrainerTests : SingleThreadedFixture
     }
 
     [Test]
-    public void MixedPrecisionResumesBitIdenticallyAndACheckpointResumesInTheOtherPrecision()
+    public void AMixedPrecisionCheckpointResumesInFloat32()
     {
         using var folder = new TemporaryDirectory();
         (Tensor images, Tensor labels) = Data(16);
@@ -66,26 +73,17 @@ public class TrainerTests : SingleThreadedFixture
         {
             TrainerOptions mixed = Options() with { Precision = TrainingPrecision.BFloat16Mixed };
             using TrainingResult straight = new BnInceptionTrainer(Model, mixed).Fit(images, labels);
-
             string checkpoint = folder.File("run.ckpt");
-            using var cancellation = new CancellationTokenSource();
-            Assert.Throws<OperationCanceledException>(() => new BnInceptionTrainer(Model, mixed with { CheckpointPath = checkpoint }).Fit(images, labels,
-                onStep: progress => { if (progress.Epoch == 1 && progress.StepInEpoch == 2) cancellation.Cancel(); }, cancellationToken: cancellation.Token));
-            File.Copy(checkpoint, folder.File("copy.ckpt"));
+            TrainUntilCancelled(mixed with { CheckpointPath = checkpoint }, images, labels, stepInEpoch: 2);
 
-            using TrainingResult resumed = BnInceptionTrainer.Resume(checkpoint, images, labels);
-            Assert.That(Weights(resumed.Model), Is.EqualTo(Weights(straight.Model)));
-            Assert.That(resumed.History, Is.EqualTo(straight.History));
-
-            // The same checkpoint goes on in float32: all its state is float32 whatever the precision.
+            // All of a checkpoint's state is float32 whatever the precision, so it goes on in float32.
             int remainingSteps = 0;
-            using TrainingResult inFloat32 = BnInceptionTrainer.Resume(folder.File("copy.ckpt"), images, labels, onStep: _ => remainingSteps++,
+            using TrainingResult inFloat32 = BnInceptionTrainer.Resume(checkpoint, images, labels, onStep: _ => remainingSteps++,
                 precision: TrainingPrecision.Float32);
             Assert.That(inFloat32.History, Has.Count.EqualTo(2));
             Assert.That(remainingSteps, Is.EqualTo(straight.History.Count * 3 - 2), "12 training images in steps of 4: 3 per epoch, 2 done before the stop");
             Assert.That(inFloat32.Model.parameters().All(p => p.dtype == ScalarType.Float32 && p.isfinite().all().item<bool>()), Is.True);
             Assert.That(Weights(inFloat32.Model), Is.Not.EqualTo(Weights(straight.Model)), "the rest of the run computed in float32");
-            // It saved its checkpoints where the run it continues did (the path is one of the run's settings).
             using TrainingCheckpoint.Loaded last = TrainingCheckpoint.Load(checkpoint);
             Assert.That(last.Trainer.Precision, Is.EqualTo(TrainingPrecision.Float32), "the checkpoint records the precision the run went on in");
         }
@@ -187,12 +185,9 @@ public class TrainerTests : SingleThreadedFixture
         {
             using TrainingResult straight = new BnInceptionTrainer(Model, Options()).Fit(images, labels);
 
-            // Cancelled after the first epoch's last step: the token is seen while validating.
+            // Cancelled after the first epoch's last step (of 3): the token is seen while validating.
             string checkpoint = folder.File("run.ckpt");
-            using var cancellation = new CancellationTokenSource();
-            Assert.Throws<OperationCanceledException>(() => new BnInceptionTrainer(Model, Options(checkpoint)).Fit(images, labels,
-                onStep: progress => { if (progress.Epoch == 1 && progress.StepInEpoch == progress.StepsPerEpoch) cancellation.Cancel(); },
-                cancellationToken: cancellation.Token));
+            TrainUntilCancelled(Options(checkpoint), images, labels, stepInEpoch: 3);
             using (TrainingCheckpoint.Loaded saved = TrainingCheckpoint.Load(checkpoint))
             {
                 Assert.That(saved.State.Epoch, Is.EqualTo(0), "still in the first epoch");
