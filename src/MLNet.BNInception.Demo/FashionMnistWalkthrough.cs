@@ -87,6 +87,8 @@ public static class FashionMnistWalkthrough
                 CheckpointPath = Path.Combine(output, "training.ckpt"),
             },
             ResumeFromCheckpoint = settings.Resume,
+            // Loss and accuracy per epoch, drawn when training ends, with the numbers beside them.
+            CurvesPath = Path.Combine(output, "training-curves.png"),
             MLContext = ml,
             LogEverySteps = 64,
             CancellationToken = cancellationToken,
@@ -132,7 +134,8 @@ public static class FashionMnistWalkthrough
             int agreement = OnnxRuntimeAgreement(ml, model, network, test, onnxPath, onnxChecked);
             log.WriteLine($"exported {onnxPath}; ONNX Runtime agrees with the pipeline's top class on {agreement} of {onnxChecked} test images");
             log.WriteLine($"done in {clock.Elapsed:m\\:ss}");
-            return new WalkthroughResult(metrics, reloaded, predictions, agreement, onnxChecked, modelPath, predictionsPath);
+            return new WalkthroughResult(metrics, reloaded, predictions, agreement, onnxChecked, modelPath, predictionsPath,
+                Path.Combine(output, "training-curves.png"));
         }
         finally
         {

@@ -10,5 +10,6 @@ namespace MLNet.BNInception.Demo;
 /// <param name="OnnxChecked">Test images ONNX Runtime scored.</param>
 /// <param name="ModelPath">The saved ML.NET model.</param>
 /// <param name="PredictionsPath">The predictions CSV.</param>
+/// <param name="CurvesPath">The training curves (a PNG, with their CSV beside it).</param>
 public sealed record WalkthroughResult(MulticlassClassificationMetrics Metrics, MulticlassClassificationMetrics ReloadedMetrics, long Predictions,
-    int OnnxAgreement, int OnnxChecked, string ModelPath, string PredictionsPath);
+    int OnnxAgreement, int OnnxChecked, string ModelPath, string PredictionsPath, string CurvesPath);

@@ -7,7 +7,7 @@ public class ArgumentTests
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
         OutputExists, MissingInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize,
-        TrainBadPrecision, EvaluateNotAModel,
+        TrainBadPrecision, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel,
     }
 
     [TestCase(Case.NoVerb, 2, "Required command was not provided")]
@@ -29,6 +29,8 @@ public class ArgumentTests
     [TestCase(Case.TrainZeroEpochs, 2, "the training settings are not valid: Epochs must be at least 1, not 0.")]
     [TestCase(Case.TrainBadSize, 2, "--size 100: the side must be a multiple of 32")]
     [TestCase(Case.TrainBadPrecision, 2, "Argument 'half' not recognized. Must be one of: 'float32' 'bfloat16-mixed'")]
+    [TestCase(Case.TrainCurvesNoFolder, 2, "nowhere' does not exist")]
+    [TestCase(Case.TrainCurvesOverData, 2, "exists.csv', which is not a training-curves CSV: choose another name")]
     [TestCase(Case.EvaluateNotAModel, 4, "is not an ML.NET model file")]
     public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message)
     {
@@ -61,6 +63,8 @@ public class ArgumentTests
             Case.TrainZeroEpochs => ["train", "--train", trained.Files.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
             Case.TrainBadSize => ["train", "--train", trained.Files.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
             Case.TrainBadPrecision => ["train", "--train", trained.Files.TrainCsv, "--precision", "half", "--out", work.File("m.zip")],
+            Case.TrainCurvesNoFolder => ["train", "--train", trained.Files.TrainCsv, "--curves", work.File("nowhere/curves.png"), "--out", work.File("m.zip")],
+            Case.TrainCurvesOverData => ["train", "--train", trained.Files.TrainCsv, "--curves", work.File("exists.png"), "--out", work.File("m.zip")],
             Case.EvaluateNotAModel => ["evaluate", "--model", work.File("notes.zip"), "--data", input],
             _ => throw new ArgumentOutOfRangeException(nameof(mistake)),
         };
@@ -71,7 +75,7 @@ public class ArgumentTests
         string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines, Has.Length.EqualTo(1), run.Error);
         Assert.That(lines[0], Does.StartWith("bninception").And.Contain(message));
-        Assert.That(File.Exists(output), Is.False, "nothing written");
+        Assert.That(File.Exists(output) || File.Exists(work.File("m.zip")) || File.Exists(work.File("exists.png")), Is.False, "nothing written");
         Assert.That(File.ReadAllText(work.File("exists.csv")), Is.EqualTo("ImagePath\n"), "an existing output is left alone");
     }
 

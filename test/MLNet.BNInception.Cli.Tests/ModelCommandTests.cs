@@ -23,6 +23,32 @@ public class ModelCommandTests
     }
 
     [Test]
+    public void TrainWithCurvesDrawsThemAndWritesEveryEpochsNumbers()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        string csv = Path.ChangeExtension(trained.CurvesPath, ".csv");
+        Assert.That(trained.TrainOutput, Does.Contain($"training curves in {trained.CurvesPath} and {csv}"));
+
+        string[] lines = File.ReadAllLines(csv);
+        Assert.That(lines[0], Is.EqualTo("epoch,learning_rate,train_loss,train_accuracy,validation_loss,validation_accuracy"));
+        Assert.That(lines, Has.Length.EqualTo(4), "the header and 3 epochs");
+
+        // Each row says what the tool printed for its epoch (printed rounded: loss to 4 places, accuracy to 0.01 %).
+        for (int epoch = 1; epoch <= 3; epoch++)
+        {
+            double[] cells = [.. lines[epoch].Split(',').Select(cell => double.Parse(cell, CultureInfo.InvariantCulture))];
+            Assert.That(cells[0], Is.EqualTo(epoch));
+            string printed = string.Create(CultureInfo.InvariantCulture,
+                $"epoch {epoch}/3: train loss {cells[2]:F4}, accuracy {cells[3]:P2}; validation loss {cells[4]:F4}, accuracy {cells[5]:P2}; lr {cells[1]:G4}");
+            Assert.That(trained.TrainOutput, Does.Contain(printed));
+        }
+
+        // The chart: a PNG that SkiaSharp 2.88 (ML.NET's) decodes, two panels side by side.
+        using SkiaSharp.SKBitmap png = SkiaSharp.SKBitmap.Decode(trained.CurvesPath);
+        Assert.That((png.Width, png.Height), Is.EqualTo((1200, 450)));
+    }
+
+    [Test]
     public void TrainingStoppedByCtrlCKeepsItsCheckpointAndResumeFinishesIt()
     {
         TrainedTool.Context trained = TrainedTool.Get();

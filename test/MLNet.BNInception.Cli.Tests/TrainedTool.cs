@@ -17,7 +17,8 @@ internal static class TrainedTool
     /// <param name="Files">800 training, 200 validation and 1,000 test images with their CSV lists.</param>
     /// <param name="ModelPath">The model file <c>bninception train</c> wrote, in mixed precision (the float32 path is the ML.NET trainer's tests').</param>
     /// <param name="TrainOutput">What the train command printed (standard output and error).</param>
-    internal sealed record Context(string Folder, FashionMnistFiles.Files Files, string ModelPath, string TrainOutput);
+    /// <param name="CurvesPath">The training curves it drew (<c>--curves</c>), with curves.csv beside them.</param>
+    internal sealed record Context(string Folder, FashionMnistFiles.Files Files, string ModelPath, string TrainOutput, string CurvesPath);
 
     /// <summary>The side of the images the model reads: the smallest BN-Inception takes, for speed.</summary>
     public const int ImageSize = 64;
@@ -32,7 +33,8 @@ internal static class TrainedTool
         string model = Path.Combine(folder, "model.zip");
         ExternalProcess.Result trained = InstalledTool.Succeed(folder, "train", "--train", files.TrainCsv, "--valid", files.ValidationCsv, "--image-folder", files.ImageFolder,
             "--size", ImageSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "--channels", "gray", "--epochs", "3", "--batch", "32",
-            "--schedule", "cosine", "--crop-scale", "0.7,1", "--precision", "bfloat16-mixed", "--out", model);
-        return new Context(folder, files, model, trained.Output + trained.Error);
+            "--schedule", "cosine", "--crop-scale", "0.7,1", "--precision", "bfloat16-mixed", "--out", model,
+            "--curves", Path.Combine(folder, "curves.png"));
+        return new Context(folder, files, model, trained.Output + trained.Error, Path.Combine(folder, "curves.png"));
     }
 }

@@ -28,6 +28,8 @@ public class FashionMnistWalkthroughTests
         Assert.That(lines, Has.Length.EqualTo(2001));
         Assert.That(lines.Skip(1).Select(line => line.Split(',')[0]), Is.EqualTo(Enumerable.Range(0, 2000).Select(i => $"t10k/{i}.png")),
             "every listed image, in order");
-        Assert.That(Directory.EnumerateFiles(folder.Path, "*.tmp", SearchOption.AllDirectories), Is.Empty, "no temporary file is left behind");
+        Assert.That(File.ReadAllLines(Path.ChangeExtension(result.CurvesPath, ".csv")), Has.Length.EqualTo(2), "the curves' header and the one epoch");
+        Assert.That(File.ReadAllBytes(result.CurvesPath)[..8], Is.EqualTo(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A }), "a PNG");
+        Assert.That(Directory.EnumerateFiles(folder.Path, "*.tmp*", SearchOption.AllDirectories), Is.Empty, "no temporary file is left behind");
     }
 }

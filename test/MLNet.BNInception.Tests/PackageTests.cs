@@ -7,7 +7,9 @@ namespace MLNet.BNInception.Tests;
 /// Our NuGet packages as a user's project gets them: packed, then referenced from a local folder by
 /// a fresh project outside this repository, which fits, evaluates, saves, loads and predicts. It
 /// runs TorchSharp, so on a machine whose libstdc++ lacks GLIBCXX_3.4.32 (Debian 12) it also proves
-/// that the build step fixing TorchSharp's native library ships in the package.
+/// that the build step fixing TorchSharp's native library ships in the package. It draws training
+/// curves too, so the chart drawer (ScottPlot on SkiaSharp 3) ships and loads beside ML.NET's image
+/// transforms on SkiaSharp 2.88.
 /// </summary>
 public class PackageTests
 {
@@ -16,6 +18,7 @@ public class PackageTests
         using Microsoft.ML.Data;
         using MLNet.BNInception;
         using MLNet.BNInception.Datasets;
+        using MLNet.BNInception.Trainers;
 
         var ml = new MLContext(seed: 1);
         FashionMnistFiles.Files files = FashionMnistFiles.Write("data", 48, 0, 16);
@@ -25,7 +28,10 @@ public class PackageTests
             .Append(ml.Transforms.LoadImages("Image", files.ImageFolder, "ImagePath"))
             .Append(ml.Transforms.ResizeImages("Image", 64, 64))
             .Append(ml.Transforms.ExtractPixels("Features", "Image", scaleImage: 1f / 255))
-            .Append(ml.MulticlassClassification.Trainers.BnInception(imageSize: 64, epochs: 1, batchSize: 8))
+            .Append(ml.MulticlassClassification.Trainers.BnInception(new BnInceptionMulticlassTrainer.Options
+            {
+                ImageSize = 64, Epochs = 1, BatchSize = 8, CurvesPath = "curves.png",
+            }))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
         ITransformer model = pipeline.Fit(train);
         MulticlassClassificationMetrics metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
@@ -34,6 +40,10 @@ public class PackageTests
         var engine = ml.Model.CreatePredictionEngine<Row, Output>(loaded);
         Output prediction = engine.Predict(new Row { ImagePath = "t10k/0.png" });
         Console.WriteLine($"evaluated {metrics.ConfusionMatrix.Counts.Sum(row => row.Sum())} rows; predicted {prediction.PredictedLabel} from {prediction.Score.Length} scores");
+        using (var chart = SkiaSharp.SKBitmap.Decode("curves.png"))
+        {
+            Console.WriteLine($"curves {chart.Width}x{chart.Height} and {File.ReadAllLines("curves.csv").Length} lines of numbers");
+        }
 
         public sealed class Row
         {
@@ -72,12 +82,23 @@ public class PackageTests
                 Assert.That(engine.Entries.Select(entry => entry.FullName), Does.Contain("buildTransitive/MLNet.BNInception.Engine.targets"));
             }
 
+            using (ZipArchive mlnet = ZipFile.OpenRead(Path.Combine(feed, $"MLNet.BNInception.{version}.nupkg")))
+            {
+                Assert.That(mlnet.Entries.Select(entry => entry.FullName), Is.SupersetOf(new[]
+                {
+                    "buildTransitive/MLNet.BNInception.targets", "plots/MLNet.BNInception.Plots.dll", "plots/ScottPlot.dll", "plots/SkiaSharp.dll",
+                    "plots/runtimes/linux-x64/native/libSkiaSharp.so",
+                }));
+            }
+
             UserProject.Write(root.Path, feed, app, [("MLNet.BNInception", version), ("libtorch-cpu-linux-x64", "2.10.0")], Program);
             UserProject.Dotnet(app, "build", "--configuration", "Release");
             string output = ExternalProcess.Run("dotnet", [Path.Combine(app, "bin", "Release", "net10.0", "App.dll")], app, timeout: TimeSpan.FromMinutes(3))
                 .AssertSucceeded().Output;
             TestContext.Out.WriteLine(output);
             Assert.That(output, Does.Match(@"evaluated 16 rows; predicted (T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot) from 10 scores"));
+            Assert.That(output, Does.Contain("curves 1200x450 and 2 lines of numbers"));
+            Assert.That(File.Exists(Path.Combine(app, "bin", "Release", "net10.0", "bninception-plots", "runtimes", "linux-x64", "native", "libSkiaSharp.so")), Is.True);
         }
         finally
         {

@@ -37,7 +37,8 @@ public class ResumeTests : SingleThreadedFixture
         using BnInceptionPredictionTransformer resumed = ml.MulticlassClassification.Trainers
             .BnInception(Options(checkpoint, onStep: _ => resumedSteps++)).Fit(data);
 
-        Assert.That(resumedSteps, Is.EqualTo(3), "the resumed run did the 3 remaining of 2 epochs × 5 steps");        Assert.That(log, Has.Some.Contains(precision == TrainingPrecision.Float32 ? ", float32;" : ", mixed bfloat16;"), "the run trained in the precision the options asked for");
+        Assert.That(resumedSteps, Is.EqualTo(3), "the resumed run did the 3 remaining of 2 epochs × 5 steps");
+        Assert.That(log, Has.Some.Contains(precision == TrainingPrecision.Float32 ? ", float32;" : ", mixed bfloat16;"), "the run trained in the precision the options asked for");
 
         foreach ((string key, TorchSharp.torch.Tensor value) in straight.Model.state_dict())
         {

@@ -74,6 +74,10 @@ internal static class TrainCommand
         // The run.
         var output = new Option<FileInfo>("--out") { Description = "The model file to write (.zip), as mlContext.Model.Save writes it.", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace --out if it exists." };
+        var curves = new Option<FileInfo>("--curves")
+        {
+            Description = "Draw loss and accuracy per epoch to this PNG when training ends, with the numbers in a CSV of the same name beside it.",
+        };
         var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "The checkpoint, written after every epoch and on Ctrl-C. Default: --out with .ckpt appended." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run the checkpoint holds." };
         var threads = new Option<int>("--threads") { Description = "Threads for the network.", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -91,7 +95,7 @@ internal static class TrainCommand
             train, valid, validFraction, imageFolder, pathColumn, labelColumn, separator, onInvalidImage, size, resize, channels,
             preset, epochs, batch, lr, momentum, nesterov, weightDecay, decayBatchNorm, schedule, gamma, decayEpochs, minLrFactor, warmup,
             labelSmoothing, dropLast, noAugment, cropScale, cropRatio, noFlip, seed, patience, stoppingMetric, minDelta,
-            dropout, noBatchNorm, activation, bnEpsilon, bnMomentum, initWeights, output, overwrite, checkpoint, resume, threads, precision, cache, shufflePool,
+            dropout, noBatchNorm, activation, bnEpsilon, bnMomentum, initWeights, output, overwrite, curves, checkpoint, resume, threads, precision, cache, shufflePool,
         };
         command.SetAction(parsed =>
         {
@@ -128,6 +132,7 @@ internal static class TrainCommand
                 Grayscale = parsed.GetValue(channels) == "gray",
                 OutputPath = outputPath,
                 Overwrite = parsed.GetValue(overwrite),
+                CurvesPath = parsed.GetValue(curves)?.FullName,
                 Resume = parsed.GetValue(resume),
                 Cache = parsed.GetValue(cache),
                 ShufflePoolSize = parsed.GetValue(shufflePool),

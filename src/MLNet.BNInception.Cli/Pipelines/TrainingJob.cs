@@ -55,6 +55,11 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             throw CommandLineException.BadArguments($"--out '{settings.OutputPath}': the folder '{outputFolder}' does not exist");
         }
 
+        if (settings.CurvesPath is not null && TrainingCurves.CheckPath(settings.CurvesPath) is string curves)
+        {
+            throw CommandLineException.BadArguments($"--curves: {char.ToLowerInvariant(curves[0])}{curves[1..].TrimEnd('.')}");
+        }
+
         var ml = new MLContext(seed: (int)(settings.Training.Seed % int.MaxValue));
         TorchRuntime.EnsureLoaded();
         torch.set_num_threads(settings.Threads);
@@ -70,6 +75,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
     private TrainingReport Fit(MLContext ml, IDataView train, IDataView? valid, string imageFolder, long trainRows, IProgressSink sink)
     {
         var clock = Stopwatch.StartNew();
+        DateTime started = DateTime.UtcNow;
         ml.Log += (_, message) =>
         {
             if (message.Kind == ChannelMessageKind.Warning)
@@ -116,6 +122,9 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             Architecture = settings.Architecture,
             ResumeFromCheckpoint = settings.Resume,
             ShufflePoolSize = settings.ShufflePoolSize,
+            CurvesPath = settings.CurvesPath,
+            // Its log carries the warning if the curves cannot be written after training.
+            MLContext = ml,
             CancellationToken = _cancellation,
             OnStep = step => sink.Report(step.Step, (double)step.StepsPerEpoch * epochs, string.Create(CultureInfo.InvariantCulture,
                 $"epoch {step.Epoch}/{epochs}, step {step.StepInEpoch}/{step.StepsPerEpoch}, loss {step.Loss:F4}, accuracy {step.Accuracy:P1}, lr {step.LearningRate:G4}, {step.ImagesPerSecond:F1} images/s")),
@@ -163,8 +172,10 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             }
         }
 
+        // The trainer wrote the curves when training ended, or said in the log why not.
+        bool curvesWritten = settings.CurvesPath is not null && File.Exists(settings.CurvesPath) && File.GetLastWriteTimeUtc(settings.CurvesPath) >= started;
         return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainRows, clock.Elapsed, Interrupted: false,
-            settings.Training.Precision);
+            settings.Training.Precision, curvesWritten ? settings.CurvesPath : null);
     }
 
     // The engine checks every setting, but only once the data is prepared: checked here first, its

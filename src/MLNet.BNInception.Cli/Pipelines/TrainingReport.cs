@@ -1,12 +1,13 @@
 using System.Globalization;
 using MLNet.BNInception.Cli.Progress;
+using MLNet.BNInception.Trainers;
 using MLNet.BNInception.Training;
 
 namespace MLNet.BNInception.Cli.Pipelines;
 
 /// <summary>What a training run did.</summary>
 internal sealed record TrainingReport(string ModelPath, string CheckpointPath, IReadOnlyList<EpochMetrics> Epochs, int Classes, long TrainRows,
-    TimeSpan Elapsed, bool Interrupted, TrainingPrecision Precision = TrainingPrecision.Float32)
+    TimeSpan Elapsed, bool Interrupted, TrainingPrecision Precision = TrainingPrecision.Float32, string? CurvesPath = null)
 {
     public string Describe()
     {
@@ -21,7 +22,8 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
             : "";
         string metrics = last is null ? "" : string.Create(CultureInfo.InvariantCulture,
             $"; last epoch: train loss {last.TrainLoss:F4}, accuracy {last.TrainAccuracy:P2}{validation}");
+        string curves = CurvesPath is null ? "" : $"; training curves in {CurvesPath} and {TrainingCurves.CsvPathFor(CurvesPath)}";
         return string.Create(CultureInfo.InvariantCulture,
-            $"trained on {TrainRows:N0} images of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} in {ProgressDisplay.FormatDuration(Elapsed)}{metrics}. Saved {ModelPath}.");
+            $"trained on {TrainRows:N0} images of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} in {ProgressDisplay.FormatDuration(Elapsed)}{metrics}. Saved {ModelPath}{curves}.");
     }
 }

@@ -32,6 +32,9 @@ internal sealed record TrainingSettings
 
     public bool Overwrite { get; init; }
 
+    /// <summary>The training-curves PNG (with a CSV beside it), or null for none.</summary>
+    public string? CurvesPath { get; init; }
+
     public bool Resume { get; init; }
 
     public bool Cache { get; init; }

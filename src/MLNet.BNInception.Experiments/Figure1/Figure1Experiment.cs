@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using MLNet.BNInception.Datasets;
-using MLNet.BNInception.Experiments.Plots;
+using MLNet.BNInception.Plots;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -148,15 +148,15 @@ internal static class Figure1Experiment
         AtomicFile.WriteAllLines(Path.Combine(folder, "figure1.csv"), csv);
 
         double[] steps = points.Select(p => (double)p.Step).ToArray();
-        CurvePlot.Save(Path.Combine(folder, "figure1a-accuracy.png"), "(a) Test accuracy, Fashion-MNIST, sigmoid network", "training step", "test accuracy",
+        LinePlot.Save(Path.Combine(folder, "figure1a-accuracy.png"), "(a) Test accuracy, Fashion-MNIST, sigmoid network", "training step", "test accuracy",
         [
             new("without BN", steps, points.Select(p => p.AccuracyWithoutBN).ToArray()),
             new("with BN", steps, points.Select(p => p.AccuracyWithBN).ToArray()),
         ]);
         string[] names = ["15th percentile", "50th percentile", "85th percentile"];
-        CurvePlot.Save(Path.Combine(folder, "figure1b-without-bn.png"), $"(b) Without BN: input of sigmoid {settings.Unit} of the last hidden layer", "training step", "value",
+        LinePlot.Save(Path.Combine(folder, "figure1b-without-bn.png"), $"(b) Without BN: input of sigmoid {settings.Unit} of the last hidden layer", "training step", "value",
             names.Select((name, q) => new Series(name, steps, points.Select(p => p.PercentilesWithoutBN[q]).ToArray())).ToArray());
-        CurvePlot.Save(Path.Combine(folder, "figure1c-with-bn.png"), $"(c) With BN: input of sigmoid {settings.Unit} of the last hidden layer", "training step", "value",
+        LinePlot.Save(Path.Combine(folder, "figure1c-with-bn.png"), $"(c) With BN: input of sigmoid {settings.Unit} of the last hidden layer", "training step", "value",
             names.Select((name, q) => new Series(name, steps, points.Select(p => p.PercentilesWithBN[q]).ToArray())).ToArray());
     }
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using MLNet.BNInception.Datasets;
-using MLNet.BNInception.Experiments.Plots;
+using MLNet.BNInception.Plots;
 using MLNet.BNInception.Models;
 using MLNet.BNInception.Training;
 using TorchSharp;
@@ -146,7 +146,7 @@ internal static class Figure3Experiment
             summary.Select(s => string.Join(',', s.Configuration, s.StepsToBaselineBest?.ToString(CultureInfo.InvariantCulture) ?? "never",
                 Number(s.BestAccuracy), "\"" + s.Note.Replace("\"", "'", StringComparison.Ordinal) + "\""))
             .Prepend("configuration,steps_to_inception_best,best_validation_accuracy,note"));
-        CurvePlot.Save(Path.Combine(folder, "figure3-validation-accuracy.png"), "Validation accuracy, BN-Inception at 64×64 on Fashion-MNIST", "training step",
+        LinePlot.Save(Path.Combine(folder, "figure3-validation-accuracy.png"), "Validation accuracy, BN-Inception at 64×64 on Fashion-MNIST", "training step",
             "validation accuracy",
             summary.Select(s => points.Where(p => p.Configuration == s.Configuration).ToList())
                 .Where(own => own.Count > 0)

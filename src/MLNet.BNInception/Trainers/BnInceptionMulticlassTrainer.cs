@@ -77,6 +77,7 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
 
     /// <summary>Trains on <paramref name="trainData"/>, validating on <paramref name="validationData"/> after every epoch.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
+    /// <exception cref="ArgumentException">CurvesPath cannot take training curves (not a .png, no such folder, the chart drawer missing); nothing was read.</exception>
     /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
     /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled; a checkpoint was written when a path is set.</exception>
     public BnInceptionPredictionTransformer Fit(IDataView trainData, IDataView? validationData)
@@ -84,6 +85,11 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         ArgumentNullException.ThrowIfNull(trainData);
         Options o = Settings;
         o.Validate();
+        if (o.CurvesPath is not null && TrainingCurves.CheckPath(o.CurvesPath) is string curves)
+        {
+            throw new ArgumentException($"CurvesPath: {curves}", nameof(Options.CurvesPath));
+        }
+
         (DataViewSchema.Column features, ImageFeatureLayout layout, LabelKey label) = CheckSchema(trainData.Schema, "training");
         if (validationData is not null)
         {
@@ -165,6 +171,11 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
             result = trainer.Fit(train, validation, OnStep, OnEpoch, o.CancellationToken);
         }
 
+        if (o.CurvesPath is not null)
+        {
+            WriteCurves(o.CurvesPath, result, log);
+        }
+
         try
         {
             return new BnInceptionPredictionTransformer(result, features, layout, label, o.Scoring);
@@ -173,6 +184,22 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         {
             result.Dispose();
             throw;
+        }
+    }
+
+    // The path and the drawer were checked before training; what can still fail (a full disk, say)
+    // must not cost the trained model, so it is reported in the log instead of thrown.
+    private static void WriteCurves(string path, TrainingResult result, TrainingLog log)
+    {
+        try
+        {
+            TrainingCurves.Save(path, result.History, result.BestEpoch);
+            log.Info($"training curves written to {path} and {TrainingCurves.CsvPathFor(path)}");
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            string reason = e is ArgumentException { ParamName: string parameter } ? e.Message.Replace($" (Parameter '{parameter}')", "", StringComparison.Ordinal) : e.Message;
+            log.Warning($"training curves were not written to {path}: {reason}");
         }
     }
 
@@ -242,6 +269,15 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
 
         /// <summary>When <see cref="CheckpointPath"/> exists, continue that run instead of starting afresh. Default false.</summary>
         public bool ResumeFromCheckpoint { get; set; }
+
+        /// <summary>
+        /// A .png file to draw the training curves to when training ends: loss and accuracy per
+        /// epoch, training and validation, with the numbers in a CSV of the same name beside it (see
+        /// <see cref="TrainingCurves"/>). The path, its folder and the chart drawer are checked before
+        /// training; if writing still fails afterwards, the log says so and the model is returned
+        /// anyway. Default none.
+        /// </summary>
+        public string? CurvesPath { get; set; }
 
         /// <summary>
         /// The MLContext whose <c>Log</c> receives progress (a line every <see cref="LogEverySteps"/>

@@ -130,6 +130,12 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
         OnnxExporter.Export(Model, path, options ?? new OnnxExportOptions { ClassLabels = ClassNames });
     }
 
+    /// <summary>
+    /// Writes <see cref="History"/> as training curves: a PNG of loss and accuracy per epoch, and a CSV
+    /// of the same name beside it (see <see cref="TrainingCurves"/>).
+    /// </summary>
+    public void SaveTrainingCurves(string pngPath) => TrainingCurves.Save(pngPath, History, BestEpoch);
+
     /// <summary>Frees the network.</summary>
     public void Dispose()
     {

@@ -1,0 +1,187 @@
+using System.Globalization;
+using System.Runtime.Loader;
+using MLNet.BNInception.Tests.Images;
+using MLNet.BNInception.Trainers;
+using MLNet.BNInception.Training;
+using SkiaSharp;
+
+namespace MLNet.BNInception.Tests;
+
+/// <summary>
+/// The trainer's CurvesPath: a PNG drawn by ScottPlot (on SkiaSharp 3, in a load context of its own)
+/// and a CSV of every epoch, in a process whose ML.NET image transforms run on SkiaSharp 2.88.
+/// </summary>
+public class TrainingCurvesTests : SingleThreadedFixture
+{
+    // ScottPlot's first two series colours (its default palette, Category10).
+    private static readonly SKColor FirstSeries = new(0x1f, 0x77, 0xb4);
+    private static readonly SKColor SecondSeries = new(0xff, 0x7f, 0x0e);
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void AFitWithCurvesPathWritesEveryEpochToTheCsvAndDrawsThePng(bool validate)
+    {
+        var ml = new MLContext(seed: 1);
+        using var folder = new TemporaryDirectory();
+        float[] before = MLNetPixels(ml, folder);
+        var epochs = new List<EpochMetrics>();
+        var stepLosses = new List<(int Epoch, double Loss)>();
+        var options = new BnInceptionMulticlassTrainer.Options
+        {
+            ImageSize = 64,
+            Training = TrainerOptions.PaperBnX5 with { Epochs = 2, BatchSize = 8, Seed = 3 },
+            CurvesPath = folder.File("curves.png"),
+            OnEpoch = epochs.Add,
+            OnStep = step => stepLosses.Add((step.Epoch, step.Loss)),
+        };
+        IDataView train = PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 32));
+        IDataView? valid = validate ? PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 16, skip: 32)) : null;
+
+        using BnInceptionPredictionTransformer model = ml.MulticlassClassification.Trainers.BnInception(options).Fit(train, valid);
+
+        string[] csv = File.ReadAllLines(folder.File("curves.csv"));
+        Assert.That(csv[0], Is.EqualTo("epoch,learning_rate,train_loss,train_accuracy,validation_loss,validation_accuracy"));
+        Assert.That(csv, Has.Length.EqualTo(3), "the header and one line per epoch");
+        for (int e = 0; e < 2; e++)
+        {
+            string[] cells = csv[e + 1].Split(',');
+            double Cell(int i) => double.Parse(cells[i], CultureInfo.InvariantCulture);
+            Assert.That(cells[0], Is.EqualTo((e + 1).ToString(CultureInfo.InvariantCulture)));
+            Assert.That((Cell(1), Cell(2), Cell(3)), Is.EqualTo((epochs[e].LearningRate, epochs[e].TrainLoss, epochs[e].TrainAccuracy)), $"epoch {e + 1}, exactly as reported");
+            Assert.That(Cell(2), Is.EqualTo(stepLosses.Where(s => s.Epoch == e + 1).Average(s => s.Loss)).Within(1e-6), "the mean of the epoch's batch losses");
+            if (validate)
+            {
+                Assert.That((Cell(4), Cell(5)), Is.EqualTo((epochs[e].ValidationLoss!.Value, epochs[e].ValidationAccuracy!.Value)));
+            }
+            else
+            {
+                Assert.That(cells[4..], Is.EqualTo(new[] { "", "" }), "no validation, empty cells");
+            }
+        }
+
+        Assert.That(epochs[1].LearningRate, Is.LessThan(epochs[0].LearningRate), "the decay shows from epoch to epoch");
+
+        // Decoded with the application's SkiaSharp 2.88, not the drawer's.
+        using SKBitmap png = SKBitmap.Decode(folder.File("curves.png"));
+        Assert.That((png.Width, png.Height), Is.EqualTo((1200, 450)));
+        Assert.That(CountNear(png, FirstSeries), Is.GreaterThan(200), "the training curves are drawn");
+        if (validate)
+        {
+            Assert.That(CountNear(png, SecondSeries), Is.GreaterThan(200), "the validation curves are drawn");
+        }
+        else
+        {
+            Assert.That(CountNear(png, SecondSeries), Is.Zero, "no validation curve without validation");
+        }
+
+        Assert.That(Directory.GetFiles(folder.Path, "*.tmp*"), Is.Empty, "no temporary file is left");
+        AssertTwoSkiaSharps();
+        Assert.That(MLNetPixels(ml, folder), Is.EqualTo(before), "ML.NET's image transforms still work after the chart was drawn");
+    }
+
+    [TestCase("no-such-folder/curves.png", "does not exist")]
+    [TestCase("curves.jpg", "does not end in .png")]
+    [TestCase("data.png", "which is not a training-curves CSV")]
+    public void ABadCurvesPathIsRefusedBeforeAnyRowIsRead(string name, string reason)
+    {
+        var ml = new MLContext(seed: 1);
+        using var folder = new TemporaryDirectory();
+        File.WriteAllText(folder.File("data.csv"), "path,label\na.png,Bag\n");
+        var data = new RecordingDataView(PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 16)));
+        var options = new BnInceptionMulticlassTrainer.Options
+        {
+            ImageSize = 64,
+            Training = TrainerOptions.PaperBnX5 with { Epochs = 1, BatchSize = 8 },
+            CurvesPath = folder.File(name),
+        };
+
+        var error = Assert.Throws<ArgumentException>(() => ml.MulticlassClassification.Trainers.BnInception(options).Fit(data));
+
+        Assert.That(error!.Message, Does.StartWith("CurvesPath: ").And.Contain(reason));
+        Assert.That(data.RowsRead, Is.Zero);
+        Assert.That(File.ReadAllText(folder.File("data.csv")), Is.EqualTo("path,label\na.png,Bag\n"), "the user's CSV is untouched");
+    }
+
+    [Test]
+    public void CurvesThatCannotBeWrittenAfterTrainingAreAWarningAndTheModelIsKept()
+    {
+        var ml = new MLContext(seed: 1);
+        var warnings = new List<string>();
+        ml.Log += (_, message) =>
+        {
+            if (message.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
+            {
+                warnings.Add(message.Message);
+            }
+        };
+        using var folder = new TemporaryDirectory();
+        string gone = Directory.CreateDirectory(folder.File("gone")).FullName;
+        var options = new BnInceptionMulticlassTrainer.Options
+        {
+            ImageSize = 64,
+            Training = TrainerOptions.PaperBnX5 with { Epochs = 1, BatchSize = 8 },
+            CurvesPath = Path.Combine(gone, "curves.png"),
+            MLContext = ml,
+            // The folder passes the check before training, then disappears.
+            OnEpoch = _ => Directory.Delete(gone),
+        };
+
+        using BnInceptionPredictionTransformer model = ml.MulticlassClassification.Trainers.BnInception(options)
+            .Fit(PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 16)));
+
+        Assert.That(model.History, Has.Count.EqualTo(1));
+        Assert.That(warnings, Has.One.EndsWith($"training curves were not written to {options.CurvesPath}: '{options.CurvesPath}': the folder '{gone}' does not exist."));
+    }
+
+    [Test]
+    public void SaveTrainingCurvesRefusesAnEmptyHistoryAndWritesNothing()
+    {
+        using var folder = new TemporaryDirectory();
+        Assert.Throws<ArgumentException>(() => TrainingCurves.Save(folder.File("curves.png"), []));
+        Assert.That(Directory.GetFiles(folder.Path), Is.Empty);
+    }
+
+    // ML.NET's own LoadImages, ResizeImages and ExtractPixels (SKBitmap pixels through SkiaSharp 2.88) on a PNG.
+    private static float[] MLNetPixels(MLContext ml, TemporaryDirectory folder)
+    {
+        string path = folder.File("noise.png");
+        if (!File.Exists(path))
+        {
+            using SKBitmap noise = TestImages.Noise(24, 16, seed: 5);
+            File.WriteAllBytes(path, TestImages.Encode(noise, SKEncodedImageFormat.Png));
+        }
+
+        IDataView input = ImageRows.Load(ml, ("noise", "noise.png"));
+        return ml.Transforms.LoadImages(ImageRows.ImageColumn, folder.Path, ImageRows.PathColumn)
+            .Append(ml.Transforms.ResizeImages(ImageRows.ImageColumn, 12, 8))
+            .Append(ml.Transforms.ExtractPixels("Pixels", ImageRows.ImageColumn))
+            .Fit(input).Transform(input).GetColumn<float[]>("Pixels").Single();
+    }
+
+    private static void AssertTwoSkiaSharps()
+    {
+        static Version? SkiaSharpIn(AssemblyLoadContext context) =>
+            context.Assemblies.Select(assembly => assembly.GetName()).FirstOrDefault(name => name.Name == "SkiaSharp")?.Version;
+        AssemblyLoadContext drawer = AssemblyLoadContext.All.Single(context => context.Name == "MLNet.BNInception.Plots");
+        Assert.That(SkiaSharpIn(drawer)?.Major, Is.EqualTo(3), "the drawer runs on SkiaSharp 3, in its own context");
+        Assert.That(SkiaSharpIn(AssemblyLoadContext.Default)?.Major, Is.EqualTo(2), "the application keeps SkiaSharp 2.88 for ML.NET");
+    }
+
+    private static int CountNear(SKBitmap bitmap, SKColor color)
+    {
+        int count = 0;
+        for (int y = 0; y < bitmap.Height; y++)
+        {
+            for (int x = 0; x < bitmap.Width; x++)
+            {
+                SKColor pixel = bitmap.GetPixel(x, y);
+                if (Math.Abs(pixel.Red - color.Red) + Math.Abs(pixel.Green - color.Green) + Math.Abs(pixel.Blue - color.Blue) <= 12)
+                {
+                    count++;
+                }
+            }
+        }
+
+        return count;
+    }
+}
