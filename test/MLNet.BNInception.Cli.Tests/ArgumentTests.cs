@@ -30,7 +30,7 @@ public class ArgumentTests
     [TestCase(Case.TrainBadSize, 2, "--size 100: the side must be a multiple of 32")]
     [TestCase(Case.TrainBadPrecision, 2, "Argument 'half' not recognized. Must be one of: 'float32' 'bfloat16-mixed'")]
     [TestCase(Case.TrainCurvesNoFolder, 2, "nowhere' does not exist")]
-    [TestCase(Case.TrainCurvesOverData, 2, "exists.csv', which is not a training-curves CSV: choose another name")]
+    [TestCase(Case.TrainCurvesOverData, 2, "exists.csv', which is not an earlier run's training curves: choose another name")]
     [TestCase(Case.EvaluateNotAModel, 4, "is not an ML.NET model file")]
     public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message)
     {

@@ -74,19 +74,28 @@ public class TrainingCurvesTests : SingleThreadedFixture
             Assert.That(CountNear(png, SecondSeries), Is.Zero, "no validation curve without validation");
         }
 
-        Assert.That(Directory.GetFiles(folder.Path, "*.tmp*"), Is.Empty, "no temporary file is left");
+        // On request, from the fitted model: the same numbers; over an earlier run's curves too.
+        model.SaveTrainingCurves(folder.File("again.png"));
+        Assert.That(File.ReadAllLines(folder.File("again.csv")), Is.EqualTo(csv));
+        model.SaveTrainingCurves(folder.File("curves.png"));
+        Assert.That(File.ReadAllLines(folder.File("curves.csv")), Is.EqualTo(csv));
+
+        Assert.That(Directory.GetFiles(folder.Path).Select(Path.GetFileName), Is.EquivalentTo(new[] { "noise.png", "curves.png", "curves.csv", "again.png", "again.csv" }),
+            "no temporary file is left");
         AssertTwoSkiaSharps();
         Assert.That(MLNetPixels(ml, folder), Is.EqualTo(before), "ML.NET's image transforms still work after the chart was drawn");
     }
 
     [TestCase("no-such-folder/curves.png", "does not exist")]
     [TestCase("curves.jpg", "does not end in .png")]
-    [TestCase("data.png", "which is not a training-curves CSV")]
+    [TestCase("data.png", "would replace '{0}/data.csv', which is not an earlier run's training curves")]
+    [TestCase("photo.png", "would replace '{0}/photo.png', which is not an earlier run's training curves")]
     public void ABadCurvesPathIsRefusedBeforeAnyRowIsRead(string name, string reason)
     {
         var ml = new MLContext(seed: 1);
         using var folder = new TemporaryDirectory();
         File.WriteAllText(folder.File("data.csv"), "path,label\na.png,Bag\n");
+        File.WriteAllBytes(folder.File("photo.png"), [1, 2, 3]);
         var data = new RecordingDataView(PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 16)));
         var options = new BnInceptionMulticlassTrainer.Options
         {
@@ -97,9 +106,10 @@ public class TrainingCurvesTests : SingleThreadedFixture
 
         var error = Assert.Throws<ArgumentException>(() => ml.MulticlassClassification.Trainers.BnInception(options).Fit(data));
 
-        Assert.That(error!.Message, Does.StartWith("CurvesPath: ").And.Contain(reason));
+        Assert.That(error!.Message, Does.StartWith("CurvesPath: ").And.Contain(string.Format(CultureInfo.InvariantCulture, reason, folder.Path)));
         Assert.That(data.RowsRead, Is.Zero);
         Assert.That(File.ReadAllText(folder.File("data.csv")), Is.EqualTo("path,label\na.png,Bag\n"), "the user's CSV is untouched");
+        Assert.That(File.ReadAllBytes(folder.File("photo.png")), Is.EqualTo(new byte[] { 1, 2, 3 }), "the user's image is untouched");
     }
 
     [Test]
@@ -134,7 +144,16 @@ public class TrainingCurvesTests : SingleThreadedFixture
     }
 
     [Test]
-    public void SaveTrainingCurvesRefusesAnEmptyHistoryAndWritesNothing()
+    public void AMissingDrawerIsNamedWithItsFolderAndTheBuildSetting()
+    {
+        using var folder = new TemporaryDirectory();
+        Assert.That(PlotsLoadContext.Unavailable(folder.Path), Does.Contain($"the chart drawer (bninception-plots/MLNet.BNInception.Plots.dll) is not in {folder.Path}")
+            .And.Contain("BnInceptionCopyPlots"));
+        Assert.That(PlotsLoadContext.Unavailable(), Is.Null, "beside this test assembly, the build put it");
+    }
+
+    [Test]
+    public void TrainingCurvesSaveRefusesAnEmptyHistoryAndWritesNothing()
     {
         using var folder = new TemporaryDirectory();
         Assert.Throws<ArgumentException>(() => TrainingCurves.Save(folder.File("curves.png"), []));

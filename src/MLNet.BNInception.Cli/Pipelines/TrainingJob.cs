@@ -75,7 +75,6 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
     private TrainingReport Fit(MLContext ml, IDataView train, IDataView? valid, string imageFolder, long trainRows, IProgressSink sink)
     {
         var clock = Stopwatch.StartNew();
-        DateTime started = DateTime.UtcNow;
         ml.Log += (_, message) =>
         {
             if (message.Kind == ChannelMessageKind.Warning)
@@ -122,9 +121,6 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             Architecture = settings.Architecture,
             ResumeFromCheckpoint = settings.Resume,
             ShufflePoolSize = settings.ShufflePoolSize,
-            CurvesPath = settings.CurvesPath,
-            // Its log carries the warning if the curves cannot be written after training.
-            MLContext = ml,
             CancellationToken = _cancellation,
             OnStep = step => sink.Report(step.Step, (double)step.StepsPerEpoch * epochs, string.Create(CultureInfo.InvariantCulture,
                 $"epoch {step.Epoch}/{epochs}, step {step.StepInEpoch}/{step.StepsPerEpoch}, loss {step.Loss:F4}, accuracy {step.Accuracy:P1}, lr {step.LearningRate:G4}, {step.ImagesPerSecond:F1} images/s")),
@@ -153,6 +149,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             throw CommandLineException.UnreadableInput(e.Message + " (or pass --on-invalid-image skip)", e);
         }
 
+        bool curvesWritten;
         using (network)
         {
             ITransformer labels = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(network.Transform(preparedTrain));
@@ -170,12 +167,28 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             {
                 File.Delete(temporary);
             }
+
+            curvesWritten = settings.CurvesPath is not null && SaveCurves(network, settings.CurvesPath, sink);
         }
 
-        // The trainer wrote the curves when training ended, or said in the log why not.
-        bool curvesWritten = settings.CurvesPath is not null && File.Exists(settings.CurvesPath) && File.GetLastWriteTimeUtc(settings.CurvesPath) >= started;
         return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainRows, clock.Elapsed, Interrupted: false,
             settings.Training.Precision, curvesWritten ? settings.CurvesPath : null);
+    }
+
+    // Checked before training; what can still fail afterwards must not cost the saved model, so it
+    // is a warning and the run still succeeds.
+    private static bool SaveCurves(BnInceptionPredictionTransformer network, string path, IProgressSink sink)
+    {
+        try
+        {
+            network.SaveTrainingCurves(path);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        {
+            sink.Line($"warning: training curves were not written to {path}: {e.Message}");
+            return false;
+        }
     }
 
     // The engine checks every setting, but only once the data is prepared: checked here first, its

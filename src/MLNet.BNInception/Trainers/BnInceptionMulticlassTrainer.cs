@@ -274,8 +274,10 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         /// A .png file to draw the training curves to when training ends: loss and accuracy per
         /// epoch, training and validation, with the numbers in a CSV of the same name beside it (see
         /// <see cref="TrainingCurves"/>). The path, its folder and the chart drawer are checked before
-        /// training; if writing still fails afterwards, the log says so and the model is returned
-        /// anyway. Default none.
+        /// training. If writing still fails afterwards (a full disk, say), the model is returned
+        /// anyway and the failure is a warning in the <see cref="MLContext"/>'s log (without one,
+        /// only the missing files show it); <c>SaveTrainingCurves</c> on the fitted model draws them
+        /// again from its History. Default none.
         /// </summary>
         public string? CurvesPath { get; set; }
 

@@ -19,7 +19,8 @@ internal sealed class PlotsLoadContext : AssemblyLoadContext
     private const string AssemblyFileName = "MLNet.BNInception.Plots.dll";
     private const string NativeRuntime = "linux-x64";
 
-    private static readonly Lazy<SaveTrainingCurvesDelegate> Drawer = new(LoadDrawer, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lock DrawerLock = new();
+    private static SaveTrainingCurvesDelegate? _drawer;
 
     private readonly AssemblyDependencyResolver _resolver;
 
@@ -32,14 +33,29 @@ internal sealed class PlotsLoadContext : AssemblyLoadContext
     public delegate void SaveTrainingCurvesDelegate(string path, string title, double[] epochs, double[] trainLoss, double[] trainAccuracy,
         double[] validationLoss, double[] validationAccuracy, int bestEpoch);
 
-    /// <summary>The drawer, loaded on first use.</summary>
-    public static SaveTrainingCurvesDelegate SaveTrainingCurves => Drawer.Value;
+    /// <summary>
+    /// The drawer, loaded into one context on first use. A failed load is not remembered: the next
+    /// call tries again (after the missing files are put back, say).
+    /// </summary>
+    public static SaveTrainingCurvesDelegate SaveTrainingCurves
+    {
+        get
+        {
+            lock (DrawerLock)
+            {
+                return _drawer ??= LoadDrawer();
+            }
+        }
+    }
 
     /// <summary>
     /// Why charts cannot be drawn here, or null when they can: checked before training, so that a
     /// missing drawer is reported before hours of work rather than after.
     /// </summary>
-    public static string? Unavailable()
+    public static string? Unavailable() => Unavailable(OurFolder());
+
+    /// <summary><see cref="Unavailable()"/> for a package assembly in <paramref name="folder"/>.</summary>
+    internal static string? Unavailable(string folder)
     {
         if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
         {
@@ -47,8 +63,8 @@ internal sealed class PlotsLoadContext : AssemblyLoadContext
                 $"and this is {RuntimeInformation.RuntimeIdentifier}";
         }
 
-        return FindAssembly() is null
-            ? $"the chart drawer ({OutputFolderName}/{AssemblyFileName}) is not in {OurFolder()}: " +
+        return FindAssembly(folder) is null
+            ? $"the chart drawer ({OutputFolderName}/{AssemblyFileName}) is not in {folder}: " +
               "the MLNet.BNInception package copies it there when the application is built or published (unless BnInceptionCopyPlots is false)"
             : null;
     }
@@ -71,9 +87,8 @@ internal sealed class PlotsLoadContext : AssemblyLoadContext
     private static string OurFolder() =>
         typeof(PlotsLoadContext).Assembly.Location is { Length: > 0 } location ? Path.GetDirectoryName(location)! : AppContext.BaseDirectory;
 
-    private static string? FindAssembly()
+    private static string? FindAssembly(string ours)
     {
-        string ours = OurFolder();
         string[] candidates =
         [
             // Beside the application, where the build puts it.
@@ -92,7 +107,7 @@ internal sealed class PlotsLoadContext : AssemblyLoadContext
             throw new InvalidOperationException($"Cannot draw training curves: {reason}.");
         }
 
-        string assemblyPath = FindAssembly()!;
+        string assemblyPath = FindAssembly(OurFolder())!;
         Assembly drawer = new PlotsLoadContext(assemblyPath).LoadFromAssemblyPath(assemblyPath);
         MethodInfo save = drawer.GetType("MLNet.BNInception.Plots.TrainingCurvesChart", throwOnError: true)!.GetMethod("Save")
             ?? throw new MissingMethodException("MLNet.BNInception.Plots.TrainingCurvesChart", "Save");

@@ -6,7 +6,9 @@ namespace MLNet.BNInception.Trainers;
 /// <summary>
 /// Training curves beside a model: a PNG of loss and accuracy per epoch (training and, when there is
 /// validation, validation; the kept epoch marked), drawn with ScottPlot, and every number in a CSV
-/// of the same name (<c>curves.png</c> → <c>curves.csv</c>). Both are written whole or not at all.
+/// of the same name (<c>curves.png</c> → <c>curves.csv</c>). The two are written under temporary
+/// names and renamed into place together, so neither is ever half-written or left beside the other
+/// one of an earlier run. Files that are not earlier training curves are never replaced.
 /// </summary>
 public static class TrainingCurves
 {
@@ -16,11 +18,11 @@ public static class TrainingCurves
     /// <summary>The CSV written beside <paramref name="pngPath"/>: the same name ending in .csv.</summary>
     public static string CsvPathFor(string pngPath) => Path.ChangeExtension(pngPath, ".csv");
 
-    /// <summary>Writes the CSV, then the PNG.</summary>
+    /// <summary>Draws the PNG and writes the CSV.</summary>
     /// <param name="pngPath">The chart to write: a .png file in an existing folder.</param>
     /// <param name="history">Metrics per epoch, as <see cref="BnInceptionPredictionTransformer.History"/> holds them.</param>
     /// <param name="bestEpoch">The epoch whose weights the model keeps, marked on the chart when there is validation; 0 for none.</param>
-    /// <exception cref="ArgumentException">The path is not a .png in an existing folder, would overwrite a CSV that is not a training-curves file, or there are no epochs.</exception>
+    /// <exception cref="ArgumentException"><see cref="CheckPath"/> refuses the path, or there are no epochs; nothing was written.</exception>
     /// <exception cref="InvalidOperationException">The chart drawer is not available here (the message says why); nothing was written.</exception>
     public static void Save(string pngPath, IReadOnlyList<EpochMetrics> history, int bestEpoch = 0)
     {
@@ -40,21 +42,36 @@ public static class TrainingCurves
             throw new InvalidOperationException($"Cannot draw training curves: {reason}.");
         }
 
-        WriteCsv(CsvPathFor(pngPath), history);
-        bool validated = history.All(epoch => epoch.ValidationLoss is not null);
-        PlotsLoadContext.SaveTrainingCurves(pngPath, "BN-Inception",
-            history.Select(epoch => (double)epoch.Epoch).ToArray(),
-            history.Select(epoch => epoch.TrainLoss).ToArray(),
-            history.Select(epoch => epoch.TrainAccuracy).ToArray(),
-            validated ? history.Select(epoch => epoch.ValidationLoss!.Value).ToArray() : [],
-            validated ? history.Select(epoch => epoch.ValidationAccuracy!.Value).ToArray() : [],
-            validated ? bestEpoch : 0);
+        string csvPath = CsvPathFor(pngPath);
+        string newPng = pngPath + ".new.png", newCsv = csvPath + ".new";
+        try
+        {
+            bool validated = history.All(epoch => epoch.ValidationLoss is not null);
+            PlotsLoadContext.SaveTrainingCurves(newPng, "BN-Inception",
+                history.Select(epoch => (double)epoch.Epoch).ToArray(),
+                history.Select(epoch => epoch.TrainLoss).ToArray(),
+                history.Select(epoch => epoch.TrainAccuracy).ToArray(),
+                validated ? history.Select(epoch => epoch.ValidationLoss!.Value).ToArray() : [],
+                validated ? history.Select(epoch => epoch.ValidationAccuracy!.Value).ToArray() : [],
+                validated ? bestEpoch : 0);
+            File.WriteAllLines(newCsv, CsvLines(history));
+
+            // Two renames within one folder: the CSV last, since it is what marks a PNG as ours.
+            File.Move(newPng, pngPath, overwrite: true);
+            File.Move(newCsv, csvPath, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(newPng);
+            File.Delete(newCsv);
+        }
     }
 
     /// <summary>
     /// Why training curves cannot be written to <paramref name="pngPath"/>, or null when they can:
-    /// the path must end in .png, its folder must exist, the CSV beside it, if there is one, must be
-    /// an earlier training-curves file (never someone's data), and the chart drawer must be
+    /// the path must end in .png and its folder exist; a PNG or CSV already there may be replaced
+    /// only when it is an earlier run's training curves (the CSV beside it starts with
+    /// <see cref="CsvHeader"/>), never someone's image or data; and the chart drawer must be
     /// available here. For checking a setting before hours of training.
     /// </summary>
     public static string? CheckPath(string? pngPath) => CheckPathOnly(pngPath) ?? PlotsLoadContext.Unavailable();
@@ -78,28 +95,35 @@ public static class TrainingCurves
         }
 
         string csv = CsvPathFor(pngPath);
-        if (File.Exists(csv) && File.ReadLines(csv).FirstOrDefault() != CsvHeader)
+        if (!File.Exists(pngPath) && !File.Exists(csv))
         {
-            return $"'{pngPath}' would replace '{csv}', which is not a training-curves CSV: choose another name.";
+            return null;
         }
 
-        return null;
-    }
-
-    private static void WriteCsv(string path, IReadOnlyList<EpochMetrics> history)
-    {
-        static string Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture) ?? "";
-        IEnumerable<string> rows = history.Select(epoch => string.Join(',', epoch.Epoch.ToString(CultureInfo.InvariantCulture), Number(epoch.LearningRate),
-            Number(epoch.TrainLoss), Number(epoch.TrainAccuracy), Number(epoch.ValidationLoss), Number(epoch.ValidationAccuracy)));
-        string temporary = path + ".tmp";
+        string firstLine;
         try
         {
-            File.WriteAllLines(temporary, rows.Prepend(CsvHeader));
-            File.Move(temporary, path, overwrite: true);
+            firstLine = File.Exists(csv) ? File.ReadLines(csv).FirstOrDefault() ?? "" : "";
         }
-        finally
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            File.Delete(temporary);
+            return $"'{pngPath}': cannot read '{csv}' to see whether it holds earlier training curves: {e.Message}";
+        }
+
+        string existing = string.Join(" and ", new[] { pngPath, csv }.Where(File.Exists).Select(path => $"'{path}'"));
+        return firstLine == CsvHeader
+            ? null
+            : $"'{pngPath}' would replace {existing}, which {(existing.Contains(" and ", StringComparison.Ordinal) ? "are" : "is")} not an earlier run's training curves: choose another name.";
+    }
+
+    private static IEnumerable<string> CsvLines(IReadOnlyList<EpochMetrics> history)
+    {
+        static string Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture) ?? "";
+        yield return CsvHeader;
+        foreach (EpochMetrics epoch in history)
+        {
+            yield return string.Join(',', epoch.Epoch.ToString(CultureInfo.InvariantCulture), Number(epoch.LearningRate),
+                Number(epoch.TrainLoss), Number(epoch.TrainAccuracy), Number(epoch.ValidationLoss), Number(epoch.ValidationAccuracy));
         }
     }
 }
