@@ -52,10 +52,13 @@ public static class TrainingCurvesChart
 
     private static IEnumerable<Series> Curves(double[] epochs, double[] training, double[] validation, double scale)
     {
-        yield return new Series("training", epochs, training.Select(value => value * scale).ToArray());
+        // Training figures are means over the epoch's augmented batches while the weights still
+        // move, validation figures are measured after it: the labels say so, since the validation
+        // curve often lies above the training one for that reason.
+        yield return new Series("training (during the epoch)", epochs, training.Select(value => value * scale).ToArray());
         if (validation.Length > 0)
         {
-            yield return new Series("validation", epochs, validation.Select(value => value * scale).ToArray());
+            yield return new Series("validation (after it)", epochs, validation.Select(value => value * scale).ToArray());
         }
     }
 
