@@ -99,6 +99,12 @@ public class PackageTests
             Assert.That(output, Does.Match(@"evaluated 16 rows; predicted (T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot) from 10 scores"));
             Assert.That(output, Does.Contain("curves 1200x450 and 2 lines of numbers"));
             Assert.That(File.Exists(Path.Combine(app, "bin", "Release", "net10.0", "bninception-plots", "runtimes", "linux-x64", "native", "libSkiaSharp.so")), Is.True);
+
+            // Hosts that load the package's assembly from the NuGet cache without building (notebooks)
+            // find the drawer two folders up from it, where the restored package has it.
+            string restoredAssembly = Path.Combine(Setting("NuGetPackageRoot"), "mlnet.bninception", version, "lib", "net10.0", "MLNet.BNInception.dll");
+            Assert.That(File.Exists(restoredAssembly), Is.True, restoredAssembly);
+            Assert.That(File.Exists(Path.Combine(Path.GetDirectoryName(restoredAssembly)!, "..", "..", "plots", "MLNet.BNInception.Plots.dll")), Is.True);
         }
         finally
         {
