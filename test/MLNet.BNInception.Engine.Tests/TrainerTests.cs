@@ -41,6 +41,37 @@ public class TrainerTests : SingleThreadedFixture
             cancellationToken: cancellation.Token));
     }
 
+    // The whole training step under back-to-back garbage collections: see ScalarLifetimeTests.
+    [Test]
+    public void TrainingSurvivesCollectionsRunningThroughout()
+    {
+        (Tensor images, Tensor labels) = Data(48);
+        using (images)
+        using (labels)
+        {
+            using var stop = new CancellationTokenSource();
+            var collector = new Thread(() =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                }
+            }) { IsBackground = true };
+            collector.Start();
+            try
+            {
+                using TrainingResult result = new BnInceptionTrainer(Model, Options() with { Nesterov = true }).Fit(images, labels);
+                Assert.That(result.History, Has.Count.EqualTo(2));
+            }
+            finally
+            {
+                stop.Cancel();
+                collector.Join();
+            }
+        }
+    }
+
     [TestCase(0, TrainingPrecision.Float32, Description = "cancelled at the end of epoch 1")]
     [TestCase(2, TrainingPrecision.Float32, Description = "cancelled inside epoch 1, after its second step")]
     [TestCase(2, TrainingPrecision.BFloat16Mixed, Description = "mixed precision, cancelled inside epoch 1")]

@@ -136,6 +136,8 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
         double gain = Options.Activation == Activation.Relu ? 2.0 : 1.0;
         using IDisposable noGrad = no_grad();
         using DisposeScope scope = NewDisposeScope();
+        // Held to the end rather than made implicitly from 1 (see Training.SgdStep for why).
+        using Scalar one = 1.ToScalar();
         foreach (nn.Module module in modules())
         {
             switch (module)
@@ -146,10 +148,10 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
                     conv.bias?.zero_();
                     break;
                 case BatchNorm2d bn:
-                    bn.weight.fill_(1);
+                    bn.weight.fill_(one);
                     bn.bias?.zero_();
                     bn.running_mean?.zero_();
-                    bn.running_var?.fill_(1);
+                    bn.running_var?.fill_(one);
                     bn.num_batches_tracked?.zero_();
                     break;
                 case Linear linear:

@@ -24,6 +24,9 @@ public sealed class ConvBnRelu : nn.Module<Tensor, Tensor>
     private readonly long _stride;
     private readonly long _padding;
 
+    // Held for the life of the process, so never freed under a native call.
+    private static readonly Scalar One = 1.ToScalar();
+
     /// <summary>Creates the block.</summary>
     public ConvBnRelu(long inChannels, long outChannels, long kernelSize, long stride, long padding, BnInceptionOptions options)
         : base(nameof(ConvBnRelu))
@@ -69,8 +72,26 @@ public sealed class ConvBnRelu : nn.Module<Tensor, Tensor>
         // The convolution's output is released at once (autograd keeps it if BN's backward needs it).
         using (convolved)
         {
-            return ActivateInPlace(_bn.call(convolved));
+            return ActivateInPlace(Normalize(_bn, convolved));
         }
+    }
+
+    // What TorchSharp's BatchNorm.forward does, but counting batches with a Scalar that stays alive:
+    // its add_(1) makes Scalars the garbage collector can free during the native call (see
+    // Training.SgdStep), which broke a training run in CI.
+    private static Tensor Normalize(BatchNorm2d bn, Tensor input)
+    {
+        double averagingFactor = bn.momentum ?? 0.0;
+        if (bn.training && bn.track_running_stats && bn.num_batches_tracked is { } batches)
+        {
+            batches.add_(One, One);
+            averagingFactor = bn.momentum ?? 1.0 / batches.item<long>();
+        }
+
+        bool useBatchStatistics = bn.training || (bn.running_mean is null && bn.running_var is null);
+        bool useRunningStatistics = !bn.training || bn.track_running_stats;
+        return F.batch_norm(input, useRunningStatistics ? bn.running_mean : null, useRunningStatistics ? bn.running_var : null, bn.weight, bn.bias,
+            useBatchStatistics, averagingFactor, bn.eps);
     }
 
     // The float32 weights are cast for this call only; autograd casts their gradient back, so it

@@ -37,16 +37,12 @@ public sealed class InMemoryBatchSource : ILabelledBatchSource
                 $"The {what} labels must be {count} int64 class indices, got [{string.Join(", ", labels.shape)}] {labels.dtype}.", nameof(labels));
         }
 
-        using (DisposeScope scope = NewDisposeScope())
+        long row = ClassIndices.FirstOutOfRange(labels, model.NumClasses);
+        if (row >= 0)
         {
-            Tensor firstBad = labels.lt(0).logical_or(labels.ge(model.NumClasses)).nonzero();
-            if (firstBad.size(0) > 0)
-            {
-                long row = firstBad[0, 0].item<long>();
-                throw new ArgumentException(
-                    $"The {what} label at row {row} is {labels[row].item<long>()}, outside 0..{model.NumClasses - 1} (NumClasses is {model.NumClasses}).",
-                    nameof(labels));
-            }
+            throw new ArgumentException(
+                $"The {what} label at row {row} is {labels[row].item<long>()}, outside 0..{model.NumClasses - 1} (NumClasses is {model.NumClasses}).",
+                nameof(labels));
         }
 
         _images = images;

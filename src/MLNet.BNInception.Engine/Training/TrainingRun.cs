@@ -157,7 +157,7 @@ internal sealed class TrainingRun(
 
         optimizer.zero_grad();
         loss.backward();
-        optimizer.step();
+        SgdStep.Apply(optimizer);
         long correct = logits.argmax(1).eq(targets).sum().item<long>();
         return (lossValue, correct, lr);
     }
@@ -182,13 +182,11 @@ internal sealed class TrainingRun(
                 $"A training batch has {batch.Images.size(0)} images but labels [{string.Join(", ", labels.shape)}] {labels.dtype} and {batch.Rows.Count} row numbers.");
         }
 
-        using DisposeScope scope = NewDisposeScope();
-        Tensor bad = labels.lt(0).logical_or(labels.ge(modelOptions.NumClasses)).nonzero();
-        if (bad.size(0) > 0)
+        long position = ClassIndices.FirstOutOfRange(labels, modelOptions.NumClasses);
+        if (position >= 0)
         {
-            int position = (int)bad[0, 0].item<long>();
             throw new ArgumentException(
-                $"The training label at row {batch.Rows[position]} is {labels[position].item<long>()}, outside 0..{modelOptions.NumClasses - 1} " +
+                $"The training label at row {batch.Rows[(int)position]} is {labels[position].item<long>()}, outside 0..{modelOptions.NumClasses - 1} " +
                 $"(NumClasses is {modelOptions.NumClasses}).");
         }
     }
@@ -270,13 +268,10 @@ internal sealed class TrainingRun(
         return optim.SGD(groups, options.LearningRate, options.Momentum, weight_decay: options.WeightDecay, nesterov: options.Nesterov);
     }
 
-    // SGD's per-parameter state, in the optimizer's parameter order.
-    private static List<SGD.State> MomentumStates(SGD optimizer) => optimizer.state_dict().State.Cast<SGD.State>().ToList();
-
     private void Restore(TrainingCheckpoint.Loaded checkpoint, BnInception model, SGD optimizer, out Dictionary<string, Tensor>? best)
     {
         PyTorchStateDict.LoadInto(model, checkpoint.Section("model."), source: "the checkpoint's model");
-        List<SGD.State> states = MomentumStates(optimizer);
+        List<SGD.State> states = SgdStep.States(optimizer);
         List<Parameter> parameters = optimizer.ParamGroups.Cast<SGD.ParamGroup>().SelectMany(group => group.Parameters).ToList();
         using (no_grad())
         {
@@ -324,7 +319,7 @@ internal sealed class TrainingRun(
             return;
         }
 
-        Tensor?[] momentum = MomentumStates(optimizer).Select(state => state.momentum_buffer).ToArray();
+        Tensor?[] momentum = SgdStep.States(optimizer).Select(state => state.momentum_buffer).ToArray();
         TrainingCheckpoint.Save(options.CheckpointPath, modelOptions, options, _state, model.state_dict(), momentum, best);
     }
 

@@ -1,0 +1,18 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.BNInception.Training;
+
+/// <summary>Checks on label tensors of class indices.</summary>
+internal static class ClassIndices
+{
+    /// <summary>The position of the first label outside 0..<paramref name="numClasses"/>-1, or -1 when all are inside.</summary>
+    public static long FirstOutOfRange(Tensor labels, int numClasses)
+    {
+        using DisposeScope scope = NewDisposeScope();
+        // Scalars held to the end, not made implicitly from the numbers (see SgdStep for why).
+        using Scalar zero = 0.ToScalar(), classes = numClasses.ToScalar();
+        Tensor bad = labels.lt(zero).logical_or(labels.ge(classes)).nonzero();
+        return bad.size(0) > 0 ? bad[0, 0].item<long>() : -1;
+    }
+}

@@ -1,0 +1,90 @@
+using MLNet.BNInception.Models;
+using MLNet.BNInception.Training;
+using TorchSharp.Modules;
+
+namespace MLNet.BNInception.Engine.Tests;
+
+/// <summary>
+/// TorchSharp 0.107 turns .NET numbers into native Scalars that only a finalizer frees, and passes
+/// their handle on after its last use of the object, so a garbage collection at the wrong moment
+/// frees a Scalar a native call is about to read: an error ("Unknown scalar type", seen once in CI)
+/// or a wrong number. The per-step paths that did so (BN's batch count, the SGD step) hold their
+/// Scalars; here collections run back to back while they run many times.
+/// </summary>
+public class ScalarLifetimeTests : SingleThreadedFixture
+{
+    private static T WhileCollecting<T>(Func<T> work)
+    {
+        using var stop = new CancellationTokenSource();
+        var collector = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        }) { IsBackground = true };
+        collector.Start();
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
+    }
+
+    [Test]
+    public void BatchNormCountsEveryTrainingBatch()
+    {
+        // The smallest block and input, so that the count runs as often as possible.
+        using var block = new ConvBnRelu(1, 1, 1, 1, 0, new BnInceptionOptions());
+        block.train();
+        using Tensor input = randn([2, 1, 1, 1]);
+        const int Batches = 200_000;
+
+        long counted = WhileCollecting(() =>
+        {
+            for (int i = 0; i < Batches; i++)
+            {
+                using Tensor output = block.call(input);
+            }
+
+            return block.Bn!.num_batches_tracked!.item<long>();
+        });
+
+        Assert.That(counted, Is.EqualTo(Batches));
+    }
+
+    [Test]
+    public void TheSgdStepGivesTheSameWeightsAsWithoutCollections()
+    {
+        float[] Train(bool collecting)
+        {
+            manual_seed(3);
+            using var layer = nn.Linear(2, 2);
+            using SGD optimizer = optim.SGD(
+                [new SGD.ParamGroup([layer.weight], 0.01, 0.9, weight_decay: 1e-3, nesterov: true), new SGD.ParamGroup([layer.bias!], 0.01, 0.9, weight_decay: 0, nesterov: true)],
+                0.01, 0.9, nesterov: true);
+            using Tensor input = randn([2, 2]);
+            float[] Steps()
+            {
+                for (int i = 0; i < 20_000; i++)
+                {
+                    using DisposeScope scope = NewDisposeScope();
+                    optimizer.zero_grad();
+                    layer.call(input).square().mean().backward();
+                    SgdStep.Apply(optimizer);
+                }
+
+                return TestModels.Values(layer.weight);
+            }
+
+            return collecting ? WhileCollecting(Steps) : Steps();
+        }
+
+        Assert.That(Train(collecting: true), Is.EqualTo(Train(collecting: false)));
+    }
+}
