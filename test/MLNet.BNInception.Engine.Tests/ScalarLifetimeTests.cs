@@ -13,7 +13,8 @@ namespace MLNet.BNInception.Engine.Tests;
 /// </summary>
 public class ScalarLifetimeTests : SingleThreadedFixture
 {
-    private static T WhileCollecting<T>(Func<T> work)
+    /// <summary>Runs <paramref name="work"/> while another thread collects garbage and runs finalizers without pause.</summary>
+    internal static T WhileCollecting<T>(Func<T> work)
     {
         using var stop = new CancellationTokenSource();
         var collector = new Thread(() =>
