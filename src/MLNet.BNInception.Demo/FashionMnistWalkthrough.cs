@@ -70,6 +70,7 @@ public static class FashionMnistWalkthrough
         IDataView test = ml.Data.LoadFromTextFile<ImageRow>(files.TestCsv, separatorChar: ',', hasHeader: true, allowQuoting: true);
 
         // 2. The pipeline: ML.NET's own transforms, then BN-Inception, then back to class names.
+        string curvesPath = Path.Combine(output, "training-curves.png");
         var trainer = ml.MulticlassClassification.Trainers.BnInception(new BnInceptionMulticlassTrainer.Options
         {
             ImageSize = 64,
@@ -88,7 +89,7 @@ public static class FashionMnistWalkthrough
             },
             ResumeFromCheckpoint = settings.Resume,
             // Loss and accuracy per epoch, drawn when training ends, with the numbers beside them.
-            CurvesPath = Path.Combine(output, "training-curves.png"),
+            CurvesPath = curvesPath,
             MLContext = ml,
             LogEverySteps = 64,
             CancellationToken = cancellationToken,
@@ -134,8 +135,7 @@ public static class FashionMnistWalkthrough
             int agreement = OnnxRuntimeAgreement(ml, model, network, test, onnxPath, onnxChecked);
             log.WriteLine($"exported {onnxPath}; ONNX Runtime agrees with the pipeline's top class on {agreement} of {onnxChecked} test images");
             log.WriteLine($"done in {clock.Elapsed:m\\:ss}");
-            return new WalkthroughResult(metrics, reloaded, predictions, agreement, onnxChecked, modelPath, predictionsPath,
-                Path.Combine(output, "training-curves.png"));
+            return new WalkthroughResult(metrics, reloaded, predictions, agreement, onnxChecked, modelPath, predictionsPath, curvesPath);
         }
         finally
         {

@@ -198,8 +198,7 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            string reason = e is ArgumentException { ParamName: string parameter } ? e.Message.Replace($" (Parameter '{parameter}')", "", StringComparison.Ordinal) : e.Message;
-            log.Warning($"training curves were not written to {path}: {reason}");
+            log.Warning($"training curves were not written to {path}: {e.Message}");
         }
     }
 

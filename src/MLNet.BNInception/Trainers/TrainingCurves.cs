@@ -27,9 +27,10 @@ public static class TrainingCurves
     public static void Save(string pngPath, IReadOnlyList<EpochMetrics> history, int bestEpoch = 0)
     {
         ArgumentNullException.ThrowIfNull(history);
+        // The message names the path itself, and is shown as it stands (a warning after training).
         if (CheckPathOnly(pngPath) is string problem)
         {
-            throw new ArgumentException(problem, nameof(pngPath));
+            throw new ArgumentException(problem);
         }
 
         if (history.Count == 0)
