@@ -34,6 +34,10 @@ total() { grep -ho '<Counters [^>]*>' "${trx_files[@]}" | grep -o " $1=\"[0-9]*\
 passed=$(total passed)
 failed=$(( $(total failed) + $(total error) + $(total timeout) + $(total aborted) ))
 not_run=$(total notExecuted)
+if (( failed > 0 )); then
+  # Repeated here because a run's output may be read only from its end.
+  /usr/bin/python3 build/failures.py "${trx_files[@]}" || echo "(could not list the failed tests; see the TRX files)"
+fi
 if (( not_run > 0 )); then
   echo "$passed passed, $failed failed, $not_run skipped"
 else

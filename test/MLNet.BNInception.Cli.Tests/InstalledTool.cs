@@ -57,16 +57,26 @@ public sealed class InstalledTool
     /// <summary>Runs the tool and fails the test, showing what it printed, unless it exits with 0.</summary>
     internal static ExternalProcess.Result Succeed(string workingDirectory, params string[] arguments) => Run(workingDirectory, arguments).AssertSucceeded();
 
-    /// <summary>Starts the tool without waiting, for tests that interrupt it.</summary>
+    /// <summary>
+    /// Starts the tool without waiting, for tests that interrupt it, with SIGINT and SIGTERM at their
+    /// default action, as a program started from a terminal has them.
+    /// </summary>
+    /// <remarks>
+    /// A child inherits ignored signals, and a shell starts a background job with SIGINT ignored: a test
+    /// run started that way would otherwise start a tool that rightly never sees the Ctrl-C the test
+    /// sends. <c>env</c> puts the actions back and then becomes the tool, with the same process id.
+    /// </remarks>
     internal static Process Start(string workingDirectory, params string[] arguments)
     {
-        var start = new ProcessStartInfo(Command)
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
+        start.ArgumentList.Add("--default-signal=INT,TERM");
+        start.ArgumentList.Add(Command);
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
