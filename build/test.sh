@@ -34,7 +34,21 @@ total() { grep -ho '<Counters [^>]*>' "${trx_files[@]}" | grep -o " $1=\"[0-9]*\
 passed=$(total passed)
 failed=$(( $(total failed) + $(total error) + $(total timeout) + $(total aborted) ))
 not_run=$(total notExecuted)
-if (( failed > 0 )); then
+# A project whose test host crashed writes a TRX without any result, and one that could not start
+# writes none: its tests are in neither count, so the project counts as one failure, by name.
+broken=()
+for project in test/*/*.Tests.csproj; do
+  name=$(basename "$project" .csproj)
+  trx="$results/$name.trx"
+  if [[ ! -f "$trx" ]]; then
+    broken+=("$name: no test results were written")
+  elif grep -q 'The active test run was aborted' "$trx"; then
+    broken+=("$name: $(grep -o 'The active test run was aborted[^<]*' "$trx" | head -1) (its results are lost)")
+  fi
+done
+failed=$((failed + ${#broken[@]}))
+for line in "${broken[@]}"; do echo "BROKEN RUN: $line"; done
+if (( failed > ${#broken[@]} )); then
   # Repeated here because a run's output may be read only from its end.
   /usr/bin/python3 build/failures.py "${trx_files[@]}" || echo "(could not list the failed tests; see the TRX files)"
 fi

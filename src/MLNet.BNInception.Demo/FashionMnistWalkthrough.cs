@@ -118,7 +118,9 @@ public static class FashionMnistWalkthrough
             string modelPath = Path.Combine(output, "model.zip");
             ml.Model.Save(model, train.Schema, modelPath + ".tmp");
             File.Move(modelPath + ".tmp", modelPath, overwrite: true);
-            ITransformer loaded = ml.Model.Load(modelPath, out _);
+            // Disposed at the end: the loaded OnnxTransformer keeps a copy of the network in the
+            // temporary folder until then, and a process that ends without disposing it leaves it.
+            using var loaded = (TransformerChain<ITransformer>)ml.Model.Load(modelPath, out _);
             MulticlassClassificationMetrics reloaded = ml.MulticlassClassification.Evaluate(loaded.Transform(test), topKPredictionCount: 5);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"saved {modelPath} ({new FileInfo(modelPath).Length / 1024.0 / 1024:F1} MB) and loaded it: micro accuracy {reloaded.MicroAccuracy:P2}, log-loss {reloaded.LogLoss:F4}"));

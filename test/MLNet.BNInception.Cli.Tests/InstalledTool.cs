@@ -50,9 +50,32 @@ public sealed class InstalledTool
         }
     }
 
-    /// <summary>Runs the tool with <paramref name="arguments"/> in <paramref name="workingDirectory"/> and waits for it (10 minutes at most).</summary>
-    internal static ExternalProcess.Result Run(string workingDirectory, params string[] arguments) =>
-        ExternalProcess.Run(Command, arguments, workingDirectory, Environment(), TimeSpan.FromMinutes(10));
+    /// <summary>
+    /// Runs the tool with <paramref name="arguments"/> in <paramref name="workingDirectory"/> and waits
+    /// for it (10 minutes at most); fails the test if the run left anything in its temporary folder.
+    /// </summary>
+    /// <remarks>
+    /// The tool's runs have a temporary folder (TMPDIR) of their own, emptied before each run, because what a run leaves
+    /// there stays on the user's disk: ML.NET's OnnxTransformer copies the network there when a model
+    /// is loaded and removes the copy only when the model is disposed. Processes the tests kill are
+    /// started with <see cref="Start"/> and not checked.
+    /// </remarks>
+    internal static ExternalProcess.Result Run(string workingDirectory, params string[] arguments)
+    {
+        string temporary = TemporaryFolder;
+        if (Directory.Exists(temporary))
+        {
+            Directory.Delete(temporary, recursive: true);
+        }
+
+        Directory.CreateDirectory(temporary);
+        ExternalProcess.Result result = ExternalProcess.Run(Command, arguments, workingDirectory, Environment(), TimeSpan.FromMinutes(10));
+        string[] left = Directory.GetFileSystemEntries(temporary).Where(entry => Path.GetFileName(entry) != OnnxRuntimeSessionFile).ToArray();
+        Assert.That(left, Is.Empty,
+            $"'bninception {string.Join(' ', arguments)}' (exit code {result.ExitCode}) left files in its temporary folder: "
+            + string.Join(", ", left.Select(entry => $"{Path.GetFileName(entry)} ({(File.Exists(entry) ? new FileInfo(entry).Length : 0)} bytes)")));
+        return result;
+    }
 
     /// <summary>Runs the tool and fails the test, showing what it printed, unless it exits with 0.</summary>
     internal static ExternalProcess.Result Succeed(string workingDirectory, params string[] arguments) => Run(workingDirectory, arguments).AssertSucceeded();
@@ -75,6 +98,7 @@ public sealed class InstalledTool
             UseShellExecute = false,
             WorkingDirectory = workingDirectory,
         };
+        Directory.CreateDirectory(TemporaryFolder);
         start.ArgumentList.Add("--default-signal=INT,TERM");
         start.ArgumentList.Add(Command);
         foreach (string argument in arguments)
@@ -90,8 +114,19 @@ public sealed class InstalledTool
         return Process.Start(start) ?? throw new InvalidOperationException("could not start bninception");
     }
 
+    // ONNX Runtime keeps a small file (a number and a GUID, about 50 bytes) in the temporary folder,
+    // reused by every process: not something a run leaves behind.
+    private const string OnnxRuntimeSessionFile = ".ses";
+
+    // The tool's temporary folder (TMPDIR), inside this fixture's folder.
+    private static string TemporaryFolder => _root?.File("tmp") ?? throw new InvalidOperationException("the tool is not installed yet");
+
     // Plain progress lines as often as there is progress, so that tests see them.
-    private static Dictionary<string, string?> Environment() => new() { ["BNINCEPTION_PROGRESS_SECONDS"] = "0" };
+    private static Dictionary<string, string?> Environment() => new()
+    {
+        ["BNINCEPTION_PROGRESS_SECONDS"] = "0",
+        ["TMPDIR"] = TemporaryFolder,
+    };
 
     private static string Setting(string name) =>
         typeof(InstalledTool).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == name).Value

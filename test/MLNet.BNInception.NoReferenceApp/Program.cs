@@ -13,7 +13,8 @@ if (args.Length != 3)
 }
 
 var ml = new MLContext(seed: 1);
-ITransformer model = ml.Model.Load(args[0], out DataViewSchema inputSchema);
+// Disposed at the end: the loaded OnnxTransformer keeps a copy of the network in the temporary folder until then.
+using var model = (TransformerChain<ITransformer>)ml.Model.Load(args[0], out DataViewSchema inputSchema);
 IDataView data = ml.Data.LoadFromTextFile<Row>(args[1], separatorChar: ',', hasHeader: true, allowQuoting: true);
 IDataView scored = model.Transform(data);
 

@@ -80,7 +80,8 @@ public class LabelKindTests
         uint[] predicted = scored.GetColumn<uint>("PredictedLabel").ToArray();
         using var folder = new TemporaryDirectory();
         ml.Model.Save(model, test.Schema, folder.File("model.zip"));
-        IDataView reloaded = ml.Model.Load(folder.File("model.zip"), out _).Transform(test);
+        using var loaded = (TransformerChain<ITransformer>)ml.Model.Load(folder.File("model.zip"), out _);
+        IDataView reloaded = loaded.Transform(test);
 
         Assert.That(reloaded.Schema["PredictedLabel"].Type, Is.EqualTo(test.Schema["Label"].Type), "the label's key type");
         Assert.That(reloaded.GetColumn<uint>("PredictedLabel").ToArray(), Is.EqualTo(predicted));

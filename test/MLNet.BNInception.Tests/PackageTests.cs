@@ -36,7 +36,7 @@ public class PackageTests
         ITransformer model = pipeline.Fit(train);
         MulticlassClassificationMetrics metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
         ml.Model.Save(model, train.Schema, "model.zip");
-        ITransformer loaded = ml.Model.Load("model.zip", out _);
+        using var loaded = (TransformerChain<ITransformer>)ml.Model.Load("model.zip", out _);
         var engine = ml.Model.CreatePredictionEngine<Row, Output>(loaded);
         Output prediction = engine.Predict(new Row { ImagePath = "t10k/0.png" });
         Console.WriteLine($"evaluated {metrics.ConfusionMatrix.Counts.Sum(row => row.Sum())} rows; predicted {prediction.PredictedLabel} from {prediction.Score.Length} scores");

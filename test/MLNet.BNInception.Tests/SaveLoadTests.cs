@@ -66,7 +66,14 @@ public class SaveLoadTests
             ml.Model.Save(model, train.Schema, path);
 
             // In this process: the loaded chain, through Transform and through a prediction engine.
-            ITransformer loaded = ml.Model.Load(path, out DataViewSchema inputSchema);
+            // ML.NET's OnnxTransformer copies the network into MLContext.TempFilePath when it loads
+            // and deletes the copy when it is disposed: docs/walkthrough.md asks users to dispose.
+            string loadTemporary = folder.File("load-temporary");
+            Directory.CreateDirectory(loadTemporary);
+            ml.TempFilePath = loadTemporary;
+            var loaded = (TransformerChain<ITransformer>)ml.Model.Load(path, out DataViewSchema inputSchema);
+            Assert.That(Directory.GetFiles(loadTemporary).Select(file => new FileInfo(file).Length), Has.One.GreaterThan(1_000_000),
+                "the loaded model's copy of the network");
             Assert.That(inputSchema.Select(column => column.Name), Is.EqualTo(new[] { "ImagePath", "Label" }));
             IDataView reloaded = loaded.Transform(test);
             AssertSameScores(reloaded.GetColumn<float[]>("Score").ToArray(), scores, "Model.Load here");
@@ -79,6 +86,9 @@ public class SaveLoadTests
             Prediction single = engine.Predict(first);
             Assert.That(single.PredictedLabel, Is.EqualTo(labels[0]));
             AssertSameScores([single.Score], [scores[0]], "the loaded model's prediction engine");
+            engine.Dispose();
+            loaded.Dispose();
+            Assert.That(Directory.GetFileSystemEntries(loadTemporary), Is.Empty, "disposing the loaded model deletes its copy of the network");
 
             // In a new process that references neither this package nor libtorch.
             string output = folder.File("scored.json");

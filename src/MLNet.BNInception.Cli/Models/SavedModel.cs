@@ -17,11 +17,13 @@ namespace MLNet.BNInception.Cli.Models;
 /// </summary>
 internal sealed class SavedModel : IDisposable
 {
+    private readonly string _temporaryFolder;
     private ImportedNetwork? _network;
 
-    private SavedModel(string path, MLContext context, ITransformer model, DataViewSchema inputSchema, IReadOnlyList<ITransformer> steps,
+    private SavedModel(string temporaryFolder, string path, MLContext context, ITransformer model, DataViewSchema inputSchema, IReadOnlyList<ITransformer> steps,
         ImageLoadingTransformer imageLoader, string imageColumn, string pathColumn, IReadOnlyList<ITransformer> preprocessing, byte[] onnx)
     {
+        _temporaryFolder = temporaryFolder;
         Path = path;
         Context = context;
         Model = model;
@@ -92,8 +94,18 @@ internal sealed class SavedModel : IDisposable
     public IReadOnlyList<string> ClassLabels => Network.ClassLabels
         ?? throw CommandLineException.InvalidModel($"'{Path}': the network records no class names; was it saved by this package's trainer?");
 
-    /// <summary>Frees the rebuilt network, if it was read.</summary>
-    public void Dispose() => _network?.Dispose();
+    /// <summary>
+    /// Frees the rebuilt network, if it was read, and the loaded pipeline, and deletes the model's
+    /// temporary folder: ML.NET's OnnxTransformer keeps a copy of the network there (about 40 MB for
+    /// ten classes) until it is disposed, and a process that exits without disposing it leaves the
+    /// copy behind.
+    /// </summary>
+    public void Dispose()
+    {
+        _network?.Dispose();
+        (Model as IDisposable)?.Dispose();
+        DeleteTemporaryFolder(_temporaryFolder);
+    }
 
     /// <summary>Loads the model at <paramref name="path"/>; a file that is missing or holds no usable BN-Inception pipeline gives <see cref="ExitCodes.InvalidModel"/>.</summary>
     public static SavedModel Load(string path)
@@ -106,19 +118,49 @@ internal sealed class SavedModel : IDisposable
                 : $"the model file '{path}' does not exist");
         }
 
-        var context = new MLContext(seed: 0);
-        ITransformer model;
-        DataViewSchema inputSchema;
+        // ML.NET writes into its context's temporary folder while it loads (and leaves an empty
+        // folder there when the file is not a model): a folder of this model's own, deleted with it,
+        // keeps whatever it writes from outliving the command.
+        string temporaryFolder = Directory.CreateTempSubdirectory("bninception-model-").FullName;
+        var context = new MLContext(seed: 0) { TempFilePath = temporaryFolder };
+        ITransformer? model = null;
         try
         {
-            model = context.Model.Load(fullPath, out inputSchema);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            throw CommandLineException.InvalidModel(
-                $"'{path}' is not an ML.NET model file ({BnInceptionCommandLine.OneLine(e.Message)}); give the .zip file mlContext.Model.Save or 'bninception train' wrote", e);
-        }
+            DataViewSchema inputSchema;
+            try
+            {
+                model = context.Model.Load(fullPath, out inputSchema);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                throw CommandLineException.InvalidModel(
+                    $"'{path}' is not an ML.NET model file ({BnInceptionCommandLine.OneLine(e.Message)}); give the .zip file mlContext.Model.Save or 'bninception train' wrote", e);
+            }
 
+            return TakeApart(temporaryFolder, path, fullPath, context, model, inputSchema);
+        }
+        catch
+        {
+            (model as IDisposable)?.Dispose();
+            DeleteTemporaryFolder(temporaryFolder);
+            throw;
+        }
+    }
+
+    private static void DeleteTemporaryFolder(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Already gone, or a file in it still open elsewhere: nothing to stop the command for.
+        }
+    }
+
+    private static SavedModel TakeApart(string temporaryFolder, string path, string fullPath, MLContext context, ITransformer model, DataViewSchema inputSchema)
+    {
         var steps = new List<ITransformer>();
         Flatten(model, steps);
         int loader = steps.FindIndex(step => step is ImageLoadingTransformer);
@@ -147,7 +189,7 @@ internal sealed class SavedModel : IDisposable
             throw CommandLineException.InvalidModel(BnInceptionCommandLine.OneLine(e.Message), e);
         }
 
-        return new SavedModel(fullPath, context, model, inputSchema, steps, imageLoader, imageColumn, pathColumn, steps.Skip(loader + 1).Take(network - loader - 1).ToArray(), onnx);
+        return new SavedModel(temporaryFolder, fullPath, context, model, inputSchema, steps, imageLoader, imageColumn, pathColumn, steps.Skip(loader + 1).Take(network - loader - 1).ToArray(), onnx);
     }
 
     /// <summary>The steps by name, for messages and <c>info</c>.</summary>
