@@ -55,10 +55,10 @@ public sealed class InstalledTool
     /// for it (10 minutes at most); fails the test if the run left anything in its temporary folder.
     /// </summary>
     /// <remarks>
-    /// The tool's runs have a temporary folder (TMPDIR) of their own, emptied before each run, because what a run leaves
-    /// there stays on the user's disk: ML.NET's OnnxTransformer copies the network there when a model
-    /// is loaded and removes the copy only when the model is disposed. Processes the tests kill are
-    /// started with <see cref="Start"/> and not checked.
+    /// The tool's runs have a temporary folder (TMPDIR) of their own, emptied before each run,
+    /// because what a run leaves there stays on the user's disk: ML.NET's OnnxTransformer copies the
+    /// network there when a model is loaded and removes the copy only when the model is disposed.
+    /// Processes the tests kill are started with <see cref="Start"/> and not checked.
     /// </remarks>
     internal static ExternalProcess.Result Run(string workingDirectory, params string[] arguments)
     {
