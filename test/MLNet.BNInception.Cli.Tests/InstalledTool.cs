@@ -37,6 +37,7 @@ public sealed class InstalledTool
     [OneTimeTearDown]
     public void Remove()
     {
+        TrainedTool.Delete();
         _root?.Dispose();
         string cached = Path.Combine(Setting("NuGetPackageRoot"), PackageId.ToLowerInvariant());
         if (_version is not null && Directory.Exists(Path.Combine(cached, _version)))

@@ -13,6 +13,17 @@ internal static class TrainedTool
     /// <summary>The shared data and model.</summary>
     public static Context Get() => Shared.Value;
 
+    /// <summary>Deletes the shared data and model, if making them was begun (at the end of the test run).</summary>
+    public static void Delete()
+    {
+        if (_folder is not null && Directory.Exists(_folder))
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+    }
+
+    private static string? _folder;
+
     /// <param name="Folder">Where everything is.</param>
     /// <param name="Files">800 training, 200 validation and 1,000 test images with their CSV lists.</param>
     /// <param name="ModelPath">The model file <c>bninception train</c> wrote, in mixed precision (the float32 path is the ML.NET trainer's tests').</param>
@@ -25,10 +36,10 @@ internal static class TrainedTool
 
     private static Context Create()
     {
-        // Lives for the test run: the operating system's temporary folder is cleaned with it.
+        // Lives for the test run: InstalledTool's one-time tear-down deletes it.
         string folder = Path.Combine(Path.GetTempPath(), "bninception-cli-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(folder, recursive: true);
+        _folder = folder;
         FashionMnistFiles.Files files = FashionMnistFiles.Write(Path.Combine(folder, "data"), 800, 200, 1000);
         string model = Path.Combine(folder, "model.zip");
         ExternalProcess.Result trained = InstalledTool.Succeed(folder, "train", "--train", files.TrainCsv, "--valid", files.ValidationCsv, "--image-folder", files.ImageFolder,
