@@ -31,32 +31,22 @@ public static class LinePlot
         }
     }
 
-    internal static void SaveAtomically(string path, Action<string> save)
-    {
-        // The temporary name keeps the .png ending: ScottPlot picks the format from it.
-        string temporary = path + ".tmp.png";
-        try
-        {
-            save(temporary);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
+    // The temporary name keeps the .png ending: ScottPlot picks the format from it.
+    internal static void SaveAtomically(string path, Action<string> save) => AtomicFile.Write(path, path + ".tmp.png", save);
 }
 
-/// <summary>Text files written whole or not at all.</summary>
+/// <summary>Files written whole or not at all: to a temporary name beside them, then renamed.</summary>
 public static class AtomicFile
 {
     /// <summary>Writes <paramref name="lines"/> to a temporary file beside <paramref name="path"/>, then renames it.</summary>
-    public static void WriteAllLines(string path, IEnumerable<string> lines)
+    public static void WriteAllLines(string path, IEnumerable<string> lines) =>
+        Write(path, path + ".tmp", temporary => File.WriteAllLines(temporary, lines));
+
+    internal static void Write(string path, string temporary, Action<string> write)
     {
-        string temporary = path + ".tmp";
         try
         {
-            File.WriteAllLines(temporary, lines);
+            write(temporary);
             File.Move(temporary, path, overwrite: true);
         }
         finally
