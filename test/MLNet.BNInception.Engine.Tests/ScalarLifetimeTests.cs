@@ -76,7 +76,10 @@ public class ScalarLifetimeTests : SingleThreadedFixture
                 {
                     using DisposeScope scope = NewDisposeScope();
                     optimizer.zero_grad();
-                    layer.call(input).square().mean().backward();
+                    // The loss itself must not hand TorchSharp a number: square() is pow(2), whose 2
+                    // becomes a Scalar that a collection can free mid-call (what this test is about).
+                    Tensor output = layer.call(input);
+                    output.mul(output).mean().backward();
                     SgdStep.Apply(optimizer);
                 }
 
