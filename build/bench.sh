@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark (never part of the test suite): BN-Inception in this project against Debian's
-# PyTorch 1.13, ONNX Runtime 1.31 and ML.NET's ApplyOnnxModel, on identical work, in one run, with
+# PyTorch 1.13, ONNX Runtime 1.32 and ML.NET's ApplyOnnxModel, on identical work, in one run, with
 # the same thread count (BNINCEPTION_NUM_THREADS, default: the number of cores). Every measurement is
 # a process of its own (warm-up steps first, then timed steps, median kept); the sides alternate,
 # and the round repeats REPEATS times (default 3). Then, once each: bfloat16's agreement with
@@ -93,6 +93,6 @@ rate=$(grep -oE '[0-9.]+ rows/s' "$work/score.log" | tail -n 1 | cut -d' ' -f1)
 printf '{"label": "%s", "result": {"images_per_second": %s, "rounds": 1}}\n' "score job 224x224 b64: bninception score, 2,000 JPEG files" "$rate" >>"$results"
 
 echo "# BN-Inception benchmark, $(date -u +%Y-%m-%d), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores, $threads threads"
-echo "# .NET $(dotnet --version), TorchSharp 0.107.0, libtorch 2.10.0, ONNX Runtime 1.31.1, ML.NET 5.0.1;" \
+echo "# .NET $(dotnet --version), TorchSharp 0.107.0, libtorch 2.10.0, ONNX Runtime 1.32.0, ML.NET 6.0.0;" \
   "$(/usr/bin/python3 -c 'import torch; print("PyTorch", torch.__version__)') (Debian), Python $(/usr/bin/python3 -c 'import platform; print(platform.python_version())')"
 dotnet test/MLNet.BNInception.Benchmarks.Report/bin/Release/net10.0/MLNet.BNInception.Benchmarks.Report.dll "$results" "$chart"

@@ -6,10 +6,6 @@ namespace MLNet.BNInception.Plots;
 /// Loss and accuracy per epoch, side by side in one PNG: the chart the ML.NET trainer and
 /// <c>bninception train --curves</c> write beside a model.
 /// </summary>
-/// <remarks>
-/// Takes only arrays and strings because it is called across assembly load contexts (from an
-/// application whose SkiaSharp is 2.88), where no type of ours can be shared.
-/// </remarks>
 public static class TrainingCurvesChart
 {
     /// <summary>Draws the curves and saves them atomically as a PNG at <paramref name="path"/>.</summary>

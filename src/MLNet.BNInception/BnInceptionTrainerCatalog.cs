@@ -19,9 +19,14 @@ public static class BnInceptionTrainerCatalog
     /// <param name="batchSize">Images per step, at least 2. Default 32.</param>
     /// <param name="learningRate">The base learning rate; null (default) takes the preset's.</param>
     /// <param name="preset">The paper's recipe: BN-x30 (default, rate 0.045) or BN-x5 (0.0075).</param>
+    /// <param name="log">
+    /// The MLContext whose <c>Log</c> receives progress: a line every 50 steps and every epoch, with
+    /// the source "BnInception". ML.NET gives a catalog extension no way to reach the MLContext it
+    /// belongs to, so it is passed here; without it, training is silent.
+    /// </param>
     public static BnInceptionMulticlassTrainer BnInception(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = "Label", string featureColumnName = "Features", int imageSize = 224, int epochs = 10, int batchSize = 32,
-        double? learningRate = null, BnInceptionPreset preset = BnInceptionPreset.BnX30)
+        double? learningRate = null, BnInceptionPreset preset = BnInceptionPreset.BnX30, MLContext? log = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         TrainerOptions recipe = preset switch
@@ -36,6 +41,7 @@ public static class BnInceptionTrainerCatalog
             FeatureColumnName = featureColumnName,
             ImageSize = imageSize,
             Training = recipe with { Epochs = epochs, BatchSize = batchSize, LearningRate = learningRate ?? recipe.LearningRate },
+            MLContext = log,
         });
     }
 

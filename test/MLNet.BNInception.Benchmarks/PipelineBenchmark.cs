@@ -139,7 +139,7 @@ internal static class PipelineBenchmark
 
         return new
         {
-            engine = "ML.NET 5.0.1 LoadImages + ResizeImages + ExtractPixels, 500x375 JPEG files",
+            engine = "ML.NET 6.0.0 LoadImages + ResizeImages + ExtractPixels, 500x375 JPEG files",
             mode = "decode",
             image_side = side,
             batch = 1,

@@ -156,8 +156,8 @@ Console.WriteLine(JsonSerializer.Serialize(new
 {
     engine = settings["mode"] switch
     {
-        "infer-onnxruntime" => "ONNX Runtime 1.31 (C#), on our ONNX export",
-        "infer-mlnet-onnx" => "ML.NET 5.0.1 ApplyOnnxModel (ONNX Runtime 1.31), on our ONNX export",
+        "infer-onnxruntime" => "ONNX Runtime 1.32 (C#), on our ONNX export",
+        "infer-mlnet-onnx" => "ML.NET 6.0.0 ApplyOnnxModel (ONNX Runtime 1.32), on our ONNX export",
         _ => "MLNet.BNInception (TorchSharp 0.107, libtorch 2.10)",
     },
     mode = settings["mode"],

@@ -43,7 +43,7 @@ public class ModelCommandTests
             Assert.That(trained.TrainOutput, Does.Contain(printed));
         }
 
-        // The chart: a PNG that SkiaSharp 2.88 (ML.NET's) decodes, two panels side by side.
+        // The chart: a PNG that SkiaSharp (ML.NET's) decodes, two panels side by side.
         using SkiaSharp.SKBitmap png = SkiaSharp.SKBitmap.Decode(trained.CurvesPath);
         Assert.That((png.Width, png.Height), Is.EqualTo((1200, 450)));
     }
@@ -158,6 +158,6 @@ public class ModelCommandTests
         Assert.That(info.GetProperty("inputColumns").EnumerateArray().Select(c => c.GetString()), Is.EqualTo(new[] { "ImagePath (String)", "Label (String)" }));
 
         string text = InstalledTool.Succeed(work.Path, "info", "--model", trained.ModelPath).Output;
-        Assert.That(text, Does.Contain("BN-Inception, input 'Features' 1×64×64, 10 classes").And.Contain("ML.NET 5.0.1"));
+        Assert.That(text, Does.Contain("BN-Inception, input 'Features' 1×64×64, 10 classes").And.Contain("ML.NET 6.0.0"));
     }
 }

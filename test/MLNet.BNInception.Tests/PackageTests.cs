@@ -1,19 +1,21 @@
-using System.IO.Compression;
 using System.Reflection;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace MLNet.BNInception.Tests;
 
 /// <summary>
-/// Our NuGet packages as a user's project gets them: packed, then referenced from a local folder by
-/// a fresh project outside this repository, which fits, evaluates, saves, loads and predicts. It
+/// Our NuGet packages as a new user gets them: README.md's "Use it in your application" commands,
+/// run as they stand there (only the clone's folder is this repository), make an application that
+/// fits, evaluates, draws training curves, saves, loads and predicts; then the README's four
+/// packages make an application without ours that loads the saved model and scores the same. It
 /// runs TorchSharp, so on a machine whose libstdc++ lacks GLIBCXX_3.4.32 (Debian 12) it also proves
-/// that the build step fixing TorchSharp's native library ships in the package. It draws training
-/// curves too, so the chart drawer (ScottPlot on SkiaSharp 3) ships and loads beside ML.NET's image
-/// transforms on SkiaSharp 2.88.
+/// that the build step fixing TorchSharp's native library ships in the package.
 /// </summary>
 public class PackageTests
 {
     private const string Program = """
+        using System.Text.Json;
         using Microsoft.ML;
         using Microsoft.ML.Data;
         using MLNet.BNInception;
@@ -34,7 +36,9 @@ public class PackageTests
             }))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
         ITransformer model = pipeline.Fit(train);
-        MulticlassClassificationMetrics metrics = ml.MulticlassClassification.Evaluate(model.Transform(test));
+        IDataView scored = model.Transform(test);
+        MulticlassClassificationMetrics metrics = ml.MulticlassClassification.Evaluate(scored);
+        File.WriteAllText("scores.json", JsonSerializer.Serialize(scored.GetColumn<float[]>("Score").ToArray()));
         ml.Model.Save(model, train.Schema, "model.zip");
         using var loaded = (TransformerChain<ITransformer>)ml.Model.Load("model.zip", out _);
         var engine = ml.Model.CreatePredictionEngine<Row, Output>(loaded);
@@ -44,6 +48,8 @@ public class PackageTests
         {
             Console.WriteLine($"curves {chart.Width}x{chart.Height} and {File.ReadAllLines("curves.csv").Length} lines of numbers");
         }
+
+        Console.WriteLine($"test list: {Path.GetFullPath(files.TestCsv)}");
 
         public sealed class Row
         {
@@ -58,64 +64,94 @@ public class PackageTests
         }
         """;
 
+    private sealed record LoaderResult(string[] Assemblies, float[][] Scores);
+
     private static string Setting(string key) => typeof(PackageTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(attribute => attribute.Key == key).Value!;
 
     [Test]
-    public void AFreshProjectReferencingThePackagesFitsEvaluatesSavesLoadsAndPredicts()
+    public void TheReadmesCommandsGiveAnApplicationThatTrainsAndSavesAndTheReadmesFourPackagesLoadWhatItSaved()
     {
-        // A version no release has, so the packages restore puts in the NuGet cache shadow nothing; removed below.
-        string version = "0.0.0-test-" + Guid.NewGuid().ToString("N");
+        string repository = Path.GetFullPath(Path.Combine(Setting("SourceFolder"), ".."));
+        string[] blocks = ReadmeBashBlocks(File.ReadAllText(Path.Combine(repository, "README.md")), "## Use it in your application");
+        const string CloneLine = "BNINCEPTION=~/MLNet.BNInception\n";
+        Assert.That(blocks[0], Does.StartWith(CloneLine), "the first block names the clone's folder first");
+        Assert.That(blocks[1], Does.Contain("dotnet add package Microsoft.ML.OnnxRuntime "));
+
         using var root = new TemporaryDirectory();
-        string feed = Path.Combine(root.Path, "feed"), app = Path.Combine(root.Path, "app");
-        string[] packages = ["MLNet.BNInception.Engine", "MLNet.BNInception"];
+        // Empty ones here: MSBuild stops looking further up for files that are not the user's.
+        foreach (string name in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
+        {
+            File.WriteAllText(root.File(name), "<Project />\n");
+        }
+
+        string version = "";
         try
         {
-            foreach (string package in packages)
-            {
-                UserProject.Dotnet(root.Path, "pack", Path.Combine(Setting("SourceFolder"), package, package + ".csproj"), "--configuration", Setting("Configuration"),
-                    "--no-build", "--output", feed, $"-p:PackageVersion={version}", $"-p:NuspecOutputPath={Path.Combine(root.Path, "nuspec", package)}/");
-            }
+            UserProject.Bash(root.Path, $"BNINCEPTION='{repository}'\n" + blocks[0][CloneLine.Length..], TimeSpan.FromMinutes(10));
+            string app = root.File("ImageApp");
+            version = Regex.Match(File.ReadAllText(Path.Combine(app, "ImageApp.csproj")), @"Include=""MLNet.BNInception"" Version=""([^""]+)""").Groups[1].Value;
+            Assert.That(version, Does.Match(@"^0\.1\.0-dev\.[0-9]{8}\.[0-9]{6}$"), "the version pack.sh made");
+            Assert.That(File.Exists(Path.Combine(repository, "artifacts", "packages", $"MLNet.BNInception.Cli.{version}.nupkg")), Is.True, "the tool was packed too");
 
-            using (ZipArchive engine = ZipFile.OpenRead(Path.Combine(feed, $"MLNet.BNInception.Engine.{version}.nupkg")))
-            {
-                Assert.That(engine.Entries.Select(entry => entry.FullName), Does.Contain("buildTransitive/MLNet.BNInception.Engine.targets"));
-            }
-
-            using (ZipArchive mlnet = ZipFile.OpenRead(Path.Combine(feed, $"MLNet.BNInception.{version}.nupkg")))
-            {
-                Assert.That(mlnet.Entries.Select(entry => entry.FullName), Is.SupersetOf(new[]
-                {
-                    "buildTransitive/MLNet.BNInception.targets", "plots/MLNet.BNInception.Plots.dll", "plots/ScottPlot.dll", "plots/SkiaSharp.dll",
-                    "plots/runtimes/linux-x64/native/libSkiaSharp.so",
-                }));
-            }
-
-            UserProject.Write(root.Path, feed, app, [("MLNet.BNInception", version), ("libtorch-cpu-linux-x64", "2.10.0")], Program);
+            File.WriteAllText(Path.Combine(app, "Program.cs"), Program);
             UserProject.Dotnet(app, "build", "--configuration", "Release");
-            string output = ExternalProcess.Run("dotnet", [Path.Combine(app, "bin", "Release", "net10.0", "App.dll")], app, timeout: TimeSpan.FromMinutes(3))
+            string output = ExternalProcess.Run("dotnet", [Path.Combine(app, "bin", "Release", "net10.0", "ImageApp.dll")], app, timeout: TimeSpan.FromMinutes(3))
                 .AssertSucceeded().Output;
             TestContext.Out.WriteLine(output);
             Assert.That(output, Does.Match(@"evaluated 16 rows; predicted (T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot) from 10 scores"));
             Assert.That(output, Does.Contain("curves 1200x450 and 2 lines of numbers"));
-            Assert.That(File.Exists(Path.Combine(app, "bin", "Release", "net10.0", "bninception-plots", "runtimes", "linux-x64", "native", "libSkiaSharp.so")), Is.True);
 
-            // Hosts that load the package's assembly from the NuGet cache without building (notebooks)
-            // find the drawer two folders up from it, where the restored package has it.
-            string restoredAssembly = Path.Combine(Setting("NuGetPackageRoot"), "mlnet.bninception", version, "lib", "net10.0", "MLNet.BNInception.dll");
-            Assert.That(File.Exists(restoredAssembly), Is.True, restoredAssembly);
-            Assert.That(File.Exists(Path.Combine(Path.GetDirectoryName(restoredAssembly)!, "..", "..", "plots", "MLNet.BNInception.Plots.dll")), Is.True);
+            // The README's four packages, in an application that knows nothing of ours.
+            string loader = root.File("LoaderApp");
+            UserProject.Dotnet(root.Path, "new", "console", "--output", loader);
+            File.Copy(Path.Combine(app, "NuGet.config"), Path.Combine(loader, "NuGet.config"));
+            UserProject.Bash(loader, blocks[1], TimeSpan.FromMinutes(5));
+            File.Copy(Path.Combine(repository, "test", "MLNet.BNInception.NoReferenceApp", "Program.cs"), Path.Combine(loader, "Program.cs"), overwrite: true);
+            UserProject.Dotnet(loader, "build", "--configuration", "Release");
+            string testList = Regex.Match(output, "test list: (.*)").Groups[1].Value.Trim();
+            string scored = root.File("loaded.json");
+            ExternalProcess.Run("dotnet", [Path.Combine(loader, "bin", "Release", "net10.0", "LoaderApp.dll"), Path.Combine(app, "model.zip"), testList, scored],
+                loader, timeout: TimeSpan.FromMinutes(3)).AssertSucceeded();
+            LoaderResult loaded = JsonSerializer.Deserialize<LoaderResult>(File.ReadAllText(scored), new JsonSerializerOptions { PropertyNameCaseInsensitive = true })!;
+            Assert.That(loaded.Assemblies, Has.None.StartsWith("MLNet.BNInception").And.None.Contains("TorchSharp"));
+            float[][] trained = JsonSerializer.Deserialize<float[][]>(File.ReadAllText(Path.Combine(app, "scores.json")))!;
+            Assert.That(loaded.Scores, Has.Length.EqualTo(trained.Length));
+            for (int i = 0; i < trained.Length; i++)
+            {
+                Assert.That(loaded.Scores[i], Is.EqualTo(trained[i]).Within(1e-4), $"row {i}: the loaded model scores as the trained one");
+            }
         }
         finally
         {
-            foreach (string package in packages)
+            // The versions this test packed: out of the NuGet cache and the repository's package folder.
+            foreach (string package in new[] { "MLNet.BNInception.Engine", "MLNet.BNInception.Plots", "MLNet.BNInception", "MLNet.BNInception.Cli" })
             {
-                string restored = Path.Combine(Setting("NuGetPackageRoot"), package.ToLowerInvariant(), version);
-                if (Directory.Exists(restored))
+                string cached = Path.Combine(Setting("NuGetPackageRoot"), package.ToLowerInvariant());
+                if (version.Length > 0 && Directory.Exists(Path.Combine(cached, version)))
                 {
-                    Directory.Delete(restored, recursive: true);
+                    Directory.Delete(Path.Combine(cached, version), recursive: true);
                 }
+
+                if (Directory.Exists(cached) && !Directory.EnumerateFileSystemEntries(cached).Any())
+                {
+                    Directory.Delete(cached);
+                }
+
+                File.Delete(Path.Combine(repository, "artifacts", "packages", $"{package}.{version}.nupkg"));
             }
         }
+    }
+
+    /// <summary>The ```bash blocks of <paramref name="readme"/>'s section that starts with <paramref name="heading"/>.</summary>
+    private static string[] ReadmeBashBlocks(string readme, string heading)
+    {
+        int start = readme.IndexOf(heading + "\n", StringComparison.Ordinal);
+        Assert.That(start, Is.GreaterThanOrEqualTo(0), $"README.md has a section '{heading}'");
+        int end = readme.IndexOf("\n## ", start + heading.Length, StringComparison.Ordinal);
+        string section = readme[start..(end < 0 ? readme.Length : end)];
+        string[] blocks = Regex.Matches(section, "```bash\n(.*?)```", RegexOptions.Singleline).Select(match => match.Groups[1].Value).ToArray();
+        Assert.That(blocks, Has.Length.EqualTo(2), "the section's two command blocks: the application with our packages, and the one without");
+        return blocks;
     }
 }

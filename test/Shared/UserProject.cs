@@ -45,6 +45,14 @@ internal static class UserProject
         File.WriteAllText(Path.Combine(application, "Program.cs"), program);
     }
 
+    /// <summary>
+    /// Runs <paramref name="script"/> with bash in <paramref name="workingDirectory"/> as a user's
+    /// shell would (<c>set -e</c>: the first failing command ends it), fails the test with its output
+    /// if it fails, and returns its output.
+    /// </summary>
+    public static string Bash(string workingDirectory, string script, TimeSpan timeout) =>
+        ExternalProcess.Run("bash", ["-euo", "pipefail", "-c", script], workingDirectory, CleanEnvironment(), timeout).AssertSucceeded().Output;
+
     /// <summary>Runs dotnet as a user's shell would, fails the test with its output if it fails, and returns its output.</summary>
     public static string Dotnet(string workingDirectory, params string[] arguments)
     {

@@ -150,6 +150,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
 
         bool curvesWritten;
+        int keptEpoch = network.BestEpoch;
         using (network)
         {
             ITransformer labels = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(network.Transform(preparedTrain));
@@ -172,7 +173,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
 
         return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainRows, clock.Elapsed, Interrupted: false,
-            settings.Training.Precision, curvesWritten ? settings.CurvesPath : null);
+            settings.Training.Precision, curvesWritten ? settings.CurvesPath : null, keptEpoch);
     }
 
     // Checked before training; what can still fail afterwards must not cost the saved model, so it

@@ -6,8 +6,9 @@ using MLNet.BNInception.Training;
 namespace MLNet.BNInception.Cli.Pipelines;
 
 /// <summary>What a training run did.</summary>
+/// <param name="KeptEpoch">The epoch whose weights the saved model holds (with validation, the best one); 0 for the last.</param>
 internal sealed record TrainingReport(string ModelPath, string CheckpointPath, IReadOnlyList<EpochMetrics> Epochs, int Classes, long TrainRows,
-    TimeSpan Elapsed, bool Interrupted, TrainingPrecision Precision = TrainingPrecision.Float32, string? CurvesPath = null)
+    TimeSpan Elapsed, bool Interrupted, TrainingPrecision Precision = TrainingPrecision.Float32, string? CurvesPath = null, int KeptEpoch = 0)
 {
     public string Describe()
     {
@@ -16,12 +17,16 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
             return $"interrupted after {ProgressDisplay.FormatDuration(Elapsed)}: the checkpoint '{CheckpointPath}' holds the run; rerun the same command with --resume to continue it.";
         }
 
-        EpochMetrics? last = Epochs.Count > 0 ? Epochs[^1] : null;
-        string validation = last?.ValidationAccuracy is { } accuracy
-            ? string.Create(CultureInfo.InvariantCulture, $", validation loss {last.ValidationLoss:F4}, accuracy {accuracy:P2}")
+        // The figures of the model that was saved: with validation, the best epoch's, which need not be the last.
+        EpochMetrics? kept = Epochs.FirstOrDefault(epoch => epoch.Epoch == KeptEpoch) ?? (Epochs.Count > 0 ? Epochs[^1] : null);
+        string validation = kept?.ValidationAccuracy is { } accuracy
+            ? string.Create(CultureInfo.InvariantCulture, $", validation loss {kept.ValidationLoss:F4}, accuracy {accuracy:P2}")
             : "";
-        string metrics = last is null ? "" : string.Create(CultureInfo.InvariantCulture,
-            $"; last epoch: train loss {last.TrainLoss:F4}, accuracy {last.TrainAccuracy:P2}{validation}");
+        string which = kept is null ? ""
+            : kept == Epochs[^1] ? $"epoch {kept.Epoch} (the last)"
+            : $"epoch {kept.Epoch} (best validation; the last was {Epochs[^1].Epoch})";
+        string metrics = kept is null ? "" : string.Create(CultureInfo.InvariantCulture,
+            $"; the saved model is {which}: train loss {kept.TrainLoss:F4}, accuracy {kept.TrainAccuracy:P2}{validation}");
         string curves = CurvesPath is null ? "" : $"; training curves in {CurvesPath} and {TrainingCurves.CsvPathFor(CurvesPath)}";
         return string.Create(CultureInfo.InvariantCulture,
             $"trained on {TrainRows:N0} images of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} in {ProgressDisplay.FormatDuration(Elapsed)}{metrics}. Saved {ModelPath}{curves}.");

@@ -3,7 +3,7 @@ namespace MLNet.BNInception.Cli.Scoring;
 /// <summary>The network of a saved model, run on a batch of prepared images at a time.</summary>
 internal interface IScoringNetwork : IDisposable
 {
-    /// <summary>The engine and its settings, for the job's report: "ONNX Runtime 1.31.1, float32, 2 threads".</summary>
+    /// <summary>The engine and its settings, for the job's report: "ONNX Runtime 1.32.0, float32, 2 threads".</summary>
     string Description { get; }
 
     /// <summary>The network's input: the name of the pipeline's feature column.</summary>

@@ -13,7 +13,7 @@ internal static class ImageFormatSignature
     /// <summary>Enough leading bytes for every signature below.</summary>
     public const int HeaderLength = 16;
 
-    /// <summary>The formats SkiaSharp 2.88 decodes, for messages that say what would be valid.</summary>
+    /// <summary>The formats SkiaSharp decodes, for messages that say what would be valid.</summary>
     public const string DecodableFormats = "JPEG, PNG, GIF, WEBP, BMP, ICO, WBMP";
 
     /// <summary>The format SkiaSharp decodes whose signature <paramref name="header"/> starts with, or null.</summary>

@@ -13,7 +13,7 @@ namespace MLNet.BNInception.Trainers;
 /// ML.NET keeps model loading internal, so this reads the file's format, not ML.NET's objects. The
 /// trainer's model is saved as an <c>OnnxTransformer</c> holding our ONNX export (see
 /// <see cref="BnInceptionPredictionTransformer.Save"/>), and this relies on how OnnxTransformer
-/// stores its model in ML.NET 5: the model file is a zip, and each OnnxTransformer keeps its ONNX
+/// stores its model in ML.NET 5 and 6 (the same format): the model file is a zip, and each OnnxTransformer keeps its ONNX
 /// model in an entry named <c>…/OnnxModel</c> (with <c>\</c> when saved on Windows), an Int32 length
 /// followed by that many bytes (ML.NET's <c>WriteByteArray</c>). Of the ONNX models in the file, the
 /// one whose producer is MLNet.BNInception is read, with <see cref="OnnxImporter"/>. Should a later

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLNet.BNInception.Plots;
 using MLNet.BNInception.Training;
 
 namespace MLNet.BNInception.Trainers;
@@ -23,12 +24,11 @@ public static class TrainingCurves
     /// <param name="history">Metrics per epoch, as <see cref="BnInceptionPredictionTransformer.History"/> holds them.</param>
     /// <param name="bestEpoch">The epoch whose weights the model keeps, marked on the chart when there is validation; 0 for none.</param>
     /// <exception cref="ArgumentException"><see cref="CheckPath"/> refuses the path, or there are no epochs; nothing was written.</exception>
-    /// <exception cref="InvalidOperationException">The chart drawer is not available here (the message says why); nothing was written.</exception>
     public static void Save(string pngPath, IReadOnlyList<EpochMetrics> history, int bestEpoch = 0)
     {
         ArgumentNullException.ThrowIfNull(history);
         // The message names the path itself, and is shown as it stands (a warning after training).
-        if (CheckPathOnly(pngPath) is string problem)
+        if (CheckPath(pngPath) is string problem)
         {
             throw new ArgumentException(problem);
         }
@@ -38,17 +38,12 @@ public static class TrainingCurves
             throw new ArgumentException("There are no epochs to plot.", nameof(history));
         }
 
-        if (PlotsLoadContext.Unavailable() is string reason)
-        {
-            throw new InvalidOperationException($"Cannot draw training curves: {reason}.");
-        }
-
         string csvPath = CsvPathFor(pngPath);
         string newPng = pngPath + ".new.png", newCsv = csvPath + ".new";
         try
         {
             bool validated = history.All(epoch => epoch.ValidationLoss is not null);
-            PlotsLoadContext.SaveTrainingCurves(newPng, "BN-Inception",
+            TrainingCurvesChart.Save(newPng, "BN-Inception",
                 history.Select(epoch => (double)epoch.Epoch).ToArray(),
                 history.Select(epoch => epoch.TrainLoss).ToArray(),
                 history.Select(epoch => epoch.TrainAccuracy).ToArray(),
@@ -72,12 +67,10 @@ public static class TrainingCurves
     /// Why training curves cannot be written to <paramref name="pngPath"/>, or null when they can:
     /// the path must end in .png and its folder exist; a PNG or CSV already there may be replaced
     /// only when it is an earlier run's training curves (the CSV beside it starts with
-    /// <see cref="CsvHeader"/>), never someone's image or data; and the chart drawer must be
-    /// available here. For checking a setting before hours of training.
+    /// <see cref="CsvHeader"/>), never someone's image or data. For checking a setting before hours
+    /// of training.
     /// </summary>
-    public static string? CheckPath(string? pngPath) => CheckPathOnly(pngPath) ?? PlotsLoadContext.Unavailable();
-
-    private static string? CheckPathOnly(string? pngPath)
+    public static string? CheckPath(string? pngPath)
     {
         if (string.IsNullOrWhiteSpace(pngPath))
         {

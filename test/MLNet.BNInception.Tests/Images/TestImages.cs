@@ -2,7 +2,7 @@ using SkiaSharp;
 
 namespace MLNet.BNInception.Tests.Images;
 
-/// <summary>Images drawn and encoded with SkiaSharp (JPEG, PNG, WEBP are what its 2.88 encoders write), and pixel reads from the loader's output.</summary>
+/// <summary>Images drawn and encoded with SkiaSharp (JPEG, PNG, WEBP are what its encoders write), and pixel reads from the loader's output.</summary>
 internal static class TestImages
 {
     /// <summary>A width x height image filled with <paramref name="background"/>, with <paramref name="draw"/> applied.</summary>

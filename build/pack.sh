@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Packs everything an application needs from this repository into one folder that NuGet can use as a
+# package source (README, "Use it in your application"):
+#   MLNet.BNInception         the ML.NET trainer, safe image loader and model files
+#   MLNet.BNInception.Engine  the network, training and scoring on TorchSharp (a dependency of the above)
+#   MLNet.BNInception.Plots   training curves with ScottPlot (a dependency of the above)
+#   MLNet.BNInception.Cli     the bninception command-line tool (dotnet tool install)
+#
+#   bash build/pack.sh [--output DIR] [--version VERSION]
+#
+# The version is new on every pack (0.1.0-dev.<UTC date and time>), so NuGet's cache, which never
+# looks at a version again once it holds it, cannot hand an application an earlier pack. Earlier
+# packs of these packages in DIR are removed. The last line printed is the version.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+output=artifacts/packages
+version=""
+while (($#)); do
+  case "$1" in
+    --output) output=${2:?--output needs a folder}; shift 2 ;;
+    --version) version=${2:?--version needs a version}; shift 2 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "pack: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+prefix=$(dotnet msbuild src/MLNet.BNInception -getProperty:VersionPrefix)
+version=${version:-$prefix-dev.$(date -u +%Y%m%d.%H%M%S)}
+
+bash build/setup.sh
+mkdir -p "$output"
+output=$(cd "$output" && pwd)
+projects=(MLNet.BNInception.Engine MLNet.BNInception.Plots MLNet.BNInception MLNet.BNInception.Cli)
+for project in "${projects[@]}"; do
+  rm -f "$output/$project".[0-9]*.nupkg
+done
+for project in "${projects[@]}"; do
+  # The pack of each project sets the version of the ones it depends on too (a global property).
+  dotnet pack "src/$project" -c Release --no-build -nologo -v quiet --output "$output" -p:PackageVersion="$version"
+done
+
+echo "packed into $output:"
+for project in "${projects[@]}"; do
+  echo "  $project.$version.nupkg ($(du -h "$output/$project.$version.nupkg" | cut -f1))"
+done
+echo "$version"

@@ -1,0 +1,30 @@
+using MLNet.BNInception.Cli.Pipelines;
+using MLNet.BNInception.Training;
+
+namespace MLNet.BNInception.Cli.Tests;
+
+/// <summary>The summary line of <c>bninception train</c> quotes the epoch whose weights were saved.</summary>
+public class TrainingReportTests
+{
+    private static readonly EpochMetrics[] Epochs =
+    [
+        new(1, 1.5, 0.40, 1.20, 0.55, 0.045),
+        new(2, 1.1, 0.60, 0.90, 0.70, 0.043),
+        new(3, 0.9, 0.70, 1.05, 0.66, 0.041),
+    ];
+
+    [Test]
+    public void WithValidationTheSummaryQuotesTheBestEpochThatWasSavedNotTheLast()
+    {
+        string text = new TrainingReport("model.zip", "model.zip.ckpt", Epochs, 10, 800, TimeSpan.FromSeconds(90), false, KeptEpoch: 2).Describe();
+        Assert.That(text, Does.Contain("the saved model is epoch 2 (best validation; the last was 3): train loss 1.1000, accuracy 60.00 %, validation loss 0.9000, accuracy 70.00 %"));
+        Assert.That(text, Does.Not.Contain("66.00"), "the last epoch's figures are not the saved model's");
+    }
+
+    [Test]
+    public void WhenTheLastEpochWasSavedTheSummarySaysSo()
+    {
+        string text = new TrainingReport("model.zip", "model.zip.ckpt", Epochs, 10, 800, TimeSpan.FromSeconds(90), false, KeptEpoch: 3).Describe();
+        Assert.That(text, Does.Contain("the saved model is epoch 3 (the last): train loss 0.9000, accuracy 70.00 %, validation loss 1.0500, accuracy 66.00 %"));
+    }
+}
