@@ -55,7 +55,9 @@ public static class FashionMnist
         }
 
         using DisposeScope scope = NewDisposeScope();
-        Tensor images = tensor(pixels[(skip * 28 * 28)..], [loaded - skip, 1, 28, 28]).to(ScalarType.Float32) / 255.0;
+        // A Scalar held to the end rather than made implicitly from 255 (see Training.SgdStep for why).
+        using Scalar byteRange = 255.0.ToScalar();
+        Tensor images = tensor(pixels[(skip * 28 * 28)..], [loaded - skip, 1, 28, 28]).to(ScalarType.Float32).div(byteRange);
         if (side != 28)
         {
             images = F.interpolate(images, [side, side], mode: InterpolationMode.Bilinear, align_corners: false);

@@ -57,7 +57,10 @@ public static class BatchNormFolding
         Tensor beta = bn.bias!.to(ScalarType.Float64);
         Tensor mean = bn.running_mean!.to(ScalarType.Float64);
         Tensor variance = bn.running_var!.to(ScalarType.Float64);
-        Tensor scale = gamma * (variance + bn.eps).rsqrt();
+        // Scalars held to the end rather than made implicitly from ε (see Training.SgdStep for why);
+        // add(ε) would make one for its α of 1 too.
+        using Scalar epsilon = bn.eps.ToScalar(), one = 1.ToScalar();
+        Tensor scale = gamma * variance.add(epsilon, one).rsqrt();
         Tensor weight = source.Conv.weight.to(ScalarType.Float64) * scale.reshape(-1, 1, 1, 1);
         target.Conv.weight.copy_(weight);
         target.Conv.bias!.copy_(beta - (scale * mean));

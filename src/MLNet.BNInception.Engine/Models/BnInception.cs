@@ -144,7 +144,7 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
             {
                 case Conv2d conv:
                     long fanIn = conv.weight.shape.Skip(1).Aggregate(1L, (product, size) => product * size);
-                    conv.weight.copy_(normal(0, Math.Sqrt(gain / fanIn), conv.weight.shape));
+                    conv.weight.copy_(Normal(0, Math.Sqrt(gain / fanIn), conv.weight.shape, one));
                     conv.bias?.zero_();
                     break;
                 case BatchNorm2d bn:
@@ -155,11 +155,19 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
                     bn.num_batches_tracked?.zero_();
                     break;
                 case Linear linear:
-                    linear.weight.copy_(normal(0, 0.01, linear.weight.shape));
+                    linear.weight.copy_(Normal(0, 0.01, linear.weight.shape, one));
                     linear.bias?.zero_();
                     break;
             }
         }
+    }
+
+    // TorchSharp's normal(mean, std, size), randn(size)·std + mean, with the numbers in Scalars held
+    // to the end: TorchSharp makes them implicitly there (see Training.SgdStep for why that is avoided).
+    private static Tensor Normal(double mean, double std, long[] shape, Scalar one)
+    {
+        using Scalar scale = std.ToScalar(), shift = mean.ToScalar();
+        return randn(shape).mul_(scale).add_(shift, one);
     }
 
     /// <summary>

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using MLNet.BNInception.Datasets;
 using MLNet.BNInception.Plots;
+using MLNet.BNInception.Training;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -110,13 +112,14 @@ internal static class Figure1Experiment
         }
     }
 
-    private static void Step(SigmoidNetwork network, optim.Optimizer optimizer, Tensor images, Tensor labels)
+    private static void Step(SigmoidNetwork network, SGD optimizer, Tensor images, Tensor labels)
     {
         network.train();
         Tensor loss = F.cross_entropy(network.call(images), labels);
         optimizer.zero_grad();
         loss.backward();
-        optimizer.step();
+        // TorchSharp's SGD.step with its numbers in held Scalars (dotnet/TorchSharp#1434).
+        SgdStep.Apply(optimizer);
     }
 
     // Test accuracy, and the percentiles of one last-layer sigmoid's input over the test set (BN in
@@ -136,7 +139,10 @@ internal static class Figure1Experiment
     private static (Tensor Images, Tensor Labels) Flat(string split)
     {
         (byte[] pixels, long[] labels, int count) = FashionMnist.Load(FashionMnist.DefaultFolder, split, int.MaxValue);
-        Tensor images = tensor(pixels, ScalarType.Byte).reshape(count, 784).to(ScalarType.Float32).div_(255);
+        // A Scalar held to the end rather than made implicitly from 255: a garbage collection can free
+        // an implicit one while the native call reads it (dotnet/TorchSharp#1434).
+        using Scalar byteRange = 255.ToScalar();
+        Tensor images = tensor(pixels, ScalarType.Byte).reshape(count, 784).to(ScalarType.Float32).div_(byteRange);
         return (images, tensor(labels));
     }
 

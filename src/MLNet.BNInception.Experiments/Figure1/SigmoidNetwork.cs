@@ -40,9 +40,12 @@ internal sealed class SigmoidNetwork : nn.Module<Tensor, Tensor>
         // same weights.
         using var generator = new Generator((ulong)seed);
         using IDisposable noGrad = no_grad();
+        // TorchSharp's normal(0, std, size) is randn·std + 0 with Scalars it makes implicitly, which
+        // a garbage collection can free mid-call (dotnet/TorchSharp#1434): the same with held ones.
+        using Scalar std = initStd.ToScalar(), zero = 0.ToScalar(), one = 1.ToScalar();
         foreach (Linear linear in _layers.Append(_classifier))
         {
-            using Tensor drawn = normal(0, initStd, linear.weight.shape, generator: generator);
+            using Tensor drawn = randn(linear.weight.shape, generator: generator).mul_(std).add_(zero, one);
             linear.weight.copy_(drawn);
             linear.bias?.zero_();
         }

@@ -77,7 +77,7 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
 
     /// <summary>Trains on <paramref name="trainData"/>, validating on <paramref name="validationData"/> after every epoch.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
-    /// <exception cref="ArgumentException">CurvesPath cannot take training curves (not a .png, no such folder, the chart drawer missing); nothing was read.</exception>
+    /// <exception cref="ArgumentException">CurvesPath cannot take training curves (not a .png, no such folder, or it would replace files that are not earlier curves); nothing was read.</exception>
     /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
     /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled; a checkpoint was written when a path is set.</exception>
     public BnInceptionPredictionTransformer Fit(IDataView trainData, IDataView? validationData)
@@ -187,7 +187,7 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         }
     }
 
-    // The path and the drawer were checked before training; what can still fail (a full disk, say)
+    // The path was checked before training; what can still fail (a full disk, say)
     // must not cost the trained model, so it is reported in the log instead of thrown.
     private static void WriteCurves(string path, TrainingResult result, TrainingLog log)
     {
@@ -272,7 +272,7 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         /// <summary>
         /// A .png file to draw the training curves to when training ends: loss and accuracy per
         /// epoch, training and validation, with the numbers in a CSV of the same name beside it (see
-        /// <see cref="TrainingCurves"/>). The path, its folder and the chart drawer are checked before
+        /// <see cref="TrainingCurves"/>). The path and its folder are checked before
         /// training. If writing still fails afterwards (a full disk, say), the model is returned
         /// anyway and the failure is a warning in the <see cref="MLContext"/>'s log (without one,
         /// only the missing files show it); <c>SaveTrainingCurves</c> on the fitted model draws them

@@ -1,0 +1,17 @@
+using MLNet.BNInception.Experiments.Figure1;
+
+namespace MLNet.BNInception.Experiments.Tests;
+
+/// <summary>
+/// No code of the experiments hands TorchSharp an implicit native Scalar, which a garbage collection
+/// can free while a native call still reads it (<see cref="ImplicitScalarScan"/>).
+/// </summary>
+public class ImplicitScalarTests
+{
+    [Test]
+    public void NoCodeOfTheExperimentsHandsTorchSharpAnImplicitScalar()
+    {
+        IReadOnlyList<string> found = ImplicitScalarScan.Find(typeof(Figure1Experiment).Assembly);
+        Assert.That(found, Is.Empty, "\n" + string.Join("\n", found));
+    }
+}

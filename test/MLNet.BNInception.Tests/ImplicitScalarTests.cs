@@ -1,0 +1,18 @@
+using MLNet.BNInception.Trainers;
+
+namespace MLNet.BNInception.Tests;
+
+/// <summary>
+/// No code of the ML.NET package (or of the main job) hands TorchSharp an implicit native Scalar,
+/// which a garbage collection can free while a native call still reads it (<see cref="ImplicitScalarScan"/>).
+/// </summary>
+public class ImplicitScalarTests
+{
+    [TestCase(typeof(BnInceptionMulticlassTrainer))]
+    [TestCase(typeof(MLNet.BNInception.Demo.WalkthroughSettings))]
+    public void NoCodeOfTheAssemblyHandsTorchSharpAnImplicitScalar(Type member)
+    {
+        IReadOnlyList<string> found = ImplicitScalarScan.Find(member.Assembly);
+        Assert.That(found, Is.Empty, "\n" + string.Join("\n", found));
+    }
+}
