@@ -79,11 +79,7 @@ public class PackageTests
         Assert.That(blocks[1], Does.Contain("dotnet add package Microsoft.ML.OnnxRuntime "));
 
         using var root = new TemporaryDirectory();
-        // Empty ones here: MSBuild stops looking further up for files that are not the user's.
-        foreach (string name in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
-        {
-            File.WriteAllText(root.File(name), "<Project />\n");
-        }
+        UserProject.FenceOff(root.Path);
 
         string version = "";
         try

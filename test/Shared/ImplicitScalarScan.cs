@@ -73,6 +73,13 @@ internal static class ImplicitScalarScan
         return findings.Order(StringComparer.Ordinal).ToArray();
     }
 
+    /// <summary>Fails the test with every place <see cref="Find"/> reports in <paramref name="assembly"/>, one a line.</summary>
+    public static void AssertNoneIn(Assembly assembly)
+    {
+        IReadOnlyList<string> found = Find(assembly);
+        Assert.That(found, Is.Empty, "\n" + string.Join("\n", found));
+    }
+
     private static bool IsImplicitScalar(MethodBase method) => method.DeclaringType == typeof(Scalar) && method.Name == "op_Implicit";
 
     // TorchSharp methods that make an implicit Scalar, each with the chain that shows how.

@@ -15,11 +15,7 @@ internal static class UserProject
     public static void Write(string root, string feed, string application, IEnumerable<(string Id, string Version)> packages, string program)
     {
         Directory.CreateDirectory(application);
-        foreach (string name in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
-        {
-            File.WriteAllText(Path.Combine(root, name), "<Project />\n");
-        }
-
+        FenceOff(root);
         File.WriteAllText(Path.Combine(root, "NuGet.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
@@ -43,6 +39,18 @@ internal static class UserProject
             </Project>
             """);
         File.WriteAllText(Path.Combine(application, "Program.cs"), program);
+    }
+
+    /// <summary>
+    /// Writes empty Directory.Build.* and Directory.Packages.props into <paramref name="root"/>, so that
+    /// MSBuild looking upwards from a project below it stops there, at files that are not the user's.
+    /// </summary>
+    public static void FenceOff(string root)
+    {
+        foreach (string name in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props" })
+        {
+            File.WriteAllText(Path.Combine(root, name), "<Project />\n");
+        }
     }
 
     /// <summary>
