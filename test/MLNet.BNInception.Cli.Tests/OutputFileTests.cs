@@ -22,7 +22,7 @@ public class OutputFileTests
         {
             foreach (string[] batch in rows.Chunk(3))
             {
-                file.Append(string.Concat(batch.Select(row => row + "\n")));
+                file.Append(Encoding.UTF8.GetBytes(string.Concat(batch.Select(row => row + "\n"))));
             }
         }
 

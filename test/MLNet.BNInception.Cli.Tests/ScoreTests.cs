@@ -179,7 +179,16 @@ public class ScoreTests
             "--batch", "2", "--fail-fast");
 
         Assert.That(run.ExitCode, Is.EqualTo(5));
-        Assert.That(run.Error.Trim().Split('\n').Last(), Does.StartWith("bninception: row 4 (line 5), path '" + work.File("gone.png") + "': FileNotFound"));
+        string message = run.Error.Trim().Split('\n').Last();
+        Assert.That(message, Does.StartWith("bninception: row 4 (line 5), path '" + work.File("gone.png") + "': FileNotFound"));
         Assert.That(File.ReadAllLines(output), Has.Length.EqualTo(3), "the header and the whole batch before the bad row's");
+
+        // The advice works: the file is put back, and the same command with --resume finishes the job.
+        Assert.That(message, Does.Contain("repair or replace the file and rerun the same command with --resume"));
+        File.Copy($"{images}/t10k/4.png", work.File("gone.png"));
+        InstalledTool.Succeed(work.Path, "score", "--model", trained.ModelPath, "--input", input, "--output", output, "--batch", "2", "--fail-fast", "--resume");
+        Csv written = Csv.Read(output);
+        Assert.That(written.Column("Error"), Is.All.Empty);
+        Assert.That(written.Column("ImagePath"), Is.EqualTo(File.ReadAllLines(input).Skip(1)));
     }
 }

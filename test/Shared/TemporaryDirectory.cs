@@ -15,9 +15,21 @@ internal sealed class TemporaryDirectory : IDisposable
 
     public void Dispose()
     {
-        if (Directory.Exists(Path))
+        if (!Directory.Exists(Path))
+        {
+            return;
+        }
+
+        try
         {
             Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException) when (OperatingSystem.IsLinux())
+        {
+            // A file whose name is not UTF-8 (the hostile corpus has one) cannot be named by a .NET
+            // string, so .NET cannot delete it; rm takes names as bytes.
+            using var remove = System.Diagnostics.Process.Start("rm", ["-rf", "--", Path]);
+            remove.WaitForExit();
         }
     }
 }

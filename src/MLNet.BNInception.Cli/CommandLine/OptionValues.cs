@@ -1,3 +1,5 @@
+using System.CommandLine;
+
 namespace MLNet.BNInception.Cli.CommandLine;
 
 /// <summary>Checks and readings of option values that several commands share.</summary>
@@ -8,6 +10,17 @@ internal static class OptionValues
         value >= 1 ? value : throw CommandLineException.BadArguments($"{option} {value}: must be at least 1");
 
     /// <summary>One ASCII character other than a quote or a line break, or "tab"; null when not given.</summary>
+    /// <summary>The --max-image-pixels option the commands that read images share.</summary>
+    public static Option<long> MaxImagePixelsOption() => new("--max-image-pixels")
+    {
+        Description = "The most pixels an image may decode to; a larger one is refused from its header as a bad row (TooManyPixels), before it takes memory. " +
+            "PNG, GIF and BMP decode at full size; each image thread holds up to three copies of the largest image it met.",
+        DefaultValueFactory = _ => Images.SafeImageLoadingOptions.DefaultMaximumPixels,
+    };
+
+    public static long Positive(long value, string option) =>
+        value > 0 ? value : throw CommandLineException.BadArguments($"{option} must be at least 1, not {value}");
+
     public static char? Separator(string? text) => text switch
     {
         null => null,

@@ -32,9 +32,11 @@ internal static class ScoreCommand
         var pathColumn = new Option<string>("--path-column") { Description = "The column of image paths, by header name or number (from 1). Default: the model's path column (the first column without a header)." };
         var separator = new Option<string>("--separator") { Description = "The field separator: a character, or 'tab'. Default: tab for .tsv files, else comma." };
         var noHeader = new Option<bool>("--no-header") { Description = "The input has no header row (nor will the output)." };
+        Option<long> maxImagePixels = OptionValues.MaxImagePixelsOption();
         var command = new Command("score", "Score a CSV list of images with a saved model, in batches, resumable and shardable.")
         {
             model, input, output, topK, batch, threads, decoders, precision, resume, overwrite, failFast, shard, shardBlock, imageFolder, pathColumn, separator, noHeader,
+            maxImagePixels,
         };
         command.SetAction(parsed =>
         {
@@ -79,6 +81,7 @@ internal static class ScoreCommand
                 PathColumn = parsed.GetValue(pathColumn),
                 Separator = OptionValues.Separator(parsed.GetValue(separator)),
                 HasHeader = !parsed.GetValue(noHeader),
+                MaxImagePixels = OptionValues.Positive(parsed.GetValue(maxImagePixels), "--max-image-pixels"),
             };
             var job = new ScoringJob(options);
             ScoringSummary summary = ProgressDisplay.RunAsync(context, "scoring", sink => job.RunAsync(

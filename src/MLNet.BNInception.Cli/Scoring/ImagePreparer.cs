@@ -20,7 +20,7 @@ internal sealed class ImagePreparer
     private readonly SchemaDefinition _input;
     private readonly SchemaDefinition _output;
 
-    public ImagePreparer(SavedModel model, string? imageFolder, string featureColumn, int featureLength)
+    public ImagePreparer(SavedModel model, string? imageFolder, string featureColumn, int featureLength, long maximumPixels)
     {
         _model = model;
         FeatureLength = featureLength;
@@ -30,7 +30,13 @@ internal sealed class ImagePreparer
         _output = SchemaDefinition.Create(typeof(FeatureRow));
         _output[0].ColumnName = featureColumn;
         IDataView paths = context.Data.LoadFromEnumerable(Array.Empty<PathRow>(), _input);
-        ITransformer loader = context.Transforms.LoadImagesSafely(model.ImageColumn, imageFolder, model.PathColumn).Fit(paths);
+        ITransformer loader = context.Transforms.LoadImagesSafely(new SafeImageLoadingOptions
+        {
+            OutputColumnName = model.ImageColumn,
+            InputColumnName = model.PathColumn,
+            ImageFolder = imageFolder,
+            MaximumPixels = maximumPixels,
+        }).Fit(paths);
         _chain = new TransformerChain<ITransformer>([loader, .. model.Preprocessing]);
         DataViewSchema schema;
         try

@@ -45,7 +45,7 @@ internal sealed class PredictionsFile : IDisposable
         var file = new PredictionsFile(stream, 0);
         if (header is not null)
         {
-            file.Append(header + "\n");
+            file.Append(Utf8.GetBytes(header + "\n"));
         }
 
         return file;
@@ -78,17 +78,16 @@ internal sealed class PredictionsFile : IDisposable
         if (header is not null && keepBytes == 0)
         {
             var file = new PredictionsFile(stream, 0);
-            file.Append(header + "\n");
+            file.Append(Utf8.GetBytes(header + "\n"));
             return file;
         }
 
         return new PredictionsFile(stream, rows);
     }
 
-    /// <summary>Writes <paramref name="text"/> (whole rows) in one write, on disk before returning.</summary>
-    public void Append(string text)
+    /// <summary>Writes <paramref name="bytes"/> (whole rows) in one write, on disk before returning.</summary>
+    public void Append(ReadOnlySpan<byte> bytes)
     {
-        byte[] bytes = Utf8.GetBytes(text);
         _stream.Write(bytes);
 
         // To the disk, not only to the operating system: a power cut then loses no batch that was

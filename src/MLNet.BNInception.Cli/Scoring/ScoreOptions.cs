@@ -41,4 +41,7 @@ internal sealed record ScoreOptions
     public char? Separator { get; init; }
 
     public bool HasHeader { get; init; } = true;
+
+    /// <summary>The most pixels an image may decode to; a larger one is a bad row (TooManyPixels).</summary>
+    public long MaxImagePixels { get; init; } = Images.SafeImageLoadingOptions.DefaultMaximumPixels;
 }

@@ -7,6 +7,7 @@ using CsvHelper;
 using MLNet.BNInception.Cli.CommandLine;
 using MLNet.BNInception.Cli.Models;
 using MLNet.BNInception.Inference;
+using MLNet.BNInception.IO;
 
 namespace MLNet.BNInception.Cli.Scoring;
 
@@ -67,7 +68,7 @@ internal sealed class ScoringJob
         }
 
         string? imageFolder = ResolveImageFolder(model, log);
-        var preparer = new ImagePreparer(model, imageFolder, network.InputName, network.FeatureLength);
+        var preparer = new ImagePreparer(model, imageFolder, network.InputName, network.FeatureLength, _options.MaxImagePixels);
         string[] added = AddedColumns();
         string[] clashing = input.Headers.Intersect(added, StringComparer.Ordinal).ToArray();
         if (clashing.Length > 0)
@@ -305,9 +306,10 @@ internal sealed class ScoringJob
 
         public long Line { get; init; }
 
-        /// <summary>The row's fields as the output gets them: the input's bytes, quoting and all.</summary>
-        public required string Fields { get; init; }
+        /// <summary>The row's fields as the output gets them: the input's bytes, quoting and all, whatever their encoding.</summary>
+        public required byte[] Fields { get; init; }
 
+        /// <summary>The image path; bytes that are not UTF-8 are carried as <see cref="FileNameBytes"/> escapes, so the file still opens.</summary>
         public required string Path { get; init; }
 
         /// <summary>Why the row has no prediction (reason: detail), or null.</summary>
@@ -349,13 +351,24 @@ internal sealed class ScoringJob
             _clock.Start();
             Task reader = Task.Run(() => ReadAsync(inOrder.Writer, toPrepare.Writer, stop.Token), CancellationToken.None);
             Task[] workers = Enumerable.Range(0, _options.Decoders).Select(_ => Task.Run(() => PrepareAsync(toPrepare.Reader, stop.Token), CancellationToken.None)).ToArray();
+            var interrupted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            using CancellationTokenRegistration onInterrupt = cancellation.Register(() => interrupted.TrySetResult());
+            bool abandoned = false;
             try
             {
                 await foreach (Window window in inOrder.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
                 {
                     // A worker that fails outside a batch (while starting) would leave this batch
-                    // unprepared for ever: its failure ends the wait.
-                    await Task.WhenAny(window.Prepared.Task, _workerFailed.Task).ConfigureAwait(false);
+                    // unprepared for ever: its failure ends the wait. So does Ctrl-C: a worker can sit in
+                    // a read that does not return (a stalled network share), and the batches already
+                    // written are whole without this one.
+                    await Task.WhenAny(window.Prepared.Task, _workerFailed.Task, interrupted.Task).ConfigureAwait(false);
+                    if (!window.Prepared.Task.IsCompleted && !_workerFailed.Task.IsCompleted)
+                    {
+                        abandoned = true;
+                        break;
+                    }
+
                     await (window.Prepared.Task.IsCompleted ? window.Prepared.Task : _workerFailed.Task).ConfigureAwait(false);
                     Write(window);
                     progress?.Invoke(new ScoringProgress(output.RowsDone + _written, rowsInShard, _badRows.Values.Sum(), _written / _clock.Elapsed.TotalSeconds));
@@ -370,14 +383,17 @@ internal sealed class ScoringJob
                 await stop.CancelAsync().ConfigureAwait(false);
                 toPrepare.Writer.TryComplete();
                 await Quietly(reader).ConfigureAwait(false);
-                foreach (Task worker in workers)
+
+                // Workers still busy with the abandoned batch are not waited for: what they prepare is
+                // thrown away, and they touch nothing the job closes on its way out.
+                foreach (Task worker in abandoned ? [] : workers)
                 {
                     await Quietly(worker).ConfigureAwait(false);
                 }
             }
 
             // The reader's and the workers' own failures (an unreadable input, say) come out here.
-            foreach (Task task in workers.Prepend(reader))
+            foreach (Task task in abandoned ? [reader] : workers.Prepend(reader))
             {
                 if (task.IsFaulted && task.Exception.InnerException is { } failure and not OperationCanceledException)
                 {
@@ -468,20 +484,34 @@ internal sealed class ScoringJob
         private InputRow ReadRow(CsvReader reader)
         {
             int count = reader.FieldCount;
-            string path = input.PathIndex < count ? reader.GetString(input.PathIndex) : "";
+            string path = input.PathIndex < count ? FileNameBytes.Decode(reader.GetSpan(input.PathIndex)) : "";
             if (count == input.FieldCount)
             {
-                return new InputRow { Number = reader.RowNumber, Line = reader.LineNumber, Fields = Utf8.GetString(reader.RawRecord), Path = path };
+                return new InputRow { Number = reader.RowNumber, Line = reader.LineNumber, Fields = reader.RawRecord.ToArray(), Path = path };
             }
 
-            // A ragged row keeps the header's columns, so that the added ones stay in place.
-            string[] fields = Enumerable.Range(0, input.FieldCount).Select(i => i < count ? reader.GetString(i) : "").ToArray();
+            // A ragged row keeps the header's columns, so that the added ones stay in place; each field
+            // kept is copied as the input holds it.
+            var fields = new List<byte>(reader.RawRecord.Length + input.FieldCount);
+            for (int i = 0; i < input.FieldCount; i++)
+            {
+                if (i > 0)
+                {
+                    fields.AddRange(Utf8.GetBytes([job._separator]));
+                }
+
+                if (i < count)
+                {
+                    fields.AddRange(reader.GetRawSpan(i));
+                }
+            }
+
             string extra = count > input.FieldCount ? $"; its last {count - input.FieldCount} are left out of the output" : "";
             return new InputRow
             {
                 Number = reader.RowNumber,
                 Line = reader.LineNumber,
-                Fields = CsvText.Record(fields, job._separator),
+                Fields = [.. fields],
                 Path = path,
                 Error = $"FieldCount: the row has {count} field{(count == 1 ? "" : "s")}, the {(_options.HasHeader ? "header" : "first row")} {input.FieldCount}{extra}",
             };
@@ -525,9 +555,16 @@ internal sealed class ScoringJob
             List<InputRow> rows = window.Rows;
             if (_options.FailFast && rows.FirstOrDefault(row => row.Error is not null) is { } bad)
             {
+                // --resume refuses an input that changed since the job began, so the advice never asks for
+                // the list to be edited when the image itself can be mended.
+                string mend = bad.Error!.StartsWith("FieldCount:", StringComparison.Ordinal)
+                    ? "the row itself is malformed: correct it in the input and score again with --overwrite (an edited input cannot be resumed), " +
+                      "or score without --fail-fast to have it reported in the Error column"
+                    : "repair or replace the file and rerun the same command with --resume, which keeps the rows already written; " +
+                      "editing the input instead (removing the row) makes it another job, which --resume refuses: then score again with --overwrite, " +
+                      "or without --fail-fast to have bad rows reported in the Error column";
                 throw new CommandLineException(ExitCodes.BadRow,
-                    $"row {bad.Number} (line {bad.Line}), path '{bad.Path}': {bad.Error}. Stopped by --fail-fast after {output.RowsDone + _written} rows; " +
-                    "fix or remove the row and rerun with --resume");
+                    $"row {bad.Number} (line {bad.Line}), path '{FileNameBytes.Printable(bad.Path)}': {bad.Error}. Stopped by --fail-fast after {output.RowsDone + _written} rows; {mend}");
             }
 
             // The good rows' images move to the front, in order, so the network gets one dense batch.
@@ -555,12 +592,14 @@ internal sealed class ScoringJob
             }
 
             _buffers.Add(window.Features);
-            var text = new StringBuilder(rows.Count * 128);
+            var bytes = new MemoryStream(rows.Count * 128);
+            var text = new StringBuilder(128);
             Span<int> best = stackalloc int[_options.TopK];
             int scored = 0;
             foreach (InputRow row in rows)
             {
-                text.Append(row.Fields);
+                bytes.Write(row.Fields);
+                text.Clear();
                 if (row.Error is null)
                 {
                     ReadOnlySpan<float> p = probabilities.AsSpan(scored++ * classes, classes);
@@ -583,11 +622,12 @@ internal sealed class ScoringJob
                 }
 
                 text.Append('\n');
+                bytes.Write(Utf8.GetBytes(text.ToString()));
             }
 
             try
             {
-                output.Append(text.ToString());
+                output.Append(bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
             }
             catch (IOException e)
             {

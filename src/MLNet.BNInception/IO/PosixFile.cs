@@ -57,6 +57,7 @@ internal static partial class PosixFile
     private const int NoSuchFile = 2;
     private const int Interrupted = 4;
     private const int NotADirectory = 20;
+    private const int NoSuchDeviceOrAddress = 6;
 
     /// <summary>True where these calls exist: Linux with glibc.</summary>
     public static bool IsAvailable { get; } = OperatingSystem.IsLinux() && NativeLibrary.TryLoad(LibC, out _);
@@ -81,7 +82,11 @@ internal static partial class PosixFile
         if (descriptor < 0)
         {
             int error = Marshal.GetLastPInvokeError();
-            return error is NoSuchFile or NotADirectory ? FileKind.Missing : throw ErrorFor(error, path);
+
+            // A socket cannot be opened at all (ENXIO); what it is still shows.
+            return error is NoSuchFile or NotADirectory ? FileKind.Missing
+                : error == NoSuchDeviceOrAddress ? KindOf(path)
+                : throw ErrorFor(error, path);
         }
 
         var opened = new SafeFileHandle(descriptor, ownsHandle: true);

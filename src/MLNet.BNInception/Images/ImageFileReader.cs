@@ -1,5 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.ML.Data;
+using Microsoft.Win32.SafeHandles;
+using MLNet.BNInception.IO;
 using SkiaSharp;
 
 namespace MLNet.BNInception.Images;
@@ -8,7 +10,8 @@ namespace MLNet.BNInception.Images;
 /// Reads one image file at a time into 8-bit BGRA pixels (premultiplied alpha, sRGB), the layout of the
 /// <see cref="MLImage"/> that ML.NET's own loader produces, checking everything ML.NET's loader does not:
 /// the file's existence and kind, SkiaSharp's result code (which is how a truncated file shows), and the
-/// EXIF orientation. One reader per cursor: it keeps its pixel buffer from row to row and is not thread-safe.
+/// EXIF orientation. It opens only regular files, never waiting on a named pipe or reading a device, and
+/// refuses an image with more pixels than its limit before decoding it. One reader per cursor: it keeps its pixel buffer from row to row and is not thread-safe.
 /// </summary>
 internal sealed class ImageFileReader
 {
@@ -17,6 +20,7 @@ internal sealed class ImageFileReader
     private readonly string? _imageFolder;
     private readonly int _minimumWidth;
     private readonly int _minimumHeight;
+    private readonly long _maximumPixels;
 
     // Both buffers are reused from row to row; reorienting needs a second one because a rotation cannot
     // be done in place for a non-square image.
@@ -24,12 +28,19 @@ internal sealed class ImageFileReader
     private byte[] _oriented = [];
     private bool _orientedIsCurrent;
 
-    public ImageFileReader(string? imageFolder, int minimumWidth, int minimumHeight)
+    public ImageFileReader(string? imageFolder, int minimumWidth, int minimumHeight, long maximumPixels)
     {
         _imageFolder = imageFolder;
         _minimumWidth = minimumWidth;
         _minimumHeight = minimumHeight;
+        _maximumPixels = maximumPixels;
     }
+
+    /// <summary>
+    /// The most bytes a file may have: no image this loader is for comes near it, and a file of a size the
+    /// file system does not report (procfs, some FUSE mounts) is read only up to it.
+    /// </summary>
+    internal const int MaximumFileBytes = 1 << 30;
 
     /// <summary>The last image read: width in pixels, upright.</summary>
     public int Width { get; private set; }
@@ -72,9 +83,9 @@ internal sealed class ImageFileReader
             return new(InvalidImageReason.Unreadable, $"the path is not a valid file path ({error.Message})");
         }
 
-        if (Directory.Exists(FullPath))
+        if (!PosixFile.IsAvailable && Directory.Exists(FullPath))
         {
-            return new(InvalidImageReason.Directory, $"'{FullPath}' is a directory; the row needs the path of an image file in it");
+            return DirectoryFailure();
         }
 
         using SKData? contents = ReadContents(out ImageReadFailure? failure);
@@ -90,6 +101,12 @@ internal sealed class ImageFileReader
         ? $" (a relative path is looked up from the current directory, '{Environment.CurrentDirectory}'; pass an image folder to look elsewhere)"
         : $" (a relative path is looked up in the image folder '{_imageFolder}')";
 
+    private ImageReadFailure DirectoryFailure() =>
+        new(InvalidImageReason.Directory, $"'{Shown}' is a directory; the row needs the path of an image file in it");
+
+    // The path for messages: a name whose bytes are not UTF-8 shows them as \xNN.
+    private string Shown => FileNameBytes.Printable(FullPath);
+
     // The file goes whole into native memory, where the codec reads it: ML.NET's loader reads whole files
     // too (so no file stays open), and the compressed bytes are small next to the decoded pixels.
     private SKData? ReadContents(out ImageReadFailure? failure)
@@ -97,22 +114,33 @@ internal sealed class ImageFileReader
         failure = null;
         try
         {
-            using var stream = new FileStream(FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
-            long length = stream.Length;
-            if (length > int.MaxValue)
+            using FileStream? stream = OpenRegularFile(out failure);
+            if (stream is null)
             {
-                failure = new(InvalidImageReason.TooLarge, $"'{FullPath}' has {length} bytes; files over 2 GB are not read");
+                return null;
+            }
+
+            long length = stream.Length;
+            if (length > MaximumFileBytes)
+            {
+                failure = new(InvalidImageReason.TooLarge, $"'{Shown}' has {length} bytes; files over {MaximumFileBytes} bytes (1 GB) are not read as images");
                 return null;
             }
 
             if (length == 0)
             {
-                // Some file systems (procfs, some FUSE mounts) report 0 for files that have content.
-                var copy = new MemoryStream();
-                stream.CopyTo(copy);
+                // Some file systems (procfs, some FUSE mounts) report 0 for files that have content: read it,
+                // but no further than the limit.
+                MemoryStream copy = ReadAtMost(stream, MaximumFileBytes + 1L);
                 if (copy.Length == 0)
                 {
-                    failure = new(InvalidImageReason.EmptyFile, $"'{FullPath}' is empty (0 bytes): it was created but never written");
+                    failure = new(InvalidImageReason.EmptyFile, $"'{Shown}' is empty (0 bytes): it was created but never written");
+                    return null;
+                }
+
+                if (copy.Length > MaximumFileBytes)
+                {
+                    failure = new(InvalidImageReason.TooLarge, $"'{Shown}' reports no size and holds more than {MaximumFileBytes} bytes (1 GB); it is not read as an image");
                     return null;
                 }
 
@@ -125,7 +153,7 @@ internal sealed class ImageFileReader
             {
                 // The file shrank between Length and Read: another process is writing it.
                 data.Dispose();
-                failure = new(InvalidImageReason.Truncated, $"'{FullPath}' shrank from {length} to {read} bytes while it was read");
+                failure = new(InvalidImageReason.Truncated, $"'{Shown}' shrank from {length} to {read} bytes while it was read");
                 return null;
             }
 
@@ -133,13 +161,57 @@ internal sealed class ImageFileReader
         }
         catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
         {
-            failure = new(InvalidImageReason.FileNotFound, $"no file exists at '{FullPath}'" + WhereRelativePathsLead());
+            failure = NotFound();
             return null;
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
-            failure = new(InvalidImageReason.Unreadable, $"'{FullPath}' cannot be read: {error.Message}");
+            failure = new(InvalidImageReason.Unreadable, $"'{Shown}' cannot be read: {error.Message}");
             return null;
+        }
+    }
+
+    private static MemoryStream ReadAtMost(Stream stream, long limit)
+    {
+        var copy = new MemoryStream();
+        byte[] chunk = new byte[81920];
+        int read;
+        while (copy.Length < limit && (read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, limit - copy.Length))) > 0)
+        {
+            copy.Write(chunk, 0, read);
+        }
+
+        return copy;
+    }
+
+    private ImageReadFailure NotFound() => new(InvalidImageReason.FileNotFound, $"no file exists at '{Shown}'" + WhereRelativePathsLead());
+
+    // Opening a named pipe waits for a writer, perhaps for ever, and a device such as /dev/zero never ends:
+    // neither is opened for reading. Where the C library is at hand, the file is opened without waiting and
+    // its kind checked on the open handle, so nothing can swap it between the check and the read.
+    private FileStream? OpenRegularFile(out ImageReadFailure? failure)
+    {
+        failure = null;
+        if (!PosixFile.IsAvailable)
+        {
+            return new FileStream(FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+        }
+
+        FileKind kind = PosixFile.OpenRegularFile(FullPath, out SafeFileHandle? handle, out _);
+        switch (kind)
+        {
+            case FileKind.Regular:
+                return new FileStream(handle!, FileAccess.Read, bufferSize: 1);
+            case FileKind.Missing:
+                failure = NotFound();
+                return null;
+            case FileKind.Directory:
+                failure = DirectoryFailure();
+                return null;
+            default:
+                failure = new(InvalidImageReason.NotARegularFile,
+                    $"'{Shown}' is {PosixFile.Describe(kind)}, not a regular file: reading it could wait for ever or never end, so it is not read");
+                return null;
         }
     }
 
@@ -155,11 +227,22 @@ internal sealed class ImageFileReader
 
         SKEncodedOrigin origin = codec.EncodedOrigin;
         SKSizeI size = DecodeSize(codec, origin);
-        long bytes = (long)size.Width * size.Height * 4;
-        if (bytes > Array.MaxLength)
+        long pixels = (long)size.Width * size.Height;
+        if (pixels > _maximumPixels)
+        {
+            // Refused from the header alone: a few hundred kilobytes of PNG can declare gigabytes of pixels.
+            SKSizeI full = codec.Info.Size;
+            string scaled = size == full ? "" : $" even at the smallest size it decodes at here, {size.Width}x{size.Height},";
+            return new(InvalidImageReason.TooManyPixels,
+                $"'{Shown}' is {full.Width}x{full.Height} pixels ({Megapixels(full)}) and would decode{scaled} to more than the limit of {_maximumPixels} pixels "
+                + $"({(long)size.Width * size.Height * 4} bytes of memory); raise the limit (MaximumPixels, --max-image-pixels) to load it"
+                + (size == full && codec.EncodedFormat is SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Webp ? ", or set a minimum width and height to decode it smaller" : ""));
+        }
+
+        if (pixels * 4 > Array.MaxLength)
         {
             return new(InvalidImageReason.TooLarge,
-                $"'{FullPath}' is {size.Width}x{size.Height} pixels, more than one array holds; pass a minimum width and height to decode it smaller");
+                $"'{Shown}' is {size.Width}x{size.Height} pixels, more than one array holds; pass a minimum width and height to decode it smaller");
         }
 
         SKCodecResult result = DecodeInto(codec, size, ref _decoded);
@@ -179,7 +262,7 @@ internal sealed class ImageFileReader
         {
             int zeros = JpegEndOfImage.TrailingZeros(contents.AsSpan());
             return new(InvalidImageReason.Truncated,
-                $"'{FullPath}' has no JPEG end-of-image marker after its image data, so its end was never written"
+                $"'{Shown}' has no JPEG end-of-image marker after its image data, so its end was never written"
                 + (zeros > 0 ? $" (it ends in {zeros} zero bytes, as a file preallocated at full size and only partly written does)" : ""));
         }
 
@@ -187,12 +270,15 @@ internal sealed class ImageFileReader
         return null;
     }
 
+    private static string Megapixels(SKSizeI size) =>
+        ((double)size.Width * size.Height / 1e6).ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + " megapixels";
+
     // The decoders report a cut-off WEBP as invalid rather than incomplete when the cut falls inside a
     // chunk; the length its header states says which it is.
     private ImageReadFailure? CutOff(ReadOnlySpan<byte> header, long length) =>
         ImageFormatSignature.DeclaredLength(header) is { } declared && declared > length
             ? new(InvalidImageReason.Truncated,
-                $"'{FullPath}' ends before its {ImageFormatSignature.Decodable(header)} image data does: its header says {declared} bytes, the file has {length} (a half-written or interrupted copy)")
+                $"'{Shown}' ends before its {ImageFormatSignature.Decodable(header)} image data does: its header says {declared} bytes, the file has {length} (a half-written or interrupted copy)")
             : null;
 
     private ImageReadFailure Refused(ReadOnlySpan<byte> header, SKCodecResult created)
@@ -200,18 +286,18 @@ internal sealed class ImageFileReader
         if (ImageFormatSignature.Decodable(header) is { } format)
         {
             return created == SKCodecResult.IncompleteInput
-                ? new(InvalidImageReason.Truncated, $"'{FullPath}' is a {format} file cut off inside its header (a half-written or interrupted copy)")
-                : new(InvalidImageReason.Corrupt, $"'{FullPath}' starts like a {format} file but its header is damaged (SkiaSharp: {created})");
+                ? new(InvalidImageReason.Truncated, $"'{Shown}' is a {format} file cut off inside its header (a half-written or interrupted copy)")
+                : new(InvalidImageReason.Corrupt, $"'{Shown}' starts like a {format} file but its header is damaged (SkiaSharp: {created})");
         }
 
         if (ImageFormatSignature.Undecodable(header) is { } unsupported)
         {
             return new(InvalidImageReason.UnsupportedFormat,
-                $"'{FullPath}' is a {unsupported} image, which SkiaSharp cannot decode; convert it to one of {ImageFormatSignature.DecodableFormats}");
+                $"'{Shown}' is a {unsupported} image, which SkiaSharp cannot decode; convert it to one of {ImageFormatSignature.DecodableFormats}");
         }
 
         return new(InvalidImageReason.NotAnImage,
-            $"'{FullPath}' is not an image: its first bytes, {ImageFormatSignature.Describe(header)}, match none of {ImageFormatSignature.DecodableFormats}");
+            $"'{Shown}' is not an image: its first bytes, {ImageFormatSignature.Describe(header)}, match none of {ImageFormatSignature.DecodableFormats}");
     }
 
     private ImageReadFailure Failed(SKEncodedImageFormat encoded, SKCodecResult result) => Failed(encoded.ToString().ToUpperInvariant(), result);
@@ -221,10 +307,10 @@ internal sealed class ImageFileReader
         // The codec ran out of bytes before the last row: the rows it did not get would come back grey or
         // black, which is exactly the silent damage this loader exists to catch.
         SKCodecResult.IncompleteInput => new(InvalidImageReason.Truncated,
-            $"'{FullPath}' ends before its {format} image data does (a half-written or interrupted copy)"),
+            $"'{Shown}' ends before its {format} image data does (a half-written or interrupted copy)"),
         SKCodecResult.InvalidConversion or SKCodecResult.Unimplemented => new(InvalidImageReason.UnsupportedFormat,
-            $"'{FullPath}' is a {format} image SkiaSharp cannot convert to 8-bit colour (SkiaSharp: {result})"),
-        _ => new(InvalidImageReason.Corrupt, $"'{FullPath}' holds damaged {format} image data (SkiaSharp: {result})"),
+            $"'{Shown}' is a {format} image SkiaSharp cannot convert to 8-bit colour (SkiaSharp: {result})"),
+        _ => new(InvalidImageReason.Corrupt, $"'{Shown}' holds damaged {format} image data (SkiaSharp: {result})"),
     };
 
     /// <summary>

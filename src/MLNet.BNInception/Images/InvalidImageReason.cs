@@ -32,4 +32,16 @@ public enum InvalidImageReason
 
     /// <summary>The decoded image would not fit in one .NET array (more than about 2 GB of pixels).</summary>
     TooLarge,
+
+    /// <summary>
+    /// The path names a named pipe, a device (such as /dev/zero) or a socket: reading it could wait for ever or
+    /// never end, so it is not opened for reading.
+    /// </summary>
+    NotARegularFile,
+
+    /// <summary>
+    /// The image has more pixels than the loader's limit (<see cref="SafeImageLoadingOptions.MaximumPixels"/>) at the
+    /// size it would decode at; it is refused from its header, before any memory is taken for its pixels.
+    /// </summary>
+    TooManyPixels,
 }

@@ -40,7 +40,7 @@ internal sealed class SafeImageCursor : DataViewRowCursor
         _pass = pass;
         _columnName = view.PathColumn.Name;
         SafeImageLoadingTransformer transformer = view.Transformer;
-        _reader = new ImageFileReader(transformer.ImageFolder, transformer.MinimumWidth, transformer.MinimumHeight);
+        _reader = new ImageFileReader(transformer.ImageFolder, transformer.MinimumWidth, transformer.MinimumHeight, transformer.MaximumPixels);
         if (imageActive || view.Skips)
         {
             _pathGetter = source.GetGetter<ReadOnlyMemory<char>>(view.PathColumn);

@@ -33,6 +33,20 @@ public sealed record SafeImageLoadingOptions
     /// <summary>The smallest height a large image may be decoded down to; see <see cref="MinimumWidth"/>. Default 0: full size.</summary>
     public int MinimumHeight { get; init; }
 
+    /// <summary>The default of <see cref="MaximumPixels"/>: 8192 x 8192, 64 megapixels, 256 MB of decoded pixels.</summary>
+    public const long DefaultMaximumPixels = 8192L * 8192;
+
+    /// <summary>
+    /// The most pixels an image may have at the size it would decode at (after any scaling that
+    /// <see cref="MinimumWidth"/> and <see cref="MinimumHeight"/> allow); a larger one is refused with
+    /// <see cref="InvalidImageReason.TooManyPixels"/> from its header, before its pixels take any memory. Default
+    /// <see cref="DefaultMaximumPixels"/>. A small file can declare a huge image (a 300 KB PNG can hold 16000 x 16000
+    /// pixels, 1 GB decoded), and each loading thread holds up to three copies of the largest image it met.
+    /// PNG, GIF and BMP images always decode at full size, so their full size counts; a JPEG or WEBP with a minimum
+    /// width and height set counts at its reduced size.
+    /// </summary>
+    public long MaximumPixels { get; init; } = DefaultMaximumPixels;
+
     /// <summary>
     /// The context whose <see cref="MLContext.Log"/> receives a warning per skipped row and a summary per pass.
     /// Default null: nothing is logged (the callbacks below still run).
@@ -78,6 +92,11 @@ public sealed record SafeImageLoadingOptions
         if (MinimumWidth < 0 || MinimumHeight < 0)
         {
             throw new ArgumentException($"MinimumWidth and MinimumHeight must be 0 (full size) or more, not {MinimumWidth} and {MinimumHeight}.", nameof(MinimumWidth));
+        }
+
+        if (MaximumPixels < 1)
+        {
+            throw new ArgumentException($"MaximumPixels must be at least 1, not {MaximumPixels}.", nameof(MaximumPixels));
         }
 
         if (!string.IsNullOrEmpty(ImageFolder) && !Directory.Exists(ImageFolder))

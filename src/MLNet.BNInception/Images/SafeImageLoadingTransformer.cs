@@ -65,6 +65,9 @@ public sealed class SafeImageLoadingTransformer : ITransformer
     /// <summary>The smallest height a large image may be decoded down to; 0 for full size.</summary>
     public int MinimumHeight => Options.MinimumHeight;
 
+    /// <summary>The most pixels an image may decode to. See <see cref="SafeImageLoadingOptions.MaximumPixels"/>.</summary>
+    public long MaximumPixels => Options.MaximumPixels;
+
     /// <summary>
     /// True under <see cref="InvalidImagePolicy.Fail"/>: each input row gives one output row, so prediction
     /// engines can run it. False under <see cref="InvalidImagePolicy.Skip"/>, which drops rows.

@@ -67,7 +67,7 @@ internal sealed class SafeImageRowMapper : IRowToRowMapper
             _input = input;
             _imageActive = imageActive;
             SafeImageLoadingTransformer transformer = mapper.Transformer;
-            _reader = new ImageFileReader(transformer.ImageFolder, transformer.MinimumWidth, transformer.MinimumHeight);
+            _reader = new ImageFileReader(transformer.ImageFolder, transformer.MinimumWidth, transformer.MinimumHeight, transformer.MaximumPixels);
             if (imageActive)
             {
                 _pathGetter = input.GetGetter<ReadOnlyMemory<char>>(mapper.PathColumn);

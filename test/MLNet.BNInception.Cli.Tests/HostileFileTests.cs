@@ -1,0 +1,71 @@
+using System.Text;
+using MLNet.BNInception.IO;
+
+namespace MLNet.BNInception.Cli.Tests;
+
+/// <summary>
+/// <c>score</c> over the hostile corpus (test/Shared/HostileFiles): every row comes out, in order, scored or
+/// with the reason its file calls for; each input row's bytes are copied as they were, a file name that is
+/// not UTF-8 included; nothing beside the output and its job record is written, and nothing read changes.
+/// </summary>
+public sealed class HostileFileTests
+{
+    [Test]
+    public void ScoreWritesEveryRowScoredOrNamedAndTouchesNothingElse()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string corpusFolder = work.File("corpus");
+        Directory.CreateDirectory(corpusFolder);
+        IReadOnlyList<HostileFile> corpus = HostileFileCorpus.WriteTo(corpusFolder);
+        string input = work.File("list.csv");
+        var lines = new List<byte[]> { "ImagePath,Row"u8.ToArray() };
+        lines.AddRange(corpus.Select((file, i) => (byte[])[.. QuotedPathBytes(file.RowPath), .. Encoding.UTF8.GetBytes($",{i}")]));
+        File.WriteAllBytes(input, [.. lines.SelectMany(line => line.Concat("\n"u8.ToArray()))]);
+        byte[] inputBefore = File.ReadAllBytes(input);
+        SortedDictionary<string, string> corpusBefore = HostileFileCorpus.Snapshot(corpusFolder);
+        string output = work.File("out.csv");
+
+        ExternalProcess.Result run = InstalledTool.Succeed(work.Path, "score", "--model", trained.ModelPath, "--input", input, "--output", output,
+            "--image-folder", corpusFolder, "--batch", "8", "--decoders", "2");
+
+        Csv written = Csv.Read(output);
+        string[] errors = written.Column("Error"), predicted = written.Column("PredictedLabel"), rowNumbers = written.Column("Row");
+        Assert.That(rowNumbers, Is.EqualTo(corpus.Select((_, i) => i.ToString(System.Globalization.CultureInfo.InvariantCulture))), "every row, in order");
+        Assert.Multiple(() =>
+        {
+            for (int i = 0; i < corpus.Count; i++)
+            {
+                HostileFile file = corpus[i];
+                if (file.Reason is null)
+                {
+                    Assert.That(errors[i], Is.Empty, file.ToString());
+                    Assert.That(predicted[i], Is.Not.Empty, file.ToString());
+                }
+                else
+                {
+                    Assert.That(errors[i], Does.StartWith($"{file.Reason}:"), file.ToString());
+                    Assert.That(predicted[i], Is.Empty, file.ToString());
+                }
+            }
+        });
+
+        byte[] outputBytes = File.ReadAllBytes(output);
+        foreach (byte[] line in lines.Skip(1))
+        {
+            Assert.That(outputBytes.AsSpan().IndexOf([.. line, (byte)',']), Is.GreaterThanOrEqualTo(0),
+                $"the input row {Encoding.UTF8.GetString(line)} is copied byte for byte");
+        }
+
+        Assert.That(File.ReadAllBytes(input), Is.EqualTo(inputBefore), "the input list changed");
+        Assert.That(HostileFileCorpus.Snapshot(corpusFolder), Is.EqualTo(corpusBefore), "the image folder changed");
+        Assert.That(Directory.EnumerateFileSystemEntries(work.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal),
+            Is.EqualTo(new[] { "corpus", "list.csv", "out.csv", "out.csv.job.json" }), "files beside the output");
+        int bad = corpus.Count(file => file.Reason is not null);
+        Assert.That(run.Output, Does.Contain($"{bad} bad rows").And.Contain("NotARegularFile 5").And.Contain("TooManyPixels 2"));
+    }
+
+    // Every path quoted (commas, quotes and line breaks in names), as the file system holds its bytes.
+    private static byte[] QuotedPathBytes(string rowPath) =>
+        [(byte)'"', .. FileNameBytes.EncodeNullTerminated(rowPath.Replace("\"", "\"\"", StringComparison.Ordinal))[..^1], (byte)'"'];
+}
