@@ -1,6 +1,6 @@
 namespace MLNet.BNInception.Engine.Tests;
 
-/// <summary>The network's structure against SPEC.md §2.</summary>
+/// <summary>The network's structure against docs/paper.md §2.</summary>
 public class BnInceptionTests
 {
     [Test]

@@ -7,7 +7,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace MLNet.BNInception.Engine.Tests;
 
 /// <summary>
-/// Our network against python/bn_inception_reference.py (SPEC.md's table in PyTorch) on the same
+/// Our network against python/bn_inception_reference.py (the table of docs/paper.md §2 in PyTorch) on the same
 /// weights: logits in eval and training mode, and the weights after one step of SGD with Nesterov
 /// momentum and weight decay on convolution and classifier weights only, as the trainer sets it up.
 /// </summary>

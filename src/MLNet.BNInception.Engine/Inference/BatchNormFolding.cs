@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace MLNet.BNInception.Inference;
 
 /// <summary>
-/// Folds every BN layer into the convolution before it (SPEC.md §1). In eval mode BN is the affine
+/// Folds every BN layer into the convolution before it (docs/paper.md §1). In eval mode BN is the affine
 /// map y = a·x + b per channel with a = γ/√(var + ε) and b = β − a·μ, so conv-then-BN equals one
 /// convolution with weights W·a (per output channel) and bias b. The result is the same network
 /// without BN, one operation shorter per layer.

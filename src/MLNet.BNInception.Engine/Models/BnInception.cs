@@ -8,13 +8,13 @@ namespace MLNet.BNInception.Models;
 
 /// <summary>
 /// BN-Inception (Ioffe and Szegedy, 2015, Figure 5) with the channel counts of the released model,
-/// as SPEC.md §2 states it. Any square input whose side is a multiple of 32 (at least 64) works with
+/// as docs/paper.md §2 states it. Any square input whose side is a multiple of 32 (at least 64) works with
 /// the same layers, thanks to the global average pooling before the classifier. State-dict keys are
 /// PyTorch's (<c>conv1.conv.weight</c>, <c>inception_3a.branch1x1.bn.running_mean</c>, …, <c>fc.bias</c>).
 /// </summary>
 public sealed class BnInception : nn.Module<Tensor, Tensor>
 {
-    /// <summary>SPEC.md §2, row by row: name, in, 1×1, 3×3 reduce, 3×3, double reduce, double, pool, projection.</summary>
+    /// <summary>docs/paper.md §2, row by row: name, in, 1×1, 3×3 reduce, 3×3, double reduce, double, pool, projection.</summary>
     public static readonly IReadOnlyList<InceptionSpec> Table =
     [
         new("3a", 192, 64, 64, 64, 64, 96, InceptionPool.Average, 32),          // N x 256 x 28 x 28

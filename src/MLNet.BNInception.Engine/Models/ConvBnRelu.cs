@@ -7,7 +7,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace MLNet.BNInception.Models;
 
 /// <summary>
-/// The network's building block: convolution → batch normalization → nonlinearity (SPEC.md §1: BN
+/// The network's building block: convolution → batch normalization → nonlinearity (docs/paper.md §1: BN
 /// after the convolution, before the nonlinearity). With BN the convolution has no bias, because
 /// β takes its place; without BN it has one. State-dict keys: <c>conv.weight</c>, <c>conv.bias</c>
 /// (no BN only), <c>bn.weight</c>, <c>bn.bias</c>, <c>bn.running_mean</c>, <c>bn.running_var</c>,

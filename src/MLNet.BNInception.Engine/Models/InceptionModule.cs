@@ -76,7 +76,7 @@ public sealed class InceptionModule : nn.Module<Tensor, Tensor>
         branches.Add(_double3x3Second.call(_double3x3First.call(_double3x3Reduce.call(input))));
         branches.Add(Spec.Pool switch
         {
-            // Stride-1 pools pad by 1 and, for averages, count the padding (SPEC.md §2).
+            // Stride-1 pools pad by 1 and, for averages, count the padding (docs/paper.md §2).
             InceptionPool.Average => _poolProjection!.call(F.avg_pool2d(input, [3], stride: [1], padding: [1], count_include_pad: true)),
             InceptionPool.Max => _poolProjection!.call(F.max_pool2d(input, [3], strides: [1], padding: [1])),
             _ => F.max_pool2d(input, [3], strides: [2], ceil_mode: true),

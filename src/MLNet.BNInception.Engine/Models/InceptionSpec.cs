@@ -14,7 +14,7 @@ public enum InceptionPool
 }
 
 /// <summary>
-/// One row of SPEC.md's table: the channel counts of an inception module. A stride-2 module
+/// One row of the table of docs/paper.md §2: the channel counts of an inception module. A stride-2 module
 /// (3c, 4e) has no 1×1 branch, reduces the grid in its 3×3 and double-3×3 branches, and passes its
 /// max-pooled input through.
 /// </summary>

@@ -6,7 +6,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace MLNet.BNInception.Training;
 
 /// <summary>
-/// Trains BN-Inception with mini-batch SGD the way the paper does (SPEC.md §3): thorough
+/// Trains BN-Inception with mini-batch SGD the way the paper does (docs/paper.md §3): thorough
 /// reshuffling every epoch, the BN learning rates, reduced L2, fast exponential decay. It validates
 /// every epoch, can stop early keeping the best weights, writes atomic checkpoints from which a run
 /// resumes exactly, stops with a clear error when the loss diverges, and honours cancellation

@@ -2,16 +2,16 @@ namespace MLNet.BNInception.Training;
 
 /// <summary>
 /// How <see cref="BnInceptionTrainer"/> trains. The defaults are the paper's BN-x30 recipe
-/// (SPEC.md §3) with a small batch for a 2-core machine; <see cref="PaperBnX5"/> and
+/// (docs/paper.md §3) with a small batch for a 2-core machine; <see cref="PaperBnX5"/> and
 /// <see cref="PaperBnX30"/> name the two presets.
 /// </summary>
 public sealed record TrainerOptions
 {
-    /// <summary>The Inception baseline's learning rate in the paper (SPEC.md §3).</summary>
+    /// <summary>The Inception baseline's learning rate in the paper (docs/paper.md §3).</summary>
     public const double InceptionLearningRate = 0.0015;
 
     /// <summary>
-    /// The baseline's L2 weight decay. SPEC.md does not state it; 2e-4 is the BVLC GoogLeNet solver's
+    /// The baseline's L2 weight decay. The paper does not print it; 2e-4 is the BVLC GoogLeNet solver's
     /// value, the common reading of the Inception setup the paper starts from.
     /// </summary>
     public const double InceptionWeightDecay = 2e-4;
@@ -31,14 +31,14 @@ public sealed record TrainerOptions
     /// <summary>Nesterov momentum. Default false.</summary>
     public bool Nesterov { get; init; }
 
-    /// <summary>L2 weight decay on convolution and linear weights. Default 4e-5: the baseline's, reduced 5× (SPEC.md §3).</summary>
+    /// <summary>L2 weight decay on convolution and linear weights. Default 4e-5: the baseline's, reduced 5× (docs/paper.md §3).</summary>
     public double WeightDecay { get; init; } = InceptionWeightDecay / 5;
 
     /// <summary>Also decay BN γ/β and biases. Default false: they are excluded, as is usual.</summary>
     public bool DecayBatchNormAndBias { get; init; }
 
     /// <summary>
-    /// The learning-rate schedule. Default: exponential decay 6× faster than the baseline's (SPEC.md
+    /// The learning-rate schedule. Default: exponential decay 6× faster than the baseline's (docs/paper.md
     /// §3); the baseline (GoogLeNet) decays by 4% every 8 epochs, so this decays by 4% every 8/6 epochs.
     /// </summary>
     public LearningRateSchedule Schedule { get; init; } = new ExponentialSchedule(0.96, EveryEpochs: 8.0 / 6);

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MLNet.BNInception.Experiments.Figure1;
 
 /// <summary>
-/// The network of the paper's MNIST experiment (SPEC.md §4): 784 inputs, three fully connected
+/// The network of the paper's MNIST experiment (docs/paper.md §4): 784 inputs, three fully connected
 /// hidden layers of 100 sigmoid units, a 10-way classifier. With batch normalization, each hidden
 /// layer normalizes its linear output before the sigmoid (and its linear layer has no bias: BN's β
 /// takes its place).

@@ -49,7 +49,7 @@ internal sealed record Figure3Summary(string Configuration, long? StepsToBaselin
 /// </summary>
 internal static class Figure3Experiment
 {
-    /// <summary>The paper's five configurations (SPEC.md §3, §4), scaled to a batch of 32 and short epochs.</summary>
+    /// <summary>The paper's five configurations (docs/paper.md §3, §4), scaled to a batch of 32 and short epochs.</summary>
     public static IReadOnlyList<Configuration> Configurations(Figure3Settings settings)
     {
         var architecture = new BnInceptionOptions { InputSize = settings.Side, InputChannels = 1, NumClasses = 10 };

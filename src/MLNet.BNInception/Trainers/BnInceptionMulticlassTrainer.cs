@@ -213,7 +213,7 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
 
     /// <summary>
     /// Settings of <see cref="BnInceptionMulticlassTrainer"/>. The defaults are the paper's BN-x30
-    /// recipe (SPEC.md §3) for a CPU: learning rate 0.045, SGD with momentum 0.9, L2 4e-5 on
+    /// recipe (docs/paper.md §3) for a CPU: learning rate 0.045, SGD with momentum 0.9, L2 4e-5 on
     /// convolution and classifier weights, exponential decay ×0.96 every 8/6 epochs, no dropout,
     /// batches of 32, 10 epochs, random resized crops and flips, channels-last, on the CPU. Every
     /// engine setting is here: <see cref="Training"/> (all of them), <see cref="Architecture"/>,

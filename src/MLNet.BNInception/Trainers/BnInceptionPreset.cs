@@ -1,6 +1,6 @@
 namespace MLNet.BNInception.Trainers;
 
-/// <summary>The paper's training recipes (SPEC.md §3): the learning rate as a multiple of the Inception baseline's 0.0015.</summary>
+/// <summary>The paper's training recipes (docs/paper.md §3): the learning rate as a multiple of the Inception baseline's 0.0015.</summary>
 public enum BnInceptionPreset
 {
     /// <summary>BN-x5: learning rate 0.0075, no dropout, L2 reduced 5×, decay 6× faster.</summary>

@@ -1,4 +1,4 @@
-"""BN-Inception in PyTorch, written from shared/SPEC.md section 2, as the reference the C# network
+"""BN-Inception in PyTorch, written from docs/paper.md section 2, as the reference the C# network
 is compared with. Module names give the same state-dict keys as the C# network.
 
 usage:
@@ -68,7 +68,7 @@ class Inception(nn.Module):
         return torch.cat(out, 1)
 
 
-# SPEC.md section 2: in, 1x1, 3x3 reduce, 3x3, double reduce, double, pool, projection
+# docs/paper.md section 2: in, 1x1, 3x3 reduce, 3x3, double reduce, double, pool, projection
 TABLE = {
     "3a": (192, 64, 64, 64, 64, 96, "avg", 32),
     "3b": (256, 64, 64, 96, 64, 96, "avg", 64),
