@@ -78,7 +78,8 @@ public sealed class ConvBnRelu : nn.Module<Tensor, Tensor>
 
     // What TorchSharp's BatchNorm.forward does, but counting batches with a Scalar that stays alive:
     // its add_(1) makes Scalars the garbage collector can free during the native call (see
-    // Training.SgdStep), which broke a training run in CI.
+    // Training.SgdStep), which broke a training run in CI. Workaround for dotnet/TorchSharp#1434 and
+    // #1496 (open at 0.107.0): back to bn.forward in the first release with them, as SgdStep says.
     private static Tensor Normalize(BatchNorm2d bn, Tensor input)
     {
         double averagingFactor = bn.momentum ?? 0.0;

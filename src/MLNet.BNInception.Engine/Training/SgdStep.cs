@@ -12,6 +12,9 @@ namespace MLNet.BNInception.Training;
 /// the call is about to read (seen in CI as "Unknown scalar type" during training). The optimizer
 /// keeps what it owns: parameter groups, learning rates and momentum buffers (which checkpoints
 /// save), and its step is never called.
+/// Workaround for dotnet/TorchSharp#1434 and #1496 (dispose the Scalars TorchSharp makes implicitly;
+/// both open at TorchSharp 0.107.0): it can go, with <c>ConvBnRelu.Normalize</c>, in the first release
+/// that has them, once <c>ScalarLifetimeTests</c> passes with TorchSharp's own <c>SGD.step</c>.
 /// </summary>
 internal static class SgdStep
 {
