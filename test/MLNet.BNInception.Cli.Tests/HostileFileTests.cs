@@ -1,4 +1,5 @@
 using System.Text;
+using MLNet.BNInception.Images;
 using MLNet.BNInception.IO;
 
 namespace MLNet.BNInception.Cli.Tests;
@@ -63,6 +64,52 @@ public sealed class HostileFileTests
             Is.EqualTo(new[] { "corpus", "list.csv", "out.csv", "out.csv.job.json" }), "files beside the output");
         int bad = corpus.Count(file => file.Reason is not null);
         Assert.That(run.Output, Does.Contain($"{bad} bad rows").And.Contain("NotARegularFile 5").And.Contain("TooManyPixels 2"));
+    }
+
+    [Test]
+    public void TrainSkippingBadRowsNamesEachAndTouchesNothingElse()
+    {
+        using var work = new TemporaryDirectory();
+        string corpusFolder = work.File("corpus");
+        Directory.CreateDirectory(corpusFolder);
+        IReadOnlyList<HostileFile> corpus = HostileFileCorpus.WriteTo(corpusFolder);
+        string input = work.File("train.csv");
+        var lines = new List<byte[]> { "ImagePath,Label"u8.ToArray() };
+        lines.AddRange(corpus.Select((file, i) => (byte[])[.. QuotedPathBytes(file.RowPath), .. Encoding.UTF8.GetBytes(i % 2 == 0 ? ",even" : ",odd")]));
+        File.WriteAllBytes(input, [.. lines.SelectMany(line => line.Concat("\n"u8.ToArray()))]);
+        byte[] inputBefore = File.ReadAllBytes(input);
+        SortedDictionary<string, string> corpusBefore = HostileFileCorpus.Snapshot(corpusFolder);
+
+        ExternalProcess.Result run = InstalledTool.Succeed(work.Path, "train", "--train", input, "--image-folder", corpusFolder, "--on-invalid-image", "skip",
+            "--size", "64", "--channels", "gray", "--epochs", "1", "--batch", "4", "--out", work.File("model.zip"));
+
+        // ML.NET's text loader, which train reads its lists with, decodes them as UTF-8: the Latin-1 name
+        // arrives with U+FFFD in it and names no file (docs/cli.md says so).
+        string log = run.Output + run.Error;
+        Assert.Multiple(() =>
+        {
+            foreach (HostileFile file in corpus)
+            {
+                InvalidImageReason? expected = file.RowPath.Contains('\uDCE9') ? InvalidImageReason.FileNotFound : file.Reason;
+                string named = $"path '{file.RowPath}'";
+                if (expected is null)
+                {
+                    Assert.That(log, Does.Not.Contain(named + ":"), $"{file} was skipped");
+                }
+                else if (file.RowPath.Contains('\uDCE9'))
+                {
+                    Assert.That(log, Does.Contain($"caf\uFFFD.png': no file exists"), file.ToString());
+                }
+                else
+                {
+                    string? line = log.Split('\n').FirstOrDefault(l => l.Contains(named + ":", StringComparison.Ordinal));
+                    Assert.That(line, Does.Contain($"[{expected}]"), file.ToString());
+                }
+            }
+        });
+        Assert.That(File.Exists(work.File("model.zip")), Is.True, "the model");
+        Assert.That(File.ReadAllBytes(input), Is.EqualTo(inputBefore), "the training list changed");
+        Assert.That(HostileFileCorpus.Snapshot(corpusFolder), Is.EqualTo(corpusBefore), "the image folder changed");
     }
 
     // Every path quoted (commas, quotes and line breaks in names), as the file system holds its bytes.
