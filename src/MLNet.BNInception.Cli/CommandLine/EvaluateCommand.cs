@@ -61,7 +61,7 @@ internal static class EvaluateCommand
             {
                 metrics = ml.MulticlassClassification.Evaluate(pipeline.Transform(rows), label, topKPredictionCount: k);
             }
-            catch (Exception e) when (Find<InvalidImageException>(e) is { } invalid)
+            catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid)
             {
                 throw CommandLineException.UnreadableInput(BnInceptionCommandLine.OneLine(invalid.Message), e);
             }
@@ -109,19 +109,6 @@ internal static class EvaluateCommand
         }
 
         return new TransformerChain<ITransformer>([.. steps]);
-    }
-
-    private static T? Find<T>(Exception? e) where T : Exception
-    {
-        for (; e is not null; e = e.InnerException)
-        {
-            if (e is T found)
-            {
-                return found;
-            }
-        }
-
-        return null;
     }
 
     private static string Text(MulticlassClassificationMetrics metrics) => string.Create(CultureInfo.InvariantCulture,

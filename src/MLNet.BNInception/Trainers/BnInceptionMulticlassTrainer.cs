@@ -72,6 +72,10 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
     /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
+    /// <exception cref="Images.InvalidImageException">
+    /// A row's image cannot be loaded (<c>LoadImagesSafely</c> with <see cref="Images.InvalidImagePolicy.Fail"/>); the message
+    /// names the row, column and path, and what ML.NET's cursors threw is its inner exception.
+    /// </exception>
     /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled; a checkpoint was written when a path is set.</exception>
     public BnInceptionPredictionTransformer Fit(IDataView input) => Fit(input, validationData: null);
 
@@ -79,6 +83,10 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
     /// <exception cref="ArgumentException">CurvesPath cannot take training curves (not a .png, no such folder, or it would replace files that are not earlier curves); nothing was read.</exception>
     /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
+    /// <exception cref="Images.InvalidImageException">
+    /// A row's image cannot be loaded (<c>LoadImagesSafely</c> with <see cref="Images.InvalidImagePolicy.Fail"/>); the message
+    /// names the row, column and path, and what ML.NET's cursors threw is its inner exception.
+    /// </exception>
     /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled; a checkpoint was written when a path is set.</exception>
     public BnInceptionPredictionTransformer Fit(IDataView trainData, IDataView? validationData)
     {
