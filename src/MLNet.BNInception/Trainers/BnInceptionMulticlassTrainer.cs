@@ -133,6 +133,14 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
             ? null
             : new DataViewBatchSource(validationData ?? trainData, o.LabelColumnName, o.FeatureColumnName, layout, label.Count, ml, poolSize, holdOut,
                 "validation", log, o.CancellationToken);
+        if (train.Count == 0)
+        {
+            throw new ArgumentException(split
+                ? "The training data has no rows left after ValidationFraction's hold-out; lower it or add rows."
+                : "The training data has no rows, so there is nothing to train on. A LoadImagesSafely with InvalidImagePolicy.Skip " +
+                  "leaves out the rows whose images cannot be loaded: its warnings in the MLContext's log name each row and path.");
+        }
+
         if (validation is { Count: 0 })
         {
             throw new ArgumentException(split
