@@ -26,9 +26,15 @@ internal static class EvaluateCommand
         var separator = new Option<string>("--separator") { Description = "The field separator: a character, or 'tab'. Default: tab for .tsv files, else comma." };
         var topK = new Option<int>("--top-k") { Description = "The k of the top-k accuracy.", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "Write the metrics as JSON (for scripts) instead of text." };
+        var onUnknownLabel = new Option<string>("--on-unknown-label")
+        {
+            Description = "fail: refuse a file with rows whose label is none of the model's classes (or empty), naming them; " +
+                "skip: evaluate without those rows, counting them in the output.",
+            DefaultValueFactory = _ => "fail",
+        }.AcceptOnlyFromAmong("fail", "skip");
         var command = new Command("evaluate", "Evaluate a saved model on a labelled CSV list of images: ML.NET's metrics and the confusion table.")
         {
-            model, data, labelColumn, imageFolder, separator, topK, json,
+            model, data, labelColumn, imageFolder, separator, topK, json, onUnknownLabel,
         };
         command.SetAction(parsed =>
         {
@@ -55,13 +61,34 @@ internal static class EvaluateCommand
 
             ITransformer pipeline = WithSafeImageLoader(saved, folder, rows);
             int k = Math.Min(OptionValues.Positive(parsed.GetValue(topK), "--top-k"), saved.ClassLabels.Count);
+            IDataView scored = pipeline.Transform(rows);
+
+            // ML.NET's evaluator drops rows without a label key silently: a figure over fewer rows than the
+            // file holds is refused, or, when asked for, given with the rows it leaves out counted.
+            IDataView labelTexts = ml.Data.CreateTextLoader(new TextLoader.Options
+            {
+                Separators = [fieldSeparator],
+                HasHeader = true,
+                AllowQuoting = true,
+                Columns = [new TextLoader.Column(label, DataKind.String, CsvHeader.IndexOf(header, label, dataPath, "--label-column"))],
+            }).Load(dataPath);
+            UnknownLabels unknown = UnknownLabels.Find(labelTexts, scored, label);
+            if (unknown.Rows > 0 && parsed.GetValue(onUnknownLabel) != "skip")
+            {
+                throw CommandLineException.UnreadableInput(
+                    $"'{dataPath}' has {unknown.Rows} row{(unknown.Rows == 1 ? "" : "s")} whose {label} is none of the model's classes " +
+                    $"(rows counting from 0): {BnInceptionCommandLine.OneLine(unknown.Describe())}. The model's classes are " +
+                    $"{string.Join(", ", saved.ClassLabels.Select(name => $"'{name}'"))}. Correct those labels, or pass " +
+                    "--on-unknown-label skip to evaluate without those rows");
+            }
+
             context.Error.WriteLine($"evaluating {saved.Path} on {dataPath}…");
             MulticlassClassificationMetrics metrics;
             try
             {
-                metrics = ml.MulticlassClassification.Evaluate(pipeline.Transform(rows), label, topKPredictionCount: k);
+                metrics = ml.MulticlassClassification.Evaluate(scored, label, topKPredictionCount: k);
             }
-            catch (Exception e) when (Find<InvalidImageException>(e) is { } invalid)
+            catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid)
             {
                 throw CommandLineException.UnreadableInput(BnInceptionCommandLine.OneLine(invalid.Message), e);
             }
@@ -70,7 +97,7 @@ internal static class EvaluateCommand
                 throw CommandLineException.UnreadableInput($"'{dataPath}' cannot be evaluated with '{saved.Path}': {BnInceptionCommandLine.OneLine(e.Message)}", e);
             }
 
-            context.Output.WriteLine(parsed.GetValue(json) ? Json(metrics, saved, dataPath) : Text(metrics));
+            context.Output.WriteLine(parsed.GetValue(json) ? Json(metrics, saved, dataPath, unknown) : Text(metrics, unknown));
             return ExitCodes.Success;
         });
         return command;
@@ -111,22 +138,9 @@ internal static class EvaluateCommand
         return new TransformerChain<ITransformer>([.. steps]);
     }
 
-    private static T? Find<T>(Exception? e) where T : Exception
-    {
-        for (; e is not null; e = e.InnerException)
-        {
-            if (e is T found)
-            {
-                return found;
-            }
-        }
-
-        return null;
-    }
-
-    private static string Text(MulticlassClassificationMetrics metrics) => string.Create(CultureInfo.InvariantCulture,
+    private static string Text(MulticlassClassificationMetrics metrics, UnknownLabels unknown) => string.Create(CultureInfo.InvariantCulture,
         $"""
-        micro accuracy  {metrics.MicroAccuracy:P2}
+        {(unknown.Rows == 0 ? "" : $"left out {unknown.Rows} row{(unknown.Rows == 1 ? "" : "s")} whose label is none of the model's classes: {unknown.Describe()}{Environment.NewLine}")}micro accuracy  {metrics.MicroAccuracy:P2}
         macro accuracy  {metrics.MacroAccuracy:P2}
         top-{metrics.TopKPredictionCount} accuracy  {metrics.TopKAccuracy:P2}
         log-loss        {metrics.LogLoss:F4}
@@ -135,7 +149,7 @@ internal static class EvaluateCommand
         {metrics.ConfusionMatrix.GetFormattedConfusionTable()}
         """);
 
-    private static string Json(MulticlassClassificationMetrics metrics, SavedModel saved, string dataPath)
+    private static string Json(MulticlassClassificationMetrics metrics, SavedModel saved, string dataPath, UnknownLabels unknown)
     {
         ConfusionMatrix confusion = metrics.ConfusionMatrix;
         IReadOnlyList<string> classes = saved.ClassLabels;
@@ -144,6 +158,8 @@ internal static class EvaluateCommand
             model = saved.Path,
             data = dataPath,
             rows = (long)confusion.Counts.Sum(row => row.Sum()),
+            rowsLeftOut = unknown.Rows,
+            unknownLabels = unknown.Labels.Select(found => new { label = found.Text, rows = found.Rows, firstRows = found.FirstRows }),
             microAccuracy = metrics.MicroAccuracy,
             macroAccuracy = metrics.MacroAccuracy,
             topK = metrics.TopKPredictionCount,

@@ -85,9 +85,17 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
 
         // The images as the network sees them, fitted once and applied to both data sets.
         string label = settings.LabelColumn;
+        var skipped = new SkippedImages();
         IEstimator<ITransformer> images = ml.Transforms.Conversion.MapValueToKey(label)
-            .Append(ml.Transforms.LoadImagesSafely(ImageColumn, imageFolder, settings.PathColumn,
-                settings.SkipInvalidImages ? InvalidImagePolicy.Skip : InvalidImagePolicy.Fail, log: ml))
+            .Append(ml.Transforms.LoadImagesSafely(new SafeImageLoadingOptions
+            {
+                OutputColumnName = ImageColumn,
+                InputColumnName = settings.PathColumn,
+                ImageFolder = imageFolder,
+                OnInvalidImage = settings.SkipInvalidImages ? InvalidImagePolicy.Skip : InvalidImagePolicy.Fail,
+                Log = ml,
+                ImageSkipped = skipped.Add,
+            }))
             .Append(ml.Transforms.ResizeImages(ImageColumn, settings.ImageSize, settings.ImageSize, resizing: settings.Resize switch
             {
                 "iso-pad" => ImageResizingEstimator.ResizingKind.IsoPad,
@@ -104,6 +112,33 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             scaleImage: 1f / 255));
         ITransformer preparation = images.Fit(train);
         IDataView preparedTrain = preparation.Transform(train);
+
+        // Under skip, the first pass over a view decides which of its rows stay. Made here, before the
+        // trainer's passes (which then only look the verdicts up), it counts the training rows kept and
+        // skipped apart from the validation data's.
+        long trainImages = trainRows;
+        IReadOnlyList<(InvalidImageReason Reason, long Rows)> trainSkipped = [];
+        if (settings.SkipInvalidImages)
+        {
+            try
+            {
+                trainImages = CountRows(preparedTrain, _cancellation);
+            }
+            catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
+            {
+                return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, [], 0, trainRows, clock.Elapsed, Interrupted: true);
+            }
+
+            trainSkipped = skipped.ByReason();
+            if (trainImages == 0)
+            {
+                throw CommandLineException.UnreadableInput(
+                    $"every one of the {trainRows} rows of '{settings.TrainPath}' was skipped, so there is nothing to train on: their images " +
+                    $"cannot be loaded ({SkippedImages.Describe(trainSkipped)}; the warnings above name each row and path). " +
+                    "Fix the files, or pass the --image-folder their paths are relative to");
+            }
+        }
+
         if (settings.Cache)
         {
             preparedTrain = ml.Data.Cache(preparedTrain);
@@ -142,11 +177,12 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
         catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
         {
-            return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainRows, clock.Elapsed, Interrupted: true);
+            return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainImages, clock.Elapsed, Interrupted: true);
         }
-        catch (InvalidImageException e)
+        catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid)
         {
-            throw CommandLineException.UnreadableInput(e.Message + " (or pass --on-invalid-image skip)", e);
+            // The trainer throws the loader's exception itself; found wherever ML.NET may have wrapped it all the same.
+            throw CommandLineException.UnreadableInput(BnInceptionCommandLine.OneLine(invalid.Message) + " (or pass --on-invalid-image skip)", e);
         }
 
         bool curvesWritten;
@@ -172,8 +208,8 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             curvesWritten = settings.CurvesPath is not null && SaveCurves(network, settings.CurvesPath, sink);
         }
 
-        return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainRows, clock.Elapsed, Interrupted: false,
-            settings.Training.Precision, curvesWritten ? settings.CurvesPath : null, keptEpoch);
+        return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainImages, clock.Elapsed, Interrupted: false,
+            settings.Training.Precision, curvesWritten ? settings.CurvesPath : null, keptEpoch, trainRows, trainSkipped);
     }
 
     // Checked before training; what can still fail afterwards must not cost the saved model, so it
@@ -227,6 +263,19 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             new TextLoader.Column(settings.PathColumn, DataKind.String, pathIndex),
             new TextLoader.Column(settings.LabelColumn, DataKind.String, labelIndex),
         ];
+    }
+
+    private static long CountRows(IDataView view, CancellationToken cancellation)
+    {
+        using DataViewRowCursor cursor = view.GetRowCursor([]);
+        long rows = 0;
+        while (cursor.MoveNext())
+        {
+            cancellation.ThrowIfCancellationRequested();
+            rows++;
+        }
+
+        return rows;
     }
 
     private static long CountRows(string path, char separator)

@@ -1,14 +1,19 @@
 using System.Globalization;
 using MLNet.BNInception.Cli.Progress;
+using MLNet.BNInception.Images;
 using MLNet.BNInception.Trainers;
 using MLNet.BNInception.Training;
 
 namespace MLNet.BNInception.Cli.Pipelines;
 
 /// <summary>What a training run did.</summary>
+/// <param name="TrainImages">The training rows whose images were loaded: what the network trained on.</param>
 /// <param name="KeptEpoch">The epoch whose weights the saved model holds (with validation, the best one); 0 for the last.</param>
-internal sealed record TrainingReport(string ModelPath, string CheckpointPath, IReadOnlyList<EpochMetrics> Epochs, int Classes, long TrainRows,
-    TimeSpan Elapsed, bool Interrupted, TrainingPrecision Precision = TrainingPrecision.Float32, string? CurvesPath = null, int KeptEpoch = 0)
+/// <param name="TrainRows">The rows of the training CSV, kept and skipped.</param>
+/// <param name="Skipped">The training rows <c>--on-invalid-image skip</c> left out, by reason; empty for none.</param>
+internal sealed record TrainingReport(string ModelPath, string CheckpointPath, IReadOnlyList<EpochMetrics> Epochs, int Classes, long TrainImages,
+    TimeSpan Elapsed, bool Interrupted, TrainingPrecision Precision = TrainingPrecision.Float32, string? CurvesPath = null, int KeptEpoch = 0,
+    long TrainRows = 0, IReadOnlyList<(InvalidImageReason Reason, long Rows)>? Skipped = null)
 {
     public string Describe()
     {
@@ -28,7 +33,10 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
         string metrics = kept is null ? "" : string.Create(CultureInfo.InvariantCulture,
             $"; the saved model is {which}: train loss {kept.TrainLoss:F4}, accuracy {kept.TrainAccuracy:P2}{validation}");
         string curves = CurvesPath is null ? "" : $"; training curves in {CurvesPath} and {TrainingCurves.CsvPathFor(CurvesPath)}";
+        long skippedRows = Skipped?.Sum(pair => pair.Rows) ?? 0;
+        string skipped = skippedRows == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
+            $" ({skippedRows:N0} of the {TrainRows:N0} rows skipped, their images cannot be loaded: {SkippedImages.Describe(Skipped!)})");
         return string.Create(CultureInfo.InvariantCulture,
-            $"trained on {TrainRows:N0} images of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} in {ProgressDisplay.FormatDuration(Elapsed)}{metrics}. Saved {ModelPath}{curves}.");
+            $"trained on {TrainImages:N0} images{skipped} of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} in {ProgressDisplay.FormatDuration(Elapsed)}{metrics}. Saved {ModelPath}{curves}.");
     }
 }

@@ -5,15 +5,23 @@ namespace MLNet.BNInception.Images;
 /// the row, the column, the path and the reason, and the properties carry them for code.
 /// </summary>
 /// <remarks>
-/// ML.NET's parallel cursors (its splitter and consolidator) rethrow a worker's exception wrapped in an
-/// <see cref="InvalidOperationException"/> whose own message is generic: this exception is then its
-/// <see cref="Exception.InnerException"/>.
+/// ML.NET's parallel cursors (its splitter and consolidator), its cache and its shuffle pool rethrow a worker's
+/// exception wrapped in an <see cref="InvalidOperationException"/> whose own message is generic: this exception
+/// is then an inner exception, found by <see cref="FindIn"/>. The BN-Inception trainer's <c>Fit</c> does that
+/// itself and throws an <see cref="InvalidImageException"/> at the top, with what ML.NET threw as its inner
+/// exception.
 /// </remarks>
 public sealed class InvalidImageException : Exception
 {
     /// <summary>Creates the exception for <paramref name="row"/>; <paramref name="message"/> is the whole message.</summary>
     public InvalidImageException(string message, long row, string columnName, string path, InvalidImageReason reason, string detail = "")
-        : base(message)
+        : this(message, row, columnName, path, reason, detail, innerException: null)
+    {
+    }
+
+    private InvalidImageException(string message, long row, string columnName, string path, InvalidImageReason reason, string detail,
+        Exception? innerException)
+        : base(message, innerException)
     {
         Row = row;
         ColumnName = columnName;
@@ -39,4 +47,19 @@ public sealed class InvalidImageException : Exception
 
     /// <summary>What was found, in a few words and without the row or the advice (for a report's column, say): "no file at '/data/a.jpg'".</summary>
     public string Detail { get; }
+
+    /// <summary>
+    /// The <see cref="InvalidImageException"/> in <paramref name="error"/> or among its inner exceptions (every
+    /// one of an <see cref="AggregateException"/>'s), however deep ML.NET wrapped it; null when there is none.
+    /// </summary>
+    public static InvalidImageException? FindIn(Exception? error) => error switch
+    {
+        null => null,
+        InvalidImageException found => found,
+        AggregateException aggregate => aggregate.InnerExceptions.Select(FindIn).FirstOrDefault(found => found is not null),
+        _ => FindIn(error.InnerException),
+    };
+
+    /// <summary>The same failure, to throw in place of <paramref name="wrapper"/>, which becomes its inner exception.</summary>
+    internal InvalidImageException RaisedFrom(Exception wrapper) => new(Message, Row, ColumnName, Path, Reason, Detail, wrapper);
 }

@@ -72,6 +72,10 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
     /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
+    /// <exception cref="Images.InvalidImageException">
+    /// A row's image cannot be loaded (<c>LoadImagesSafely</c> with <see cref="Images.InvalidImagePolicy.Fail"/>); the message
+    /// names the row, column and path, and what ML.NET's cursors threw is its inner exception.
+    /// </exception>
     /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled; a checkpoint was written when a path is set.</exception>
     public BnInceptionPredictionTransformer Fit(IDataView input) => Fit(input, validationData: null);
 
@@ -79,6 +83,10 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
     /// <exception cref="ArgumentException">CurvesPath cannot take training curves (not a .png, no such folder, or it would replace files that are not earlier curves); nothing was read.</exception>
     /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
+    /// <exception cref="Images.InvalidImageException">
+    /// A row's image cannot be loaded (<c>LoadImagesSafely</c> with <see cref="Images.InvalidImagePolicy.Fail"/>); the message
+    /// names the row, column and path, and what ML.NET's cursors threw is its inner exception.
+    /// </exception>
     /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled; a checkpoint was written when a path is set.</exception>
     public BnInceptionPredictionTransformer Fit(IDataView trainData, IDataView? validationData)
     {
@@ -125,6 +133,14 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
             ? null
             : new DataViewBatchSource(validationData ?? trainData, o.LabelColumnName, o.FeatureColumnName, layout, label.Count, ml, poolSize, holdOut,
                 "validation", log, o.CancellationToken);
+        if (train.Count == 0)
+        {
+            throw new ArgumentException(split
+                ? "The training data has no rows left after ValidationFraction's hold-out; lower it or add rows."
+                : "The training data has no rows, so there is nothing to train on. A LoadImagesSafely with InvalidImagePolicy.Skip " +
+                  "leaves out the rows whose images cannot be loaded: its warnings in the MLContext's log name each row and path.");
+        }
+
         if (validation is { Count: 0 })
         {
             throw new ArgumentException(split

@@ -208,6 +208,13 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
                 ready.Add(batch, stop);
             }
         }
+        catch (Exception error) when (error is not InvalidImageException && InvalidImageException.FindIn(error) is { } invalid)
+        {
+            // ML.NET's shuffle pool and cache load rows on threads of their own and rethrow a failure
+            // wrapped in generic exceptions ("Shuffle input cursor reader failed…"): the caller gets the
+            // loader's, which names the row and path, with ML.NET's kept inside it.
+            throw invalid.RaisedFrom(error);
+        }
         finally
         {
             ready.CompleteAdding();
@@ -243,7 +250,7 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         {
             getter(ref value);
         }
-        catch (Exception error) when (error is not (OperationCanceledException or InvalidDataException or InvalidImageException))
+        catch (Exception error) when (error is not (OperationCanceledException or InvalidDataException) && InvalidImageException.FindIn(error) is null)
         {
             throw new InvalidDataException($"Reading row {id.Low} of the {_what} data (0-based, in the source's order) failed in column {column}: {error.Message}", error);
         }

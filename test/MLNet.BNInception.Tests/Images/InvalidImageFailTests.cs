@@ -79,6 +79,42 @@ public sealed class InvalidImageFailTests
         Assert.That(error!.Message, Does.Contain("row 1 (counting from 0)").And.Contain("'truncated.jpg'").And.Contain("[Truncated]"));
     }
 
+    [TestCase(false, TestName = "TrainingStopsAtADamagedImageWithAnErrorNamingRowAndPath")]
+    [TestCase(true, TestName = "TrainingOnACachedViewStopsAtADamagedImageWithAnErrorNamingRowAndPath")]
+    public void TrainingStopsAtADamagedImageWithAnErrorNamingRowAndPath(bool cache)
+    {
+        // The trainer reads through ML.NET's shuffle pool or cache, whose threads wrap what a cursor throws
+        // in their own generic exceptions: the user must still catch the loader's exception, at the top.
+        var mlContext = new MLContext(seed: 1);
+        IDataView input = ImageRows.Load(mlContext,
+            ("a", "good.png"), ("b", "good.png"), ("a", "good.png"), ("b", "good.png"), ("a", "good.png"), ("b", "truncated.jpg"));
+        IEstimator<ITransformer> pipeline = mlContext.Transforms.Conversion.MapValueToKey("Name")
+            .Append(mlContext.Transforms.LoadImagesSafely(ImageRows.ImageColumn, _folder.Path, ImageRows.PathColumn))
+            .Append(mlContext.Transforms.ResizeImages(ImageRows.ImageColumn, 64, 64))
+            .Append(mlContext.Transforms.ExtractPixels("Features", ImageRows.ImageColumn));
+        if (cache)
+        {
+            pipeline = pipeline.AppendCacheCheckpoint(mlContext);
+        }
+
+        var trainer = mlContext.MulticlassClassification.Trainers.BnInception(new Trainers.BnInceptionMulticlassTrainer.Options
+        {
+            LabelColumnName = "Name",
+            ImageSize = 64,
+            Epochs = 1,
+            BatchSize = 4,
+        });
+
+        InvalidImageException error = Assert.Throws<InvalidImageException>(() => pipeline.Append(trainer).Fit(input))!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(error.Message, Does.Contain("row 5 (counting from 0)").And.Contain("path 'truncated.jpg'").And.Contain("[Truncated]"));
+            Assert.That((error.Row, error.Path, error.Reason), Is.EqualTo((5L, "truncated.jpg", InvalidImageReason.Truncated)));
+            Assert.That(error.InnerException, Is.Not.Null, "what ML.NET threw is kept as the inner exception");
+            Assert.That(Chain(error).Skip(1).OfType<InvalidImageException>().Single().Row, Is.EqualTo(5), "and the loader's own exception within it");
+        });
+    }
+
     [Test]
     public void WithoutTheImageColumnNothingIsDecodedAndEveryRowIsThere()
     {

@@ -167,6 +167,27 @@ public sealed class InvalidImageSkipTests
     }
 
     [Test]
+    public void TrainingOnAViewWhoseRowsWereAllSkippedSaysThereAreNoRows()
+    {
+        var mlContext = new MLContext(seed: 1);
+        IDataView input = ImageRows.Load(mlContext, ("a", "missing.jpg"), ("b", "truncated.jpg"), ("a", "notes.png"));
+        var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Name")
+            .Append(mlContext.Transforms.LoadImagesSafely(ImageRows.ImageColumn, _folder.Path, ImageRows.PathColumn, InvalidImagePolicy.Skip))
+            .Append(mlContext.Transforms.ResizeImages(ImageRows.ImageColumn, 64, 64))
+            .Append(mlContext.Transforms.ExtractPixels("Features", ImageRows.ImageColumn))
+            .Append(mlContext.MulticlassClassification.Trainers.BnInception(new Trainers.BnInceptionMulticlassTrainer.Options
+            {
+                LabelColumnName = "Name",
+                ImageSize = 64,
+                Epochs = 1,
+                BatchSize = 4,
+            }));
+
+        ArgumentException error = Assert.Throws<ArgumentException>(() => pipeline.Fit(input))!;
+        Assert.That(error.Message, Does.StartWith("The training data has no rows").And.Contain("InvalidImagePolicy.Skip").And.Not.Contain("DropLastBatch"));
+    }
+
+    [Test]
     public void CursorsWithAndWithoutTheImageColumnSeeTheSameRows()
     {
         // The first cursor does not ask for the image: it must still drop exactly the rows an image-reading

@@ -1,0 +1,69 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNet.BNInception.Cli.Pipelines;
+
+/// <summary>
+/// The rows of an evaluation file whose label is none of the model's classes (or is empty): the model's
+/// label mapping gives them no key, and ML.NET's evaluator leaves such rows out without a word, so they
+/// are found first, to be refused or reported.
+/// </summary>
+/// <param name="Labels">Each unknown label, in the order first met, with how many rows hold it and the first few of them.</param>
+internal sealed record UnknownLabels(IReadOnlyList<UnknownLabels.Label> Labels)
+{
+    private const int RowsNamed = 5;
+
+    /// <param name="Text">The label as the file holds it.</param>
+    /// <param name="Rows">How many rows hold it.</param>
+    /// <param name="FirstRows">The first few of them (counting from 0).</param>
+    internal sealed record Label(string Text, long Rows, IReadOnlyList<long> FirstRows);
+
+    public long Rows => Labels.Sum(label => label.Rows);
+
+    /// <summary>
+    /// Reads the label of every row twice in step: as the file's text, and as the key <paramref name="mapped"/>
+    /// (the model's pipeline over the same rows) gives it, where 0 means the mapping does not know it.
+    /// Only label columns are read, so no image is loaded.
+    /// </summary>
+    public static UnknownLabels Find(IDataView texts, IDataView mapped, string labelColumn)
+    {
+        using DataViewRowCursor textCursor = texts.GetRowCursor([texts.Schema[labelColumn]]);
+        using DataViewRowCursor keyCursor = mapped.GetRowCursor([mapped.Schema[labelColumn]]);
+        ValueGetter<ReadOnlyMemory<char>> getText = textCursor.GetGetter<ReadOnlyMemory<char>>(texts.Schema[labelColumn]);
+        ValueGetter<uint> getKey = keyCursor.GetGetter<uint>(mapped.Schema[labelColumn]);
+        var found = new Dictionary<string, (long Rows, List<long> FirstRows)>();
+        var order = new List<string>();
+        ReadOnlyMemory<char> text = default;
+        uint key = 0;
+        for (long row = 0; keyCursor.MoveNext() && textCursor.MoveNext(); row++)
+        {
+            getKey(ref key);
+            if (key != 0)
+            {
+                continue;
+            }
+
+            getText(ref text);
+            string label = text.ToString();
+            if (!found.TryGetValue(label, out (long Rows, List<long> FirstRows) seen))
+            {
+                seen = (0, []);
+                order.Add(label);
+            }
+
+            if (seen.FirstRows.Count < RowsNamed)
+            {
+                seen.FirstRows.Add(row);
+            }
+
+            found[label] = (seen.Rows + 1, seen.FirstRows);
+        }
+
+        return new UnknownLabels([.. order.Select(label => new Label(label, found[label].Rows, found[label].FirstRows))]);
+    }
+
+    /// <summary>"'Mitten' (2 rows: 3, 7), '' (1 row: 8)": each label with its count and first rows.</summary>
+    public string Describe() => string.Join(", ", Labels.Select(label => string.Create(CultureInfo.InvariantCulture,
+        $"'{label.Text}' ({label.Rows} row{(label.Rows == 1 ? "" : "s")}: {string.Join(", ", label.FirstRows)}{(label.Rows > label.FirstRows.Count ? ", …" : "")})")));
+}

@@ -1,0 +1,86 @@
+using MLNet.BNInception.Datasets;
+
+namespace MLNet.BNInception.Cli.Tests;
+
+/// <summary>
+/// <c>bninception train</c> over images that cannot be loaded: under the default <c>--on-invalid-image fail</c>
+/// it stops with exit code 3 naming the row and path, however ML.NET reads the rows; under <c>skip</c> its
+/// summary counts the images it trained on and the rows it skipped, by reason, and it says so when it skipped
+/// them all.
+/// </summary>
+public class TrainingInvalidImageTests
+{
+    /// <summary>A few Fashion-MNIST images in a CSV list, with the files of <paramref name="damaged"/> rows cut in half and of <paramref name="missing"/> rows deleted.</summary>
+    private static FashionMnistFiles.Files Data(TemporaryDirectory work, int rows, int[] damaged, int[] missing)
+    {
+        FashionMnistFiles.Files files = FashionMnistFiles.Write(work.File("data"), rows, 0, 1);
+        string[] paths = Csv.Read(files.TrainCsv).Column("ImagePath");
+        foreach (int row in damaged)
+        {
+            string file = Path.Combine(files.ImageFolder, paths[row]);
+            byte[] bytes = File.ReadAllBytes(file);
+            File.WriteAllBytes(file, bytes[..(bytes.Length / 2)]);
+        }
+
+        foreach (int row in missing)
+        {
+            File.Delete(Path.Combine(files.ImageFolder, paths[row]));
+        }
+
+        return files;
+    }
+
+    private static string[] Train(FashionMnistFiles.Files files, string model, params string[] more) =>
+    [
+        "train", "--train", files.TrainCsv, "--image-folder", files.ImageFolder, "--size", "64", "--channels", "gray",
+        "--epochs", "1", "--batch", "4", "--no-augment", "--out", model, .. more,
+    ];
+
+    [TestCase(false, TestName = "ADamagedImageStopsTrainingWithExitCode3NamingItsRowAndPath")]
+    [TestCase(true, TestName = "ADamagedImageStopsCachedTrainingWithExitCode3NamingItsRowAndPath")]
+    public void ADamagedImageStopsTrainingWithExitCode3NamingItsRowAndPath(bool cache)
+    {
+        string[] options = cache ? ["--cache"] : [];
+        using var work = new TemporaryDirectory();
+        FashionMnistFiles.Files files = Data(work, rows: 8, damaged: [5], missing: []);
+        string path = Csv.Read(files.TrainCsv).Column("ImagePath")[5];
+
+        ExternalProcess.Result result = InstalledTool.Run(work.Path, Train(files, work.File("model.zip"), options));
+
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.Error);
+        string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines[^1], Does.StartWith("bninception: LoadImagesSafely cannot load the image of row 5 (counting from 0), column 'ImagePath', " +
+            $"path '{path}'").And.Contain("[Truncated]").And.EndWith("(or pass --on-invalid-image skip)"));
+        Assert.That(result.Error, Does.Not.Contain("unexpected"));
+        Assert.That(File.Exists(work.File("model.zip")), Is.False);
+    }
+
+    [Test]
+    public void WithSkipTheSummaryCountsTheImagesTrainedOnAndTheRowsSkipped()
+    {
+        using var work = new TemporaryDirectory();
+        FashionMnistFiles.Files files = Data(work, rows: 18, damaged: [3], missing: [11]);
+
+        ExternalProcess.Result result = InstalledTool.Succeed(work.Path, Train(files, work.File("model.zip"), "--on-invalid-image", "skip"));
+
+        Assert.That(result.Output, Does.StartWith(
+            "trained on 16 images (2 of the 18 rows skipped, their images cannot be loaded: 1 FileNotFound, 1 Truncated) of "));
+        Assert.That(result.Error, Does.Contain("row 3 (counting from 0)").And.Contain("row 11 (counting from 0)"), "each skipped row has its warning");
+    }
+
+    [Test]
+    public void WhenSkipLeavesNoRowTrainingSaysEveryRowWasSkippedAndWhy()
+    {
+        using var work = new TemporaryDirectory();
+        FashionMnistFiles.Files files = Data(work, rows: 4, damaged: [0], missing: [1, 2, 3]);
+
+        ExternalProcess.Result result = InstalledTool.Run(work.Path, Train(files, work.File("model.zip"), "--on-invalid-image", "skip"));
+
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.Error);
+        string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines[^1], Is.EqualTo(
+            $"bninception: every one of the 4 rows of '{files.TrainCsv}' was skipped, so there is nothing to train on: their images cannot be " +
+            "loaded (3 FileNotFound, 1 Truncated; the warnings above name each row and path). Fix the files, or pass the --image-folder their paths are relative to"));
+        Assert.That(result.Error, Does.Not.Contain("DropLastBatch"));
+    }
+}
