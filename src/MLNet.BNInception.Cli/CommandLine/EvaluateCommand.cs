@@ -32,9 +32,10 @@ internal static class EvaluateCommand
                 "skip: evaluate without those rows, counting them in the output.",
             DefaultValueFactory = _ => "fail",
         }.AcceptOnlyFromAmong("fail", "skip");
+        Option<long> maxImagePixels = OptionValues.MaxImagePixelsOption();
         var command = new Command("evaluate", "Evaluate a saved model on a labelled CSV list of images: ML.NET's metrics and the confusion table.")
         {
-            model, data, labelColumn, imageFolder, separator, topK, json, onUnknownLabel,
+            model, data, labelColumn, imageFolder, separator, topK, json, onUnknownLabel, maxImagePixels,
         };
         command.SetAction(parsed =>
         {
@@ -59,7 +60,8 @@ internal static class EvaluateCommand
                 throw CommandLineException.UnreadableInput($"the image folder '{folder}' does not exist here: pass --image-folder");
             }
 
-            ITransformer pipeline = WithSafeImageLoader(saved, folder, rows);
+            long pixelLimit = OptionValues.Positive(parsed.GetValue(maxImagePixels), "--max-image-pixels");
+            ITransformer pipeline = WithSafeImageLoader(saved, folder, pixelLimit, rows);
             int k = Math.Min(OptionValues.Positive(parsed.GetValue(topK), "--top-k"), saved.ClassLabels.Count);
             IDataView scored = pipeline.Transform(rows);
 
@@ -122,14 +124,20 @@ internal static class EvaluateCommand
     }
 
     // The saved steps, with LoadImagesSafely (same columns, folder as given) for the saved LoadImages.
-    private static TransformerChain<ITransformer> WithSafeImageLoader(SavedModel saved, string? folder, IDataView rows)
+    private static TransformerChain<ITransformer> WithSafeImageLoader(SavedModel saved, string? folder, long maximumPixels, IDataView rows)
     {
         var steps = new List<ITransformer>();
         IDataView schema = rows;
         foreach (ITransformer step in saved.Steps)
         {
             ITransformer replaced = ReferenceEquals(step, saved.ImageLoader)
-                ? saved.Context.Transforms.LoadImagesSafely(saved.ImageColumn, folder, saved.PathColumn).Fit(schema)
+                ? saved.Context.Transforms.LoadImagesSafely(new SafeImageLoadingOptions
+                {
+                    OutputColumnName = saved.ImageColumn,
+                    InputColumnName = saved.PathColumn,
+                    ImageFolder = folder,
+                    MaximumPixels = maximumPixels,
+                }).Fit(schema)
                 : step;
             steps.Add(replaced);
             schema = replaced.Transform(schema);

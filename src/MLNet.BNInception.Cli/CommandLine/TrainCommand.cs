@@ -90,12 +90,15 @@ internal static class TrainCommand
         var cache = new Option<bool>("--cache") { Description = "Keep the prepared images in memory after the first epoch (ML.NET's AppendCacheCheckpoint): faster epochs, memory for every image." };
         var shufflePool = new Option<int?>("--shuffle-pool") { Description = "Rows in the shuffle pool when the data is read in file order (without --cache). Default: as many as fit in 1 GiB." };
 
+        Option<long> maxImagePixels = OptionValues.MaxImagePixelsOption();
+
         var command = new Command("train", "Train BN-Inception on a CSV list of labelled images and save an ML.NET model file.")
         {
             train, valid, validFraction, imageFolder, pathColumn, labelColumn, separator, onInvalidImage, size, resize, channels,
             preset, epochs, batch, lr, momentum, nesterov, weightDecay, decayBatchNorm, schedule, gamma, decayEpochs, minLrFactor, warmup,
             labelSmoothing, dropLast, noAugment, cropScale, cropRatio, noFlip, seed, patience, stoppingMetric, minDelta,
             dropout, noBatchNorm, activation, bnEpsilon, bnMomentum, initWeights, output, overwrite, curves, checkpoint, resume, threads, precision, cache, shufflePool,
+            maxImagePixels,
         };
         command.SetAction(parsed =>
         {
@@ -127,6 +130,7 @@ internal static class TrainCommand
                 LabelColumn = parsed.GetRequiredValue(labelColumn),
                 Separator = OptionValues.Separator(parsed.GetValue(separator)),
                 SkipInvalidImages = parsed.GetValue(onInvalidImage) == "skip",
+                MaxImagePixels = OptionValues.Positive(parsed.GetValue(maxImagePixels), "--max-image-pixels"),
                 ImageSize = parsed.GetValue(size),
                 Resize = parsed.GetRequiredValue(resize),
                 Grayscale = parsed.GetValue(channels) == "gray",

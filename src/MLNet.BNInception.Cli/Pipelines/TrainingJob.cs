@@ -93,6 +93,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
                 InputColumnName = settings.PathColumn,
                 ImageFolder = imageFolder,
                 OnInvalidImage = settings.SkipInvalidImages ? InvalidImagePolicy.Skip : InvalidImagePolicy.Fail,
+                MaximumPixels = settings.MaxImagePixels,
                 Log = ml,
                 ImageSkipped = skipped.Add,
             }))

@@ -21,6 +21,9 @@ internal sealed record TrainingSettings
 
     public bool SkipInvalidImages { get; init; }
 
+    /// <summary>The most pixels an image may decode to (--max-image-pixels).</summary>
+    public long MaxImagePixels { get; init; } = Images.SafeImageLoadingOptions.DefaultMaximumPixels;
+
     public int ImageSize { get; init; } = 224;
 
     /// <summary>iso-crop, iso-pad or fill.</summary>
