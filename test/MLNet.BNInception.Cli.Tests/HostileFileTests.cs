@@ -107,6 +107,9 @@ public sealed class HostileFileTests
                 }
             }
         });
+        int skipped = corpus.Count(file => file.Reason is not null) + 1;
+        Assert.That(run.Output, Does.Contain($"trained on {corpus.Count - skipped} images ({skipped} of the {corpus.Count} rows skipped"),
+            "every good row trained on, a name with a line break included");
         Assert.That(File.Exists(work.File("model.zip")), Is.True, "the model");
         Assert.That(File.ReadAllBytes(input), Is.EqualTo(inputBefore), "the training list changed");
         Assert.That(HostileFileCorpus.Snapshot(corpusFolder), Is.EqualTo(corpusBefore), "the image folder changed");

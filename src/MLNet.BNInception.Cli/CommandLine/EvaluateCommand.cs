@@ -50,6 +50,7 @@ internal static class EvaluateCommand
                 Separators = [fieldSeparator],
                 HasHeader = true,
                 AllowQuoting = true,
+                ReadMultilines = true,
                 Columns = [.. saved.InputSchema.Where(column => !column.IsHidden).Select(column => LoaderColumn(column, header, dataPath, label))],
             });
             IDataView rows = loader.Load(dataPath);
@@ -72,6 +73,7 @@ internal static class EvaluateCommand
                 Separators = [fieldSeparator],
                 HasHeader = true,
                 AllowQuoting = true,
+                ReadMultilines = true,
                 Columns = [new TextLoader.Column(label, DataKind.String, CsvHeader.IndexOf(header, label, dataPath, "--label-column"))],
             }).Load(dataPath);
             UnknownLabels unknown = UnknownLabels.Find(labelTexts, scored, label);

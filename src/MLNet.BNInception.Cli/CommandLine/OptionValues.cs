@@ -9,18 +9,19 @@ internal static class OptionValues
     public static int Positive(int value, string option) =>
         value >= 1 ? value : throw CommandLineException.BadArguments($"{option} {value}: must be at least 1");
 
-    /// <summary>One ASCII character other than a quote or a line break, or "tab"; null when not given.</summary>
-    /// <summary>The --max-image-pixels option the commands that read images share.</summary>
+    /// <summary><paramref name="value"/>, when it is at least 1.</summary>
+    public static long Positive(long value, string option) =>
+        value >= 1 ? value : throw CommandLineException.BadArguments($"{option} {value}: must be at least 1");
+
+    /// <summary>The --max-image-pixels option of the commands that read images (train, evaluate, score).</summary>
     public static Option<long> MaxImagePixelsOption() => new("--max-image-pixels")
     {
-        Description = "The most pixels an image may decode to; a larger one is refused from its header as a bad row (TooManyPixels), before it takes memory. " +
-            "PNG, GIF and BMP decode at full size; each image thread holds up to three copies of the largest image it met.",
+        Description = "The most pixels an image may have; a larger one is a bad row (TooManyPixels), refused from its header before it takes memory. " +
+            "The tool decodes every image at full size; each image thread holds up to three copies of the largest image it met.",
         DefaultValueFactory = _ => Images.SafeImageLoadingOptions.DefaultMaximumPixels,
     };
 
-    public static long Positive(long value, string option) =>
-        value > 0 ? value : throw CommandLineException.BadArguments($"{option} must be at least 1, not {value}");
-
+    /// <summary>One ASCII character other than a quote or a line break, or "tab"; null when not given.</summary>
     public static char? Separator(string? text) => text switch
     {
         null => null,

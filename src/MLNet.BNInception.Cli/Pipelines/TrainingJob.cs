@@ -63,10 +63,10 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         var ml = new MLContext(seed: (int)(settings.Training.Seed % int.MaxValue));
         TorchRuntime.EnsureLoaded();
         torch.set_num_threads(settings.Threads);
-        var loader = ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, Columns = trainColumns });
+        var loader = ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, ReadMultilines = true, Columns = trainColumns });
         IDataView train = loader.Load(settings.TrainPath);
         IDataView? valid = settings.ValidPath is null ? null
-            : ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, Columns = validColumns }).Load(settings.ValidPath);
+            : ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, ReadMultilines = true, Columns = validColumns }).Load(settings.ValidPath);
         long trainRows = CountRows(settings.TrainPath, separator);
 
         return ProgressDisplay.RunAsync(context, "training", sink => Task.FromResult(Fit(ml, train, valid, imageFolder, trainRows, sink))).GetAwaiter().GetResult();

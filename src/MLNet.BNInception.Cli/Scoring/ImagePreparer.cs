@@ -98,12 +98,12 @@ internal sealed class ImagePreparer
             {
                 // An image the loader took but the model's steps cannot process must not stop the
                 // job for ever: --resume would fail at the same row again.
-                return $"Unprocessable: the model's image steps failed on '{path}' ({e.GetType().Name}: {BnInceptionCommandLine.OneLine(e.Message)})";
+                return $"Unprocessable: the model's image steps failed on '{IO.FileNameBytes.Printable(path)}' ({e.GetType().Name}: {BnInceptionCommandLine.OneLine(e.Message)})";
             }
 
             if (_features.Features.Length != _length)
             {
-                throw new InvalidOperationException($"The image steps gave {_features.Features.Length} values for '{path}', not {_length}.");
+                throw new InvalidOperationException($"The image steps gave {_features.Features.Length} values for '{IO.FileNameBytes.Printable(path)}', not {_length}.");
             }
 
             _features.Features.CopyTo(destination);

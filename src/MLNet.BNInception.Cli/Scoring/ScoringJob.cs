@@ -378,17 +378,33 @@ internal sealed class ScoringJob
                     }
                 }
             }
+            catch
+            {
+                abandoned = true;
+                throw;
+            }
             finally
             {
+                // Stopped early (Ctrl-C, --fail-fast, a failure): the batches still being prepared are
+                // thrown away, so a worker stuck in a read that never returns cannot hold the job.
+                abandoned |= cancellation.IsCancellationRequested;
                 await stop.CancelAsync().ConfigureAwait(false);
                 toPrepare.Writer.TryComplete();
                 await Quietly(reader).ConfigureAwait(false);
 
-                // Workers still busy with the abandoned batch are not waited for: what they prepare is
-                // thrown away, and they touch nothing the job closes on its way out.
-                foreach (Task worker in abandoned ? [] : workers)
+                // Workers still busy with an abandoned batch are not waited for: what they prepare is thrown
+                // away, and they touch nothing the job closes on its way out. Their failures, if any, are
+                // observed here so that none surfaces later as an unobserved task exception.
+                foreach (Task worker in workers)
                 {
-                    await Quietly(worker).ConfigureAwait(false);
+                    if (abandoned)
+                    {
+                        _ = worker.ContinueWith(static task => task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                    }
+                    else
+                    {
+                        await Quietly(worker).ConfigureAwait(false);
+                    }
                 }
             }
 
@@ -530,6 +546,8 @@ internal sealed class ScoringJob
                     int length = network.FeatureLength;
                     for (int i = 0; i < window.Rows.Count; i++)
                     {
+                        // Once the job stops, the rows still queued are not read: each one could stall.
+                        cancellation.ThrowIfCancellationRequested();
                         InputRow row = window.Rows[i];
                         if (row.Error is null)
                         {
@@ -557,10 +575,11 @@ internal sealed class ScoringJob
             {
                 // --resume refuses an input that changed since the job began, so the advice never asks for
                 // the list to be edited when the image itself can be mended.
-                string mend = bad.Error!.StartsWith("FieldCount:", StringComparison.Ordinal)
+                bool rowAtFault = bad.Error!.StartsWith("FieldCount:", StringComparison.Ordinal) || bad.Error.StartsWith("EmptyPath:", StringComparison.Ordinal);
+                string mend = rowAtFault
                     ? "the row itself is malformed: correct it in the input and score again with --overwrite (an edited input cannot be resumed), " +
                       "or score without --fail-fast to have it reported in the Error column"
-                    : "repair or replace the file and rerun the same command with --resume, which keeps the rows already written; " +
+                    : "repair or replace the file and rerun the same command with --resume (in place of --overwrite, if it had that), which keeps the rows already written; " +
                       "editing the input instead (removing the row) makes it another job, which --resume refuses: then score again with --overwrite, " +
                       "or without --fail-fast to have bad rows reported in the Error column";
                 throw new CommandLineException(ExitCodes.BadRow,

@@ -46,17 +46,39 @@ internal static class FileNameBytes
     }
 
     /// <summary>True when <paramref name="name"/> holds an escaped byte: it names a file by bytes that are not UTF-8.</summary>
-    public static bool HasEscapedBytes(string name) => name.AsSpan().IndexOfAnyInRange(FirstEscape, LastEscape) >= 0;
+    public static bool HasEscapedBytes(string name)
+    {
+        for (int i = name.AsSpan().IndexOfAnyInRange(FirstEscape, LastEscape); i >= 0 && i < name.Length; i++)
+        {
+            if (IsEscapeAt(name, i))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    // A low surrogate in the escape range is an escaped byte only when it stands alone: after a high
+    // surrogate it is the second half of a character such as U+1F4A9.
+    private static bool IsEscapeAt(string name, int i) =>
+        name[i] is >= FirstEscape and <= LastEscape && (i == 0 || !char.IsHighSurrogate(name[i - 1]));
 
     /// <summary>The bytes of <paramref name="name"/> as the kernel takes them, NUL-terminated: UTF-8, escaped bytes as themselves.</summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> holds a NUL character, which would end the name early.</exception>
     public static byte[] EncodeNullTerminated(string name)
     {
+        if (name.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The file name '{Printable(name.Replace("\0", "\\0", StringComparison.Ordinal))}' holds a NUL character, which no file name can.", nameof(name));
+        }
+
         var bytes = new List<byte>(name.Length + 8);
         Span<byte> scratch = stackalloc byte[4];
         for (int i = 0; i < name.Length; i++)
         {
             char c = name[i];
-            if (c is >= FirstEscape and <= LastEscape)
+            if (IsEscapeAt(name, i))
             {
                 bytes.Add((byte)(c - 0xDC00));
                 continue;
@@ -86,15 +108,15 @@ internal static class FileNameBytes
         }
 
         var text = new StringBuilder(name.Length + 8);
-        foreach (char c in name)
+        for (int i = 0; i < name.Length; i++)
         {
-            if (c is >= FirstEscape and <= LastEscape)
+            if (IsEscapeAt(name, i))
             {
-                text.Append(@"\x").Append(((int)c - 0xDC00).ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+                text.Append(@"\x").Append((name[i] - 0xDC00).ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
             }
             else
             {
-                text.Append(c);
+                text.Append(name[i]);
             }
         }
 

@@ -49,6 +49,9 @@ internal static partial class PosixFile
     private const int OpenReadOnly = 0x0;
     private const int OpenNonBlocking = 0x800;
     private const int OpenCloseOnExec = 0x80000;
+    private const int OpenNoControllingTerminal = 0x100;
+    private const int GetFlags = 3;
+    private const int SetFlags = 4;
     private const int AtCurrentDirectory = -100;
     private const int AtEmptyPath = 0x1000;
     private const uint StatxBasicStats = 0x7FF;
@@ -59,8 +62,23 @@ internal static partial class PosixFile
     private const int NotADirectory = 20;
     private const int NoSuchDeviceOrAddress = 6;
 
-    /// <summary>True where these calls exist: Linux with glibc.</summary>
-    public static bool IsAvailable { get; } = OperatingSystem.IsLinux() && NativeLibrary.TryLoad(LibC, out _);
+    /// <summary>
+    /// True where these calls exist and work: Linux with glibc 2.28 or later (statx), and a kernel or
+    /// container that allows statx (some seccomp profiles refuse it).
+    /// </summary>
+    public static bool IsAvailable { get; } = Probe();
+
+    private static bool Probe()
+    {
+        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad(LibC, out IntPtr library)
+            || !NativeLibrary.TryGetExport(library, "statx", out _) || !NativeLibrary.TryGetExport(library, "open", out _))
+        {
+            return false;
+        }
+
+        Span<byte> buffer = stackalloc byte[StatxBufferBytes];
+        return Statx(AtCurrentDirectory, "/\0"u8.ToArray(), 0, StatxBasicStats, ref MemoryMarshal.GetReference(buffer)) == 0;
+    }
 
     /// <summary>
     /// Opens <paramref name="path"/> for reading if it is a regular file, without waiting on a pipe or device;
@@ -71,11 +89,21 @@ internal static partial class PosixFile
     {
         handle = null;
         length = 0;
+
+        // Not even opened unless it is a regular file: opening a device can have effects of its own (a
+        // terminal becoming the controlling one, a tape rewinding on close, a watchdog arming). The kind is
+        // checked again on the open handle, in case the path was swapped in between.
+        FileKind named = KindOf(path);
+        if (named != FileKind.Regular)
+        {
+            return named;
+        }
+
         byte[] name = FileNameBytes.EncodeNullTerminated(path);
         int descriptor;
         do
         {
-            descriptor = Open(name, OpenReadOnly | OpenNonBlocking | OpenCloseOnExec);
+            descriptor = Open(name, OpenReadOnly | OpenNonBlocking | OpenCloseOnExec | OpenNoControllingTerminal);
         }
         while (descriptor < 0 && Marshal.GetLastPInvokeError() == Interrupted);
 
@@ -97,6 +125,27 @@ internal static partial class PosixFile
             {
                 opened.Dispose();
                 return kind;
+            }
+
+            // Reads of a regular file do not block anyway, but a FUSE file system may honour the flag and
+            // answer EAGAIN: back to ordinary reads.
+            bool added = false;
+            try
+            {
+                opened.DangerousAddRef(ref added);
+                int openDescriptor = (int)opened.DangerousGetHandle();
+                int flags = Fcntl(openDescriptor, GetFlags, 0);
+                if (flags < 0 || Fcntl(openDescriptor, SetFlags, flags & ~OpenNonBlocking) < 0)
+                {
+                    throw ErrorFor(Marshal.GetLastPInvokeError(), path);
+                }
+            }
+            finally
+            {
+                if (added)
+                {
+                    opened.DangerousRelease();
+                }
             }
 
             handle = opened;
@@ -197,6 +246,9 @@ internal static partial class PosixFile
 
     [LibraryImport(LibC, EntryPoint = "open", SetLastError = true)]
     private static partial int Open(byte[] path, int flags);
+
+    [LibraryImport(LibC, EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int Fcntl(int descriptor, int command, int argument);
 
     [LibraryImport(LibC, EntryPoint = "statx", SetLastError = true)]
     private static partial int Statx(int directory, byte[] path, int flags, uint mask, ref byte buffer);

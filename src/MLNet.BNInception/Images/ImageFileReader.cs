@@ -37,10 +37,12 @@ internal sealed class ImageFileReader
     }
 
     /// <summary>
-    /// The most bytes a file may have: no image this loader is for comes near it, and a file of a size the
-    /// file system does not report (procfs, some FUSE mounts) is read only up to it.
+    /// The most bytes a file may have: no image this loader is for comes near it.
     /// </summary>
     internal const int MaximumFileBytes = 1 << 30;
+
+    /// <summary>The most bytes read from a file that reports a size of 0 (procfs, some FUSE mounts).</summary>
+    internal const int MaximumUnsizedFileBytes = 64 << 20;
 
     /// <summary>The last image read: width in pixels, upright.</summary>
     public int Width { get; private set; }
@@ -130,17 +132,17 @@ internal sealed class ImageFileReader
             if (length == 0)
             {
                 // Some file systems (procfs, some FUSE mounts) report 0 for files that have content: read it,
-                // but no further than the limit.
-                MemoryStream copy = ReadAtMost(stream, MaximumFileBytes + 1L);
+                // but no further than a limit of its own, well below the one for files that state their size.
+                MemoryStream copy = ReadAtMost(stream, MaximumUnsizedFileBytes + 1L);
                 if (copy.Length == 0)
                 {
                     failure = new(InvalidImageReason.EmptyFile, $"'{Shown}' is empty (0 bytes): it was created but never written");
                     return null;
                 }
 
-                if (copy.Length > MaximumFileBytes)
+                if (copy.Length > MaximumUnsizedFileBytes)
                 {
-                    failure = new(InvalidImageReason.TooLarge, $"'{Shown}' reports no size and holds more than {MaximumFileBytes} bytes (1 GB); it is not read as an image");
+                    failure = new(InvalidImageReason.TooLarge, $"'{Shown}' reports no size and holds more than {MaximumUnsizedFileBytes} bytes (64 MB); it is not read as an image");
                     return null;
                 }
 
@@ -201,7 +203,16 @@ internal sealed class ImageFileReader
         switch (kind)
         {
             case FileKind.Regular:
-                return new FileStream(handle!, FileAccess.Read, bufferSize: 1);
+                try
+                {
+                    return new FileStream(handle!, FileAccess.Read, bufferSize: 1);
+                }
+                catch
+                {
+                    handle!.Dispose();
+                    throw;
+                }
+
             case FileKind.Missing:
                 failure = NotFound();
                 return null;
@@ -227,29 +238,21 @@ internal sealed class ImageFileReader
 
         SKEncodedOrigin origin = codec.EncodedOrigin;
         SKSizeI size = DecodeSize(codec, origin);
-        long pixels = (long)size.Width * size.Height;
-        if (pixels > _maximumPixels)
+        if (TooBig(codec, size, contents.AsSpan()) is { } tooBig)
         {
-            // Refused from the header alone: a few hundred kilobytes of PNG can declare gigabytes of pixels.
-            SKSizeI full = codec.Info.Size;
-            string scaled = size == full ? "" : $" even at the smallest size it decodes at here, {size.Width}x{size.Height},";
-            return new(InvalidImageReason.TooManyPixels,
-                $"'{Shown}' is {full.Width}x{full.Height} pixels ({Megapixels(full)}) and would decode{scaled} to more than the limit of {_maximumPixels} pixels "
-                + $"({(long)size.Width * size.Height * 4} bytes of memory); raise the limit (MaximumPixels, --max-image-pixels) to load it"
-                + (size == full && codec.EncodedFormat is SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Webp ? ", or set a minimum width and height to decode it smaller" : ""));
-        }
-
-        if (pixels * 4 > Array.MaxLength)
-        {
-            return new(InvalidImageReason.TooLarge,
-                $"'{Shown}' is {size.Width}x{size.Height} pixels, more than one array holds; pass a minimum width and height to decode it smaller");
+            return tooBig;
         }
 
         SKCodecResult result = DecodeInto(codec, size, ref _decoded);
         if (result == SKCodecResult.InvalidScale && size != codec.Info.Size)
         {
-            // The codec offered this size but would not decode at it: full size always works.
+            // The codec offered this size but would not decode at it: full size always works, within the limits.
             size = codec.Info.Size;
+            if (TooBig(codec, size, contents.AsSpan()) is { } fullTooBig)
+            {
+                return fullTooBig;
+            }
+
             result = DecodeInto(codec, size, ref _decoded);
         }
 
@@ -267,6 +270,35 @@ internal sealed class ImageFileReader
         }
 
         Orient(origin, size.Width, size.Height);
+        return null;
+    }
+
+    // Refused from the header alone: a few hundred kilobytes of PNG can declare gigabytes of pixels. A
+    // progressive JPEG is counted at full size even when it decodes smaller: libjpeg keeps the whole
+    // image's coefficients (about 2 bytes a sample) to decode it at any scale.
+    private ImageReadFailure? TooBig(SKCodec codec, SKSizeI size, ReadOnlySpan<byte> contents)
+    {
+        SKSizeI full = codec.Info.Size;
+        bool progressive = codec.EncodedFormat == SKEncodedImageFormat.Jpeg && size != full && JpegFrame.IsProgressive(contents);
+        SKSizeI counted = progressive ? full : size;
+        if ((long)counted.Width * counted.Height > _maximumPixels)
+        {
+            string how = counted == full
+                ? progressive ? " (a progressive JPEG holds its coefficients at full size, whatever size it decodes at)" : ""
+                : $" even at the smallest size it decodes at here, {size.Width}x{size.Height},";
+            string smaller = counted == full && !progressive && codec.EncodedFormat is SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Webp
+                ? "; in an ML.NET pipeline, MinimumWidth and MinimumHeight let it decode smaller" : "";
+            return new(InvalidImageReason.TooManyPixels,
+                $"'{Shown}' is {full.Width}x{full.Height} pixels ({Megapixels(full)}), more than the limit of {_maximumPixels} pixels{how}; "
+                + $"raise the limit (MaximumPixels, --max-image-pixels) to load it{smaller}");
+        }
+
+        if ((long)size.Width * size.Height * 4 > Array.MaxLength)
+        {
+            return new(InvalidImageReason.TooLarge,
+                $"'{Shown}' is {size.Width}x{size.Height} pixels, more than one array holds; pass a minimum width and height to decode it smaller");
+        }
+
         return null;
     }
 

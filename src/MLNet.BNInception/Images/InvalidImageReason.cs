@@ -30,12 +30,12 @@ public enum InvalidImageReason
     /// <summary>The image data is damaged: the decoder met bytes that no valid image contains.</summary>
     Corrupt,
 
-    /// <summary>The decoded image would not fit in one .NET array (more than about 2 GB of pixels).</summary>
+    /// <summary>The file has more than 1 GB (or, of a size the file system does not report, more than 64 MB), or the decoded image would not fit in one .NET array (about 2 GB of pixels).</summary>
     TooLarge,
 
     /// <summary>
     /// The path names a named pipe, a device (such as /dev/zero) or a socket: reading it could wait for ever or
-    /// never end, so it is not opened for reading.
+    /// never end, so it is not opened at all (on Linux with glibc; elsewhere .NET's file API opens it).
     /// </summary>
     NotARegularFile,
 

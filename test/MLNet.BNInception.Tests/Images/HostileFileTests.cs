@@ -27,7 +27,11 @@ public sealed class HostileFileTests
             ImageSkipped = skipped.Add,
         }).Fit(input).Transform(input);
 
-        Dictionary<string, MLImage> images = ImageRows.Images(output);
+        // On its own thread, so that a loader that waits on the pipe (as one once did) fails the test
+        // instead of hanging the suite.
+        Task<Dictionary<string, MLImage>> reading = Task.Run(() => ImageRows.Images(output));
+        Assert.That(reading.Wait(TimeSpan.FromMinutes(5)), Is.True, "reading the corpus did not finish: a row is waiting on something");
+        Dictionary<string, MLImage> images = reading.Result;
         try
         {
             Assert.Multiple(() =>
@@ -87,5 +91,40 @@ public sealed class HostileFileTests
         Assert.That(refused.Reason, Is.EqualTo(InvalidImageReason.TooManyPixels));
         Assert.That(refused.Message, Does.Contain("300x200 pixels").And.Contain("59999"));
         Assert.That(() => mlContext.Transforms.LoadImagesSafely(Limit(0)), Throws.ArgumentException.With.Message.Contains("MaximumPixels"));
+    }
+
+    [Test]
+    public void AJpegDecodedSmallerCountsAtItsDecodedSizeUnlessItIsProgressive()
+    {
+        // 800x800 decodes at 1/8, 100x100, with a minimum of 100: under a limit of 20,000 pixels. Marked
+        // progressive (SOF2), the same header counts at full size: libjpeg would hold every coefficient.
+        using var work = new TemporaryDirectory();
+        byte[] baseline = TestImages.SolidJpeg(800, 800, new SkiaSharp.SKColor(90, 120, 30));
+        int frame = baseline.AsSpan().IndexOf([(byte)0xFF, (byte)0xC0]);
+        byte[] progressive = (byte[])baseline.Clone();
+        progressive[frame + 1] = 0xC2;
+        File.WriteAllBytes(work.File("baseline.jpg"), baseline);
+        File.WriteAllBytes(work.File("progressive.jpg"), progressive);
+        var mlContext = new MLContext(seed: 1);
+        IDataView input = ImageRows.Load(mlContext, ("baseline", "baseline.jpg"), ("progressive", "progressive.jpg"));
+        var skipped = new List<SkippedImage>();
+        IDataView output = mlContext.Transforms.LoadImagesSafely(new SafeImageLoadingOptions
+        {
+            OutputColumnName = ImageRows.ImageColumn,
+            InputColumnName = ImageRows.PathColumn,
+            ImageFolder = work.Path,
+            OnInvalidImage = InvalidImagePolicy.Skip,
+            MinimumWidth = 100,
+            MinimumHeight = 100,
+            MaximumPixels = 20_000,
+            ImageSkipped = skipped.Add,
+        }).Fit(input).Transform(input);
+
+        Dictionary<string, MLImage> images = ImageRows.Images(output);
+        Assert.That(images.Keys, Is.EqualTo(new[] { "baseline" }));
+        Assert.That((images["baseline"].Width, images["baseline"].Height), Is.EqualTo((100, 100)));
+        images["baseline"].Dispose();
+        Assert.That(skipped.Single().Reason, Is.EqualTo(InvalidImageReason.TooManyPixels));
+        Assert.That(skipped.Single().Message, Does.Contain("progressive"));
     }
 }

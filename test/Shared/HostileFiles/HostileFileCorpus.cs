@@ -114,21 +114,70 @@ internal static class HostileFileCorpus
         return rows;
     }
 
-    /// <summary>Every entry under <paramref name="folder"/> as the file system describes it (links not followed, special files not opened), with regular files' contents.</summary>
+    /// <summary>
+    /// Every entry under <paramref name="folder"/> as the file system describes it (links not followed, special
+    /// files not opened), with regular files' contents. Names are read as bytes (find -print0): .NET's own
+    /// enumeration would turn the Latin-1 name into U+FFFD and never reach the file.
+    /// </summary>
     public static SortedDictionary<string, string> Snapshot(string folder)
     {
-        var entries = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        foreach (string path in Directory.EnumerateFileSystemEntries(folder, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+        var start = new ProcessStartInfo("find") { RedirectStandardOutput = true };
+        foreach (string argument in new[] { folder, "-mindepth", "1", "-printf", "%P\\0%y %s %T@ %m %l\\0" })
         {
-            var info = new FileInfo(path);
-            string what = info.LinkTarget is { } target ? $"link to {target}"
-                : info.Attributes.HasFlag(FileAttributes.Directory) ? "directory"
-                : PosixFile.KindOf(path) == FileKind.Regular ? $"{info.Length} bytes, {Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path)))}"
-                : PosixFile.Describe(PosixFile.KindOf(path));
-            entries[Path.GetRelativePath(folder, path)] = $"{what}, written {info.LastWriteTimeUtc:O}, mode {info.UnixFileMode}";
+            start.ArgumentList.Add(argument);
+        }
+
+        using Process find = Process.Start(start)!;
+        var output = new MemoryStream();
+        find.StandardOutput.BaseStream.CopyTo(output);
+        find.WaitForExit();
+        if (find.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"find {folder} failed ({find.ExitCode})");
+        }
+
+        byte[][] fields = [.. Split(output.ToArray())];
+        var entries = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i + 1 < fields.Length; i += 2)
+        {
+            string name = FileNameBytes.Decode(fields[i]);
+            string details = System.Text.Encoding.UTF8.GetString(fields[i + 1]);
+            if (details.StartsWith('f'))
+            {
+                details += ", " + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Contents(Path.Combine(folder, name))));
+            }
+
+            entries[FileNameBytes.Printable(name)] = details;
         }
 
         return entries;
+    }
+
+    private static IEnumerable<byte[]> Split(byte[] bytes)
+    {
+        int start = 0;
+        for (int i = 0; i < bytes.Length; i++)
+        {
+            if (bytes[i] == 0)
+            {
+                yield return bytes[start..i];
+                start = i + 1;
+            }
+        }
+    }
+
+    // Read by the name's bytes, as the loader opens it.
+    private static byte[] Contents(string path)
+    {
+        if (PosixFile.OpenRegularFile(path, out Microsoft.Win32.SafeHandles.SafeFileHandle? handle, out _) != FileKind.Regular)
+        {
+            throw new InvalidOperationException($"'{FileNameBytes.Printable(path)}' is no longer a regular file");
+        }
+
+        using var stream = new FileStream(handle!, FileAccess.Read);
+        var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
     }
 
     private static SKBitmap Noise(int width, int height)
