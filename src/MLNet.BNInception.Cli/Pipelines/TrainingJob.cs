@@ -180,6 +180,12 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         {
             return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainImages, clock.Elapsed, Interrupted: true);
         }
+        catch (BatchSizeMismatchException e)
+        {
+            throw CommandLineException.BadArguments(e.Images % e.BatchSize == 1
+                ? $"{e.Images} training images in batches of {e.BatchSize} leave a last batch of 1 image, which batch normalization cannot train on: pass --drop-last, or another --batch"
+                : $"{e.Images} training images do not fill one batch of {e.BatchSize}, and --drop-last leaves out the part-filled one: pass a smaller --batch");
+        }
         catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid)
         {
             // The trainer throws the loader's exception itself; found wherever ML.NET may have wrapped it all the same.

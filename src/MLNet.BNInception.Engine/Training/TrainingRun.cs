@@ -371,15 +371,15 @@ internal sealed class TrainingRun(
         long remainder = count % options.BatchSize;
         if (!options.DropLastBatch && remainder == 1)
         {
-            throw new ArgumentException(
+            throw new BatchSizeMismatchException(
                 $"{count} training images in batches of {options.BatchSize} leave a last batch of 1 image, which batch normalization " +
-                "cannot train on. Set DropLastBatch or change BatchSize.");
+                "cannot train on. Set DropLastBatch or change BatchSize.", count, options.BatchSize);
         }
 
         long steps = options.DropLastBatch ? count / options.BatchSize : (count + options.BatchSize - 1) / options.BatchSize;
         if (steps == 0)
         {
-            throw new ArgumentException($"{count} training images do not fill one batch of {options.BatchSize} with DropLastBatch set.");
+            throw new BatchSizeMismatchException($"{count} training images do not fill one batch of {options.BatchSize} with DropLastBatch set.", count, options.BatchSize);
         }
 
         return checked((int)steps);
