@@ -5,7 +5,7 @@ public class ArgumentTests
 {
     public enum Case
     {
-        NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
+        NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
         OutputExists, MissingInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize,
         TrainBadPrecision, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel,
     }
@@ -15,6 +15,9 @@ public class ArgumentTests
     [TestCase(Case.MissingOption, 2, "--output")]
     [TestCase(Case.UnknownOption, 2, "--colour")]
     [TestCase(Case.ZeroBatch, 2, "--batch 0: must be at least 1")]
+    [TestCase(Case.BatchBeyondAnArray, 2, "--batch 524288: a batch of 524,288 images of 4096 values each (the network's input) is 2,147,483,648 values, more than one array holds (2,147,483,591); choose --batch 524287 or less")]
+    [TestCase(Case.BatchWrappingAround, 2, "--batch 1048577: a batch of 1,048,577 images of 4096 values each")]
+    [TestCase(Case.TrainBatchBeyondAnArray, 2, "--batch 200000: a batch of 200,000 images of 3 × 224 × 224 values is 30,105,600,000 values, more than one array holds")]
     [TestCase(Case.ShardOutOfRange, 2, "--shard 3/3: K counts from 0")]
     [TestCase(Case.ShardNotKOverN, 2, "--shard 'half' is not K/N")]
     [TestCase(Case.BlockNotMultipleOfBatch, 2, "--shard-block 100 is not a multiple of --batch 64")]
@@ -49,6 +52,12 @@ public class ArgumentTests
             Case.MissingOption => ["score", "--model", model, "--input", input],
             Case.UnknownOption => [.. score, "--colour", "blue"],
             Case.ZeroBatch => [.. score, "--batch", "0"],
+
+            // The model's images are 1 × 64 × 64 = 4,096 values: 524,288 of them are 2³¹ (an int overflows
+            // to a negative length); 1,048,577 of them wrap around to 4,096, one image's room for the whole batch.
+            Case.BatchBeyondAnArray => [.. score, "--batch", "524288"],
+            Case.BatchWrappingAround => [.. score, "--batch", "1048577"],
+            Case.TrainBatchBeyondAnArray => ["train", "--train", trained.Files.TrainCsv, "--batch", "200000", "--out", work.File("m.zip")],
             Case.ShardOutOfRange => [.. score, "--shard", "3/3"],
             Case.ShardNotKOverN => [.. score, "--shard", "half"],
             Case.BlockNotMultipleOfBatch => [.. score, "--shard", "0/2", "--shard-block", "100"],

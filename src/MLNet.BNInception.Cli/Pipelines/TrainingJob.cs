@@ -197,6 +197,9 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             throw CommandLineException.BadArguments($"--size {settings.ImageSize}: the side must be a multiple of 32 and at least 64 (64, 96, 128, …, 224, …)");
         }
 
+        int channels = settings.Grayscale ? 1 : 3;
+        OptionValues.CheckBatchFits(settings.Training.BatchSize, (long)channels * settings.ImageSize * settings.ImageSize,
+            $"images of {channels} × {settings.ImageSize} × {settings.ImageSize} values");
         try
         {
             settings.Training.Validate();

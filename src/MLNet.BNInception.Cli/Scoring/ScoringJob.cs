@@ -66,6 +66,9 @@ internal sealed class ScoringJob
             throw CommandLineException.BadArguments($"--top-k {_options.TopK}: the model has {network.ClassLabels.Count} classes");
         }
 
+        OptionValues.CheckBatchFits(_options.BatchSize, Math.Max(network.FeatureLength, network.ClassLabels.Count),
+            $"images of {network.FeatureLength} values each (the network's input)");
+
         string? imageFolder = ResolveImageFolder(model, log);
         var preparer = new ImagePreparer(model, imageFolder, network.InputName, network.FeatureLength);
         string[] added = AddedColumns();
