@@ -30,6 +30,28 @@ public class JobTests
     }
 
     [Test]
+    public void ResumingOverAnOutputOfZerosIsRefusedInPrintableTextAndLeavesItAlone()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string output = work.File("predictions.csv");
+        string[] job = ["score", "--model", trained.ModelPath, "--input", RepeatedList(work, trained, 16), "--output", output, "--batch", "16"];
+        InstalledTool.Succeed(work.Path, job);
+
+        // What a power cut can leave: the file's length on disk, its blocks never written.
+        byte[] zeros = new byte[new FileInfo(output).Length];
+        File.WriteAllBytes(output, zeros);
+        ExternalProcess.Result run = InstalledTool.Run(work.Path, [.. job, "--resume"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.Error);
+        string message = run.Error.TrimEnd('\n');
+        Assert.That(message, Does.Contain(@"is not this job's ('\x00\x00\x00"));
+        Assert.That(message.Where(char.IsControl), Is.Empty, "printable: control characters escaped");
+        Assert.That(message, Has.Length.LessThan(1000), "what the message quotes from the file is cut short");
+        Assert.That(File.ReadAllBytes(output), Is.EqualTo(zeros), "left as it was");
+    }
+
+    [Test]
     public void CtrlCStopsAfterAWholeBatchAndResumeFinishesTheJob()
     {
         using var work = new TemporaryDirectory();

@@ -122,7 +122,9 @@ internal sealed class ScoringJob
     {
         if (!File.Exists(_options.InputPath))
         {
-            throw CommandLineException.UnreadableInput($"the input '{_options.InputPath}' does not exist");
+            throw CommandLineException.UnreadableInput(Directory.Exists(_options.InputPath)
+                ? $"the input '{_options.InputPath}' is a directory: give the CSV file that lists the images"
+                : $"the input '{_options.InputPath}' does not exist");
         }
 
         try
@@ -250,7 +252,7 @@ internal sealed class ScoringJob
         wanted ??= modelPathColumn;
         int index = headers.ToList().FindIndex(h => h == wanted);
         return index >= 0 ? index : throw CommandLineException.UnreadableInput(
-            $"the input '{_options.InputPath}' has no column '{wanted}' (its columns: {string.Join(", ", headers)}); " +
+            $"the input '{_options.InputPath}' has no column '{wanted}' (its columns: {Pipelines.CsvHeader.Columns(headers)}); " +
             (_options.PathColumn is null ? "the model reads paths from that column: pass --path-column to name yours" : "check --path-column"));
     }
 
