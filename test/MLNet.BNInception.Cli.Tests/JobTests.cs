@@ -52,6 +52,39 @@ public class JobTests
     }
 
     [Test]
+    public void TheModelFolderOfAJobKilledWithSigkillIsRemovedByALaterRunAndNothingElse()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string output = work.File("predictions.csv");
+        string[] info = ["info", "--model", trained.ModelPath];
+        using Process killed = InstalledTool.Start(work.Path, "score", "--model", trained.ModelPath, "--input", RepeatedList(work, trained, 4000), "--output", output, "--batch", "16");
+        Task drained = Task.WhenAll(killed.StandardOutput.ReadToEndAsync(), killed.StandardError.ReadToEndAsync());
+
+        // Not to be touched: an older version's folder (no owner in its name), names of nearly the form, someone else's.
+        string[] others = ["bninception-model-AbC123", "bninception-model-1-2-3-4-Xyz", "bninception-model-99999999-1-00000000000000000000000000000000-1-Xyz", "someone-elses"];
+        foreach (string other in others)
+        {
+            Directory.CreateDirectory(Path.Combine(InstalledTool.TemporaryFolder, other));
+        }
+
+        WaitForRows(output, 16, killed);
+        string folder = Directory.GetDirectories(InstalledTool.TemporaryFolder, "bninception-model-*").Single(path => !others.Contains(Path.GetFileName(path)));
+
+        InstalledTool.RunWithTemporaryFolderAsItIs(work.Path, info).AssertSucceeded();
+        Assert.That(Directory.Exists(folder), Is.True, "a running job's folder is left alone");
+
+        killed.Kill(); // SIGKILL: the job cannot delete its folder
+        killed.WaitForExit();
+        drained.Wait();
+        Assert.That(Directory.Exists(folder), Is.True, "left behind by the killed job");
+        InstalledTool.RunWithTemporaryFolderAsItIs(work.Path, info).AssertSucceeded();
+
+        Assert.That(Directory.Exists(folder), Is.False, "removed once its process is gone");
+        Assert.That(others.Where(other => !Directory.Exists(Path.Combine(InstalledTool.TemporaryFolder, other))), Is.Empty, "everything else left alone");
+    }
+
+    [Test]
     public void CtrlCStopsAfterAWholeBatchAndResumeFinishesTheJob()
     {
         using var work = new TemporaryDirectory();
