@@ -5,9 +5,9 @@ public class ArgumentTests
 {
     public enum Case
     {
-        NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
-        OutputExists, MissingInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize,
-        TrainBadPrecision, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel,
+        NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
+        OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize,
+        TrainBadPrecision, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
     }
 
     [TestCase(Case.NoVerb, 2, "Required command was not provided")]
@@ -15,16 +15,22 @@ public class ArgumentTests
     [TestCase(Case.MissingOption, 2, "--output")]
     [TestCase(Case.UnknownOption, 2, "--colour")]
     [TestCase(Case.ZeroBatch, 2, "--batch 0: must be at least 1")]
+    [TestCase(Case.BatchBeyondAnArray, 2, "--batch 524288: a batch of 524,288 images of 4096 values each (the network's input) is 2,147,483,648 values, more than one array holds (2,147,483,591); choose --batch 524287 or less")]
+    [TestCase(Case.BatchWrappingAround, 2, "--batch 1048577: a batch of 1,048,577 images of 4096 values each")]
+    [TestCase(Case.TrainBatchBeyondAnArray, 2, "--batch 200000: a batch of 200,000 images of 3 × 224 × 224 values is 30,105,600,000 values, more than one array holds")]
     [TestCase(Case.ShardOutOfRange, 2, "--shard 3/3: K counts from 0")]
     [TestCase(Case.ShardNotKOverN, 2, "--shard 'half' is not K/N")]
     [TestCase(Case.BlockNotMultipleOfBatch, 2, "--shard-block 100 is not a multiple of --batch 64")]
     [TestCase(Case.OutputExists, 2, "exists: pass --resume")]
     [TestCase(Case.MissingInput, 3, "does not exist")]
+    [TestCase(Case.InputIsADirectory, 3, "images' is a directory: give the CSV file that lists the images")]
+    [TestCase(Case.BinaryInput, 3, @"has no column 'ImagePath' (its columns: \x7FELF\x02\x01\x01\x00\x00")]
     [TestCase(Case.NoPathColumn, 3, "has no column 'ImagePath' (its columns: Picture, Label)")]
     [TestCase(Case.MissingModel, 4, "does not exist")]
     [TestCase(Case.ModelNotAZip, 4, "is not an ML.NET model file")]
     [TestCase(Case.ZipWithoutNetwork, 4, "is not an ML.NET model file")]
     [TestCase(Case.TrainMissingCsv, 3, "does not exist")]
+    [TestCase(Case.TrainCsvIsADirectory, 3, "images' is a directory: give the CSV file itself")]
     [TestCase(Case.TrainNoLabelColumn, 3, "has no column 'Category'")]
     [TestCase(Case.TrainZeroEpochs, 2, "the training settings are not valid: Epochs must be at least 1, not 0.")]
     [TestCase(Case.TrainBadSize, 2, "--size 100: the side must be a multiple of 32")]
@@ -32,6 +38,8 @@ public class ArgumentTests
     [TestCase(Case.TrainCurvesNoFolder, 2, "nowhere' does not exist")]
     [TestCase(Case.TrainCurvesOverData, 2, "exists.csv', which is not an earlier run's training curves: choose another name")]
     [TestCase(Case.EvaluateNotAModel, 4, "is not an ML.NET model file")]
+    [TestCase(Case.EvaluateDataIsADirectory, 3, "images' is a directory: give the CSV file itself")]
+    [TestCase(Case.EvaluateBinaryData, 3, @"(its columns: \x7FELF\x02\x01\x01\x00\x00")]
     public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message)
     {
         TrainedTool.Context trained = TrainedTool.Get();
@@ -41,6 +49,8 @@ public class ArgumentTests
         File.WriteAllText(work.File("pictures.csv"), "Picture,Label\na.png,x\n");
         File.WriteAllText(work.File("notes.zip"), "not a zip\n");
         System.IO.Compression.ZipFile.CreateFromDirectory(trained.Files.ImageFolder + "/train", work.File("images.zip"));
+        File.WriteAllBytes(work.File("program.csv"), BinaryFirstLine());
+        Directory.CreateDirectory(work.File("images"));
         string[] score = ["score", "--model", model, "--input", input, "--output", output];
         string[] arguments = mistake switch
         {
@@ -49,16 +59,25 @@ public class ArgumentTests
             Case.MissingOption => ["score", "--model", model, "--input", input],
             Case.UnknownOption => [.. score, "--colour", "blue"],
             Case.ZeroBatch => [.. score, "--batch", "0"],
+
+            // The model's images are 1 × 64 × 64 = 4,096 values: 524,288 of them are 2³¹ (an int overflows
+            // to a negative length); 1,048,577 of them wrap around to 4,096, one image's room for the whole batch.
+            Case.BatchBeyondAnArray => [.. score, "--batch", "524288"],
+            Case.BatchWrappingAround => [.. score, "--batch", "1048577"],
+            Case.TrainBatchBeyondAnArray => ["train", "--train", trained.Files.TrainCsv, "--batch", "200000", "--out", work.File("m.zip")],
             Case.ShardOutOfRange => [.. score, "--shard", "3/3"],
             Case.ShardNotKOverN => [.. score, "--shard", "half"],
             Case.BlockNotMultipleOfBatch => [.. score, "--shard", "0/2", "--shard-block", "100"],
             Case.OutputExists => ["score", "--model", model, "--input", input, "--output", work.File("exists.csv")],
             Case.MissingInput => ["score", "--model", model, "--input", work.File("nowhere.csv"), "--output", output],
+            Case.InputIsADirectory => ["score", "--model", model, "--input", work.File("images"), "--output", output],
+            Case.BinaryInput => ["score", "--model", model, "--input", work.File("program.csv"), "--output", output],
             Case.NoPathColumn => ["score", "--model", model, "--input", work.File("pictures.csv"), "--output", output],
             Case.MissingModel => ["score", "--model", work.File("nowhere.zip"), "--input", input, "--output", output],
             Case.ModelNotAZip => ["score", "--model", work.File("notes.zip"), "--input", input, "--output", output],
             Case.ZipWithoutNetwork => ["info", "--model", work.File("images.zip")],
             Case.TrainMissingCsv => ["train", "--train", work.File("nowhere.csv"), "--out", work.File("m.zip")],
+            Case.TrainCsvIsADirectory => ["train", "--train", work.File("images"), "--out", work.File("m.zip")],
             Case.TrainNoLabelColumn => ["train", "--train", trained.Files.TrainCsv, "--label-column", "Category", "--out", work.File("m.zip")],
             Case.TrainZeroEpochs => ["train", "--train", trained.Files.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
             Case.TrainBadSize => ["train", "--train", trained.Files.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
@@ -66,6 +85,8 @@ public class ArgumentTests
             Case.TrainCurvesNoFolder => ["train", "--train", trained.Files.TrainCsv, "--curves", work.File("nowhere/curves.png"), "--out", work.File("m.zip")],
             Case.TrainCurvesOverData => ["train", "--train", trained.Files.TrainCsv, "--curves", work.File("exists.png"), "--out", work.File("m.zip")],
             Case.EvaluateNotAModel => ["evaluate", "--model", work.File("notes.zip"), "--data", input],
+            Case.EvaluateDataIsADirectory => ["evaluate", "--model", model, "--data", work.File("images")],
+            Case.EvaluateBinaryData => ["evaluate", "--model", model, "--data", work.File("program.csv")],
             _ => throw new ArgumentOutOfRangeException(nameof(mistake)),
         };
 
@@ -75,8 +96,20 @@ public class ArgumentTests
         string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.That(lines, Has.Length.EqualTo(1), run.Error);
         Assert.That(lines[0], Does.StartWith("bninception").And.Contain(message));
+        Assert.That(lines[0].Where(char.IsControl), Is.Empty, "printable: control characters escaped");
+        Assert.That(lines[0], Has.Length.LessThan(1000), "what the message quotes from a file is cut short");
         Assert.That(File.Exists(output) || File.Exists(work.File("m.zip")) || File.Exists(work.File("exists.png")), Is.False, "nothing written");
         Assert.That(File.ReadAllText(work.File("exists.csv")), Is.EqualTo("ImagePath\n"), "an existing output is left alone");
+    }
+
+    // A program's first bytes (an ELF header: NULs, DEL and other control characters), then a few
+    // thousand bytes without a separator, quote or line break, as a binary file given for a list holds.
+    private static byte[] BinaryFirstLine()
+    {
+        byte[] header = [0x7F, (byte)'E', (byte)'L', (byte)'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0x3E, 0, 1, 0, 0, 0, 0x1B, (byte)'[', (byte)'2', (byte)'J', 7];
+        var random = new Random(20);
+        byte[] rest = Enumerable.Range(0, 3000).Select(_ => (byte)random.Next(256)).Where(b => b is not ((byte)',' or (byte)'"' or (byte)'\n' or (byte)'\r')).ToArray();
+        return [.. header, .. rest, (byte)'\n', .. "a.png,x\n"u8];
     }
 
     [TestCase("train")]

@@ -70,8 +70,20 @@ public sealed class InstalledTool
         }
 
         Directory.CreateDirectory(temporary);
+        return RunWithTemporaryFolderAsItIs(workingDirectory, arguments);
+    }
+
+    /// <summary>
+    /// Runs the tool as <see cref="Run"/> does, but in its temporary folder as earlier runs and the test
+    /// left it; fails the test if the run added anything there.
+    /// </summary>
+    internal static ExternalProcess.Result RunWithTemporaryFolderAsItIs(string workingDirectory, params string[] arguments)
+    {
+        string temporary = TemporaryFolder;
+        Directory.CreateDirectory(temporary);
+        string[] before = Directory.GetFileSystemEntries(temporary);
         ExternalProcess.Result result = ExternalProcess.Run(Command, arguments, workingDirectory, Environment(), TimeSpan.FromMinutes(10));
-        string[] left = Directory.GetFileSystemEntries(temporary).Where(entry => Path.GetFileName(entry) != OnnxRuntimeSessionFile).ToArray();
+        string[] left = Directory.GetFileSystemEntries(temporary).Except(before).Where(entry => Path.GetFileName(entry) != OnnxRuntimeSessionFile).ToArray();
         Assert.That(left, Is.Empty,
             $"'bninception {string.Join(' ', arguments)}' (exit code {result.ExitCode}) left files in its temporary folder: "
             + string.Join(", ", left.Select(entry => $"{Path.GetFileName(entry)} ({(File.Exists(entry) ? new FileInfo(entry).Length : 0)} bytes)")));
@@ -119,8 +131,8 @@ public sealed class InstalledTool
     // reused by every process: not something a run leaves behind.
     private const string OnnxRuntimeSessionFile = ".ses";
 
-    // The tool's temporary folder (TMPDIR), inside this fixture's folder.
-    private static string TemporaryFolder => _root?.File("tmp") ?? throw new InvalidOperationException("the tool is not installed yet");
+    /// <summary>The tool's temporary folder (TMPDIR), inside this fixture's folder.</summary>
+    internal static string TemporaryFolder => _root?.File("tmp") ?? throw new InvalidOperationException("the tool is not installed yet");
 
     // Plain progress lines as often as there is progress, so that tests see them.
     private static Dictionary<string, string?> Environment() => new()

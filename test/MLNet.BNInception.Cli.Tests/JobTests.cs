@@ -30,6 +30,61 @@ public class JobTests
     }
 
     [Test]
+    public void ResumingOverAnOutputOfZerosIsRefusedInPrintableTextAndLeavesItAlone()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string output = work.File("predictions.csv");
+        string[] job = ["score", "--model", trained.ModelPath, "--input", RepeatedList(work, trained, 16), "--output", output, "--batch", "16"];
+        InstalledTool.Succeed(work.Path, job);
+
+        // What a power cut can leave: the file's length on disk, its blocks never written.
+        byte[] zeros = new byte[new FileInfo(output).Length];
+        File.WriteAllBytes(output, zeros);
+        ExternalProcess.Result run = InstalledTool.Run(work.Path, [.. job, "--resume"]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.Error);
+        string message = run.Error.TrimEnd('\n');
+        Assert.That(message, Does.Contain(@"is not this job's ('\x00\x00\x00"));
+        Assert.That(message.Where(char.IsControl), Is.Empty, "printable: control characters escaped");
+        Assert.That(message, Has.Length.LessThan(1000), "what the message quotes from the file is cut short");
+        Assert.That(File.ReadAllBytes(output), Is.EqualTo(zeros), "left as it was");
+    }
+
+    [Test]
+    public void TheModelFolderOfAJobKilledWithSigkillIsRemovedByALaterRunAndNothingElse()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string output = work.File("predictions.csv");
+        string[] info = ["info", "--model", trained.ModelPath];
+        using Process killed = InstalledTool.Start(work.Path, "score", "--model", trained.ModelPath, "--input", RepeatedList(work, trained, 4000), "--output", output, "--batch", "16");
+        Task drained = Task.WhenAll(killed.StandardOutput.ReadToEndAsync(), killed.StandardError.ReadToEndAsync());
+
+        // Not to be touched: an older version's folder (no owner in its name), names of nearly the form, someone else's.
+        string[] others = ["bninception-model-AbC123", "bninception-model-1-2-3-4-Xyz", "bninception-model-99999999-1-00000000000000000000000000000000-1-Xyz", "someone-elses"];
+        foreach (string other in others)
+        {
+            Directory.CreateDirectory(Path.Combine(InstalledTool.TemporaryFolder, other));
+        }
+
+        WaitForRows(output, 16, killed);
+        string folder = Directory.GetDirectories(InstalledTool.TemporaryFolder, "bninception-model-*").Single(path => !others.Contains(Path.GetFileName(path)));
+
+        InstalledTool.RunWithTemporaryFolderAsItIs(work.Path, info).AssertSucceeded();
+        Assert.That(Directory.Exists(folder), Is.True, "a running job's folder is left alone");
+
+        killed.Kill(); // SIGKILL: the job cannot delete its folder
+        killed.WaitForExit();
+        drained.Wait();
+        Assert.That(Directory.Exists(folder), Is.True, "left behind by the killed job");
+        InstalledTool.RunWithTemporaryFolderAsItIs(work.Path, info).AssertSucceeded();
+
+        Assert.That(Directory.Exists(folder), Is.False, "removed once its process is gone");
+        Assert.That(others.Where(other => !Directory.Exists(Path.Combine(InstalledTool.TemporaryFolder, other))), Is.Empty, "everything else left alone");
+    }
+
+    [Test]
     public void CtrlCStopsAfterAWholeBatchAndResumeFinishesTheJob()
     {
         using var work = new TemporaryDirectory();

@@ -78,5 +78,6 @@ public static class BnInceptionCommandLine
         InfoCommand.Create(context),
     };
 
-    internal static string OneLine(string text) => text.ReplaceLineEndings(" ").Trim();
+    // Whatever a message quotes, it stays one line of printable text.
+    internal static string OneLine(string text) => Printable.Escaped(text.ReplaceLineEndings(" ").Trim());
 }

@@ -27,7 +27,8 @@ internal static class ExportCommand
         };
         command.SetAction(parsed =>
         {
-            string path = parsed.GetRequiredValue(onnx).FullName;
+            string path = parsed.GetRequiredValue(onnx).FullName, modelPath = parsed.GetRequiredValue(model).FullName;
+            CommandFiles.Check([new("--model", modelPath)], [new("--onnx", path)]);
             if (File.Exists(path) && !parsed.GetValue(overwrite))
             {
                 throw CommandLineException.BadArguments($"'{path}' exists: pass --overwrite to replace it");
@@ -39,7 +40,7 @@ internal static class ExportCommand
                 throw CommandLineException.BadArguments($"--opset {version}: choose {OnnxExportOptions.MinimumOpset} to {OnnxExportOptions.MaximumOpset}");
             }
 
-            using SavedModel saved = SavedModel.Load(parsed.GetRequiredValue(model).FullName);
+            using SavedModel saved = SavedModel.Load(modelPath);
             ImportedNetwork network = saved.Network;
             var options = new OnnxExportOptions
             {

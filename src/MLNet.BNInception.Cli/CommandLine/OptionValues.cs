@@ -21,6 +21,23 @@ internal static class OptionValues
         DefaultValueFactory = _ => Images.SafeImageLoadingOptions.DefaultMaximumPixels,
     };
 
+    /// <summary>
+    /// Refuses a <c>--batch</c> whose images (or scores) would not fit in one .NET array: each batch is
+    /// one buffer of <paramref name="batch"/> × <paramref name="valuesPerImage"/> values.
+    /// </summary>
+    /// <param name="batch">The batch size given.</param>
+    /// <param name="valuesPerImage">The values one image (or its scores) takes; the largest such buffer counts.</param>
+    /// <param name="image">What one image is, for the message: "images of 3 × 224 × 224 values".</param>
+    public static void CheckBatchFits(int batch, long valuesPerImage, string image)
+    {
+        long values = batch * valuesPerImage;
+        if (values > Array.MaxLength)
+        {
+            throw CommandLineException.BadArguments(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"--batch {batch}: a batch of {batch:N0} {image} is {values:N0} values, more than one array holds ({Array.MaxLength:N0}); choose --batch {Array.MaxLength / valuesPerImage} or less"));
+        }
+    }
+
     /// <summary>One ASCII character other than a quote or a line break, or "tab"; null when not given.</summary>
     public static char? Separator(string? text) => text switch
     {

@@ -53,10 +53,14 @@ internal static class ScoreCommand
                 }
             }
 
-            if (parsed.GetRequiredValue(input).FullName == parsed.GetRequiredValue(output).FullName)
-            {
-                throw CommandLineException.BadArguments("--input and --output are the same file: the output would overwrite the list it is made from");
-            }
+            string modelPath = parsed.GetRequiredValue(model).FullName, inputPath = parsed.GetRequiredValue(input).FullName, outputPath = parsed.GetRequiredValue(output).FullName;
+            CommandFiles.Check(
+                [new("--model", modelPath), new("--input", inputPath)],
+                [
+                    new("--output", outputPath),
+                    new("--output", JobRecord.PathFor(outputPath), "its job record"),
+                    new("--output", JobRecord.TemporaryPathFor(outputPath), "its job record's temporary file"),
+                ]);
 
             if (parsed.GetValue(resume) && parsed.GetValue(overwrite))
             {
@@ -65,9 +69,9 @@ internal static class ScoreCommand
 
             var options = new ScoreOptions
             {
-                ModelPath = parsed.GetRequiredValue(model).FullName,
-                InputPath = parsed.GetRequiredValue(input).FullName,
-                OutputPath = parsed.GetRequiredValue(output).FullName,
+                ModelPath = modelPath,
+                InputPath = inputPath,
+                OutputPath = outputPath,
                 TopK = OptionValues.Positive(parsed.GetValue(topK), "--top-k"),
                 BatchSize = batchSize,
                 Threads = OptionValues.Positive(parsed.GetValue(threads), "--threads"),

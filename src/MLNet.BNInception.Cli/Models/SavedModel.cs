@@ -119,9 +119,9 @@ internal sealed class SavedModel : IDisposable
         }
 
         // ML.NET writes into its context's temporary folder while it loads (and leaves an empty
-        // folder there when the file is not a model): a folder of this model's own, deleted with it,
-        // keeps whatever it writes from outliving the command.
-        string temporaryFolder = Directory.CreateTempSubdirectory("bninception-model-").FullName;
+        // folder there when the file is not a model): a folder of this model's own, deleted with it
+        // (or by a later run, if this process is killed), keeps whatever it writes from outliving the command.
+        string temporaryFolder = TemporaryModelFolder.Create();
         var context = new MLContext(seed: 0) { TempFilePath = temporaryFolder };
         ITransformer? model = null;
         try

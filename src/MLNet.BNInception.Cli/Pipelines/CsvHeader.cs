@@ -12,7 +12,9 @@ internal static class CsvHeader
     {
         if (!File.Exists(path))
         {
-            throw CommandLineException.UnreadableInput($"the file '{path}' does not exist");
+            throw CommandLineException.UnreadableInput(Directory.Exists(path)
+                ? $"the file '{path}' is a directory: give the CSV file itself"
+                : $"the file '{path}' does not exist");
         }
 
         try
@@ -38,6 +40,9 @@ internal static class CsvHeader
             }
         }
 
-        throw CommandLineException.UnreadableInput($"the file '{path}' has no column '{column}' (its columns: {string.Join(", ", headers)}); check {option}");
+        throw CommandLineException.UnreadableInput($"the file '{path}' has no column '{column}' (its columns: {Columns(headers)}); check {option}");
     }
+
+    /// <summary>A header's columns for a message: a binary file read as CSV has a "header" of anything.</summary>
+    public static string Columns(IReadOnlyList<string> headers) => Printable.Content(string.Join(", ", headers), 4 * Printable.ContentLimit);
 }

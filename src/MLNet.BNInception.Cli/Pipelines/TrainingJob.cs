@@ -26,9 +26,14 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
     private const string ImageColumn = "Image";
     private const string FeaturesColumn = "Features";
 
+    // Model.Save opens its file before writing: a temporary name renamed at the end never leaves a
+    // damaged model at --out.
+    private string TemporaryModelPath => settings.OutputPath + ".tmp";
+
     public TrainingReport Run()
     {
         CheckSettings();
+        CommandFiles.Check(Inputs(), Outputs());
         char separator = OptionValues.SeparatorFor(settings.TrainPath, settings.Separator);
         IReadOnlyList<string> trainHeader = CsvHeader.Read(settings.TrainPath, separator);
         TextLoader.Column[] trainColumns = Columns(trainHeader, settings.TrainPath);
@@ -47,12 +52,6 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         if (settings.Resume && !File.Exists(settings.Training.CheckpointPath))
         {
             throw CommandLineException.BadArguments($"--resume: the checkpoint '{settings.Training.CheckpointPath}' does not exist; without --resume, training starts afresh");
-        }
-
-        string? outputFolder = Path.GetDirectoryName(settings.OutputPath);
-        if (outputFolder is not null && !Directory.Exists(outputFolder))
-        {
-            throw CommandLineException.BadArguments($"--out '{settings.OutputPath}': the folder '{outputFolder}' does not exist");
         }
 
         if (settings.CurvesPath is not null && TrainingCurves.CheckPath(settings.CurvesPath) is string curves)
@@ -199,17 +198,14 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             ITransformer labels = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(network.Transform(preparedTrain));
             var model = new TransformerChain<ITransformer>([.. (IEnumerable<ITransformer>)preparation, network, labels]);
 
-            // Model.Save opens its file before writing: a temporary name renamed at the end never
-            // leaves a damaged model at --out.
-            string temporary = settings.OutputPath + ".tmp";
             try
             {
-                ml.Model.Save(model, train.Schema, temporary);
-                File.Move(temporary, settings.OutputPath, overwrite: true);
+                ml.Model.Save(model, train.Schema, TemporaryModelPath);
+                File.Move(TemporaryModelPath, settings.OutputPath, overwrite: true);
             }
             finally
             {
-                File.Delete(temporary);
+                File.Delete(TemporaryModelPath);
             }
 
             curvesWritten = settings.CurvesPath is not null && SaveCurves(network, settings.CurvesPath, sink);
@@ -244,6 +240,9 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             throw CommandLineException.BadArguments($"--size {settings.ImageSize}: the side must be a multiple of 32 and at least 64 (64, 96, 128, …, 224, …)");
         }
 
+        int channels = settings.Grayscale ? 1 : 3;
+        OptionValues.CheckBatchFits(settings.Training.BatchSize, (long)channels * settings.ImageSize * settings.ImageSize,
+            $"images of {channels} × {settings.ImageSize} × {settings.ImageSize} values");
         try
         {
             settings.Training.Validate();
@@ -254,6 +253,40 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             string reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
             throw CommandLineException.BadArguments($"the training settings are not valid: {reason}");
         }
+    }
+
+    private List<CommandFile> Inputs()
+    {
+        var inputs = new List<CommandFile> { new("--train", settings.TrainPath) };
+        if (settings.ValidPath is not null)
+        {
+            inputs.Add(new("--valid", settings.ValidPath));
+        }
+
+        if (settings.Training.InitialWeightsPath is not null)
+        {
+            inputs.Add(new("--init-weights", settings.Training.InitialWeightsPath));
+        }
+
+        return inputs;
+    }
+
+    // The checkpoint is read as well with --resume, but it is the run's own file: it may be replaced.
+    private List<CommandFile> Outputs()
+    {
+        var outputs = new List<CommandFile>
+        {
+            new("--out", settings.OutputPath),
+            new("--out", TemporaryModelPath, "its temporary file"),
+            new("--checkpoint", settings.Training.CheckpointPath!),
+        };
+        if (settings.CurvesPath is not null)
+        {
+            outputs.Add(new("--curves", settings.CurvesPath));
+            outputs.Add(new("--curves", TrainingCurves.CsvPathFor(settings.CurvesPath), "its CSV"));
+        }
+
+        return outputs;
     }
 
     private TextLoader.Column[] Columns(IReadOnlyList<string> header, string path)

@@ -20,6 +20,9 @@ internal sealed record JobRecord(
     /// <summary>The file beside <paramref name="output"/>.</summary>
     public static string PathFor(string output) => output + ".job.json";
 
+    /// <summary>The name the record is written under before it is renamed to <see cref="PathFor"/>.</summary>
+    public static string TemporaryPathFor(string output) => PathFor(output) + ".tmp";
+
     /// <summary>The record of the job <paramref name="options"/> describe.</summary>
     public static JobRecord Of(ScoreOptions options, int pathIndex, char separator)
     {
@@ -32,7 +35,7 @@ internal sealed record JobRecord(
     /// <summary>Writes the record, whole or not at all.</summary>
     public void Write(string output)
     {
-        string path = PathFor(output), temporary = path + ".tmp";
+        string path = PathFor(output), temporary = TemporaryPathFor(output);
         File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json));
         File.Move(temporary, path, overwrite: true);
     }

@@ -171,5 +171,6 @@ internal sealed class PredictionsFile : IDisposable
         }
     }
 
-    private static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";
+    // What is there may be anything: the zeros a power cut leaves, another program's binary file.
+    private static string Shorten(string text) => Printable.Content(text, 200);
 }

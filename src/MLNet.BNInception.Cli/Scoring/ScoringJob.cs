@@ -67,6 +67,9 @@ internal sealed class ScoringJob
             throw CommandLineException.BadArguments($"--top-k {_options.TopK}: the model has {network.ClassLabels.Count} classes");
         }
 
+        OptionValues.CheckBatchFits(_options.BatchSize, Math.Max(network.FeatureLength, network.ClassLabels.Count),
+            $"images of {network.FeatureLength} values each (the network's input)");
+
         string? imageFolder = ResolveImageFolder(model, log);
         var preparer = new ImagePreparer(model, imageFolder, network.InputName, network.FeatureLength, _options.MaxImagePixels);
         string[] added = AddedColumns();
@@ -120,7 +123,9 @@ internal sealed class ScoringJob
     {
         if (!File.Exists(_options.InputPath))
         {
-            throw CommandLineException.UnreadableInput($"the input '{_options.InputPath}' does not exist");
+            throw CommandLineException.UnreadableInput(Directory.Exists(_options.InputPath)
+                ? $"the input '{_options.InputPath}' is a directory: give the CSV file that lists the images"
+                : $"the input '{_options.InputPath}' does not exist");
         }
 
         try
@@ -248,7 +253,7 @@ internal sealed class ScoringJob
         wanted ??= modelPathColumn;
         int index = headers.ToList().FindIndex(h => h == wanted);
         return index >= 0 ? index : throw CommandLineException.UnreadableInput(
-            $"the input '{_options.InputPath}' has no column '{wanted}' (its columns: {string.Join(", ", headers)}); " +
+            $"the input '{_options.InputPath}' has no column '{wanted}' (its columns: {Pipelines.CsvHeader.Columns(headers)}); " +
             (_options.PathColumn is null ? "the model reads paths from that column: pass --path-column to name yours" : "check --path-column"));
     }
 

@@ -1,0 +1,139 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace MLNet.BNInception.Cli.Models;
+
+/// <summary>
+/// The temporary folder a loaded model gets (<see cref="SavedModel"/>), where ML.NET copies its
+/// network (about 40 MB). A command deletes its folder when it ends, but a process ended outright
+/// (<c>kill -9</c>, a crash) cannot; so on Linux the folder's name says which process owns it, and
+/// each later load removes the folders whose owner is provably gone.
+/// </summary>
+/// <remarks>
+/// The name is <c>bninception-model-PID-START-BOOT-PIDNS-XXXXXX</c>: the owner's process id and its
+/// start time (clock ticks after boot, from /proc: a process id used again by another process has
+/// another start time), the boot's id and the process-id namespace. A folder is removed only when its
+/// name has exactly this form, it is a folder and not a link, and it was made in this boot and this
+/// namespace (where its process id can be looked up) by a process that no longer runs. Anything else
+/// in the temporary folder, the folders of older versions of the tool included, is left alone.
+/// </remarks>
+internal static partial class TemporaryModelFolder
+{
+    private const string Prefix = "bninception-model-";
+
+    /// <summary>Removes orphaned model folders, then creates this process's own and returns its path.</summary>
+    public static string Create()
+    {
+        string? owner = Owner.OfThisProcess;
+        if (owner is not null)
+        {
+            RemoveOrphans();
+        }
+
+        return Directory.CreateTempSubdirectory(Prefix + (owner is null ? "" : owner + "-")).FullName;
+    }
+
+    private static void RemoveOrphans()
+    {
+        IEnumerable<DirectoryInfo> candidates;
+        try
+        {
+            candidates = new DirectoryInfo(Path.GetTempPath()).EnumerateDirectories(Prefix + "*").ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+
+        foreach (DirectoryInfo folder in candidates)
+        {
+            if (folder.LinkTarget is null && IsOrphaned(folder.Name))
+            {
+                try
+                {
+                    folder.Delete(recursive: true);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    // Another run removing it at the same moment, or not ours to remove after all.
+                }
+            }
+        }
+    }
+
+    private static bool IsOrphaned(string name)
+    {
+        Match owner = OwnedFolderName().Match(name);
+        if (!owner.Success || owner.Groups["boot"].Value != Owner.BootId || owner.Groups["namespace"].Value != Owner.PidNamespace
+            || !int.TryParse(owner.Groups["pid"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+            || !ulong.TryParse(owner.Groups["start"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out ulong start))
+        {
+            return false;
+        }
+
+        return Owner.StartTimeOf(pid) switch
+        {
+            Owner.Gone => true,
+            ulong running => running != start,
+            null => false,
+        };
+    }
+
+    [GeneratedRegex(@"^bninception-model-(?<pid>[0-9]+)-(?<start>[0-9]+)-(?<boot>[0-9a-f]{32})-(?<namespace>[0-9]+)-[A-Za-z0-9]+$")]
+    private static partial Regex OwnedFolderName();
+
+    /// <summary>What Linux's /proc says about processes; nothing anywhere else.</summary>
+    private static class Owner
+    {
+        /// <summary>The start time of a process that does not exist.</summary>
+        public const ulong Gone = ulong.MaxValue;
+
+        public static string? BootId { get; } = Read(() => File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim().Replace("-", "", StringComparison.Ordinal));
+
+        // "pid:[4026531836]": the namespace's inode.
+        public static string? PidNamespace { get; } = Read(() => new FileInfo("/proc/self/ns/pid").LinkTarget?.Trim('p', 'i', 'd', ':', '[', ']'));
+
+        /// <summary>PID-START-BOOT-PIDNS of this process, or null where /proc cannot tell.</summary>
+        public static string? OfThisProcess { get; } =
+            OperatingSystem.IsLinux() && BootId is { Length: 32 } && PidNamespace is { Length: > 0 } && StartTimeOf(Environment.ProcessId) is ulong start and not Gone
+                ? string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}-{start}-{BootId}-{PidNamespace}")
+                : null;
+
+        /// <summary>The start time of process <paramref name="pid"/> in clock ticks after boot; <see cref="Gone"/> when there is no such process; null when /proc cannot tell.</summary>
+        public static ulong? StartTimeOf(int pid)
+        {
+            string stat;
+            try
+            {
+                stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+            {
+                return Gone;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A process that exits while its file is read is gone, but cannot be told from an
+                // unreadable one: left for the next run.
+                return null;
+            }
+
+            // The command name (field 2) is in parentheses and may hold spaces and parentheses
+            // itself; the fields after its last ')' start at field 3, and the start time is field 22.
+            string[] fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return fields.Length > 19 && ulong.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out ulong start) ? start : null;
+        }
+
+        private static string? Read(Func<string?> read)
+        {
+            try
+            {
+                return OperatingSystem.IsLinux() ? read() : null;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+    }
+}
