@@ -233,8 +233,15 @@ public class JobTests
             ["-c", $"'{InstalledTool.Command}' score --model '{trained.ModelPath}' --input <(cat '{input}') --output '{work.File("out.csv")}'"],
             work.Path, timeout: TimeSpan.FromMinutes(2));
         Assert.That(run.ExitCode, Is.EqualTo(3), run.Error);
-        Assert.That(run.Error.Trim(), Does.Contain("is a pipe or device, not a file"));
+        Assert.That(run.Error.Trim(), Does.Contain("is a named pipe (FIFO), not a file"));
         Assert.That(File.Exists(work.File("out.csv")), Is.False);
+
+        // A named pipe nobody writes to: opening it would wait for ever, so it is not opened.
+        ExternalProcess.Run("mkfifo", [work.File("list.fifo")], work.Path).AssertSucceeded();
+        ExternalProcess.Result fifo = ExternalProcess.Run(InstalledTool.Command,
+            ["score", "--model", trained.ModelPath, "--input", work.File("list.fifo"), "--output", work.File("out.csv")], work.Path, timeout: TimeSpan.FromMinutes(2));
+        Assert.That(fifo.ExitCode, Is.EqualTo(3), fifo.Error);
+        Assert.That(fifo.Error.Trim(), Does.Contain("list.fifo' is a named pipe (FIFO), not a file"));
     }
 
     // A job of 4,000 rows in batches of 16, run to the end: the output an interrupted run must equal.

@@ -128,6 +128,13 @@ internal sealed class ScoringJob
                 : $"the input '{_options.InputPath}' does not exist");
         }
 
+        // Opening a named pipe waits for a writer, so its kind is read first, without opening it.
+        if (PosixFile.IsAvailable && PosixFile.KindOf(_options.InputPath) is not FileKind.Regular and var kind)
+        {
+            throw CommandLineException.UnreadableInput(
+                $"the input '{_options.InputPath}' is {PosixFile.Describe(kind)}, not a file: the job reads its list more than once; write the list to a file first");
+        }
+
         try
         {
             using var probe = new FileStream(_options.InputPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1);
