@@ -7,6 +7,7 @@ public class ArgumentTests
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
         OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize,
+        TrainHeaderOnly,
         TrainBadPrecision, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
     }
 
@@ -32,6 +33,7 @@ public class ArgumentTests
     [TestCase(Case.TrainMissingCsv, 3, "does not exist")]
     [TestCase(Case.TrainCsvIsADirectory, 3, "images' is a directory: give the CSV file itself")]
     [TestCase(Case.TrainNoLabelColumn, 3, "has no column 'Category'")]
+    [TestCase(Case.TrainHeaderOnly, 3, "header.csv' has a header and no rows: there is nothing to train on")]
     [TestCase(Case.TrainZeroEpochs, 2, "the training settings are not valid: Epochs must be at least 1, not 0.")]
     [TestCase(Case.TrainBadSize, 2, "--size 100: the side must be a multiple of 32")]
     [TestCase(Case.TrainBadPrecision, 2, "Argument 'half' not recognized. Must be one of: 'float32' 'bfloat16-mixed'")]
@@ -51,6 +53,7 @@ public class ArgumentTests
         System.IO.Compression.ZipFile.CreateFromDirectory(trained.Files.ImageFolder + "/train", work.File("images.zip"));
         File.WriteAllBytes(work.File("program.csv"), BinaryFirstLine());
         Directory.CreateDirectory(work.File("images"));
+        File.WriteAllText(work.File("header.csv"), "ImagePath,Label\n");
         string[] score = ["score", "--model", model, "--input", input, "--output", output];
         string[] arguments = mistake switch
         {
@@ -79,6 +82,7 @@ public class ArgumentTests
             Case.TrainMissingCsv => ["train", "--train", work.File("nowhere.csv"), "--out", work.File("m.zip")],
             Case.TrainCsvIsADirectory => ["train", "--train", work.File("images"), "--out", work.File("m.zip")],
             Case.TrainNoLabelColumn => ["train", "--train", trained.Files.TrainCsv, "--label-column", "Category", "--out", work.File("m.zip")],
+            Case.TrainHeaderOnly => ["train", "--train", work.File("header.csv"), "--out", work.File("m.zip")],
             Case.TrainZeroEpochs => ["train", "--train", trained.Files.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
             Case.TrainBadSize => ["train", "--train", trained.Files.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
             Case.TrainBadPrecision => ["train", "--train", trained.Files.TrainCsv, "--precision", "half", "--out", work.File("m.zip")],

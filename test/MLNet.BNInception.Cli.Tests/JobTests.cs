@@ -69,11 +69,15 @@ public class JobTests
         }
 
         WaitForRows(output, 16, killed);
+
+        // Paused, so that it cannot finish (and remove its folder itself) while the checks run.
+        ExternalProcess.Run("kill", ["-STOP", killed.Id.ToString(CultureInfo.InvariantCulture)]).AssertSucceeded();
         string folder = Directory.GetDirectories(InstalledTool.TemporaryFolder, "bninception-model-*").Single(path => !others.Contains(Path.GetFileName(path)));
 
         InstalledTool.RunWithTemporaryFolderAsItIs(work.Path, info).AssertSucceeded();
         Assert.That(Directory.Exists(folder), Is.True, "a running job's folder is left alone");
 
+        Assert.That(killed.HasExited, Is.False, "the job is still there to be killed");
         killed.Kill(); // SIGKILL: the job cannot delete its folder
         killed.WaitForExit();
         drained.Wait();

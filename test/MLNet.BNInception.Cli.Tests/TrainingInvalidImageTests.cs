@@ -83,4 +83,20 @@ public class TrainingInvalidImageTests
             "loaded (3 FileNotFound, 1 Truncated; the warnings above name each row and path). Fix the files, or pass the --image-folder their paths are relative to"));
         Assert.That(result.Error, Does.Not.Contain("DropLastBatch"));
     }
+
+    [Test]
+    public void WhenSkipLeavesNoValidationRowTrainingSaysSo()
+    {
+        using var work = new TemporaryDirectory();
+        FashionMnistFiles.Files files = Data(work, rows: 8, damaged: [], missing: []);
+        string valid = work.File("valid.csv");
+        File.WriteAllLines(valid, ["ImagePath,Label", "gone/a.png,Shirt", "gone/b.png,Bag"]);
+
+        ExternalProcess.Result result = InstalledTool.Run(work.Path, Train(files, work.File("model.zip"), "--on-invalid-image", "skip", "--valid", valid));
+
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.Error);
+        Assert.That(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1], Is.EqualTo(
+            $"bninception: '{valid}' leaves no rows to validate on: every row was skipped (the warnings above name each row, path and reason)"));
+        Assert.That(File.Exists(work.File("model.zip")), Is.False);
+    }
 }

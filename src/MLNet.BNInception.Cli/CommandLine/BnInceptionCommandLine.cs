@@ -30,7 +30,7 @@ public static class BnInceptionCommandLine
                 ? unknown
                 : parsed.Errors[0];
             // One line, as every other mistake gets: the parser lists allowed values one per line.
-            string message = string.Join(" ", error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            string message = OneLine(string.Join(" ", error.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
             context.Error.WriteLine($"bninception{verb}: {message} (bninception{verb} --help lists the options)");
             return ExitCodes.BadArguments;
         }

@@ -76,7 +76,18 @@ internal static class EvaluateCommand
                 ReadMultilines = true,
                 Columns = [new TextLoader.Column(label, DataKind.String, CsvHeader.IndexOf(header, label, dataPath, "--label-column"))],
             }).Load(dataPath);
-            UnknownLabels unknown = UnknownLabels.Find(labelTexts, scored, label);
+            UnknownLabels unknown;
+            try
+            {
+                unknown = UnknownLabels.Find(labelTexts, scored, label);
+            }
+            catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
+            {
+                // A label column the model was not trained on, or one it does not map to classes.
+                throw CommandLineException.UnreadableInput(
+                    $"'{dataPath}' cannot be evaluated with '{saved.Path}': its {label} column is not the model's label ({BnInceptionCommandLine.OneLine(e.Message)}); check --label-column", e);
+            }
+
             if (unknown.Rows > 0 && parsed.GetValue(onUnknownLabel) != "skip")
             {
                 throw CommandLineException.UnreadableInput(

@@ -30,6 +30,12 @@ internal static class OptionValues
     /// <param name="image">What one image is, for the message: "images of 3 × 224 × 224 values".</param>
     public static void CheckBatchFits(int batch, long valuesPerImage, string image)
     {
+        if (valuesPerImage > Array.MaxLength)
+        {
+            throw CommandLineException.BadArguments(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"one of the {image} is already more values than one array holds ({Array.MaxLength:N0}), whatever --batch is: choose a smaller image size"));
+        }
+
         long values = batch * valuesPerImage;
         if (values > Array.MaxLength)
         {

@@ -95,9 +95,23 @@ internal static partial class TemporaryModelFolder
 
         /// <summary>PID-START-BOOT-PIDNS of this process, or null where /proc cannot tell.</summary>
         public static string? OfThisProcess { get; } =
-            OperatingSystem.IsLinux() && BootId is { Length: 32 } && PidNamespace is { Length: > 0 } && StartTimeOf(Environment.ProcessId) is ulong start and not Gone
+            OperatingSystem.IsLinux() && ProcShowsThisNamespace() && BootId is { Length: 32 } && PidNamespace is { Length: > 0 } && StartTimeOf(Environment.ProcessId) is ulong start and not Gone
                 ? string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}-{start}-{BootId}-{PidNamespace}")
                 : null;
+
+        // A /proc mounted for another pid namespace (unshare -p without --mount-proc, some sandboxes)
+        // would answer for other processes than the ones our pids name: then no folder is judged.
+        private static bool ProcShowsThisNamespace()
+        {
+            try
+            {
+                return new DirectoryInfo("/proc/self").LinkTarget == Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
 
         /// <summary>The start time of process <paramref name="pid"/> in clock ticks after boot; <see cref="Gone"/> when there is no such process; null when /proc cannot tell.</summary>
         public static ulong? StartTimeOf(int pid)

@@ -67,6 +67,10 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         IDataView? valid = settings.ValidPath is null ? null
             : ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, ReadMultilines = true, Columns = validColumns }).Load(settings.ValidPath);
         long trainRows = CountRows(settings.TrainPath, separator);
+        if (trainRows == 0)
+        {
+            throw CommandLineException.UnreadableInput($"'{settings.TrainPath}' has a header and no rows: there is nothing to train on");
+        }
 
         return ProgressDisplay.RunAsync(context, "training", sink => Task.FromResult(Fit(ml, train, valid, imageFolder, trainRows, sink))).GetAwaiter().GetResult();
     }
@@ -78,7 +82,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         {
             if (message.Kind == ChannelMessageKind.Warning)
             {
-                sink.Line("warning: " + message.Message);
+                sink.Line("warning: " + BnInceptionCommandLine.OneLine(message.Message));
             }
         };
 
@@ -126,7 +130,8 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             }
             catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
             {
-                return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, [], 0, trainRows, clock.Elapsed, Interrupted: true);
+                return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, [], 0, 0, clock.Elapsed, Interrupted: true,
+                    TrainRows: trainRows, InterruptedBeforeTraining: true);
             }
 
             trainSkipped = skipped.ByReason();
@@ -179,6 +184,16 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         {
             return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainImages, clock.Elapsed, Interrupted: true);
         }
+        catch (ArgumentException e) when (e.ParamName is "trainData" or "validationData")
+        {
+            // No rows left to train or validate on: every row skipped, or a hold-out that takes none.
+            string file = e.ParamName == "validationData" && settings.ValidPath is { } validPath ? validPath : settings.TrainPath;
+            string reason = settings.SkipInvalidImages
+                ? "every row was skipped (the warnings above name each row, path and reason)"
+                : BnInceptionCommandLine.OneLine(e.Message[..(e.Message.IndexOf(" (Parameter", StringComparison.Ordinal) is int cut and >= 0 ? cut : e.Message.Length)]);
+            throw CommandLineException.UnreadableInput(
+                $"'{file}' leaves no rows to {(e.ParamName == "validationData" ? "validate" : "train")} on: {reason}", e);
+        }
         catch (BatchSizeMismatchException e)
         {
             throw CommandLineException.BadArguments(e.Images % e.BatchSize == 1
@@ -188,7 +203,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid)
         {
             // The trainer throws the loader's exception itself; found wherever ML.NET may have wrapped it all the same.
-            throw CommandLineException.UnreadableInput(BnInceptionCommandLine.OneLine(invalid.Message) + " (or pass --on-invalid-image skip)", e);
+            throw CommandLineException.UnreadableInput(BnInceptionCommandLine.OneLine(invalid.Message) + (settings.SkipInvalidImages ? "" : " (or pass --on-invalid-image skip)"), e);
         }
 
         bool curvesWritten;
@@ -284,6 +299,9 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         {
             outputs.Add(new("--curves", settings.CurvesPath));
             outputs.Add(new("--curves", TrainingCurves.CsvPathFor(settings.CurvesPath), "its CSV"));
+            (string png, string csv) = TrainingCurves.TemporaryPathsFor(settings.CurvesPath);
+            outputs.Add(new("--curves", png, "its temporary file"));
+            outputs.Add(new("--curves", csv, "its CSV's temporary file"));
         }
 
         return outputs;

@@ -11,12 +11,20 @@ namespace MLNet.BNInception.Cli.Pipelines;
 /// <param name="KeptEpoch">The epoch whose weights the saved model holds (with validation, the best one); 0 for the last.</param>
 /// <param name="TrainRows">The rows of the training CSV, kept and skipped.</param>
 /// <param name="Skipped">The training rows <c>--on-invalid-image skip</c> left out, by reason; empty for none.</param>
+/// <param name="InterruptedBeforeTraining">Stopped before the trainer began: no checkpoint of this run exists (one at its path is older).</param>
 internal sealed record TrainingReport(string ModelPath, string CheckpointPath, IReadOnlyList<EpochMetrics> Epochs, int Classes, long TrainImages,
     TimeSpan Elapsed, bool Interrupted, TrainingPrecision Precision = TrainingPrecision.Float32, string? CurvesPath = null, int KeptEpoch = 0,
-    long TrainRows = 0, IReadOnlyList<(InvalidImageReason Reason, long Rows)>? Skipped = null)
+    long TrainRows = 0, IReadOnlyList<(InvalidImageReason Reason, long Rows)>? Skipped = null, bool InterruptedBeforeTraining = false)
 {
     public string Describe()
     {
+        if (Interrupted && (InterruptedBeforeTraining || !File.Exists(CheckpointPath)))
+        {
+            // Stopped before the first checkpoint (while the images were being counted, say): there is
+            // nothing to resume, and --resume would refuse the missing checkpoint.
+            return $"interrupted after {ProgressDisplay.FormatDuration(Elapsed)}, before any checkpoint was written: nothing was trained; rerun the same command without --resume to start again.";
+        }
+
         if (Interrupted)
         {
             return $"interrupted after {ProgressDisplay.FormatDuration(Elapsed)}: the checkpoint '{CheckpointPath}' holds the run; rerun the same command with --resume to continue it.";

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.BNInception.Cli.CommandLine;
 
 namespace MLNet.BNInception.Cli.Pipelines;
 
@@ -63,7 +64,11 @@ internal sealed record UnknownLabels(IReadOnlyList<UnknownLabels.Label> Labels)
         return new UnknownLabels([.. order.Select(label => new Label(label, found[label].Rows, found[label].FirstRows))]);
     }
 
-    /// <summary>"'Mitten' (2 rows: 3, 7), '' (1 row: 8)": each label with its count and first rows.</summary>
-    public string Describe() => string.Join(", ", Labels.Select(label => string.Create(CultureInfo.InvariantCulture,
-        $"'{label.Text}' ({label.Rows} row{(label.Rows == 1 ? "" : "s")}: {string.Join(", ", label.FirstRows)}{(label.Rows > label.FirstRows.Count ? ", …" : "")})")));
+    /// <summary>The most labels <see cref="Describe"/> names: a file of new classes must not make a message of megabytes.</summary>
+    private const int LabelsNamed = 20;
+
+    /// <summary>"'Mitten' (2 rows: 3, 7), '' (1 row: 8)": each label (the first 20) with its count and first rows, printable.</summary>
+    public string Describe() => string.Join(", ", Labels.Take(LabelsNamed).Select(label => string.Create(CultureInfo.InvariantCulture,
+        $"'{BnInceptionCommandLine.OneLine(label.Text)}' ({label.Rows} row{(label.Rows == 1 ? "" : "s")}: {string.Join(", ", label.FirstRows)}{(label.Rows > label.FirstRows.Count ? ", …" : "")})")))
+        + (Labels.Count > LabelsNamed ? string.Create(CultureInfo.InvariantCulture, $", and {Labels.Count - LabelsNamed} more labels") : "");
 }

@@ -306,7 +306,7 @@ internal sealed class ScoringJob
             return model.ImageFolder;
         }
 
-        log($"warning: the model's image folder '{model.ImageFolder}' does not exist here; relative paths are read from the current directory " +
+        log($"warning: the model's image folder '{BnInceptionCommandLine.OneLine(model.ImageFolder)}' does not exist here; relative paths are read from the current directory " +
             "(pass --image-folder to name their folder)");
         return null;
     }

@@ -138,14 +138,17 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
             throw new ArgumentException(split
                 ? "The training data has no rows left after ValidationFraction's hold-out; lower it or add rows."
                 : "The training data has no rows, so there is nothing to train on. A LoadImagesSafely with InvalidImagePolicy.Skip " +
-                  "leaves out the rows whose images cannot be loaded: its warnings in the MLContext's log name each row and path.");
+                  "leaves out the rows whose images cannot be loaded: its warnings in the MLContext's log name each row and path.",
+                nameof(trainData));
         }
 
         if (validation is { Count: 0 })
         {
             throw new ArgumentException(split
                 ? $"ValidationFraction {training.ValidationFraction} of {train.Count} rows holds out none; raise it or pass validation data."
-                : "The validation data has no rows.");
+                : "The validation data has no rows. A LoadImagesSafely with InvalidImagePolicy.Skip leaves out the rows whose images cannot " +
+                  "be loaded: its warnings in the MLContext's log name each row and path.",
+                nameof(validationData));
         }
 
         string validated = validation is null ? "" : string.Create(CultureInfo.InvariantCulture, $", {validation.Count} validation rows");

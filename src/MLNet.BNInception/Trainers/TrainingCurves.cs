@@ -19,6 +19,9 @@ public static class TrainingCurves
     /// <summary>The CSV written beside <paramref name="pngPath"/>: the same name ending in .csv.</summary>
     public static string CsvPathFor(string pngPath) => Path.ChangeExtension(pngPath, ".csv");
 
+    /// <summary>The files the PNG and CSV are written to before each is renamed into place.</summary>
+    internal static (string Png, string Csv) TemporaryPathsFor(string pngPath) => (pngPath + ".new.png", CsvPathFor(pngPath) + ".new");
+
     /// <summary>Draws the PNG and writes the CSV.</summary>
     /// <param name="pngPath">The chart to write: a .png file in an existing folder.</param>
     /// <param name="history">Metrics per epoch, as <see cref="BnInceptionPredictionTransformer.History"/> holds them.</param>
@@ -39,7 +42,7 @@ public static class TrainingCurves
         }
 
         string csvPath = CsvPathFor(pngPath);
-        string newPng = pngPath + ".new.png", newCsv = csvPath + ".new";
+        (string newPng, string newCsv) = TemporaryPathsFor(pngPath);
         try
         {
             bool validated = history.All(epoch => epoch.ValidationLoss is not null);
