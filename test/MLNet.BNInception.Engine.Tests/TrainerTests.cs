@@ -230,8 +230,9 @@ public class TrainerTests : SingleThreadedFixture
             var one = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { BatchSize = 1 }));
             Assert.That(one!.Message, Does.Contain("BatchSize must be at least 2"));
 
-            var lastOfOne = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { ValidationFraction = 0 }).Fit(images, labels));
+            var lastOfOne = Assert.Throws<BatchSizeMismatchException>(() => new BnInceptionTrainer(Model, Options() with { ValidationFraction = 0 }).Fit(images, labels));
             Assert.That(lastOfOne!.Message, Does.Contain("last batch of 1 image").And.Contain("DropLastBatch"));
+            Assert.That((lastOfOne.Images, lastOfOne.BatchSize), Is.EqualTo((9L, Options().BatchSize)));
             using TrainingResult dropped = new BnInceptionTrainer(Model, Options() with { ValidationFraction = 0, DropLastBatch = true, Epochs = 1 }).Fit(images, labels);
             Assert.That(dropped.History[0].TrainAccuracy, Is.InRange(0, 1));
 
