@@ -16,13 +16,7 @@ public sealed class HostileFileTests
     {
         TrainedTool.Context trained = TrainedTool.Get();
         using var work = new TemporaryDirectory();
-        string corpusFolder = work.File("corpus");
-        Directory.CreateDirectory(corpusFolder);
-        IReadOnlyList<HostileFile> corpus = HostileFileCorpus.WriteTo(corpusFolder);
-        string input = work.File("list.csv");
-        var lines = new List<byte[]> { "ImagePath,Row"u8.ToArray() };
-        lines.AddRange(corpus.Select((file, i) => (byte[])[.. QuotedPathBytes(file.RowPath), .. Encoding.UTF8.GetBytes($",{i}")]));
-        File.WriteAllBytes(input, [.. lines.SelectMany(line => line.Concat("\n"u8.ToArray()))]);
+        (string corpusFolder, IReadOnlyList<HostileFile> corpus, string input, List<byte[]> lines) = WriteCorpusAndList(work, "list.csv", "Row", i => $"{i}");
         byte[] inputBefore = File.ReadAllBytes(input);
         SortedDictionary<string, string> corpusBefore = HostileFileCorpus.Snapshot(corpusFolder);
         string output = work.File("out.csv");
@@ -70,13 +64,7 @@ public sealed class HostileFileTests
     public void TrainSkippingBadRowsNamesEachAndTouchesNothingElse()
     {
         using var work = new TemporaryDirectory();
-        string corpusFolder = work.File("corpus");
-        Directory.CreateDirectory(corpusFolder);
-        IReadOnlyList<HostileFile> corpus = HostileFileCorpus.WriteTo(corpusFolder);
-        string input = work.File("train.csv");
-        var lines = new List<byte[]> { "ImagePath,Label"u8.ToArray() };
-        lines.AddRange(corpus.Select((file, i) => (byte[])[.. QuotedPathBytes(file.RowPath), .. Encoding.UTF8.GetBytes(i % 2 == 0 ? ",even" : ",odd")]));
-        File.WriteAllBytes(input, [.. lines.SelectMany(line => line.Concat("\n"u8.ToArray()))]);
+        (string corpusFolder, IReadOnlyList<HostileFile> corpus, string input, _) = WriteCorpusAndList(work, "train.csv", "Label", i => i % 2 == 0 ? "even" : "odd");
         byte[] inputBefore = File.ReadAllBytes(input);
         SortedDictionary<string, string> corpusBefore = HostileFileCorpus.Snapshot(corpusFolder);
 
@@ -113,6 +101,20 @@ public sealed class HostileFileTests
         Assert.That(File.Exists(work.File("model.zip")), Is.True, "the model");
         Assert.That(File.ReadAllBytes(input), Is.EqualTo(inputBefore), "the training list changed");
         Assert.That(HostileFileCorpus.Snapshot(corpusFolder), Is.EqualTo(corpusBefore), "the image folder changed");
+    }
+
+    // The corpus in work/corpus, and a list of its rows with a second column; the list's lines as bytes.
+    private static (string Folder, IReadOnlyList<HostileFile> Corpus, string List, List<byte[]> Lines) WriteCorpusAndList(
+        TemporaryDirectory work, string listName, string secondColumn, Func<int, string> secondValue)
+    {
+        string folder = work.File("corpus");
+        Directory.CreateDirectory(folder);
+        IReadOnlyList<HostileFile> corpus = HostileFileCorpus.WriteTo(folder);
+        var lines = new List<byte[]> { Encoding.UTF8.GetBytes("ImagePath," + secondColumn) };
+        lines.AddRange(corpus.Select((file, i) => (byte[])[.. QuotedPathBytes(file.RowPath), .. Encoding.UTF8.GetBytes("," + secondValue(i))]));
+        string list = work.File(listName);
+        File.WriteAllBytes(list, [.. lines.SelectMany(line => line.Concat("\n"u8.ToArray()))]);
+        return (folder, corpus, list, lines);
     }
 
     // Every path quoted (commas, quotes and line breaks in names), as the file system holds its bytes.

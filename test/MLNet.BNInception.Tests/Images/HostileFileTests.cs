@@ -18,14 +18,7 @@ public sealed class HostileFileTests
         var mlContext = new MLContext(seed: 1);
         IDataView input = ImageRows.Load(mlContext, [.. corpus.Select((file, i) => ($"row {i}", file.RowPath))]);
         var skipped = new List<SkippedImage>();
-        IDataView output = mlContext.Transforms.LoadImagesSafely(new SafeImageLoadingOptions
-        {
-            OutputColumnName = ImageRows.ImageColumn,
-            InputColumnName = ImageRows.PathColumn,
-            ImageFolder = work.Path,
-            OnInvalidImage = InvalidImagePolicy.Skip,
-            ImageSkipped = skipped.Add,
-        }).Fit(input).Transform(input);
+        IDataView output = mlContext.Transforms.LoadImagesSafely(Skipping(work.Path, skipped)).Fit(input).Transform(input);
 
         // On its own thread, so that a loader that waits on the pipe (as one once did) fails the test
         // instead of hanging the suite.
@@ -108,16 +101,11 @@ public sealed class HostileFileTests
         var mlContext = new MLContext(seed: 1);
         IDataView input = ImageRows.Load(mlContext, ("baseline", "baseline.jpg"), ("progressive", "progressive.jpg"));
         var skipped = new List<SkippedImage>();
-        IDataView output = mlContext.Transforms.LoadImagesSafely(new SafeImageLoadingOptions
+        IDataView output = mlContext.Transforms.LoadImagesSafely(Skipping(work.Path, skipped) with
         {
-            OutputColumnName = ImageRows.ImageColumn,
-            InputColumnName = ImageRows.PathColumn,
-            ImageFolder = work.Path,
-            OnInvalidImage = InvalidImagePolicy.Skip,
             MinimumWidth = 100,
             MinimumHeight = 100,
             MaximumPixels = 20_000,
-            ImageSkipped = skipped.Add,
         }).Fit(input).Transform(input);
 
         Dictionary<string, MLImage> images = ImageRows.Images(output);
@@ -127,4 +115,14 @@ public sealed class HostileFileTests
         Assert.That(skipped.Single().Reason, Is.EqualTo(InvalidImageReason.TooManyPixels));
         Assert.That(skipped.Single().Message, Does.Contain("progressive"));
     }
+
+    // Images from the tests' path column, with the rows that cannot be loaded skipped into a list.
+    private static SafeImageLoadingOptions Skipping(string folder, List<SkippedImage> skipped) => new()
+    {
+        OutputColumnName = ImageRows.ImageColumn,
+        InputColumnName = ImageRows.PathColumn,
+        ImageFolder = folder,
+        OnInvalidImage = InvalidImagePolicy.Skip,
+        ImageSkipped = skipped.Add,
+    };
 }
