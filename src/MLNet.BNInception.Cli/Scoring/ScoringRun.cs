@@ -1,0 +1,373 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Threading.Channels;
+using CsvHelper;
+using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.IO;
+
+namespace MLNet.BNInception.Cli.Scoring;
+
+/// <summary>
+/// One run of a <see cref="ScoringJob"/>, once its input, model and output are checked and open: the reader,
+/// the image workers, and the network with the writer, joined by bounded channels.
+/// </summary>
+internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvReader> openInput, ScoringJob.InputLayout input, IScoringNetwork network,
+    ImagePreparer preparer, PredictionsFile output, long rowsInShard, Action<ScoringProgress>? progress)
+{
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
+
+    private readonly ScoreOptions _options = options;
+    private readonly ConcurrentBag<float[]> _buffers = [];
+    private readonly Dictionary<string, long> _badRows = new(StringComparer.Ordinal);
+    private readonly Stopwatch _clock = new();
+    private readonly Stopwatch _networkClock = new();
+    private readonly TaskCompletionSource _workerFailed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _written;
+
+    public async Task<ScoringSummary> ExecuteAsync(CancellationToken cancellation)
+    {
+        // In flight at once: a batch per image worker, one waiting for a worker, one being
+        // scored, one read ahead: memory is bounded by --decoders + 3 batches of images.
+        Channel<Window> inOrder = Channel.CreateBounded<Window>(new BoundedChannelOptions(_options.Decoders + 1) { SingleReader = true, SingleWriter = true });
+        Channel<Window> toPrepare = Channel.CreateUnbounded<Window>(new UnboundedChannelOptions { SingleWriter = true });
+
+        // The reader and the workers stop when the writer does; Ctrl-C reaches only the writer, which
+        // stops after a whole batch.
+        using var stop = new CancellationTokenSource();
+        _clock.Start();
+        Task reader = Task.Run(() => ReadAsync(inOrder.Writer, toPrepare.Writer, stop.Token), CancellationToken.None);
+        Task[] workers = Enumerable.Range(0, _options.Decoders).Select(_ => Task.Run(() => PrepareAsync(toPrepare.Reader, stop.Token), CancellationToken.None)).ToArray();
+        var interrupted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using CancellationTokenRegistration onInterrupt = cancellation.Register(() => interrupted.TrySetResult());
+        bool abandoned = false;
+        try
+        {
+            await foreach (Window window in inOrder.Reader.ReadAllAsync(CancellationToken.None).ConfigureAwait(false))
+            {
+                // A worker that fails outside a batch (while starting) would leave this batch
+                // unprepared for ever: its failure ends the wait. So does Ctrl-C: a worker can sit in
+                // a read that does not return (a stalled network share), and the batches already
+                // written are whole without this one.
+                await Task.WhenAny(window.Prepared.Task, _workerFailed.Task, interrupted.Task).ConfigureAwait(false);
+                if (!window.Prepared.Task.IsCompleted && !_workerFailed.Task.IsCompleted)
+                {
+                    abandoned = true;
+                    break;
+                }
+
+                await (window.Prepared.Task.IsCompleted ? window.Prepared.Task : _workerFailed.Task).ConfigureAwait(false);
+                Write(window);
+                progress?.Invoke(new ScoringProgress(output.RowsDone + _written, rowsInShard, _badRows.Values.Sum(), _written / _clock.Elapsed.TotalSeconds));
+                if (cancellation.IsCancellationRequested)
+                {
+                    break;
+                }
+            }
+        }
+        catch
+        {
+            abandoned = true;
+            throw;
+        }
+        finally
+        {
+            // Stopped early (Ctrl-C, --fail-fast, a failure): the batches still being prepared are
+            // thrown away, so a worker stuck in a read that never returns cannot hold the job.
+            abandoned |= cancellation.IsCancellationRequested;
+            await stop.CancelAsync().ConfigureAwait(false);
+            toPrepare.Writer.TryComplete();
+            await Quietly(reader).ConfigureAwait(false);
+
+            // Workers still busy with an abandoned batch are not waited for: what they prepare is thrown
+            // away, and they touch nothing the job closes on its way out. Their failures, if any, are
+            // observed here so that none surfaces later as an unobserved task exception.
+            foreach (Task worker in workers)
+            {
+                if (abandoned)
+                {
+                    _ = worker.ContinueWith(static task => task.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                }
+                else
+                {
+                    await Quietly(worker).ConfigureAwait(false);
+                }
+            }
+        }
+
+        // The reader's and the workers' own failures (an unreadable input, say) come out here.
+        foreach (Task task in abandoned ? [reader] : workers.Prepend(reader))
+        {
+            if (task.IsFaulted && task.Exception.InnerException is { } failure and not OperationCanceledException)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            }
+        }
+
+        _clock.Stop();
+        return new ScoringSummary(rowsInShard, output.RowsDone, _written, _badRows, _clock.Elapsed, _networkClock.Elapsed, network.Description,
+            Interrupted: cancellation.IsCancellationRequested && output.RowsDone + _written < rowsInShard);
+    }
+
+    private static async Task Quietly(Task task)
+    {
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception)
+        {
+            // Rethrown by ExecuteAsync once everything has stopped.
+        }
+    }
+
+    // Reads the input, keeps the shard's rows not yet done, and sends them on in batches.
+    private async Task ReadAsync(ChannelWriter<Window> inOrder, ChannelWriter<Window> toPrepare, CancellationToken cancellation)
+    {
+        try
+        {
+            using CsvReader reader = openInput();
+            long index = 0, skip = output.RowsDone;
+            var rows = new List<InputRow>(_options.BatchSize);
+            while (reader.Read())
+            {
+                long rowIndex = index++;
+                if (!_options.Shard.Contains(rowIndex) || skip-- > 0)
+                {
+                    continue;
+                }
+
+                rows.Add(ReadRow(reader));
+                if (rows.Count == _options.BatchSize)
+                {
+                    await SendAsync(rows).ConfigureAwait(false);
+                    rows = new List<InputRow>(_options.BatchSize);
+                }
+            }
+
+            if (rows.Count > 0)
+            {
+                await SendAsync(rows).ConfigureAwait(false);
+            }
+        }
+        catch (CsvFormatException e)
+        {
+            Exception failure = CommandLineException.UnreadableInput($"the input '{_options.InputPath}' is not readable CSV: {e.Message}", e);
+            inOrder.TryComplete(failure);
+            throw failure;
+        }
+        catch (IOException e)
+        {
+            Exception failure = CommandLineException.UnreadableInput($"the input '{_options.InputPath}' cannot be read: {e.Message}", e);
+            inOrder.TryComplete(failure);
+            throw failure;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            inOrder.TryComplete(e);
+            throw;
+        }
+        finally
+        {
+            inOrder.TryComplete();
+            toPrepare.TryComplete();
+        }
+
+        async Task SendAsync(List<InputRow> batch)
+        {
+            var window = new Window(batch, _buffers.TryTake(out float[]? buffer) ? buffer : new float[_options.BatchSize * network.FeatureLength]);
+            await inOrder.WriteAsync(window, cancellation).ConfigureAwait(false);
+            await toPrepare.WriteAsync(window, cancellation).ConfigureAwait(false);
+        }
+    }
+
+    private InputRow ReadRow(CsvReader reader)
+    {
+        int count = reader.FieldCount;
+        string path = input.PathIndex < count ? FileNameBytes.Decode(reader.GetSpan(input.PathIndex)) : "";
+        if (count == input.FieldCount)
+        {
+            return new InputRow { Number = reader.RowNumber, Line = reader.LineNumber, Fields = reader.RawRecord.ToArray(), Path = path };
+        }
+
+        // A ragged row keeps the header's columns, so that the added ones stay in place; each field
+        // kept is copied as the input holds it.
+        var fields = new List<byte>(reader.RawRecord.Length + input.FieldCount);
+        for (int i = 0; i < input.FieldCount; i++)
+        {
+            if (i > 0)
+            {
+                fields.AddRange(Utf8.GetBytes([separator]));
+            }
+
+            if (i < count)
+            {
+                fields.AddRange(reader.GetRawSpan(i));
+            }
+        }
+
+        string extra = count > input.FieldCount ? $"; its last {count - input.FieldCount} are left out of the output" : "";
+        return new InputRow
+        {
+            Number = reader.RowNumber,
+            Line = reader.LineNumber,
+            Fields = [.. fields],
+            Path = path,
+            Error = $"FieldCount: the row has {count} field{(count == 1 ? "" : "s")}, the {(_options.HasHeader ? "header" : "first row")} {input.FieldCount}{extra}",
+        };
+    }
+
+    // An image worker: prepares every row of the batches it takes.
+    private async Task PrepareAsync(ChannelReader<Window> toPrepare, CancellationToken cancellation)
+    {
+        Window? current = null;
+        try
+        {
+            using ImagePreparer.Worker worker = preparer.CreateWorker();
+            await foreach (Window window in toPrepare.ReadAllAsync(cancellation).ConfigureAwait(false))
+            {
+                current = window;
+                int length = network.FeatureLength;
+                for (int i = 0; i < window.Rows.Count; i++)
+                {
+                    // Once the job stops, the rows still queued are not read: each one could stall.
+                    cancellation.ThrowIfCancellationRequested();
+                    InputRow row = window.Rows[i];
+                    if (row.Error is null)
+                    {
+                        row.Error = worker.Prepare(row.Path, window.Features.AsSpan(i * length, length));
+                    }
+                }
+
+                window.Prepared.SetResult();
+                current = null;
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            current?.Prepared.TrySetException(e);
+            _workerFailed.TrySetException(e);
+            throw;
+        }
+    }
+
+    // Scores a prepared batch and appends its rows to the output in one write.
+    private void Write(Window window)
+    {
+        List<InputRow> rows = window.Rows;
+        if (_options.FailFast && rows.FirstOrDefault(row => row.Error is not null) is { } bad)
+        {
+            // --resume refuses an input that changed since the job began, so the advice never asks for
+            // the list to be edited when the image itself can be mended.
+            bool rowAtFault = bad.Error!.StartsWith("FieldCount:", StringComparison.Ordinal) || bad.Error.StartsWith("EmptyPath:", StringComparison.Ordinal);
+            string mend = rowAtFault
+                ? "the row itself is malformed: correct it in the input and score again with --overwrite (an edited input cannot be resumed), " +
+                  "or score without --fail-fast to have it reported in the Error column"
+                : "repair or replace the file and rerun the same command with --resume (in place of --overwrite, if it had that), which keeps the rows already written; " +
+                  "editing the input instead (removing the row) makes it another job, which --resume refuses: then score again with --overwrite, " +
+                  "or without --fail-fast to have bad rows reported in the Error column";
+            throw new CommandLineException(ExitCodes.BadRow,
+                $"row {bad.Number} (line {bad.Line}), path '{FileNameBytes.Printable(bad.Path)}': {bad.Error}. Stopped by --fail-fast after {output.RowsDone + _written} rows; {mend}");
+        }
+
+        // The good rows' images move to the front, in order, so the network gets one dense batch.
+        int length = network.FeatureLength, good = 0;
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if (rows[i].Error is null)
+            {
+                if (good != i)
+                {
+                    Array.Copy(window.Features, i * length, window.Features, good * length, length);
+                }
+
+                good++;
+            }
+        }
+
+        int classes = network.ClassLabels.Count;
+        var probabilities = new float[good * classes];
+        if (good > 0)
+        {
+            _networkClock.Start();
+            network.Score(window.Features, good, probabilities);
+            _networkClock.Stop();
+        }
+
+        _buffers.Add(window.Features);
+        var bytes = new MemoryStream(rows.Count * 128);
+        var text = new StringBuilder(128);
+        Span<int> best = stackalloc int[_options.TopK];
+        int scored = 0;
+        foreach (InputRow row in rows)
+        {
+            bytes.Write(row.Fields);
+            text.Clear();
+            if (row.Error is null)
+            {
+                ReadOnlySpan<float> p = probabilities.AsSpan(scored++ * classes, classes);
+                TopClasses.Find(p, best);
+                foreach (int c in best)
+                {
+                    text.Append(separator);
+                    CsvText.AppendField(text, network.ClassLabels[c], separator);
+                    text.Append(separator).Append(p[c].ToString(CultureInfo.InvariantCulture));
+                }
+
+                text.Append(separator);
+            }
+            else
+            {
+                text.Append(separator, 2 * _options.TopK + 1);
+                CsvText.AppendField(text, row.Error, separator);
+                string reason = row.Error[..Math.Max(0, row.Error.IndexOf(':', StringComparison.Ordinal))];
+                _badRows[reason] = _badRows.GetValueOrDefault(reason) + 1;
+            }
+
+            text.Append('\n');
+            bytes.Write(Utf8.GetBytes(text.ToString()));
+        }
+
+        try
+        {
+            output.Append(bytes.GetBuffer().AsSpan(0, (int)bytes.Length));
+        }
+        catch (IOException e)
+        {
+            throw CommandLineException.UnreadableInput($"the output '{_options.OutputPath}' cannot be written: {e.Message}; what it holds is whole, and --resume continues it", e);
+        }
+
+        _written += rows.Count;
+    }
+
+    /// <summary>A row of the input on its way to the output.</summary>
+    private sealed class InputRow
+    {
+        public long Number { get; init; }
+
+        public long Line { get; init; }
+
+        /// <summary>The row's fields as the output gets them: the input's bytes, quoting and all, whatever their encoding.</summary>
+        public required byte[] Fields { get; init; }
+
+        /// <summary>The image path; bytes that are not UTF-8 are carried as <see cref="FileNameBytes"/> escapes, so the file still opens.</summary>
+        public required string Path { get; init; }
+
+        /// <summary>Why the row has no prediction (reason: detail), or null.</summary>
+        public string? Error { get; set; }
+    }
+
+    /// <summary>A batch of consecutive rows of the shard and their prepared images.</summary>
+    private sealed class Window(List<InputRow> rows, float[] features)
+    {
+        public List<InputRow> Rows { get; } = rows;
+
+        public float[] Features { get; } = features;
+
+        public TaskCompletionSource Prepared { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
