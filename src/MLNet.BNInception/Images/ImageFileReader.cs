@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Microsoft.ML.Data;
-using Microsoft.Win32.SafeHandles;
 using MLNet.BNInception.IO;
 using SkiaSharp;
 
@@ -10,7 +9,7 @@ namespace MLNet.BNInception.Images;
 /// Reads one image file at a time into 8-bit BGRA pixels (premultiplied alpha, sRGB), the layout of the
 /// <see cref="MLImage"/> that ML.NET's own loader produces, checking everything ML.NET's loader does not:
 /// the file's existence and kind, SkiaSharp's result code (which is how a truncated file shows), and the
-/// EXIF orientation. It opens only regular files, never waiting on a named pipe or reading a device, and
+/// EXIF orientation. It reads only regular files (<see cref="ImageFileContents"/>), never waiting on a named pipe or reading a device, and
 /// refuses an image with more pixels than its limit before decoding it. One reader per cursor: it keeps its pixel buffer from row to row and is not thread-safe.
 /// </summary>
 internal sealed class ImageFileReader
@@ -35,14 +34,6 @@ internal sealed class ImageFileReader
         _minimumHeight = minimumHeight;
         _maximumPixels = maximumPixels;
     }
-
-    /// <summary>
-    /// The most bytes a file may have: no image this loader is for comes near it.
-    /// </summary>
-    internal const int MaximumFileBytes = 1 << 30;
-
-    /// <summary>The most bytes read from a file that reports a size of 0 (procfs, some FUSE mounts).</summary>
-    internal const int MaximumUnsizedFileBytes = 64 << 20;
 
     /// <summary>The last image read: width in pixels, upright.</summary>
     public int Width { get; private set; }
@@ -87,10 +78,10 @@ internal sealed class ImageFileReader
 
         if (!PosixFile.IsAvailable && Directory.Exists(FullPath))
         {
-            return DirectoryFailure();
+            return ImageFileContents.DirectoryFailure(Shown);
         }
 
-        using SKData? contents = ReadContents(out ImageReadFailure? failure);
+        using SKData? contents = ImageFileContents.Read(FullPath, NotFound, out ImageReadFailure? failure);
         if (contents is null)
         {
             return failure;
@@ -99,132 +90,14 @@ internal sealed class ImageFileReader
         return Decode(contents);
     }
 
+    private ImageReadFailure NotFound() => new(InvalidImageReason.FileNotFound, $"no file exists at '{Shown}'" + WhereRelativePathsLead());
+
     private string WhereRelativePathsLead() => _imageFolder is null
         ? $" (a relative path is looked up from the current directory, '{Environment.CurrentDirectory}'; pass an image folder to look elsewhere)"
         : $" (a relative path is looked up in the image folder '{_imageFolder}')";
 
-    private ImageReadFailure DirectoryFailure() =>
-        new(InvalidImageReason.Directory, $"'{Shown}' is a directory; the row needs the path of an image file in it");
-
     // The path for messages: a name whose bytes are not UTF-8 shows them as \xNN.
     private string Shown => FileNameBytes.Printable(FullPath);
-
-    // The file goes whole into native memory, where the codec reads it: ML.NET's loader reads whole files
-    // too (so no file stays open), and the compressed bytes are small next to the decoded pixels.
-    private SKData? ReadContents(out ImageReadFailure? failure)
-    {
-        failure = null;
-        try
-        {
-            using FileStream? stream = OpenRegularFile(out failure);
-            if (stream is null)
-            {
-                return null;
-            }
-
-            long length = stream.Length;
-            if (length > MaximumFileBytes)
-            {
-                failure = new(InvalidImageReason.TooLarge, $"'{Shown}' has {length} bytes; files over {MaximumFileBytes} bytes (1 GB) are not read as images");
-                return null;
-            }
-
-            if (length == 0)
-            {
-                // Some file systems (procfs, some FUSE mounts) report 0 for files that have content: read it,
-                // but no further than a limit of its own, well below the one for files that state their size.
-                MemoryStream copy = ReadAtMost(stream, MaximumUnsizedFileBytes + 1L);
-                if (copy.Length == 0)
-                {
-                    failure = new(InvalidImageReason.EmptyFile, $"'{Shown}' is empty (0 bytes): it was created but never written");
-                    return null;
-                }
-
-                if (copy.Length > MaximumUnsizedFileBytes)
-                {
-                    failure = new(InvalidImageReason.TooLarge, $"'{Shown}' reports no size and holds more than {MaximumUnsizedFileBytes} bytes (64 MB); it is not read as an image");
-                    return null;
-                }
-
-                return SKData.CreateCopy(copy.GetBuffer().AsSpan(0, (int)copy.Length));
-            }
-
-            SKData data = SKData.Create(length);
-            int read = stream.ReadAtLeast(data.Span, (int)length, throwOnEndOfStream: false);
-            if (read < length)
-            {
-                // The file shrank between Length and Read: another process is writing it.
-                data.Dispose();
-                failure = new(InvalidImageReason.Truncated, $"'{Shown}' shrank from {length} to {read} bytes while it was read");
-                return null;
-            }
-
-            return data;
-        }
-        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
-        {
-            failure = NotFound();
-            return null;
-        }
-        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
-        {
-            failure = new(InvalidImageReason.Unreadable, $"'{Shown}' cannot be read: {error.Message}");
-            return null;
-        }
-    }
-
-    private static MemoryStream ReadAtMost(Stream stream, long limit)
-    {
-        var copy = new MemoryStream();
-        byte[] chunk = new byte[81920];
-        int read;
-        while (copy.Length < limit && (read = stream.Read(chunk, 0, (int)Math.Min(chunk.Length, limit - copy.Length))) > 0)
-        {
-            copy.Write(chunk, 0, read);
-        }
-
-        return copy;
-    }
-
-    private ImageReadFailure NotFound() => new(InvalidImageReason.FileNotFound, $"no file exists at '{Shown}'" + WhereRelativePathsLead());
-
-    // Opening a named pipe waits for a writer, perhaps for ever, and a device such as /dev/zero never ends:
-    // neither is opened for reading. Where the C library is at hand, the file is opened without waiting and
-    // its kind checked on the open handle, so nothing can swap it between the check and the read.
-    private FileStream? OpenRegularFile(out ImageReadFailure? failure)
-    {
-        failure = null;
-        if (!PosixFile.IsAvailable)
-        {
-            return new FileStream(FullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
-        }
-
-        FileKind kind = PosixFile.OpenRegularFile(FullPath, out SafeFileHandle? handle, out _);
-        switch (kind)
-        {
-            case FileKind.Regular:
-                try
-                {
-                    return new FileStream(handle!, FileAccess.Read, bufferSize: 1);
-                }
-                catch
-                {
-                    handle!.Dispose();
-                    throw;
-                }
-
-            case FileKind.Missing:
-                failure = NotFound();
-                return null;
-            case FileKind.Directory:
-                failure = DirectoryFailure();
-                return null;
-            default:
-                failure = new(InvalidImageReason.NotARegularFile,
-                    $"'{Shown}' is {PosixFile.Describe(kind)}, not a regular file: reading it could wait for ever or never end, so it is not read");
-                return null;
-        }
-    }
 
     private ImageReadFailure? Decode(SKData contents)
     {
