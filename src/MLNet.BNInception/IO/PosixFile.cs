@@ -93,13 +93,13 @@ internal static partial class PosixFile
         // Not even opened unless it is a regular file: opening a device can have effects of its own (a
         // terminal becoming the controlling one, a tape rewinding on close, a watchdog arming). The kind is
         // checked again on the open handle, in case the path was swapped in between.
-        FileKind named = KindOf(path);
+        byte[] name = FileNameBytes.EncodeNullTerminated(path);
+        FileKind named = KindOf(name, path);
         if (named != FileKind.Regular)
         {
             return named;
         }
 
-        byte[] name = FileNameBytes.EncodeNullTerminated(path);
         int descriptor;
         do
         {
@@ -164,28 +164,29 @@ internal static partial class PosixFile
     public static FileIdentity? IdentityOf(string path)
     {
         Span<byte> buffer = stackalloc byte[StatxBufferBytes];
-        byte[] name = FileNameBytes.EncodeNullTerminated(path);
-        if (Statx(AtCurrentDirectory, name, 0, StatxBasicStats, ref MemoryMarshal.GetReference(buffer)) != 0)
-        {
-            int error = Marshal.GetLastPInvokeError();
-            return error is NoSuchFile or NotADirectory ? null : throw ErrorFor(error, path);
-        }
-
-        return IdentityIn(buffer);
+        return LookUp(FileNameBytes.EncodeNullTerminated(path), path, buffer) ? IdentityIn(buffer) : null;
     }
 
     /// <summary>The kind of file <paramref name="path"/> leads to (links followed).</summary>
-    public static FileKind KindOf(string path)
+    /// <exception cref="IOException">The path cannot be looked up (permission, I/O error).</exception>
+    public static FileKind KindOf(string path) => KindOf(FileNameBytes.EncodeNullTerminated(path), path);
+
+    private static FileKind KindOf(byte[] name, string path)
     {
         Span<byte> buffer = stackalloc byte[StatxBufferBytes];
-        byte[] name = FileNameBytes.EncodeNullTerminated(path);
-        if (Statx(AtCurrentDirectory, name, 0, StatxBasicStats, ref MemoryMarshal.GetReference(buffer)) != 0)
+        return LookUp(name, path, buffer) ? KindIn(buffer) : FileKind.Missing;
+    }
+
+    // statx of the NUL-terminated name into buffer: false when nothing is there.
+    private static bool LookUp(byte[] name, string path, Span<byte> buffer)
+    {
+        if (Statx(AtCurrentDirectory, name, 0, StatxBasicStats, ref MemoryMarshal.GetReference(buffer)) == 0)
         {
-            int error = Marshal.GetLastPInvokeError();
-            return error is NoSuchFile or NotADirectory ? FileKind.Missing : throw ErrorFor(error, path);
+            return true;
         }
 
-        return KindIn(buffer);
+        int error = Marshal.GetLastPInvokeError();
+        return error is NoSuchFile or NotADirectory ? false : throw ErrorFor(error, path);
     }
 
     /// <summary>How to say a kind of file in a message: "a named pipe", "a character device", ...</summary>

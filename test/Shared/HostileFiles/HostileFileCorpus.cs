@@ -70,12 +70,12 @@ internal static class HostileFileCorpus
 
         File.CreateSymbolicLink(In("link-to-photo.jpg"), "photo.jpg");
         rows.Add(new("symbolic link to a JPEG", "link-to-photo.jpg", null, Side, Side));
-        Run("ln", In("drawing.png"), In("hard-link.png"));
+        ExternalProcess.Run("ln", [In("drawing.png"), In("hard-link.png")]).AssertSucceeded();
         rows.Add(new("hard link to a PNG", "hard-link.png", null, Side, Side));
 
         // A Latin-1 "café.png": byte E9 is not UTF-8, so .NET cannot name the file; the shell makes it.
         File.WriteAllBytes(In("latin1-source.png"), png);
-        Run("bash", ["-c", "cp latin1-source.png \"$(printf 'caf\\351.png')\""], folder);
+        ExternalProcess.Run("bash", ["-c", "cp latin1-source.png \"$(printf 'caf\\351.png')\""], folder).AssertSucceeded();
         rows.Add(new("file name in Latin-1", "caf\uDCE9.png", null, Side, Side));
 
         foreach ((string where, int length) in new[] { ("inside its header", 40), ("a third of the way", jpeg.Length / 3), ("two bytes short", jpeg.Length - 2) })
@@ -100,10 +100,10 @@ internal static class HostileFileCorpus
         Bad("symbolic link to nothing", "dangling.jpg", null, InvalidImageReason.FileNotFound);
         File.CreateSymbolicLink(In("loop.jpg"), "loop.jpg");
         Bad("symbolic link to itself", "loop.jpg", null, InvalidImageReason.Unreadable);
-        Run("mkfifo", In("pipe.jpg"));
+        ExternalProcess.Run("mkfifo", [In("pipe.jpg")]).AssertSucceeded();
         Bad("named pipe", "pipe.jpg", null, InvalidImageReason.NotARegularFile);
         // .NET removes a socket's file when the socket closes; Python leaves it, as most servers that crash do.
-        Run("/usr/bin/python3", ["-c", "import socket; socket.socket(socket.AF_UNIX).bind('socket.png')"], folder);
+        ExternalProcess.Run("/usr/bin/python3", ["-c", "import socket; socket.socket(socket.AF_UNIX).bind('socket.png')"], folder).AssertSucceeded();
         Bad("Unix socket", "socket.png", null, InvalidImageReason.NotARegularFile);
         Bad("/dev/zero", "/dev/zero", null, InvalidImageReason.NotARegularFile);
         Bad("/dev/null", "/dev/null", null, InvalidImageReason.NotARegularFile);
@@ -238,24 +238,5 @@ internal static class HostileFileCorpus
         BinaryPrimitives.WriteUInt16BigEndian(hostile.AsSpan(frame + 5), (ushort)height);
         BinaryPrimitives.WriteUInt16BigEndian(hostile.AsSpan(frame + 7), (ushort)width);
         return hostile;
-    }
-
-    private static void Run(string program, params string[] arguments) => Run(program, arguments, workingDirectory: null);
-
-    private static void Run(string program, string[] arguments, string? workingDirectory)
-    {
-        var start = new ProcessStartInfo(program) { RedirectStandardError = true, WorkingDirectory = workingDirectory ?? "" };
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using Process process = Process.Start(start)!;
-        string error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{program} {string.Join(' ', arguments)} failed ({process.ExitCode}): {error}");
-        }
     }
 }
