@@ -8,7 +8,8 @@
 #
 #   bash build/pack.sh [--output DIR] [--version VERSION]
 #
-# The version is new on every pack (0.1.0-dev.<UTC date and time>), so NuGet's cache, which never
+# The version is new on every pack (0.1.0-dev.<UTC date>.<UTC time>, the time as HHMMSS without its
+# leading zeros, which SemVer forbids in a number: 00:20:19 is 2019), so NuGet's cache, which never
 # looks at a version again once it holds it, cannot hand an application an earlier pack. Earlier
 # packs of these packages in DIR are removed. The last line printed is the version.
 set -euo pipefail
@@ -20,13 +21,14 @@ while (($#)); do
   case "$1" in
     --output) output=${2:?--output needs a folder}; shift 2 ;;
     --version) version=${2:?--version needs a version}; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "pack: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
 
 prefix=$(dotnet msbuild src/MLNet.BNInception -getProperty:VersionPrefix)
-version=${version:-$prefix-dev.$(date -u +%Y%m%d.%H%M%S)}
+stamp=$(date -u +%Y%m%d.%H%M%S)
+version=${version:-$prefix-dev.${stamp%.*}.$((10#${stamp#*.}))}
 
 bash build/setup.sh
 mkdir -p "$output"

@@ -87,7 +87,7 @@ public class PackageTests
             UserProject.Bash(root.Path, $"BNINCEPTION='{repository}'\n" + blocks[0][CloneLine.Length..], TimeSpan.FromMinutes(10));
             string app = root.File("ImageApp");
             version = Regex.Match(File.ReadAllText(Path.Combine(app, "ImageApp.csproj")), @"Include=""MLNet.BNInception"" Version=""([^""]+)""").Groups[1].Value;
-            Assert.That(version, Does.Match(@"^0\.1\.0-dev\.[0-9]{8}\.[0-9]{6}$"), "the version pack.sh made");
+            Assert.That(version, Does.Match(@"^0\.1\.0-dev\.[1-9][0-9]{7}\.(0|[1-9][0-9]{0,5})$"), "the version pack.sh made: SemVer, so no number starts with 0");
             Assert.That(File.Exists(Path.Combine(repository, "artifacts", "packages", $"MLNet.BNInception.Cli.{version}.nupkg")), Is.True, "the tool was packed too");
 
             File.WriteAllText(Path.Combine(app, "Program.cs"), Program);
