@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using TorchSharp;
 
-namespace MLNet.BNInception;
+namespace MLNet.BNInception.Engine;
 
 /// <summary>
 /// The one place that loads TorchSharp's native library and chooses devices and threads. Every

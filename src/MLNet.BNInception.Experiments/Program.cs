@@ -1,5 +1,5 @@
 using System.Globalization;
-using MLNet.BNInception;
+using MLNet.BNInception.Engine;
 using MLNet.BNInception.Experiments.Figure1;
 using MLNet.BNInception.Experiments.Figure3;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using MLNet.BNInception.Datasets;
-using MLNet.BNInception.Inference;
-using MLNet.BNInception.Models;
-using MLNet.BNInception.Training;
+using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.BNInception.Datasets;
+using Microsoft.ML;
+using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
-using MLNet.BNInception.Training;
 
 namespace MLNet.BNInception.Benchmarks;
 

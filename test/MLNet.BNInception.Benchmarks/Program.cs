@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
-using MLNet.BNInception;
+using Microsoft.ML;
 using MLNet.BNInception.Benchmarks;
-using MLNet.BNInception.Inference;
-using MLNet.BNInception.Models;
+using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -179,10 +179,10 @@ static ITransformer MLNetOnnx(MLContext ml, BnInception network, int side, out s
     network.eval();
     using (FileStream file = File.Create(path))
     {
-        MLNet.BNInception.Onnx.OnnxExporter.Export(network, file, new MLNet.BNInception.Onnx.OnnxExportOptions
+        MLNet.BNInception.Engine.Onnx.OnnxExporter.Export(network, file, new MLNet.BNInception.Engine.Onnx.OnnxExportOptions
         {
             InputName = "Features",
-            Outputs = MLNet.BNInception.Onnx.OnnxOutputs.Probabilities,
+            Outputs = MLNet.BNInception.Engine.Onnx.OnnxOutputs.Probabilities,
             ProbabilitiesName = "Probabilities",
             ClassLabels = Enumerable.Range(0, (int)network.Options.NumClasses).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray(),
             ForMLNetOnnxTransformer = true,
@@ -198,7 +198,7 @@ static InferenceSession OnnxRuntimeSession(BnInception network, int threads)
 {
     using var onnx = new MemoryStream();
     network.eval();
-    MLNet.BNInception.Onnx.OnnxExporter.Export(network, onnx, new MLNet.BNInception.Onnx.OnnxExportOptions { Outputs = MLNet.BNInception.Onnx.OnnxOutputs.Logits });
+    MLNet.BNInception.Engine.Onnx.OnnxExporter.Export(network, onnx, new MLNet.BNInception.Engine.Onnx.OnnxExportOptions { Outputs = MLNet.BNInception.Engine.Onnx.OnnxOutputs.Logits });
     using var options = new SessionOptions
     {
         IntraOpNumThreads = threads,

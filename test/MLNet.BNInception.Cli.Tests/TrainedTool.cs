@@ -1,4 +1,4 @@
-using MLNet.BNInception.Datasets;
+using MLNet.BNInception.DemoData;
 
 namespace MLNet.BNInception.Cli.Tests;
 

@@ -1,5 +1,5 @@
 using MLNet.BNInception.Cli.Pipelines;
-using MLNet.BNInception.Training;
+using MLNet.BNInception.Engine.Training;
 
 namespace MLNet.BNInception.Cli.Tests;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
-using MLNet.BNInception.Datasets;
-using MLNet.BNInception.Inference;
-using MLNet.BNInception.Training;
+using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.Engine.Training;
 
 namespace MLNet.BNInception.Engine.Tests;
 

@@ -1,4 +1,3 @@
-using MLNet.BNInception.Models;
 
 namespace MLNet.BNInception.Engine.Tests;
 

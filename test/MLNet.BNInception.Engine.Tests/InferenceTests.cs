@@ -1,4 +1,4 @@
-using MLNet.BNInception.Inference;
+using MLNet.BNInception.Engine.Inference;
 using TorchSharp.Modules;
 
 namespace MLNet.BNInception.Engine.Tests;

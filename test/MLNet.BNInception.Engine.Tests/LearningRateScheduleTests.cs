@@ -1,4 +1,4 @@
-using MLNet.BNInception.Training;
+using MLNet.BNInception.Engine.Training;
 
 namespace MLNet.BNInception.Engine.Tests;
 

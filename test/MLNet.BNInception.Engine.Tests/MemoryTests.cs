@@ -1,5 +1,5 @@
-using MLNet.BNInception.Inference;
-using MLNet.BNInception.Training;
+using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.Engine.Training;
 using F = TorchSharp.torch.nn.functional;
 
 namespace MLNet.BNInception.Engine.Tests;

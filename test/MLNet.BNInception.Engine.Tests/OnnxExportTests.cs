@@ -1,7 +1,7 @@
 using System.Text.Json;
-using MLNet.BNInception.Datasets;
-using MLNet.BNInception.Inference;
-using MLNet.BNInception.Onnx;
+using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.Engine.Onnx;
 
 namespace MLNet.BNInception.Engine.Tests;
 

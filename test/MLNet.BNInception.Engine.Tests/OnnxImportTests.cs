@@ -1,4 +1,4 @@
-using MLNet.BNInception.Onnx;
+using MLNet.BNInception.Engine.Onnx;
 using ProtoBuf;
 
 namespace MLNet.BNInception.Engine.Tests;

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using MLNet.BNInception.Interop;
+using MLNet.BNInception.Engine.Interop;
 using TorchSharp.Modules;
 using F = TorchSharp.torch.nn.functional;
 

@@ -1,4 +1,4 @@
-using MLNet.BNInception.Interop;
+using MLNet.BNInception.Engine.Interop;
 using TorchSharp.Modules;
 
 namespace MLNet.BNInception.Engine.Tests;

@@ -1,8 +1,8 @@
 using System.IO.Compression;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
-using MLNet.BNInception.Interop;
+using System.Text;
+using MLNet.BNInception.Engine.Interop;
 
 namespace MLNet.BNInception.Engine.Tests;
 

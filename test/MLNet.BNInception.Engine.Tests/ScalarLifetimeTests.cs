@@ -1,5 +1,4 @@
-using MLNet.BNInception.Models;
-using MLNet.BNInception.Training;
+using MLNet.BNInception.Engine.Training;
 using TorchSharp.Modules;
 
 namespace MLNet.BNInception.Engine.Tests;
@@ -41,7 +40,7 @@ public class ScalarLifetimeTests : SingleThreadedFixture
     public void BatchNormCountsEveryTrainingBatch()
     {
         // The smallest block and input, so that the count runs as often as possible.
-        using var block = new ConvBnRelu(1, 1, 1, 1, 0, new BnInceptionOptions());
+        using var block = new ConvolutionBlock(1, 1, 1, 1, 0, new BnInceptionOptions());
         block.train();
         using Tensor input = randn([2, 1, 1, 1]);
         const int Batches = 200_000;

@@ -1,4 +1,4 @@
-using MLNet.BNInception.Training;
+using MLNet.BNInception.Engine.Training;
 using TorchSharp.Modules;
 
 namespace MLNet.BNInception.Engine.Tests;

@@ -1,3 +1,4 @@
+using MLNet.BNInception.Engine;
 using MLNet.BNInception.Experiments.Figure3;
 
 namespace MLNet.BNInception.Experiments.Tests;

@@ -1,4 +1,6 @@
-using MLNet.BNInception;
+using MLNet.BNInception.DataViews;
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 
 namespace MLNet.BNInception.Tests;

@@ -1,7 +1,8 @@
 using System.IO.Compression;
 using System.Text;
-using MLNet.BNInception.Onnx;
-using MLNet.BNInception.Trainers;
+using MLNet.BNInception.Engine.Onnx;
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Scoring;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,8 @@
-using MLNet.BNInception;
+using MLNet.BNInception.DataViews;
+using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
-using MLNet.BNInception.Training;
 
 namespace MLNet.BNInception.Tests;
 

@@ -1,4 +1,5 @@
-using MLNet.BNInception.Trainers;
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Scoring;
 
 namespace MLNet.BNInception.Tests;
 

@@ -1,7 +1,7 @@
-using MLNet.BNInception;
-using MLNet.BNInception.Datasets;
 using Microsoft.ML.Transforms.Image;
-using MLNet.BNInception.Trainers;
+using MLNet.BNInception.DemoData;
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Scoring;
 
 namespace MLNet.BNInception.Tests;
 

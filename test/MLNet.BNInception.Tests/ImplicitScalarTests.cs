@@ -1,3 +1,5 @@
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 
 namespace MLNet.BNInception.Tests;

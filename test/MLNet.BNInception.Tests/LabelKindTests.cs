@@ -1,6 +1,7 @@
-using MLNet.BNInception;
-using MLNet.BNInception.Trainers;
-using MLNet.BNInception.Training;
+using MLNet.BNInception.DataViews;
+using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Scoring;
 
 namespace MLNet.BNInception.Tests;
 

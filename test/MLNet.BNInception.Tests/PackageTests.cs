@@ -19,7 +19,10 @@ public class PackageTests
         using Microsoft.ML;
         using Microsoft.ML.Data;
         using MLNet.BNInception;
-        using MLNet.BNInception.Datasets;
+        using MLNet.BNInception.DemoData;
+        using MLNet.BNInception.DataViews;
+        using MLNet.BNInception.ModelFiles;
+        using MLNet.BNInception.Scoring;
         using MLNet.BNInception.Trainers;
 
         var ml = new MLContext(seed: 1);

@@ -1,4 +1,4 @@
-using MLNet.BNInception.Datasets;
+using MLNet.BNInception.DemoData;
 using static TorchSharp.torch;
 
 namespace MLNet.BNInception.Tests;

@@ -1,7 +1,8 @@
 using System.Runtime.CompilerServices;
-using MLNet.BNInception;
-using MLNet.BNInception.Datasets;
 using Microsoft.ML.Runtime;
+using MLNet.BNInception.DemoData;
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 
 namespace MLNet.BNInception.Tests;

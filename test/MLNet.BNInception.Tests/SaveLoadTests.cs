@@ -1,9 +1,10 @@
 using System.Reflection;
 using System.Text.Json;
-using MLNet.BNInception;
-using MLNet.BNInception.Datasets;
+using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
-using MLNet.BNInception.Training;
 
 namespace MLNet.BNInception.Tests;
 

@@ -1,5 +1,6 @@
-using MLNet.BNInception.Inference;
-using MLNet.BNInception.Trainers;
+using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Scoring;
 
 namespace MLNet.BNInception.Tests;
 

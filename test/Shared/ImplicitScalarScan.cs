@@ -19,7 +19,7 @@ namespace MLNet.BNInception.Tests;
 /// ours is followed into every TorchSharp override (<c>optimizer.step()</c> into <c>SGD.step</c>).
 /// Not followed: a TorchSharp module's <c>forward</c> reached through <c>Module.call</c>, which
 /// dispatches inside TorchSharp on a type the call does not name. BatchNorm's is one that makes
-/// Scalars, which is why <c>ConvBnRelu</c> runs batch normalization itself.
+/// Scalars, which is why <c>ConvolutionBlock</c> runs batch normalization itself.
 /// </remarks>
 internal static class ImplicitScalarScan
 {

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.BNInception.Cli.Models;
+using Microsoft.ML;
+using MLNet.BNInception.Cli.ModelFiles;
 using MLNet.BNInception.Cli.Pipelines;
 using MLNet.BNInception.Images;
 

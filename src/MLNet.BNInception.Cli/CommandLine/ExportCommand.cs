@@ -1,6 +1,6 @@
 using System.CommandLine;
-using MLNet.BNInception.Cli.Models;
-using MLNet.BNInception.Onnx;
+using MLNet.BNInception.Cli.ModelFiles;
+using MLNet.BNInception.Engine.Onnx;
 
 namespace MLNet.BNInception.Cli.CommandLine;
 

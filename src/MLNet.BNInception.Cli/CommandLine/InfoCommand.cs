@@ -1,12 +1,10 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
-using MLNet.BNInception.Cli.Models;
-using MLNet.BNInception.Models;
+using Microsoft.ML;
+using MLNet.BNInception.Cli.ModelFiles;
+using MLNet.BNInception.Engine.Network;
 
 namespace MLNet.BNInception.Cli.CommandLine;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MLNet.BNInception.Cli.Progress;
 using MLNet.BNInception.Cli.Scoring;
-using MLNet.BNInception.Inference;
+using MLNet.BNInception.Engine.Inference;
 
 namespace MLNet.BNInception.Cli.CommandLine;
 

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using MLNet.BNInception.Cli.Pipelines;
-using MLNet.BNInception.Models;
-using MLNet.BNInception.Training;
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Training;
 
 namespace MLNet.BNInception.Cli.CommandLine;
 

@@ -1,14 +1,16 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
+using Microsoft.ML;
 using MLNet.BNInception.Cli.CommandLine;
 using MLNet.BNInception.Cli.Progress;
+using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.Engine;
 using MLNet.BNInception.Images;
+using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
-using MLNet.BNInception.Training;
 using TorchSharp;
 
 namespace MLNet.BNInception.Cli.Pipelines;
@@ -250,7 +252,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
     // reasons become bad-argument errors before anything is read.
     private void CheckSettings()
     {
-        if (!MLNet.BNInception.Models.BnInceptionOptions.IsValidInputSize(settings.ImageSize))
+        if (!MLNet.BNInception.Engine.Network.BnInceptionOptions.IsValidInputSize(settings.ImageSize))
         {
             throw CommandLineException.BadArguments($"--size {settings.ImageSize}: the side must be a multiple of 32 and at least 64 (64, 96, 128, …, 224, …)");
         }

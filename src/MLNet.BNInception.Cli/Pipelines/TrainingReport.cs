@@ -1,8 +1,10 @@
 using System.Globalization;
 using MLNet.BNInception.Cli.Progress;
+using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Images;
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
-using MLNet.BNInception.Training;
 
 namespace MLNet.BNInception.Cli.Pipelines;
 

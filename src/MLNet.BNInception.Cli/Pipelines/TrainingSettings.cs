@@ -1,5 +1,5 @@
-using MLNet.BNInception.Models;
-using MLNet.BNInception.Training;
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Training;
 
 namespace MLNet.BNInception.Cli.Pipelines;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using MLNet.BNInception.Cli.CommandLine;
 
 namespace MLNet.BNInception.Cli.Pipelines;

@@ -1,7 +1,7 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using MLNet.BNInception.Cli.CommandLine;
-using MLNet.BNInception.Cli.Models;
+using MLNet.BNInception.Cli.ModelFiles;
 using MLNet.BNInception.Images;
 
 namespace MLNet.BNInception.Cli.Scoring;

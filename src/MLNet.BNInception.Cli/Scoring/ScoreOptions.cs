@@ -1,4 +1,4 @@
-using MLNet.BNInception.Inference;
+using MLNet.BNInception.Engine.Inference;
 
 namespace MLNet.BNInception.Cli.Scoring;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
 using CsvHelper;
 using MLNet.BNInception.Cli.CommandLine;
-using MLNet.BNInception.Cli.Models;
-using MLNet.BNInception.Inference;
+using MLNet.BNInception.Cli.ModelFiles;
+using MLNet.BNInception.Engine.Inference;
 using MLNet.BNInception.IO;
 
 namespace MLNet.BNInception.Cli.Scoring;

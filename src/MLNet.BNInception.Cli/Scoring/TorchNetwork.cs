@@ -1,5 +1,6 @@
-using MLNet.BNInception.Inference;
-using MLNet.BNInception.Onnx;
+using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.Engine.Onnx;
+using MLNet.BNInception.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 

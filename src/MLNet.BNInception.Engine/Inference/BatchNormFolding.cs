@@ -1,9 +1,9 @@
-using MLNet.BNInception.Models;
-using TorchSharp;
+using MLNet.BNInception.Engine.Network;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLNet.BNInception.Inference;
+namespace MLNet.BNInception.Engine.Inference;
 
 /// <summary>
 /// Folds every BN layer into the convolution before it (docs/paper.md §1). In eval mode BN is the affine
@@ -29,9 +29,9 @@ public static class BatchNormFolding
         var folded = new BnInception(model.Options with { BatchNorm = false });
         try
         {
-            Dictionary<string, ConvBnRelu> targets = folded.Blocks().ToDictionary(block => block.Name, block => block.Block);
+            Dictionary<string, ConvolutionBlock> targets = folded.Blocks().ToDictionary(block => block.Name, block => block.Block);
             using IDisposable noGrad = no_grad();
-            foreach ((string name, ConvBnRelu block) in model.Blocks())
+            foreach ((string name, ConvolutionBlock block) in model.Blocks())
             {
                 FoldBlock(block, targets[name]);
             }
@@ -48,7 +48,7 @@ public static class BatchNormFolding
         }
     }
 
-    private static void FoldBlock(ConvBnRelu source, ConvBnRelu target)
+    private static void FoldBlock(ConvolutionBlock source, ConvolutionBlock target)
     {
         // Computed in float64 so that folding adds no rounding beyond the final cast to float32.
         using DisposeScope scope = NewDisposeScope();

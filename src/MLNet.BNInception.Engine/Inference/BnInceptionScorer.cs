@@ -1,10 +1,10 @@
-using MLNet.BNInception.Interop;
-using MLNet.BNInception.Models;
+using MLNet.BNInception.Engine.Interop;
+using MLNet.BNInception.Engine.Network;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace MLNet.BNInception.Inference;
+namespace MLNet.BNInception.Engine.Inference;
 
 /// <summary>
 /// Scores images with a trained BN-Inception: eval mode, BN folded into the convolutions,

@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Inference;
+namespace MLNet.BNInception.Engine.Inference;
 
 /// <summary>How <see cref="BnInceptionScorer"/> runs the network. The defaults are the fastest exact settings on a CPU.</summary>
 public sealed record ScorerOptions
@@ -12,7 +12,7 @@ public sealed record ScorerOptions
     /// <summary>The element type of the computation. Default <see cref="ScoringPrecision.Float32"/>.</summary>
     public ScoringPrecision Precision { get; init; } = ScoringPrecision.Float32;
 
-    /// <summary>Lay weights and activations out channels-last (<see cref="Models.ChannelsLast"/>). Default true: libtorch's fastest CPU kernels.</summary>
+    /// <summary>Lay weights and activations out channels-last (<see cref="Network.ChannelsLast"/>). Default true: libtorch's fastest CPU kernels.</summary>
     public bool ChannelsLast { get; init; } = true;
 
     /// <summary>The device: "cpu" (default), "cuda" or "cuda:N". A device the libtorch backend lacks is an error.</summary>

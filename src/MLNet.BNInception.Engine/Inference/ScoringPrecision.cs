@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Inference;
+namespace MLNet.BNInception.Engine.Inference;
 
 /// <summary>The element type the scorer computes in. Its inputs and outputs are float32 either way.</summary>
 public enum ScoringPrecision

@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Interop;
+namespace MLNet.BNInception.Engine.Interop;
 
 /// <summary>
 /// The zip format's CRC-32 (reflected polynomial 0xEDB88320). Neither .NET's ZipArchive nor

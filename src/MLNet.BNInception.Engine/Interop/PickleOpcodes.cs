@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Interop;
+namespace MLNet.BNInception.Engine.Interop;
 
 /// <summary>The pickle opcodes this project reads or writes (Python's pickletools documents them all).</summary>
 internal static class PickleOpcodes

@@ -1,9 +1,9 @@
 using static TorchSharp.torch;
 using System.Buffers.Binary;
 using System.Text;
-using static MLNet.BNInception.Interop.PickleOpcodes;
+using static MLNet.BNInception.Engine.Interop.PickleOpcodes;
 
-namespace MLNet.BNInception.Interop;
+namespace MLNet.BNInception.Engine.Interop;
 
 /// <summary>
 /// Interprets the subset of pickle that torch.save produces (protocols 2 to 5) into plain values:

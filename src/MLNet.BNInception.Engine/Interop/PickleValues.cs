@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace MLNet.BNInception.Interop;
+namespace MLNet.BNInception.Engine.Interop;
 
 /// <summary>A reference to a Python global (<c>module.name</c>) met in a pickle.</summary>
 internal sealed record PickleGlobal(string Module, string Name)

@@ -1,9 +1,9 @@
 using static TorchSharp.torch;
 using System.Buffers.Binary;
 using System.Text;
-using static MLNet.BNInception.Interop.PickleOpcodes;
+using static MLNet.BNInception.Engine.Interop.PickleOpcodes;
 
-namespace MLNet.BNInception.Interop;
+namespace MLNet.BNInception.Engine.Interop;
 
 /// <summary>
 /// Writes the pickle (protocol 2) that torch.save writes for a state dict: an

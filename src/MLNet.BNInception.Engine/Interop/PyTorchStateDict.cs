@@ -1,7 +1,6 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLNet.BNInception.Interop;
+namespace MLNet.BNInception.Engine.Interop;
 
 /// <summary>
 /// Named tensors in PyTorch's own file format, both ways: files that Python's <c>torch.load</c>

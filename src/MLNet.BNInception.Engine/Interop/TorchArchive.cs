@@ -4,7 +4,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 
-namespace MLNet.BNInception.Interop;
+namespace MLNet.BNInception.Engine.Interop;
 
 /// <summary>
 /// PyTorch's zip container: <c>archive/data.pkl</c> (the pickled dict), one record per storage

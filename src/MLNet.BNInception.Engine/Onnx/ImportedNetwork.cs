@@ -1,6 +1,6 @@
-using MLNet.BNInception.Models;
+using MLNet.BNInception.Engine.Network;
 
-namespace MLNet.BNInception.Onnx;
+namespace MLNet.BNInception.Engine.Onnx;
 
 /// <summary>
 /// A BN-Inception read back from an ONNX file of <see cref="OnnxExporter"/> by

@@ -1,6 +1,6 @@
-using MLNet.BNInception.Models;
+using MLNet.BNInception.Engine.Network;
 
-namespace MLNet.BNInception.Onnx;
+namespace MLNet.BNInception.Engine.Onnx;
 
 /// <summary>Which outputs an exported model has.</summary>
 [Flags]

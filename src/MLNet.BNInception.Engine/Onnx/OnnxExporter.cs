@@ -1,13 +1,12 @@
 using System.Text.Json;
-using MLNet.BNInception.Inference;
-using MLNet.BNInception.Models;
+using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.Engine.Network;
 using ProtoBuf;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using static MLNet.BNInception.Onnx.OnnxGraphWriter;
+using static MLNet.BNInception.Engine.Onnx.OnnxGraphWriter;
 
-namespace MLNet.BNInception.Onnx;
+namespace MLNet.BNInception.Engine.Onnx;
 
 /// <summary>
 /// Writes a BN-Inception as a standard ONNX model (eval mode) with a dynamic batch dimension, so
@@ -128,7 +127,7 @@ public static class OnnxExporter
             x = Normalize(writer, x, options.Normalization!);
         }
 
-        Dictionary<string, ConvBnRelu> modules = network.Blocks().ToDictionary(block => block.Name, block => block.Block);
+        Dictionary<string, ConvolutionBlock> modules = network.Blocks().ToDictionary(block => block.Name, block => block.Block);
         long side = architecture.InputSize;
         (x, side) = Block(writer, "conv1", modules["conv1"], x, side);        // N x 64 x 112 x 112
         (x, side) = MaxPoolCeil(writer, "pool1", x, side);                                // N x 64 x 56 x 56
@@ -262,7 +261,7 @@ public static class OnnxExporter
         return writer.Node("Div", "normalize_std", [x, writer.Initializer("normalize.std", std)]);
     }
 
-    private static (string Output, long Side) Block(OnnxGraphWriter writer, string name, ConvBnRelu block, string x, long side)
+    private static (string Output, long Side) Block(OnnxGraphWriter writer, string name, ConvolutionBlock block, string x, long side)
     {
         Conv2d conv = block.Conv;
         long k = conv.kernel_size[0], stride = conv.stride[0], pad = conv.padding![0];
@@ -297,9 +296,9 @@ public static class OnnxExporter
     }
 
     private static (string Output, long Side) Inception(OnnxGraphWriter writer, string name, InceptionSpec spec,
-        Dictionary<string, ConvBnRelu> modules, string x, long side)
+        Dictionary<string, ConvolutionBlock> modules, string x, long side)
     {
-        ConvBnRelu Part(string part) => modules[$"{name}.{part}"];
+        ConvolutionBlock Part(string part) => modules[$"{name}.{part}"];
         var branches = new List<string>();
         long outputSide = side;
         if (spec.Out1x1 > 0)

@@ -1,7 +1,7 @@
 using System.Globalization;
 using ProtoBuf;
 
-namespace MLNet.BNInception.Onnx;
+namespace MLNet.BNInception.Engine.Onnx;
 
 /// <summary>
 /// Checks that a file's graph is the one our exporter writes for the network read from it: the same

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace MLNet.BNInception.Onnx;
+namespace MLNet.BNInception.Engine.Onnx;
 
 /// <summary>Accumulates nodes and initializers with unique names; the exporter describes the network through it.</summary>
 internal sealed class OnnxGraphWriter

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
-using MLNet.BNInception.Models;
+using MLNet.BNInception.Engine.Network;
 using ProtoBuf;
 using static TorchSharp.torch;
 
-namespace MLNet.BNInception.Onnx;
+namespace MLNet.BNInception.Engine.Onnx;
 
 /// <summary>
 /// Reads an ONNX file written by <see cref="OnnxExporter"/>, with any of its options, back into a

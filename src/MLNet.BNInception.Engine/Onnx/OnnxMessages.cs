@@ -5,7 +5,7 @@ using ProtoBuf;
 // one file because together they are one description of the format.
 #pragma warning disable SA1402, SA1649 // several message types, one schema
 
-namespace MLNet.BNInception.Onnx;
+namespace MLNet.BNInception.Engine.Onnx;
 
 [ProtoContract]
 internal sealed class ModelProto

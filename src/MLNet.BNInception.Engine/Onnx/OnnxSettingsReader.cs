@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
-using MLNet.BNInception.Models;
+using MLNet.BNInception.Engine.Network;
 
-namespace MLNet.BNInception.Onnx;
+namespace MLNet.BNInception.Engine.Onnx;
 
 /// <summary>Works out the architecture and the export settings from the graph, its initializers and its metadata.</summary>
 internal sealed class OnnxSettingsReader(ModelProto file, IReadOnlyDictionary<string, string> metadata, Dictionary<string, TensorProto> initializers, string source)

@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
 /// Random distortions of training images, drawn from libtorch's seeded generator (so a run and its

@@ -1,9 +1,9 @@
-using MLNet.BNInception.Models;
+using MLNet.BNInception.Engine.Network;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
 /// Trains BN-Inception with mini-batch SGD the way the paper does (docs/paper.md §3): thorough

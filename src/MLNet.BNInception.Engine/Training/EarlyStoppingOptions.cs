@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>The validation metric early stopping watches.</summary>
 public enum StoppingMetric

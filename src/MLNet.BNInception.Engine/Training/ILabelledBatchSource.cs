@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
 /// Labelled images that the trainer reads a batch at a time, so a training set never has to be in

@@ -2,7 +2,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>Random resized crop and horizontal flip on a batch of N × C × H × W images, as torchvision does them.</summary>
 internal static class ImageAugmenter

@@ -1,7 +1,6 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
 /// Labelled images held as two tensors: N × C × S × S float32 images and N int64 labels. Every value
@@ -13,12 +12,12 @@ public sealed class InMemoryBatchSource : ILabelledBatchSource
     private readonly Tensor _labels;
 
     /// <summary>Wraps <paramref name="images"/> and <paramref name="labels"/>, checking them against the network's settings.</summary>
-    /// <param name="images">N × <see cref="Models.BnInceptionOptions.InputChannels"/> × side × side, float32.</param>
+    /// <param name="images">N × <see cref="Network.BnInceptionOptions.InputChannels"/> × side × side, float32.</param>
     /// <param name="labels">N class indices, int64, each in 0 … NumClasses − 1.</param>
     /// <param name="model">The network the data is for.</param>
     /// <param name="what">Names the data in error messages, e.g. "training".</param>
     /// <exception cref="ArgumentException">A shape, element type or label does not fit; the message names the row.</exception>
-    public InMemoryBatchSource(Tensor images, Tensor labels, Models.BnInceptionOptions model, string what = "training")
+    public InMemoryBatchSource(Tensor images, Tensor labels, Network.BnInceptionOptions model, string what = "training")
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(labels);

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
 /// A batch of labelled images as a <see cref="ILabelledBatchSource"/> hands it to the trainer, which

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
 /// How the learning rate changes over training, as a multiplier of the base rate. Schedules are

@@ -1,8 +1,8 @@
-using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
 /// TorchSharp's <c>SGD.step</c>, the same operations in the same order (so the same bits), but with
@@ -13,7 +13,7 @@ namespace MLNet.BNInception.Training;
 /// keeps what it owns: parameter groups, learning rates and momentum buffers (which checkpoints
 /// save), and its step is never called.
 /// Workaround for dotnet/TorchSharp#1434 and #1496 (dispose the Scalars TorchSharp makes implicitly;
-/// both open at TorchSharp 0.107.0): it can go, with <c>ConvBnRelu.Normalize</c>, in the first release
+/// both open at TorchSharp 0.107.0): it can go, with <c>ConvolutionBlock.Normalize</c>, in the first release
 /// that has them, once <c>ScalarLifetimeTests</c> passes with TorchSharp's own <c>SGD.step</c>.
 /// </summary>
 internal static class SgdStep

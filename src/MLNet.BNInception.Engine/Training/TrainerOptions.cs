@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
 /// How <see cref="BnInceptionTrainer"/> trains. The defaults are the paper's BN-x30 recipe
@@ -65,7 +65,7 @@ public sealed record TrainerOptions
     public string? CheckpointPath { get; init; }
 
     /// <summary>
-    /// Lay weights and activations out channels-last (<see cref="Models.ChannelsLast"/>), in which
+    /// Lay weights and activations out channels-last (<see cref="Network.ChannelsLast"/>), in which
     /// libtorch's CPU kernels run fastest. Default true. Results equal the contiguous layout's within
     /// float rounding.
     /// </summary>

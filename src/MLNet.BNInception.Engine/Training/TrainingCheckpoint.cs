@@ -1,11 +1,11 @@
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using MLNet.BNInception.Interop;
-using MLNet.BNInception.Models;
+using System.Text.Json;
+using MLNet.BNInception.Engine.Interop;
+using MLNet.BNInception.Engine.Network;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>Where a run stands, saved in checkpoints so that a resumed run continues exactly.</summary>
 internal sealed record TrainingState

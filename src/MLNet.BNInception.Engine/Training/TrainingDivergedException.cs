@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>The loss became NaN or infinite; training stopped and no checkpoint was written after it.</summary>
 public sealed class TrainingDivergedException : Exception

@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>Reported after every training step.</summary>
 /// <param name="Epoch">Epoch, counting from 1.</param>

@@ -1,6 +1,6 @@
-using MLNet.BNInception.Models;
+using MLNet.BNInception.Engine.Network;
 
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>Why training ended.</summary>
 public enum StopReason

@@ -1,12 +1,12 @@
 using System.Diagnostics;
-using MLNet.BNInception.Interop;
-using MLNet.BNInception.Models;
-using TorchSharp;
+using MLNet.BNInception.Engine.Interop;
+using MLNet.BNInception.Engine.Network;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace MLNet.BNInception.Training;
+namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>One training run, started fresh or from a checkpoint: the loop behind <see cref="BnInceptionTrainer"/>.</summary>
 internal sealed class TrainingRun(

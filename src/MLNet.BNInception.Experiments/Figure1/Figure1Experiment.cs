@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using MLNet.BNInception.Datasets;
+using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Plots;
-using MLNet.BNInception.Training;
-using TorchSharp;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 

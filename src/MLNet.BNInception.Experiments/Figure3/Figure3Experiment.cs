@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
-using MLNet.BNInception.Datasets;
+using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Plots;
-using MLNet.BNInception.Models;
-using MLNet.BNInception.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

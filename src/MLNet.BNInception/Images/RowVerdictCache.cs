@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace MLNet.BNInception.Images;

@@ -1,9 +1,11 @@
 using System.Globalization;
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.BNInception.Inference;
-using MLNet.BNInception.Models;
-using MLNet.BNInception.Training;
+using Microsoft.ML;
+using MLNet.BNInception.DataViews;
+using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.Scoring;
 
 namespace MLNet.BNInception.Trainers;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
+using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Plots;
-using MLNet.BNInception.Training;
+using MLNet.BNInception.Scoring;
 
 namespace MLNet.BNInception.Trainers;
 

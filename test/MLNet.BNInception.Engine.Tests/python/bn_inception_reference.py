@@ -19,7 +19,7 @@ import torch.nn.functional as F
 COMPUTE_DTYPE = None
 
 
-class ConvBnRelu(nn.Module):
+class ConvolutionBlock(nn.Module):
     def __init__(self, cin, cout, kernel, stride=1, padding=0, bn=True):
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, kernel, stride, padding, bias=not bn)
@@ -44,14 +44,14 @@ class Inception(nn.Module):
         self.pool = pool
         stride = 2 if pool == "pass" else 1
         if c1:
-            self.branch1x1 = ConvBnRelu(cin, c1, 1)
-        self.branch3x3_reduce = ConvBnRelu(cin, r3, 1)
-        self.branch3x3 = ConvBnRelu(r3, c3, 3, stride, 1)
-        self.double3x3_reduce = ConvBnRelu(cin, rd, 1)
-        self.double3x3_1 = ConvBnRelu(rd, cd, 3, 1, 1)
-        self.double3x3_2 = ConvBnRelu(cd, cd, 3, stride, 1)
+            self.branch1x1 = ConvolutionBlock(cin, c1, 1)
+        self.branch3x3_reduce = ConvolutionBlock(cin, r3, 1)
+        self.branch3x3 = ConvolutionBlock(r3, c3, 3, stride, 1)
+        self.double3x3_reduce = ConvolutionBlock(cin, rd, 1)
+        self.double3x3_1 = ConvolutionBlock(rd, cd, 3, 1, 1)
+        self.double3x3_2 = ConvolutionBlock(cd, cd, 3, stride, 1)
         if proj:
-            self.pool_proj = ConvBnRelu(cin, proj, 1)
+            self.pool_proj = ConvolutionBlock(cin, proj, 1)
 
     def forward(self, x):
         out = []
@@ -86,9 +86,9 @@ TABLE = {
 class BNInception(nn.Module):
     def __init__(self, classes=1000, channels=3):
         super().__init__()
-        self.conv1 = ConvBnRelu(channels, 64, 7, 2, 3)
-        self.conv2_reduce = ConvBnRelu(64, 64, 1)
-        self.conv2 = ConvBnRelu(64, 192, 3, 1, 1)
+        self.conv1 = ConvolutionBlock(channels, 64, 7, 2, 3)
+        self.conv2_reduce = ConvolutionBlock(64, 64, 1)
+        self.conv2 = ConvolutionBlock(64, 192, 3, 1, 1)
         for name, row in TABLE.items():
             setattr(self, "inception_" + name, Inception(*row))
         self.fc = nn.Linear(1024, classes)

@@ -1,10 +1,11 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using MLNet.BNInception.Engine;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace MLNet.BNInception.Datasets;
+namespace MLNet.BNInception.DemoData;
 
 /// <summary>
 /// Reads Fashion-MNIST (Zalando's 28×28 grayscale clothing images, 10 classes) from the gzip-compressed

@@ -1,10 +1,10 @@
-using TorchSharp;
-using TorchSharp.Utils;
 using TorchSharp.Modules;
+using TorchSharp.Utils;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace MLNet.BNInception.Models;
+namespace MLNet.BNInception.Engine.Network;
 
 /// <summary>
 /// The network's building block: convolution → batch normalization → nonlinearity (docs/paper.md §1: BN
@@ -13,7 +13,7 @@ namespace MLNet.BNInception.Models;
 /// (no BN only), <c>bn.weight</c>, <c>bn.bias</c>, <c>bn.running_mean</c>, <c>bn.running_var</c>,
 /// <c>bn.num_batches_tracked</c>.
 /// </summary>
-public sealed class ConvBnRelu : nn.Module<Tensor, Tensor>
+public sealed class ConvolutionBlock : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "conv")]
     private readonly Conv2d _conv;
@@ -28,8 +28,8 @@ public sealed class ConvBnRelu : nn.Module<Tensor, Tensor>
     private static readonly Scalar One = 1.ToScalar();
 
     /// <summary>Creates the block.</summary>
-    public ConvBnRelu(long inChannels, long outChannels, long kernelSize, long stride, long padding, BnInceptionOptions options)
-        : base(nameof(ConvBnRelu))
+    public ConvolutionBlock(long inChannels, long outChannels, long kernelSize, long stride, long padding, BnInceptionOptions options)
+        : base(nameof(ConvolutionBlock))
     {
         ArgumentNullException.ThrowIfNull(options);
         Activation = options.Activation;

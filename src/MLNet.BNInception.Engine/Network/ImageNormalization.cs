@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Models;
+namespace MLNet.BNInception.Engine.Network;
 
 /// <summary>
 /// Per-channel normalisation of pixels in [0, 1]: (x − mean) / std, one value per input channel.

@@ -1,9 +1,9 @@
-using TorchSharp;
 using TorchSharp.Utils;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace MLNet.BNInception.Models;
+namespace MLNet.BNInception.Engine.Network;
 
 /// <summary>
 /// An inception module of BN-Inception (paper, Figure 5): a 1×1 branch, a 3×3 branch after a 1×1
@@ -14,25 +14,25 @@ namespace MLNet.BNInception.Models;
 public sealed class InceptionModule : nn.Module<Tensor, Tensor>
 {
     [ComponentName(Name = "branch1x1")]
-    private readonly ConvBnRelu? _branch1x1;
+    private readonly ConvolutionBlock? _branch1x1;
 
     [ComponentName(Name = "branch3x3_reduce")]
-    private readonly ConvBnRelu _branch3x3Reduce;
+    private readonly ConvolutionBlock _branch3x3Reduce;
 
     [ComponentName(Name = "branch3x3")]
-    private readonly ConvBnRelu _branch3x3;
+    private readonly ConvolutionBlock _branch3x3;
 
     [ComponentName(Name = "double3x3_reduce")]
-    private readonly ConvBnRelu _double3x3Reduce;
+    private readonly ConvolutionBlock _double3x3Reduce;
 
     [ComponentName(Name = "double3x3_1")]
-    private readonly ConvBnRelu _double3x3First;
+    private readonly ConvolutionBlock _double3x3First;
 
     [ComponentName(Name = "double3x3_2")]
-    private readonly ConvBnRelu _double3x3Second;
+    private readonly ConvolutionBlock _double3x3Second;
 
     [ComponentName(Name = "pool_proj")]
-    private readonly ConvBnRelu? _poolProjection;
+    private readonly ConvolutionBlock? _poolProjection;
 
     /// <summary>Creates the module from one row of the table.</summary>
     public InceptionModule(InceptionSpec spec, BnInceptionOptions options)
@@ -43,17 +43,17 @@ public sealed class InceptionModule : nn.Module<Tensor, Tensor>
         int stride = spec.Reduces ? 2 : 1;
         if (spec.Out1x1 > 0)
         {
-            _branch1x1 = new ConvBnRelu(spec.InChannels, spec.Out1x1, 1, 1, 0, options);
+            _branch1x1 = new ConvolutionBlock(spec.InChannels, spec.Out1x1, 1, 1, 0, options);
         }
 
-        _branch3x3Reduce = new ConvBnRelu(spec.InChannels, spec.Reduce3x3, 1, 1, 0, options);
-        _branch3x3 = new ConvBnRelu(spec.Reduce3x3, spec.Out3x3, 3, stride, 1, options);
-        _double3x3Reduce = new ConvBnRelu(spec.InChannels, spec.ReduceDouble3x3, 1, 1, 0, options);
-        _double3x3First = new ConvBnRelu(spec.ReduceDouble3x3, spec.OutDouble3x3, 3, 1, 1, options);
-        _double3x3Second = new ConvBnRelu(spec.OutDouble3x3, spec.OutDouble3x3, 3, stride, 1, options);
+        _branch3x3Reduce = new ConvolutionBlock(spec.InChannels, spec.Reduce3x3, 1, 1, 0, options);
+        _branch3x3 = new ConvolutionBlock(spec.Reduce3x3, spec.Out3x3, 3, stride, 1, options);
+        _double3x3Reduce = new ConvolutionBlock(spec.InChannels, spec.ReduceDouble3x3, 1, 1, 0, options);
+        _double3x3First = new ConvolutionBlock(spec.ReduceDouble3x3, spec.OutDouble3x3, 3, 1, 1, options);
+        _double3x3Second = new ConvolutionBlock(spec.OutDouble3x3, spec.OutDouble3x3, 3, stride, 1, options);
         if (spec.PoolProjection > 0)
         {
-            _poolProjection = new ConvBnRelu(spec.InChannels, spec.PoolProjection, 1, 1, 0, options);
+            _poolProjection = new ConvolutionBlock(spec.InChannels, spec.PoolProjection, 1, 1, 0, options);
         }
 
         RegisterComponents();

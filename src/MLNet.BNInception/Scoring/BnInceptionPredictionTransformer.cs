@@ -1,14 +1,17 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.BNInception.Inference;
-using MLNet.BNInception.Interop;
-using MLNet.BNInception.Models;
-using MLNet.BNInception.Onnx;
-using MLNet.BNInception.Training;
+using Microsoft.ML;
+using MLNet.BNInception.DataViews;
+using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.Engine.Interop;
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Onnx;
+using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.ModelFiles;
+using MLNet.BNInception.Trainers;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.Scoring;
 
 /// <summary>
 /// A trained BN-Inception in an ML.NET pipeline: adds the columns ML.NET's multiclass trainers add,

@@ -1,10 +1,11 @@
 using System.Reflection;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
-using MLNet.BNInception.Onnx;
+using Microsoft.ML;
+using MLNet.BNInception.Engine.Onnx;
+using MLNet.BNInception.Scoring;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.ModelFiles;
 
 /// <summary>
 /// How a fitted BN-Inception goes into an ML.NET model file through public API only. ML.NET keeps

@@ -1,13 +1,14 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
+using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Images;
-using MLNet.BNInception.Training;
+using MLNet.BNInception.Trainers;
 using static TorchSharp.torch;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.DataViews;
 
 /// <summary>
 /// Labelled images read from an ML.NET data view a batch at a time, for the engine's trainer: each

@@ -1,7 +1,6 @@
 using Microsoft.ML;
-using Microsoft.ML.Data;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.Scoring;
 
 /// <summary>
 /// What <see cref="BnInceptionPredictionTransformer.Transform"/> returns: the input view with Score

@@ -1,7 +1,7 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.Scoring;
 
 /// <summary>A data view with a schema and no rows: what ML.NET's estimators need to be fitted when only the schema matters.</summary>
 internal sealed class SchemaOnlyDataView(DataViewSchema schema) : IDataView

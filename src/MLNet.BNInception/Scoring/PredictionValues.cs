@@ -1,7 +1,7 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.Scoring;
 
 /// <summary>The getters of Score and PredictedLabel, from a row's probabilities: shared by the batched cursor and the one-row mapper.</summary>
 internal static class PredictionValues

@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace MLNet.BNInception.Models;
+namespace MLNet.BNInception.Engine.Network;
 
 /// <summary>
 /// The channels-last memory layout for 4-D tensors (N, C, H, W shape, laid out N, H, W, C in

@@ -1,7 +1,8 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
+using MLNet.BNInception.DataViews;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.Scoring;
 
 /// <summary>
 /// The two columns ML.NET's multiclass trainers add, built for a given label: <c>Score</c>, one

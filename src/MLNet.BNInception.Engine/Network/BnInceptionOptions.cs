@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Models;
+namespace MLNet.BNInception.Engine.Network;
 
 /// <summary>Architecture settings of <see cref="BnInception"/>. The defaults build the paper's network for ImageNet.</summary>
 public sealed record BnInceptionOptions

@@ -1,7 +1,8 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
+using MLNet.BNInception.DataViews;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.Scoring;
 
 /// <summary>
 /// A cursor over <see cref="ScoredDataView"/>. When Score or PredictedLabel is asked for, it reads

@@ -1,10 +1,10 @@
-using TorchSharp;
-using TorchSharp.Utils;
 using TorchSharp.Modules;
+using TorchSharp.Utils;
+using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
-namespace MLNet.BNInception.Models;
+namespace MLNet.BNInception.Engine.Network;
 
 /// <summary>
 /// BN-Inception (Ioffe and Szegedy, 2015, Figure 5) with the channel counts of the released model,
@@ -30,13 +30,13 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
     ];
 
     [ComponentName(Name = "conv1")]
-    private readonly ConvBnRelu _conv1;
+    private readonly ConvolutionBlock _conv1;
 
     [ComponentName(Name = "conv2_reduce")]
-    private readonly ConvBnRelu _conv2Reduce;
+    private readonly ConvolutionBlock _conv2Reduce;
 
     [ComponentName(Name = "conv2")]
-    private readonly ConvBnRelu _conv2;
+    private readonly ConvolutionBlock _conv2;
 
     private readonly InceptionModule[] _inceptions;
 
@@ -65,9 +65,9 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
         using DisposeScope constructorLeftovers = NewDisposeScope();
         try
         {
-            _conv1 = new ConvBnRelu(options.InputChannels, 64, 7, 2, 3, options);
-            _conv2Reduce = new ConvBnRelu(64, 64, 1, 1, 0, options);
-            _conv2 = new ConvBnRelu(64, 192, 3, 1, 1, options);
+            _conv1 = new ConvolutionBlock(options.InputChannels, 64, 7, 2, 3, options);
+            _conv2Reduce = new ConvolutionBlock(64, 64, 1, 1, 0, options);
+            _conv2 = new ConvolutionBlock(64, 192, 3, 1, 1, options);
             _inceptions = Table.Select(spec => new InceptionModule(spec, options)).ToArray();
             _fc = nn.Linear(Table[^1].OutChannels, options.NumClasses);
         }
@@ -106,8 +106,8 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
     public bool ComputesInBFloat16 { get; private set; }
 
     /// <summary>Every convolution-BN-nonlinearity block, with its name (e.g. "inception_3a.branch3x3").</summary>
-    public IEnumerable<(string Name, ConvBnRelu Block)> Blocks() =>
-        named_modules().Where(named => named.module is ConvBnRelu).Select(named => (named.name, (ConvBnRelu)named.module));
+    public IEnumerable<(string Name, ConvolutionBlock Block)> Blocks() =>
+        named_modules().Where(named => named.module is ConvolutionBlock).Select(named => (named.name, (ConvolutionBlock)named.module));
 
     /// <summary>
     /// Sets every weight from a generator seeded with <paramref name="seed"/>, the one place weights
@@ -216,7 +216,7 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
             throw new InvalidOperationException($"Mixed precision keeps float32 weights; this network's are {_fc.weight.dtype}.");
         }
 
-        foreach ((_, ConvBnRelu block) in Blocks())
+        foreach ((_, ConvolutionBlock block) in Blocks())
         {
             block.ComputeType = enable ? ScalarType.BFloat16 : null;
         }

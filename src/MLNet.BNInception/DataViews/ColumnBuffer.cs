@@ -1,8 +1,8 @@
 using System.Reflection;
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.DataViews;
 
 /// <summary>
 /// The values of one input column for the rows of a batch that a cursor has read ahead, so that the

@@ -1,7 +1,7 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.DataViews;
 
 /// <summary>
 /// The label column's key type: its class count and, when it has them, its key values (the class

@@ -1,8 +1,8 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNet.BNInception.Models;
+using Microsoft.ML;
+using MLNet.BNInception.Engine.Network;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.DataViews;
 
 /// <summary>
 /// The image a features column holds, as ML.NET's <c>ExtractPixels</c> writes it: planar

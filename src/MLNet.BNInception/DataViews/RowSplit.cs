@@ -1,6 +1,6 @@
 using Microsoft.ML.Data;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.DataViews;
 
 /// <summary>
 /// A seeded random split of a view's rows by their ids: a row is held out when the hash of its id

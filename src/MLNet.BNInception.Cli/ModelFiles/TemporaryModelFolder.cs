@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace MLNet.BNInception.Cli.Models;
+namespace MLNet.BNInception.Cli.ModelFiles;
 
 /// <summary>
 /// The temporary folder a loaded model gets (<see cref="SavedModel"/>), where ML.NET copies its

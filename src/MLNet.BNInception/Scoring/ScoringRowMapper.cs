@@ -1,7 +1,7 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.Scoring;
 
 /// <summary>
 /// Scores one row at a time, for ML.NET's prediction engines (and transformer chains built into

@@ -1,12 +1,13 @@
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms.Image;
 using Microsoft.ML.Transforms.Onnx;
+using Microsoft.ML;
 using MLNet.BNInception.Cli.CommandLine;
-using MLNet.BNInception.Onnx;
+using MLNet.BNInception.Engine.Onnx;
+using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Trainers;
 
-namespace MLNet.BNInception.Cli.Models;
+namespace MLNet.BNInception.Cli.ModelFiles;
 
 /// <summary>
 /// An ML.NET model file of a pipeline holding BN-Inception's trainer, loaded with ML.NET and taken

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.ML.Data;
 
-namespace MLNet.BNInception.Datasets;
+namespace MLNet.BNInception.DemoData;
 
 /// <summary>
 /// Debian's Fashion-MNIST written out as image files and CSV lists, the shape most image data has

@@ -1,8 +1,9 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using MLNet.BNInception.Onnx;
+using MLNet.BNInception.Engine.Onnx;
+using MLNet.BNInception.Scoring;
 
-namespace MLNet.BNInception.Trainers;
+namespace MLNet.BNInception.ModelFiles;
 
 /// <summary>
 /// Reads the BN-Inception back out of an ML.NET model file (<c>mlContext.Model.Save</c>) of a

@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Models;
+namespace MLNet.BNInception.Engine.Network;
 
 /// <summary>How an inception module pools in its fourth branch.</summary>
 public enum InceptionPool

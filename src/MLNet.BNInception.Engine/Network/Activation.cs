@@ -1,4 +1,4 @@
-namespace MLNet.BNInception.Models;
+namespace MLNet.BNInception.Engine.Network;
 
 /// <summary>The nonlinearity after every convolution (and its BN).</summary>
 public enum Activation
