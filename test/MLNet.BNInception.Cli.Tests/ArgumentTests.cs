@@ -1,8 +1,25 @@
+using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.DemoData;
+
 namespace MLNet.BNInception.Cli.Tests;
 
 /// <summary>Mistakes get one line on standard error and an exit code that says what kind of mistake it was.</summary>
 public class ArgumentTests
 {
+    private TemporaryDirectory? _folder;
+    private FashionMnistFiles.Files? _data;
+
+    // A few images and their lists: what the checks look at, not enough to train on.
+    [OneTimeSetUp]
+    public void WriteData()
+    {
+        _folder = new TemporaryDirectory();
+        _data = FashionMnistFiles.Write(_folder.File("data"), 16, 8, 16);
+    }
+
+    [OneTimeTearDown]
+    public void DeleteData() => _folder?.Dispose();
+
     public enum Case
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
@@ -11,22 +28,19 @@ public class ArgumentTests
         TrainBadPrecision, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
     }
 
+    // The tool's own entry point, run in this process: the same parsing, checks and messages as the
+    // installed command (whose Program.cs only calls it), without a process start per case. A job on
+    // a model names one that does not exist here: its arguments are checked before the model is read.
     [TestCase(Case.NoVerb, 2, "Required command was not provided")]
     [TestCase(Case.UnknownVerb, 2, "frobnicate")]
     [TestCase(Case.MissingOption, 2, "--output")]
     [TestCase(Case.UnknownOption, 2, "--colour")]
     [TestCase(Case.ZeroBatch, 2, "--batch 0: must be at least 1")]
-    [TestCase(Case.BatchBeyondAnArray, 2, "--batch 524288: a batch of 524,288 images of 4096 values each (the network's input) is 2,147,483,648 values, more than one array holds (2,147,483,591); choose --batch 524287 or less")]
-    [TestCase(Case.BatchWrappingAround, 2, "--batch 1048577: a batch of 1,048,577 images of 4096 values each")]
-    [TestCase(Case.TrainBatchBeyondAnArray, 2, "--batch 200000: a batch of 200,000 images of 3 × 224 × 224 values is 30,105,600,000 values, more than one array holds")]
     [TestCase(Case.ShardOutOfRange, 2, "--shard 3/3: K counts from 0")]
     [TestCase(Case.ShardNotKOverN, 2, "--shard 'half' is not K/N")]
     [TestCase(Case.BlockNotMultipleOfBatch, 2, "--shard-block 100 is not a multiple of --batch 64")]
     [TestCase(Case.OutputExists, 2, "exists: pass --resume")]
-    [TestCase(Case.MissingInput, 3, "does not exist")]
-    [TestCase(Case.InputIsADirectory, 3, "images' is a directory: give the CSV file that lists the images")]
-    [TestCase(Case.BinaryInput, 3, @"has no column 'ImagePath' (its columns: \x7FELF\x02\x01\x01\x00\x00")]
-    [TestCase(Case.NoPathColumn, 3, "has no column 'ImagePath' (its columns: Picture, Label)")]
+    [TestCase(Case.TrainBatchBeyondAnArray, 2, "--batch 200000: a batch of 200,000 images of 3 × 224 × 224 values is 30,105,600,000 values, more than one array holds")]
     [TestCase(Case.MissingModel, 4, "does not exist")]
     [TestCase(Case.ModelNotAZip, 4, "is not an ML.NET model file")]
     [TestCase(Case.ZipWithoutNetwork, 4, "is not an ML.NET model file")]
@@ -40,17 +54,31 @@ public class ArgumentTests
     [TestCase(Case.TrainCurvesNoFolder, 2, "nowhere' does not exist")]
     [TestCase(Case.TrainCurvesOverData, 2, "exists.csv', which is not an earlier run's training curves: choose another name")]
     [TestCase(Case.EvaluateNotAModel, 4, "is not an ML.NET model file")]
+    public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message) => Check(mistake, exitCode, message, trainedModel: null);
+
+    // These are found only once the model is read (its input size) or once the job's input is
+    // opened, which comes after: the model is the one TrainedTool trained.
+    [Trains]
+    [TestCase(Case.BatchBeyondAnArray, 2, "--batch 524288: a batch of 524,288 images of 4096 values each (the network's input) is 2,147,483,648 values, more than one array holds (2,147,483,591); choose --batch 524287 or less")]
+    [TestCase(Case.BatchWrappingAround, 2, "--batch 1048577: a batch of 1,048,577 images of 4096 values each")]
+    [TestCase(Case.MissingInput, 3, "does not exist")]
+    [TestCase(Case.InputIsADirectory, 3, "images' is a directory: give the CSV file that lists the images")]
+    [TestCase(Case.BinaryInput, 3, @"has no column 'ImagePath' (its columns: \x7FELF\x02\x01\x01\x00\x00")]
+    [TestCase(Case.NoPathColumn, 3, "has no column 'ImagePath' (its columns: Picture, Label)")]
     [TestCase(Case.EvaluateDataIsADirectory, 3, "images' is a directory: give the CSV file itself")]
     [TestCase(Case.EvaluateBinaryData, 3, @"(its columns: \x7FELF\x02\x01\x01\x00\x00")]
-    public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message)
+    public void AMistakeInAJobOnAModelGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message) => Check(mistake, exitCode, message, TrainedTool.Get().ModelPath);
+
+    private void Check(Case mistake, int exitCode, string message, string? trainedModel)
     {
-        TrainedTool.Context trained = TrainedTool.Get();
+        FashionMnistFiles.Files data = _data!;
         using var work = new TemporaryDirectory();
-        string model = trained.ModelPath, input = trained.Files.TestCsv, output = work.File("out.csv");
+        string model = trainedModel ?? work.File("no-model-was-trained.zip");
+        string input = data.TestCsv, output = work.File("out.csv");
         File.WriteAllText(work.File("exists.csv"), "ImagePath\n");
         File.WriteAllText(work.File("pictures.csv"), "Picture,Label\na.png,x\n");
         File.WriteAllText(work.File("notes.zip"), "not a zip\n");
-        System.IO.Compression.ZipFile.CreateFromDirectory(trained.Files.ImageFolder + "/train", work.File("images.zip"));
+        System.IO.Compression.ZipFile.CreateFromDirectory(data.ImageFolder + "/train", work.File("images.zip"));
         File.WriteAllBytes(work.File("program.csv"), BinaryFirstLine());
         Directory.CreateDirectory(work.File("images"));
         File.WriteAllText(work.File("header.csv"), "ImagePath,Label\n");
@@ -67,7 +95,7 @@ public class ArgumentTests
             // to a negative length); 1,048,577 of them wrap around to 4,096, one image's room for the whole batch.
             Case.BatchBeyondAnArray => [.. score, "--batch", "524288"],
             Case.BatchWrappingAround => [.. score, "--batch", "1048577"],
-            Case.TrainBatchBeyondAnArray => ["train", "--train", trained.Files.TrainCsv, "--batch", "200000", "--out", work.File("m.zip")],
+            Case.TrainBatchBeyondAnArray => ["train", "--train", data.TrainCsv, "--batch", "200000", "--out", work.File("m.zip")],
             Case.ShardOutOfRange => [.. score, "--shard", "3/3"],
             Case.ShardNotKOverN => [.. score, "--shard", "half"],
             Case.BlockNotMultipleOfBatch => [.. score, "--shard", "0/2", "--shard-block", "100"],
@@ -81,20 +109,20 @@ public class ArgumentTests
             Case.ZipWithoutNetwork => ["info", "--model", work.File("images.zip")],
             Case.TrainMissingCsv => ["train", "--train", work.File("nowhere.csv"), "--out", work.File("m.zip")],
             Case.TrainCsvIsADirectory => ["train", "--train", work.File("images"), "--out", work.File("m.zip")],
-            Case.TrainNoLabelColumn => ["train", "--train", trained.Files.TrainCsv, "--label-column", "Category", "--out", work.File("m.zip")],
+            Case.TrainNoLabelColumn => ["train", "--train", data.TrainCsv, "--label-column", "Category", "--out", work.File("m.zip")],
             Case.TrainHeaderOnly => ["train", "--train", work.File("header.csv"), "--out", work.File("m.zip")],
-            Case.TrainZeroEpochs => ["train", "--train", trained.Files.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
-            Case.TrainBadSize => ["train", "--train", trained.Files.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
-            Case.TrainBadPrecision => ["train", "--train", trained.Files.TrainCsv, "--precision", "half", "--out", work.File("m.zip")],
-            Case.TrainCurvesNoFolder => ["train", "--train", trained.Files.TrainCsv, "--curves", work.File("nowhere/curves.png"), "--out", work.File("m.zip")],
-            Case.TrainCurvesOverData => ["train", "--train", trained.Files.TrainCsv, "--curves", work.File("exists.png"), "--out", work.File("m.zip")],
+            Case.TrainZeroEpochs => ["train", "--train", data.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
+            Case.TrainBadSize => ["train", "--train", data.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
+            Case.TrainBadPrecision => ["train", "--train", data.TrainCsv, "--precision", "half", "--out", work.File("m.zip")],
+            Case.TrainCurvesNoFolder => ["train", "--train", data.TrainCsv, "--curves", work.File("nowhere/curves.png"), "--out", work.File("m.zip")],
+            Case.TrainCurvesOverData => ["train", "--train", data.TrainCsv, "--curves", work.File("exists.png"), "--out", work.File("m.zip")],
             Case.EvaluateNotAModel => ["evaluate", "--model", work.File("notes.zip"), "--data", input],
             Case.EvaluateDataIsADirectory => ["evaluate", "--model", model, "--data", work.File("images")],
             Case.EvaluateBinaryData => ["evaluate", "--model", model, "--data", work.File("program.csv")],
             _ => throw new ArgumentOutOfRangeException(nameof(mistake)),
         };
 
-        ExternalProcess.Result run = InstalledTool.Run(work.Path, arguments);
+        ExternalProcess.Result run = InProcess(arguments);
 
         Assert.That(run.ExitCode, Is.EqualTo(exitCode), run.Error);
         string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -104,6 +132,14 @@ public class ArgumentTests
         Assert.That(lines[0], Has.Length.LessThan(1000), "what the message quotes from a file is cut short");
         Assert.That(File.Exists(output) || File.Exists(work.File("m.zip")) || File.Exists(work.File("exists.png")), Is.False, "nothing written");
         Assert.That(File.ReadAllText(work.File("exists.csv")), Is.EqualTo("ImagePath\n"), "an existing output is left alone");
+    }
+
+    private static ExternalProcess.Result InProcess(string[] arguments)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        int exitCode = BnInceptionCommandLine.Run(arguments, new CommandContext(output, error, () => CancellationToken.None, ProgressOnTerminal: false));
+        return new ExternalProcess.Result("bninception " + string.Join(' ', arguments), exitCode, output.ToString(), error.ToString());
     }
 
     // A program's first bytes (an ELF header: NULs, DEL and other control characters), then a few
@@ -123,9 +159,17 @@ public class ArgumentTests
     [TestCase("info")]
     public void EveryVerbHasHelp(string verb)
     {
-        using var work = new TemporaryDirectory();
-        ExternalProcess.Result run = InstalledTool.Succeed(work.Path, verb, "--help");
-        Assert.That(run.Output, Does.Contain("Usage:").And.Contain($"bninception {verb} [options]"));
+        ExternalProcess.Result run = InProcess([verb, "--help"]).AssertSucceeded();
+        // In this process the usage line names the test host: the installed command's is checked below.
+        Assert.That(run.Output, Does.Contain("Usage:").And.Contain($" {verb} [options]"));
         Assert.That(run.Output, Does.Contain(verb == "train" ? "--train" : "--model"));
+    }
+
+    [Test]
+    public void TheInstalledCommandsHelpNamesIt()
+    {
+        using var work = new TemporaryDirectory();
+        ExternalProcess.Result run = InstalledTool.Succeed(work.Path, "score", "--help");
+        Assert.That(run.Output, Does.Contain("Usage:").And.Contain("bninception score [options]"));
     }
 }

@@ -5,44 +5,51 @@ namespace MLNet.BNInception.Cli.Tests;
 
 /// <summary>
 /// The tool as a user gets it: packed from the built project into a local feed and installed with
-/// <c>dotnet tool install</c>, once for all the tests of this assembly; every test runs it as a
-/// separate process.
+/// <c>dotnet tool install</c>, once for all the tests of this assembly, on first use (so that a run
+/// of only the in-process tests never packs it); every test that uses it runs it as a separate process.
 /// </summary>
 [SetUpFixture]
 public sealed class InstalledTool
 {
     private const string PackageId = "MLNet.BNInception.Cli";
-    private static TemporaryDirectory? _root;
-    private static string? _version;
+
+    private sealed record Installation(TemporaryDirectory Root, string Version, string Command);
+
+    private static readonly Lazy<Installation> Installed = new(Install, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The installed <c>bninception</c> command.</summary>
-    internal static string Command { get; private set; } = "";
+    internal static string Command => Installed.Value.Command;
 
-    [OneTimeSetUp]
-    public void Install()
+    private static Installation Install()
     {
         // A version no release has: the copy in the NuGet cache can be neither an old build nor
         // shadow a later run, and is removed again at the end.
-        _version = "0.0.0-test-" + Guid.NewGuid().ToString("N");
-        _root = new TemporaryDirectory();
-        string feed = _root.File("feed"), tools = _root.File("tools");
+        string version = "0.0.0-test-" + Guid.NewGuid().ToString("N");
+        var root = new TemporaryDirectory();
+        string feed = root.File("feed"), tools = root.File("tools");
         var clock = Stopwatch.StartNew();
-        UserProject.Dotnet(_root.Path, "pack", Setting("CliProject"), "--configuration", Setting("Configuration"), "--no-build", "--output", feed,
-            $"-p:PackageVersion={_version}", $"-p:NuspecOutputPath={_root.File("nuspec")}/");
-        UserProject.Dotnet(_root.Path, "tool", "install", PackageId, "--version", _version, "--tool-path", tools, "--add-source", feed);
-        Command = Path.Combine(tools, "bninception");
+        UserProject.Dotnet(root.Path, "pack", Setting("CliProject"), "--configuration", Setting("Configuration"), "--no-build", "--output", feed,
+            $"-p:PackageVersion={version}", $"-p:NuspecOutputPath={root.File("nuspec")}/");
+        UserProject.Dotnet(root.Path, "tool", "install", PackageId, "--version", version, "--tool-path", tools, "--add-source", feed);
         TestContext.Progress.WriteLine($"packed and installed bninception in {clock.Elapsed.TotalSeconds:F1} s");
+        return new Installation(root, version, Path.Combine(tools, "bninception"));
     }
 
     [OneTimeTearDown]
     public void Remove()
     {
         TrainedTool.Delete();
-        _root?.Dispose();
-        string cached = Path.Combine(Setting("NuGetPackageRoot"), PackageId.ToLowerInvariant());
-        if (_version is not null && Directory.Exists(Path.Combine(cached, _version)))
+        if (!Installed.IsValueCreated)
         {
-            Directory.Delete(Path.Combine(cached, _version), recursive: true);
+            return;
+        }
+
+        Installation installed = Installed.Value;
+        installed.Root.Dispose();
+        string cached = Path.Combine(Setting("NuGetPackageRoot"), PackageId.ToLowerInvariant());
+        if (Directory.Exists(Path.Combine(cached, installed.Version)))
+        {
+            Directory.Delete(Path.Combine(cached, installed.Version), recursive: true);
         }
 
         if (Directory.Exists(cached) && !Directory.EnumerateFileSystemEntries(cached).Any())
@@ -132,7 +139,7 @@ public sealed class InstalledTool
     private const string OnnxRuntimeSessionFile = ".ses";
 
     /// <summary>The tool's temporary folder (TMPDIR), inside this fixture's folder.</summary>
-    internal static string TemporaryFolder => _root?.File("tmp") ?? throw new InvalidOperationException("the tool is not installed yet");
+    internal static string TemporaryFolder => Installed.Value.Root.File("tmp");
 
     // Plain progress lines as often as there is progress, so that tests see them.
     private static Dictionary<string, string?> Environment() => new()

@@ -285,13 +285,13 @@ public class JobTests
         return path;
     }
 
+    // Waits however long the machine takes (a job that hangs is ended by the run's own time limit):
+    // how fast the job writes is the benchmark's business, not a test's.
     private static void WaitForRows(string output, int rows, Process job)
     {
-        var clock = Stopwatch.StartNew();
         while (!File.Exists(output) || File.ReadLines(output).Count() <= rows)
         {
             Assert.That(job.HasExited, Is.False, "the job ended before it could be interrupted");
-            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromMinutes(2)), "the job wrote too little");
             Thread.Sleep(20);
         }
     }
