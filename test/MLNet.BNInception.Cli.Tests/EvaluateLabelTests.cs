@@ -7,6 +7,7 @@ namespace MLNet.BNInception.Cli.Tests;
 /// leave them out unsaid, so the tool refuses them, naming labels and rows, unless told to leave them out,
 /// and then counts them in its output.
 /// </summary>
+[Trains]
 public class EvaluateLabelTests
 {
     /// <summary>The first ten test rows, with rows 3 and 7 labelled Mitten and row 8 Sock, classes the model does not have.</summary>

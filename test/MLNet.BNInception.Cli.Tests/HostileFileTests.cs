@@ -9,6 +9,7 @@ namespace MLNet.BNInception.Cli.Tests;
 /// with the reason its file calls for; each input row's bytes are copied as they were, a file name that is
 /// not UTF-8 included; nothing beside the output and its job record is written, and nothing read changes.
 /// </summary>
+[Trains]
 public sealed class HostileFileTests
 {
     [Test]

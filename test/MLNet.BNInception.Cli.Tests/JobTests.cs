@@ -4,6 +4,7 @@ using System.Globalization;
 namespace MLNet.BNInception.Cli.Tests;
 
 /// <summary>The scoring job as an unattended job: killed and resumed, split into shards, and over many rows.</summary>
+[Trains]
 public class JobTests
 {
     [Test]

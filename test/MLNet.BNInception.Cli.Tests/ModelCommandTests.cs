@@ -5,6 +5,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace MLNet.BNInception.Cli.Tests;
 
 /// <summary><c>train</c>, <c>evaluate</c>, <c>export</c> and <c>info</c>, each against an independent account of what it should say.</summary>
+[Trains]
 public class ModelCommandTests
 {
     [Test]

@@ -4,6 +4,7 @@ using System.Text;
 namespace MLNet.BNInception.Cli.Tests;
 
 /// <summary><c>bninception score</c> against ML.NET's own scoring of the same model file, and the job's handling of what real lists hold.</summary>
+[Trains]
 public class ScoreTests
 {
     [Test]

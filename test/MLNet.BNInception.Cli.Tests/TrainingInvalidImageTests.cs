@@ -8,6 +8,7 @@ namespace MLNet.BNInception.Cli.Tests;
 /// summary counts the images it trained on and the rows it skipped, by reason, and it says so when it skipped
 /// them all.
 /// </summary>
+[Trains]
 public class TrainingInvalidImageTests
 {
     /// <summary>A few Fashion-MNIST images in a CSV list, with the files of <paramref name="damaged"/> rows cut in half and of <paramref name="missing"/> rows deleted.</summary>

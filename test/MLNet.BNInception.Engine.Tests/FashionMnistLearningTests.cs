@@ -12,6 +12,7 @@ namespace MLNet.BNInception.Engine.Tests;
 /// same budget trained in mixed precision must match float32's accuracy and loss curve. The
 /// assertions are on accuracy, agreement and loss, not time.
 /// </summary>
+[Trains]
 public sealed class FashionMnistLearningTests
 {
     private const int TrainImages = 12288; // 384 steps of 32

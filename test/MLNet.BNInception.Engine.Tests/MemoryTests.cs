@@ -51,6 +51,7 @@ public class MemoryTests
         Assert.That(LiveTensors(), Is.EqualTo(tensorsAtStart), "tensors alive once the model and optimizer are disposed");
     }
 
+    [Trains]
     [Test]
     public void TrainingAndScoringBnInceptionLeaveNoTensorBehind()
     {

@@ -42,6 +42,7 @@ public class TrainerTests : SingleThreadedFixture
     }
 
     // The whole training step under back-to-back garbage collections: see ScalarLifetimeTests.
+    [Trains]
     [Test]
     public void TrainingSurvivesCollectionsRunningThroughout()
     {
@@ -58,6 +59,7 @@ public class TrainerTests : SingleThreadedFixture
         }
     }
 
+    [Trains]
     [TestCase(0, TrainingPrecision.Float32, Description = "cancelled at the end of epoch 1")]
     [TestCase(2, TrainingPrecision.Float32, Description = "cancelled inside epoch 1, after its second step")]
     [TestCase(2, TrainingPrecision.BFloat16Mixed, Description = "mixed precision, cancelled inside epoch 1")]
@@ -80,6 +82,7 @@ public class TrainerTests : SingleThreadedFixture
         }
     }
 
+    [Trains]
     [Test]
     public void AMixedPrecisionCheckpointResumesInFloat32()
     {
@@ -106,6 +109,7 @@ public class TrainerTests : SingleThreadedFixture
         }
     }
 
+    [Trains]
     [Test]
     public void SameSeedGivesTheSameRunAndAnotherSeedDoesNot()
     {
@@ -122,6 +126,7 @@ public class TrainerTests : SingleThreadedFixture
         }
     }
 
+    [Trains]
     [Test]
     public void TrainsChannelsLastByDefaultAndContiguousOnRequestFromTheSameFirstLoss()
     {
@@ -146,6 +151,7 @@ public class TrainerTests : SingleThreadedFixture
         }
     }
 
+    [Trains]
     [Test]
     public void DivergenceStopsWithStepAndRateAndLeavesTheLastCheckpointIntact()
     {
@@ -172,6 +178,7 @@ public class TrainerTests : SingleThreadedFixture
         }
     }
 
+    [Trains]
     [Test]
     public void CancellationTakesEffectWithinOneBatchAndLeavesAValidCheckpoint()
     {
@@ -192,6 +199,7 @@ public class TrainerTests : SingleThreadedFixture
         }
     }
 
+    [Trains]
     [Test]
     public void CancellingDuringValidationKeepsTheEpochAndTheResumedRunValidatesAndGoesOn()
     {
@@ -254,6 +262,7 @@ public class TrainerTests : SingleThreadedFixture
         }
     }
 
+    [Trains]
     [Test]
     public void EarlyStoppingStopsAfterThePatienceAndKeepsTheBestWeights()
     {
@@ -274,6 +283,7 @@ public class TrainerTests : SingleThreadedFixture
         }
     }
 
+    [Trains]
     [Test]
     public void InitialWeightsComeFromAStateDictOrACheckpointAndMustFit()
     {
@@ -309,6 +319,7 @@ public class TrainerTests : SingleThreadedFixture
         }
     }
 
+    [Trains]
     [Test]
     public void ASourceIsReadABatchAtATimeInANewOrderEveryEpoch()
     {

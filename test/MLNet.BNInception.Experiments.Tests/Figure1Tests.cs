@@ -8,6 +8,7 @@ namespace MLNet.BNInception.Experiments.Tests;
 /// files it writes, and the paper's effect where it already shows: the network with BN learns
 /// faster, and the input of its last-layer sigmoid moves less.
 /// </summary>
+[Trains]
 public class Figure1Tests
 {
     private const int Steps = 2000, Every = 250;

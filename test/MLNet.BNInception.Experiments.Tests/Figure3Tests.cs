@@ -8,6 +8,7 @@ namespace MLNet.BNInception.Experiments.Tests;
 /// 3 epochs of 20 steps on 640 images; the files it writes, and BN-x5 ahead of Inception after every
 /// epoch, which is where the paper's effect already shows (seen: 53.6% against 38.6% after 60 steps).
 /// </summary>
+[Trains]
 public class Figure3Tests
 {
     [Test]

@@ -6,6 +6,7 @@ using MLNet.BNInception.Trainers;
 namespace MLNet.BNInception.Tests;
 
 /// <summary>A row the trainer cannot use stops training with its number and what is wrong, instead of being dropped.</summary>
+[Trains]
 public class BadRowTests
 {
     private static readonly MLContext Ml = new(seed: 1);

@@ -12,51 +12,48 @@ namespace MLNet.BNInception.Tests;
 /// The network read out of an ML.NET model file scores as the trained transformer did; files that do
 /// not hold exactly one BN-Inception network are refused, naming the file and what was expected.
 /// </summary>
+[Trains]
 public class BnInceptionModelFileTests
 {
     private const string Expected = "expected a model file saved (mlContext.Model.Save) from a pipeline holding BN-Inception's trainer";
-    private static readonly MLContext Ml = new(seed: 1);
     private static TemporaryDirectory s_folder = null!;
-    private static BnInceptionPredictionTransformer s_trained = null!;
-    private static ITransformer s_keys = null!;
     private static string s_modelFile = null!;
 
     // The entry OnnxTransformer writes for the trainer's model in s_modelFile.
     private static string s_onnxEntry = null!;
 
+    private static MLContext Ml => TrainedModel.Shared.Ml;
+
+    private static BnInceptionPredictionTransformer Trained => TrainedModel.Shared.Model;
+
+    private static ITransformer LabelKeys => TrainedModel.Shared.Keys;
+
     [OneTimeSetUp]
-    public static void TrainAndSave()
+    public static void Save()
     {
         s_folder = new TemporaryDirectory();
         IDataView rows = Ml.Data.LoadFromEnumerable(PipelineData.FashionRows("train", 96));
-        IDataView classNames = Ml.Data.LoadFromEnumerable(PipelineData.ClassNames.Select(name => new { Label = name }));
-        s_keys = Ml.Transforms.Conversion.MapValueToKey("Label", keyData: classNames).Fit(rows);
-        s_trained = TrainedModel.Train(Ml, s_keys.Transform(rows));
 
         // A pipeline as an application saves it: the label's keys, the trainer, the class names back.
-        IDataView scored = s_trained.Transform(s_keys.Transform(rows));
+        IDataView scored = Trained.Transform(LabelKeys.Transform(rows));
         ITransformer names = Ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(scored);
         s_modelFile = s_folder.File("model.zip");
-        Ml.Model.Save(new TransformerChain<ITransformer>(s_keys, s_trained, names), rows.Schema, s_modelFile);
+        Ml.Model.Save(new TransformerChain<ITransformer>(LabelKeys, Trained, names), rows.Schema, s_modelFile);
         using ZipArchive zip = ZipFile.OpenRead(s_modelFile);
         s_onnxEntry = zip.Entries.Single(entry => entry.FullName.EndsWith("/OnnxModel", StringComparison.Ordinal)).FullName;
     }
 
     [OneTimeTearDown]
-    public static void Free()
-    {
-        s_trained.Dispose();
-        s_folder.Dispose();
-    }
+    public static void Free() => s_folder.Dispose();
 
     [Test]
     public void TheNetworkReadFromASavedPipelineGivesTheTransformersScores()
     {
         PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 12);
-        float[][] expected = s_trained.Transform(s_keys.Transform(Ml.Data.LoadFromEnumerable(rows))).GetColumn<float[]>("Score").ToArray();
+        float[][] expected = Trained.Transform(LabelKeys.Transform(Ml.Data.LoadFromEnumerable(rows))).GetColumn<float[]>("Score").ToArray();
 
         using ImportedNetwork network = BnInceptionModelFile.ReadNetwork(s_modelFile);
-        Assert.That(network.ClassLabels, Is.EqualTo(s_trained.ClassNames));
+        Assert.That(network.ClassLabels, Is.EqualTo(Trained.ClassNames));
         Assert.That(network.Normalization, Is.Null, "the trainer takes the feature column as it is");
         Assert.That((network.Model.Options.InputChannels, network.Model.Options.InputSize, network.Model.Options.NumClasses), Is.EqualTo((1, 64, 10)));
         float[] actual;
@@ -85,7 +82,7 @@ public class BnInceptionModelFileTests
             WriteEntry(zip, "TransformerChain/Transform_009/OnnxModel", foreign);
         });
         using ImportedNetwork network = BnInceptionModelFile.ReadNetwork(path);
-        Assert.That(network.ClassLabels, Is.EqualTo(s_trained.ClassNames));
+        Assert.That(network.ClassLabels, Is.EqualTo(Trained.ClassNames));
     }
 
     [Test]
@@ -101,7 +98,7 @@ public class BnInceptionModelFileTests
     public void AModelFileWithoutAnOnnxModelIsRefused()
     {
         string path = s_folder.File("keys-only.zip");
-        Ml.Model.Save(s_keys, null, path);
+        Ml.Model.Save(LabelKeys, null, path);
         Assert.That(Refusal(path), Is.EqualTo(
             $"{path} holds no ONNX model (no entry named …/OnnxModel, where ML.NET's OnnxTransformer keeps its model); {Expected}."));
     }

@@ -6,6 +6,7 @@ using MLNet.BNInception.Trainers;
 
 namespace MLNet.BNInception.Tests;
 
+[Trains]
 public class CrossValidateTests
 {
     [Test]

@@ -7,13 +7,13 @@ namespace MLNet.BNInception.Tests;
 /// ML.NET's Evaluate on the model's predictions gives the metrics computed by hand from the same
 /// scores: the Score and PredictedLabel columns are what ML.NET's evaluator expects.
 /// </summary>
+[Trains]
 public class EvaluateTests
 {
     [Test]
     public void MetricsEqualTheOnesComputedByHandFromTheScores()
     {
-        var ml = new MLContext(seed: 1);
-        using BnInceptionPredictionTransformer model = TrainedModel.Train(ml, PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 96)));
+        (MLContext ml, _, BnInceptionPredictionTransformer model) = TrainedModel.Shared;
         IDataView scored = model.Transform(PipelineData.KeyedView(ml, PipelineData.FashionRows("t10k", 60)));
         const int topK = 3;
         MulticlassClassificationMetrics metrics = ml.MulticlassClassification.Evaluate(scored, topKPredictionCount: topK);

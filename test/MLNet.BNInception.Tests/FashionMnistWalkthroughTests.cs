@@ -8,6 +8,7 @@ namespace MLNet.BNInception.Tests;
 /// Evaluate, Save and Load, predictions to CSV, ONNX Runtime on the export. About a minute and a
 /// half on 2 cores; the assertions are on accuracy and agreement, not time.
 /// </summary>
+[Trains]
 public class FashionMnistWalkthroughTests
 {
     [Test]

@@ -6,6 +6,7 @@ using MLNet.BNInception.Scoring;
 namespace MLNet.BNInception.Tests;
 
 /// <summary>Images passing through the batched scoring cursor belong to whoever reads them, as images from ML.NET's loader do.</summary>
+[Trains]
 public class ImageColumnTests
 {
     private sealed class ImageRow

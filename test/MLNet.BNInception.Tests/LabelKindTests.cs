@@ -43,6 +43,7 @@ public class LabelKindTests
 
     private static int ClassOf(string name) => Array.IndexOf(PipelineData.ClassNames, name);
 
+    [Trains]
     [Test]
     public void NumbersMappedToKeysSaveAndLoadWithTheirKeyValues()
     {
@@ -54,6 +55,7 @@ public class LabelKindTests
         AssertSavedModelPredictsTheSame(ml, keys.Transform(trainView), keys.Transform(testView), keyValues: true);
     }
 
+    [Trains]
     [Test]
     public void KeysWithoutKeyValuesSaveAndLoadWithTheSameKeys()
     {

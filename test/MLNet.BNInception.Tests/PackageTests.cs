@@ -12,6 +12,7 @@ namespace MLNet.BNInception.Tests;
 /// runs TorchSharp, so on a machine whose libstdc++ lacks GLIBCXX_3.4.32 (Debian 12) it also proves
 /// that the build step fixing TorchSharp's native library ships in the package.
 /// </summary>
+[Trains]
 public class PackageTests
 {
     private const string Program = """

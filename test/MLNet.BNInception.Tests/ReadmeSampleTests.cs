@@ -11,6 +11,7 @@ namespace MLNet.BNInception.Tests;
 /// The README's code sample is this file's <see cref="Sample"/>, word for word: it compiles with
 /// the tests, and runs here on a few Fashion-MNIST files.
 /// </summary>
+[Trains]
 public class ReadmeSampleTests
 {
     public sealed class ImageRow

@@ -7,6 +7,7 @@ using MLNet.BNInception.Trainers;
 namespace MLNet.BNInception.Tests;
 
 /// <summary>Cancelling a pipeline's training and resuming it from the checkpoint ends where an uninterrupted run ends.</summary>
+[Trains]
 public class ResumeTests : SingleThreadedFixture
 {
     [TestCase(TrainingPrecision.Float32)]

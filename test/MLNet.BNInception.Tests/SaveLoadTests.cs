@@ -12,6 +12,7 @@ namespace MLNet.BNInception.Tests;
 /// Model.Save of a whole pipeline holding the trainer's model, then Model.Load: in this process, and
 /// in a new one that references nothing but ML.NET, its image and ONNX transforms and ONNX Runtime.
 /// </summary>
+[Trains]
 public class SaveLoadTests
 {
     private sealed class ImageRow

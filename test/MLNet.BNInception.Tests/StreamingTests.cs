@@ -6,6 +6,7 @@ using MLNet.BNInception.Trainers;
 namespace MLNet.BNInception.Tests;
 
 /// <summary>Training streams the data view: a new shuffled cursor per epoch, read a few batches ahead of the network, never the whole set.</summary>
+[Trains]
 public class StreamingTests : SingleThreadedFixture
 {
     [Test]

@@ -19,6 +19,7 @@ public class TrainingCurvesTests : SingleThreadedFixture
     private static readonly SKColor FirstSeries = new(0x1f, 0x77, 0xb4);
     private static readonly SKColor SecondSeries = new(0xff, 0x7f, 0x0e);
 
+    [Trains]
     [TestCase(true)]
     [TestCase(false)]
     public void AFitWithCurvesPathWritesEveryEpochToTheCsvAndDrawsThePng(bool validate)
@@ -113,6 +114,7 @@ public class TrainingCurvesTests : SingleThreadedFixture
         Assert.That(File.ReadAllBytes(folder.File("photo.png")), Is.EqualTo(new byte[] { 1, 2, 3 }), "the user's image is untouched");
     }
 
+    [Trains]
     [Test]
     public void CurvesThatCannotBeWrittenAfterTrainingAreAWarningAndTheModelIsKept()
     {

@@ -5,10 +5,12 @@ using MLNet.BNInception.Scoring;
 namespace MLNet.BNInception.Tests;
 
 /// <summary>The fitted transformer's columns, lazy batched scoring, and prediction engines.</summary>
+[Trains]
 public class TransformTests
 {
-    private static readonly MLContext Ml = new(seed: 1);
-    private static BnInceptionPredictionTransformer s_model = null!;
+    private static MLContext Ml => TrainedModel.Shared.Ml;
+
+    private static BnInceptionPredictionTransformer Model => TrainedModel.Shared.Model;
 
     private sealed class Output
     {
@@ -17,17 +19,11 @@ public class TransformTests
         public uint PredictedLabel { get; set; }
     }
 
-    [OneTimeSetUp]
-    public static void Train() => s_model = TrainedModel.Train(Ml, PipelineData.KeyedView(Ml, PipelineData.FashionRows("train", 64)));
-
-    [OneTimeTearDown]
-    public static void Free() => s_model.Dispose();
-
     [Test]
     public void AddsScoreAndPredictedLabelAsMLNetsMulticlassTrainersDo()
     {
         IDataView input = PipelineData.KeyedView(Ml, PipelineData.FashionRows("t10k", 5));
-        DataViewSchema schema = s_model.Transform(input).Schema;
+        DataViewSchema schema = Model.Transform(input).Schema;
         DataViewSchema.Column score = schema["Score"], predicted = schema["PredictedLabel"];
         Assert.That(score.Type, Is.EqualTo(new VectorDataViewType(NumberDataViewType.Single, 10)));
         VBuffer<ReadOnlyMemory<char>> slotNames = default;
@@ -44,14 +40,14 @@ public class TransformTests
     public void TransformIsLazyAndBatchingDoesNotChangeScores()
     {
         var input = new RecordingDataView(PipelineData.KeyedView(Ml, PipelineData.FashionRows("t10k", 23)));
-        IDataView scored = s_model.Transform(input);
+        IDataView scored = Model.Transform(input);
         Assert.That(input.Cursors, Is.Empty, "Transform reads nothing until a cursor is opened");
 
         float[][] batched = scored.GetColumn<float[]>("Score").ToArray();
         Assert.That(batched, Has.Length.EqualTo(23));
-        var engine = Ml.Model.CreatePredictionEngine<PipelineData.PixelRow, Output>(s_model);
+        var engine = Ml.Model.CreatePredictionEngine<PipelineData.PixelRow, Output>(Model);
         PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 23);
-        using var scorer = new BnInceptionScorer(s_model.Model, new ScorerOptions { ChannelsLast = false, BatchSize = 1 });
+        using var scorer = new BnInceptionScorer(Model.Model, new ScorerOptions { ChannelsLast = false, BatchSize = 1 });
         for (int i = 0; i < rows.Length; i++)
         {
             Output single = engine.Predict(rows[i]);
@@ -70,7 +66,7 @@ public class TransformTests
     public void InputColumnsPassThroughUnchangedAndOnlyAskedColumnsAreComputed()
     {
         PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 9);
-        IDataView scored = s_model.Transform(PipelineData.KeyedView(Ml, rows));
+        IDataView scored = Model.Transform(PipelineData.KeyedView(Ml, rows));
         Assert.That(scored.GetColumn<float[]>("Features").ToArray(), Is.EqualTo(rows.Select(r => r.Features).ToArray()));
         Assert.That(scored.GetColumn<uint>("Label").ToArray(), Has.Length.EqualTo(9));
         using DataViewRowCursor cursor = scored.GetRowCursor([scored.Schema["Label"]]);
@@ -82,7 +78,7 @@ public class TransformTests
     public void AFeaturesColumnOfAnotherTypeIsRefusedWithItsName()
     {
         IDataView wrong = Ml.Data.LoadFromEnumerable(new[] { new { Features = new float[10] } });
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => s_model.Transform(wrong));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Model.Transform(wrong));
         Assert.That(error!.Message, Does.Contain("Features is").And.Contain("1×64×64"));
     }
 }

@@ -79,6 +79,7 @@ public sealed class InvalidImageFailTests
         Assert.That(error!.Message, Does.Contain("row 1 (counting from 0)").And.Contain("'truncated.jpg'").And.Contain("[Truncated]"));
     }
 
+    [Trains]
     [TestCase(false, TestName = "TrainingStopsAtADamagedImageWithAnErrorNamingRowAndPath")]
     [TestCase(true, TestName = "TrainingOnACachedViewStopsAtADamagedImageWithAnErrorNamingRowAndPath")]
     public void TrainingStopsAtADamagedImageWithAnErrorNamingRowAndPath(bool cache)

@@ -166,6 +166,7 @@ public sealed class InvalidImageSkipTests
         Assert.That(recorder.Skipped, Has.Count.EqualTo(damaged));
     }
 
+    [Trains]
     [Test]
     public void TrainingOnAViewWhoseRowsWereAllSkippedSaysThereAreNoRows()
     {
