@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Engine.Onnx;
 using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
@@ -59,6 +60,7 @@ public class BnInceptionModelFileTests
         Assert.That(network.ClassLabels, Is.EqualTo(s_trained.ClassNames));
         Assert.That(network.Normalization, Is.Null, "the trainer takes the feature column as it is");
         Assert.That((network.Model.Options.InputChannels, network.Model.Options.InputSize, network.Model.Options.NumClasses), Is.EqualTo((1, 64, 10)));
+        Assert.That(network.Model.BatchNormalization, Is.EqualTo(BatchNormalization.FoldedIntoConvolutions), "trained with BN, saved with it folded");
         float[] actual;
         using (DisposeScope scope = NewDisposeScope())
         using (no_grad())

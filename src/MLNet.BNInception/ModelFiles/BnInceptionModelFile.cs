@@ -29,7 +29,8 @@ public static class BnInceptionModelFile
 
     /// <summary>
     /// The network of the BN-Inception in the ML.NET model file at <paramref name="modelZipPath"/>,
-    /// in eval mode, BN folded (the form it is saved in), with the class names
+    /// in eval mode, in the form it is saved in (BN folded into the convolutions, or none when it was
+    /// trained without: <see cref="Engine.Network.BnInception.BatchNormalization"/> says which), with the class names
     /// (<see cref="ImportedNetwork.ClassLabels"/>, the order of the Score column's slots). It takes a
     /// batch of the pipeline's feature column as it reaches the trainer (N × C × S × S, planar pixels
     /// as <c>ExtractPixels</c> writes them, no further normalisation) and returns logits; their
