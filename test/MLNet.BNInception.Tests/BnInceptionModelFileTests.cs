@@ -79,6 +79,26 @@ public class BnInceptionModelFileTests
     }
 
     [Test]
+    public void TheStreamMLNetLoadedThePipelineFromGivesTheNetworkAndStaysOpen()
+    {
+        byte[] stored;
+        using (ZipArchive zip = ZipFile.OpenRead(s_modelFile))
+        {
+            stored = ReadEntry(zip, s_onnxEntry)[sizeof(int)..];
+        }
+
+        using var file = new FileStream(s_modelFile, FileMode.Open, FileAccess.Read);
+        ITransformer pipeline = Ml.Model.Load(file, out _);
+        (pipeline as IDisposable)?.Dispose();
+        Assert.That(BnInceptionModelFile.ReadOnnxModel(file, "the open model file"), Is.EqualTo(stored), "the entry's bytes after ML.NET's Int32 length");
+        Assert.That(file.CanRead, Is.True, "the caller's stream is left open");
+
+        using var notAZip = new MemoryStream("ImagePath,Label\n"u8.ToArray());
+        Assert.That(Assert.Throws<InvalidDataException>(() => BnInceptionModelFile.ReadOnnxModel(notAZip, "the stream"))!.Message,
+            Is.EqualTo($"the stream is not a zip file, so not an ML.NET model file; {Expected}."));
+    }
+
+    [Test]
     public void OtherOnnxModelsBesideOursAreLeftAlone()
     {
         string path = Edited("with-another-onnx.zip", zip =>
