@@ -157,8 +157,11 @@ public class ModelCommandTests
         Assert.That(info.GetProperty("imageFolder").GetString(), Is.EqualTo(trained.Files.ImageFolder));
         Assert.That(info.GetProperty("classLabels").EnumerateArray().Select(c => c.GetString()), Is.EqualTo(MLNetReference.ClassNames(trained.ModelPath)));
         Assert.That(info.GetProperty("inputColumns").EnumerateArray().Select(c => c.GetString()), Is.EqualTo(new[] { "ImagePath (String)", "Label (String)" }));
+        // train keeps BN unless told --no-batch-norm, and a model file holds its network with BN folded.
+        Assert.That(info.GetProperty("batchNorm").GetString(), Is.EqualTo("batch normalization folded into the convolutions"));
 
         string text = InstalledTool.Succeed(work.Path, "info", "--model", trained.ModelPath).Output;
-        Assert.That(text, Does.Contain("BN-Inception, input 'Features' 1×64×64, 10 classes").And.Contain("ML.NET 6.0.0"));
+        Assert.That(text, Does.Contain("BN-Inception, input 'Features' 1×64×64, 10 classes, Relu, batch normalization folded into the convolutions")
+            .And.Contain("ML.NET 6.0.0"));
     }
 }

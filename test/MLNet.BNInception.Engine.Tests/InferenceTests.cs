@@ -21,6 +21,9 @@ public class InferenceTests
         }
 
         Assert.That(folded.state_dict().Keys, Has.None.Contains(".bn."), "no BN layers remain");
+        Assert.That((folded.BatchNormalization, folded.Options.BatchNorm), Is.EqualTo((BatchNormalization.FoldedIntoConvolutions, false)),
+            "built without BN layers, and says its BN is folded");
+        Assert.That(model.BatchNormalization, Is.EqualTo(BatchNormalization.Layers));
         Assert.That(model.modules().Count(m => m is BatchNorm2d), Is.EqualTo(folded.modules().Count(m => m is Conv2d)));
     }
 
@@ -28,7 +31,10 @@ public class InferenceTests
     public void FoldingRefusesAModelWithoutBatchNorm()
     {
         using var baseline = new BnInception(new BnInceptionOptions { BatchNorm = false, InputSize = 64, NumClasses = 3 });
-        Assert.Throws<ArgumentException>(() => BatchNormFolding.Fold(baseline));
+        Assert.That(baseline.BatchNormalization, Is.EqualTo(BatchNormalization.None));
+        Assert.That(Assert.Throws<ArgumentException>(() => BatchNormFolding.Fold(baseline))!.Message, Does.Contain("trained without batch normalization"));
+        using var scorer = new BnInceptionScorer(baseline);
+        Assert.That(scorer.IsFolded, Is.False, "there was nothing to fold");
     }
 
     [Test]

@@ -1,3 +1,4 @@
+using MLNet.BNInception.Engine.Inference;
 using MLNet.BNInception.Engine.Onnx;
 using ProtoBuf;
 
@@ -61,6 +62,7 @@ public class OnnxImportTests
         // A folded file keeps no ε: the network read from it has no BN, and the default.
         BnInceptionOptions expected = fold ? architecture with { BatchNorm = false, BatchNormEpsilon = 1e-5 } : architecture;
         Assert.That(model.Options, Is.EqualTo(expected), "the architecture, BN's ε included, read from the file");
+        Assert.That(model.BatchNormalization, Is.EqualTo(fold ? BatchNormalization.FoldedIntoConvolutions : BatchNormalization.Layers));
         AssertSameLogits(original, model, $"{(fold ? "folded" : "kept")} BN, opset {opset}");
         if (!fold)
         {
@@ -79,8 +81,11 @@ public class OnnxImportTests
         Assert.That(Export(model, imported.ExportOptions), Is.EqualTo(onnx), "exporting the imported network with the settings read writes the same file");
     }
 
-    [Test]
-    public void AFileOfANetworkWithoutBatchNormReadsBackAsOne()
+    // Folding and training without BN build the same layers and write the same nodes: each must
+    // still read back as what it is, whether the export was asked to fold or not.
+    [TestCase(true)]
+    [TestCase(false)]
+    public void AFileOfANetworkWithoutBatchNormReadsBackAsOneAndNotAsFolded(bool foldRequested)
     {
         using var original = new BnInception(new BnInceptionOptions { BatchNorm = false, InputSize = 64, NumClasses = 4 }, seed: 5);
         original.eval();
@@ -92,9 +97,32 @@ public class OnnxImportTests
             }
         }
 
-        using ImportedNetwork imported = Import(Export(original, new OnnxExportOptions()));
+        byte[] onnx = Export(original, new OnnxExportOptions { FoldBatchNorm = foldRequested });
+        using ImportedNetwork imported = Import(onnx);
         Assert.That(imported.Model.Options.BatchNorm, Is.False);
+        Assert.That(imported.Model.BatchNormalization, Is.EqualTo(BatchNormalization.None));
+        Assert.That(imported.Metadata["batch_norm"], Does.Not.Contain("folded"));
         AssertSameLogits(original, imported.Model, "no BN");
+        Assert.That(Export(imported.Model, imported.ExportOptions), Is.EqualTo(onnx), "exported again, it still says it was trained without BN");
+    }
+
+    [Test]
+    public void ANetworkReadFromAFoldedFileStaysFoldedWhenScoredOrExportedAgain()
+    {
+        using BnInception original = TrainedLikeModel(new BnInceptionOptions { InputSize = 64, NumClasses = 4 });
+        using ImportedNetwork imported = Import(Export(original, new OnnxExportOptions()));
+        Assert.That(imported.Model.BatchNormalization, Is.EqualTo(BatchNormalization.FoldedIntoConvolutions));
+
+        using (var scorer = new BnInceptionScorer(imported.Model))
+        {
+            Assert.That(scorer.IsFolded, Is.True);
+        }
+
+        using ImportedNetwork again = Import(Export(imported.Model, new OnnxExportOptions { FoldBatchNorm = false }));
+        Assert.That(again.Model.BatchNormalization, Is.EqualTo(BatchNormalization.FoldedIntoConvolutions));
+        Assert.That(again.Metadata["batch_norm"], Is.EqualTo(imported.Metadata["batch_norm"]));
+        string refusal = Assert.Throws<ArgumentException>(() => BatchNormFolding.Fold(imported.Model).Dispose())!.Message;
+        Assert.That(refusal, Does.Contain("batch normalization folded into the convolutions"));
     }
 
     [Test]
@@ -245,6 +273,15 @@ public class OnnxImportTests
         ModelProto labels = Parse(onnx);
         labels.MetadataProps.Single(entry => entry.Key == "class_labels").Value = "[\"a\", \"b\"]";
         Assert.That(RefusalOf(Write(labels)), Is.EqualTo($"{Source}: the metadata class_labels names 2 classes, but the classifier 'fc.weight' has 3."));
+
+        // Only the metadata tells a folded graph from one of a network trained without BN.
+        ModelProto unrecorded = Parse(onnx);
+        unrecorded.MetadataProps.RemoveAll(entry => entry.Key == "batch_norm");
+        Assert.That(RefusalOf(Write(unrecorded)), Does.Contain("the metadata batch_norm is missing, where a graph without BatchNormalization nodes records ").And.EndWith($"{Unknown}."));
+
+        ModelProto contradicted = Parse(Export(original, new OnnxExportOptions { FoldBatchNorm = false }));
+        contradicted.MetadataProps.Single(entry => entry.Key == "batch_norm").Value = "folded into Conv";
+        Assert.That(RefusalOf(Write(contradicted)), Does.Contain("the metadata batch_norm is 'folded into Conv', where a graph with BatchNormalization nodes records 'BatchNormalization nodes'"));
 
         ModelProto side = Parse(onnx);
         side.Graph.Input[0].Type.TensorType.Shape.Dim[3].DimValue = 96;

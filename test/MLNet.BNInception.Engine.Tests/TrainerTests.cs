@@ -295,10 +295,12 @@ public class TrainerTests : SingleThreadedFixture
             TrainerOptions once = Options(folder.File("first.ckpt")) with { Epochs = 1, ValidationFraction = 0 };
             using TrainingResult first = new BnInceptionTrainer(Model, once).Fit(images, labels);
             Interop.PyTorchStateDict.Save(first.Model.state_dict(), folder.File("weights.pt"));
+            TrainingCheckpointTests.WriteAsFormat2(folder.File("first.ckpt"), folder.File("format2.ckpt"));
 
-            // A rate too small to move anything: the run ends where its initial weights put it.
+            // A rate too small to move anything: the run ends where its initial weights put it. A
+            // checkpoint of the earlier format cannot be resumed, but its weights can start a run.
             TrainerOptions still = Options() with { Epochs = 1, ValidationFraction = 0, LearningRate = 1e-12, Momentum = 0 };
-            foreach (string source in new[] { "weights.pt", "first.ckpt" })
+            foreach (string source in new[] { "weights.pt", "first.ckpt", "format2.ckpt" })
             {
                 using TrainingResult next = new BnInceptionTrainer(Model, still with { InitialWeightsPath = folder.File(source) }).Fit(images, labels);
                 foreach ((string name, Parameter parameter) in first.Model.named_parameters())

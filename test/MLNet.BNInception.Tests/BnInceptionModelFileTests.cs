@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Engine.Onnx;
 using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
@@ -56,6 +57,7 @@ public class BnInceptionModelFileTests
         Assert.That(network.ClassLabels, Is.EqualTo(Trained.ClassNames));
         Assert.That(network.Normalization, Is.Null, "the trainer takes the feature column as it is");
         Assert.That((network.Model.Options.InputChannels, network.Model.Options.InputSize, network.Model.Options.NumClasses), Is.EqualTo((1, 64, 10)));
+        Assert.That(network.Model.BatchNormalization, Is.EqualTo(BatchNormalization.FoldedIntoConvolutions), "trained with BN, saved with it folded");
         float[] actual;
         using (DisposeScope scope = NewDisposeScope())
         using (no_grad())
@@ -71,6 +73,26 @@ public class BnInceptionModelFileTests
             double worst = row.Zip(expected[i], (a, b) => Math.Abs(a - b)).Max();
             Assert.That(worst, Is.LessThan(1e-5 * scale), $"row {i}: max |difference| {worst:G3} at scale {scale:G3}");
         }
+    }
+
+    [Test]
+    public void TheStreamMLNetLoadedThePipelineFromGivesTheNetworkAndStaysOpen()
+    {
+        byte[] stored;
+        using (ZipArchive zip = ZipFile.OpenRead(s_modelFile))
+        {
+            stored = ReadEntry(zip, s_onnxEntry)[sizeof(int)..];
+        }
+
+        using var file = new FileStream(s_modelFile, FileMode.Open, FileAccess.Read);
+        ITransformer pipeline = Ml.Model.Load(file, out _);
+        (pipeline as IDisposable)?.Dispose();
+        Assert.That(BnInceptionModelFile.ReadOnnxModel(file, "the open model file"), Is.EqualTo(stored), "the entry's bytes after ML.NET's Int32 length");
+        Assert.That(file.CanRead, Is.True, "the caller's stream is left open");
+
+        using var notAZip = new MemoryStream("ImagePath,Label\n"u8.ToArray());
+        Assert.That(Assert.Throws<InvalidDataException>(() => BnInceptionModelFile.ReadOnnxModel(notAZip, "the stream"))!.Message,
+            Is.EqualTo($"the stream is not a zip file, so not an ML.NET model file; {Expected}."));
     }
 
     [Test]

@@ -40,7 +40,7 @@ internal static class InfoCommand
             $"input columns  {string.Join(", ", InputColumns)}",
             $"images         paths in '{PathColumn}', relative to {(ImageFolder is null ? "the current directory" : $"'{ImageFolder}'")}",
             $"preprocessing  {string.Join("; ", Preprocessing)}",
-            $"network        BN-Inception, input '{FeatureColumn}' {Channels}×{ImageSize}×{ImageSize}, {Classes} classes, {Activation}, batch norm {BatchNorm}{(Normalization is null ? "" : $", normalises its input as {Normalization}")}, ONNX opset {Opset}",
+            $"network        BN-Inception, input '{FeatureColumn}' {Channels}×{ImageSize}×{ImageSize}, {Classes} classes, {Activation}, {BatchNorm}{(Normalization is null ? "" : $", normalises its input as {Normalization}")}, ONNX opset {Opset}",
             $"classes        {string.Join(", ", ClassLabels)}",
             $"versions       {string.Join(", ", Versions.Select(kv => $"{kv.Key} {kv.Value}"))}",
         ]);
@@ -77,7 +77,7 @@ internal static class InfoCommand
         return new ModelDescription(saved.Path, new FileInfo(saved.Path).Length, saved.Steps.Select(Name).ToArray(),
             saved.InputSchema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})").ToArray(), saved.PathColumn, saved.ImageFolder, preprocessing,
             network.ExportOptions.InputName, architecture.InputChannels, architecture.InputSize, architecture.NumClasses, saved.ClassLabels,
-            network.Metadata.TryGetValue("batch_norm", out string? batchNorm) ? batchNorm : architecture.BatchNorm ? "in the graph" : "none",
+            network.Model.BatchNormalization.Describe(),
             architecture.Activation.ToString(), network.Normalization?.ToString(), network.ExportOptions.Opset, versions);
     }
 

@@ -125,12 +125,18 @@ internal sealed class SavedModel : IDisposable
         string temporaryFolder = TemporaryModelFolder.Create();
         var context = new MLContext(seed: 0) { TempFilePath = temporaryFolder };
         ITransformer? model = null;
+
+        // The file is opened once, for ML.NET's loader and then for the network's ONNX model, so both
+        // come from the same bytes even if the file is replaced meanwhile (a training run finishing
+        // renames its new model over the old one).
+        FileStream? file = null;
         try
         {
             DataViewSchema inputSchema;
             try
             {
-                model = context.Model.Load(fullPath, out inputSchema);
+                file = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+                model = context.Model.Load(file, out inputSchema);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
@@ -138,13 +144,17 @@ internal sealed class SavedModel : IDisposable
                     $"'{path}' is not an ML.NET model file ({BnInceptionCommandLine.OneLine(e.Message)}); give the .zip file mlContext.Model.Save or 'bninception train' wrote", e);
             }
 
-            return TakeApart(temporaryFolder, path, fullPath, context, model, inputSchema);
+            return TakeApart(temporaryFolder, path, fullPath, file, context, model, inputSchema);
         }
         catch
         {
             (model as IDisposable)?.Dispose();
             DeleteTemporaryFolder(temporaryFolder);
             throw;
+        }
+        finally
+        {
+            file?.Dispose();
         }
     }
 
@@ -160,7 +170,7 @@ internal sealed class SavedModel : IDisposable
         }
     }
 
-    private static SavedModel TakeApart(string temporaryFolder, string path, string fullPath, MLContext context, ITransformer model, DataViewSchema inputSchema)
+    private static SavedModel TakeApart(string temporaryFolder, string path, string fullPath, FileStream file, MLContext context, ITransformer model, DataViewSchema inputSchema)
     {
         var steps = new List<ITransformer>();
         Flatten(model, steps);
@@ -183,7 +193,7 @@ internal sealed class SavedModel : IDisposable
         byte[] onnx;
         try
         {
-            onnx = BnInceptionModelFile.ReadOnnxModel(fullPath);
+            onnx = BnInceptionModelFile.ReadOnnxModel(file, fullPath);
         }
         catch (InvalidDataException e)
         {

@@ -8,25 +8,26 @@ namespace MLNet.BNInception.Engine.Inference;
 /// <summary>
 /// Folds every BN layer into the convolution before it (docs/paper.md §1). In eval mode BN is the affine
 /// map y = a·x + b per channel with a = γ/√(var + ε) and b = β − a·μ, so conv-then-BN equals one
-/// convolution with weights W·a (per output channel) and bias b. The result is the same network
-/// without BN, one operation shorter per layer.
+/// convolution with weights W·a (per output channel) and bias b. The result is built as the network
+/// without BN, one operation shorter per layer, and says that its BN is folded.
 /// </summary>
 public static class BatchNormFolding
 {
     /// <summary>
-    /// A new network (float32, contiguous layout, on the CPU), BN folded in, computing what
-    /// <paramref name="model"/> computes in eval mode. The model is not changed.
+    /// A new network (float32, contiguous layout, on the CPU), BN folded in
+    /// (<see cref="BnInception.BatchNormalization"/> is <see cref="BatchNormalization.FoldedIntoConvolutions"/>),
+    /// computing what <paramref name="model"/> computes in eval mode. The model is not changed.
     /// </summary>
-    /// <exception cref="ArgumentException">The model has no batch normalization.</exception>
+    /// <exception cref="ArgumentException">The model has no BN layers: it was trained without BN, or its BN is folded already.</exception>
     public static BnInception Fold(BnInception model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        if (!model.Options.BatchNorm)
+        if (model.BatchNormalization != BatchNormalization.Layers)
         {
-            throw new ArgumentException("The model has no batch normalization to fold.", nameof(model));
+            throw new ArgumentException($"The model has no batch normalization layers to fold: {model.BatchNormalization.Describe()}.", nameof(model));
         }
 
-        var folded = new BnInception(model.Options with { BatchNorm = false });
+        var folded = BnInception.WithFoldedBatchNorm(model.Options);
         try
         {
             Dictionary<string, ConvolutionBlock> targets = folded.Blocks().ToDictionary(block => block.Name, block => block.Block);

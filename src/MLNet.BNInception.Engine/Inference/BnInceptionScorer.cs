@@ -31,8 +31,8 @@ public sealed class BnInceptionScorer : IDisposable
         Settings.Validate();
         _device = TorchRuntime.ResolveDevice(Settings.Device);
         _computeType = Settings.Precision == ScoringPrecision.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
-        IsFolded = Settings.FoldBatchNorm && model.Options.BatchNorm;
-        _network = IsFolded ? BatchNormFolding.Fold(model) : Copy(model);
+        bool fold = Settings.FoldBatchNorm && model.BatchNormalization == BatchNormalization.Layers;
+        _network = fold ? BatchNormFolding.Fold(model) : Copy(model);
         try
         {
             _network.eval();
@@ -49,8 +49,11 @@ public sealed class BnInceptionScorer : IDisposable
     /// <summary>The settings the scorer runs with.</summary>
     public ScorerOptions Settings { get; }
 
-    /// <summary>True when BN is folded into the convolutions.</summary>
-    public bool IsFolded { get; }
+    /// <summary>
+    /// True when the network scored has BN folded into its convolutions: folded here
+    /// (<see cref="ScorerOptions.FoldBatchNorm"/>) or already folded in the model given.
+    /// </summary>
+    public bool IsFolded => _network.BatchNormalization == BatchNormalization.FoldedIntoConvolutions;
 
     /// <summary>The architecture settings.</summary>
     public BnInceptionOptions Options => _network.Options;
@@ -116,7 +119,7 @@ public sealed class BnInceptionScorer : IDisposable
 
     private static BnInception Copy(BnInception model)
     {
-        var copy = new BnInception(model.Options);
+        BnInception copy = model.BuiltAlike();
         try
         {
             PyTorchStateDict.LoadInto(copy, model.state_dict(), source: "the trained model");

@@ -18,6 +18,9 @@ internal static class StorageTypes
     public const string ArchiveName = "archive";
 
     public const string PickleRecord = "data.pkl";
+
+    /// <summary>The folder of the storage records, <c>data/0</c>, <c>data/1</c>, ….</summary>
+    public const string StorageFolder = "data";
     public const string VersionRecord = "version";
 
     /// <summary>Written by PyTorch 2.1 and later only: "little" or "big".</summary>
@@ -70,5 +73,5 @@ internal static class StorageTypes
     }
 
     /// <summary>Record path of the storage with key <paramref name="key"/>, relative to the archive folder.</summary>
-    public static string StorageRecord(string key) => "data/" + key;
+    public static string StorageRecord(string key) => StorageFolder + "/" + key;
 }

@@ -9,14 +9,26 @@ namespace MLNet.BNInception.Engine.Interop;
 /// <summary>
 /// PyTorch's zip container: <c>archive/data.pkl</c> (the pickled dict), one record per storage
 /// under <c>archive/data/</c>, and <c>archive/version</c>. Records are stored uncompressed, as
-/// torch.save stores them.
+/// torch.save stores them. A writer may add records of its own beside these (extra records):
+/// torch.load reads data.pkl, the storages it names and its own bookkeeping records, and ignores
+/// any other record in the folder.
 /// </summary>
 internal static class TorchArchive
 {
-    public static void Write(IEnumerable<KeyValuePair<string, Tensor>> stateDict, Stream stream)
+    /// <param name="stateDict">The named tensors, pickled as a dict into data.pkl.</param>
+    /// <param name="stream">Where the archive is written; it stays open.</param>
+    /// <param name="extraRecords">
+    /// Records of the caller's own, by name (a file name in the archive's folder that is not one of
+    /// PyTorch's), for <see cref="Reader.ReadExtraRecord"/> to read back; null for none.
+    /// </param>
+    public static void Write(IEnumerable<KeyValuePair<string, Tensor>> stateDict, Stream stream, IReadOnlyDictionary<string, byte[]>? extraRecords = null)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         ArgumentNullException.ThrowIfNull(stream);
+        foreach (string name in extraRecords?.Keys ?? [])
+        {
+            CheckExtraRecordName(name);
+        }
 
         // Everything is checked before the first byte is written, so a bad entry cannot leave half an archive in the stream.
         List<KeyValuePair<string, Tensor>> items = stateDict.ToList();
@@ -66,11 +78,16 @@ internal static class TorchArchive
             WriteRecord(zip, StorageTypes.StorageRecord(entries[i].StorageKey), compact.bytes);
         }
 
+        foreach ((string name, byte[] bytes) in extraRecords ?? new Dictionary<string, byte[]>())
+        {
+            WriteRecord(zip, name, bytes);
+        }
+
         WriteRecord(zip, StorageTypes.VersionRecord, Encoding.ASCII.GetBytes(StorageTypes.FormatVersion));
     }
 
     /// <summary>Writes to a temporary file beside <paramref name="path"/>, then renames it, so a crash never leaves half a file.</summary>
-    public static void WriteFile(IEnumerable<KeyValuePair<string, Tensor>> stateDict, string path)
+    public static void WriteFile(IEnumerable<KeyValuePair<string, Tensor>> stateDict, string path, IReadOnlyDictionary<string, byte[]>? extraRecords = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         string fullPath = Path.GetFullPath(path);
@@ -81,7 +98,7 @@ internal static class TorchArchive
         {
             using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
             {
-                Write(stateDict, file);
+                Write(stateDict, file, extraRecords);
                 file.Flush(flushToDisk: true);
             }
 
@@ -98,22 +115,69 @@ internal static class TorchArchive
 
     public static List<KeyValuePair<string, Tensor>> Read(Stream stream, string source)
     {
-        ArgumentNullException.ThrowIfNull(stream);
-        if (!stream.CanSeek)
+        using Reader archive = Reader.Open(stream, source);
+        return archive.ReadStateDict();
+    }
+
+    /// <summary>
+    /// An archive open for reading, checked to be one torch.save could have written, for a caller
+    /// that reads an extra record as well as the state dict from one opening of the file.
+    /// </summary>
+    public sealed class Reader : IDisposable
+    {
+        private readonly ZipArchive _zip;
+        private readonly string _prefix;
+        private readonly string _source;
+
+        private Reader(ZipArchive zip, string prefix, string source)
         {
-            // A zip archive is read from its end (the central directory), so it needs a seekable stream.
-            var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            copy.Position = 0;
-            stream = copy;
+            _zip = zip;
+            _prefix = prefix;
+            _source = source;
         }
 
-        CheckSignature(stream, source);
-        using ZipArchive zip = Open(stream, source);
-        string prefix = ArchivePrefix(zip, source);
-        CheckByteOrder(zip, prefix, source);
-        object? top = PickleReader.Read(ReadRecord(zip, prefix + StorageTypes.PickleRecord, source), source);
-        return StateDictLoader.Load(top, storage => ReadStorage(zip, prefix, storage, source), source);
+        /// <summary>Opens the archive in <paramref name="stream"/> (left open); <paramref name="source"/> names it in error messages.</summary>
+        /// <exception cref="InvalidDataException">The stream does not hold a torch.save archive; the message says why.</exception>
+        public static Reader Open(Stream stream, string source)
+        {
+            ArgumentNullException.ThrowIfNull(stream);
+            if (!stream.CanSeek)
+            {
+                // A zip archive is read from its end (the central directory), so it needs a seekable stream.
+                var copy = new MemoryStream();
+                stream.CopyTo(copy);
+                copy.Position = 0;
+                stream = copy;
+            }
+
+            CheckSignature(stream, source);
+            ZipArchive zip = TorchArchive.Open(stream, source);
+            try
+            {
+                string prefix = ArchivePrefix(zip, source);
+                CheckByteOrder(zip, prefix, source);
+                return new Reader(zip, prefix, source);
+            }
+            catch
+            {
+                zip.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>The bytes of the extra record <paramref name="name"/> (checksum checked), or null when the archive has none of that name.</summary>
+        public byte[]? ReadExtraRecord(string name) =>
+            _zip.GetEntry(_prefix + name) is null ? null : ReadRecord(_zip, _prefix + name, _source);
+
+        /// <summary>The state dict; see <see cref="PyTorchStateDict.Load(string)"/>.</summary>
+        public List<KeyValuePair<string, Tensor>> ReadStateDict()
+        {
+            object? top = PickleReader.Read(ReadRecord(_zip, _prefix + StorageTypes.PickleRecord, _source), _source);
+            return StateDictLoader.Load(top, storage => ReadStorage(_zip, _prefix, storage, _source), _source);
+        }
+
+        /// <summary>Closes the archive (not the stream it was opened on).</summary>
+        public void Dispose() => _zip.Dispose();
     }
 
     private static void CheckSignature(Stream stream, string source)
@@ -254,5 +318,18 @@ internal static class TorchArchive
         ZipArchiveEntry entry = zip.CreateEntry(StorageTypes.ArchiveName + "/" + name, CompressionLevel.NoCompression);
         using Stream output = entry.Open();
         output.Write(bytes);
+    }
+
+    // A plain file name beside data.pkl, so that it neither lands outside the folder torch.load
+    // requires every record to be in nor takes the place of a name PyTorch uses there.
+    private static void CheckExtraRecordName(string name)
+    {
+        string[] pyTorchNames = [StorageTypes.PickleRecord, StorageTypes.StorageFolder, StorageTypes.VersionRecord, StorageTypes.ByteOrderRecord,
+            StorageTypes.TorchScriptConstantsRecord, StorageTypes.TorchScriptCodeFolder.TrimEnd('/'), ".data", ".format_version", ".storage_alignment"];
+        if (string.IsNullOrEmpty(name) || name.Contains('/', StringComparison.Ordinal) || name.Contains('\\', StringComparison.Ordinal) || pyTorchNames.Contains(name))
+        {
+            throw new ArgumentException(
+                $"'{name}' cannot name an extra record: give a file name without '/' that is none of PyTorch's ({string.Join(", ", pyTorchNames)}).", "extraRecords");
+        }
     }
 }

@@ -56,6 +56,7 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
         options.Validate();
         TorchRuntime.EnsureLoaded();
         Options = options;
+        BatchNormalization = options.BatchNorm ? BatchNormalization.Layers : BatchNormalization.None;
 
         // TorchSharp's layer constructors draw their own initial weights from the global generator;
         // they are overwritten below, and the draw must not move the caller's random stream. The
@@ -93,8 +94,31 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
     /// <summary>The architecture settings.</summary>
     public BnInceptionOptions Options { get; }
 
+    /// <summary>
+    /// Whether the network has BN layers, has BN folded into its convolutions (made by
+    /// <see cref="Inference.BatchNormFolding"/>, or read from a folded ONNX file), or was trained
+    /// without BN. The last two have the same layers, so only this tells them apart.
+    /// </summary>
+    public BatchNormalization BatchNormalization { get; private set; }
+
     /// <summary>The classifier.</summary>
     public Linear Classifier => _fc;
+
+    /// <summary>
+    /// A network without BN layers to receive the weights of a network trained with
+    /// <paramref name="trained"/>'s settings once its BN is folded into the convolutions: it is
+    /// built as one trained without BN, but says that its BN is folded.
+    /// </summary>
+    internal static BnInception WithFoldedBatchNorm(BnInceptionOptions trained)
+    {
+        var network = new BnInception(trained with { BatchNorm = false });
+        network.BatchNormalization = BatchNormalization.FoldedIntoConvolutions;
+        return network;
+    }
+
+    /// <summary>A network built as this one is (its options, its BN folded or not), with fresh weights.</summary>
+    internal BnInception BuiltAlike() =>
+        BatchNormalization == BatchNormalization.FoldedIntoConvolutions ? WithFoldedBatchNorm(Options) : new BnInception(Options);
 
     /// <summary>True when the convolution weights, and every input, are laid out channels-last (<see cref="UseChannelsLast"/>).</summary>
     public bool IsChannelsLast { get; private set; }

@@ -14,7 +14,9 @@ public sealed record BnInceptionOptions
 
     /// <summary>
     /// Batch normalization after every convolution. Default true. False builds the paper's
-    /// "Inception" baseline: every convolution gets a bias instead.
+    /// "Inception" baseline: every convolution gets a bias instead. A network whose BN was folded
+    /// into its convolutions is built that way too; <see cref="BnInception.BatchNormalization"/>
+    /// tells the two apart.
     /// </summary>
     public bool BatchNorm { get; init; } = true;
 

@@ -17,9 +17,12 @@ public sealed class ImportedNetwork : IDisposable
 
     /// <summary>
     /// The network, in eval mode, on the CPU, in the default layout, computing what the file computes
-    /// (up to float rounding). A file with BN folded gives a network without BN
-    /// (<see cref="BnInceptionOptions.BatchNorm"/> false, convolutions with a bias); one with
-    /// BatchNormalization nodes gives one with BN and the file's γ, β, running statistics and ε.
+    /// (up to float rounding). <see cref="BnInception.BatchNormalization"/> says what the file holds:
+    /// a file with BatchNormalization nodes gives a network with BN layers and the file's γ, β,
+    /// running statistics and ε; a file with BN folded gives a network built without BN layers
+    /// (<see cref="BnInceptionOptions.BatchNorm"/> false, convolutions with a bias) whose BN is
+    /// <see cref="BatchNormalization.FoldedIntoConvolutions"/>; a file of a network trained without BN
+    /// gives one whose BN is <see cref="BatchNormalization.None"/>.
     /// Like any <see cref="BnInception"/>, it takes normalised images and returns logits: when
     /// <see cref="Normalization"/> is not null, apply it to the pixels first.
     /// <see cref="BnInceptionOptions.Dropout"/> and <see cref="BnInceptionOptions.BatchNormMomentum"/>
@@ -48,8 +51,9 @@ public sealed class ImportedNetwork : IDisposable
     /// The export settings the file was written with, as read from it: opset, outputs and names,
     /// normalisation, class labels, and whether it was shaped for ML.NET's OnnxTransformer.
     /// <see cref="OnnxExportOptions.FoldBatchNorm"/> is true when the file has no BatchNormalization
-    /// nodes (a folded file and one of a network without BN look the same). Exporting
-    /// <see cref="Model"/> with these settings writes the same graph and weights.
+    /// nodes (whether a network trained without BN was exported with it true or false does not show
+    /// in the file, nor change it). Exporting <see cref="Model"/> with these settings writes the same
+    /// graph, weights and metadata.
     /// </summary>
     public OnnxExportOptions ExportOptions { get; }
 

@@ -160,10 +160,22 @@ public static class OnnxExporter
             }
         }
 
-        return Describe(writer.Graph, architecture, options);
+        return Describe(writer.Graph, architecture, network.BatchNormalization, options);
     }
 
-    private static ModelProto Describe(GraphProto graph, BnInceptionOptions architecture, OnnxExportOptions options)
+    /// <summary>
+    /// The metadata <c>batch_norm</c> of a graph of a network with <paramref name="batchNormalization"/>.
+    /// A folded network and one trained without BN write the same nodes, so the importer reads this
+    /// to tell them apart.
+    /// </summary>
+    internal static string BatchNormMetadata(BatchNormalization batchNormalization) => batchNormalization switch
+    {
+        BatchNormalization.Layers => "BatchNormalization nodes",
+        BatchNormalization.FoldedIntoConvolutions => "folded into Conv",
+        _ => "none: trained without batch normalization",
+    };
+
+    private static ModelProto Describe(GraphProto graph, BnInceptionOptions architecture, BatchNormalization batchNormalization, OnnxExportOptions options)
     {
         int channels = architecture.InputChannels, size = architecture.InputSize, classes = architecture.NumClasses;
         string normalization = options.Normalization is null
@@ -210,7 +222,7 @@ public static class OnnxExporter
         }
         model.MetadataProps.Add(new StringStringEntryProto { Key = "input_size", Value = $"{channels}x{size}x{size}" });
         model.MetadataProps.Add(new StringStringEntryProto { Key = "input_normalization", Value = normalization });
-        model.MetadataProps.Add(new StringStringEntryProto { Key = "batch_norm", Value = options.FoldBatchNorm ? "folded into Conv" : "BatchNormalization nodes" });
+        model.MetadataProps.Add(new StringStringEntryProto { Key = "batch_norm", Value = BatchNormMetadata(batchNormalization) });
         if (options.ClassLabels is not null)
         {
             model.MetadataProps.Add(new StringStringEntryProto { Key = "class_labels", Value = JsonSerializer.Serialize(options.ClassLabels) });

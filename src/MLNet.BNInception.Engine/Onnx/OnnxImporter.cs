@@ -8,7 +8,8 @@ namespace MLNet.BNInception.Engine.Onnx;
 /// <summary>
 /// Reads an ONNX file written by <see cref="OnnxExporter"/>, with any of its options, back into a
 /// <see cref="BnInception"/>: the architecture from the graph (input channels and side from its
-/// input, classes from <c>fc.weight</c>, ReLU or sigmoid from the nodes, BN folded or kept), every
+/// input, classes from <c>fc.weight</c>, ReLU or sigmoid from the nodes, BN kept from the nodes,
+/// folded or never used from the metadata <c>batch_norm</c>), every
 /// weight by its initializer's name (PyTorch's state-dict keys). It is not a general ONNX reader:
 /// it then writes the network it built with the settings it read and requires the file's graph to
 /// be exactly that, so a file it accepts is one it reads completely, and anything else (another
@@ -58,9 +59,12 @@ public static class OnnxImporter
 
         IReadOnlyDictionary<string, string> metadata = ReadMetadata(file, source);
         Dictionary<string, TensorProto> initializers = Initializers(file.Graph, source);
-        (BnInceptionOptions architecture, OnnxExportOptions settings) = new OnnxSettingsReader(file, metadata, initializers, source).Read();
-        string described = Describe(architecture);
-        var network = new BnInception(architecture);
+        (BnInceptionOptions architecture, BatchNormalization batchNormalization, OnnxExportOptions settings) =
+            new OnnxSettingsReader(file, metadata, initializers, source).Read();
+        string described = Describe(architecture, batchNormalization);
+        BnInception network = batchNormalization == BatchNormalization.FoldedIntoConvolutions
+            ? BnInception.WithFoldedBatchNorm(architecture)
+            : new BnInception(architecture);
         try
         {
             LoadWeights(network, initializers, source, described);
@@ -205,7 +209,7 @@ public static class OnnxImporter
         return MemoryMarshal.Cast<byte, float>(initializer.RawData).ToArray();
     }
 
-    private static string Describe(BnInceptionOptions architecture) =>
+    private static string Describe(BnInceptionOptions architecture, BatchNormalization batchNormalization) =>
         $"a BN-Inception for {architecture.InputChannels} x {architecture.InputSize} x {architecture.InputSize} images and {architecture.NumClasses} classes " +
-        $"({(architecture.BatchNorm ? "with BN" : "without BN, or with BN folded")}, {architecture.Activation})";
+        $"({batchNormalization.Describe()}, {architecture.Activation})";
 }

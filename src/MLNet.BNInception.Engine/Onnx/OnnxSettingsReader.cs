@@ -9,13 +9,14 @@ internal sealed class OnnxSettingsReader(ModelProto file, IReadOnlyDictionary<st
 {
     private readonly GraphProto _graph = file.Graph;
 
-    public (BnInceptionOptions Architecture, OnnxExportOptions Settings) Read()
+    public (BnInceptionOptions Architecture, BatchNormalization BatchNormalization, OnnxExportOptions Settings) Read()
     {
         int opset = ReadOpset();
         (string inputName, int channels, int side) = ReadInput();
         int classes = ReadClasses();
         Activation activation = ReadActivation();
         NodeProto? batchNorm = _graph.Node.FirstOrDefault(node => node.OpType == "BatchNormalization");
+        BatchNormalization batchNormalization = ReadBatchNormalization(hasNodes: batchNorm is not null);
         var architecture = new BnInceptionOptions
         {
             NumClasses = classes,
@@ -51,7 +52,7 @@ internal sealed class OnnxSettingsReader(ModelProto file, IReadOnlyDictionary<st
             ClassLabels = ReadClassLabels(classes),
             ForMLNetOnnxTransformer = Node("logits_flat") is not null || Node("probabilities_flat") is not null,
         };
-        return (architecture, settings);
+        return (architecture, batchNormalization, settings);
     }
 
     private InvalidDataException Layout(string what) => new(
@@ -122,6 +123,26 @@ internal sealed class OnnxSettingsReader(ModelProto file, IReadOnlyDictionary<st
             null => throw Layout("it has no node named 'conv1.act' (the first convolution's nonlinearity)"),
             _ => throw Layout($"the first convolution's nonlinearity 'conv1.act' is {operation}, not Relu or Sigmoid"),
         };
+    }
+
+    // A graph without BatchNormalization nodes is that of a network whose BN was folded or of one
+    // trained without BN: only the metadata says which, so it must be there and agree with the graph.
+    private BatchNormalization ReadBatchNormalization(bool hasNodes)
+    {
+        BatchNormalization[] possible = hasNodes
+            ? [BatchNormalization.Layers]
+            : [BatchNormalization.FoldedIntoConvolutions, BatchNormalization.None];
+        metadata.TryGetValue("batch_norm", out string? recorded);
+        foreach (BatchNormalization candidate in possible)
+        {
+            if (recorded == OnnxExporter.BatchNormMetadata(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw Layout($"the metadata batch_norm is {(recorded is null ? "missing" : $"'{recorded}'")}, where a graph {(hasNodes ? "with" : "without")} " +
+            $"BatchNormalization nodes records {string.Join(" or ", possible.Select(candidate => $"'{OnnxExporter.BatchNormMetadata(candidate)}'"))}");
     }
 
     // ε is stored as a float; its shortest decimal form gives back the double it was written

@@ -24,17 +24,31 @@ internal sealed record TrainingState
 }
 
 /// <summary>
-/// One checkpoint file in PyTorch's format (so Python can read it too): the model's state dict
-/// under <c>model.</c>, SGD's momentum buffers under <c>optimizer.momentum.{i}</c> (parameters in
-/// the optimizer's order), the best weights so far under <c>best.</c>, the global generator's state,
-/// and the options and progress as UTF-8 JSON in <c>trainer.meta</c>. Each epoch's shuffle order
-/// follows from the seed, so it is not stored. Written atomically by <see cref="PyTorchStateDict.Save(IEnumerable{KeyValuePair{string, Tensor}}, string)"/>.
+/// One checkpoint file in PyTorch's format, which <c>torch.load</c> reads as a dict of tensors: the
+/// model's state dict under <c>model.</c>, SGD's momentum buffers under <c>optimizer.momentum.{i}</c>
+/// (parameters in the optimizer's order), the best weights so far under <c>best.</c>, and the global
+/// generator's state. The options and progress are UTF-8 JSON in a record of their own beside the
+/// tensors, <c>archive/bninception-checkpoint.json</c>, readable with any zip tool; torch.load
+/// ignores it. Each epoch's shuffle order follows from the seed, so it is not stored. Written
+/// atomically (a temporary file, then a rename).
 /// </summary>
+/// <remarks>
+/// Format 2 kept the JSON as a byte tensor, <c>trainer.meta</c>, among the others. Such a
+/// checkpoint is refused with a message that says to start training again: before 1.0 a checkpoint
+/// is a run's working file, resumed by the version that wrote it, and a second reader kept for an
+/// older layout would outlive its use. Its weights can still start a new run (initial weights).
+/// </remarks>
 internal static class TrainingCheckpoint
 {
-    public const int FormatVersion = 2;
+    public const int FormatVersion = 3;
     public const string MomentumPrefix = "optimizer.momentum.";
-    public const string MetaKey = "trainer.meta";
+
+    /// <summary>The record holding the options and progress, in the archive's folder.</summary>
+    public const string DescriptionRecord = "bninception-checkpoint.json";
+
+    /// <summary>Where format 2 kept the description, as a byte tensor.</summary>
+    private const string Format2DescriptionKey = "trainer.meta";
+
     private const string RngKey = "trainer.rng_state";
 
     private static readonly JsonSerializerOptions Json = new()
@@ -67,10 +81,15 @@ internal static class TrainingCheckpoint
         }
 
         entries.Add(new(RngKey, get_rng_state()));
-        byte[] meta = JsonSerializer.SerializeToUtf8Bytes(new Meta(FormatVersion, model, trainer, state), Json);
-        entries.Add(new(MetaKey, tensor(meta)));
-        PyTorchStateDict.Save(entries, path);
+        byte[] description = JsonSerializer.SerializeToUtf8Bytes(new Meta(FormatVersion, model, trainer, state), Json);
+        TorchArchive.WriteFile(entries, path, new Dictionary<string, byte[]> { [DescriptionRecord] = description });
     }
+
+    /// <summary>
+    /// Whether a state dict read from a file is a checkpoint's (this format's or format 2's), whose
+    /// weights are under <c>model.</c> and <c>best.</c>, rather than a model's own.
+    /// </summary>
+    public static bool HoldsATrainingRun(IEnumerable<KeyValuePair<string, Tensor>> entries) => entries.Any(pair => pair.Key == RngKey);
 
     /// <summary>A loaded checkpoint; dispose it to free its tensors.</summary>
     public sealed class Loaded : IDisposable
@@ -106,18 +125,39 @@ internal static class TrainingCheckpoint
         }
     }
 
+    /// <exception cref="InvalidDataException">
+    /// The file is not a complete checkpoint of this format: the message names it and says why, and
+    /// for a checkpoint of an earlier version, that training must start again.
+    /// </exception>
     public static Loaded Load(string path)
     {
-        IReadOnlyList<KeyValuePair<string, Tensor>> entries = PyTorchStateDict.Load(path);
+        TorchRuntime.EnsureLoaded();
+        List<KeyValuePair<string, Tensor>> entries;
+        byte[]? description;
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        using (TorchArchive.Reader archive = TorchArchive.Reader.Open(file, path))
+        {
+            description = archive.ReadExtraRecord(DescriptionRecord);
+            entries = archive.ReadStateDict();
+        }
+
         try
         {
-            Tensor meta = entries.FirstOrDefault(pair => pair.Key == MetaKey).Value
-                ?? throw new InvalidDataException($"{path} is not a BN-Inception training checkpoint: it has no '{MetaKey}' entry.");
-            Meta parsed = JsonSerializer.Deserialize<Meta>(meta.data<byte>().ToArray(), Json)
+            if (description is null)
+            {
+                throw new InvalidDataException(entries.Any(pair => pair.Key == Format2DescriptionKey)
+                    ? $"{path} is a checkpoint of an earlier version of MLNet.BNInception (format 2, which kept its description in the tensor " +
+                      $"'{Format2DescriptionKey}'); this version resumes format {FormatVersion} only. Start the training again without resuming from it " +
+                      "(delete it, or choose another checkpoint path); its weights can still start the new run (InitialWeightsPath, or --init-weights)."
+                    : $"{path} is not a BN-Inception training checkpoint: it has no record '{StorageTypes.ArchiveName}/{DescriptionRecord}'.");
+            }
+
+            Meta parsed = JsonSerializer.Deserialize<Meta>(description, Json)
                 ?? throw new InvalidDataException($"{path}: the checkpoint's description is empty.");
             if (parsed.FormatVersion != FormatVersion)
             {
-                throw new InvalidDataException($"{path} is checkpoint format {parsed.FormatVersion}; this version reads format {FormatVersion}.");
+                throw new InvalidDataException(
+                    $"{path} is checkpoint format {parsed.FormatVersion}; this version resumes format {FormatVersion} only. Start the training again without resuming from it.");
             }
 
             if (entries.All(pair => pair.Key != RngKey))

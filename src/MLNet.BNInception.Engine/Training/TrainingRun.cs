@@ -299,7 +299,7 @@ internal sealed class TrainingRun(
     {
         using DisposeScope scope = NewDisposeScope();
         IReadOnlyList<KeyValuePair<string, Tensor>> entries = PyTorchStateDict.Load(path);
-        if (entries.Any(pair => pair.Key == TrainingCheckpoint.MetaKey))
+        if (TrainingCheckpoint.HoldsATrainingRun(entries))
         {
             string section = entries.Any(pair => pair.Key.StartsWith("best.", StringComparison.Ordinal)) ? "best." : "model.";
             entries = entries.Where(pair => pair.Key.StartsWith(section, StringComparison.Ordinal))

@@ -29,7 +29,8 @@ public static class BnInceptionModelFile
 
     /// <summary>
     /// The network of the BN-Inception in the ML.NET model file at <paramref name="modelZipPath"/>,
-    /// in eval mode, BN folded (the form it is saved in), with the class names
+    /// in eval mode, in the form it is saved in (BN folded into the convolutions, or none when it was
+    /// trained without: <see cref="Engine.Network.BnInception.BatchNormalization"/> says which), with the class names
     /// (<see cref="ImportedNetwork.ClassLabels"/>, the order of the Score column's slots). It takes a
     /// batch of the pipeline's feature column as it reaches the trainer (N × C × S × S, planar pixels
     /// as <c>ExtractPixels</c> writes them, no further normalisation) and returns logits; their
@@ -54,17 +55,39 @@ public static class BnInceptionModelFile
     /// <exception cref="InvalidDataException">As for <see cref="ReadNetwork"/>.</exception>
     public static byte[] ReadOnnxModel(string modelZipPath) => Find(modelZipPath).Onnx;
 
+    /// <summary>
+    /// As <see cref="ReadOnnxModel(string)"/>, from a model file the caller has open: the stream
+    /// <c>mlContext.Model.Load</c> read the pipeline from, say, so that the pipeline and its network
+    /// come from one opening of the file, and so from the same bytes even when the file is replaced
+    /// in between. The whole stream is the zip file; it must be seekable, and it is left open.
+    /// </summary>
+    /// <param name="modelZip">The model file's bytes.</param>
+    /// <param name="source">Names the file in error messages (its path, say).</param>
+    /// <exception cref="InvalidDataException">As for <see cref="ReadNetwork"/>.</exception>
+    public static byte[] ReadOnnxModel(Stream modelZip, string source)
+    {
+        ArgumentNullException.ThrowIfNull(modelZip);
+        ArgumentNullException.ThrowIfNull(source);
+        return Find(modelZip, source).Onnx;
+    }
+
     private static (byte[] Onnx, string Entry) Find(string modelZipPath)
     {
         ArgumentNullException.ThrowIfNull(modelZipPath);
+        using FileStream file = File.OpenRead(modelZipPath);
+        return Find(file, modelZipPath);
+    }
+
+    private static (byte[] Onnx, string Entry) Find(Stream modelZip, string source)
+    {
         ZipArchive zip;
         try
         {
-            zip = ZipFile.OpenRead(modelZipPath);
+            zip = new ZipArchive(modelZip, ZipArchiveMode.Read, leaveOpen: true);
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"{modelZipPath} is not a zip file, so not an ML.NET model file; expected {Expected}.", e);
+            throw new InvalidDataException($"{source} is not a zip file, so not an ML.NET model file; expected {Expected}.", e);
         }
 
         using (zip)
@@ -73,14 +96,14 @@ public static class BnInceptionModelFile
             if (candidates.Length == 0)
             {
                 throw new InvalidDataException(
-                    $"{modelZipPath} holds no ONNX model (no entry named …/{EntryName}, where ML.NET's OnnxTransformer keeps its model); expected {Expected}.");
+                    $"{source} holds no ONNX model (no entry named …/{EntryName}, where ML.NET's OnnxTransformer keeps its model); expected {Expected}.");
             }
 
             var ours = new List<(ZipArchiveEntry Entry, byte[] Content)>();
             var others = new List<string>();
             foreach (ZipArchiveEntry entry in candidates)
             {
-                byte[] content = Read(entry, modelZipPath);
+                byte[] content = Read(entry, source);
                 string? producer = OnnxImporter.ReadProducerName(Onnx(content));
                 if (producer == OnnxExporter.ProducerName)
                 {
@@ -96,9 +119,9 @@ public static class BnInceptionModelFile
             {
                 1 => (ours[0].Content[sizeof(int)..], ours[0].Entry.FullName),
                 0 => throw new InvalidDataException(
-                    $"{modelZipPath} holds no ONNX model written by BN-Inception, only {string.Join("; ", others)}; expected {Expected}."),
+                    $"{source} holds no ONNX model written by BN-Inception, only {string.Join("; ", others)}; expected {Expected}."),
                 _ => throw new InvalidDataException(
-                    $"{modelZipPath} holds {ours.Count} BN-Inception networks ({string.Join(", ", ours.Select(model => $"'{model.Entry.FullName}'"))}), " +
+                    $"{source} holds {ours.Count} BN-Inception networks ({string.Join(", ", ours.Select(model => $"'{model.Entry.FullName}'"))}), " +
                     $"and cannot tell which to read; expected {Expected}, with one."),
             };
         }
