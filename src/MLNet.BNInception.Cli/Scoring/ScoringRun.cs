@@ -20,7 +20,7 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvR
 
     private readonly ScoreOptions _options = options;
     private readonly ConcurrentBag<float[]> _buffers = [];
-    private readonly Dictionary<string, long> _badRows = new(StringComparer.Ordinal);
+    private readonly Dictionary<RowErrorReason, long> _badRows = [];
     private readonly Stopwatch _clock = new();
     private readonly Stopwatch _networkClock = new();
     private readonly TaskCompletionSource _workerFailed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -217,7 +217,7 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvR
             Line = reader.LineNumber,
             Fields = [.. fields],
             Path = path,
-            Error = $"FieldCount: the row has {count} field{(count == 1 ? "" : "s")}, the {(_options.HasHeader ? "header" : "first row")} {input.FieldCount}{extra}",
+            Error = RowError.FieldCount($"the row has {count} field{(count == 1 ? "" : "s")}, the {(_options.HasHeader ? "header" : "first row")} {input.FieldCount}{extra}"),
         };
     }
 
@@ -259,19 +259,18 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvR
     private void Write(Window window)
     {
         List<InputRow> rows = window.Rows;
-        if (_options.FailFast && rows.FirstOrDefault(row => row.Error is not null) is { } bad)
+        if (_options.FailFast && rows.FirstOrDefault(row => row.Error is not null) is { Error: { } failure } bad)
         {
             // --resume refuses an input that changed since the job began, so the advice never asks for
             // the list to be edited when the image itself can be mended.
-            bool rowAtFault = bad.Error!.StartsWith("FieldCount:", StringComparison.Ordinal) || bad.Error.StartsWith("EmptyPath:", StringComparison.Ordinal);
-            string mend = rowAtFault
+            string mend = failure.Reason.IsRowMalformed
                 ? "the row itself is malformed: correct it in the input and score again with --overwrite (an edited input cannot be resumed), " +
                   "or score without --fail-fast to have it reported in the Error column"
                 : "repair or replace the file and rerun the same command with --resume (in place of --overwrite, if it had that), which keeps the rows already written; " +
                   "editing the input instead (removing the row) makes it another job, which --resume refuses: then score again with --overwrite, " +
                   "or without --fail-fast to have bad rows reported in the Error column";
             throw new CommandLineException(ExitCodes.BadRow,
-                $"row {bad.Number} (line {bad.Line}), path '{FileNameBytes.Printable(bad.Path)}': {bad.Error}. Stopped by --fail-fast after {output.RowsDone + _written} rows; {mend}");
+                $"row {bad.Number} (line {bad.Line}), path '{FileNameBytes.Printable(bad.Path)}': {failure}. Stopped by --fail-fast after {output.RowsDone + _written} rows; {mend}");
         }
 
         // The good rows' images move to the front, in order, so the network gets one dense batch.
@@ -307,7 +306,7 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvR
         {
             bytes.Write(row.Fields);
             text.Clear();
-            if (row.Error is null)
+            if (row.Error is not { } error)
             {
                 ReadOnlySpan<float> p = probabilities.AsSpan(scored++ * classes, classes);
                 TopClasses.Find(p, best);
@@ -323,9 +322,8 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvR
             else
             {
                 text.Append(separator, 2 * _options.TopK + 1);
-                CsvText.AppendField(text, row.Error, separator);
-                string reason = row.Error[..Math.Max(0, row.Error.IndexOf(':', StringComparison.Ordinal))];
-                _badRows[reason] = _badRows.GetValueOrDefault(reason) + 1;
+                CsvText.AppendField(text, error.ToString(), separator);
+                _badRows[error.Reason] = _badRows.GetValueOrDefault(error.Reason) + 1;
             }
 
             text.Append('\n');
@@ -357,8 +355,8 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvR
         /// <summary>The image path; bytes that are not UTF-8 are carried as <see cref="FileNameBytes"/> escapes, so the file still opens.</summary>
         public required string Path { get; init; }
 
-        /// <summary>Why the row has no prediction (reason: detail), or null.</summary>
-        public string? Error { get; set; }
+        /// <summary>Why the row has no prediction, or null.</summary>
+        public RowError? Error { get; set; }
     }
 
     /// <summary>A batch of consecutive rows of the shard and their prepared images.</summary>
