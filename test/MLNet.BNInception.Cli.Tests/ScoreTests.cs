@@ -192,4 +192,25 @@ public class ScoreTests
         Assert.That(written.Column("Error"), Is.All.Empty);
         Assert.That(written.Column("ImagePath"), Is.EqualTo(File.ReadAllLines(input).Skip(1)));
     }
+
+    [TestCase(",a", "EmptyPath", TestName = "FailFastOnARowWithoutAPathAsksForTheInputToBeCorrected")]
+    [TestCase("t10k/1.png", "FieldCount", TestName = "FailFastOnARowWithTooFewFieldsAsksForTheInputToBeCorrected")]
+    public void FailFastOnAMalformedRowAsksForTheInputToBeCorrected(string malformed, string reason)
+    {
+        // The row is at fault, not a file: --resume would refuse the corrected input, so the advice
+        // must not send the user there.
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string input = work.File("list.csv");
+        File.WriteAllLines(input, ["ImagePath,Label", "t10k/0.png,a", malformed, "t10k/2.png,c"]);
+        ExternalProcess.Result run = InstalledTool.Run(work.Path, "score", "--model", trained.ModelPath, "--input", input, "--output", work.File("out.csv"),
+            "--image-folder", trained.Files.ImageFolder, "--batch", "1", "--fail-fast");
+
+        Assert.That(run.ExitCode, Is.EqualTo(5));
+        string message = run.Error.Trim().Split('\n').Last();
+        Assert.That(message, Does.StartWith("bninception: row 2 (line 3), path '").And.Contain($"': {reason}: "));
+        Assert.That(message, Does.Contain("the row itself is malformed: correct it in the input and score again with --overwrite"));
+        Assert.That(message, Does.Not.Contain("--resume (in place of --overwrite"));
+        Assert.That(File.ReadAllLines(work.File("out.csv")), Has.Length.EqualTo(2), "the header and the row before the bad one");
+    }
 }

@@ -63,6 +63,46 @@ public class TransformTests
     }
 
     [Test]
+    public void AScoreReadFromARowKeepsItsValuesAfterTheCursorMovesOn()
+    {
+        // More rows than a scoring batch: the cursor scores a second batch while the first one's scores are held.
+        PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 70);
+        Assert.That(s_model.ScoringBatchSize, Is.LessThan(rows.Length), "the rows span two batches");
+        IDataView scored = s_model.Transform(PipelineData.KeyedView(Ml, rows));
+        DataViewSchema.Column score = scored.Schema["Score"];
+        var held = new VBuffer<float>[rows.Length];
+        VBuffer<float> reused = default;
+        bool filledInPlace = true;
+        using (DataViewRowCursor cursor = scored.GetRowCursor([score]))
+        {
+            ValueGetter<VBuffer<float>> getScore = cursor.GetGetter<VBuffer<float>>(score);
+            for (int i = 0; cursor.MoveNext(); i++)
+            {
+                getScore(ref held[i]);
+                VBuffer<float> before = reused;
+                getScore(ref reused);
+                filledInPlace &= i == 0 || System.Runtime.CompilerServices.Unsafe.AreSame(
+                    ref System.Runtime.InteropServices.MemoryMarshal.GetReference(before.GetValues()),
+                    ref System.Runtime.InteropServices.MemoryMarshal.GetReference(reused.GetValues()));
+            }
+        }
+
+        // The engine's own scorer, contiguous layout, batches of one: an independent path to the same probabilities.
+        using var scorer = new BnInceptionScorer(s_model.Model, new ScorerOptions { ChannelsLast = false, BatchSize = 1 });
+        using TorchSharp.torch.Tensor images = TorchSharp.torch.tensor(rows.SelectMany(r => r.Features).ToArray(), [rows.Length, 1, 64, 64]);
+        using TorchSharp.torch.Tensor probabilities = scorer.Probabilities(images);
+        float[] direct = probabilities.data<float>().ToArray();
+        int classes = PipelineData.ClassNames.Length;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            Assert.That(held[i].DenseValues().ToArray(), Is.EqualTo(direct[(i * classes)..((i + 1) * classes)]).Within(1e-4), $"row {i}, read before the cursor moved on");
+        }
+
+        Assert.That(reused.DenseValues().ToArray(), Is.EqualTo(direct[^classes..]).Within(1e-4), "a buffer filled row after row holds the last row's scores");
+        Assert.That(filledInPlace, Is.True, "the getter fills the caller's buffer in place, as ML.NET's getters do, rather than giving it new arrays per row");
+    }
+
+    [Test]
     public void InputColumnsPassThroughUnchangedAndOnlyAskedColumnsAreComputed()
     {
         PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 9);

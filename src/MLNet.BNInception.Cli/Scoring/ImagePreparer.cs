@@ -78,11 +78,11 @@ internal sealed class ImagePreparer
         }
 
         /// <summary>Writes the input for the image at <paramref name="path"/> to <paramref name="destination"/>; returns null, or why the image cannot be used.</summary>
-        public string? Prepare(string path, Span<float> destination)
+        public RowError? Prepare(string path, Span<float> destination)
         {
             if (string.IsNullOrWhiteSpace(path))
             {
-                return $"{InvalidImageReason.EmptyPath}: the row has no image path";
+                return RowError.InvalidImage(InvalidImageReason.EmptyPath, "the row has no image path");
             }
 
             _row.Path = path;
@@ -92,13 +92,13 @@ internal sealed class ImagePreparer
             }
             catch (InvalidImageException e)
             {
-                return $"{e.Reason}: {e.Detail}";
+                return RowError.InvalidImage(e.Reason, e.Detail);
             }
             catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
             {
                 // An image the loader took but the model's steps cannot process must not stop the
                 // job for ever: --resume would fail at the same row again.
-                return $"Unprocessable: the model's image steps failed on '{IO.FileNameBytes.Printable(path)}' ({e.GetType().Name}: {BnInceptionCommandLine.OneLine(e.Message)})";
+                return RowError.Unprocessable($"the model's image steps failed on '{IO.FileNameBytes.Printable(path)}' ({e.GetType().Name}: {BnInceptionCommandLine.OneLine(e.Message)})");
             }
 
             if (_features.Features.Length != _length)

@@ -100,7 +100,7 @@ internal sealed class ScoringJob
 
         log($"scoring {rowsInShard - output.RowsDone} rows ({_options.Shard}) with {network.Description}, batches of {_options.BatchSize}, " +
             $"{_options.Decoders} image thread{(_options.Decoders == 1 ? "" : "s")}; images from {imageFolder ?? "paths as given"}");
-        var run = new ScoringRun(_options, _separator, OpenInput, input, network, preparer, output, rowsInShard, progress);
+        var run = new ScoringRun(_options, _separator, new ShardReader(_options, _separator, OpenInput, input), network, preparer, output, rowsInShard, progress);
         ScoringSummary summary = await run.ExecuteAsync(cancellation).ConfigureAwait(false);
         long rowsRead = summary.RowsAlreadyDone + summary.RowsWritten;
         if (!summary.Interrupted && rowsRead != rowsInShard)

@@ -10,17 +10,17 @@ using MLNet.BNInception.IO;
 namespace MLNet.BNInception.Cli.Scoring;
 
 /// <summary>
-/// One run of a <see cref="ScoringJob"/>, once its input, model and output are checked and open: the reader,
-/// the image workers, and the network with the writer, joined by bounded channels.
+/// One run of a <see cref="ScoringJob"/>, once its input, model and output are checked and open: the
+/// <see cref="ShardReader"/>, the image workers, and the network with the writer, joined by bounded channels.
 /// </summary>
-internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvReader> openInput, ScoringJob.InputLayout input, IScoringNetwork network,
+internal sealed class ScoringRun(ScoreOptions options, char separator, ShardReader shard, IScoringNetwork network,
     ImagePreparer preparer, PredictionsFile output, long rowsInShard, Action<ScoringProgress>? progress)
 {
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
 
     private readonly ScoreOptions _options = options;
     private readonly ConcurrentBag<float[]> _buffers = [];
-    private readonly Dictionary<string, long> _badRows = new(StringComparer.Ordinal);
+    private readonly Dictionary<RowErrorReason, long> _badRows = [];
     private readonly Stopwatch _clock = new();
     private readonly Stopwatch _networkClock = new();
     private readonly TaskCompletionSource _workerFailed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -125,33 +125,16 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvR
         }
     }
 
-    // Reads the input, keeps the shard's rows not yet done, and sends them on in batches.
+    // Sends the shard's rows not yet done on, a batch at a time, to the writer (in order) and to the workers.
     private async Task ReadAsync(ChannelWriter<Window> inOrder, ChannelWriter<Window> toPrepare, CancellationToken cancellation)
     {
         try
         {
-            using CsvReader reader = openInput();
-            long index = 0, skip = output.RowsDone;
-            var rows = new List<InputRow>(_options.BatchSize);
-            while (reader.Read())
+            foreach (List<InputRow> rows in shard.Batches(output.RowsDone))
             {
-                long rowIndex = index++;
-                if (!_options.Shard.Contains(rowIndex) || skip-- > 0)
-                {
-                    continue;
-                }
-
-                rows.Add(ReadRow(reader));
-                if (rows.Count == _options.BatchSize)
-                {
-                    await SendAsync(rows).ConfigureAwait(false);
-                    rows = new List<InputRow>(_options.BatchSize);
-                }
-            }
-
-            if (rows.Count > 0)
-            {
-                await SendAsync(rows).ConfigureAwait(false);
+                var window = new Window(rows, _buffers.TryTake(out float[]? buffer) ? buffer : new float[_options.BatchSize * network.FeatureLength]);
+                await inOrder.WriteAsync(window, cancellation).ConfigureAwait(false);
+                await toPrepare.WriteAsync(window, cancellation).ConfigureAwait(false);
             }
         }
         catch (CsvFormatException e)
@@ -176,49 +159,6 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvR
             inOrder.TryComplete();
             toPrepare.TryComplete();
         }
-
-        async Task SendAsync(List<InputRow> batch)
-        {
-            var window = new Window(batch, _buffers.TryTake(out float[]? buffer) ? buffer : new float[_options.BatchSize * network.FeatureLength]);
-            await inOrder.WriteAsync(window, cancellation).ConfigureAwait(false);
-            await toPrepare.WriteAsync(window, cancellation).ConfigureAwait(false);
-        }
-    }
-
-    private InputRow ReadRow(CsvReader reader)
-    {
-        int count = reader.FieldCount;
-        string path = input.PathIndex < count ? FileNameBytes.Decode(reader.GetSpan(input.PathIndex)) : "";
-        if (count == input.FieldCount)
-        {
-            return new InputRow { Number = reader.RowNumber, Line = reader.LineNumber, Fields = reader.RawRecord.ToArray(), Path = path };
-        }
-
-        // A ragged row keeps the header's columns, so that the added ones stay in place; each field
-        // kept is copied as the input holds it.
-        var fields = new List<byte>(reader.RawRecord.Length + input.FieldCount);
-        for (int i = 0; i < input.FieldCount; i++)
-        {
-            if (i > 0)
-            {
-                fields.AddRange(Utf8.GetBytes([separator]));
-            }
-
-            if (i < count)
-            {
-                fields.AddRange(reader.GetRawSpan(i));
-            }
-        }
-
-        string extra = count > input.FieldCount ? $"; its last {count - input.FieldCount} are left out of the output" : "";
-        return new InputRow
-        {
-            Number = reader.RowNumber,
-            Line = reader.LineNumber,
-            Fields = [.. fields],
-            Path = path,
-            Error = $"FieldCount: the row has {count} field{(count == 1 ? "" : "s")}, the {(_options.HasHeader ? "header" : "first row")} {input.FieldCount}{extra}",
-        };
     }
 
     // An image worker: prepares every row of the batches it takes.
@@ -259,19 +199,18 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvR
     private void Write(Window window)
     {
         List<InputRow> rows = window.Rows;
-        if (_options.FailFast && rows.FirstOrDefault(row => row.Error is not null) is { } bad)
+        if (_options.FailFast && rows.FirstOrDefault(row => row.Error is not null) is { Error: { } failure } bad)
         {
             // --resume refuses an input that changed since the job began, so the advice never asks for
             // the list to be edited when the image itself can be mended.
-            bool rowAtFault = bad.Error!.StartsWith("FieldCount:", StringComparison.Ordinal) || bad.Error.StartsWith("EmptyPath:", StringComparison.Ordinal);
-            string mend = rowAtFault
+            string mend = failure.Reason.IsRowMalformed
                 ? "the row itself is malformed: correct it in the input and score again with --overwrite (an edited input cannot be resumed), " +
                   "or score without --fail-fast to have it reported in the Error column"
                 : "repair or replace the file and rerun the same command with --resume (in place of --overwrite, if it had that), which keeps the rows already written; " +
                   "editing the input instead (removing the row) makes it another job, which --resume refuses: then score again with --overwrite, " +
                   "or without --fail-fast to have bad rows reported in the Error column";
             throw new CommandLineException(ExitCodes.BadRow,
-                $"row {bad.Number} (line {bad.Line}), path '{FileNameBytes.Printable(bad.Path)}': {bad.Error}. Stopped by --fail-fast after {output.RowsDone + _written} rows; {mend}");
+                $"row {bad.Number} (line {bad.Line}), path '{FileNameBytes.Printable(bad.Path)}': {failure}. Stopped by --fail-fast after {output.RowsDone + _written} rows; {mend}");
         }
 
         // The good rows' images move to the front, in order, so the network gets one dense batch.
@@ -307,7 +246,7 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvR
         {
             bytes.Write(row.Fields);
             text.Clear();
-            if (row.Error is null)
+            if (row.Error is not { } error)
             {
                 ReadOnlySpan<float> p = probabilities.AsSpan(scored++ * classes, classes);
                 TopClasses.Find(p, best);
@@ -323,9 +262,8 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvR
             else
             {
                 text.Append(separator, 2 * _options.TopK + 1);
-                CsvText.AppendField(text, row.Error, separator);
-                string reason = row.Error[..Math.Max(0, row.Error.IndexOf(':', StringComparison.Ordinal))];
-                _badRows[reason] = _badRows.GetValueOrDefault(reason) + 1;
+                CsvText.AppendField(text, error.ToString(), separator);
+                _badRows[error.Reason] = _badRows.GetValueOrDefault(error.Reason) + 1;
             }
 
             text.Append('\n');
@@ -342,23 +280,6 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, Func<CsvR
         }
 
         _written += rows.Count;
-    }
-
-    /// <summary>A row of the input on its way to the output.</summary>
-    private sealed class InputRow
-    {
-        public long Number { get; init; }
-
-        public long Line { get; init; }
-
-        /// <summary>The row's fields as the output gets them: the input's bytes, quoting and all, whatever their encoding.</summary>
-        public required byte[] Fields { get; init; }
-
-        /// <summary>The image path; bytes that are not UTF-8 are carried as <see cref="FileNameBytes"/> escapes, so the file still opens.</summary>
-        public required string Path { get; init; }
-
-        /// <summary>Why the row has no prediction (reason: detail), or null.</summary>
-        public string? Error { get; set; }
     }
 
     /// <summary>A batch of consecutive rows of the shard and their prepared images.</summary>

@@ -9,7 +9,7 @@ namespace MLNet.BNInception.Cli.Scoring;
 /// <param name="NetworkTime">The time the network spent scoring.</param>
 /// <param name="Engine">The network's engine and settings.</param>
 /// <param name="Interrupted">Stopped early by Ctrl-C or SIGTERM; the output holds whole batches and <c>--resume</c> continues it.</param>
-internal sealed record ScoringSummary(long RowsInShard, long RowsAlreadyDone, long RowsWritten, IReadOnlyDictionary<string, long> BadRows,
+internal sealed record ScoringSummary(long RowsInShard, long RowsAlreadyDone, long RowsWritten, IReadOnlyDictionary<RowErrorReason, long> BadRows,
     TimeSpan Elapsed, TimeSpan NetworkTime, string Engine, bool Interrupted)
 {
     /// <summary>All bad rows.</summary>

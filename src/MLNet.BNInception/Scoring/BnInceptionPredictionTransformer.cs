@@ -162,13 +162,25 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
         }
     }
 
-    /// <summary>Softmax probabilities, <paramref name="count"/> × classes, for that many images laid out one after the other in <paramref name="pixels"/>.</summary>
-    internal float[] Probabilities(float[] pixels, int count)
+    /// <summary>
+    /// Writes the softmax probabilities of the first <paramref name="count"/> images laid out one after the other in
+    /// <paramref name="pixels"/> to the start of <paramref name="probabilities"/>, <paramref name="count"/> × classes values.
+    /// The caller keeps the array from batch to batch: the network's output is copied once, into it.
+    /// </summary>
+    internal void Probabilities(float[] pixels, int count, float[] probabilities)
     {
         ThrowIfDisposed();
         using DisposeScope scope = NewDisposeScope();
         int size = Layout.Size;
         Tensor images = tensor(count * size == pixels.Length ? pixels : pixels[..(count * size)], [count, Layout.Channels, Layout.Side, Layout.Side]);
-        return _scorer.Probabilities(images).data<float>().ToArray();
+        Tensor result = _scorer.Probabilities(images);
+
+        // TorchSharp's CopyTo stops quietly where the array ends: a short array would leave rows unscored.
+        if (result.numel() > probabilities.Length)
+        {
+            throw new ArgumentException($"{count} images have {result.numel()} probabilities; the array holds {probabilities.Length}.", nameof(probabilities));
+        }
+
+        result.data<float>().CopyTo(probabilities, 0);
     }
 }

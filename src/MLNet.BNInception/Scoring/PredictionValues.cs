@@ -3,6 +3,9 @@ using Microsoft.ML;
 
 namespace MLNet.BNInception.Scoring;
 
+/// <summary>The current row's probabilities, one per class: a view of the scored batch, valid until the cursor moves on.</summary>
+internal delegate ReadOnlySpan<float> CurrentProbabilities();
+
 /// <summary>The getters of Score and PredictedLabel, from a row's probabilities: shared by the batched cursor and the one-row mapper.</summary>
 internal static class PredictionValues
 {
@@ -10,12 +13,15 @@ internal static class PredictionValues
     /// The getter of <paramref name="column"/>, Score (at <paramref name="scoreIndex"/>) or
     /// PredictedLabel (just after it), reading the current row's probabilities from <paramref name="probabilities"/>.
     /// </summary>
-    public static ValueGetter<TValue> Getter<TValue>(DataViewSchema.Column column, int scoreIndex, Func<float[]> probabilities)
+    public static ValueGetter<TValue> Getter<TValue>(DataViewSchema.Column column, int scoreIndex, CurrentProbabilities probabilities)
     {
         Delegate getter = column.Index == scoreIndex
             ? (ValueGetter<VBuffer<float>>)((ref VBuffer<float> value) =>
             {
-                float[] row = probabilities();
+                // The one copy of a row's scores: from the batch into the caller's buffer, whose arrays the
+                // editor reuses when they are large enough. The batch's array is overwritten by the next
+                // batch, so what the caller holds must never be a view of it.
+                ReadOnlySpan<float> row = probabilities();
                 VBufferEditor<float> editor = VBufferEditor.Create(ref value, row.Length);
                 row.CopyTo(editor.Values);
                 value = editor.Commit();

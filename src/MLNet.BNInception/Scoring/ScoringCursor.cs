@@ -22,7 +22,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
     private readonly ValueGetter<DataViewRowId> _getId;
     private readonly DataViewRowId[] _ids;
     private readonly float[] _pixels;
-    private float[] _probabilities = [];
+    private readonly float[] _probabilities;
     private VBuffer<float> _featureValues;
     private int _rows;
     private int _slot = -1;
@@ -41,6 +41,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
         _getId = input.GetIdGetter();
         _ids = new DataViewRowId[_batchSize];
         _pixels = scores ? new float[(long)_batchSize * model.Layout.Size] : [];
+        _probabilities = scores ? new float[_batchSize * model.Label.Count] : [];
         if (scores)
         {
             DataViewSchema.Column features = input.Schema[model.FeatureColumnName];
@@ -97,7 +98,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
         }
 
         int classes = _model.Label.Count;
-        return PredictionValues.Getter<TValue>(column, _inputCount, () => _probabilities.AsSpan(CurrentSlot() * classes, classes).ToArray());
+        return PredictionValues.Getter<TValue>(column, _inputCount, () => _probabilities.AsSpan(CurrentSlot() * classes, classes));
     }
 
     public override ValueGetter<DataViewRowId> GetIdGetter() =>
@@ -153,7 +154,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
             return false;
         }
 
-        _probabilities = _model.Probabilities(_pixels, rows);
+        _model.Probabilities(_pixels, rows, _probabilities);
         _rows = rows;
         return true;
     }

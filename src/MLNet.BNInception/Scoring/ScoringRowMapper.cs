@@ -40,7 +40,7 @@ internal sealed class ScoringRowMapper(DataViewSchema inputSchema, BnInceptionPr
         private VBuffer<float> _features;
         private float[] _pixels = [];
         private float[] _probabilities = [];
-        private long _scoredPosition = -1;
+        private long? _scoredPosition;
 
         public override DataViewSchema Schema => schema;
 
@@ -68,18 +68,21 @@ internal sealed class ScoringRowMapper(DataViewSchema inputSchema, BnInceptionPr
             return PredictionValues.Getter<TValue>(column, _inputCount, Score);
         }
 
-        private float[] Score()
+        private ReadOnlySpan<float> Score()
         {
-            if (_scoredPosition != input.Position || _probabilities.Length == 0)
+            if (_scoredPosition != input.Position)
             {
                 _getFeatures!(ref _features);
                 if (_pixels.Length == 0)
                 {
                     _pixels = new float[model.Layout.Size];
+                    _probabilities = new float[model.Label.Count];
                 }
 
+                // No row's scores until the network has answered: if it throws, the next call tries again.
+                _scoredPosition = null;
                 _features.CopyTo(_pixels);
-                _probabilities = model.Probabilities(_pixels, 1);
+                model.Probabilities(_pixels, 1, _probabilities);
                 _scoredPosition = input.Position;
             }
 
