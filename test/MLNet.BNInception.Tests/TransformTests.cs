@@ -67,8 +67,8 @@ public class TransformTests
     {
         // More rows than a scoring batch: the cursor scores a second batch while the first one's scores are held.
         PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 70);
-        Assert.That(s_model.ScoringBatchSize, Is.LessThan(rows.Length), "the rows span two batches");
-        IDataView scored = s_model.Transform(PipelineData.KeyedView(Ml, rows));
+        Assert.That(Model.ScoringBatchSize, Is.LessThan(rows.Length), "the rows span two batches");
+        IDataView scored = Model.Transform(PipelineData.KeyedView(Ml, rows));
         DataViewSchema.Column score = scored.Schema["Score"];
         var held = new VBuffer<float>[rows.Length];
         VBuffer<float> reused = default;
@@ -88,7 +88,7 @@ public class TransformTests
         }
 
         // The engine's own scorer, contiguous layout, batches of one: an independent path to the same probabilities.
-        using var scorer = new BnInceptionScorer(s_model.Model, new ScorerOptions { ChannelsLast = false, BatchSize = 1 });
+        using var scorer = new BnInceptionScorer(Model.Model, new ScorerOptions { ChannelsLast = false, BatchSize = 1 });
         using TorchSharp.torch.Tensor images = TorchSharp.torch.tensor(rows.SelectMany(r => r.Features).ToArray(), [rows.Length, 1, 64, 64]);
         using TorchSharp.torch.Tensor probabilities = scorer.Probabilities(images);
         float[] direct = probabilities.data<float>().ToArray();
