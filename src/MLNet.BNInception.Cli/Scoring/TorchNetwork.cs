@@ -1,6 +1,7 @@
 using MLNet.BNInception.Engine.Inference;
 using MLNet.BNInception.Engine.Onnx;
 using MLNet.BNInception.Engine;
+using MLNet.BNInception.Engine.Network;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -27,7 +28,7 @@ internal sealed class TorchNetwork : IScoringNetwork
         InputName = network.ExportOptions.InputName;
         FeatureLength = options.InputChannels * options.InputSize * options.InputSize;
         ClassLabels = classLabels;
-        Description = $"TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)} (libtorch), {(precision == ScoringPrecision.BFloat16 ? "bfloat16" : "float32")}, channels-last, BN folded, {threads} thread{(threads == 1 ? "" : "s")}";
+        Description = $"TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)} (libtorch), {(precision == ScoringPrecision.BFloat16 ? "bfloat16" : "float32")}, channels-last, {(network.Model.BatchNormalization == BatchNormalization.FoldedIntoConvolutions ? "BN folded" : "no BN")}, {threads} thread{(threads == 1 ? "" : "s")}";
     }
 
     public string Description { get; }
