@@ -16,7 +16,7 @@ public class EnginePackageTests
     // Everything an application needs from us: load through TorchRuntime, then one op whose result
     // is known by hand ([[1,2],[3,4]]² = [[7,10],[15,22]]).
     private const string Program = """
-        using MLNet.BNInception;
+        using MLNet.BNInception.Engine;
         using TorchSharp;
 
         TorchRuntime.EnsureLoaded();

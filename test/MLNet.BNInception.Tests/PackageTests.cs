@@ -1,6 +1,7 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using MLNet.BNInception.DemoData;
 
 namespace MLNet.BNInception.Tests;
 
@@ -20,18 +21,15 @@ public class PackageTests
         using Microsoft.ML;
         using Microsoft.ML.Data;
         using MLNet.BNInception;
-        using MLNet.BNInception.DemoData;
-        using MLNet.BNInception.DataViews;
-        using MLNet.BNInception.ModelFiles;
-        using MLNet.BNInception.Scoring;
         using MLNet.BNInception.Trainers;
 
+        // The images' folder and the training and test lists, as the test wrote them.
+        (string imageFolder, string trainCsv, string testCsv) = (args[0], args[1], args[2]);
         var ml = new MLContext(seed: 1);
-        FashionMnistFiles.Files files = FashionMnistFiles.Write("data", 48, 0, 16);
-        IDataView train = ml.Data.LoadFromTextFile<Row>(files.TrainCsv, separatorChar: ',', hasHeader: true, allowQuoting: true);
-        IDataView test = ml.Data.LoadFromTextFile<Row>(files.TestCsv, separatorChar: ',', hasHeader: true, allowQuoting: true);
+        IDataView train = ml.Data.LoadFromTextFile<Row>(trainCsv, separatorChar: ',', hasHeader: true, allowQuoting: true);
+        IDataView test = ml.Data.LoadFromTextFile<Row>(testCsv, separatorChar: ',', hasHeader: true, allowQuoting: true);
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
-            .Append(ml.Transforms.LoadImages("Image", files.ImageFolder, "ImagePath"))
+            .Append(ml.Transforms.LoadImages("Image", imageFolder, "ImagePath"))
             .Append(ml.Transforms.ResizeImages("Image", 64, 64))
             .Append(ml.Transforms.ExtractPixels("Features", "Image", scaleImage: 1f / 255))
             .Append(ml.MulticlassClassification.Trainers.BnInception(new BnInceptionMulticlassTrainer.Options
@@ -53,7 +51,7 @@ public class PackageTests
             Console.WriteLine($"curves {chart.Width}x{chart.Height} and {File.ReadAllLines("curves.csv").Length} lines of numbers");
         }
 
-        Console.WriteLine($"test list: {Path.GetFullPath(files.TestCsv)}");
+        Console.WriteLine($"test list: {Path.GetFullPath(testCsv)}");
 
         public sealed class Row
         {
@@ -96,7 +94,10 @@ public class PackageTests
 
             File.WriteAllText(Path.Combine(app, "Program.cs"), Program);
             UserProject.Dotnet(app, "build", "--configuration", "Release");
-            string output = ExternalProcess.Run("dotnet", [Path.Combine(app, "bin", "Release", "net10.0", "ImageApp.dll")], app, timeout: TimeSpan.FromMinutes(3))
+            // The demo data is not in our packages: the test writes it, as a user has their own images.
+            FashionMnistFiles.Files files = FashionMnistFiles.Write(Path.Combine(app, "data"), 48, 0, 16);
+            string output = ExternalProcess.Run("dotnet", [Path.Combine(app, "bin", "Release", "net10.0", "ImageApp.dll"), files.ImageFolder, files.TrainCsv, files.TestCsv],
+                    app, timeout: TimeSpan.FromMinutes(3))
                 .AssertSucceeded().Output;
             TestContext.Out.WriteLine(output);
             Assert.That(output, Does.Match(@"evaluated 16 rows; predicted (T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankle boot) from 10 scores"));
