@@ -17,9 +17,10 @@ public class CommandFileTests
     }
 
     // Cases that get as far as loading the model without the checks use the trained model, so that
-    // what they would destroy is real; the others refuse before the model is read, and a stand-in does.
-    [TestCase(Case.ScoreOutputSymlinkToInput, "--output '{work}/link.csv' and --input '{work}/list.csv' are the same file")]
-    [TestCase(Case.ScoreOutputHardLinkToInput, "--output '{work}/link.csv' and --input '{work}/list.csv' are the same file")]
+    // what they would destroy is real (and are in the Trains category); the others refuse before the
+    // model is read, and a stand-in does.
+    [TestCase(Case.ScoreOutputSymlinkToInput, "--output '{work}/link.csv' and --input '{work}/list.csv' are the same file", Category = TrainsAttribute.Category)]
+    [TestCase(Case.ScoreOutputHardLinkToInput, "--output '{work}/link.csv' and --input '{work}/list.csv' are the same file", Category = TrainsAttribute.Category)]
     [TestCase(Case.ScoreOutputLinkToModel, "--output '{work}/link.csv' and --model '{work}/model.zip' are the same file")]
     [TestCase(Case.ScoreJobRecordLinkToInput, "its job record '{work}/predictions.csv.job.json' (from --output) and --input '{work}/list.csv' are the same file")]
     [TestCase(Case.ScoreOutputInMissingFolder, "--output '{work}/nowhere/predictions.csv': the folder '{work}/nowhere' does not exist")]
