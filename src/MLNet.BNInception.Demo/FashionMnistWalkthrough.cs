@@ -129,7 +129,7 @@ public static class FashionMnistWalkthrough
 
             // 5. Predictions for a list of image paths, written whole to a CSV.
             string predictionsPath = Path.Combine(output, "predictions.csv");
-            long predictions = WritePredictions(ml, loaded, files, predictionsPath);
+            long predictions = WritePredictions(ml, loaded, test, files, predictionsPath);
             log.WriteLine($"wrote {predictions} predictions to {predictionsPath}");
 
             // 6. The ONNX export, scored by ONNX Runtime.
@@ -148,11 +148,13 @@ public static class FashionMnistWalkthrough
     }
 
     // A path-only list, as a scoring job gets it: the label column is empty, which the key mapping
-    // passes as a missing key. Rows go to a temporary file renamed at the end, so no half file is left.
-    private static long WritePredictions(MLContext ml, ITransformer model, FashionMnistFiles.Files files, string path)
+    // passes as a missing key. The paths are the test list's, read by ML.NET's text loader (quoting
+    // and all). Rows go to a temporary file renamed at the end, so no half file is left.
+    private static long WritePredictions(MLContext ml, ITransformer model, IDataView test, FashionMnistFiles.Files files, string path)
     {
         string paths = Path.Combine(Path.GetDirectoryName(files.TestCsv)!, "paths.csv");
-        File.WriteAllLines(paths, ["ImagePath", .. File.ReadLines(files.TestCsv).Skip(1).Select(line => line.Split(',')[0])]);
+        AtomicFile.WriteAllLines(paths,
+            ["ImagePath", .. ml.Data.CreateEnumerable<ImageRow>(test, reuseRowObject: false).Select(row => CsvText.Field(row.ImagePath))], flushToDisk: false);
         IDataView toScore = ml.Data.LoadFromTextFile<ImageRow>(paths, separatorChar: ',', hasHeader: true, allowQuoting: true);
         long count = 0;
         AtomicFile.Write(path, file =>
@@ -161,8 +163,8 @@ public static class FashionMnistWalkthrough
             writer.WriteLine("ImagePath,PredictedLabel,Probability");
             foreach (Prediction prediction in ml.Data.CreateEnumerable<Prediction>(model.Transform(toScore), reuseRowObject: true))
             {
-                writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{prediction.ImagePath},{Quote(prediction.PredictedLabel)},{prediction.Score.Max():F4}"));
+                writer.WriteLine(CsvText.Record([prediction.ImagePath, prediction.PredictedLabel,
+                    prediction.Score.Max().ToString("F4", CultureInfo.InvariantCulture)]));
                 count++;
             }
         }, flushToDisk: false);
@@ -200,6 +202,4 @@ public static class FashionMnistWalkthrough
 
         return best;
     }
-
-    private static string Quote(string field) => field.Contains(',', StringComparison.Ordinal) ? $"\"{field}\"" : field;
 }

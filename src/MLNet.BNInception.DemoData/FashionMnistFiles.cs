@@ -73,12 +73,10 @@ public static class FashionMnistFiles
                 image.Save(Path.Combine(images, relative));
             }
 
-            lines.Append(relative).Append(',').Append(Quote(FashionMnist.ClassNames[(int)labels[i]])).Append('\n');
+            lines.Append(CsvText.Record([relative, FashionMnist.ClassNames[(int)labels[i]]])).Append('\n');
         }
 
         // Not synced to disk: after a power cut, a CSV that is missing or lists too few images is written again.
         AtomicFile.WriteAllText(csv, lines.ToString(), flushToDisk: false);
     }
-
-    private static string Quote(string field) => field.Contains(',', StringComparison.Ordinal) ? $"\"{field.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : field;
 }

@@ -150,7 +150,7 @@ internal static class Figure1Experiment
     private static void Write(IReadOnlyList<Figure1Point> points, Figure1Settings settings, string folder)
     {
         var csv = new List<string> { "step,accuracy_without_bn,accuracy_with_bn,p15_without_bn,p50_without_bn,p85_without_bn,p15_with_bn,p50_with_bn,p85_with_bn" };
-        csv.AddRange(points.Select(p => string.Join(',', new[] { p.AccuracyWithoutBN, p.AccuracyWithBN }
+        csv.AddRange(points.Select(p => CsvText.Record(new[] { p.AccuracyWithoutBN, p.AccuracyWithBN }
             .Concat(p.PercentilesWithoutBN).Concat(p.PercentilesWithBN).Select(v => v.ToString("R", CultureInfo.InvariantCulture)).Prepend(p.Step.ToString(CultureInfo.InvariantCulture)))));
         // A rerun makes these files again: they are not synced to disk.
         AtomicFile.WriteAllLines(Path.Combine(folder, "figure1.csv"), csv, flushToDisk: false);

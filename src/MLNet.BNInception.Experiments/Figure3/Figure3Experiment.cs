@@ -141,12 +141,12 @@ internal static class Figure3Experiment
         static string Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture) ?? "";
         // A rerun makes these files again: they are not synced to disk.
         AtomicFile.WriteAllLines(Path.Combine(folder, "figure3.csv"),
-            points.Select(p => string.Join(',', p.Configuration, p.Epoch.ToString(CultureInfo.InvariantCulture), p.Step.ToString(CultureInfo.InvariantCulture),
-                Number(p.TrainLoss), Number(p.ValidationLoss), Number(p.ValidationAccuracy)))
+            points.Select(p => CsvText.Record([p.Configuration, p.Epoch.ToString(CultureInfo.InvariantCulture), p.Step.ToString(CultureInfo.InvariantCulture),
+                Number(p.TrainLoss), Number(p.ValidationLoss), Number(p.ValidationAccuracy)]))
             .Prepend("configuration,epoch,step,train_loss,validation_loss,validation_accuracy"), flushToDisk: false);
         AtomicFile.WriteAllLines(Path.Combine(folder, "figure3-table.csv"),
-            summary.Select(s => string.Join(',', s.Configuration, s.StepsToBaselineBest?.ToString(CultureInfo.InvariantCulture) ?? "never",
-                Number(s.BestAccuracy), "\"" + s.Note.Replace("\"", "'", StringComparison.Ordinal) + "\""))
+            summary.Select(s => CsvText.Record([s.Configuration, s.StepsToBaselineBest?.ToString(CultureInfo.InvariantCulture) ?? "never",
+                Number(s.BestAccuracy), s.Note]))
             .Prepend("configuration,steps_to_inception_best,best_validation_accuracy,note"), flushToDisk: false);
         AtomicFile.WriteAllBytes(Path.Combine(folder, "figure3-validation-accuracy.png"), LinePlot.Png("Validation accuracy, BN-Inception at 64×64 on Fashion-MNIST", "training step",
             "validation accuracy",

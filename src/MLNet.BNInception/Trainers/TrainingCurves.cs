@@ -111,8 +111,8 @@ public static class TrainingCurves
         csv.WriteLine(CsvHeader);
         foreach (EpochMetrics epoch in history)
         {
-            csv.WriteLine(string.Join(',', epoch.Epoch.ToString(CultureInfo.InvariantCulture), Number(epoch.LearningRate),
-                Number(epoch.TrainLoss), Number(epoch.TrainAccuracy), Number(epoch.ValidationLoss), Number(epoch.ValidationAccuracy)));
+            csv.WriteLine(CsvText.Record([epoch.Epoch.ToString(CultureInfo.InvariantCulture), Number(epoch.LearningRate),
+                Number(epoch.TrainLoss), Number(epoch.TrainAccuracy), Number(epoch.ValidationLoss), Number(epoch.ValidationAccuracy)]));
         }
     }
 }
