@@ -244,9 +244,9 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
     // reasons become bad-argument errors before anything is read.
     private void CheckSettings()
     {
-        if (!MLNet.BNInception.Engine.Network.BnInceptionOptions.IsValidInputSize(settings.ImageSize))
+        if (MLNet.BNInception.Engine.Network.BnInceptionOptions.InputSizeProblem(settings.ImageSize, "--size") is string problem)
         {
-            throw CommandLineException.BadArguments($"--size {settings.ImageSize}: the side must be a multiple of 32 and at least 64 (64, 96, 128, …, 224, …)");
+            throw CommandLineException.BadArguments(problem.TrimEnd('.'));
         }
 
         int channels = settings.Grayscale ? 1 : 3;
