@@ -4,6 +4,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML;
 using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
@@ -115,11 +116,10 @@ public static class FashionMnistWalkthrough
             log.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
 
             // 4. Save the whole pipeline, load it back, and check it scores the same.
-            // Model.Save opens the file before writing it: a temporary name renamed at the end
-            // leaves no damaged model.zip if anything fails on the way.
+            // Model.Save writes as it goes: through a temporary file renamed at the end, no damaged
+            // model.zip is left if anything fails on the way.
             string modelPath = Path.Combine(output, "model.zip");
-            ml.Model.Save(model, train.Schema, modelPath + ".tmp");
-            File.Move(modelPath + ".tmp", modelPath, overwrite: true);
+            AtomicFile.Write(modelPath, file => ml.Model.Save(model, train.Schema, file), flushToDisk: false);
             // Disposed at the end: the loaded OnnxTransformer keeps a copy of the network in the
             // temporary folder until then, and a process that ends without disposing it leaves it.
             using var loaded = (TransformerChain<ITransformer>)ml.Model.Load(modelPath, out _);
@@ -129,7 +129,7 @@ public static class FashionMnistWalkthrough
 
             // 5. Predictions for a list of image paths, written whole to a CSV.
             string predictionsPath = Path.Combine(output, "predictions.csv");
-            long predictions = WritePredictions(ml, loaded, files, predictionsPath);
+            long predictions = WritePredictions(ml, loaded, test, files, predictionsPath);
             log.WriteLine($"wrote {predictions} predictions to {predictionsPath}");
 
             // 6. The ONNX export, scored by ONNX Runtime.
@@ -148,26 +148,26 @@ public static class FashionMnistWalkthrough
     }
 
     // A path-only list, as a scoring job gets it: the label column is empty, which the key mapping
-    // passes as a missing key. Rows go to a temporary file renamed at the end, so no half file is left.
-    private static long WritePredictions(MLContext ml, ITransformer model, FashionMnistFiles.Files files, string path)
+    // passes as a missing key. The paths are the test list's, read by ML.NET's text loader (quoting
+    // and all). Rows go to a temporary file renamed at the end, so no half file is left.
+    private static long WritePredictions(MLContext ml, ITransformer model, IDataView test, FashionMnistFiles.Files files, string path)
     {
         string paths = Path.Combine(Path.GetDirectoryName(files.TestCsv)!, "paths.csv");
-        File.WriteAllLines(paths, ["ImagePath", .. File.ReadLines(files.TestCsv).Skip(1).Select(line => line.Split(',')[0])]);
+        AtomicFile.WriteAllLines(paths,
+            ["ImagePath", .. ml.Data.CreateEnumerable<ImageRow>(test, reuseRowObject: false).Select(row => CsvText.Field(row.ImagePath))], flushToDisk: false);
         IDataView toScore = ml.Data.LoadFromTextFile<ImageRow>(paths, separatorChar: ',', hasHeader: true, allowQuoting: true);
-        string temporary = path + ".tmp";
         long count = 0;
-        using (var writer = new StreamWriter(temporary))
+        AtomicFile.Write(path, file =>
         {
+            using var writer = new StreamWriter(file, leaveOpen: true);
             writer.WriteLine("ImagePath,PredictedLabel,Probability");
             foreach (Prediction prediction in ml.Data.CreateEnumerable<Prediction>(model.Transform(toScore), reuseRowObject: true))
             {
-                writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{prediction.ImagePath},{Quote(prediction.PredictedLabel)},{prediction.Score.Max():F4}"));
+                writer.WriteLine(CsvText.Record([prediction.ImagePath, prediction.PredictedLabel,
+                    prediction.Score.Max().ToString("F4", CultureInfo.InvariantCulture)]));
                 count++;
             }
-        }
-
-        File.Move(temporary, path, overwrite: true);
+        }, flushToDisk: false);
         return count;
     }
 
@@ -202,6 +202,4 @@ public static class FashionMnistWalkthrough
 
         return best;
     }
-
-    private static string Quote(string field) => field.Contains(',', StringComparison.Ordinal) ? $"\"{field}\"" : field;
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.ML.Data;
+using MLNet.BNInception.Engine.IO;
 
 namespace MLNet.BNInception.DemoData;
 
@@ -72,13 +73,10 @@ public static class FashionMnistFiles
                 image.Save(Path.Combine(images, relative));
             }
 
-            lines.Append(relative).Append(',').Append(Quote(FashionMnist.ClassNames[(int)labels[i]])).Append('\n');
+            lines.Append(CsvText.Record([relative, FashionMnist.ClassNames[(int)labels[i]]])).Append('\n');
         }
 
-        string temporary = csv + ".tmp";
-        File.WriteAllText(temporary, lines.ToString());
-        File.Move(temporary, csv, overwrite: true);
+        // Not synced to disk: after a power cut, a CSV that is missing or lists too few images is written again.
+        AtomicFile.WriteAllText(csv, lines.ToString(), flushToDisk: false);
     }
-
-    private static string Quote(string field) => field.Contains(',', StringComparison.Ordinal) ? $"\"{field.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : field;
 }

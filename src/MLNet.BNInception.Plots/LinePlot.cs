@@ -5,11 +5,14 @@ namespace MLNet.BNInception.Plots;
 /// <summary>One named curve.</summary>
 public sealed record Series(string Name, double[] X, double[] Y);
 
-/// <summary>Line plots to PNG with ScottPlot, written atomically (a temporary file, then a rename).</summary>
+/// <summary>
+/// Line plots drawn with ScottPlot, as the bytes of a PNG file. Writing them is the caller's: the
+/// engine's one atomic file write, which this assembly (ScottPlot only) does not reference.
+/// </summary>
 public static class LinePlot
 {
-    /// <summary>Draws <paramref name="series"/> on one pair of axes and saves it as a PNG.</summary>
-    public static void Save(string path, string title, string xLabel, string yLabel, IReadOnlyList<Series> series, int width = 800, int height = 500)
+    /// <summary>Draws <paramref name="series"/> on one pair of axes, as a PNG.</summary>
+    public static byte[] Png(string title, string xLabel, string yLabel, IReadOnlyList<Series> series, int width = 800, int height = 500)
     {
         var plot = new Plot();
         AddLines(plot, series, markerSize: 0);
@@ -17,7 +20,8 @@ public static class LinePlot
         plot.XLabel(xLabel);
         plot.YLabel(yLabel);
         plot.ShowLegend(Alignment.LowerRight);
-        SaveAtomically(path, temporary => plot.SavePng(temporary, width, height));
+        using Image image = plot.GetImage(width, height);
+        return image.GetImageBytes(ImageFormat.Png);
     }
 
     internal static void AddLines(Plot plot, IEnumerable<Series> series, float markerSize)
@@ -28,30 +32,6 @@ public static class LinePlot
             line.LegendText = curve.Name;
             line.MarkerSize = markerSize;
             line.LineWidth = 2;
-        }
-    }
-
-    // The temporary name keeps the .png ending: ScottPlot picks the format from it.
-    internal static void SaveAtomically(string path, Action<string> save) => AtomicFile.Write(path, path + ".tmp.png", save);
-}
-
-/// <summary>Files written whole or not at all: to a temporary name beside them, then renamed.</summary>
-public static class AtomicFile
-{
-    /// <summary>Writes <paramref name="lines"/> to a temporary file beside <paramref name="path"/>, then renames it.</summary>
-    public static void WriteAllLines(string path, IEnumerable<string> lines) =>
-        Write(path, path + ".tmp", temporary => File.WriteAllLines(temporary, lines));
-
-    internal static void Write(string path, string temporary, Action<string> write)
-    {
-        try
-        {
-            write(temporary);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
         }
     }
 }

@@ -8,8 +8,7 @@ namespace MLNet.BNInception.Plots;
 /// </summary>
 public static class TrainingCurvesChart
 {
-    /// <summary>Draws the curves and saves them atomically as a PNG at <paramref name="path"/>.</summary>
-    /// <param name="path">The PNG file to write.</param>
+    /// <summary>Draws the curves, as a PNG.</summary>
     /// <param name="title">Shown above both panels.</param>
     /// <param name="epochs">Epoch numbers, counting from 1.</param>
     /// <param name="trainLoss">Mean training loss of each epoch.</param>
@@ -17,7 +16,7 @@ public static class TrainingCurvesChart
     /// <param name="validationLoss">Validation loss of each epoch, or empty without validation.</param>
     /// <param name="validationAccuracy">Validation accuracy of each epoch as a fraction, or empty.</param>
     /// <param name="bestEpoch">The epoch whose weights the model keeps (marked when there is validation), or 0.</param>
-    public static void Save(string path, string title, double[] epochs, double[] trainLoss, double[] trainAccuracy,
+    public static byte[] Png(string title, double[] epochs, double[] trainLoss, double[] trainAccuracy,
         double[] validationLoss, double[] validationAccuracy, int bestEpoch)
     {
         ArgumentNullException.ThrowIfNull(epochs);
@@ -43,7 +42,8 @@ public static class TrainingCurvesChart
         LinePlot.AddLines(accuracy, Curves(epochs, trainAccuracy, validationAccuracy, scale: 100), markerSize: 6);
         Finish(accuracy, $"{title}: accuracy", "Accuracy (%)", validated ? bestEpoch : 0, Alignment.LowerRight);
 
-        LinePlot.SaveAtomically(path, temporary => chart.SavePng(temporary, 1200, 450));
+        using Image image = chart.Render(1200, 450);
+        return image.GetImageBytes(ImageFormat.Png);
     }
 
     private static IEnumerable<Series> Curves(double[] epochs, double[] training, double[] validation, double scale)

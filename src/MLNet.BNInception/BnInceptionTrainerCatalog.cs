@@ -31,12 +31,7 @@ public static class BnInceptionTrainerCatalog
         double? learningRate = null, BnInceptionPreset preset = BnInceptionPreset.BnX30, MLContext? log = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        TrainerOptions recipe = preset switch
-        {
-            BnInceptionPreset.BnX5 => TrainerOptions.PaperBnX5,
-            BnInceptionPreset.BnX30 => TrainerOptions.PaperBnX30,
-            _ => throw new ArgumentOutOfRangeException(nameof(preset), preset, "Choose BnX5 or BnX30."),
-        };
+        TrainerOptions recipe = TrainerOptions.For((TrainingPreset)preset);
         return new BnInceptionMulticlassTrainer(new BnInceptionMulticlassTrainer.Options
         {
             LabelColumnName = labelColumnName,

@@ -49,7 +49,7 @@ public class ArgumentTests
     [TestCase(Case.TrainNoLabelColumn, 3, "has no column 'Category'")]
     [TestCase(Case.TrainHeaderOnly, 3, "header.csv' has a header and no rows: there is nothing to train on")]
     [TestCase(Case.TrainZeroEpochs, 2, "the training settings are not valid: Epochs must be at least 1, not 0.")]
-    [TestCase(Case.TrainBadSize, 2, "--size 100: the side must be a multiple of 32")]
+    [TestCase(Case.TrainBadSize, 2, "--size 100 is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, 160, 192, 224, 256, …)")]
     [TestCase(Case.TrainBadPrecision, 2, "Argument 'half' not recognized. Must be one of: 'float32' 'bfloat16-mixed'")]
     [TestCase(Case.TrainCurvesNoFolder, 2, "nowhere' does not exist")]
     [TestCase(Case.TrainCurvesOverData, 2, "exists.csv', which is not an earlier run's training curves: choose another name")]

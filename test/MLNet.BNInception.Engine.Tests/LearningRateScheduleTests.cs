@@ -44,4 +44,15 @@ public class LearningRateScheduleTests
         // Decay 6× faster than the baseline's 4% per 8 epochs: after 8 epochs, 0.96^6.
         Assert.That(TrainerOptions.PaperBnX30.Schedule.Factor(8, 100), Is.EqualTo(Math.Pow(0.96, 6)).Within(1e-12));
     }
+
+    [Test]
+    public void EachPresetNameGivesItsRecipeAndTheDefaultsAreTheDefaultPresets()
+    {
+        Assert.That(TrainerOptions.For(TrainingPreset.BnX5), Is.SameAs(TrainerOptions.PaperBnX5));
+        Assert.That(TrainerOptions.For(TrainingPreset.BnX30), Is.SameAs(TrainerOptions.PaperBnX30));
+        Assert.That(TrainerOptions.For(TrainerOptions.DefaultPreset), Is.EqualTo(new TrainerOptions()), "new TrainerOptions() is the default preset, setting for setting");
+        Assert.That(TrainerOptions.For(TrainingPreset.BnX5), Is.Not.EqualTo(new TrainerOptions()));
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => TrainerOptions.For((TrainingPreset)7));
+        Assert.That(error!.Message, Does.Contain("Choose one of BnX5, BnX30"));
+    }
 }

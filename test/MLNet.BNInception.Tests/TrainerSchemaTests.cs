@@ -1,4 +1,5 @@
 using MLNet.BNInception.DataViews;
+using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
@@ -89,6 +90,16 @@ public class TrainerSchemaTests
             Does.Contain("no label column Class"));
         Assert.That(FitError(keyed, new BnInceptionMulticlassTrainer.Options { ImageSize = 64, FeatureColumnName = "Pixels" }),
             Does.Contain("no features column Pixels"));
+    }
+
+    [TestCase(BnInceptionPreset.BnX5)]
+    [TestCase(BnInceptionPreset.BnX30)]
+    public void APresetIsTheEnginesOfTheSameName(BnInceptionPreset preset)
+    {
+        var engine = (TrainingPreset)preset;
+        Assert.That(engine.ToString(), Is.EqualTo(preset.ToString()));
+        BnInceptionMulticlassTrainer trainer = Ml.MulticlassClassification.Trainers.BnInception(preset: preset, epochs: 2, batchSize: 8);
+        Assert.That(trainer.Settings.Training, Is.EqualTo(TrainerOptions.For(engine) with { Epochs = 2, BatchSize = 8 }));
     }
 
     [Test]

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text;
 
 namespace MLNet.BNInception.Cli.CommandLine;
 
@@ -12,6 +13,36 @@ internal static class OptionValues
     /// <summary><paramref name="value"/>, when it is at least 1.</summary>
     public static long Positive(long value, string option) =>
         value >= 1 ? value : throw CommandLineException.BadArguments($"{option} {value}: must be at least 1");
+
+    /// <summary>
+    /// How users type <paramref name="value"/>: its name in lower case, a hyphen before each word
+    /// (<c>TrainingPreset.BnX30</c> is bn-x30, <c>TrainingPrecision.BFloat16Mixed</c> bfloat16-mixed).
+    /// </summary>
+    public static string Spelling<T>(T value)
+        where T : struct, Enum
+    {
+        string name = value.ToString();
+        var spelling = new StringBuilder(name.Length + 4);
+        for (int i = 0; i < name.Length; i++)
+        {
+            if (i > 0 && char.IsUpper(name[i]) && !char.IsUpper(name[i - 1]))
+            {
+                spelling.Append('-');
+            }
+
+            spelling.Append(char.ToLowerInvariant(name[i]));
+        }
+
+        return spelling.ToString();
+    }
+
+    /// <summary>The spelling of every value of <typeparamref name="T"/>, in declaration order: what an option accepts, and its error lists.</summary>
+    public static string[] Spellings<T>()
+        where T : struct, Enum => [.. Enum.GetValues<T>().Select(Spelling)];
+
+    /// <summary>The value whose <see cref="Spelling"/> is <paramref name="spelling"/>.</summary>
+    public static T Parse<T>(string spelling)
+        where T : struct, Enum => Enum.Parse<T>(spelling.Replace("-", "", StringComparison.Ordinal), ignoreCase: true);
 
     /// <summary>The --max-image-pixels option of the commands that read images (train, evaluate, score).</summary>
     public static Option<long> MaxImagePixelsOption() => new("--max-image-pixels")

@@ -59,7 +59,6 @@ internal static class ScoreCommand
                 [
                     new("--output", outputPath),
                     new("--output", JobRecord.PathFor(outputPath), "its job record"),
-                    new("--output", JobRecord.TemporaryPathFor(outputPath), "its job record's temporary file"),
                 ]);
 
             if (parsed.GetValue(resume) && parsed.GetValue(overwrite))

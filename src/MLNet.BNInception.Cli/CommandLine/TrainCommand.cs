@@ -14,6 +14,21 @@ namespace MLNet.BNInception.Cli.CommandLine;
 /// </summary>
 internal static class TrainCommand
 {
+    // The engine's defaults, which the options show in --help and pass on: the tool never retypes them.
+    private static readonly TrainerOptions Training = new();
+    private static readonly BnInceptionOptions Network = new();
+    private static readonly EarlyStoppingOptions Stopping = new();
+
+    // Both presets decay exponentially; --schedule exponential takes its defaults from that decay.
+    private static readonly ExponentialSchedule PaperDecay = (ExponentialSchedule)Training.Schedule;
+
+    // StepSchedule has no default period: 30 epochs is the tool's, with the engine's factor.
+    private static readonly StepSchedule StepDecay = new(StepEpochs: 30);
+
+    // The --schedule names, in the order --help lists them.
+    private static readonly (string Name, Type Kind)[] Schedules =
+        [("exponential", typeof(ExponentialSchedule)), ("step", typeof(StepSchedule)), ("cosine", typeof(CosineSchedule)), ("constant", typeof(ConstantSchedule))];
+
     public static Command Create(CommandContext context)
     {
         // The data.
@@ -28,47 +43,70 @@ internal static class TrainCommand
             .AcceptOnlyFromAmong("fail", "skip");
 
         // The images.
-        var size = new Option<int>("--size") { Description = "The side of the square images the network sees: a multiple of 32, at least 64.", DefaultValueFactory = _ => 224 };
+        var size = new Option<int>("--size") { Description = "The side of the square images the network sees: a multiple of 32, at least 64.", DefaultValueFactory = _ => Network.InputSize };
         var resize = new Option<string>("--resize") { Description = "How images become square: iso-crop (keep the aspect ratio, crop the centre), iso-pad (keep it, pad), fill (stretch).", DefaultValueFactory = _ => "iso-crop" }
             .AcceptOnlyFromAmong("iso-crop", "iso-pad", "fill");
-        var channels = new Option<string>("--channels") { Description = "rgb: three channels; gray: one (for grayscale images such as Fashion-MNIST).", DefaultValueFactory = _ => "rgb" }
+        var channels = new Option<string>("--channels")
+            {
+                Description = "rgb: three channels; gray: one (for grayscale images such as Fashion-MNIST).",
+                DefaultValueFactory = _ => Network.InputChannels == 1 ? "gray" : "rgb",
+            }
             .AcceptOnlyFromAmong("rgb", "gray");
 
         // The recipe.
-        var preset = new Option<string>("--preset") { Description = "The paper's recipe: bn-x30 (learning rate 0.045) or bn-x5 (0.0075); the options below override its parts.", DefaultValueFactory = _ => "bn-x30" }
-            .AcceptOnlyFromAmong("bn-x30", "bn-x5");
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the training data.", DefaultValueFactory = _ => 10 };
-        var batch = new Option<int>("--batch") { Description = "Images per step (at least 2).", DefaultValueFactory = _ => 32 };
+        var preset = new Option<string>("--preset")
+            {
+                Description = $"The paper's recipe: {string.Join(" or ", Enum.GetValues<TrainingPreset>().Select(name => Text(
+                    $"{OptionValues.Spelling(name)} (learning rate {TrainerOptions.For(name).LearningRate})")))}; the options below override its parts.",
+                DefaultValueFactory = _ => OptionValues.Spelling(TrainerOptions.DefaultPreset),
+            }
+            .AcceptOnlyFromAmong(OptionValues.Spellings<TrainingPreset>());
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the training data.", DefaultValueFactory = _ => Training.Epochs };
+        var batch = new Option<int>("--batch") { Description = "Images per step (at least 2).", DefaultValueFactory = _ => Training.BatchSize };
         var lr = new Option<double?>("--lr") { Description = "The base learning rate. Default: the preset's." };
-        var momentum = new Option<double?>("--momentum") { Description = "SGD momentum. Default 0.9." };
+        var momentum = new Option<double?>("--momentum") { Description = Text($"SGD momentum. Default: the preset's, {Training.Momentum}.") };
         var nesterov = new Option<bool>("--nesterov") { Description = "Nesterov momentum." };
-        var weightDecay = new Option<double?>("--weight-decay") { Description = "L2 weight decay. Default 4e-5 (the Inception baseline's 2e-4, reduced 5× as the paper does)." };
+        var weightDecay = new Option<double?>("--weight-decay")
+        {
+            Description = Text($"L2 weight decay. Default: the preset's, {Training.WeightDecay:0.#######} (the Inception baseline's {TrainerOptions.InceptionWeightDecay:0.#######}, reduced 5× as the paper does)."),
+        };
         var decayBatchNorm = new Option<bool>("--decay-bn-and-bias") { Description = "Apply weight decay to BN's scale and shift and to biases too." };
-        var schedule = new Option<string>("--schedule") { Description = "exponential (the paper's: ×--gamma every --decay-epochs), step (×--gamma every --decay-epochs), cosine, constant.", DefaultValueFactory = _ => "exponential" }
-            .AcceptOnlyFromAmong("exponential", "step", "cosine", "constant");
-        var gamma = new Option<double?>("--gamma") { Description = "The factor of exponential and step decay. Default 0.96 (exponential), 0.1 (step)." };
-        var decayEpochs = new Option<double?>("--decay-epochs") { Description = "Epochs between decays. Default 8/6 ≈ 1.33 (exponential: the paper's 6× faster decay of the baseline's every 8 epochs), 30 (step)." };
-        var minLrFactor = new Option<double>("--min-lr-factor") { Description = "Cosine: the final rate as a fraction of the base rate.", DefaultValueFactory = _ => 0 };
-        var warmup = new Option<double>("--warmup-epochs") { Description = "Epochs of linear warm-up to the base rate.", DefaultValueFactory = _ => 0 };
-        var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing of the cross-entropy (0 to 1).", DefaultValueFactory = _ => 0 };
+        var schedule = new Option<string>("--schedule")
+            {
+                Description = "exponential (the paper's: ×--gamma every --decay-epochs), step (×--gamma every --decay-epochs), cosine, constant.",
+                DefaultValueFactory = _ => Schedules.Single(kind => kind.Kind == Training.Schedule.GetType()).Name,
+            }
+            .AcceptOnlyFromAmong([.. Schedules.Select(kind => kind.Name)]);
+        var gamma = new Option<double?>("--gamma") { Description = Text($"The factor of exponential and step decay. Default {PaperDecay.Gamma} (exponential), {StepDecay.Gamma} (step).") };
+        var decayEpochs = new Option<double?>("--decay-epochs")
+        {
+            Description = Text($"Epochs between decays. Default {PaperDecay.EveryEpochs:0.##} (exponential: the paper's 6× faster decay of the baseline's every 8 epochs), {StepDecay.StepEpochs} (step)."),
+        };
+        var minLrFactor = new Option<double>("--min-lr-factor") { Description = "Cosine: the final rate as a fraction of the base rate.", DefaultValueFactory = _ => new CosineSchedule().MinimumFactor };
+        var warmup = new Option<double>("--warmup-epochs") { Description = "Epochs of linear warm-up to the base rate.", DefaultValueFactory = _ => Training.Schedule.WarmupEpochs };
+        var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing of the cross-entropy (0 to 1).", DefaultValueFactory = _ => Training.LabelSmoothing };
         var dropLast = new Option<bool>("--drop-last") { Description = "Drop each epoch's last, smaller batch." };
         var noAugment = new Option<bool>("--no-augment") { Description = "Train on the images as they are: no random crops or flips." };
-        var cropScale = new Option<string>("--crop-scale") { Description = "Random crops cover MIN,MAX of the image's area.", DefaultValueFactory = _ => "0.08,1" };
-        var cropRatio = new Option<string>("--crop-ratio") { Description = "Random crops' aspect ratios lie in MIN,MAX.", DefaultValueFactory = _ => "0.75,1.3333" };
+        var cropScale = new Option<string>("--crop-scale") { Description = "Random crops cover MIN,MAX of the image's area.", DefaultValueFactory = _ => Pair(Training.Augmentation.CropScale) };
+        var cropRatio = new Option<string>("--crop-ratio") { Description = "Random crops' aspect ratios lie in MIN,MAX.", DefaultValueFactory = _ => Pair(Training.Augmentation.CropAspectRatio) };
         var noFlip = new Option<bool>("--no-flip") { Description = "No random horizontal flips." };
-        var seed = new Option<ulong>("--seed") { Description = "Seed of initialisation, shuffling, augmentation and --valid-fraction.", DefaultValueFactory = _ => 0 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of initialisation, shuffling, augmentation and --valid-fraction.", DefaultValueFactory = _ => Training.Seed };
         var patience = new Option<int?>("--early-stopping-patience") { Description = "Stop after this many epochs without improvement of the validation metric, keeping the best weights." };
-        var stoppingMetric = new Option<string>("--early-stopping-metric") { Description = "loss or accuracy: the validation metric early stopping watches.", DefaultValueFactory = _ => "loss" }
+        var stoppingMetric = new Option<string>("--early-stopping-metric")
+            {
+                Description = "loss or accuracy: the validation metric early stopping watches.",
+                DefaultValueFactory = _ => Stopping.Metric == StoppingMetric.ValidationAccuracy ? "accuracy" : "loss",
+            }
             .AcceptOnlyFromAmong("loss", "accuracy");
-        var minDelta = new Option<double>("--early-stopping-min-delta") { Description = "The least change that counts as an improvement.", DefaultValueFactory = _ => 0 };
+        var minDelta = new Option<double>("--early-stopping-min-delta") { Description = "The least change that counts as an improvement.", DefaultValueFactory = _ => Stopping.MinDelta };
 
         // The network.
-        var dropout = new Option<double>("--dropout") { Description = "Dropout before the classifier (the paper removes it: 0).", DefaultValueFactory = _ => 0 };
+        var dropout = new Option<double>("--dropout") { Description = "Dropout before the classifier (the paper removes it).", DefaultValueFactory = _ => Network.Dropout };
         var noBatchNorm = new Option<bool>("--no-batch-norm") { Description = "The Inception baseline without Batch Normalization." };
-        var activation = new Option<string>("--activation") { Description = "relu or sigmoid (the paper's sigmoid experiment).", DefaultValueFactory = _ => "relu" }
-            .AcceptOnlyFromAmong("relu", "sigmoid");
-        var bnEpsilon = new Option<double>("--bn-epsilon") { Description = "BN's ε.", DefaultValueFactory = _ => 1e-5 };
-        var bnMomentum = new Option<double>("--bn-momentum") { Description = "BN's running-statistics momentum.", DefaultValueFactory = _ => 0.1 };
+        var activation = new Option<string>("--activation") { Description = "relu or sigmoid (the paper's sigmoid experiment).", DefaultValueFactory = _ => OptionValues.Spelling(Network.Activation) }
+            .AcceptOnlyFromAmong(OptionValues.Spellings<Activation>());
+        var bnEpsilon = new Option<double>("--bn-epsilon") { Description = "BN's ε.", DefaultValueFactory = _ => Network.BatchNormEpsilon };
+        var bnMomentum = new Option<double>("--bn-momentum") { Description = "BN's running-statistics momentum.", DefaultValueFactory = _ => Network.BatchNormMomentum };
         var initWeights = new Option<FileInfo>("--init-weights") { Description = "Start from the weights of a PyTorch state dict (.pt, torch.save of model.state_dict())." };
 
         // The run.
@@ -85,8 +123,8 @@ internal static class TrainCommand
         {
             Description = "float32, or bfloat16-mixed: bfloat16 convolutions on float32 weights, statistics and optimizer, about twice as fast on CPUs with AVX512-BF16. " +
                 "With --resume, the run goes on in the precision given here.",
-            DefaultValueFactory = _ => "float32",
-        }.AcceptOnlyFromAmong("float32", "bfloat16-mixed");
+            DefaultValueFactory = _ => OptionValues.Spelling(Training.Precision),
+        }.AcceptOnlyFromAmong(OptionValues.Spellings<TrainingPrecision>());
         var cache = new Option<bool>("--cache") { Description = "Keep the prepared images in memory after the first epoch (ML.NET's AppendCacheCheckpoint): faster epochs, memory for every image." };
         var shufflePool = new Option<int?>("--shuffle-pool") { Description = "Rows in the shuffle pool when the data is read in file order (without --cache). Default: as many as fit in 1 GiB." };
 
@@ -102,13 +140,13 @@ internal static class TrainCommand
         };
         command.SetAction(parsed =>
         {
-            TrainerOptions recipe = parsed.GetValue(preset) == "bn-x5" ? TrainerOptions.PaperBnX5 : TrainerOptions.PaperBnX30;
+            TrainerOptions recipe = TrainerOptions.For(OptionValues.Parse<TrainingPreset>(parsed.GetRequiredValue(preset)));
             string scheduleName = parsed.GetRequiredValue(schedule);
             double? decayGamma = parsed.GetValue(gamma), decayEvery = parsed.GetValue(decayEpochs);
             LearningRateSchedule rateSchedule = scheduleName switch
             {
-                "exponential" => new ExponentialSchedule(decayGamma ?? 0.96, decayEvery ?? 8.0 / 6),
-                "step" => new StepSchedule(checked((int)Math.Round(decayEvery ?? 30)), decayGamma ?? 0.1),
+                "exponential" => new ExponentialSchedule(decayGamma ?? PaperDecay.Gamma, decayEvery ?? PaperDecay.EveryEpochs),
+                "step" => new StepSchedule(checked((int)Math.Round(decayEvery ?? StepDecay.StepEpochs)), decayGamma ?? StepDecay.Gamma),
                 "cosine" => new CosineSchedule(parsed.GetValue(minLrFactor)),
                 _ => new ConstantSchedule(),
             };
@@ -169,13 +207,13 @@ internal static class TrainCommand
                     },
                     CheckpointPath = parsed.GetValue(checkpoint)?.FullName ?? outputPath + ".ckpt",
                     InitialWeightsPath = parsed.GetValue(initWeights)?.FullName,
-                    Precision = parsed.GetValue(precision) == "bfloat16-mixed" ? TrainingPrecision.BFloat16Mixed : TrainingPrecision.Float32,
+                    Precision = OptionValues.Parse<TrainingPrecision>(parsed.GetRequiredValue(precision)),
                 },
                 Architecture = new BnInceptionOptions
                 {
                     Dropout = parsed.GetValue(dropout),
                     BatchNorm = !parsed.GetValue(noBatchNorm),
-                    Activation = parsed.GetValue(activation) == "sigmoid" ? Activation.Sigmoid : Activation.Relu,
+                    Activation = OptionValues.Parse<Activation>(parsed.GetRequiredValue(activation)),
                     BatchNormEpsilon = parsed.GetValue(bnEpsilon),
                     BatchNormMomentum = parsed.GetValue(bnMomentum),
                 },
@@ -191,6 +229,11 @@ internal static class TrainCommand
         });
         return command;
     }
+
+    // Round-trip formatting: the default the option parses is the engine's to the last bit.
+    private static string Pair((double Min, double Max) range) => Text($"{range.Min:R},{range.Max:R}");
+
+    private static string Text(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private static (double Min, double Max) Pair(string text, string option)
     {

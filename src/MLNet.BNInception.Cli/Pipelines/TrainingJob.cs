@@ -6,6 +6,7 @@ using Microsoft.ML.Transforms.Image;
 using Microsoft.ML;
 using MLNet.BNInception.Cli.CommandLine;
 using MLNet.BNInception.Cli.Progress;
+using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Engine;
 using MLNet.BNInception.Images;
@@ -19,7 +20,7 @@ namespace MLNet.BNInception.Cli.Pipelines;
 /// Trains as an ML.NET program would: the text loader reads the path and label columns, then
 /// <c>MapValueToKey</c>, <c>LoadImagesSafely</c>, <c>ResizeImages</c>, (<c>ConvertToGrayscale</c>),
 /// <c>ExtractPixels</c>, BN-Inception and <c>MapKeyToValue</c>; the fitted chain is saved with
-/// <c>mlContext.Model.Save</c> under a temporary name, renamed when whole.
+/// <c>mlContext.Model.Save</c> to a temporary file, renamed when whole.
 /// </summary>
 internal sealed class TrainingJob(TrainingSettings settings, CommandContext context)
 {
@@ -27,10 +28,6 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
 
     private const string ImageColumn = "Image";
     private const string FeaturesColumn = "Features";
-
-    // Model.Save opens its file before writing: a temporary name renamed at the end never leaves a
-    // damaged model at --out.
-    private string TemporaryModelPath => settings.OutputPath + ".tmp";
 
     public TrainingReport Run()
     {
@@ -215,15 +212,10 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             ITransformer labels = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(network.Transform(preparedTrain));
             var model = new TransformerChain<ITransformer>([.. (IEnumerable<ITransformer>)preparation, network, labels]);
 
-            try
-            {
-                ml.Model.Save(model, train.Schema, TemporaryModelPath);
-                File.Move(TemporaryModelPath, settings.OutputPath, overwrite: true);
-            }
-            finally
-            {
-                File.Delete(TemporaryModelPath);
-            }
+            // Model.Save writes as it goes: through a temporary file, a failure never leaves a
+            // damaged model at --out. Not synced to disk, as it never was: the checkpoint, which
+            // is, holds the trained weights.
+            AtomicFile.Write(settings.OutputPath, file => ml.Model.Save(model, train.Schema, file), flushToDisk: false);
 
             curvesWritten = settings.CurvesPath is not null && SaveCurves(network, settings.CurvesPath, sink);
         }
@@ -252,9 +244,9 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
     // reasons become bad-argument errors before anything is read.
     private void CheckSettings()
     {
-        if (!MLNet.BNInception.Engine.Network.BnInceptionOptions.IsValidInputSize(settings.ImageSize))
+        if (MLNet.BNInception.Engine.Network.BnInceptionOptions.InputSizeProblem(settings.ImageSize, "--size") is string problem)
         {
-            throw CommandLineException.BadArguments($"--size {settings.ImageSize}: the side must be a multiple of 32 and at least 64 (64, 96, 128, …, 224, …)");
+            throw CommandLineException.BadArguments(problem.TrimEnd('.'));
         }
 
         int channels = settings.Grayscale ? 1 : 3;
@@ -294,16 +286,12 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         var outputs = new List<CommandFile>
         {
             new("--out", settings.OutputPath),
-            new("--out", TemporaryModelPath, "its temporary file"),
             new("--checkpoint", settings.Training.CheckpointPath!),
         };
         if (settings.CurvesPath is not null)
         {
             outputs.Add(new("--curves", settings.CurvesPath));
             outputs.Add(new("--curves", TrainingCurves.CsvPathFor(settings.CurvesPath), "its CSV"));
-            (string png, string csv) = TrainingCurves.TemporaryPathsFor(settings.CurvesPath);
-            outputs.Add(new("--curves", png, "its temporary file"));
-            outputs.Add(new("--curves", csv, "its CSV's temporary file"));
         }
 
         return outputs;

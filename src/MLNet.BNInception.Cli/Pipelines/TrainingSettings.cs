@@ -24,7 +24,7 @@ internal sealed record TrainingSettings
     /// <summary>The most pixels an image may decode to (--max-image-pixels).</summary>
     public long MaxImagePixels { get; init; } = Images.SafeImageLoadingOptions.DefaultMaximumPixels;
 
-    public int ImageSize { get; init; } = 224;
+    public int ImageSize { get; init; } = new BnInceptionOptions().InputSize;
 
     /// <summary>iso-crop, iso-pad or fill.</summary>
     public string Resize { get; init; } = "iso-crop";

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
 using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.Engine.IO;
 
 namespace MLNet.BNInception.Cli.Scoring;
 
@@ -20,9 +21,6 @@ internal sealed record JobRecord(
     /// <summary>The file beside <paramref name="output"/>.</summary>
     public static string PathFor(string output) => output + ".job.json";
 
-    /// <summary>The name the record is written under before it is renamed to <see cref="PathFor"/>.</summary>
-    public static string TemporaryPathFor(string output) => PathFor(output) + ".tmp";
-
     /// <summary>The record of the job <paramref name="options"/> describe.</summary>
     public static JobRecord Of(ScoreOptions options, int pathIndex, char separator)
     {
@@ -35,9 +33,7 @@ internal sealed record JobRecord(
     /// <summary>Writes the record, whole or not at all.</summary>
     public void Write(string output)
     {
-        string path = PathFor(output), temporary = TemporaryPathFor(output);
-        File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json));
-        File.Move(temporary, path, overwrite: true);
+        AtomicFile.WriteAllText(PathFor(output), JsonSerializer.Serialize(this, Json), flushToDisk: false);
     }
 
     /// <summary>Refuses, naming the difference, unless <paramref name="output"/>'s record is this one.</summary>

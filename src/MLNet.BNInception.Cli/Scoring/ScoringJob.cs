@@ -3,6 +3,7 @@ using CsvHelper;
 using MLNet.BNInception.Cli.CommandLine;
 using MLNet.BNInception.Cli.ModelFiles;
 using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.IO;
 
 namespace MLNet.BNInception.Cli.Scoring;

@@ -5,6 +5,7 @@ using System.Text;
 using System.Threading.Channels;
 using CsvHelper;
 using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.IO;
 
 namespace MLNet.BNInception.Cli.Scoring;

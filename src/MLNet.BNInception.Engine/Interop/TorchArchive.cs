@@ -3,6 +3,7 @@ using static TorchSharp.torch;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
+using MLNet.BNInception.Engine.IO;
 
 namespace MLNet.BNInception.Engine.Interop;
 
@@ -90,27 +91,7 @@ internal static class TorchArchive
     public static void WriteFile(IEnumerable<KeyValuePair<string, Tensor>> stateDict, string path, IReadOnlyDictionary<string, byte[]>? extraRecords = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string fullPath = Path.GetFullPath(path);
-
-        // Same folder, so the rename stays on one file system and is atomic.
-        string temporary = $"{fullPath}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            {
-                Write(stateDict, file, extraRecords);
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-            {
-                File.Delete(temporary);
-            }
-        }
+        AtomicFile.Write(path, file => Write(stateDict, file, extraRecords), flushToDisk: true);
     }
 
     public static List<KeyValuePair<string, Tensor>> Read(Stream stream, string source)

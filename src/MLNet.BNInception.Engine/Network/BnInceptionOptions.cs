@@ -35,14 +35,20 @@ public sealed record BnInceptionOptions
     /// <summary>The input sides the network accepts, for error messages: 64, 96, … up to 512 and beyond by 32.</summary>
     public static bool IsValidInputSize(int size) => size >= 64 && size % 32 == 0;
 
+    /// <summary>
+    /// Why <paramref name="size"/> cannot be the side of the input images, or null when it can: the
+    /// one wording of the rule, with the setting named as each caller names it (InputSize here,
+    /// ImageSize in the ML.NET trainer, --size in the tool).
+    /// </summary>
+    internal static string? InputSizeProblem(int size, string setting) => IsValidInputSize(size) ? null
+        : $"{setting} {size} is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, 160, 192, 224, 256, …).";
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad setting and what is allowed.</summary>
     public void Validate()
     {
-        if (!IsValidInputSize(InputSize))
+        if (InputSizeProblem(InputSize, nameof(InputSize)) is string problem)
         {
-            throw new ArgumentException(
-                $"InputSize {InputSize} is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, 160, 192, 224, 256, …).",
-                nameof(InputSize));
+            throw new ArgumentException(problem, nameof(InputSize));
         }
 
         if (InputChannels is not (1 or 3))

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.Engine.Network;
 using ProtoBuf;
 using TorchSharp.Modules;
@@ -31,24 +32,7 @@ public static class OnnxExporter
     public static void Export(BnInception model, string path, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string fullPath = Path.GetFullPath(path);
-        string temporary = $"{fullPath}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-            {
-                Export(model, file, options);
-            }
-
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-            {
-                File.Delete(temporary);
-            }
-        }
+        AtomicFile.Write(path, file => Export(model, file, options), flushToDisk: false);
     }
 
     /// <summary>Writes the model to <paramref name="stream"/>.</summary>

@@ -2,8 +2,9 @@ namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
 /// How <see cref="BnInceptionTrainer"/> trains. The defaults are the paper's BN-x30 recipe
-/// (docs/paper.md §3) with a small batch for a 2-core machine; <see cref="PaperBnX5"/> and
-/// <see cref="PaperBnX30"/> name the two presets.
+/// (docs/paper.md §3, <see cref="DefaultPreset"/>) with a small batch for a 2-core machine;
+/// <see cref="For(TrainingPreset)"/> gives each preset's settings, and <see cref="PaperBnX5"/> and
+/// <see cref="PaperBnX30"/> name them.
 /// </summary>
 public sealed record TrainerOptions
 {
@@ -91,11 +92,23 @@ public sealed record TrainerOptions
     /// </summary>
     public string? InitialWeightsPath { get; init; }
 
+    /// <summary>The preset whose settings a <c>new TrainerOptions()</c> has.</summary>
+    public const TrainingPreset DefaultPreset = TrainingPreset.BnX30;
+
     /// <summary>The paper's BN-x5: 5 × the baseline's learning rate, no dropout, L2 reduced 5×, decay 6× faster.</summary>
     public static TrainerOptions PaperBnX5 { get; } = new() { LearningRate = 5 * InceptionLearningRate };
 
     /// <summary>The paper's BN-x30: as BN-x5 with 30 × the baseline's learning rate.</summary>
     public static TrainerOptions PaperBnX30 { get; } = new() { LearningRate = 30 * InceptionLearningRate };
+
+    /// <summary>The settings of <paramref name="preset"/>: the one place that says what each preset means.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="preset"/> is not a defined preset.</exception>
+    public static TrainerOptions For(TrainingPreset preset) => preset switch
+    {
+        TrainingPreset.BnX5 => PaperBnX5,
+        TrainingPreset.BnX30 => PaperBnX30,
+        _ => throw new ArgumentOutOfRangeException(nameof(preset), preset, $"Choose one of {string.Join(", ", Enum.GetNames<TrainingPreset>())}."),
+    };
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first setting out of range.</summary>
     public void Validate()

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Plots;
 using TorchSharp.Modules;
@@ -149,20 +150,21 @@ internal static class Figure1Experiment
     private static void Write(IReadOnlyList<Figure1Point> points, Figure1Settings settings, string folder)
     {
         var csv = new List<string> { "step,accuracy_without_bn,accuracy_with_bn,p15_without_bn,p50_without_bn,p85_without_bn,p15_with_bn,p50_with_bn,p85_with_bn" };
-        csv.AddRange(points.Select(p => string.Join(',', new[] { p.AccuracyWithoutBN, p.AccuracyWithBN }
+        csv.AddRange(points.Select(p => CsvText.Record(new[] { p.AccuracyWithoutBN, p.AccuracyWithBN }
             .Concat(p.PercentilesWithoutBN).Concat(p.PercentilesWithBN).Select(v => v.ToString("R", CultureInfo.InvariantCulture)).Prepend(p.Step.ToString(CultureInfo.InvariantCulture)))));
-        AtomicFile.WriteAllLines(Path.Combine(folder, "figure1.csv"), csv);
+        // A rerun makes these files again: they are not synced to disk.
+        AtomicFile.WriteAllLines(Path.Combine(folder, "figure1.csv"), csv, flushToDisk: false);
 
         double[] steps = points.Select(p => (double)p.Step).ToArray();
-        LinePlot.Save(Path.Combine(folder, "figure1a-accuracy.png"), "(a) Test accuracy, Fashion-MNIST, sigmoid network", "training step", "test accuracy",
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "figure1a-accuracy.png"), LinePlot.Png("(a) Test accuracy, Fashion-MNIST, sigmoid network", "training step", "test accuracy",
         [
             new("without BN", steps, points.Select(p => p.AccuracyWithoutBN).ToArray()),
             new("with BN", steps, points.Select(p => p.AccuracyWithBN).ToArray()),
-        ]);
+        ]), flushToDisk: false);
         string[] names = ["15th percentile", "50th percentile", "85th percentile"];
-        LinePlot.Save(Path.Combine(folder, "figure1b-without-bn.png"), $"(b) Without BN: input of sigmoid {settings.Unit} of the last hidden layer", "training step", "value",
-            names.Select((name, q) => new Series(name, steps, points.Select(p => p.PercentilesWithoutBN[q]).ToArray())).ToArray());
-        LinePlot.Save(Path.Combine(folder, "figure1c-with-bn.png"), $"(c) With BN: input of sigmoid {settings.Unit} of the last hidden layer", "training step", "value",
-            names.Select((name, q) => new Series(name, steps, points.Select(p => p.PercentilesWithBN[q]).ToArray())).ToArray());
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "figure1b-without-bn.png"), LinePlot.Png($"(b) Without BN: input of sigmoid {settings.Unit} of the last hidden layer", "training step", "value",
+            names.Select((name, q) => new Series(name, steps, points.Select(p => p.PercentilesWithoutBN[q]).ToArray())).ToArray()), flushToDisk: false);
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "figure1c-with-bn.png"), LinePlot.Png($"(c) With BN: input of sigmoid {settings.Unit} of the last hidden layer", "training step", "value",
+            names.Select((name, q) => new Series(name, steps, points.Select(p => p.PercentilesWithBN[q]).ToArray())).ToArray()), flushToDisk: false);
     }
 }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Plots;
@@ -138,19 +139,20 @@ internal static class Figure3Experiment
     private static void Write(List<Figure3Point> points, IReadOnlyList<Figure3Summary> summary, string folder)
     {
         static string Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture) ?? "";
+        // A rerun makes these files again: they are not synced to disk.
         AtomicFile.WriteAllLines(Path.Combine(folder, "figure3.csv"),
-            points.Select(p => string.Join(',', p.Configuration, p.Epoch.ToString(CultureInfo.InvariantCulture), p.Step.ToString(CultureInfo.InvariantCulture),
-                Number(p.TrainLoss), Number(p.ValidationLoss), Number(p.ValidationAccuracy)))
-            .Prepend("configuration,epoch,step,train_loss,validation_loss,validation_accuracy"));
+            points.Select(p => CsvText.Record([p.Configuration, p.Epoch.ToString(CultureInfo.InvariantCulture), p.Step.ToString(CultureInfo.InvariantCulture),
+                Number(p.TrainLoss), Number(p.ValidationLoss), Number(p.ValidationAccuracy)]))
+            .Prepend("configuration,epoch,step,train_loss,validation_loss,validation_accuracy"), flushToDisk: false);
         AtomicFile.WriteAllLines(Path.Combine(folder, "figure3-table.csv"),
-            summary.Select(s => string.Join(',', s.Configuration, s.StepsToBaselineBest?.ToString(CultureInfo.InvariantCulture) ?? "never",
-                Number(s.BestAccuracy), "\"" + s.Note.Replace("\"", "'", StringComparison.Ordinal) + "\""))
-            .Prepend("configuration,steps_to_inception_best,best_validation_accuracy,note"));
-        LinePlot.Save(Path.Combine(folder, "figure3-validation-accuracy.png"), "Validation accuracy, BN-Inception at 64×64 on Fashion-MNIST", "training step",
+            summary.Select(s => CsvText.Record([s.Configuration, s.StepsToBaselineBest?.ToString(CultureInfo.InvariantCulture) ?? "never",
+                Number(s.BestAccuracy), s.Note]))
+            .Prepend("configuration,steps_to_inception_best,best_validation_accuracy,note"), flushToDisk: false);
+        AtomicFile.WriteAllBytes(Path.Combine(folder, "figure3-validation-accuracy.png"), LinePlot.Png("Validation accuracy, BN-Inception at 64×64 on Fashion-MNIST", "training step",
             "validation accuracy",
             summary.Select(s => points.Where(p => p.Configuration == s.Configuration).ToList())
                 .Where(own => own.Count > 0)
                 .Select(own => new Series(own[0].Configuration, own.Select(p => (double)p.Step).ToArray(), own.Select(p => p.ValidationAccuracy ?? 0).ToArray()))
-                .ToArray());
+                .ToArray()), flushToDisk: false);
     }
 }

@@ -16,10 +16,9 @@ internal sealed record ImageFeatureLayout(int Channels, int Side)
     /// <summary>The layout of <paramref name="column"/> for images of side <paramref name="imageSize"/>; the message of a mismatch names the column, what it is and what is expected.</summary>
     public static ImageFeatureLayout Of(DataViewSchema.Column column, int imageSize)
     {
-        if (!BnInceptionOptions.IsValidInputSize(imageSize))
+        if (BnInceptionOptions.InputSizeProblem(imageSize, nameof(Trainers.BnInceptionMulticlassTrainer.Options.ImageSize)) is string problem)
         {
-            throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize,
-                $"ImageSize {imageSize} is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, …, 224, …).");
+            throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, problem);
         }
 
         if (column.Type is not VectorDataViewType { ItemType: NumberDataViewType } vector || vector.ItemType != NumberDataViewType.Single || !vector.IsKnownSize)

@@ -335,10 +335,9 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
             ArgumentNullException.ThrowIfNull(Training);
             ArgumentNullException.ThrowIfNull(Architecture);
             ArgumentNullException.ThrowIfNull(Scoring);
-            if (!BnInceptionOptions.IsValidInputSize(ImageSize))
+            if (BnInceptionOptions.InputSizeProblem(ImageSize, nameof(ImageSize)) is string problem)
             {
-                throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize,
-                    $"ImageSize {ImageSize} is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, …, 224, …).");
+                throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, problem);
             }
 
             if (LogEverySteps < 1)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Plots;
 using MLNet.BNInception.Scoring;
@@ -8,9 +9,9 @@ namespace MLNet.BNInception.Trainers;
 /// <summary>
 /// Training curves beside a model: a PNG of loss and accuracy per epoch (training and, when there is
 /// validation, validation; the kept epoch marked), drawn with ScottPlot, and every number in a CSV
-/// of the same name (<c>curves.png</c> → <c>curves.csv</c>). The two are written under temporary
-/// names and renamed into place together, so neither is ever half-written or left beside the other
-/// one of an earlier run. Files that are not earlier training curves are never replaced.
+/// of the same name (<c>curves.png</c> → <c>curves.csv</c>). Both are written whole under temporary
+/// names before either is renamed into place, so neither is ever half-written or left beside the
+/// other one of an earlier run. Files that are not earlier training curves are never replaced.
 /// </summary>
 public static class TrainingCurves
 {
@@ -19,9 +20,6 @@ public static class TrainingCurves
 
     /// <summary>The CSV written beside <paramref name="pngPath"/>: the same name ending in .csv.</summary>
     public static string CsvPathFor(string pngPath) => Path.ChangeExtension(pngPath, ".csv");
-
-    /// <summary>The files the PNG and CSV are written to before each is renamed into place.</summary>
-    internal static (string Png, string Csv) TemporaryPathsFor(string pngPath) => (pngPath + ".new.png", CsvPathFor(pngPath) + ".new");
 
     /// <summary>Draws the PNG and writes the CSV.</summary>
     /// <param name="pngPath">The chart to write: a .png file in an existing folder.</param>
@@ -42,29 +40,21 @@ public static class TrainingCurves
             throw new ArgumentException("There are no epochs to plot.", nameof(history));
         }
 
-        string csvPath = CsvPathFor(pngPath);
-        (string newPng, string newCsv) = TemporaryPathsFor(pngPath);
-        try
-        {
-            bool validated = history.All(epoch => epoch.ValidationLoss is not null);
-            TrainingCurvesChart.Save(newPng, "BN-Inception",
-                history.Select(epoch => (double)epoch.Epoch).ToArray(),
-                history.Select(epoch => epoch.TrainLoss).ToArray(),
-                history.Select(epoch => epoch.TrainAccuracy).ToArray(),
-                validated ? history.Select(epoch => epoch.ValidationLoss!.Value).ToArray() : [],
-                validated ? history.Select(epoch => epoch.ValidationAccuracy!.Value).ToArray() : [],
-                validated ? bestEpoch : 0);
-            File.WriteAllLines(newCsv, CsvLines(history));
+        bool validated = history.All(epoch => epoch.ValidationLoss is not null);
+        byte[] png = TrainingCurvesChart.Png("BN-Inception",
+            history.Select(epoch => (double)epoch.Epoch).ToArray(),
+            history.Select(epoch => epoch.TrainLoss).ToArray(),
+            history.Select(epoch => epoch.TrainAccuracy).ToArray(),
+            validated ? history.Select(epoch => epoch.ValidationLoss!.Value).ToArray() : [],
+            validated ? history.Select(epoch => epoch.ValidationAccuracy!.Value).ToArray() : [],
+            validated ? bestEpoch : 0);
 
-            // Two renames within one folder: the CSV last, since it is what marks a PNG as ours.
-            File.Move(newPng, pngPath, overwrite: true);
-            File.Move(newCsv, csvPath, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(newPng);
-            File.Delete(newCsv);
-        }
+        // No fsync: the model's history draws them again (SaveTrainingCurves), so a power cut that
+        // loses them costs little. The CSV is renamed last, since it is what marks a PNG as ours.
+        using AtomicFile.StagedFile newPng = AtomicFile.Stage(pngPath, file => file.Write(png), flushToDisk: false);
+        using AtomicFile.StagedFile newCsv = AtomicFile.Stage(CsvPathFor(pngPath), file => WriteCsv(file, history), flushToDisk: false);
+        newPng.Commit();
+        newCsv.Commit();
     }
 
     /// <summary>
@@ -114,14 +104,15 @@ public static class TrainingCurves
             : $"'{pngPath}' would replace {existing}, which {(existing.Contains(" and ", StringComparison.Ordinal) ? "are" : "is")} not an earlier run's training curves: choose another name.";
     }
 
-    private static IEnumerable<string> CsvLines(IReadOnlyList<EpochMetrics> history)
+    private static void WriteCsv(Stream file, IReadOnlyList<EpochMetrics> history)
     {
         static string Number(double? value) => value?.ToString("R", CultureInfo.InvariantCulture) ?? "";
-        yield return CsvHeader;
+        using var csv = new StreamWriter(file, leaveOpen: true);
+        csv.WriteLine(CsvHeader);
         foreach (EpochMetrics epoch in history)
         {
-            yield return string.Join(',', epoch.Epoch.ToString(CultureInfo.InvariantCulture), Number(epoch.LearningRate),
-                Number(epoch.TrainLoss), Number(epoch.TrainAccuracy), Number(epoch.ValidationLoss), Number(epoch.ValidationAccuracy));
+            csv.WriteLine(CsvText.Record([epoch.Epoch.ToString(CultureInfo.InvariantCulture), Number(epoch.LearningRate),
+                Number(epoch.TrainLoss), Number(epoch.TrainAccuracy), Number(epoch.ValidationLoss), Number(epoch.ValidationAccuracy)]));
         }
     }
 }
