@@ -6,7 +6,6 @@ using Microsoft.ML;
 using MLNet.BNInception.DemoData;
 using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.Engine.Training;
-using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 

@@ -1,6 +1,5 @@
 using Microsoft.ML;
 using MLNet.BNInception.Engine.Training;
-using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 

@@ -4,7 +4,6 @@ using Microsoft.ML.Data;
 using Microsoft.ML;
 using MLNet.BNInception.DemoData;
 using MLNet.BNInception.Engine.Training;
-using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 

@@ -1,4 +1,3 @@
-using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 
 namespace MLNet.BNInception.Tests;

@@ -1,6 +1,5 @@
 using Microsoft.ML.Transforms.Image;
 using MLNet.BNInception.DemoData;
-using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 
 namespace MLNet.BNInception.Tests;

@@ -1,4 +1,3 @@
-using MLNet.BNInception.DataViews;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;

@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.ML.Runtime;
 using MLNet.BNInception.DemoData;
-using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 

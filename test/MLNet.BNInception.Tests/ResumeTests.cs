@@ -1,6 +1,4 @@
-using MLNet.BNInception.DataViews;
 using MLNet.BNInception.Engine.Training;
-using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 

@@ -2,7 +2,6 @@ using System.Reflection;
 using System.Text.Json;
 using MLNet.BNInception.DemoData;
 using MLNet.BNInception.Engine.Training;
-using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Runtime.Loader;
 using MLNet.BNInception.Engine.Training;
-using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Tests.Images;
 using MLNet.BNInception.Trainers;

@@ -1,5 +1,4 @@
 using MLNet.BNInception.Engine.Inference;
-using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 
 namespace MLNet.BNInception.Tests;

@@ -5,7 +5,6 @@ using Microsoft.ML;
 using MLNet.BNInception.Cli.CommandLine;
 using MLNet.BNInception.Engine.Onnx;
 using MLNet.BNInception.ModelFiles;
-using MLNet.BNInception.Trainers;
 
 namespace MLNet.BNInception.Cli.ModelFiles;
 

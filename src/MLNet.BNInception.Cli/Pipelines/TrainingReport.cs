@@ -2,7 +2,6 @@ using System.Globalization;
 using MLNet.BNInception.Cli.Progress;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Images;
-using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 
