@@ -157,7 +157,9 @@ public class JobTests
     {
         TrainedTool.Context trained = TrainedTool.Get();
         using var work = new TemporaryDirectory();
-        const int Rows = 100_000;
+        // Enough rows that anything kept per row shows over the second half: an image's pixels (16 KB
+        // at 64×64) or a tensor would add hundreds of MiB; the limit below is 64 MiB over 20,000 rows.
+        const int Rows = 40_000;
         string input = RepeatedList(work, trained, Rows, distinctImages: 5);
         string output = work.File("out.csv");
         var samples = new List<(long OutputBytes, long ResidentBytes)>();

@@ -7,6 +7,7 @@ namespace MLNet.BNInception.Engine.Tests;
 /// <summary>Long loops inside dispose scopes neither leak tensors nor grow resident memory.</summary>
 public class MemoryTests
 {
+    [Trains]
     [Test]
     public void TwoThousandTrainingStepsKeepTensorsAndMemoryFlat()
     {

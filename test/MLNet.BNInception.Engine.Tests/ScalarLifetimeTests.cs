@@ -58,6 +58,7 @@ public class ScalarLifetimeTests : SingleThreadedFixture
         Assert.That(counted, Is.EqualTo(Batches));
     }
 
+    [Trains]
     [Test]
     public void TheSgdStepGivesTheSameWeightsAsWithoutCollections()
     {
