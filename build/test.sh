@@ -3,16 +3,30 @@
 # Its last line is "N passed, N failed", read from the test results. Extra arguments go to
 # 'dotnet test' (for example --filter FullyQualifiedName~GradientTests).
 #
-#   bash build/test.sh          the whole suite, as CI runs it (under 15 minutes on 2 cores)
-#   bash build/test.sh --fast   every test that trains nothing (under 2 minutes): the inner loop.
-#                               Tests that train carry [Trains] (test/Shared/TrainsAttribute.cs).
+#   bash build/test.sh          the whole suite, as CI runs it (its budget: 15 minutes on 2 cores)
+#   bash build/test.sh --fast   every test that trains nothing (its budget: 2 minutes): the inner
+#                               loop. Tests that train carry [Trains] (test/Shared/TrainsAttribute.cs);
+#                               a --filter given after --fast narrows it further.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 filter=()
 if [[ "${1:-}" == "--fast" ]]; then
   shift
-  filter=(--filter "TestCategory!=Trains")
+  # dotnet test keeps only the last --filter: a caller's own is joined to this one, not left to replace it.
+  fast="TestCategory!=Trains"
+  rest=()
+  while (($#)); do
+    if [[ "$1" == "--filter" && $# -ge 2 ]]; then
+      fast="($2)&$fast"
+      shift 2
+    else
+      rest+=("$1")
+      shift
+    fi
+  done
+  set -- "${rest[@]}"
+  filter=(--filter "$fast")
 fi
 
 if ! bash build/setup.sh --with-test-deps; then
