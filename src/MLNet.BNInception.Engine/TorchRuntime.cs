@@ -82,8 +82,10 @@ public static partial class TorchRuntime
                 {
                     throw new ArgumentException(
                         $"Device '{device}' was asked for, but this process's libtorch backend has no usable CUDA device: it is the CPU build " +
-                        "(libtorch-cpu-*), or no GPU and driver are present. Use Device = \"cpu\", or reference libtorch-cuda-12.8-linux-x64 " +
-                        "on a machine with an NVIDIA GPU.", nameof(device));
+                        "(libtorch-cpu-*), or no GPU and driver are present. Use Device = \"cpu\", or, on a machine with an NVIDIA GPU, give " +
+                        "TorchSharp a CUDA libtorch: the package TorchSharp-cuda-linux (or libtorch-cuda-12.8-linux-x64) in place of the CPU one, or " +
+                        "an installed PyTorch's libraries (its torch/lib folder on LD_LIBRARY_PATH, no libtorch package). docs/gpu.md says how.",
+                        nameof(device));
                 }
 
                 int count = torch.cuda.device_count();

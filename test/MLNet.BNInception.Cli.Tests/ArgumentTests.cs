@@ -25,7 +25,7 @@ public class ArgumentTests
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
         OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize,
         TrainHeaderOnly,
-        TrainBadPrecision, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
+        TrainBadPrecision, TrainOnAMissingGpu, TrainBadDevice, ScoreOnAMissingGpu, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
     }
 
     // The tool's own entry point, run in this process: the same parsing, checks and messages as the
@@ -51,6 +51,9 @@ public class ArgumentTests
     [TestCase(Case.TrainZeroEpochs, 2, "the training settings are not valid: Epochs must be at least 1, not 0.")]
     [TestCase(Case.TrainBadSize, 2, "--size 100 is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, 160, 192, 224, 256, …)")]
     [TestCase(Case.TrainBadPrecision, 2, "Argument 'half' not recognized. Must be one of: 'float32' 'bfloat16-mixed'")]
+    [TestCase(Case.TrainOnAMissingGpu, 2, "--device cuda:1: Device 'cuda:1' was asked for, but this process's libtorch backend has no usable CUDA device")]
+    [TestCase(Case.TrainBadDevice, 2, "--device tpu: Device 'tpu' is not a device name; use \"cpu\", \"cuda\" or \"cuda:N\".")]
+    [TestCase(Case.ScoreOnAMissingGpu, 2, "docs/gpu.md says how.")]
     [TestCase(Case.TrainCurvesNoFolder, 2, "nowhere' does not exist")]
     [TestCase(Case.TrainCurvesOverData, 2, "exists.csv', which is not an earlier run's training curves: choose another name")]
     [TestCase(Case.EvaluateNotAModel, 4, "is not an ML.NET model file")]
@@ -114,6 +117,9 @@ public class ArgumentTests
             Case.TrainZeroEpochs => ["train", "--train", data.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
             Case.TrainBadSize => ["train", "--train", data.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
             Case.TrainBadPrecision => ["train", "--train", data.TrainCsv, "--precision", "half", "--out", work.File("m.zip")],
+            Case.TrainOnAMissingGpu => ["train", "--train", data.TrainCsv, "--device", "cuda:1", "--out", work.File("m.zip")],
+            Case.TrainBadDevice => ["train", "--train", data.TrainCsv, "--device", "tpu", "--out", work.File("m.zip")],
+            Case.ScoreOnAMissingGpu => [.. score, "--device", "cuda"],
             Case.TrainCurvesNoFolder => ["train", "--train", data.TrainCsv, "--curves", work.File("nowhere/curves.png"), "--out", work.File("m.zip")],
             Case.TrainCurvesOverData => ["train", "--train", data.TrainCsv, "--curves", work.File("exists.png"), "--out", work.File("m.zip")],
             Case.EvaluateNotAModel => ["evaluate", "--model", work.File("notes.zip"), "--data", input],

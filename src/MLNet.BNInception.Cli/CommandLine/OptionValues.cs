@@ -84,6 +84,30 @@ internal static class OptionValues
         _ => throw CommandLineException.BadArguments($"--separator '{text}': give one ASCII character other than a quote or a line break, or 'tab'"),
     };
 
+    /// <summary>
+    /// --device's value, checked before any data is read: "cpu" as it is (no libtorch is loaded for
+    /// it), a GPU against the devices this process's libtorch offers, so that a CPU-only backend or
+    /// a missing GPU is a usage error that says what to install (docs/gpu.md).
+    /// </summary>
+    public static string Device(string text)
+    {
+        string device = text.Trim();
+        if (device.Equals("cpu", StringComparison.OrdinalIgnoreCase))
+        {
+            return "cpu";
+        }
+
+        try
+        {
+            return Engine.TorchRuntime.ResolveDevice(device).ToString();
+        }
+        catch (ArgumentException error)
+        {
+            string reason = error.ParamName is null ? error.Message : error.Message.Replace($" (Parameter '{error.ParamName}')", "", StringComparison.Ordinal);
+            throw CommandLineException.BadArguments($"--device {text}: {reason}");
+        }
+    }
+
     /// <summary>The separator to use for <paramref name="path"/>: the one given, else tab for .tsv files and comma for the rest.</summary>
     public static char SeparatorFor(string path, char? given) =>
         given ?? (Path.GetExtension(path).Equals(".tsv", StringComparison.OrdinalIgnoreCase) ? '\t' : ',');

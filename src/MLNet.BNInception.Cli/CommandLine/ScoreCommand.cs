@@ -23,6 +23,11 @@ internal static class ScoreCommand
             Description = "float32: ONNX Runtime on the saved network, the probabilities the saved model gives. bfloat16: this package's engine in bfloat16, about twice as fast on CPUs with AVX512-BF16; the top class agrees with float32's on over 99% of images.",
             DefaultValueFactory = _ => "float32",
         }.AcceptOnlyFromAmong("float32", "bfloat16");
+        var device = new Option<string>("--device")
+        {
+            Description = "cpu, or cuda / cuda:N: score on that GPU with this package's engine (TorchSharp) in the --precision given. Needs a CUDA build of libtorch (docs/gpu.md).",
+            DefaultValueFactory = _ => "cpu",
+        };
         var resume = new Option<bool>("--resume") { Description = "Continue the output of an interrupted run of the same job after its last whole batch." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the output if it exists." };
         var failFast = new Option<bool>("--fail-fast") { Description = "Stop at the first row whose image cannot be scored, naming its row and path (exit code 5), instead of writing an Error and going on." };
@@ -35,12 +40,13 @@ internal static class ScoreCommand
         Option<long> maxImagePixels = OptionValues.MaxImagePixelsOption();
         var command = new Command("score", "Score a CSV list of images with a saved model, in batches, resumable and shardable.")
         {
-            model, input, output, topK, batch, threads, decoders, precision, resume, overwrite, failFast, shard, shardBlock, imageFolder, pathColumn, separator, noHeader,
+            model, input, output, topK, batch, threads, decoders, precision, device, resume, overwrite, failFast, shard, shardBlock, imageFolder, pathColumn, separator, noHeader,
             maxImagePixels,
         };
         command.SetAction(parsed =>
         {
             int batchSize = OptionValues.Positive(parsed.GetValue(batch), "--batch");
+            string deviceName = OptionValues.Device(parsed.GetRequiredValue(device));
             int blockRows = OptionValues.Positive(parsed.GetValue(shardBlock), "--shard-block");
             ShardSelection selection = ShardSelection.All(blockRows);
             if (parsed.GetValue(shard) is { } shardText)
@@ -76,6 +82,7 @@ internal static class ScoreCommand
                 Threads = OptionValues.Positive(parsed.GetValue(threads), "--threads"),
                 Decoders = OptionValues.Positive(parsed.GetValue(decoders), "--decoders"),
                 Precision = parsed.GetValue(precision) == "bfloat16" ? ScoringPrecision.BFloat16 : ScoringPrecision.Float32,
+                Device = deviceName,
                 Resume = parsed.GetValue(resume),
                 Overwrite = parsed.GetValue(overwrite),
                 FailFast = parsed.GetValue(failFast),

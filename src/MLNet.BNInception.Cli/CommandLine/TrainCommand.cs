@@ -125,6 +125,11 @@ internal static class TrainCommand
                 "With --resume, the run goes on in the precision given here.",
             DefaultValueFactory = _ => OptionValues.Spelling(Training.Precision),
         }.AcceptOnlyFromAmong(OptionValues.Spellings<TrainingPrecision>());
+        var device = new Option<string>("--device")
+        {
+            Description = "cpu, or cuda / cuda:N: train on that GPU. Needs a CUDA build of libtorch (docs/gpu.md).",
+            DefaultValueFactory = _ => Training.Device,
+        };
         var cache = new Option<bool>("--cache") { Description = "Keep the prepared images in memory after the first epoch (ML.NET's AppendCacheCheckpoint): faster epochs, memory for every image." };
         var shufflePool = new Option<int?>("--shuffle-pool") { Description = "Rows in the shuffle pool when the data is read in file order (without --cache). Default: as many as fit in 1 GiB." };
 
@@ -135,7 +140,7 @@ internal static class TrainCommand
             train, valid, validFraction, imageFolder, pathColumn, labelColumn, separator, onInvalidImage, size, resize, channels,
             preset, epochs, batch, lr, momentum, nesterov, weightDecay, decayBatchNorm, schedule, gamma, decayEpochs, minLrFactor, warmup,
             labelSmoothing, dropLast, noAugment, cropScale, cropRatio, noFlip, seed, patience, stoppingMetric, minDelta,
-            dropout, noBatchNorm, activation, bnEpsilon, bnMomentum, initWeights, output, overwrite, curves, checkpoint, resume, threads, precision, cache, shufflePool,
+            dropout, noBatchNorm, activation, bnEpsilon, bnMomentum, initWeights, output, overwrite, curves, checkpoint, resume, threads, precision, device, cache, shufflePool,
             maxImagePixels,
         };
         command.SetAction(parsed =>
@@ -208,6 +213,7 @@ internal static class TrainCommand
                     CheckpointPath = parsed.GetValue(checkpoint)?.FullName ?? outputPath + ".ckpt",
                     InitialWeightsPath = parsed.GetValue(initWeights)?.FullName,
                     Precision = OptionValues.Parse<TrainingPrecision>(parsed.GetRequiredValue(precision)),
+                    Device = OptionValues.Device(parsed.GetRequiredValue(device)),
                 },
                 Architecture = new BnInceptionOptions
                 {

@@ -23,6 +23,12 @@ internal sealed record ScoreOptions
 
     public ScoringPrecision Precision { get; init; } = ScoringPrecision.Float32;
 
+    /// <summary>Where the network runs: "cpu", "cuda" or "cuda:N". On a GPU the engine scores in either precision (ONNX Runtime's package here is the CPU one).</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>True when the network runs on the CPU.</summary>
+    public bool OnCpu => Device.Trim().Equals("cpu", StringComparison.OrdinalIgnoreCase);
+
     public bool Resume { get; init; }
 
     public bool Overwrite { get; init; }

@@ -283,12 +283,12 @@ internal sealed class ScoringJob
 
     private IScoringNetwork CreateNetwork(SavedModel model)
     {
-        if (_options.Precision == ScoringPrecision.Float32)
+        if (_options.Precision == ScoringPrecision.Float32 && _options.OnCpu)
         {
             return new OnnxRuntimeNetwork(model.Onnx, _options.Threads, model.Path);
         }
 
-        return new TorchNetwork(model.Network, model.ClassLabels, _options.Precision, _options.Threads, _options.BatchSize);
+        return new TorchNetwork(model.Network, model.ClassLabels, _options.Precision, _options.Device, _options.Threads, _options.BatchSize);
     }
 
     private string? ResolveImageFolder(SavedModel model, Action<string> log)

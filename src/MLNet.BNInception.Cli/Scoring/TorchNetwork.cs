@@ -8,27 +8,29 @@ using static TorchSharp.torch;
 namespace MLNet.BNInception.Cli.Scoring;
 
 /// <summary>
-/// The saved network rebuilt in this package's TorchSharp engine, for bfloat16 scoring (weights and
+/// The saved network rebuilt in this package's TorchSharp engine: for bfloat16 scoring (weights and
 /// activations in bfloat16, channels-last), which no ONNX Runtime CPU kernel offers and which runs
-/// about twice as fast as float32 on CPUs with AVX512-BF16; its top class agrees with float32's on
-/// all but a fraction of a percent of images (docs/performance.md).
+/// about twice as fast as float32 on CPUs with AVX512-BF16, its top class agreeing with float32's on
+/// all but a fraction of a percent of images (docs/performance.md); and for scoring on a GPU in
+/// either precision.
 /// </summary>
 internal sealed class TorchNetwork : IScoringNetwork
 {
     private readonly BnInceptionScorer _scorer;
     private readonly long[] _imageShape;
 
-    public TorchNetwork(ImportedNetwork network, IReadOnlyList<string> classLabels, ScoringPrecision precision, int threads, int batchSize)
+    public TorchNetwork(ImportedNetwork network, IReadOnlyList<string> classLabels, ScoringPrecision precision, string device, int threads, int batchSize)
     {
         TorchRuntime.EnsureLoaded();
         torch.set_num_threads(threads);
-        _scorer = new BnInceptionScorer(network.Model, new ScorerOptions { Precision = precision, BatchSize = batchSize });
+        _scorer = new BnInceptionScorer(network.Model, new ScorerOptions { Precision = precision, BatchSize = batchSize, Device = device });
         var options = network.Model.Options;
         _imageShape = [options.InputChannels, options.InputSize, options.InputSize];
         InputName = network.ExportOptions.InputName;
         FeatureLength = options.InputChannels * options.InputSize * options.InputSize;
         ClassLabels = classLabels;
-        Description = $"TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)} (libtorch), {(precision == ScoringPrecision.BFloat16 ? "bfloat16" : "float32")}, channels-last, {(network.Model.BatchNormalization == BatchNormalization.FoldedIntoConvolutions ? "BN folded" : "no BN")}, {threads} thread{(threads == 1 ? "" : "s")}";
+        Description = $"TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)} (libtorch), {(precision == ScoringPrecision.BFloat16 ? "bfloat16" : "float32")}, channels-last, {(network.Model.BatchNormalization == BatchNormalization.FoldedIntoConvolutions ? "BN folded" : "no BN")}, " +
+            (device == "cpu" ? $"{threads} thread{(threads == 1 ? "" : "s")}" : $"on {device}");
     }
 
     public string Description { get; }

@@ -60,6 +60,7 @@ public sealed class BnInceptionScorer : IDisposable
 
     /// <summary>Logits, N × classes (float32, CPU), for images N × channels × side × side (float32, any device and layout).</summary>
     /// <exception cref="ArgumentException">The images do not fit the network.</exception>
+    /// <exception cref="InsufficientMemoryException">The GPU ran out of memory; the message says which batch size to lower.</exception>
     public Tensor Logits(Tensor images)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -73,11 +74,23 @@ public sealed class BnInceptionScorer : IDisposable
         long count = images.size(0);
         using IDisposable inference = inference_mode();
         using DisposeScope scope = NewDisposeScope();
+        // On a GPU, each batch goes through page-locked host memory with an asynchronous copy, and
+        // the logits stay on the device until the end: the host queues the next batch while the
+        // device computes, and waits once, for the last result, instead of once per batch.
+        bool staged = _device.type == DeviceType.CUDA && images.device_type == DeviceType.CPU;
         var batches = new List<Tensor>();
         for (long start = 0; start < count; start += Settings.BatchSize)
         {
-            Tensor batch = images.narrow(0, start, Math.Min(Settings.BatchSize, count - start)).to(_device).to(_computeType);
-            batches.Add(_network.call(batch).to(ScalarType.Float32).cpu());
+            Tensor slice = images.narrow(0, start, Math.Min(Settings.BatchSize, count - start));
+            Tensor batch = staged ? slice.pin_memory().to(_device, non_blocking: true) : slice.to(_device);
+            try
+            {
+                batches.Add(_network.call(batch.to(_computeType)).to(ScalarType.Float32));
+            }
+            catch (Exception error) when (DeviceMemory.IsOutOfMemory(error))
+            {
+                throw DeviceMemory.OutOfMemory(error, _device, "the scorer's BatchSize", Settings.BatchSize);
+            }
         }
 
         Tensor result = batches.Count switch
@@ -86,7 +99,7 @@ public sealed class BnInceptionScorer : IDisposable
             1 => batches[0],
             _ => cat(batches),
         };
-        return result.MoveToOuterDisposeScope();
+        return result.cpu().MoveToOuterDisposeScope();
     }
 
     /// <summary>Softmax probabilities, N × classes.</summary>

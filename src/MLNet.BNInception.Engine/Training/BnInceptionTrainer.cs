@@ -75,28 +75,30 @@ public sealed class BnInceptionTrainer
     /// <summary>
     /// Continues the run saved in <paramref name="checkpointPath"/> on the same data, with the options
     /// it was started with, as if it had never stopped. With <paramref name="precision"/>, it continues
-    /// in that precision instead (checkpoints hold float32 state in either).
+    /// in that precision instead (checkpoints hold float32 state in either); with
+    /// <paramref name="device"/>, on that device (checkpoints hold the state on the CPU).
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format.</exception>
     public static TrainingResult Resume(string checkpointPath, Tensor images, Tensor labels, Tensor? validationImages = null,
         Tensor? validationLabels = null, Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null,
-        CancellationToken cancellationToken = default, TrainingPrecision? precision = null)
+        CancellationToken cancellationToken = default, TrainingPrecision? precision = null, string? device = null)
     {
         using TrainingCheckpoint.Loaded checkpoint = TrainingCheckpoint.Load(checkpointPath);
-        return FitTensors(checkpoint.Model, InPrecision(checkpoint.Trainer, precision), images, labels, validationImages, validationLabels, checkpoint, onStep, onEpoch,
+        return FitTensors(checkpoint.Model, Continuing(checkpoint.Trainer, precision, device), images, labels, validationImages, validationLabels, checkpoint, onStep, onEpoch,
             cancellationToken);
     }
 
     /// <summary>
     /// Continues the run saved in <paramref name="checkpointPath"/> on batches from the same sources.
     /// With <paramref name="expectedModel"/>, a checkpoint of a network of other classes or another
-    /// input is refused before anything is read. With <paramref name="precision"/>, the run continues
-    /// in that precision instead of the one it was started with.
+    /// input is refused before anything is read. With <paramref name="precision"/> or
+    /// <paramref name="device"/>, the run continues in that precision or on that device instead of
+    /// the one it was started with.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format, or not of the expected network.</exception>
     public static TrainingResult Resume(string checkpointPath, ILabelledBatchSource train, ILabelledBatchSource? validation = null,
         Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellationToken = default,
-        BnInceptionOptions? expectedModel = null, TrainingPrecision? precision = null)
+        BnInceptionOptions? expectedModel = null, TrainingPrecision? precision = null, string? device = null)
     {
         using TrainingCheckpoint.Loaded checkpoint = TrainingCheckpoint.Load(checkpointPath);
         BnInceptionOptions saved = checkpoint.Model;
@@ -109,12 +111,13 @@ public sealed class BnInceptionTrainer
                 "Delete the checkpoint or choose another path to start afresh.");
         }
 
-        return new TrainingRun(saved, InPrecision(checkpoint.Trainer, precision), onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
+        return new TrainingRun(saved, Continuing(checkpoint.Trainer, precision, device), onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
     }
 
-    private static TrainerOptions InPrecision(TrainerOptions saved, TrainingPrecision? precision)
+    // The saved options, with the precision and device the caller chose for the rest of the run.
+    private static TrainerOptions Continuing(TrainerOptions saved, TrainingPrecision? precision, string? device)
     {
-        TrainerOptions options = precision is { } chosen ? saved with { Precision = chosen } : saved;
+        TrainerOptions options = saved with { Precision = precision ?? saved.Precision, Device = device ?? saved.Device };
         options.Validate();
         return options;
     }

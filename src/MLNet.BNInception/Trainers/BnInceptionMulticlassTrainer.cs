@@ -185,7 +185,7 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         {
             log.Info($"resuming the run saved in {training.CheckpointPath}");
             result = BnInceptionTrainer.Resume(training.CheckpointPath, train, validation, OnStep, OnEpoch, o.CancellationToken, expectedModel: architecture,
-                precision: training.Precision);
+                precision: training.Precision, device: training.Device);
         }
         else
         {
@@ -286,6 +286,13 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         /// scoring). A resumed run goes on in this precision. Shortcut for <see cref="Training"/>.Precision; default Float32.
         /// </summary>
         public TrainingPrecision Precision { get => Training.Precision; set => Training = Training with { Precision = value }; }
+
+        /// <summary>
+        /// Where the network trains: "cpu", "cuda" or "cuda:N" (docs/gpu.md). A resumed run goes on on
+        /// this device. The fitted model scores on <see cref="Scoring"/>'s device. Shortcut for
+        /// <see cref="Training"/>.Device; default "cpu".
+        /// </summary>
+        public string Device { get => Training.Device; set => Training = Training with { Device = value }; }
 
         /// <summary>When <see cref="CheckpointPath"/> exists, continue that run instead of starting afresh. Default false.</summary>
         public bool ResumeFromCheckpoint { get; set; }
