@@ -85,4 +85,31 @@ public sealed record BnInceptionOptions
                 $"{what} must be N x {InputChannels} x {InputSize} x {InputSize}, got [{string.Join(", ", shape)}].", parameterName);
         }
     }
+
+    /// <summary>
+    /// Throws when <paramref name="shape"/> is not a batch of training images. With
+    /// <paramref name="cropped"/> (training augmentation cuts a random box from every image and
+    /// resamples it to the input size) that is N × <see cref="InputChannels"/> × H × W, H and W each at
+    /// least <see cref="InputSize"/>, square or not; without, exactly what
+    /// <see cref="CheckImageShape"/> asks for. The message names <paramref name="what"/>.
+    /// </summary>
+    public void CheckTrainingImageShape(long[] shape, bool cropped, string what, string? parameterName = null)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        bool fits = shape.Length == 4 && shape[1] == InputChannels &&
+            (cropped ? shape[2] >= InputSize && shape[3] >= InputSize : shape[2] == InputSize && shape[3] == InputSize);
+        if (fits)
+        {
+            return;
+        }
+
+        string got = $"got [{string.Join(", ", shape)}]";
+        bool larger = shape.Length == 4 && shape[2] >= InputSize && shape[3] >= InputSize;
+        throw new ArgumentException(cropped
+            ? $"{what} must be N x {InputChannels} x H x W with H and W at least {InputSize} (augmentation crops each image and resamples it to " +
+              $"{InputSize} x {InputSize}), {got}."
+            : $"{what} must be N x {InputChannels} x {InputSize} x {InputSize}, {got}." + (larger
+                ? $" Larger training images are accepted only with augmentation on, whose random crop resamples them to {InputSize} x {InputSize}."
+                : ""), parameterName);
+    }
 }

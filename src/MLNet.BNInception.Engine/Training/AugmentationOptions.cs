@@ -2,7 +2,9 @@ namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
 /// Random distortions of training images, drawn from libtorch's seeded generator (so a run and its
-/// resumption see the same ones). Scoring never augments.
+/// resumption see the same ones) and applied on the training device. Scoring never augments. With
+/// augmentation on, training images may be larger than the network's input, at least its size on
+/// each side: the random crop is cut from the whole image and resampled to the input size.
 /// </summary>
 public sealed record AugmentationOptions
 {

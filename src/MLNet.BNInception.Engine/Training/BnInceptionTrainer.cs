@@ -37,7 +37,9 @@ public sealed class BnInceptionTrainer
 
     /// <summary>
     /// Trains a new network on <paramref name="images"/> (N × C × S × S, float32) and
-    /// <paramref name="labels"/> (N int64 class indices).
+    /// <paramref name="labels"/> (N int64 class indices). With augmentation on, the training images may
+    /// be larger than S (at least S on each side, square or not): the random crop is cut from the
+    /// whole image and resampled to S × S. Validation images are always S × S.
     /// </summary>
     /// <param name="images">Training images.</param>
     /// <param name="labels">Their classes, 0 to NumClasses − 1.</param>
@@ -174,11 +176,22 @@ public sealed class BnInceptionTrainer
             throw new ArgumentException("Give both validation images and validation labels, or neither.");
         }
 
-        var train = new InMemoryBatchSource(images, labels, model, "training");
+        ArgumentNullException.ThrowIfNull(images);
+        bool augmented = options.Augmentation.Enabled;
+        model.CheckTrainingImageShape(images.shape, augmented, "The training images", nameof(images));
+        var train = new InMemoryBatchSource(images, labels, model, "training", augmented);
         InMemoryBatchSource? validation = validationImages is null ? null : new InMemoryBatchSource(validationImages, validationLabels!, model, "validation");
         if (validation is not null || options.ValidationFraction == 0)
         {
             return new TrainingRun(model, options, onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
+        }
+
+        if (images.size(2) != model.InputSize || images.size(3) != model.InputSize)
+        {
+            throw new ArgumentException(
+                $"ValidationFraction holds out some of the training images for validation, which must be N x {model.InputChannels} x {model.InputSize} x " +
+                $"{model.InputSize}; these are [{string.Join(", ", images.shape)}]. Pass validation images of that size instead, or set ValidationFraction to 0.",
+                nameof(images));
         }
 
         // Hold out a seeded random fraction; the same seed holds out the same images on resume.
@@ -194,7 +207,7 @@ public sealed class BnInceptionTrainer
         Tensor order = randperm(count, generator: generator);
         Tensor valIndices = order.narrow(0, 0, held);
         Tensor trainIndices = order.narrow(0, held, count - held);
-        var heldIn = new InMemoryBatchSource(images.index_select(0, trainIndices), labels.index_select(0, trainIndices), model, "training");
+        var heldIn = new InMemoryBatchSource(images.index_select(0, trainIndices), labels.index_select(0, trainIndices), model, "training", augmented);
         var heldOut = new InMemoryBatchSource(images.index_select(0, valIndices), labels.index_select(0, valIndices), model, "validation");
         return new TrainingRun(model, options, onStep, onEpoch, cancellationToken).Run(heldIn, heldOut, checkpoint);
     }

@@ -4,6 +4,8 @@ namespace MLNet.BNInception.Engine.Training;
 /// Labelled images that the trainer reads a batch at a time, so a training set never has to be in
 /// memory at once: <see cref="InMemoryBatchSource"/> serves tensors, and the ML.NET integration
 /// serves rows of a data view. One pass (an epoch) is one call of <see cref="ReadBatches"/>.
+/// The trainer checks each batch as it arrives: images of the network's input size, or, for
+/// training with augmentation on, at least that on each side (see <see cref="LabelledBatch.Images"/>).
 /// </summary>
 public interface ILabelledBatchSource
 {

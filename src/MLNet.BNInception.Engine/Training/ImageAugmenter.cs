@@ -1,69 +1,88 @@
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace MLNet.BNInception.Engine.Training;
 
-/// <summary>Random resized crop and horizontal flip on a batch of N × C × H × W images, as torchvision does them.</summary>
+/// <summary>
+/// Random resized crop and horizontal flip on a batch of N × C × H × W images, as torchvision's
+/// RandomResizedCrop and RandomHorizontalFlip do them, computed where the batch is (the GPU when
+/// training runs there) with nothing read back to the host: <see cref="CropBoxes"/> draws the boxes,
+/// and two batched matrix products resample every box to S × S (docs/engine.md, "Augmentation on
+/// the device").
+/// </summary>
 internal static class ImageAugmenter
 {
-    private const int CropAttempts = 10;
-    private const int DrawsPerImage = (CropAttempts * 4) + 1;
-
-    /// <summary>A new batch, each image independently distorted; randomness comes from libtorch's default generator.</summary>
-    public static Tensor Augment(Tensor images, AugmentationOptions options)
+    /// <summary>
+    /// A new N × C × <paramref name="outputSize"/> × <paramref name="outputSize"/> batch, each image
+    /// cropped and flipped on its own, with randomness from libtorch's default generator. The images
+    /// may be larger than the output and need not be square; all share one size.
+    /// </summary>
+    public static Tensor Augment(Tensor images, AugmentationOptions options, long outputSize)
     {
-        long count = images.size(0), height = images.size(2), width = images.size(3);
+        ArgumentNullException.ThrowIfNull(images);
         using DisposeScope scope = NewDisposeScope();
-        // Every random number for the batch is drawn in one call, so the stream's use does not
-        // depend on how many crop attempts succeed.
-        float[] draws = rand([count, DrawsPerImage]).data<float>().ToArray();
-        var outputs = new Tensor[count];
-        for (int i = 0; i < count; i++)
-        {
-            ReadOnlySpan<float> u = draws.AsSpan(i * DrawsPerImage, DrawsPerImage);
-            (long top, long left, long cropHeight, long cropWidth) = CropBox(height, width, u, options);
-            Tensor image = images.narrow(0, i, 1);
-            Tensor crop = image.narrow(2, top, cropHeight).narrow(3, left, cropWidth);
-            Tensor resized = cropHeight == height && cropWidth == width
-                ? crop.clone()
-                : F.interpolate(crop, [height, width], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true);
-            outputs[i] = options.HorizontalFlip && u[^1] < 0.5f ? resized.flip(3) : resized;
-        }
-
-        return cat(outputs).MoveToOuterDisposeScope();
+        CropBoxes boxes = CropBoxes.Draw(images.size(0), images.size(2), images.size(3), options, images.device);
+        return Resample(images, boxes, outputSize).MoveToOuterDisposeScope();
     }
 
-    private static (long Top, long Left, long Height, long Width) CropBox(long height, long width, ReadOnlySpan<float> u, AugmentationOptions options)
+    /// <summary>
+    /// Each image's box resized to <paramref name="outputSize"/> × <paramref name="outputSize"/>, and
+    /// mirrored where the box says so: for every image at once, what
+    /// <c>interpolate(crop, mode: Bilinear, align_corners: false, antialias: true)</c> gives for its
+    /// crop alone. Works in the images' type and on their device, for either memory layout.
+    /// </summary>
+    public static Tensor Resample(Tensor images, CropBoxes boxes, long outputSize)
     {
-        double area = height * width;
-        double logMin = Math.Log(options.CropAspectRatio.Min), logMax = Math.Log(options.CropAspectRatio.Max);
-        for (int attempt = 0; attempt < CropAttempts; attempt++)
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(boxes);
+        long count = images.size(0), channels = images.size(1), height = images.size(2), width = images.size(3);
+        using DisposeScope scope = NewDisposeScope();
+        Tensor rowWeights = AxisWeights(boxes.Top, boxes.Height, height, outputSize, images.dtype, mirrored: null);    // N x S x H
+        Tensor columnWeights = AxisWeights(boxes.Left, boxes.Width, width, outputSize, images.dtype, boxes.Flip);    // N x S x W
+
+        // Columns first, (C·H) rows of each image at a time: N x CH x W times N x W x S. The reshape is
+        // a view of a contiguous batch, and one copy of a channels-last one.
+        Tensor acrossColumns = images.reshape(count, channels * height, width)
+            .bmm(columnWeights.transpose(1, 2))
+            .view(count, channels, height, outputSize);                                                              // N x C x H x S
+
+        // Then rows, one channel at a time, so that the row weights are shared by the channels
+        // rather than copied for each (as a broadcasting matmul would): N x S x H times N x H x S.
+        var planes = new Tensor[channels];
+        for (long channel = 0; channel < channels; channel++)
         {
-            double targetArea = area * (options.CropScale.Min + (u[attempt * 4] * (options.CropScale.Max - options.CropScale.Min)));
-            double ratio = Math.Exp(logMin + (u[(attempt * 4) + 1] * (logMax - logMin)));
-            long w = (long)Math.Round(Math.Sqrt(targetArea * ratio));
-            long h = (long)Math.Round(Math.Sqrt(targetArea / ratio));
-            if (w > 0 && h > 0 && w <= width && h <= height)
-            {
-                long top = (long)(u[(attempt * 4) + 2] * (height - h + 1));
-                long left = (long)(u[(attempt * 4) + 3] * (width - w + 1));
-                return (Math.Min(top, height - h), Math.Min(left, width - w), h, w);
-            }
+            planes[channel] = rowWeights.bmm(acrossColumns.select(1, channel));
         }
 
-        // No attempt fitted: fall back to the largest central crop within the allowed ratios.
-        double imageRatio = (double)width / height;
-        long cropWidth = width, cropHeight = height;
-        if (imageRatio < options.CropAspectRatio.Min)
+        return stack(planes, 1).MoveToOuterDisposeScope();                                                         // N x C x S x S
+    }
+
+    // One axis's weights, N x S x L for a source axis of L pixels: output position i of image n
+    // takes source pixel j with a triangle filter centred where i falls in n's box, its support
+    // widened by the box-to-output ratio when shrinking (so that every source pixel counts, which is
+    // what antialiasing means), zero outside the box, and normalised so each output's weights sum to
+    // one. This is how PyTorch's antialiased bilinear interpolate (and PIL) weigh pixels, in the same
+    // order of operations. With mirrored, a flipped image's output positions run right to left.
+    private static Tensor AxisWeights(Tensor start, Tensor length, long sourceLength, long outputSize, ScalarType type, Tensor? mirrored)
+    {
+        Device device = start.device;
+        using Scalar zero = 0.ToScalar(), one = 1.ToScalar(), half = 0.5.ToScalar();
+        using Scalar outputs = outputSize.ToScalar(), sources = sourceLength.ToScalar();
+        Tensor boxLength = length.to_type(type).unsqueeze(1);                                                      // N x 1
+        Tensor scale = boxLength.div(outputs);                                                                     // box pixels per output pixel
+        Tensor inverseSupport = scale.clamp_min(one).reciprocal_().unsqueeze(2);                                   // N x 1 x 1; 1 when enlarging
+        Tensor position = arange(zero, outputs, one, type, device).unsqueeze(0);                                   // 1 x S
+        if (mirrored is not null)
         {
-            cropHeight = (long)Math.Round(width / options.CropAspectRatio.Min);
-        }
-        else if (imageRatio > options.CropAspectRatio.Max)
-        {
-            cropWidth = (long)Math.Round(height * options.CropAspectRatio.Max);
+            position = where(mirrored.unsqueeze(1), position.flip(1), position);                                   // N x S
         }
 
-        return ((height - cropHeight) / 2, (width - cropWidth) / 2, cropHeight, cropWidth);
+        Tensor centre = position.add(half, one).mul(scale);                                                        // N x S, in box coordinates
+        Tensor offset = arange(zero, sources, one, type, device).unsqueeze(0).sub(start.to_type(type).unsqueeze(1)); // N x L, pixel j in box coordinates
+        Tensor inside = offset.ge(zero).logical_and_(offset.lt(boxLength));
+        Tensor weights = offset.unsqueeze(1).sub(centre.unsqueeze(2)).add_(half, one).mul_(inverseSupport)         // N x S x L
+            .abs_().neg_().add_(one, one).clamp_min_(zero)
+            .mul_(inside.unsqueeze(1));
+        return weights.div_(weights.sum(2, keepdim: true));
     }
 }

@@ -132,12 +132,12 @@ internal sealed class TrainingRun(
     private (double Loss, long Correct, double LearningRate) Step(BnInception model, SGD optimizer, LabelledBatch batch, Device device, int stepsPerEpoch)
     {
         using DisposeScope stepScope = NewDisposeScope();
-        modelOptions.CheckImageShape(batch.Images.shape, "A training batch's images");
+        modelOptions.CheckTrainingImageShape(batch.Images.shape, options.Augmentation.Enabled, "A training batch's images");
         CheckLabels(batch);
-        Tensor images = batch.Images;
+        Tensor images = batch.Images.to(device);
         if (options.Augmentation.Enabled)
         {
-            images = ImageAugmenter.Augment(images, options.Augmentation);
+            images = ImageAugmenter.Augment(images, options.Augmentation, modelOptions.InputSize);
         }
 
         double lr = options.LearningRate * options.Schedule.Factor(_state.Epoch + ((double)_state.NextBatch / stepsPerEpoch), options.Epochs);
@@ -147,7 +147,7 @@ internal sealed class TrainingRun(
         }
 
         Tensor targets = batch.Labels.to(device);
-        Tensor logits = model.call(images.to(device));
+        Tensor logits = model.call(images);
         Tensor loss = F.cross_entropy(logits, targets, label_smoothing: options.LabelSmoothing);
         double lossValue = loss.item<float>();
         if (!double.IsFinite(lossValue))
