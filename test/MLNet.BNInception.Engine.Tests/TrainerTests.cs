@@ -228,6 +228,101 @@ public class TrainerTests : SingleThreadedFixture
         }
     }
 
+    [Trains]
+    [TestCase(2, Description = "a read every 2 steps of 3 an epoch: the epoch's end reads a part")]
+    [TestCase(100, Description = "more than an epoch: read at each epoch's end only")]
+    public void ReadingTheStepsLessOftenChangesNeitherTheWeightsNorTheMetricsNorTheReports(int stepsPerHostRead)
+    {
+        (Tensor images, Tensor labels) = Data(16);
+        using (images)
+        using (labels)
+        {
+            // 12 training images (4 held out) in batches of 4: 3 steps an epoch.
+            var everyStep = new List<TrainingProgress>();
+            using TrainingResult readEveryStep = new BnInceptionTrainer(Model, Options() with { StepsPerHostRead = 1 })
+                .Fit(images, labels, onStep: everyStep.Add);
+            var batched = new List<TrainingProgress>();
+            using TrainingResult readLessOften = new BnInceptionTrainer(Model, Options() with { StepsPerHostRead = stepsPerHostRead })
+                .Fit(images, labels, onStep: batched.Add);
+
+            Assert.That(Weights(readLessOften.Model), Is.EqualTo(Weights(readEveryStep.Model)));
+            Assert.That(readLessOften.History, Is.EqualTo(readEveryStep.History), "epoch losses and accuracies, bit for bit");
+            Assert.That(batched.Select(p => p.Step), Is.EqualTo(Enumerable.Range(1, 6)), "every step reported once, in order");
+            // Throughput and time left are measured, so they differ; what the steps computed does not.
+            static object Computed(TrainingProgress p) => (p.Epoch, p.Step, p.StepInEpoch, p.StepsPerEpoch, p.Loss, p.Accuracy, p.LearningRate);
+            Assert.That(batched.Select(Computed), Is.EqualTo(everyStep.Select(Computed)));
+            Assert.That(batched.All(p => p.ImagesPerSecond > 0 && p.Remaining >= TimeSpan.Zero), Is.True);
+            Assert.That(batched.Where(p => p.Step == 6).Single().Remaining, Is.EqualTo(TimeSpan.Zero));
+        }
+    }
+
+    [Trains]
+    [TestCase(1)]
+    [TestCase(3, Description = "the bad step is the second of a read of three")]
+    public void DivergenceNamesTheFirstStepWhoseLossWasNotFiniteHoweverOftenTheLossIsRead(int stepsPerHostRead)
+    {
+        using var folder = new TemporaryDirectory();
+        string checkpoint = folder.File("run.ckpt");
+        (Tensor images, Tensor labels) = Data(16);
+        using (images)
+        using (labels)
+        {
+            // 4 steps an epoch; the second batch of the second pass is all NaN: step 6.
+            var source = new NaNBatchSource(new InMemoryBatchSource(images, labels, Model), pass: 2, batch: 2);
+            TrainerOptions options = Options(checkpoint) with { Epochs = 3, ValidationFraction = 0, Schedule = new ConstantSchedule(), StepsPerHostRead = stepsPerHostRead };
+            var reported = new List<long>();
+            byte[]? afterEpochOne = null;
+            var error = Assert.Throws<TrainingDivergedException>(() => new BnInceptionTrainer(Model, options)
+                .Fit(source, onStep: p => reported.Add(p.Step), onEpoch: _ => afterEpochOne = File.ReadAllBytes(checkpoint)));
+
+            Assert.That(error!.Step, Is.EqualTo(6));
+            Assert.That(error.LearningRate, Is.EqualTo(options.LearningRate));
+            Assert.That(error.Message, Does.Contain("loss became NaN at step 6 (epoch 2,").And.Contain("moved since")
+                .And.Contain($"The last checkpoint, {checkpoint}, is from before step 6 and intact."));
+            if (stepsPerHostRead == 3)
+            {
+                Assert.That(error.Message, Does.Contain("steps 6 to 7 were applied"), "read after step 7, with step 5");
+            }
+
+            Assert.That(reported, Is.EqualTo(new long[] { 1, 2, 3, 4, 5 }), "every step before the bad one was reported, none after");
+            Assert.That(File.ReadAllBytes(checkpoint), Is.EqualTo(afterEpochOne), "nothing was written after the good epoch");
+        }
+    }
+
+    [Trains]
+    [Test]
+    public void CancellingBetweenReadsCheckpointsTheStepsNotYetReadAndResumesBitIdentically()
+    {
+        using var folder = new TemporaryDirectory();
+        string checkpoint = folder.File("run.ckpt");
+        (Tensor images, Tensor labels) = Data(16);
+        using (images)
+        using (labels)
+        {
+            // Read at each epoch's end only, so a cancellation inside an epoch finds steps not yet read.
+            TrainerOptions options = Options() with { ValidationFraction = 0, StepsPerHostRead = 100 };
+            var data = new InMemoryBatchSource(images, labels, Model);
+            using TrainingResult straight = new BnInceptionTrainer(Model, options).Fit(data);
+
+            // Cancelled during step 2: seen before step 3, with steps 1 and 2 not yet read.
+            using var cancellation = new CancellationTokenSource();
+            var cancelling = new CancellingSource(data, cancellation, batch: 2);
+            var reported = new List<long>();
+            Assert.Throws<OperationCanceledException>(() => new BnInceptionTrainer(Model, options with { CheckpointPath = checkpoint })
+                .Fit(cancelling, onStep: p => reported.Add(p.Step), cancellationToken: cancellation.Token));
+            Assert.That(reported, Is.EqualTo(new long[] { 1, 2 }), "the steps not yet read were read and reported before the stop");
+            using (TrainingCheckpoint.Loaded saved = TrainingCheckpoint.Load(checkpoint))
+            {
+                Assert.That((saved.State.Epoch, saved.State.NextBatch, saved.State.Step), Is.EqualTo((0, 2, 2L)));
+                Assert.That((saved.State.EpochBatches, saved.State.EpochSeen), Is.EqualTo((2, 8L)), "and went into the epoch's sums in the checkpoint");
+            }
+
+            using TrainingResult resumed = BnInceptionTrainer.Resume(checkpoint, data);
+            Assert.That(Weights(resumed.Model), Is.EqualTo(Weights(straight.Model)));
+            Assert.That(resumed.History, Is.EqualTo(straight.History));
+        }
+    }
+
     [Test]
     public void BadSettingsAndDataAreRejectedBeforeTraining()
     {
@@ -237,6 +332,8 @@ public class TrainerTests : SingleThreadedFixture
         {
             var one = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { BatchSize = 1 }));
             Assert.That(one!.Message, Does.Contain("BatchSize must be at least 2"));
+            var reads = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { StepsPerHostRead = 0 }));
+            Assert.That(reads!.Message, Does.Contain("StepsPerHostRead must be between 1 and"));
 
             var lastOfOne = Assert.Throws<BatchSizeMismatchException>(() => new BnInceptionTrainer(Model, Options() with { ValidationFraction = 0 }).Fit(images, labels));
             Assert.That(lastOfOne!.Message, Does.Contain("last batch of 1 image").And.Contain("DropLastBatch"));
@@ -334,7 +431,8 @@ public class TrainerTests : SingleThreadedFixture
             using TrainingResult result = new BnInceptionTrainer(Model, options).Fit(source);
 
             Assert.That(source.Passes, Has.Count.EqualTo(3), "one pass per epoch");
-            Assert.That(source.MostBatchesAlive, Is.EqualTo(1), "each batch was disposed before the next was read");
+            Assert.That(source.MostBatchesAlive, Is.InRange(1, 1 + BatchPrefetcher.DefaultBatchesAhead),
+                "each batch was disposed once trained on: the one in training and at most two read ahead were alive");
             foreach (List<long> pass in source.Passes)
             {
                 Assert.That(pass.Order(), Is.EqualTo(Enumerable.Range(0, 12)), "every example once per pass");
@@ -342,6 +440,69 @@ public class TrainerTests : SingleThreadedFixture
 
             Assert.That(source.Passes.Select(pass => string.Join(",", pass)).Distinct().Count(), Is.EqualTo(3), "reshuffled every epoch");
         }
+    }
+
+    /// <summary>Passes a source's batches on, with every pixel of one batch (counting from 1) of one pass NaN.</summary>
+    private sealed class NaNBatchSource(ILabelledBatchSource inner, int pass, int batch) : ILabelledBatchSource
+    {
+        private int _passes;
+
+        public long Count => inner.Count;
+
+        public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
+        {
+            bool poisoned = ++_passes == pass;
+            int index = skipBatches;
+            foreach (LabelledBatch read in inner.ReadBatches(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken))
+            {
+                if (poisoned && ++index == batch)
+                {
+                    using Scalar nan = float.NaN.ToScalar();
+                    read.Images.fill_(nan);
+                }
+
+                yield return read;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Passes a source's batches on; one batch (counting from 1) of the first pass cancels a token
+    /// when the trainer looks at its rows, which it does on its own thread as the batch's step begins.
+    /// </summary>
+    private sealed class CancellingSource(ILabelledBatchSource inner, CancellationTokenSource cancellation, int batch) : ILabelledBatchSource
+    {
+        private int _passes;
+
+        public long Count => inner.Count;
+
+        public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
+        {
+            bool firstPass = ++_passes == 1;
+            int index = skipBatches;
+            foreach (LabelledBatch read in inner.ReadBatches(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken))
+            {
+                yield return firstPass && ++index == batch ? read with { Rows = new CancellingRows(read.Rows, cancellation) } : read;
+            }
+        }
+    }
+
+    private sealed class CancellingRows(IReadOnlyList<long> rows, CancellationTokenSource cancellation) : IReadOnlyList<long>
+    {
+        public int Count
+        {
+            get
+            {
+                cancellation.Cancel();
+                return rows.Count;
+            }
+        }
+
+        public long this[int index] => rows[index];
+
+        public IEnumerator<long> GetEnumerator() => rows.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     /// <summary>Passes a source's batches on, recording which rows each pass read and how many of its batches were alive at once.</summary>

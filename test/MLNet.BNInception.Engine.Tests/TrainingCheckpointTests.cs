@@ -103,6 +103,39 @@ public class TrainingCheckpointTests
     }
 
     [Test]
+    public void StepsPerHostReadIsKeptAndACheckpointWrittenBeforeItExistedLoadsWithTheDevicesDefault()
+    {
+        using var folder = new TemporaryDirectory();
+        using DisposeScope scope = NewDisposeScope();
+        var state = new TrainingState { Epoch = 1, Step = 3 };
+        string path = folder.File("run.ckpt");
+        TrainingCheckpoint.Save(path, Model, Trainer with { StepsPerHostRead = 5 }, state, [new("fc.bias", zeros(3))], [], bestWeights: null);
+        using (TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.Load(path))
+        {
+            Assert.That(loaded.Trainer.StepsPerHostRead, Is.EqualTo(5));
+        }
+
+        // The description as a version without the setting wrote it: the property absent.
+        string older = folder.File("older.ckpt");
+        File.WriteAllBytes(older, TorchArchiveEditing.Rewrite(File.ReadAllBytes(path), (name, data) =>
+        {
+            if (name != "archive/bninception-checkpoint.json")
+            {
+                return data;
+            }
+
+            JsonNode description = JsonNode.Parse(data)!;
+            Assert.That(description["Trainer"]!.AsObject().Remove("StepsPerHostRead"), Is.True);
+            return JsonSerializer.SerializeToUtf8Bytes(description);
+        }));
+        using TrainingCheckpoint.Loaded old = TrainingCheckpoint.Load(older);
+        Assert.That(old.Trainer.StepsPerHostRead, Is.Null);
+        Assert.That(old.Trainer with { StepsPerHostRead = 5 }, Is.EqualTo(Trainer with { StepsPerHostRead = 5 }), "every other setting as saved");
+        Assert.That(old.Trainer.StepsPerHostReadOn(DeviceType.CPU), Is.EqualTo(TrainerOptions.StepsPerHostReadOnCpu));
+        Assert.That(old.Trainer.StepsPerHostReadOn(DeviceType.CUDA), Is.EqualTo(TrainerOptions.StepsPerHostReadOnCuda));
+    }
+
+    [Test]
     public void ExtraRecordsCannotTakeTheNameOfOneOfPyTorchs()
     {
         using DisposeScope scope = NewDisposeScope();

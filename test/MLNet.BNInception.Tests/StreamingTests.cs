@@ -30,7 +30,10 @@ public class StreamingTests : SingleThreadedFixture
         Assert.That(passes.All(pass => pass.Shuffled), Is.True, "every epoch asks for a random order");
         Assert.That(passes.Select(pass => pass.Ids.Order()), Is.All.EqualTo(Enumerable.Range(0, rows).Select(i => (ulong)i)), "every row once per epoch");
         Assert.That(passes.Select(pass => string.Join(",", pass.Ids)).Distinct().Count(), Is.EqualTo(3), "a new order every epoch");
-        Assert.That(readAhead.Max(), Is.LessThanOrEqualTo(3 * batch), "at most the batches in the queue and the one being built are ahead of the network");
+        // The trainer reads two batches ahead of its step (the engine's BatchPrefetcher); behind it the
+        // source's reader keeps two in its queue and builds one more.
+        Assert.That(readAhead.Max(), Is.LessThanOrEqualTo(5 * batch),
+            "at most the trainer's two batches ahead, the source's queue of two and the one being built are ahead of the network");
     }
 
     [Test]

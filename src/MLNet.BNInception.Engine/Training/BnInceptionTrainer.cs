@@ -45,7 +45,7 @@ public sealed class BnInceptionTrainer
     /// <param name="labels">Their classes, 0 to NumClasses − 1.</param>
     /// <param name="validationImages">Held-out images validated after every epoch; null to use <see cref="TrainerOptions.ValidationFraction"/>.</param>
     /// <param name="validationLabels">Their classes.</param>
-    /// <param name="onStep">Called after every step.</param>
+    /// <param name="onStep">Called for every step, in order, when its loss is read: after each step, or in bursts (<see cref="TrainerOptions.StepsPerHostRead"/>).</param>
     /// <param name="onEpoch">Called after every epoch.</param>
     /// <param name="cancellationToken">Stops training within one batch; a checkpoint is written first when a path is set.</param>
     /// <exception cref="ArgumentException">The data does not fit the network or the settings; nothing was trained.</exception>

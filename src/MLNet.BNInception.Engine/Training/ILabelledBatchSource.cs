@@ -19,7 +19,9 @@ public interface ILabelledBatchSource
     /// one, in the source's own order. The first <paramref name="skipBatches"/> batches of that
     /// order are left out (a resumed run starts mid-pass); <paramref name="dropLastBatch"/> leaves out
     /// a short last batch. Each batch belongs to the caller, who disposes it. Reading stops within
-    /// one batch of <paramref name="cancellationToken"/> being cancelled.
+    /// one batch of <paramref name="cancellationToken"/> being cancelled. The trainer reads a pass on
+    /// a thread of its own, a few batches ahead of training, and asks for no more batches than the
+    /// pass holds.
     /// </summary>
     IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch,
         CancellationToken cancellationToken);

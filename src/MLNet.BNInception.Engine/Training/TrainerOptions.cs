@@ -83,6 +83,28 @@ public sealed record TrainerOptions
     public string Device { get; init; } = "cpu";
 
     /// <summary>
+    /// How many steps' losses and correct counts stay on the device before the host reads them: every
+    /// <see cref="TrainingProgress"/> report, the epoch's sums and the check for a non-finite loss wait
+    /// for that read. Reading a CUDA tensor waits for all the work queued before it, so a read every
+    /// step leaves the GPU idle while the host prepares the next; on the CPU a read costs nothing. Null
+    /// (default): <see cref="StepsPerHostReadOnCpu"/> on the CPU, <see cref="StepsPerHostReadOnCuda"/>
+    /// on CUDA. Trained weights and epoch metrics do not depend on it; a larger value makes progress
+    /// arrive in bursts of that many steps (cancellation is still checked before every batch), and a
+    /// diverged run take up to that many steps from the first non-finite loss on before it stops
+    /// (the error names that step). At least 1, at most <see cref="MaxStepsPerHostRead"/>.
+    /// </summary>
+    public int? StepsPerHostRead { get; init; }
+
+    /// <summary>The default <see cref="StepsPerHostRead"/> on the CPU: every step, as a read there does not wait.</summary>
+    public const int StepsPerHostReadOnCpu = 1;
+
+    /// <summary>The default <see cref="StepsPerHostRead"/> on a CUDA device.</summary>
+    public const int StepsPerHostReadOnCuda = 16;
+
+    /// <summary>The largest <see cref="StepsPerHostRead"/>.</summary>
+    public const int MaxStepsPerHostRead = 10_000;
+
+    /// <summary>
     /// Weights to start from instead of the seeded initialisation, to train further: a PyTorch
     /// state dict (<see cref="Interop.PyTorchStateDict.Save(IEnumerable{KeyValuePair{string, TorchSharp.torch.Tensor}}, string)"/>,
     /// or Python's <c>torch.save(model.state_dict())</c>) or a training checkpoint (its best weights
@@ -110,6 +132,10 @@ public sealed record TrainerOptions
         _ => throw new ArgumentOutOfRangeException(nameof(preset), preset, $"Choose one of {string.Join(", ", Enum.GetNames<TrainingPreset>())}."),
     };
 
+    /// <summary><see cref="StepsPerHostRead"/>, or its default for a device of <paramref name="deviceType"/>.</summary>
+    internal int StepsPerHostReadOn(TorchSharp.DeviceType deviceType) =>
+        StepsPerHostRead ?? (deviceType == TorchSharp.DeviceType.CUDA ? StepsPerHostReadOnCuda : StepsPerHostReadOnCpu);
+
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first setting out of range.</summary>
     public void Validate()
     {
@@ -124,6 +150,12 @@ public sealed record TrainerOptions
         if (Nesterov && Momentum <= 0) throw new ArgumentException("Nesterov needs Momentum > 0.", nameof(Nesterov));
         if (LabelSmoothing is < 0 or >= 1) throw new ArgumentException($"LabelSmoothing must be in [0, 1), not {LabelSmoothing}.", nameof(LabelSmoothing));
         if (ValidationFraction is < 0 or >= 1) throw new ArgumentException($"ValidationFraction must be in [0, 1), not {ValidationFraction}.", nameof(ValidationFraction));
+        if (StepsPerHostRead is < 1 or > MaxStepsPerHostRead)
+        {
+            throw new ArgumentException($"StepsPerHostRead must be between 1 and {MaxStepsPerHostRead} (or null for the device's default), not {StepsPerHostRead}.",
+                nameof(StepsPerHostRead));
+        }
+
         if (!Enum.IsDefined(Precision)) throw new ArgumentException($"Precision must be Float32 or BFloat16Mixed, not {Precision}.", nameof(Precision));
         ArgumentException.ThrowIfNullOrWhiteSpace(Device);
         ArgumentNullException.ThrowIfNull(Schedule);

@@ -1,6 +1,10 @@
 namespace MLNet.BNInception.Engine.Training;
 
-/// <summary>The loss became NaN or infinite; training stopped and no checkpoint was written after it.</summary>
+/// <summary>
+/// The loss became NaN or infinite; training stopped and no checkpoint was written after it. The
+/// loss is read every <see cref="TrainerOptions.StepsPerHostRead"/> steps, so the weights in memory
+/// may have taken that step and a few more; the last checkpoint is from before it.
+/// </summary>
 public sealed class TrainingDivergedException : Exception
 {
     /// <summary>Creates the exception.</summary>
@@ -21,7 +25,7 @@ public sealed class TrainingDivergedException : Exception
     {
     }
 
-    /// <summary>The global step whose loss was not finite.</summary>
+    /// <summary>The first global step whose loss was not finite, counting from 1.</summary>
     public long Step { get; init; }
 
     /// <summary>The learning rate of that step.</summary>

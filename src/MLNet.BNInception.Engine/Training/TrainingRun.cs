@@ -13,7 +13,9 @@ internal sealed class TrainingRun(
     BnInceptionOptions modelOptions, TrainerOptions options, Action<TrainingProgress>? onStep, Action<EpochMetrics>? onEpoch,
     CancellationToken cancellationToken)
 {
+    private readonly Stopwatch _clock = new();
     private TrainingState _state = new();
+    private long _sessionImages, _sessionSteps;
 
     public TrainingResult Run(ILabelledBatchSource train, ILabelledBatchSource? validation, TrainingCheckpoint.Loaded? checkpoint)
     {
@@ -44,21 +46,26 @@ internal sealed class TrainingRun(
             }
 
             model.train();
-            var clock = Stopwatch.StartNew();
-            long sessionImages = 0, sessionSteps = 0;
+            // Batches are read a few ahead on a thread of their own, in pinned memory for CUDA; each
+            // step's loss and correct count stay on the device until the next read (docs/engine.md).
+            bool pinMemory = device.type == DeviceType.CUDA;
+            using var pending = new StepMetricsBuffer(options.StepsPerHostReadOn(device.type), device);
+            _clock.Start();
             StopReason reason = StopReason.Completed;
             for (; _state.Epoch < options.Epochs; _state.Epoch++)
             {
                 // A run stopped during its epoch's validation resumes there: nothing of the pass is left to read.
-                IEnumerable<LabelledBatch> batches = _state.NextBatch < stepsPerEpoch
-                    ? train.ReadBatches(options.BatchSize, EpochSeed(_state.Epoch), _state.NextBatch, options.DropLastBatch, cancellationToken)
-                    : [];
-                using (IEnumerator<LabelledBatch> reader = batches.GetEnumerator())
+                ulong epochSeed = EpochSeed(_state.Epoch);
+                int skipBatches = _state.NextBatch;
+                using (var reader = new BatchPrefetcher(
+                    token => train.ReadBatches(options.BatchSize, epochSeed, skipBatches, options.DropLastBatch, token),
+                    stepsPerEpoch - _state.NextBatch, pinMemory, cancellationToken))
                 {
                     for (; _state.NextBatch < stepsPerEpoch; _state.NextBatch++)
                     {
                         if (cancellationToken.IsCancellationRequested)
                         {
+                            ReadPendingSteps(pending, stepsPerEpoch);
                             SaveCheckpoint(model, optimizer, best);
                             cancellationToken.ThrowIfCancellationRequested();
                         }
@@ -70,30 +77,21 @@ internal sealed class TrainingRun(
                         }
                         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                         {
+                            ReadPendingSteps(pending, stepsPerEpoch);
                             SaveCheckpoint(model, optimizer, best);
                             throw;
                         }
 
-                        using LabelledBatch owned = batch;
-                        (double loss, long correct, double lr) = Step(model, optimizer, batch, device, stepsPerEpoch);
-                        long batchCount = batch.Rows.Count;
+                        Step(model, optimizer, batch, device, stepsPerEpoch, pending);
                         _state.Step++;
-                        _state.EpochLossSum += loss;
-                        _state.EpochBatches++;
-                        _state.EpochCorrect += correct;
-                        _state.EpochSeen += batchCount;
-                        sessionImages += batchCount;
-                        sessionSteps++;
-                        if (onStep is not null)
+                        if (pending.IsFull)
                         {
-                            double seconds = clock.Elapsed.TotalSeconds;
-                            long remainingSteps = ((long)options.Epochs * stepsPerEpoch) - _state.Step;
-                            onStep(new TrainingProgress(_state.Epoch + 1, _state.Step, _state.NextBatch + 1, stepsPerEpoch, loss,
-                                (double)correct / batchCount, lr, sessionImages / seconds, TimeSpan.FromSeconds(remainingSteps * seconds / sessionSteps)));
+                            ReadPendingSteps(pending, stepsPerEpoch);
                         }
                     }
                 }
 
+                ReadPendingSteps(pending, stepsPerEpoch);
                 if (EndEpoch(model, validation, ref best, optimizer))
                 {
                     reason = StopReason.EarlyStopped;
@@ -129,12 +127,15 @@ internal sealed class TrainingRun(
         }
     }
 
-    private (double Loss, long Correct, double LearningRate) Step(BnInception model, SGD optimizer, LabelledBatch batch, Device device, int stepsPerEpoch)
+    // Queues one step on the device; its loss and correct count go into `pending` unread, so that
+    // nothing here waits for the device.
+    private void Step(BnInception model, SGD optimizer, LabelledBatch batch, Device device, int stepsPerEpoch, StepMetricsBuffer pending)
     {
         using DisposeScope stepScope = NewDisposeScope();
         modelOptions.CheckTrainingImageShape(batch.Images.shape, options.Augmentation.Enabled, "A training batch's images");
         CheckLabels(batch);
-        Tensor images = batch.Images.to(device);
+        // From pinned memory (BatchPrefetcher) these copies do not block the host; on the CPU there is no copy.
+        Tensor images = batch.Images.to(device, non_blocking: true);
         if (options.Augmentation.Enabled)
         {
             images = ImageAugmenter.Augment(images, options.Augmentation, modelOptions.InputSize);
@@ -146,32 +147,54 @@ internal sealed class TrainingRun(
             group.LearningRate = lr;
         }
 
-        Tensor targets = batch.Labels.to(device);
+        Tensor targets = batch.Labels.to(device, non_blocking: true);
         Tensor logits = model.call(images);
         Tensor loss = F.cross_entropy(logits, targets, label_smoothing: options.LabelSmoothing);
-        double lossValue = loss.item<float>();
-        if (!double.IsFinite(lossValue))
-        {
-            throw Diverged(lossValue, lr);
-        }
-
         optimizer.zero_grad();
         loss.backward();
         SgdStep.Apply(optimizer);
-        long correct = logits.argmax(1).eq(targets).sum().item<long>();
-        return (lossValue, correct, lr);
+        Tensor correct = logits.argmax(1).eq(targets).sum();
+        pending.Add(new PendingStep(_state.Epoch, _state.Step + 1, _state.NextBatch + 1, batch.Rows.Count, lr), loss, correct);
     }
 
-    private static LabelledBatch NextBatch(IEnumerator<LabelledBatch> reader, ILabelledBatchSource train)
+    // The one place the loop waits for the device: the steps since the last read go, in order, into
+    // the epoch's sums and the progress reports, and the first non-finite loss stops the run. The
+    // throughput and time left are measured at the read, when the device has done every step in it.
+    private void ReadPendingSteps(StepMetricsBuffer pending, int stepsPerEpoch)
     {
-        if (!reader.MoveNext())
+        IReadOnlyList<ReadStep> steps = pending.Read();
+        if (steps.Count == 0)
         {
-            throw new InvalidOperationException(
-                $"The training source ({train.GetType().Name}) ended a pass early: it reported {train.Count} examples but gave fewer.");
+            return;
         }
 
-        return reader.Current;
+        double seconds = _clock.Elapsed.TotalSeconds;
+        _sessionImages += steps.Sum(read => read.Step.Images);
+        _sessionSteps += steps.Count;
+        foreach (ReadStep read in steps)
+        {
+            if (!float.IsFinite(read.Loss))
+            {
+                throw Diverged(read, steps[^1].Step.Step);
+            }
+
+            _state.EpochLossSum += read.Loss;
+            _state.EpochBatches++;
+            _state.EpochCorrect += read.Correct;
+            _state.EpochSeen += read.Step.Images;
+            if (onStep is not null)
+            {
+                long remainingSteps = ((long)options.Epochs * stepsPerEpoch) - read.Step.Step;
+                onStep(new TrainingProgress(read.Step.Epoch + 1, read.Step.Step, read.Step.StepInEpoch, stepsPerEpoch, read.Loss,
+                    (double)read.Correct / read.Step.Images, read.Step.LearningRate, _sessionImages / seconds,
+                    TimeSpan.FromSeconds(remainingSteps * seconds / _sessionSteps)));
+            }
+        }
     }
+
+    private static LabelledBatch NextBatch(BatchPrefetcher reader, ILabelledBatchSource train) =>
+        reader.Next() ?? throw new InvalidOperationException(
+            $"The training source ({train.GetType().Name}) ended a pass early: it reported {train.Count} examples but gave fewer.");
 
     private void CheckLabels(LabelledBatch batch)
     {
@@ -352,17 +375,23 @@ internal sealed class TrainingRun(
         return z ^ (z >> 31);
     }
 
-    private TrainingDivergedException Diverged(double loss, double lr)
+    // The weights have taken every step up to the read, the bad one included: the last checkpoint is
+    // the state to go back to, and every checkpoint is written after a read that found all losses finite.
+    private TrainingDivergedException Diverged(ReadStep first, long lastStepTaken)
     {
+        PendingStep step = first.Step;
+        string moved = lastStepTaken > step.Step
+            ? $"The weights in memory have moved since: steps {step.Step} to {lastStepTaken} were applied before their losses were read (StepsPerHostRead)."
+            : "The weights in memory have moved since: the step was applied before its loss was read.";
         string checkpointNote = options.CheckpointPath is null
             ? "No checkpoint was being written."
-            : $"The last checkpoint, {options.CheckpointPath}, is from before this step and intact.";
+            : $"The last checkpoint, {options.CheckpointPath}, is from before step {step.Step} and intact.";
         return new TrainingDivergedException(
-            $"Training diverged: the loss became {loss} at step {_state.Step + 1} (epoch {_state.Epoch + 1}, learning rate {lr:G4}). " +
-            $"{checkpointNote} Lower the learning rate or check the input data.")
+            $"Training diverged: the loss became {first.Loss} at step {step.Step} (epoch {step.Epoch + 1}, learning rate {step.LearningRate:G4}). " +
+            $"{moved} {checkpointNote} Lower the learning rate or check the input data.")
         {
-            Step = _state.Step + 1,
-            LearningRate = lr,
+            Step = step.Step,
+            LearningRate = step.LearningRate,
         };
     }
 

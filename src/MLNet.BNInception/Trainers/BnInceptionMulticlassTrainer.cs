@@ -318,7 +318,7 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         /// <summary>Steps between progress lines in the log. Default 50.</summary>
         public int LogEverySteps { get; set; } = 50;
 
-        /// <summary>Called after every step.</summary>
+        /// <summary>Called for every step, in order, when its loss is read (see <see cref="TrainerOptions.StepsPerHostRead"/>).</summary>
         public Action<TrainingProgress>? OnStep { get; set; }
 
         /// <summary>Called after every epoch.</summary>
