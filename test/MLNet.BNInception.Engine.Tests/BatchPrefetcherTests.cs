@@ -165,18 +165,6 @@ public class BatchPrefetcherTests
         Assert.That(DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount, Is.EqualTo(before));
     }
 
-    [Test]
-    public void ForCudaTheBatchesComeInPinnedMemory()
-    {
-        Assume.That(cuda.is_available(), Is.True, "pinned memory needs CUDA");
-        var source = new CountingSource(batches: 2);
-        using var prefetcher = new BatchPrefetcher(source.Read, count: 2, pinMemory: true, CancellationToken.None);
-        LabelledBatch batch = prefetcher.Next()!;
-        Assert.That(batch.Images.is_pinned() && batch.Labels.is_pinned(), Is.True);
-        Assert.That(batch.Rows, Is.EqualTo(new long[] { 0, 1 }));
-        Assert.That(batch.Images.data<float>().ToArray(), Is.All.EqualTo(0f));
-    }
-
     private static bool IsFreed(LabelledBatch batch) => batch.Images.IsInvalid && batch.Labels.IsInvalid;
 
     /// <summary>Batches of two 4 × 4 images, batch i holding rows 2i and 2i + 1; it records each batch it makes.</summary>
