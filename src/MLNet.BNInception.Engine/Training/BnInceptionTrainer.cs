@@ -51,6 +51,7 @@ public sealed class BnInceptionTrainer
     /// <exception cref="ArgumentException">The data does not fit the network or the settings; nothing was trained.</exception>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
     /// <exception cref="OperationCanceledException">Training was cancelled.</exception>
+    /// <exception cref="InsufficientMemoryException">The device ran out of memory during a step; the message names the batch size to lower.</exception>
     public TrainingResult Fit(Tensor images, Tensor labels, Tensor? validationImages = null, Tensor? validationLabels = null,
         Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellationToken = default) =>
         FitTensors(ModelOptions, Options, images, labels, validationImages, validationLabels, checkpoint: null, onStep, onEpoch, cancellationToken);
@@ -63,6 +64,7 @@ public sealed class BnInceptionTrainer
     /// <exception cref="ArgumentException">The data does not fit the network or the settings; nothing was trained.</exception>
     /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
     /// <exception cref="OperationCanceledException">Training was cancelled.</exception>
+    /// <exception cref="InsufficientMemoryException">The device ran out of memory during a step; the message names the batch size to lower.</exception>
     public TrainingResult Fit(ILabelledBatchSource train, ILabelledBatchSource? validation = null,
         Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellationToken = default)
     {

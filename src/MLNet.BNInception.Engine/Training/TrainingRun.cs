@@ -82,7 +82,15 @@ internal sealed class TrainingRun(
                             throw;
                         }
 
-                        Step(model, optimizer, batch, device, stepsPerEpoch, pending);
+                        try
+                        {
+                            Step(model, optimizer, batch, device, stepsPerEpoch, pending);
+                        }
+                        catch (Exception error) when (DeviceMemory.IsOutOfMemory(error))
+                        {
+                            throw DeviceMemory.OutOfMemory(error, device, "TrainerOptions.BatchSize (bninception train --batch)", options.BatchSize);
+                        }
+
                         _state.Step++;
                         if (pending.IsFull)
                         {
