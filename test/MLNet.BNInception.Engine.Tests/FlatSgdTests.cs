@@ -99,6 +99,16 @@ public class FlatSgdTests : SingleThreadedFixture
         Assert.That(flat.Groups.Select(group => group.Momentum), Is.All.Null, "nothing restored from a refused set");
     }
 
+    [Test]
+    public void AParameterInTwoGroupsIsRefused()
+    {
+        using var model = new BnInception(Model, seed: 5);
+        Parameter[] parameters = [.. model.parameters()];
+        var settings = new FlatSgd.Settings(0.05, 0.9, 0, Nesterov: false);
+        var error = Assert.Throws<ArgumentException>(() => new FlatSgd([(parameters, settings), ([parameters[3]], settings)]).Dispose());
+        Assert.That(error!.Message, Does.StartWith("A parameter is in two groups"));
+    }
+
     /// <summary>
     /// Why a flat buffer gives the same bits: libtorch's CPU kernel for <c>a + α·b</c> rounds every
     /// element alike whether its vector loop or its scalar tail computes it (on a CPU with FMA both

@@ -10,7 +10,8 @@ namespace MLNet.BNInception.Engine.Training;
 /// buffers (weight decay, momentum, Nesterov, the update) instead of as many per parameter. The
 /// operations and their order are TorchSharp's <c>SGD.step</c> (and so <see cref="SgdStep"/>'s),
 /// elementwise, so every element gets the same bits: a flat buffer only changes how many elements
-/// one kernel covers. Every number is a Scalar held until the step ends (see <see cref="SgdStep"/>).
+/// one kernel covers (docs/engine.md, "SGD over flat buffers", says why that keeps the bits). Every
+/// number is a Scalar held until the step ends (see <see cref="SgdStep"/>).
 /// </summary>
 /// <remarks>
 /// A distributed run (issue 23) reduces each group's <see cref="ParameterBuffer.Gradients"/> in
@@ -24,9 +25,18 @@ internal sealed class FlatSgd : IDisposable
     /// Builds the groups, moving each one's parameters into a flat buffer on their device. Build it
     /// after the network has its final layout and device: the parameters become views then.
     /// </summary>
+    /// <exception cref="ArgumentException">A parameter is in more than one group, or is not one a <see cref="ParameterBuffer"/> takes.</exception>
     public FlatSgd(IEnumerable<(IReadOnlyList<Parameter> Parameters, Settings Settings)> groups)
     {
         ArgumentNullException.ThrowIfNull(groups);
+        groups = [.. groups];
+        var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        if (!groups.SelectMany(group => group.Parameters).All(seen.Add))
+        {
+            // A second buffer would rebind it, leaving the first one's view stale.
+            throw new ArgumentException("A parameter is in two groups (or twice in one); each belongs to one flat buffer.", nameof(groups));
+        }
+
         var built = new List<Group>();
         try
         {

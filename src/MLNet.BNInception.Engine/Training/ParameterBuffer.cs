@@ -69,10 +69,15 @@ internal sealed class ParameterBuffer : IDisposable
     /// channels-last or any other non-overlapping layout) into new flat buffers on their device,
     /// values and gradients copied in (a missing gradient becomes zeros).
     /// </summary>
-    /// <exception cref="ArgumentException">A parameter is not float32, not dense, or on another device than the first.</exception>
+    /// <exception cref="ArgumentException">A parameter appears twice, is not float32, is not dense, or is on another device than the first.</exception>
     public static ParameterBuffer Gather(IReadOnlyList<Parameter> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        if (new HashSet<Parameter>(parameters, ReferenceEqualityComparer.Instance).Count != parameters.Count)
+        {
+            throw new ArgumentException("A parameter appears twice; each takes one span of the buffer.", nameof(parameters));
+        }
+
         Device device = parameters.Count > 0 ? parameters[0].device : CPU;
         var offsets = new long[parameters.Count];
         long total = 0;
