@@ -8,7 +8,8 @@ namespace MLNet.BNInception.Engine.Tests;
 /// their handle on after its last use of the object, so a garbage collection at the wrong moment
 /// frees a Scalar a native call is about to read: an error ("Unknown scalar type", seen once in CI)
 /// or a wrong number. The per-step paths that did so (BN's batch count, the SGD step) hold their
-/// Scalars; here collections run back to back while they run many times.
+/// Scalars (the flat SGD that training uses, and the per-parameter one that the Figure 1
+/// experiment uses); here collections run back to back while they run many times.
 /// </summary>
 public class ScalarLifetimeTests : SingleThreadedFixture
 {
@@ -81,6 +82,37 @@ public class ScalarLifetimeTests : SingleThreadedFixture
                     Tensor output = layer.call(input);
                     output.mul(output).mean().backward();
                     SgdStep.Apply(optimizer);
+                }
+
+                return TestModels.Values(layer.weight);
+            }
+
+            return collecting ? WhileCollecting(Steps) : Steps();
+        }
+
+        Assert.That(Train(collecting: true), Is.EqualTo(Train(collecting: false)));
+    }
+
+    [Trains]
+    [Test]
+    public void TheFlatSgdStepGivesTheSameWeightsAsWithoutCollections()
+    {
+        float[] Train(bool collecting)
+        {
+            manual_seed(3);
+            using var layer = nn.Linear(2, 2);
+            using var optimizer = new FlatSgd(
+                [([layer.weight], new FlatSgd.Settings(0.01, 0.9, 1e-3, Nesterov: true)), ([layer.bias!], new FlatSgd.Settings(0.01, 0.9, 0, Nesterov: true))]);
+            using Tensor input = randn([2, 2]);
+            float[] Steps()
+            {
+                for (int i = 0; i < 20_000; i++)
+                {
+                    using DisposeScope scope = NewDisposeScope();
+                    optimizer.ZeroGradients();
+                    Tensor output = layer.call(input);
+                    output.mul(output).mean().backward();
+                    optimizer.Step();
                 }
 
                 return TestModels.Values(layer.weight);

@@ -35,6 +35,9 @@ internal static class TestModels
         return compact.data<float>().ToArray();
     }
 
+    /// <summary>Every value of a float32 tensor (any layout) as its bit pattern, in row-major order: comparisons that tell -0 from 0.</summary>
+    public static int[] Bits(Tensor tensor) => [.. Values(tensor).Select(BitConverter.SingleToInt32Bits)];
+
     /// <summary>Whether two tensors hold exactly the same values in the same shape (layouts may differ).</summary>
     public static bool SameValues(Tensor a, Tensor b)
     {

@@ -10,8 +10,10 @@ namespace MLNet.BNInception.Engine.Training;
 /// into native Scalars implicitly, which only the finalizer frees, and hands their handle to the
 /// native call after its last use of the object: a garbage collection in between can free a Scalar
 /// the call is about to read (seen in CI as "Unknown scalar type" during training). The optimizer
-/// keeps what it owns: parameter groups, learning rates and momentum buffers (which checkpoints
-/// save), and its step is never called.
+/// keeps what it owns: parameter groups, learning rates and momentum buffers, and its step is never
+/// called. Training steps with <see cref="FlatSgd"/>, the same operations over whole parameter
+/// groups; this per-parameter step serves a TorchSharp optimizer (the Figure 1 experiment) and is
+/// the reference the flat step is tested against.
 /// Workaround for dotnet/TorchSharp#1434 and #1496 (dispose the Scalars TorchSharp makes implicitly;
 /// both open at TorchSharp 0.107.0): it can go, with <c>ConvolutionBlock.Normalize</c>, in the first release
 /// that has them, once <c>ScalarLifetimeTests</c> passes with TorchSharp's own <c>SGD.step</c>.

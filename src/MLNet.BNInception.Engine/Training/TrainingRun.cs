@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using MLNet.BNInception.Engine.Interop;
 using MLNet.BNInception.Engine.Network;
 using TorchSharp.Modules;
@@ -39,7 +40,7 @@ internal sealed class TrainingRun(
             }
 
             model.UseChannelsLast(options.ChannelsLast).UseBFloat16Compute(options.Precision == TrainingPrecision.BFloat16Mixed).to(device);
-            using SGD optimizer = CreateOptimizer(model);
+            using FlatSgd optimizer = CreateOptimizer(model);
             if (checkpoint is not null)
             {
                 Restore(checkpoint, model, optimizer, out best);
@@ -137,7 +138,7 @@ internal sealed class TrainingRun(
 
     // Queues one step on the device; its loss and correct count go into `pending` unread, so that
     // nothing here waits for the device.
-    private void Step(BnInception model, SGD optimizer, LabelledBatch batch, Device device, int stepsPerEpoch, StepMetricsBuffer pending)
+    private void Step(BnInception model, FlatSgd optimizer, LabelledBatch batch, Device device, int stepsPerEpoch, StepMetricsBuffer pending)
     {
         using DisposeScope stepScope = NewDisposeScope();
         modelOptions.CheckTrainingImageShape(batch.Images.shape, options.Augmentation.Enabled, "A training batch's images");
@@ -150,7 +151,7 @@ internal sealed class TrainingRun(
         }
 
         double lr = options.LearningRate * options.Schedule.Factor(_state.Epoch + ((double)_state.NextBatch / stepsPerEpoch), options.Epochs);
-        foreach (optim.ILearningRateController group in optimizer.ParamGroups)
+        foreach (FlatSgd.Group group in optimizer.Groups)
         {
             group.LearningRate = lr;
         }
@@ -158,9 +159,9 @@ internal sealed class TrainingRun(
         Tensor targets = batch.Labels.to(device, non_blocking: true);
         Tensor logits = model.call(images);
         Tensor loss = F.cross_entropy(logits, targets, label_smoothing: options.LabelSmoothing);
-        optimizer.zero_grad();
+        optimizer.ZeroGradients();
         loss.backward();
-        SgdStep.Apply(optimizer);
+        optimizer.Step();
         Tensor correct = logits.argmax(1).eq(targets).sum();
         pending.Add(new PendingStep(_state.Epoch, _state.Step + 1, _state.NextBatch + 1, batch.Rows.Count, lr), loss, correct);
     }
@@ -222,7 +223,7 @@ internal sealed class TrainingRun(
         }
     }
 
-    private bool EndEpoch(BnInception model, ILabelledBatchSource? validation, ref Dictionary<string, Tensor>? best, SGD optimizer)
+    private bool EndEpoch(BnInception model, ILabelledBatchSource? validation, ref Dictionary<string, Tensor>? best, FlatSgd optimizer)
     {
         double? valLoss = null, valAccuracy = null;
         if (validation is not null)
@@ -241,7 +242,7 @@ internal sealed class TrainingRun(
             }
         }
 
-        double lr = optimizer.ParamGroups.First().LearningRate;
+        double lr = optimizer.Groups[0].LearningRate;
         var metrics = new EpochMetrics(_state.Epoch + 1, _state.EpochLossSum / _state.EpochBatches, (double)_state.EpochCorrect / _state.EpochSeen,
             valLoss, valAccuracy, lr);
         _state.History.Add(metrics);
@@ -279,7 +280,9 @@ internal sealed class TrainingRun(
         return stop;
     }
 
-    private SGD CreateOptimizer(BnInception model)
+    // After the network has its layout and device: the parameters become views into the optimizer's
+    // flat buffers, one per group (docs/engine.md, "SGD over flat buffers").
+    private FlatSgd CreateOptimizer(BnInception model)
     {
         // Weight decay goes on convolution and linear weights; BN's γ and β and all biases are
         // exempt unless DecayBatchNormAndBias is set.
@@ -291,32 +294,36 @@ internal sealed class TrainingRun(
             (isWeightOfConvOrLinear || options.DecayBatchNormAndBias ? decayed : exempt).Add(parameter);
         }
 
-        SGD.ParamGroup[] groups =
+        return new FlatSgd(
         [
-            new(decayed, options.LearningRate, options.Momentum, weight_decay: options.WeightDecay, nesterov: options.Nesterov),
-            new(exempt, options.LearningRate, options.Momentum, weight_decay: 0, nesterov: options.Nesterov),
-        ];
-        return optim.SGD(groups, options.LearningRate, options.Momentum, weight_decay: options.WeightDecay, nesterov: options.Nesterov);
+            (decayed, new FlatSgd.Settings(options.LearningRate, options.Momentum, options.WeightDecay, options.Nesterov)),
+            (exempt, new FlatSgd.Settings(options.LearningRate, options.Momentum, WeightDecay: 0, options.Nesterov)),
+        ]);
     }
 
-    private void Restore(TrainingCheckpoint.Loaded checkpoint, BnInception model, SGD optimizer, out Dictionary<string, Tensor>? best)
+    private void Restore(TrainingCheckpoint.Loaded checkpoint, BnInception model, FlatSgd optimizer, out Dictionary<string, Tensor>? best)
     {
+        // Copied into the parameters, which stay views into the optimizer's buffers.
         PyTorchStateDict.LoadInto(model, checkpoint.Section("model."), source: "the checkpoint's model");
-        List<SGD.State> states = SgdStep.States(optimizer);
-        List<Parameter> parameters = optimizer.ParamGroups.Cast<SGD.ParamGroup>().SelectMany(group => group.Parameters).ToList();
-        using (no_grad())
+        var momentum = new List<KeyValuePair<int, Tensor>>();
+        foreach ((string key, Tensor saved) in checkpoint.Section(TrainingCheckpoint.MomentumPrefix))
         {
-            foreach ((string key, Tensor saved) in checkpoint.Section(TrainingCheckpoint.MomentumPrefix))
+            if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
             {
-                if (!int.TryParse(key, out int index) || index < 0 || index >= states.Count || !saved.shape.SequenceEqual(parameters[index].shape))
-                {
-                    throw new InvalidDataException($"The checkpoint's momentum buffer '{key}' does not fit this network's optimizer.");
-                }
-
-                // The buffer takes its parameter's layout and device, as one made during training would.
-                states[index].momentum_buffer?.Dispose();
-                states[index].momentum_buffer = empty_like(parameters[index]).copy_(saved).DetachFromDisposeScope();
+                throw new InvalidDataException($"The checkpoint's momentum buffer '{key}' does not fit this network's optimizer.");
             }
+
+            momentum.Add(new(index, saved));
+        }
+
+        try
+        {
+            // Copied into the views of each group's flat momentum, which keep their parameter's layout and device.
+            optimizer.RestoreMomentum(momentum);
+        }
+        catch (InvalidDataException error)
+        {
+            throw new InvalidDataException($"The checkpoint does not fit this network's optimizer: {error.Message}", error);
         }
 
         List<KeyValuePair<string, Tensor>> savedBest = checkpoint.Section("best.").ToList();
@@ -343,15 +350,25 @@ internal sealed class TrainingRun(
         }
     }
 
-    private void SaveCheckpoint(BnInception model, SGD optimizer, Dictionary<string, Tensor>? best)
+    private void SaveCheckpoint(BnInception model, FlatSgd optimizer, Dictionary<string, Tensor>? best)
     {
         if (options.CheckpointPath is null)
         {
             return;
         }
 
-        Tensor?[] momentum = SgdStep.States(optimizer).Select(state => state.momentum_buffer).ToArray();
-        TrainingCheckpoint.Save(options.CheckpointPath, modelOptions, options, _state, model.state_dict(), momentum, best);
+        Tensor?[] momentum = optimizer.MomentumBuffers();
+        try
+        {
+            TrainingCheckpoint.Save(options.CheckpointPath, modelOptions, options, _state, model.state_dict(), momentum, best);
+        }
+        finally
+        {
+            foreach (Tensor? view in momentum)
+            {
+                view?.Dispose();
+            }
+        }
     }
 
     private static Dictionary<string, Tensor> CopyInto(Dictionary<string, Tensor>? target, Dictionary<string, Tensor> source)

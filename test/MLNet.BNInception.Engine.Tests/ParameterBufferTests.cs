@@ -1,0 +1,86 @@
+using MLNet.BNInception.Engine.Training;
+using TorchSharp.Modules;
+
+namespace MLNet.BNInception.Engine.Tests;
+
+/// <summary>
+/// A network whose parameters are views into flat value and gradient buffers computes what a plain
+/// copy of it computes, in its own layout, and its backward passes land in the flat gradient buffer.
+/// </summary>
+public class ParameterBufferTests : SingleThreadedFixture
+{
+    private static readonly BnInceptionOptions Model = new() { InputSize = 64, InputChannels = 1, NumClasses = 3, Dropout = 0.2 };
+
+    [TestCase(false)]
+    [TestCase(true)]
+    public void TheFlatGradientBufferHoldsExactlyThePlainNetworksGradients(bool channelsLast)
+    {
+        using var plain = new BnInception(Model, seed: 5).UseChannelsLast(channelsLast);
+        using var flat = new BnInception(Model, seed: 5).UseChannelsLast(channelsLast);
+        Parameter[] plainParameters = [.. plain.parameters()], parameters = [.. flat.parameters()];
+        long[][] strides = [.. parameters.Select(parameter => parameter.stride())];
+        using ParameterBuffer buffer = ParameterBuffer.Gather(parameters);
+
+        Assert.That(parameters.Select(parameter => parameter.stride()), Is.EqualTo(strides), "every parameter keeps its strides");
+        Assert.That(flat.modules().OfType<Conv2d>().Select(conv => channelsLast ? ChannelsLast.Is(conv.weight) : conv.weight.is_contiguous()), Is.All.True);
+        Assert.That(parameters.Select(parameter => parameter.storage_offset() % ParameterBuffer.AlignmentElements), Is.All.Zero);
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            Assert.That(TestModels.Bits(parameters[i]), Is.EqualTo(TestModels.Bits(plainParameters[i])), $"parameter {i}'s values");
+        }
+
+        manual_seed(9);
+        using Tensor images = randn([4, 1, 64, 64]);
+        using Tensor labels = tensor(new long[] { 0, 1, 2, 1 });
+        // Zeroed, then accumulated over a second pass, then zeroed again.
+        foreach ((int pass, bool zero) in new[] { (0, true), (1, false), (2, true) })
+        {
+            if (zero)
+            {
+                plain.zero_grad();
+                buffer.ZeroGradients();
+            }
+
+            Backward(plain, images, labels, pass);
+            Backward(flat, images, labels, pass);
+
+            using DisposeScope scope = NewDisposeScope();
+            Tensor expected = zeros_like(buffer.Gradients);
+            for (int i = 0; i < parameters.Length; i++)
+            {
+                buffer.View(expected, i).copy_(plainParameters[i].grad!);
+                Tensor gradient = parameters[i].grad!;
+                Assert.That(gradient.stride(), Is.EqualTo(strides[i]), $"pass {pass}: parameter {i}'s gradient layout");
+                Assert.That(TestModels.Bits(gradient), Is.EqualTo(TestModels.Bits(plainParameters[i].grad!)), $"pass {pass}: parameter {i}'s gradient");
+            }
+
+            Assert.That(TestModels.Bits(buffer.Gradients), Is.EqualTo(TestModels.Bits(expected)), $"pass {pass}: the flat gradient buffer (gaps zero)");
+        }
+
+        // The values buffer is the parameters' storage: changing it changes the network.
+        using (no_grad())
+        using (Scalar two = 2.0.ToScalar())
+        {
+            buffer.Values.mul_(two).Dispose();
+        }
+
+        Assert.That(TestModels.Values(flat.Classifier.weight), Is.EqualTo(TestModels.Values(plain.Classifier.weight).Select(value => value * 2)));
+    }
+
+    [Test]
+    public void OnlyFloat32ParametersOnOneDeviceAreTaken()
+    {
+        using var doubled = new Parameter(zeros([2, 3], ScalarType.Float64));
+        using var single = new Parameter(zeros([3]));
+        var error = Assert.Throws<ArgumentException>(() => ParameterBuffer.Gather([single, doubled]).Dispose());
+        Assert.That(error!.Message, Does.Contain("Parameter 1 [2, 3] is Float64"));
+    }
+
+    // The same dropout draws for both networks.
+    private static void Backward(BnInception model, Tensor images, Tensor labels, int pass)
+    {
+        using DisposeScope scope = NewDisposeScope();
+        manual_seed(100 + pass);
+        nn.functional.cross_entropy(model.call(images), labels).backward();
+    }
+}
