@@ -3,15 +3,16 @@
 #   1. installs the Debian packages that are missing (nothing is downloaded from elsewhere);
 #   2. builds the solution. libtorch itself comes from NuGet (TorchSharp and libtorch-cpu-linux-x64),
 #      and the build makes TorchSharp's native library loadable on Debian 12's libstdc++.
-# With --with-test-deps it also installs what the tests compare against: Debian's PyTorch and
-# ONNX's checker.
+# With --with-test-deps it also installs what the tests compare against or drive: Debian's PyTorch,
+# ONNX's checker, and Open MPI (mpirun and libmpi.so.40, for the tests of the distributed binding,
+# which run two ranks on this machine; training without mpirun needs none of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 runtime_packages=(
   dataset-fashion-mnist # the main job's default data: real images, shipped by Debian
 )
-test_packages=(python3-torch python3-numpy python3-onnx)
+test_packages=(python3-torch python3-numpy python3-onnx openmpi-bin libopenmpi-dev)
 
 packages=("${runtime_packages[@]}")
 if [[ "${1:-}" == "--with-test-deps" ]]; then
