@@ -53,9 +53,11 @@ public class MpiTests
 
         Assert.That(job.Output, Does.Contain("rank 0: first reduction done").And.Contain("rank 1: first reduction done"), "the job was running when rank 1 died");
         Assert.That(job.Output, Does.Not.Contain("NOT TORN DOWN"), "mpirun ended rank 0 within 30 s");
-        // Open MPI 4.1.4 exits with 137 (128 + SIGKILL) and names the rank and the signal.
+        // Open MPI 4.1.4 exits with 137 (128 + SIGKILL) and usually names the rank and the signal
+        // ("mpirun noticed that process rank 1 ... exited on signal 9"). That text is not asserted:
+        // mpirun prints it through its help-message channel, which on a loaded machine was seen to
+        // fail ("ORTE_ERROR_LOG: Data unpack had inadequate space ... show_help.c") and print nothing else.
         Assert.That(job.ExitCode, Is.Not.Zero, job.Error);
-        Assert.That(job.Error, Does.Contain("process rank 1").And.Contain("signal 9"), "mpirun says which rank died and how");
     }
 
     [Test]
@@ -64,8 +66,8 @@ public class MpiTests
         ExternalProcess.Result job = RunTwoRanks("abort", TimeSpan.FromMinutes(2));
 
         Assert.That(job.Output, Does.Contain("rank 1: aborting with code 7").And.Not.Contain("NOT ABORTED"), "rank 0 never left its barrier");
+        // mpirun's own "MPI_ABORT was invoked on rank 1" is not asserted, for the reason above.
         Assert.That(job.ExitCode, Is.EqualTo(7), job.Error);
-        Assert.That(job.Error, Does.Contain("MPI_ABORT was invoked on rank 1"));
     }
 
     [Test]
