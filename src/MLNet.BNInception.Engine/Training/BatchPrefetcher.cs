@@ -151,8 +151,15 @@ internal sealed class BatchPrefetcher : IDisposable
         }
     }
 
+    // A source whose tensors already live on the device (an InMemoryBatchSource of CUDA tensors)
+    // hands over device batches: there is nothing to pin.
     private static LabelledBatch Pinned(LabelledBatch batch)
     {
+        if (batch.Images.device_type != TorchSharp.DeviceType.CPU)
+        {
+            return batch;
+        }
+
         using (batch)
         {
             TorchSharp.torch.Tensor images = batch.Images.pin_memory();

@@ -85,7 +85,8 @@ public sealed class InMemoryBatchSource : ILabelledBatchSource
         {
             cancellationToken.ThrowIfCancellationRequested();
             long[] rows = order[(int)start..(int)Math.Min(start + batchSize, end)];
-            using Tensor indices = tensor(rows);
+            // On the images' device: a source may hold its tensors on the GPU already.
+            using Tensor indices = tensor(rows, device: _images.device);
             yield return new LabelledBatch(_images.index_select(0, indices), _labels.index_select(0, indices), rows);
         }
     }

@@ -1,0 +1,174 @@
+"""One measurement of BN-Inception in the machine's own PyTorch, printed as one JSON line: the same
+work as the GPU benchmark's C# side (MLNet.BNInception.GpuBenchmark), on the independent PyTorch
+network of the engine's tests.
+
+  train  forward, cross-entropy, backward and an SGD step (momentum 0.9, learning rate 0.01,
+         PyTorch's default implementation: foreach on CUDA), channels-last, random images and
+         labels; --precision bfloat16-autocast runs forward and loss under
+         torch.autocast(bfloat16), PyTorch's own mixed precision
+  score  eval mode under torch.inference_mode(), channels-last; --precision bfloat16 converts the
+         network to bfloat16 (as the engine's scorer does); a run scores --steps-per-run batches
+         and reads their logits back once, at its end
+
+--compile wraps the network in torch.compile (default mode). --data host keeps the batches in
+pinned host memory and copies each to the device with non_blocking=True, as a DataLoader with
+pin_memory=True hands them over; --data device has them on the device from the start. Timing:
+--warmup steps (scoring: batches, rounded up to whole runs), then --iterations runs of
+--steps-per-run steps each, with torch.cuda.synchronize() at every run's ends; the line gives
+each run's rate and their median, the GPU's peak memory (torch.cuda.max_memory_allocated and
+max_memory_reserved) and the process's peak resident memory. It also runs with --device cpu on
+Debian's PyTorch 1.13 (/usr/bin/python3), which has no torch.compile: the line then says
+"compile": "unavailable" and the network runs eagerly.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "MLNet.BNInception.Engine.Tests", "python"))
+from bn_inception_reference import BNInception  # noqa: E402
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--mode", default="train", choices=["train", "score"])
+parser.add_argument("--device", default="cuda")
+parser.add_argument("--batch", type=int, default=256)
+parser.add_argument("--side", type=int, default=224)
+parser.add_argument("--classes", type=int, default=1000)
+parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16-autocast", "bfloat16"])
+parser.add_argument("--data", default="host", choices=["host", "device"])
+parser.add_argument("--compile", action="store_true")
+parser.add_argument("--warmup", type=int, default=16)
+parser.add_argument("--iterations", type=int, default=3)
+parser.add_argument("--steps-per-run", type=int, default=0, help="default 16 for train, 4 for score")
+parser.add_argument("--distinct-batches", type=int, default=4)
+args = parser.parse_args()
+steps_per_run = args.steps_per_run or (4 if args.mode == "score" else 16)
+wanted = {"train": ("float32", "bfloat16-autocast"), "score": ("float32", "bfloat16")}[args.mode]
+if args.precision not in wanted:
+    parser.error("--precision %s: %s takes %s" % (args.precision, args.mode, " or ".join(wanted)))
+if min(args.warmup, args.iterations, steps_per_run, args.distinct_batches) < 1 or args.batch < 2:
+    parser.error("--batch must be at least 2; --warmup, --iterations, --steps-per-run and --distinct-batches at least 1")
+
+device = torch.device(args.device)
+cuda = device.type == "cuda"
+if cuda and not torch.cuda.is_available():
+    sys.exit("pytorch_gpu_bench: --device %s, but this PyTorch (%s) sees no CUDA device" % (args.device, torch.__version__))
+compile_state = args.compile and hasattr(torch, "compile")
+
+
+def synchronize():
+    if cuda:
+        torch.cuda.synchronize(device)
+
+
+def device_name():
+    if cuda:
+        return torch.cuda.get_device_name(device)
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def peak_resident_bytes():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def random_batches(count):
+    """count random images and labels, drawn on the device (fast on a GPU), then left where --data says."""
+    torch.manual_seed(0)
+    images = torch.randn(count, 3, args.side, args.side, device=device)
+    labels = torch.randint(0, args.classes, (count,), device=device)
+    if args.data == "host":
+        images, labels = images.cpu(), labels.cpu()
+        if cuda:
+            images, labels = images.pin_memory(), labels.pin_memory()
+    return images, labels
+
+
+def to_device(tensor):
+    return tensor.to(device, non_blocking=True) if args.data == "host" else tensor
+
+
+torch.manual_seed(0)
+net = BNInception(args.classes, 3)
+if args.mode == "train":
+    net = net.to(device, memory_format=torch.channels_last).train()
+    model = torch.compile(net) if compile_state else net
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    autocast = args.precision == "bfloat16-autocast"
+    images, labels = random_batches(args.distinct_batches * args.batch)
+    image_batches, label_batches = images.split(args.batch), labels.split(args.batch)
+
+    def step(number):
+        i = number % len(image_batches)
+        x = to_device(image_batches[i]).contiguous(memory_format=torch.channels_last)
+        y = to_device(label_batches[i])
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    warmup_runs = None
+else:
+    dtype = torch.bfloat16 if args.precision == "bfloat16" else torch.float32
+    net = net.eval().to(device, dtype=dtype, memory_format=torch.channels_last)
+    model = torch.compile(net) if compile_state else net
+    images, _ = random_batches(steps_per_run * args.batch)
+    image_batches = images.split(args.batch)
+
+    def step(number):
+        with torch.inference_mode():
+            logits = [model(to_device(batch).to(dtype).contiguous(memory_format=torch.channels_last)).float() for batch in image_batches]
+            return torch.cat(logits).cpu()
+
+    warmup_runs = -(-args.warmup // steps_per_run)
+
+if cuda:
+    torch.cuda.reset_peak_memory_stats(device)
+started = time.perf_counter()
+rates = []
+if args.mode == "train":
+    readings = []
+    for number in range(args.warmup + args.iterations * steps_per_run):
+        step(number)
+        done = number + 1
+        if done >= args.warmup and (done - args.warmup) % steps_per_run == 0:
+            synchronize()
+            readings.append(time.perf_counter())
+    warmup_seconds = readings[0] - started
+    rates = [steps_per_run * args.batch / (end - start) for start, end in zip(readings, readings[1:])]
+else:
+    for number in range(warmup_runs):
+        step(number)
+    synchronize()
+    warmup_seconds = time.perf_counter() - started
+    for number in range(args.iterations):
+        start = time.perf_counter()
+        step(number)  # reads the logits back, which waits for the device
+        rates.append(steps_per_run * args.batch / (time.perf_counter() - start))
+
+print(json.dumps({
+    "engine": "PyTorch %s" % torch.__version__,
+    "mode": args.mode, "device": args.device, "data": args.data, "precision": args.precision,
+    "compile": compile_state if (compile_state or not args.compile) else "unavailable",
+    "image_side": args.side, "batch": args.batch, "classes": args.classes,
+    "warmup_steps": args.warmup, "steps_per_run": steps_per_run,
+    "images_per_second": statistics.median(rates), "runs": rates,
+    "warmup_seconds": warmup_seconds,
+    "optimizer": "torch.optim.SGD, momentum 0.9, defaults" if args.mode == "train" else None,
+    "device_name": device_name(),
+    "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32, "cudnn_benchmark": torch.backends.cudnn.benchmark,
+    "max_memory_allocated_bytes": torch.cuda.max_memory_allocated(device) if cuda else None,
+    "max_memory_reserved_bytes": torch.cuda.max_memory_reserved(device) if cuda else None,
+    "peak_resident_bytes": peak_resident_bytes(),
+}))
