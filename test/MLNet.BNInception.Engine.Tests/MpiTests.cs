@@ -141,7 +141,10 @@ public class MpiTests
     /// Starts the probe as two ranks under mpirun, as docs/distributed.md launches training: not bound
     /// to cores (libtorch's threads would share one), one libtorch thread each on this 2-core machine.
     /// </summary>
-    private static ExternalProcess.Result RunTwoRanks(string mode, TimeSpan timeout)
+    private static ExternalProcess.Result RunTwoRanks(string mode, TimeSpan timeout) => RunTwoRanks([mode], timeout);
+
+    /// <summary>Starts the probe as two ranks under mpirun with <paramref name="probeArguments"/> (DataParallelTests too).</summary>
+    internal static ExternalProcess.Result RunTwoRanks(IReadOnlyList<string> probeArguments, TimeSpan timeout)
     {
         string? mpirun = Environment.GetEnvironmentVariable("PATH")?.Split(':')
             .Select(folder => Path.Combine(folder, "mpirun")).FirstOrDefault(File.Exists);
@@ -153,7 +156,7 @@ public class MpiTests
         // --allow-run-as-root: the tests run as root here and in CI, which mpirun refuses without it.
         return ExternalProcess.Run(
             mpirun!,
-            ["-np", "2", "--oversubscribe", "--bind-to", "none", "--allow-run-as-root", "dotnet", Probe, mode],
+            ["-np", "2", "--oversubscribe", "--bind-to", "none", "--allow-run-as-root", "dotnet", Probe, .. probeArguments],
             environment: new Dictionary<string, string?> { [TorchRuntime.ThreadsVariable] = "1" },
             timeout: timeout);
     }

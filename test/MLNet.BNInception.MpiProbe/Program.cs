@@ -12,10 +12,12 @@ using static TorchSharp.torch;
 //                the launcher must end rank 0 (rank 0 gives up after 30 s with exit code 3)
 //   abort        rank 1 calls Abort(7) while rank 0 waits in a barrier
 //   time         rank 0 prints how long each of 7 reductions of 11,285,224 floats took, and the median
+//   dp-step|dp-train|dp-kill|dp-resume DATA TARGET
+//                data-parallel training (TrainingProbe.cs says what each does)
 // Each rank prints "rank R: ..." lines; a failed check prints "rank R: FAILED ..." and exits 1.
-if (args.Length != 1)
+if (args.Length != 1 && !(args.Length == 3 && args[0].StartsWith("dp-", StringComparison.Ordinal)))
 {
-    Console.Error.WriteLine("usage: MpiProbe collectives|kill|abort|time");
+    Console.Error.WriteLine("usage: MpiProbe collectives|kill|abort|time, or MpiProbe dp-step|dp-train|dp-kill|dp-resume DATA TARGET");
     return 2;
 }
 
@@ -30,6 +32,7 @@ try
         "kill" => Probe.Kill(world),
         "abort" => Probe.Abort(world),
         "time" => Probe.Time(world),
+        _ when args.Length == 3 => TrainingProbe.Run(world, args[0], args[1], args[2]),
         _ => 2,
     };
 }

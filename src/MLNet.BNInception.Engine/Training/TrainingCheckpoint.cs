@@ -21,6 +21,11 @@ internal sealed record TrainingState
     public int BestEpoch { get; set; }
     public double? BestMetric { get; set; }
     public int EpochsWithoutImprovement { get; set; }
+
+    // The ranks of a data-parallel run (docs/distributed.md); null for one process, and then not
+    // written, so a single process's checkpoint is as before.
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? WorldSize { get; set; }
 }
 
 /// <summary>
@@ -96,13 +101,17 @@ internal static class TrainingCheckpoint
     {
         private readonly IReadOnlyList<KeyValuePair<string, Tensor>> _entries;
 
-        internal Loaded(IReadOnlyList<KeyValuePair<string, Tensor>> entries, BnInceptionOptions model, TrainerOptions trainer, TrainingState state)
+        internal Loaded(string path, IReadOnlyList<KeyValuePair<string, Tensor>> entries, BnInceptionOptions model, TrainerOptions trainer, TrainingState state)
         {
+            Path = path;
             _entries = entries;
             Model = model;
             Trainer = trainer;
             State = state;
         }
+
+        /// <summary>The file it was loaded from, for messages.</summary>
+        public string Path { get; }
 
         public BnInceptionOptions Model { get; }
         public TrainerOptions Trainer { get; }
@@ -165,7 +174,7 @@ internal static class TrainingCheckpoint
                 throw new InvalidDataException($"{path} has no '{RngKey}' entry: it is incomplete.");
             }
 
-            return new Loaded(entries, parsed.Model, parsed.Trainer, parsed.State);
+            return new Loaded(path, entries, parsed.Model, parsed.Trainer, parsed.State);
         }
         catch (Exception error) when (error is JsonException or InvalidDataException)
         {

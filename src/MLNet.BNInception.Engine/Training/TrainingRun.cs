@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using MLNet.BNInception.Engine.Distributed;
 using MLNet.BNInception.Engine.Interop;
 using MLNet.BNInception.Engine.Network;
 using TorchSharp.Modules;
@@ -9,7 +10,12 @@ using F = TorchSharp.torch.nn.functional;
 
 namespace MLNet.BNInception.Engine.Training;
 
-/// <summary>One training run, started fresh or from a checkpoint: the loop behind <see cref="BnInceptionTrainer"/>.</summary>
+/// <summary>
+/// One training run, started fresh or from a checkpoint: the loop behind <see cref="BnInceptionTrainer"/>.
+/// Under an MPI launcher with more than one rank it is one rank of a data-parallel run
+/// (<see cref="DataParallel"/>, docs/distributed.md); otherwise it trains alone, exactly as it did
+/// before data-parallel training existed.
+/// </summary>
 internal sealed class TrainingRun(
     BnInceptionOptions modelOptions, TrainerOptions options, Action<TrainingProgress>? onStep, Action<EpochMetrics>? onEpoch,
     CancellationToken cancellationToken)
@@ -17,10 +23,28 @@ internal sealed class TrainingRun(
     private readonly Stopwatch _clock = new();
     private TrainingState _state = new();
     private long _sessionImages, _sessionSteps;
+    private DataParallel? _parallel;
+
+    // Rank 0 alone writes checkpoints and reports progress; a run of one process is rank 0.
+    private bool IsRankZero => _parallel is null || _parallel.Rank == 0;
+
+    private int WorldSize => _parallel?.Size ?? 1;
 
     public TrainingResult Run(ILabelledBatchSource train, ILabelledBatchSource? validation, TrainingCheckpoint.Loaded? checkpoint)
     {
         ArgumentNullException.ThrowIfNull(train);
+        using DataParallel? parallel = DataParallel.For(MpiWorld.Join());
+        _parallel = parallel;
+        if (checkpoint is not null)
+        {
+            CheckWorldSize(checkpoint);
+        }
+
+        if (parallel is not null)
+        {
+            train = new RankShardedBatchSource(train, parallel.Rank, parallel.Size);
+        }
+
         int stepsPerEpoch = StepsPerEpoch(train.Count);
         if (options.EarlyStopping is not null && validation is null)
         {
@@ -46,6 +70,12 @@ internal sealed class TrainingRun(
                 Restore(checkpoint, model, optimizer, out best);
             }
 
+            if (parallel is not null)
+            {
+                _state.WorldSize = parallel.Size;
+                parallel.BroadcastModel(model, optimizer);
+            }
+
             model.train();
             // Batches are read a few ahead on a thread of their own, in pinned memory for CUDA; each
             // step's loss and correct count stay on the device until the next read (docs/engine.md).
@@ -64,11 +94,19 @@ internal sealed class TrainingRun(
                 {
                     for (; _state.NextBatch < stepsPerEpoch; _state.NextBatch++)
                     {
-                        if (cancellationToken.IsCancellationRequested)
+                        // Ranks stop together: a rank cancelled alone would leave the others waiting in the next allreduce.
+                        bool cancelled = cancellationToken.IsCancellationRequested;
+                        if (parallel is not null)
+                        {
+                            cancelled = parallel.AnyRank(cancelled);
+                        }
+
+                        if (cancelled)
                         {
                             ReadPendingSteps(pending, stepsPerEpoch);
                             SaveCheckpoint(model, optimizer, best);
                             cancellationToken.ThrowIfCancellationRequested();
+                            throw new OperationCanceledException("Another rank of the data-parallel run was cancelled.");
                         }
 
                         LabelledBatch batch;
@@ -116,6 +154,7 @@ internal sealed class TrainingRun(
 
             // The caller gets a plain float32 network whichever precision trained it.
             model.UseBFloat16Compute(false);
+            parallel?.CheckReplicasIdentical(model);
             int bestEpoch = best is not null ? _state.BestEpoch : _state.History.Count;
             return new TrainingResult(model, _state.History.ToArray(), bestEpoch, reason);
         }
@@ -143,6 +182,14 @@ internal sealed class TrainingRun(
         using DisposeScope stepScope = NewDisposeScope();
         modelOptions.CheckTrainingImageShape(batch.Images.shape, options.Augmentation.Enabled, "A training batch's images");
         CheckLabels(batch);
+        if (_parallel is not null)
+        {
+            // Each rank draws its own augmentation and dropout, from a seed of the run, the rank and
+            // the step, so a resumed run draws on every rank what it would have drawn uninterrupted
+            // (a checkpoint keeps rank 0's generator state only).
+            manual_seed(RankStepSeed(_parallel.Rank, _state.Step));
+        }
+
         // From pinned memory (BatchPrefetcher) these copies do not block the host; on the CPU there is no copy.
         Tensor images = batch.Images.to(device, non_blocking: true);
         if (options.Augmentation.Enabled)
@@ -161,6 +208,7 @@ internal sealed class TrainingRun(
         Tensor loss = F.cross_entropy(logits, targets, label_smoothing: options.LabelSmoothing);
         optimizer.ZeroGradients();
         loss.backward();
+        _parallel?.AverageGradients(optimizer);
         optimizer.Step();
         Tensor correct = logits.argmax(1).eq(targets).sum();
         pending.Add(new PendingStep(_state.Epoch, _state.Step + 1, _state.NextBatch + 1, batch.Rows.Count, lr), loss, correct);
@@ -177,6 +225,11 @@ internal sealed class TrainingRun(
             return;
         }
 
+        if (_parallel is not null)
+        {
+            steps = _parallel.Reduce(steps);
+        }
+
         double seconds = _clock.Elapsed.TotalSeconds;
         _sessionImages += steps.Sum(read => read.Step.Images);
         _sessionSteps += steps.Count;
@@ -191,7 +244,7 @@ internal sealed class TrainingRun(
             _state.EpochBatches++;
             _state.EpochCorrect += read.Correct;
             _state.EpochSeen += read.Step.Images;
-            if (onStep is not null)
+            if (onStep is not null && IsRankZero)
             {
                 long remainingSteps = ((long)options.Epochs * stepsPerEpoch) - read.Step.Step;
                 onStep(new TrainingProgress(read.Step.Epoch + 1, read.Step.Step, read.Step.StepInEpoch, stepsPerEpoch, read.Loss,
@@ -225,12 +278,22 @@ internal sealed class TrainingRun(
 
     private bool EndEpoch(BnInception model, ILabelledBatchSource? validation, ref Dictionary<string, Tensor>? best, FlatSgd optimizer)
     {
+        // Every rank validates with the averaged statistics, the network the checkpoint will hold.
+        _parallel?.AverageBatchNormStatistics(model);
         double? valLoss = null, valAccuracy = null;
         if (validation is not null)
         {
             try
             {
                 (double loss, double accuracy) = BnInceptionTrainer.Evaluate(model, validation, cancellationToken);
+                if (_parallel is not null)
+                {
+                    // Every rank validated the whole set on the same network; rank 0's numbers make
+                    // the stopping decision the same everywhere even if another machine rounds differently.
+                    double[] shared = _parallel.FromRankZero(loss, accuracy);
+                    (loss, accuracy) = (shared[0], shared[1]);
+                }
+
                 valLoss = loss;
                 valAccuracy = accuracy;
             }
@@ -276,7 +339,11 @@ internal sealed class TrainingRun(
         _state.Epoch++;
         SaveCheckpoint(model, optimizer, best);
         _state.Epoch--;
-        onEpoch?.Invoke(metrics);
+        if (IsRankZero)
+        {
+            onEpoch?.Invoke(metrics);
+        }
+
         return stop;
     }
 
@@ -352,7 +419,8 @@ internal sealed class TrainingRun(
 
     private void SaveCheckpoint(BnInception model, FlatSgd optimizer, Dictionary<string, Tensor>? best)
     {
-        if (options.CheckpointPath is null)
+        // Every rank holds the same network and state at a checkpoint; one writes it.
+        if (options.CheckpointPath is null || !IsRankZero)
         {
             return;
         }
@@ -400,6 +468,33 @@ internal sealed class TrainingRun(
         return z ^ (z >> 31);
     }
 
+    // A data-parallel rank's seed for one step's augmentation and dropout: the run's seed, the rank
+    // and the step, mixed as EpochSeed mixes.
+    private long RankStepSeed(int rank, long step)
+    {
+        ulong z = options.Seed ^ (0xD1B54A32D192ED03UL * (ulong)(rank + 1)) ^ (0x9E3779B97F4A7C15UL * (ulong)(step + 1));
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return unchecked((long)(z ^ (z >> 31)));
+    }
+
+    // A checkpoint's global batch, shuffle split and learning rate hold for its number of ranks only.
+    private void CheckWorldSize(TrainingCheckpoint.Loaded checkpoint)
+    {
+        int saved = checkpoint.State.WorldSize ?? 1;
+        if (saved == WorldSize)
+        {
+            return;
+        }
+
+        string how = saved == 1 ? "without mpirun (or under mpirun -np 1)" : $"under mpirun -np {saved}";
+        throw new InvalidDataException(
+            $"{checkpoint.Path} is a run of {saved} process{(saved == 1 ? "" : "es")} and this one has {WorldSize}: its global batch " +
+            $"({checkpoint.Trainer.BatchSize} per process x {saved} = {checkpoint.Trainer.BatchSize * saved}), the share of each epoch's order " +
+            $"each process reads and the learning rate chosen for that batch hold for {saved} only, so it resumes exactly with {saved}. " +
+            $"Resume it {how}, or start a new run from its weights (InitialWeightsPath, or --init-weights) with the number you have.");
+    }
+
     // The weights have taken every step up to the read, the bad one included: the last checkpoint is
     // the state to go back to, and every checkpoint is written after a read that found all losses finite.
     private TrainingDivergedException Diverged(ReadStep first, long lastStepTaken)
@@ -420,20 +515,30 @@ internal sealed class TrainingRun(
         };
     }
 
+    // In a data-parallel run the steps of every rank: global batches of BatchSize x ranks, a short
+    // last one shared as evenly as it goes (RankShardedBatchSource), so that each rank gets at least 2.
     private int StepsPerEpoch(long count)
     {
-        long remainder = count % options.BatchSize;
-        if (!options.DropLastBatch && remainder == 1)
+        int size = WorldSize;
+        long globalBatch = (long)options.BatchSize * size;
+        long remainder = count % globalBatch;
+        if (!options.DropLastBatch && remainder > 0 && remainder / size < 2)
         {
-            throw new BatchSizeMismatchException(
-                $"{count} training images in batches of {options.BatchSize} leave a last batch of 1 image, which batch normalization " +
-                "cannot train on. Set DropLastBatch or change BatchSize.", count, options.BatchSize);
+            throw new BatchSizeMismatchException(size == 1
+                ? $"{count} training images in batches of {options.BatchSize} leave a last batch of 1 image, which batch normalization " +
+                  "cannot train on. Set DropLastBatch or change BatchSize."
+                : $"{count} training images in global batches of {options.BatchSize} x {size} processes leave a last global batch of {remainder}, " +
+                  $"which gives a process {remainder / size}: batch normalization needs at least 2 on each. Set DropLastBatch or change BatchSize.",
+                count, options.BatchSize);
         }
 
-        long steps = options.DropLastBatch ? count / options.BatchSize : (count + options.BatchSize - 1) / options.BatchSize;
+        long steps = options.DropLastBatch ? count / globalBatch : (count + globalBatch - 1) / globalBatch;
         if (steps == 0)
         {
-            throw new BatchSizeMismatchException($"{count} training images do not fill one batch of {options.BatchSize} with DropLastBatch set.", count, options.BatchSize);
+            throw new BatchSizeMismatchException(size == 1
+                ? $"{count} training images do not fill one batch of {options.BatchSize} with DropLastBatch set."
+                : $"{count} training images do not fill one global batch of {options.BatchSize} x {size} processes with DropLastBatch set.",
+                count, options.BatchSize);
         }
 
         return checked((int)steps);

@@ -1,0 +1,277 @@
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLNet.BNInception.Engine.Distributed;
+
+/// <summary>
+/// What a training run does differently when it is one rank of several (docs/distributed.md,
+/// "Data-parallel training"): it starts from rank 0's weights, averages every step's gradients
+/// before the optimizer uses them, averages BN's running statistics at each epoch's end, reports
+/// the global batch's loss and accuracy, takes decisions (cancel, stop early) together, and checks
+/// at the end that every rank holds the same network. Exists only when <see cref="MpiWorld.IsDistributed"/>:
+/// a run of one process never makes one, so it trains exactly as before.
+/// </summary>
+/// <remarks>
+/// Every method is a collective operation: every rank calls it at the same point of the run. The
+/// operations work on CPU memory; a CUDA tensor is staged through a pinned host copy (copy to the
+/// host, reduce, copy back), as <see cref="MpiWorld"/> hands no device memory to MPI.
+/// </remarks>
+internal sealed class DataParallel : IDisposable
+{
+    /// <summary>
+    /// Gradients are reduced in runs of at most this many float32 values (25 MB, PyTorch DDP's bucket):
+    /// on CUDA each run's staging copy is that size, and a copy back to the device overlaps the next
+    /// run's reduction.
+    /// </summary>
+    public const long BucketElements = 25L * 1024 * 1024 / sizeof(float);
+
+    private readonly MpiWorld _world;
+    private readonly List<Tensor?> _stagingBuffers = [];
+
+    private DataParallel(MpiWorld world) => _world = world;
+
+    /// <summary>This process's rank.</summary>
+    public int Rank => _world.Rank;
+
+    /// <summary>The number of ranks.</summary>
+    public int Size => _world.Size;
+
+    /// <summary>The data-parallel side of a run in <paramref name="world"/>, or null for a world of one.</summary>
+    public static DataParallel? For(MpiWorld world)
+    {
+        ArgumentNullException.ThrowIfNull(world);
+        return world.IsDistributed ? new DataParallel(world) : null;
+    }
+
+    /// <summary>
+    /// Gives every rank rank 0's parameters, BN buffers and momentum. A resumed run loads the same
+    /// checkpoint everywhere, and a fresh one initialises from the same seed, but a rank that read
+    /// another file or computed one bit differently would otherwise drift apart unnoticed.
+    /// </summary>
+    public void BroadcastModel(BnInception model, FlatSgd optimizer)
+    {
+        using IDisposable noGrad = no_grad();
+        foreach (FlatSgd.Group group in optimizer.Groups)
+        {
+            Collective(group.Buffer.Values, tensor => _world.Broadcast(tensor, root: 0));
+            if (group.Momentum is { } momentum)
+            {
+                Collective(momentum, tensor => _world.Broadcast(tensor, root: 0));
+            }
+        }
+
+        foreach ((string _, Tensor buffer) in model.named_buffers())
+        {
+            Collective(buffer, tensor => _world.Broadcast(tensor, root: 0));
+        }
+    }
+
+    /// <summary>
+    /// Replaces each group's flat gradient by its mean over the ranks, between the backward pass and
+    /// the optimizer's step: each rank's loss is its own batch's mean, so the mean of the ranks'
+    /// gradients is the gradient of the global batch's mean loss when the ranks' batches are equal.
+    /// </summary>
+    public void AverageGradients(FlatSgd optimizer)
+    {
+        for (int g = 0; g < optimizer.Groups.Count; g++)
+        {
+            Tensor gradients = optimizer.Groups[g].Buffer.Gradients;
+            if (gradients.device_type == DeviceType.CPU)
+            {
+                _world.AllReduceMean(gradients);
+                continue;
+            }
+
+            Tensor host = Staging(g, gradients.numel());
+            long length = gradients.numel();
+            using IDisposable noGrad = no_grad();
+            for (long start = 0; start < length; start += BucketElements)
+            {
+                long count = Math.Min(BucketElements, length - start);
+                using Tensor onDevice = gradients.narrow(0, start, count);
+                using Tensor onHost = host.narrow(0, start, count);
+                // A blocking copy: it waits for the backward pass that wrote the gradient.
+                onHost.copy_(onDevice);
+                _world.AllReduceMean(onHost);
+                // From pinned memory the copy back is queued and the host goes on to the next bucket;
+                // the step's kernels come after it on the same stream.
+                onDevice.copy_(onHost, nonBlocking: true);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Averages BN's running mean and variance over the ranks (each rank normalised its own batches,
+    /// as in PyTorch DDP, so each kept statistics of its own share of the data), so that validation,
+    /// checkpoints and the trained network see one model. Integer buffers (batches tracked) are equal already.
+    /// </summary>
+    public void AverageBatchNormStatistics(BnInception model)
+    {
+        using IDisposable noGrad = no_grad();
+        foreach ((string _, Tensor buffer) in model.named_buffers())
+        {
+            if (buffer.dtype is ScalarType.Float32 or ScalarType.Float64)
+            {
+                Collective(buffer, _world.AllReduceMean);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The steps each rank read, as the global batch saw them: the loss is the mean of the ranks'
+    /// losses (each its batch's mean, so the global batch's mean when the batches are equal), the
+    /// correct count and the image count are sums. One allreduce for all of them; a non-finite loss
+    /// on any rank makes the mean non-finite on every rank, so all ranks stop together.
+    /// </summary>
+    public IReadOnlyList<ReadStep> Reduce(IReadOnlyList<ReadStep> steps)
+    {
+        int count = steps.Count;
+        double[] values = new double[3 * count];
+        for (int i = 0; i < count; i++)
+        {
+            values[i] = steps[i].Loss;
+            values[count + i] = steps[i].Correct;
+            values[(2 * count) + i] = steps[i].Step.Images;
+        }
+
+        using (Tensor reduced = tensor(values))
+        {
+            _world.AllReduceSum(reduced);
+            values = reduced.data<double>().ToArray();
+        }
+
+        var global = new ReadStep[count];
+        for (int i = 0; i < count; i++)
+        {
+            global[i] = new ReadStep(steps[i].Step with { Images = (long)values[(2 * count) + i] }, (float)(values[i] / Size), (long)values[count + i]);
+        }
+
+        return global;
+    }
+
+    /// <summary>Whether <paramref name="condition"/> holds on any rank: every rank gets the same answer.</summary>
+    public bool AnyRank(bool condition)
+    {
+        using Tensor flag = tensor(new[] { condition ? 1L : 0L });
+        _world.AllReduceSum(flag);
+        return flag.data<long>()[0] > 0;
+    }
+
+    /// <summary>Rank 0's <paramref name="values"/>, on every rank: a decision made from them is the same everywhere.</summary>
+    public double[] FromRankZero(params double[] values)
+    {
+        using Tensor shared = tensor(values);
+        _world.Broadcast(shared, root: 0);
+        return shared.data<double>().ToArray();
+    }
+
+    /// <summary>
+    /// Throws on every rank unless every rank holds the same weights and buffers, bit for bit: each
+    /// rank hashes its state dict, and one allreduce gathers the hashes (each rank fills its own slot).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">A rank's network differs from rank 0's; the message names the ranks.</exception>
+    public void CheckReplicasIdentical(BnInception model)
+    {
+        long[] slots = new long[Size];
+        slots[Rank] = Hash(model);
+        using (Tensor gathered = tensor(slots))
+        {
+            _world.AllReduceSum(gathered);
+            slots = gathered.data<long>().ToArray();
+        }
+
+        int[] different = [.. Enumerable.Range(1, Size - 1).Where(rank => slots[rank] != slots[0])];
+        if (different.Length > 0)
+        {
+            throw new InvalidOperationException(
+                $"After training, the network of rank{(different.Length > 1 ? "s" : "")} {string.Join(", ", different)} differs from rank 0's " +
+                $"(state-dict hashes {string.Join(", ", slots.Select((hash, rank) => $"rank {rank}: {hash:X16}"))}). Data-parallel ranks take the " +
+                "same steps from the same weights, so they end equal unless a rank computes differently (another libtorch, another device " +
+                "kind) or memory was corrupted. This rank is " + Rank + ".");
+        }
+    }
+
+    /// <summary>
+    /// A 64-bit hash of every value of the state dict, bit for bit (FNV-1a over each value's bits, the
+    /// entries in order): equal networks hash equal, and one flipped bit changes it.
+    /// </summary>
+    internal static long Hash(BnInception model)
+    {
+        const ulong prime = 0x100000001B3UL;
+        ulong hash = 0xCBF29CE484222325UL;
+        using DisposeScope scope = NewDisposeScope();
+        foreach ((string name, Tensor value) in model.state_dict())
+        {
+            foreach (char c in name)
+            {
+                hash = (hash ^ c) * prime;
+            }
+
+            Tensor host = value.detach().cpu().contiguous();
+            if (host.dtype == ScalarType.Int64)
+            {
+                foreach (long item in host.data<long>())
+                {
+                    hash = (hash ^ (ulong)item) * prime;
+                }
+            }
+            else
+            {
+                foreach (float item in host.to_type(ScalarType.Float32).data<float>())
+                {
+                    hash = (hash ^ (uint)BitConverter.SingleToInt32Bits(item)) * prime;
+                }
+            }
+        }
+
+        return unchecked((long)hash);
+    }
+
+    /// <summary>Frees the pinned staging buffers.</summary>
+    public void Dispose()
+    {
+        foreach (Tensor? buffer in _stagingBuffers)
+        {
+            buffer?.Dispose();
+        }
+
+        _stagingBuffers.Clear();
+    }
+
+    // Group `group`'s pinned host copy of its gradient, made at the first step and kept: pinning is slow.
+    private Tensor Staging(int group, long elements)
+    {
+        while (_stagingBuffers.Count <= group)
+        {
+            _stagingBuffers.Add(null);
+        }
+
+        if (_stagingBuffers[group] is not { } buffer)
+        {
+            using Tensor plain = empty(elements, ScalarType.Float32, CPU);
+            buffer = plain.pin_memory().DetachFromDisposeScope();
+            _stagingBuffers[group] = buffer;
+        }
+
+        return buffer;
+    }
+
+    // Runs `operation` on `tensor` in place: directly on a contiguous CPU tensor, else on a host copy
+    // that is copied back (a CUDA buffer; a channels-last one never comes here, buffers are 1-D).
+    private static void Collective(Tensor tensor, Action<Tensor> operation)
+    {
+        if (tensor.device_type == DeviceType.CPU && tensor.is_contiguous())
+        {
+            operation(tensor);
+            return;
+        }
+
+        using DisposeScope scope = NewDisposeScope();
+        Tensor host = tensor.detach().cpu().contiguous();
+        operation(host);
+        using IDisposable noGrad = no_grad();
+        tensor.copy_(host);
+    }
+}

@@ -1,0 +1,75 @@
+using MLNet.BNInception.Engine.Training;
+using static TorchSharp.torch;
+
+namespace MLNet.BNInception.Engine.Distributed;
+
+/// <summary>
+/// One rank's share of a training source in a data-parallel run: each pass reads the source's
+/// global batches (the rank's batch size × the number of ranks, in the order the epoch's seed draws,
+/// the same on every rank) and keeps this rank's slice of each, so that every example is trained on
+/// once per epoch, by one rank, and every rank takes the same number of steps.
+/// </summary>
+/// <remarks>
+/// Rank r of S keeps rows ⌊r·n/S⌋ to ⌊(r+1)·n/S⌋ − 1 of a global batch of n rows: a full global batch
+/// gives every rank exactly its batch size; a short last one is split as evenly as it goes (its
+/// smallest share is ⌊n/S⌋ rows, which the trainer checks is at least 2, for BN). Every rank reads
+/// the whole global batch and keeps its slice: a source that decodes images decodes each one on
+/// every rank (docs/distributed.md says what that costs and when it matters).
+/// </remarks>
+internal sealed class RankShardedBatchSource : ILabelledBatchSource
+{
+    private readonly ILabelledBatchSource _global;
+    private readonly int _rank;
+    private readonly int _size;
+
+    /// <summary>Rank <paramref name="rank"/>'s share, of <paramref name="size"/> ranks, of <paramref name="global"/>.</summary>
+    public RankShardedBatchSource(ILabelledBatchSource global, int rank, int size)
+    {
+        ArgumentNullException.ThrowIfNull(global);
+        ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(rank);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rank, size);
+        _global = global;
+        _rank = rank;
+        _size = size;
+    }
+
+    /// <summary>The examples of one pass over all ranks together: the global source's count.</summary>
+    public long Count => _global.Count;
+
+    /// <summary>
+    /// This rank's slice of each global batch of <paramref name="batchSize"/> × the number of ranks;
+    /// <paramref name="skipBatches"/> and <paramref name="dropLastBatch"/> count global batches, which
+    /// are as many as each rank's.
+    /// </summary>
+    public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        int globalBatchSize = checked(batchSize * _size);
+        return Slices(_global.ReadBatches(globalBatchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken));
+    }
+
+    /// <summary>The first row and the count of rank <paramref name="rank"/>'s share of a global batch of <paramref name="rows"/> rows.</summary>
+    internal static (int Start, int Count) Share(int rows, int rank, int size)
+    {
+        int start = (int)((long)rank * rows / size);
+        int end = (int)((long)(rank + 1) * rows / size);
+        return (start, end - start);
+    }
+
+    private IEnumerable<LabelledBatch> Slices(IEnumerable<LabelledBatch> globalBatches)
+    {
+        foreach (LabelledBatch global in globalBatches)
+        {
+            using (global)
+            {
+                (int start, int count) = Share(global.Rows.Count, _rank, _size);
+                // Copies, so that the rest of the global batch is freed now rather than with the slice.
+                using Tensor images = global.Images.narrow(0, start, count);
+                using Tensor labels = global.Labels.narrow(0, start, count);
+                yield return new LabelledBatch(images.clone(), labels.clone(), global.Rows.Skip(start).Take(count).ToArray());
+            }
+        }
+    }
+}

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Globalization;
+using MLNet.BNInception.Engine.Distributed;
+using MLNet.BNInception.Engine.Interop;
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Training;
+using static TorchSharp.torch;
+
+/// <summary>
+/// The probe's data-parallel training modes (test/MLNet.BNInception.Engine.Tests/DataParallelTests.cs
+/// starts them and checks what they print and write):
+/// <list type="bullet">
+/// <item><c>dp-step DATA OUT</c>: one step of a network without BN over all of DATA's images, each
+/// rank taking half; rank 0 writes the trained weights to OUT.</item>
+/// <item><c>dp-train DATA CHECKPOINT</c>: 3 epochs of a network with BN, augmentation on, batch 4 per
+/// rank, checkpoints to CHECKPOINT; each rank prints the hash of its trained network.</item>
+/// <item><c>dp-kill DATA CHECKPOINT</c>: as dp-train, but rank 1 kills itself with SIGKILL once rank 0
+/// has written the checkpoint of epoch 2 and the third epoch is under way.</item>
+/// <item><c>dp-resume DATA CHECKPOINT</c>: resumes CHECKPOINT on the same data and prints the hash.</item>
+/// </list>
+/// DATA is a state dict with <c>images</c> (N × 1 × 64 × 64 float32) and <c>labels</c> (N int64 in 0..2).
+/// </summary>
+internal static class TrainingProbe
+{
+    /// <summary>The tiny network of the tests: 64 × 64 grey images of 3 classes.</summary>
+    public static BnInceptionOptions Network(bool batchNorm) => new() { NumClasses = 3, InputSize = 64, InputChannels = 1, BatchNorm = batchNorm };
+
+    /// <summary>The dp-train settings: 16 images make 2 global batches of 4 × 2 ranks per epoch.</summary>
+    public static TrainerOptions TrainOptions(string checkpoint) => new()
+    {
+        Epochs = 3,
+        BatchSize = 4,
+        LearningRate = 0.05,
+        Seed = 11,
+        CheckpointPath = checkpoint,
+    };
+
+    /// <summary>The dp-step settings for <paramref name="batchSize"/> images per rank: one epoch, plain images.</summary>
+    public static TrainerOptions StepOptions(int batchSize) => new()
+    {
+        Epochs = 1,
+        BatchSize = batchSize,
+        LearningRate = 0.1,
+        Seed = 3,
+        Augmentation = AugmentationOptions.None,
+    };
+
+    public static int Run(MpiWorld world, string mode, string data, string target)
+    {
+        (Tensor images, Tensor labels) = Load(data);
+        using (images)
+        using (labels)
+        {
+            TrainingResult result = mode switch
+            {
+                "dp-step" => new BnInceptionTrainer(Network(batchNorm: false), StepOptions((int)(images.size(0) / world.Size))).Fit(images, labels),
+                "dp-train" => Train(world, images, labels, target, killAfterCheckpointOfEpoch: null),
+                "dp-kill" => Train(world, images, labels, target, killAfterCheckpointOfEpoch: 2),
+                "dp-resume" => BnInceptionTrainer.Resume(target, images, labels, onEpoch: metrics => Report(world, metrics)),
+                _ => throw new ArgumentException($"unknown mode {mode}"),
+            };
+
+            using (result.Model)
+            {
+                if (mode == "dp-step" && world.Rank == 0)
+                {
+                    PyTorchStateDict.Save(result.Model.state_dict(), target);
+                }
+
+                Console.WriteLine($"rank {world.Rank}: trained {result.History.Count} epochs of a world of {world.Size}, " +
+                    $"hash {DataParallel.Hash(result.Model):X16}");
+            }
+        }
+
+        return 0;
+    }
+
+    private static TrainingResult Train(MpiWorld world, Tensor images, Tensor labels, string checkpoint, int? killAfterCheckpointOfEpoch)
+    {
+        var options = TrainOptions(checkpoint);
+        var model = Network(batchNorm: true);
+        var train = new InMemoryBatchSource(images, labels, model, "training", augmented: true);
+        ILabelledBatchSource source = world.Rank == 1 && killAfterCheckpointOfEpoch is { } epoch
+            ? new KillingSource(train, checkpoint, epoch)
+            : train;
+        return new BnInceptionTrainer(model, options).Fit(source, onEpoch: metrics => Report(world, metrics));
+    }
+
+    private static void Report(MpiWorld world, EpochMetrics metrics)
+    {
+        Console.WriteLine($"rank {world.Rank}: epoch {metrics.Epoch} loss {metrics.TrainLoss.ToString("R", CultureInfo.InvariantCulture)}");
+        Console.Out.Flush();
+    }
+
+    private static (Tensor Images, Tensor Labels) Load(string path)
+    {
+        IReadOnlyList<KeyValuePair<string, Tensor>> entries = PyTorchStateDict.Load(path);
+        return (entries.Single(pair => pair.Key == "images").Value, entries.Single(pair => pair.Key == "labels").Value);
+    }
+
+    /// <summary>
+    /// A source that, at the start of the pass after epoch <c>epoch</c>, waits until rank 0's
+    /// checkpoint says that epoch is done and then kills this process with SIGKILL: the other rank is
+    /// in its first step's allreduce by then, or about to be.
+    /// </summary>
+    private sealed class KillingSource(ILabelledBatchSource inner, string checkpoint, int epoch) : ILabelledBatchSource
+    {
+        private int _passes;
+
+        public long Count => inner.Count;
+
+        public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
+        {
+            if (_passes++ == epoch)
+            {
+                var waited = Stopwatch.StartNew();
+                while (CheckpointEpoch() < epoch && waited.Elapsed < TimeSpan.FromSeconds(60))
+                {
+                    Thread.Sleep(50);
+                }
+
+                Console.WriteLine($"rank 1: killing itself in epoch {epoch + 1}");
+                Console.Out.Flush();
+                Process.GetCurrentProcess().Kill();
+            }
+
+            return inner.ReadBatches(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken);
+        }
+
+        private int CheckpointEpoch()
+        {
+            if (!File.Exists(checkpoint))
+            {
+                return -1;
+            }
+
+            using TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.Load(checkpoint);
+            return loaded.State.Epoch;
+        }
+    }
+}
