@@ -85,7 +85,8 @@ public class DataParallelTests : SingleThreadedFixture
             Assert.That(killed.Output, Does.Contain("rank 0: epoch 2 loss").And.Contain("rank 1: killing itself in epoch 3"));
             Assert.That(killed.Output, Does.Not.Contain("trained"), "neither rank finished");
             Assert.That(killed.ExitCode, Is.Not.Zero, killed.Error);
-            Assert.That(killed.Error, Does.Contain("process rank 1").And.Contain("signal 9"));
+            // mpirun's "process rank 1 ... exited on signal 9" is not asserted: see MpiTests, its
+            // help-message channel can fail on a loaded machine.
 
             // A checkpoint of 2 ranks is refused by one process, which would read another share of each epoch.
             InvalidDataException refused = Assert.Throws<InvalidDataException>(() => BnInceptionTrainer.Resume(killedCheckpoint, images, labels))!;
