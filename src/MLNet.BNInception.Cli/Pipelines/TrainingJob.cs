@@ -205,10 +205,19 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             throw CommandLineException.UnreadableInput(BnInceptionCommandLine.OneLine(invalid.Message) + (settings.SkipInvalidImages ? "" : " (or pass --on-invalid-image skip)"), e);
         }
 
-        bool curvesWritten;
+        bool curvesWritten = false;
         int keptEpoch = network.BestEpoch;
+        // Under mpirun every rank ends with the same model (the engine checks its replicas); rank 0
+        // alone writes it, as it alone writes the checkpoint.
+        int rank = Engine.Distributed.MpiWorld.Join().Rank;
         using (network)
         {
+            if (rank != 0)
+            {
+                return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainImages, clock.Elapsed, Interrupted: false,
+                    settings.Training.Precision, null, keptEpoch, trainRows, trainSkipped) { Rank = rank };
+            }
+
             ITransformer labels = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(network.Transform(preparedTrain));
             var model = new TransformerChain<ITransformer>([.. (IEnumerable<ITransformer>)preparation, network, labels]);
 

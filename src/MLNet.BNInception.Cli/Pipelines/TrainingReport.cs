@@ -17,8 +17,16 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
     TimeSpan Elapsed, bool Interrupted, TrainingPrecision Precision = TrainingPrecision.Float32, string? CurvesPath = null, int KeptEpoch = 0,
     long TrainRows = 0, IReadOnlyList<(InvalidImageReason Reason, long Rows)>? Skipped = null, bool InterruptedBeforeTraining = false)
 {
+    /// <summary>This process's rank under mpirun; only rank 0 saves the model and hears of each epoch.</summary>
+    public int Rank { get; init; }
+
     public string Describe()
     {
+        if (Rank != 0 && !Interrupted)
+        {
+            return $"rank {Rank}: trained with the other ranks in {ProgressDisplay.FormatDuration(Elapsed)}; rank 0 saves the model to {ModelPath}.";
+        }
+
         if (Interrupted && (InterruptedBeforeTraining || !File.Exists(CheckpointPath)))
         {
             // Stopped before the first checkpoint (while the images were being counted, say): there is

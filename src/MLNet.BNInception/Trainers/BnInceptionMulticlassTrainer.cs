@@ -192,7 +192,8 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
             result = trainer.Fit(train, validation, OnStep, OnEpoch, o.CancellationToken);
         }
 
-        if (o.CurvesPath is not null)
+        // Under mpirun every rank holds the same model (docs/distributed.md); the first writes the files.
+        if (o.CurvesPath is not null && Engine.Distributed.MpiWorld.Join().Rank == 0)
         {
             WriteCurves(o.CurvesPath, result, log);
         }
