@@ -242,7 +242,9 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
     /// keeps its γ, β and running statistics in float32 and computes the batch statistics in float32;
     /// pooling and concatenation move bfloat16 activations (half the memory traffic). Input and
     /// logits stay float32, so the loss is computed in float32, and gradients reach the float32
-    /// weights through the casts. docs/engine.md gives the measurements behind each choice.
+    /// weights through the casts. The trainer has the layers use bfloat16 copies that its optimizer
+    /// casts once per step instead (same bits), and turns this off before handing the network back.
+    /// docs/engine.md gives the measurements behind each choice.
     /// </summary>
     public BnInception UseBFloat16Compute(bool enable = true)
     {

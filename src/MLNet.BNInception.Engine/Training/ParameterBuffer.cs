@@ -31,6 +31,12 @@ namespace MLNet.BNInception.Engine.Training;
 /// views hold zeros in both buffers and stay zero under SGD (a zero gradient, value and momentum
 /// give a zero update), and they add nothing to a sum of gradients across processes.
 /// </para>
+/// <para>
+/// In mixed precision, the parameters that compute in bfloat16 also get bfloat16 copies: a flat
+/// bfloat16 value buffer and gradient buffer over the prefix their spans take, and per parameter a
+/// leaf that requires grad, set onto its span, whose <c>.grad</c> is its span of the gradients
+/// (docs/engine.md, "Mixed-precision training").
+/// </para>
 /// </remarks>
 internal sealed class ParameterBuffer : IDisposable
 {
