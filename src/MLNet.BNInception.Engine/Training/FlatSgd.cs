@@ -80,7 +80,8 @@ internal sealed class FlatSgd : IDisposable
     /// After the backward pass: moves each group's bfloat16 gradients into its float32
     /// <see cref="ParameterBuffer.Gradients"/> (one kernel per group that has any; nothing without
     /// mixed precision). Call it before anything reads or reduces the float32 gradients (a
-    /// distributed run's allreduce) and before <see cref="Step"/>.
+    /// distributed run's allreduce) and before <see cref="Step"/>, once per <see cref="ZeroGradients"/>:
+    /// it adds and leaves the bfloat16 gradients in place, so a second call would add them twice.
     /// </summary>
     public void CollectGradients()
     {
