@@ -53,8 +53,9 @@ public class MemoryTests
     }
 
     [Trains]
-    [Test]
-    public void TrainingAndScoringBnInceptionLeaveNoTensorBehind()
+    [TestCase(TrainingPrecision.Float32)]
+    [TestCase(TrainingPrecision.BFloat16Mixed, Description = "with the optimizer's bfloat16 copies of the weights")]
+    public void TrainingAndScoringBnInceptionLeaveNoTensorBehind(TrainingPrecision precision)
     {
         var model = new BnInceptionOptions { InputSize = 64, InputChannels = 1, NumClasses = 3 };
         using var folder = new TemporaryDirectory();
@@ -63,7 +64,7 @@ public class MemoryTests
         TrainerOptions options = new()
         {
             Epochs = 2, BatchSize = 4, LearningRate = 0.01, ValidationFraction = 0.2, CheckpointPath = folder.File("run.ckpt"),
-            EarlyStopping = new EarlyStoppingOptions { Patience = 5 },
+            EarlyStopping = new EarlyStoppingOptions { Patience = 5 }, Precision = precision,
         };
         long before = LiveTensors();
         using (TrainingResult result = new BnInceptionTrainer(model, options).Fit(images, labels))

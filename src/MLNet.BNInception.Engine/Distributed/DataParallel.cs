@@ -66,6 +66,9 @@ internal sealed class DataParallel : IDisposable
         {
             Collective(buffer, tensor => _world.Broadcast(tensor, root: 0));
         }
+
+        // Mixed precision computes with bfloat16 copies of the weights: they must be rank 0's too.
+        optimizer.RefreshBFloat16Copies();
     }
 
     /// <summary>

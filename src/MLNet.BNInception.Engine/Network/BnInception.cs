@@ -43,6 +43,9 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
     [ComponentName(Name = "fc")]
     private readonly Linear _fc;
 
+    // The classifier's bfloat16 copies (UseBFloat16Copies); not a Tensor field, so never registered.
+    private (Tensor Weight, Tensor? Bias)? _classifierCopies;
+
     /// <summary>
     /// Builds the network, its weights initialised by <see cref="Initialize"/> with
     /// <paramref name="seed"/>, in the default (contiguous) layout; see <see cref="UseChannelsLast"/>.
@@ -208,6 +211,14 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
             return this;
         }
 
+        // The weights become new parameters, so copies of the old ones would go stale.
+        foreach ((_, ConvolutionBlock block) in Blocks())
+        {
+            block.UseComputeCopies(null, null);
+        }
+
+        _classifierCopies = null;
+
         using (no_grad())
         {
             foreach (nn.Module module in modules())
@@ -231,7 +242,9 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
     /// keeps its γ, β and running statistics in float32 and computes the batch statistics in float32;
     /// pooling and concatenation move bfloat16 activations (half the memory traffic). Input and
     /// logits stay float32, so the loss is computed in float32, and gradients reach the float32
-    /// weights through the casts. docs/engine.md gives the measurements behind each choice.
+    /// weights through the casts. The trainer has the layers use bfloat16 copies that its optimizer
+    /// casts once per step instead (same bits), and turns this off before handing the network back.
+    /// docs/engine.md gives the measurements behind each choice.
     /// </summary>
     public BnInception UseBFloat16Compute(bool enable = true)
     {
@@ -242,11 +255,63 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
 
         foreach ((_, ConvolutionBlock block) in Blocks())
         {
+            if (!enable)
+            {
+                block.UseComputeCopies(null, null);
+            }
+
             block.ComputeType = enable ? ScalarType.BFloat16 : null;
+        }
+
+        if (!enable)
+        {
+            _classifierCopies = null;
         }
 
         ComputesInBFloat16 = enable;
         return this;
+    }
+
+    /// <summary>The parameters that compute in bfloat16 under <see cref="UseBFloat16Compute"/>: every convolution's and the classifier's weight and bias.</summary>
+    internal IEnumerable<Parameter> ParametersComputedInBFloat16() =>
+        Blocks().SelectMany(named => new[] { named.Block.Conv.weight, named.Block.Conv.bias })
+            .Concat([_fc.weight, _fc.bias])
+            .OfType<Parameter>();
+
+    /// <summary>
+    /// In mixed precision, has the convolutions and the classifier compute with bfloat16 copies of
+    /// their weights and biases that <paramref name="copyOf"/> gives (a training optimizer keeps them
+    /// current and moves their gradients to the float32 parameters; Training.FlatSgd), instead of
+    /// casting the float32 ones on every call. A layer whose weight has no copy keeps casting. Call
+    /// it after the network has its final layout and device; <see cref="UseChannelsLast"/> and
+    /// <c>UseBFloat16Compute(false)</c> drop the copies.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The network does not compute in bfloat16.</exception>
+    internal void UseBFloat16Copies(Func<Parameter, Tensor?> copyOf)
+    {
+        ArgumentNullException.ThrowIfNull(copyOf);
+        if (!ComputesInBFloat16)
+        {
+            throw new InvalidOperationException("bfloat16 copies of the weights are for a network that computes in bfloat16 (UseBFloat16Compute).");
+        }
+
+        foreach ((_, ConvolutionBlock block) in Blocks())
+        {
+            block.UseComputeCopies(copyOf(block.Conv.weight), block.Conv.bias is { } bias ? copyOf(bias) : null);
+        }
+
+        _classifierCopies = null;
+        if (copyOf(_fc.weight) is { } weight)
+        {
+            Tensor? bias = _fc.bias is { } ownBias ? copyOf(ownBias) : null;
+            if (weight.dtype != ScalarType.BFloat16 || !weight.shape.SequenceEqual(_fc.weight.shape) ||
+                (_fc.bias is not null && (bias is null || bias.dtype != ScalarType.BFloat16 || !bias.shape.SequenceEqual(_fc.bias.shape))))
+            {
+                throw new ArgumentException("The classifier's bfloat16 copies do not match its weight and bias.", nameof(copyOf));
+            }
+
+            _classifierCopies = (weight, bias);
+        }
     }
 
     /// <summary>Logits, N × classes, for images N × channels × side × side in the network's element type (float32 unless converted).</summary>
@@ -293,8 +358,14 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
         return logits.MoveToOuterDisposeScope();                                       // N x classes
     }
 
+    // As ConvolutionBlock.Convolve: the copies kept current by the optimizer, or casts for this call.
     private Tensor Classify(Tensor features, ScalarType computeType)
     {
+        if (_classifierCopies is { } copies)
+        {
+            return F.linear(features, copies.Weight, copies.Bias);
+        }
+
         using Tensor weight = _fc.weight.to(computeType);
         using Tensor? bias = _fc.bias?.to(computeType);
         return F.linear(features, weight, bias);

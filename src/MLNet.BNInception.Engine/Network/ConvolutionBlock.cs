@@ -60,6 +60,45 @@ public sealed class ConvolutionBlock : nn.Module<Tensor, Tensor>
     /// </summary>
     internal ScalarType? ComputeType { get; set; }
 
+    // Copies of the convolution's weight and bias in the compute type that an optimizer keeps
+    // current (Training.FlatSgd, mixed precision); null casts per call. Not a Tensor field, so no
+    // module registration ever takes them for parameters or buffers.
+    private (Tensor Weight, Tensor? Bias)? _computeCopies;
+
+    /// <summary>
+    /// Has the convolution compute with <paramref name="weight"/> and <paramref name="bias"/>, leaf
+    /// copies of its weight and bias in <see cref="ComputeType"/> that their owner keeps current,
+    /// instead of casting them per call (null weight: cast per call again). The copies' gradients
+    /// are the owner's to move to the float32 parameters.
+    /// </summary>
+    /// <exception cref="ArgumentException">The copies do not match the parameters' shapes and <see cref="ComputeType"/>.</exception>
+    internal void UseComputeCopies(Tensor? weight, Tensor? bias)
+    {
+        if (weight is null)
+        {
+            _computeCopies = null;
+            return;
+        }
+
+        CheckComputeCopy(weight, _conv.weight, "weight");
+        if (_conv.bias is { } ownBias)
+        {
+            CheckComputeCopy(bias ?? throw new ArgumentException("The convolution has a bias, so its copy needs one.", nameof(bias)), ownBias, "bias");
+        }
+
+        _computeCopies = (weight, _conv.bias is null ? null : bias);
+    }
+
+    private void CheckComputeCopy(Tensor copy, Tensor parameter, string what)
+    {
+        if (copy.dtype != ComputeType || !copy.shape.SequenceEqual(parameter.shape) || !copy.stride().SequenceEqual(parameter.stride()))
+        {
+            throw new ArgumentException(
+                $"The {what} copy [{string.Join(", ", copy.shape)}] {copy.dtype} does not match the parameter [{string.Join(", ", parameter.shape)}] " +
+                $"with its strides, in the compute type {ComputeType?.ToString() ?? "(none)"}.");
+        }
+    }
+
     /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
@@ -95,11 +134,19 @@ public sealed class ConvolutionBlock : nn.Module<Tensor, Tensor>
             useBatchStatistics, averagingFactor, bn.eps);
     }
 
-    // The float32 weights are cast for this call only; autograd casts their gradient back, so it
-    // accumulates in float32. BN then takes the bfloat16 output with its float32 γ, β and running
-    // statistics: libtorch computes the batch statistics in float32 and returns bfloat16.
+    // With copies (training), they are the weights: casts of the float32 values made once per step,
+    // whose gradients the optimizer moves to float32. Without, the float32 weights are cast for this
+    // call only and autograd casts their gradient back, so it accumulates in float32: the same
+    // bits (docs/engine.md, "Mixed-precision training"). BN then takes the bfloat16 output with its
+    // float32 γ, β and running statistics: libtorch computes the batch statistics in float32 and
+    // returns bfloat16.
     private Tensor Convolve(Tensor input, ScalarType computeType)
     {
+        if (_computeCopies is { } copies)
+        {
+            return F.conv2d(input, copies.Weight, copies.Bias, strides: [_stride], padding: [_padding]);
+        }
+
         using Tensor weight = _conv.weight.to(computeType);
         using Tensor? bias = _conv.bias?.to(computeType);
         return F.conv2d(input, weight, bias, strides: [_stride], padding: [_padding]);

@@ -25,11 +25,18 @@ internal sealed class FlatSgd : IDisposable
     /// Builds the groups, moving each one's parameters into a flat buffer on their device. Build it
     /// after the network has its final layout and device: the parameters become views then.
     /// </summary>
+    /// <param name="groups">The parameter groups and their settings.</param>
+    /// <param name="computedInBFloat16">
+    /// The parameters a network computes with in bfloat16 (mixed precision): each gets a bfloat16
+    /// copy (<see cref="BFloat16CopyOf"/>) kept in step with its float32 values, and gradients that
+    /// <see cref="CollectGradients"/> moves into the float32 ones.
+    /// </param>
     /// <exception cref="ArgumentException">A parameter is in more than one group, or is not one a <see cref="ParameterBuffer"/> takes.</exception>
-    public FlatSgd(IEnumerable<(IReadOnlyList<Parameter> Parameters, Settings Settings)> groups)
+    public FlatSgd(IEnumerable<(IReadOnlyList<Parameter> Parameters, Settings Settings)> groups, IEnumerable<Parameter>? computedInBFloat16 = null)
     {
         ArgumentNullException.ThrowIfNull(groups);
         groups = [.. groups];
+        Parameter[] inBFloat16 = [.. computedInBFloat16 ?? []];
         var seen = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
         if (!groups.SelectMany(group => group.Parameters).All(seen.Add))
         {
@@ -42,7 +49,7 @@ internal sealed class FlatSgd : IDisposable
         {
             foreach ((IReadOnlyList<Parameter> parameters, Settings settings) in groups)
             {
-                built.Add(new Group(ParameterBuffer.Gather(parameters), settings));
+                built.Add(new Group(ParameterBuffer.Gather(parameters, inBFloat16), settings));
             }
         }
         catch
@@ -60,7 +67,7 @@ internal sealed class FlatSgd : IDisposable
     /// <summary>The groups, in the order given.</summary>
     public IReadOnlyList<Group> Groups => _groups;
 
-    /// <summary>Zeroes every gradient in place before a backward pass (one kernel per group).</summary>
+    /// <summary>Zeroes every gradient in place before a backward pass (one kernel per group, two with bfloat16 gradients).</summary>
     public void ZeroGradients()
     {
         foreach (Group group in _groups)
@@ -69,15 +76,70 @@ internal sealed class FlatSgd : IDisposable
         }
     }
 
-    /// <summary>One step with the gradients the buffers hold.</summary>
-    public void Step()
+    /// <summary>
+    /// After the backward pass: moves each group's bfloat16 gradients into its float32
+    /// <see cref="ParameterBuffer.Gradients"/> (one kernel per group that has any; nothing without
+    /// mixed precision). Call it before anything reads or reduces the float32 gradients (a
+    /// distributed run's allreduce) and before <see cref="Step"/>, once per <see cref="ZeroGradients"/>:
+    /// it adds and leaves the bfloat16 gradients in place, so a second call would add them twice.
+    /// </summary>
+    public void CollectGradients()
     {
-        using IDisposable noGrad = no_grad();
-        using DisposeScope scope = NewDisposeScope();
         foreach (Group group in _groups)
         {
-            group.Step();
+            group.Buffer.CollectBFloat16Gradients();
         }
+    }
+
+    /// <summary>
+    /// One step with the gradients the buffers hold (collected: see <see cref="CollectGradients"/>);
+    /// the bfloat16 copies are refreshed from the new values.
+    /// </summary>
+    public void Step()
+    {
+        using (no_grad())
+        using (DisposeScope scope = NewDisposeScope())
+        {
+            foreach (Group group in _groups)
+            {
+                group.Step();
+            }
+        }
+
+        RefreshBFloat16Copies();
+    }
+
+    /// <summary>
+    /// Casts every group's float32 values into its bfloat16 copies (one kernel per group that has
+    /// any). <see cref="Step"/> does it; call it after anything else writes the parameters (a
+    /// checkpoint's or the best weights copied in, a broadcast from another process).
+    /// </summary>
+    public void RefreshBFloat16Copies()
+    {
+        foreach (Group group in _groups)
+        {
+            group.Buffer.RefreshBFloat16Values();
+        }
+    }
+
+    /// <summary>
+    /// The bfloat16 copy of <paramref name="parameter"/> that a network computes with
+    /// (<see cref="ParameterBuffer.BFloat16Copy"/>), or null when it has none. Owned by this optimizer.
+    /// </summary>
+    public Tensor? BFloat16CopyOf(Parameter parameter)
+    {
+        foreach (Group group in _groups)
+        {
+            for (int i = 0; i < group.Buffer.Parameters.Count; i++)
+            {
+                if (ReferenceEquals(group.Buffer.Parameters[i], parameter))
+                {
+                    return group.Buffer.BFloat16Copy(i);
+                }
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -208,6 +208,9 @@ internal sealed class TrainingRun(
         Tensor loss = F.cross_entropy(logits, targets, label_smoothing: options.LabelSmoothing);
         optimizer.ZeroGradients();
         loss.backward();
+        // Mixed precision: the bfloat16 gradients into the float32 ones, before anything reads them
+        // (the ranks' average included).
+        optimizer.CollectGradients();
         _parallel?.AverageGradients(optimizer);
         optimizer.Step();
         Tensor correct = logits.argmax(1).eq(targets).sum();
@@ -361,17 +364,34 @@ internal sealed class TrainingRun(
             (isWeightOfConvOrLinear || options.DecayBatchNormAndBias ? decayed : exempt).Add(parameter);
         }
 
-        return new FlatSgd(
+        // Mixed precision: the layers that compute in bfloat16 use the optimizer's bfloat16 copies of
+        // their weights, cast once per step (docs/engine.md, "Mixed-precision training").
+        var optimizer = new FlatSgd(
         [
             (decayed, new FlatSgd.Settings(options.LearningRate, options.Momentum, options.WeightDecay, options.Nesterov)),
             (exempt, new FlatSgd.Settings(options.LearningRate, options.Momentum, WeightDecay: 0, options.Nesterov)),
-        ]);
+        ], model.ComputesInBFloat16 ? model.ParametersComputedInBFloat16() : null);
+        try
+        {
+            if (model.ComputesInBFloat16)
+            {
+                model.UseBFloat16Copies(optimizer.BFloat16CopyOf);
+            }
+        }
+        catch
+        {
+            optimizer.Dispose();
+            throw;
+        }
+
+        return optimizer;
     }
 
     private void Restore(TrainingCheckpoint.Loaded checkpoint, BnInception model, FlatSgd optimizer, out Dictionary<string, Tensor>? best)
     {
         // Copied into the parameters, which stay views into the optimizer's buffers.
         PyTorchStateDict.LoadInto(model, checkpoint.Section("model."), source: "the checkpoint's model");
+        optimizer.RefreshBFloat16Copies();
         var momentum = new List<KeyValuePair<int, Tensor>>();
         foreach ((string key, Tensor saved) in checkpoint.Section(TrainingCheckpoint.MomentumPrefix))
         {
