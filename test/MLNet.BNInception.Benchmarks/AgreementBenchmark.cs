@@ -9,8 +9,8 @@ using static TorchSharp.torch;
 namespace MLNet.BNInception.Benchmarks;
 
 /// <summary>
-/// bfloat16 scoring against float32 on real images: the engine's learning check (Fashion-MNIST at
-/// 64×64, 384 steps of 32, trained in mixed precision to save time), then both precisions over the
+/// bfloat16 scoring against float32 on real images: a model trained as the engine's learning check
+/// once was (Fashion-MNIST at 64×64, 384 steps of 32, trained in mixed precision to save time), then both precisions over the
 /// 10,000 test images.
 /// </summary>
 internal static class AgreementBenchmark

@@ -27,7 +27,7 @@ using F = TorchSharp.torch.nn.functional;
 //   decode  ML.NET's LoadImages + ResizeImages + ExtractPixels alone over --images JPEG files,
 //          one cursor per thread (--threads, default the cores)
 //   agreement  bfloat16 against float32 scoring: top-1 agreement on Fashion-MNIST's 10,000 test
-//          images, with the model of the engine's learning check (384 steps at 64×64)
+//          images, with a Fashion-MNIST model of 384 steps at 64×64
 //   pipeline-train  the ML.NET trainer fed from JPEG files through ML.NET's image transforms
 // --layout channels-last (default) or contiguous.
 
