@@ -257,7 +257,7 @@ public class TrainerTests : SingleThreadedFixture
     }
 
     [Trains]
-    [TestCase(1)]
+    // N = 1 is DivergenceStopsWithStepAndRateAndLeavesTheLastCheckpointIntact's.
     [TestCase(3, Description = "the bad step is the second of a read of three")]
     public void DivergenceNamesTheFirstStepWhoseLossWasNotFiniteHoweverOftenTheLossIsRead(int stepsPerHostRead)
     {
