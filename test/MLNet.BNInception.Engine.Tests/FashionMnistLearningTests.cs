@@ -6,18 +6,18 @@ using MLNet.BNInception.Engine.Training;
 namespace MLNet.BNInception.Engine.Tests;
 
 /// <summary>
-/// BN-Inception learns real images: Debian's Fashion-MNIST upscaled to 64×64, a fixed budget of 128
+/// BN-Inception learns real images: Debian's Fashion-MNIST upscaled to 64×64, a fixed budget of 96
 /// steps (under a minute on 2 cores). The trained model also settles whether bfloat16 scoring may be
 /// offered (its top-1 predictions must agree with float32's on 99% of 5,000 test images), and the
 /// same budget trained in mixed precision must match float32's loss curve and accuracy. The
-/// walk-through's test trains three times as long, through ML.NET, to the README's accuracy; this
-/// budget is the least at which the curves are still far apart from one step to the next (2.2 to
-/// 0.9). The assertions are on accuracy, agreement and loss, not time.
+/// walk-through's test trains four times as long, through ML.NET, to the README's accuracy; here the
+/// loss still falls from 2.1 to 1.0, far more than rounding moves it. The assertions are on
+/// accuracy, agreement and loss, not time.
 /// </summary>
 [Trains]
 public sealed class FashionMnistLearningTests
 {
-    private const int TrainImages = 4096;  // 128 steps of 32
+    private const int TrainImages = 3072;  // 96 steps of 32
     private const int TestImages = 5_000;
     private const int LossWindow = 32;     // steps averaged per point of the loss curve
 
@@ -60,18 +60,18 @@ public sealed class FashionMnistLearningTests
         TestContext.Out.WriteLine(
             $"{TrainImages / 32} steps in {_float32.Time.TotalSeconds:F0} s; test accuracy {accuracy:P2} (float32), {bfloat16Accuracy:P2} (bfloat16); " +
             $"bfloat16 agrees with float32 on {agreement:P2} of {TestImages}");
-        Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.65), "seen: 71.5%");
+        Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.65), "seen: 69.8%");
         Assert.That(agreement, Is.GreaterThanOrEqualTo(0.99));
     }
 
     /// <summary>
     /// Mixed precision on the same steps and seeds: the loss curve (the mean of every 32 steps'
-    /// losses, 4 points from about 2.2 down to 0.9) within 0.25 of float32's at every point and within
+    /// losses, 3 points from about 2.1 down to 1.0) within 0.25 of float32's at every point and within
     /// 0.1 at the last, and test accuracy within 5 percentage points of float32's. The bounds come
     /// from rounding alone, which a short budget leaves less time to average out: over 384 steps,
     /// float32 in the contiguous layout was 0.18 off at its worst point and 0.01 at the last (mixed:
-    /// 0.185 and 0.06, accuracy 0.6 points); over these 128, mixed was 0.087 and 0.061 off, and 3.4
-    /// points below float32's 71.5%.
+    /// 0.185 and 0.06, accuracy 0.6 points); over 128 steps mixed was 3.4 points below float32's
+    /// 71.5%; over these 96, 0.088 and 0.037 off, and 0.8 points below float32's 69.8%.
     /// </summary>
     [Test]
     public void MixedPrecisionMatchesFloat32AccuracyAndLossCurve()
