@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 runtime_packages=(
   dataset-fashion-mnist # the main job's default data: real images, shipped by Debian
 )
-test_packages=(python3-torch python3-numpy python3-onnx openmpi-bin libopenmpi-dev)
+# iproute2: MpiOverTcpTests joins two network namespaces with a veth pair (`ip netns`, `ip link`).
+test_packages=(python3-torch python3-numpy python3-onnx openmpi-bin libopenmpi-dev iproute2)
 
 packages=("${runtime_packages[@]}")
 if [[ "${1:-}" == "--with-test-deps" ]]; then

@@ -22,8 +22,7 @@ public class DistributedTrainTests
             "--epochs", "2", "--batch", "4", "--threads", "1", "--out", model,
         ];
 
-        ExternalProcess.Result run = ExternalProcess.Run(Mpirun(), ["-np", "2", "--oversubscribe", "--bind-to", "none", "--allow-run-as-root", InstalledTool.Command, .. train],
-            work.Path, timeout: TimeSpan.FromMinutes(5)).AssertSucceeded();
+        ExternalProcess.Result run = Mpirun.RunTwoRanks(InstalledTool.Command, train, TimeSpan.FromMinutes(5), work.Path).AssertSucceeded();
 
         Assert.That(run.Output, Does.Contain("rank 1: trained with the other ranks").And.Contain($"rank 0 saves the model to {model}"));
         Assert.That(run.Output, Does.Contain($"Saved {model}"), "rank 0's report");
@@ -35,12 +34,5 @@ public class DistributedTrainTests
         string output = work.File("predictions.csv");
         InstalledTool.Succeed(work.Path, "score", "--model", model, "--input", files.TestCsv, "--output", output, "--image-folder", files.ImageFolder);
         Assert.That(File.ReadLines(output).Count(), Is.EqualTo(9), "a header and the 8 test images");
-    }
-
-    private static string Mpirun()
-    {
-        string? mpirun = Environment.GetEnvironmentVariable("PATH")?.Split(':').Select(folder => Path.Combine(folder, "mpirun")).FirstOrDefault(File.Exists);
-        return mpirun ?? throw new AssertionException(
-            "mpirun is not installed: run 'bash build/setup.sh --with-test-deps', which installs Open MPI (openmpi-bin, libopenmpi-dev).");
     }
 }

@@ -103,6 +103,25 @@ public class DataParallelTests : SingleThreadedFixture
     }
 
     [Test]
+    public void RanksThatReadTheRowsInDifferentOrdersFailAtTheFirstEpochsEnd()
+    {
+        using var folder = new TemporaryDirectory();
+        string data = folder.File("data.pt");
+        (Tensor images, Tensor labels) = WriteData(data, count: 16);
+        images.Dispose();
+        labels.Dispose();
+
+        // Rank 1's source draws each epoch's order from another seed: its replicas would stay identical
+        // (the gradients are averaged), but the ranks would train on overlapping shares of the data.
+        ExternalProcess.Result job = MpiTests.RunTwoRanks(["dp-order", data, folder.File("order.ckpt")], JobTimeout);
+
+        Assert.That(job.ExitCode, Is.Not.Zero, job.Output);
+        Assert.That(job.Error, Does.Contain("In epoch 1, rank 1 read other rows than rank 0, or in another order").And.Contain("This rank is"));
+        Assert.That(job.Output, Does.Not.Contain("rank 0: epoch 1 loss").And.Not.Contain("trained"), "no epoch was reported, no run finished");
+        Assert.That(File.Exists(folder.File("order.ckpt")), Is.False, "no checkpoint of the epoch was written");
+    }
+
+    [Test]
     public void EachRankReadsItsShareOfEveryGlobalBatchSoEveryExampleIsSeenOncePerEpoch()
     {
         // 22 examples, 4 per rank on 2 ranks: global batches of 8, 8 and a short one of 6, split 3 and 3.

@@ -144,20 +144,7 @@ public class MpiTests
     private static ExternalProcess.Result RunTwoRanks(string mode, TimeSpan timeout) => RunTwoRanks([mode], timeout);
 
     /// <summary>Starts the probe as two ranks under mpirun with <paramref name="probeArguments"/> (DataParallelTests too).</summary>
-    internal static ExternalProcess.Result RunTwoRanks(IReadOnlyList<string> probeArguments, TimeSpan timeout)
-    {
-        string? mpirun = Environment.GetEnvironmentVariable("PATH")?.Split(':')
-            .Select(folder => Path.Combine(folder, "mpirun")).FirstOrDefault(File.Exists);
-        if (mpirun is null)
-        {
-            Assert.Fail("mpirun is not installed: run 'bash build/setup.sh --with-test-deps', which installs Open MPI (openmpi-bin, libopenmpi-dev).");
-        }
-
-        // --allow-run-as-root: the tests run as root here and in CI, which mpirun refuses without it.
-        return ExternalProcess.Run(
-            mpirun!,
-            ["-np", "2", "--oversubscribe", "--bind-to", "none", "--allow-run-as-root", "dotnet", Probe, .. probeArguments],
-            environment: new Dictionary<string, string?> { [TorchRuntime.ThreadsVariable] = "1" },
-            timeout: timeout);
-    }
+    internal static ExternalProcess.Result RunTwoRanks(IReadOnlyList<string> probeArguments, TimeSpan timeout) =>
+        Mpirun.RunTwoRanks("dotnet", [Probe, .. probeArguments], timeout,
+            environment: new Dictionary<string, string?> { [TorchRuntime.ThreadsVariable] = "1" });
 }

@@ -14,10 +14,23 @@ using static TorchSharp.torch;
 //   time         rank 0 prints how long each of 7 reductions of 11,285,224 floats took, and the median
 //   dp-step|dp-train|dp-kill|dp-resume DATA TARGET
 //                data-parallel training (TrainingProbe.cs says what each does)
+//   mlnet-fit DATA FOLDER
+//                the ML.NET trainer in a pipeline on every rank; rank 0 saves the model (MLNetProbe.cs)
+//   dp-time [STEPS]
+//                a measurement, not a check: the step time of BN-Inception and of its gradient's
+//                allreduce, on as many ranks as mpirun starts (TimingProbe.cs)
 // Each rank prints "rank R: ..." lines; a failed check prints "rank R: FAILED ..." and exits 1.
-if (args.Length != 1 && !(args.Length == 3 && args[0].StartsWith("dp-", StringComparison.Ordinal)))
+bool understood = args switch
 {
-    Console.Error.WriteLine("usage: MpiProbe collectives|kill|abort|time, or MpiProbe dp-step|dp-train|dp-kill|dp-resume DATA TARGET");
+    ["collectives" or "kill" or "abort" or "time"] => true,
+    [string mode, _, _] when mode.StartsWith("dp-", StringComparison.Ordinal) || mode == "mlnet-fit" => true,
+    ["dp-time"] or ["dp-time", _] => true,
+    _ => false,
+};
+if (!understood)
+{
+    Console.Error.WriteLine("usage: MpiProbe collectives|kill|abort|time, MpiProbe dp-step|dp-train|dp-kill|dp-resume DATA TARGET, " +
+        "MpiProbe mlnet-fit DATA FOLDER, or MpiProbe dp-time [STEPS]");
     return 2;
 }
 
@@ -32,6 +45,8 @@ try
         "kill" => Probe.Kill(world),
         "abort" => Probe.Abort(world),
         "time" => Probe.Time(world),
+        "mlnet-fit" => MLNetProbe.Fit(world, args[1], args[2]),
+        "dp-time" => TimingProbe.Run(world, args.Length == 2 ? int.Parse(args[1], CultureInfo.InvariantCulture) : TimingProbe.DefaultSteps),
         _ when args.Length == 3 => TrainingProbe.Run(world, args[0], args[1], args[2]),
         _ => 2,
     };

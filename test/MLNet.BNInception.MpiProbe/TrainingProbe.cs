@@ -17,6 +17,8 @@ using static TorchSharp.torch;
 /// <item><c>dp-kill DATA CHECKPOINT</c>: as dp-train, but rank 1 kills itself with SIGKILL once rank 0
 /// has written the checkpoint of epoch 2 and the third epoch is under way.</item>
 /// <item><c>dp-resume DATA CHECKPOINT</c>: resumes CHECKPOINT on the same data and prints the hash.</item>
+/// <item><c>dp-order DATA CHECKPOINT</c>: as dp-train, but rank 1's source draws each epoch's order from
+/// another seed than rank 0's; the run is to fail at the first epoch's end.</item>
 /// </list>
 /// DATA is a state dict with <c>images</c> (N × 1 × 64 × 64 float32) and <c>labels</c> (N int64 in 0..2).
 /// </summary>
@@ -56,6 +58,7 @@ internal static class TrainingProbe
                 "dp-step" => new BnInceptionTrainer(Network(batchNorm: false), StepOptions((int)(images.size(0) / world.Size))).Fit(images, labels),
                 "dp-train" => Train(world, images, labels, target, killAfterCheckpointOfEpoch: null),
                 "dp-kill" => Train(world, images, labels, target, killAfterCheckpointOfEpoch: 2),
+                "dp-order" => Train(world, images, labels, target, killAfterCheckpointOfEpoch: null, reseedOnRankOne: true),
                 "dp-resume" => BnInceptionTrainer.Resume(target, images, labels, onEpoch: metrics => Report(world, metrics)),
                 _ => throw new ArgumentException($"unknown mode {mode}"),
             };
@@ -75,13 +78,15 @@ internal static class TrainingProbe
         return 0;
     }
 
-    private static TrainingResult Train(MpiWorld world, Tensor images, Tensor labels, string checkpoint, int? killAfterCheckpointOfEpoch)
+    private static TrainingResult Train(MpiWorld world, Tensor images, Tensor labels, string checkpoint, int? killAfterCheckpointOfEpoch,
+        bool reseedOnRankOne = false)
     {
         var options = TrainOptions(checkpoint);
         var model = Network(batchNorm: true);
         var train = new InMemoryBatchSource(images, labels, model, "training", augmented: true);
-        ILabelledBatchSource source = world.Rank == 1 && killAfterCheckpointOfEpoch is { } epoch
-            ? new KillingSource(train, checkpoint, epoch)
+        ILabelledBatchSource source = world.Rank != 1 ? train
+            : killAfterCheckpointOfEpoch is { } epoch ? new KillingSource(train, checkpoint, epoch)
+            : reseedOnRankOne ? new ReseededSource(train)
             : train;
         return new BnInceptionTrainer(model, options).Fit(source, onEpoch: metrics => Report(world, metrics));
     }
@@ -96,6 +101,15 @@ internal static class TrainingProbe
     {
         IReadOnlyList<KeyValuePair<string, Tensor>> entries = PyTorchStateDict.Load(path);
         return (entries.Single(pair => pair.Key == "images").Value, entries.Single(pair => pair.Key == "labels").Value);
+    }
+
+    /// <summary>A source whose order for a seed is another than its inner source's: that of the next seed.</summary>
+    private sealed class ReseededSource(ILabelledBatchSource inner) : ILabelledBatchSource
+    {
+        public long Count => inner.Count;
+
+        public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken) =>
+            inner.ReadBatches(batchSize, shuffleSeed + 1, skipBatches, dropLastBatch, cancellationToken);
     }
 
     /// <summary>

@@ -177,14 +177,7 @@ internal sealed class DataParallel : IDisposable
     /// <exception cref="InvalidOperationException">A rank's network differs from rank 0's; the message names the ranks.</exception>
     public void CheckReplicasIdentical(BnInception model)
     {
-        long[] slots = new long[Size];
-        slots[Rank] = Hash(model);
-        using (Tensor gathered = tensor(slots))
-        {
-            _world.AllReduceSum(gathered);
-            slots = gathered.data<long>().ToArray();
-        }
-
+        long[] slots = FromEveryRank(Hash(model));
         int[] different = [.. Enumerable.Range(1, Size - 1).Where(rank => slots[rank] != slots[0])];
         if (different.Length > 0)
         {
@@ -193,6 +186,29 @@ internal sealed class DataParallel : IDisposable
                 $"(state-dict hashes {string.Join(", ", slots.Select((hash, rank) => $"rank {rank}: {hash:X16}"))}). Data-parallel ranks take the " +
                 "same steps from the same weights, so they end equal unless a rank computes differently (another libtorch, another device " +
                 "kind) or memory was corrupted. This rank is " + Rank + ".");
+        }
+    }
+
+    /// <summary>
+    /// Throws on every rank unless every rank read the same rows in the same order in the pass of
+    /// <paramref name="epoch"/>: <paramref name="rowsHash"/> is this rank's
+    /// <see cref="RankShardedBatchSource.RowsHashOfLastPass"/>. A source whose order for a seed differs
+    /// between ranks would still leave the replicas identical (the gradients are averaged), but would
+    /// train some examples twice per epoch and others never; this finds it at the first epoch's end.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A rank read other rows, or another order, than rank 0; the message names the ranks.</exception>
+    public void CheckSameRows(long rowsHash, int epoch)
+    {
+        long[] slots = FromEveryRank(rowsHash);
+        int[] different = [.. Enumerable.Range(1, Size - 1).Where(rank => slots[rank] != slots[0])];
+        if (different.Length > 0)
+        {
+            throw new InvalidDataException(
+                $"In epoch {epoch}, rank{(different.Length > 1 ? "s" : "")} {string.Join(", ", different)} read other rows than rank 0, or in another " +
+                $"order (hashes of the row numbers of the global batches: {string.Join(", ", slots.Select((hash, rank) => $"rank {rank}: {hash:X16}"))}). " +
+                "Every rank must read the same rows in the same order for a seed, so that each rank trains on its own share of every " +
+                "global batch: build the same data on every rank (an ML.NET view of the same files in the same order, a sorted file " +
+                "list; a custom IDataView must shuffle with the Random its cursor is given). This rank is " + Rank + ".");
         }
     }
 
@@ -230,6 +246,16 @@ internal sealed class DataParallel : IDisposable
         }
 
         return unchecked((long)hash);
+    }
+
+    // Every rank's `value`, in rank order, on every rank: each fills its own slot of a sum.
+    private long[] FromEveryRank(long value)
+    {
+        long[] slots = new long[Size];
+        slots[Rank] = value;
+        using Tensor gathered = tensor(slots);
+        _world.AllReduceSum(gathered);
+        return gathered.data<long>().ToArray();
     }
 
     /// <summary>Frees the pinned staging buffers.</summary>

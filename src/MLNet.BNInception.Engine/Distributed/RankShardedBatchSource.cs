@@ -18,9 +18,13 @@ namespace MLNet.BNInception.Engine.Distributed;
 /// </remarks>
 internal sealed class RankShardedBatchSource : ILabelledBatchSource
 {
+    private const ulong FnvOffsetBasis = 0xCBF29CE484222325UL;
+    private const ulong FnvPrime = 0x100000001B3UL;
+
     private readonly ILabelledBatchSource _global;
     private readonly int _rank;
     private readonly int _size;
+    private ulong _rowsHash = FnvOffsetBasis;
 
     /// <summary>Rank <paramref name="rank"/>'s share, of <paramref name="size"/> ranks, of <paramref name="global"/>.</summary>
     public RankShardedBatchSource(ILabelledBatchSource global, int rank, int size)
@@ -50,6 +54,14 @@ internal sealed class RankShardedBatchSource : ILabelledBatchSource
         return Slices(_global.ReadBatches(globalBatchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken));
     }
 
+    /// <summary>
+    /// A hash of the source's row numbers of every global batch the last pass read, in order (FNV-1a,
+    /// 64 bits): equal on every rank when every rank read the same rows in the same order, which
+    /// <see cref="DataParallel.CheckSameRows"/> checks at the end of each epoch. Read it once the
+    /// pass's reader has finished.
+    /// </summary>
+    public long RowsHashOfLastPass => unchecked((long)_rowsHash);
+
     /// <summary>The first row and the count of rank <paramref name="rank"/>'s share of a global batch of <paramref name="rows"/> rows.</summary>
     internal static (int Start, int Count) Share(int rows, int rank, int size)
     {
@@ -60,10 +72,16 @@ internal sealed class RankShardedBatchSource : ILabelledBatchSource
 
     private IEnumerable<LabelledBatch> Slices(IEnumerable<LabelledBatch> globalBatches)
     {
+        _rowsHash = FnvOffsetBasis;
         foreach (LabelledBatch global in globalBatches)
         {
             using (global)
             {
+                foreach (long row in global.Rows)
+                {
+                    _rowsHash = (_rowsHash ^ (ulong)row) * FnvPrime;
+                }
+
                 (int start, int count) = Share(global.Rows.Count, _rank, _size);
                 // Copies, so that the rest of the global batch is freed now rather than with the slice.
                 using Tensor images = global.Images.narrow(0, start, count);

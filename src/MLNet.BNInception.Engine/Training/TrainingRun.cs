@@ -138,6 +138,12 @@ internal sealed class TrainingRun(
                     }
                 }
 
+                if (parallel is not null && train is RankShardedBatchSource sharded)
+                {
+                    // The pass's reader has finished (disposed above): its hash covers the whole pass.
+                    parallel.CheckSameRows(sharded.RowsHashOfLastPass, _state.Epoch + 1);
+                }
+
                 ReadPendingSteps(pending, stepsPerEpoch);
                 if (EndEpoch(model, validation, ref best, optimizer))
                 {

@@ -1,0 +1,104 @@
+using System.Globalization;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.BNInception;
+using MLNet.BNInception.Engine.Distributed;
+using MLNet.BNInception.Engine.Interop;
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.Scoring;
+using MLNet.BNInception.Trainers;
+using static TorchSharp.torch;
+
+/// <summary>
+/// The probe's <c>mlnet-fit DATA FOLDER</c> mode (test/MLNet.BNInception.Tests/DistributedFitTests.cs
+/// starts it): an ordinary ML.NET program, run unchanged on every rank. It fits
+/// <c>MapValueToKey</c> and BN-Inception on DATA's images, read through
+/// <c>mlContext.Data.LoadFromEnumerable</c>, prints the hash of the fitted network and its scores of
+/// the first <see cref="ScoredRows"/> rows, and on rank 0 alone saves the model with
+/// <c>mlContext.Model.Save</c> (FOLDER/model.zip) and its weights (FOLDER/weights.pt).
+/// DATA is a state dict with <c>images</c> (N × 1 × 64 × 64 float32) and <c>labels</c> (N int64 in 0..2).
+/// </summary>
+internal static class MLNetProbe
+{
+    /// <summary>The rows whose scores each rank prints.</summary>
+    public const int ScoredRows = 4;
+
+    /// <summary>The class names, in the key order MapValueToKey is given.</summary>
+    private static readonly string[] ClassNames = ["circle", "square", "stripe"];
+
+    /// <summary>One image as ExtractPixels would give it, and its class name.</summary>
+    public sealed class ImageRow
+    {
+        [VectorType(1, 64, 64)]
+        public float[] Features { get; set; } = [];
+
+        public string Label { get; set; } = "";
+    }
+
+    /// <summary>
+    /// The trainer's settings for <paramref name="batchSize"/> images per rank: one epoch of plain
+    /// images, without BN, so that one process on the global batches takes the same steps within
+    /// float rounding (the test checks that, which holds only when every rank read the same order).
+    /// </summary>
+    public static BnInceptionMulticlassTrainer.Options Options(int batchSize) => new()
+    {
+        ImageSize = 64,
+        Training = TrainerOptions.PaperBnX30 with
+        {
+            Epochs = 1,
+            BatchSize = batchSize,
+            LearningRate = 0.1,
+            Seed = 5,
+            Augmentation = AugmentationOptions.None,
+        },
+        Architecture = new BnInceptionOptions { BatchNorm = false },
+    };
+
+    public static int Fit(MpiWorld world, string data, string folder)
+    {
+        ImageRow[] rows = Rows(data);
+        var ml = new MLContext(seed: 1);
+        IDataView view = ml.Data.LoadFromEnumerable(rows);
+        IDataView keys = ml.Data.LoadFromEnumerable(ClassNames.Select(name => new { Label = name }));
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keys)
+            .Append(ml.MulticlassClassification.Trainers.BnInception(Options(rows.Length / 2 / world.Size)));
+
+        // Every rank fits: under mpirun the trainer trains data-parallel by itself (docs/distributed.md).
+        TransformerChain<BnInceptionPredictionTransformer> model = pipeline.Fit(view);
+        using BnInceptionPredictionTransformer network = model.LastTransformer;
+        float[][] scores = model.Transform(ml.Data.LoadFromEnumerable(rows.Take(ScoredRows))).GetColumn<float[]>("Score").ToArray();
+        Console.WriteLine($"rank {world.Rank}: fitted a world of {world.Size}, hash {DataParallel.Hash(network.Model):X16}");
+        Console.WriteLine($"rank {world.Rank}: scores {string.Join("; ", scores.Select(row => string.Join(" ", row.Select(value => value.ToString("R", CultureInfo.InvariantCulture)))))}");
+
+        // Every rank holds the same model; one writes it, as docs/distributed.md shows.
+        if (MpiWorld.Join().Rank == 0)
+        {
+            ml.Model.Save(model, view.Schema, Path.Combine(folder, "model.zip"));
+            network.SaveWeights(Path.Combine(folder, "weights.pt"));
+            Console.WriteLine("rank 0: saved model.zip and weights.pt");
+        }
+
+        return 0;
+    }
+
+    private static ImageRow[] Rows(string path)
+    {
+        IReadOnlyList<KeyValuePair<string, Tensor>> entries = PyTorchStateDict.Load(path);
+        try
+        {
+            Tensor images = entries.Single(pair => pair.Key == "images").Value;
+            long[] labels = entries.Single(pair => pair.Key == "labels").Value.data<long>().ToArray();
+            float[] pixels = images.contiguous().data<float>().ToArray();
+            int size = 64 * 64;
+            return [.. labels.Select((label, i) => new ImageRow { Features = pixels[(i * size)..((i + 1) * size)], Label = ClassNames[label] })];
+        }
+        finally
+        {
+            foreach ((string _, Tensor value) in entries)
+            {
+                value.Dispose();
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+using System.Globalization;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using MLNet.BNInception.Engine;
+using MLNet.BNInception.Engine.Interop;
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.Scoring;
+using MLNet.BNInception.Trainers;
+using static TorchSharp.torch;
+
+namespace MLNet.BNInception.Tests;
+
+/// <summary>
+/// The ML.NET trainer under mpirun (docs/distributed.md, "An ML.NET program under mpirun"): the same
+/// ML.NET program on two ranks (the probe program's mlnet-fit mode,
+/// test/MLNet.BNInception.MpiProbe/MLNetProbe.cs) fits one model, which is the model one process
+/// fits on the global batches, and rank 0 saves it with <c>mlContext.Model.Save</c>.
+/// </summary>
+[Category("Mpi")]
+public class DistributedFitTests : SingleThreadedFixture
+{
+    private const int Rows = 16;
+
+    // The probe's classes, in its key order.
+    private static readonly string[] ClassNames = ["circle", "square", "stripe"];
+
+    private static string Probe => typeof(DistributedFitTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .Single(attribute => attribute.Key == "MpiProbe").Value!;
+
+    private sealed class ImageRow
+    {
+        [VectorType(1, 64, 64)]
+        public float[] Features { get; set; } = [];
+
+        public string Label { get; set; } = "";
+    }
+
+    [Trains]
+    [Test]
+    public void TwoRanksFitWhatOneProcessFitsOnTheGlobalBatchesAndRankZeroSavesAModelThatLoads()
+    {
+        using var folder = new TemporaryDirectory();
+        ImageRow[] rows = WriteData(folder.File("data.pt"));
+
+        ExternalProcess.Result job = Mpirun.RunTwoRanks("dotnet", [Probe, "mlnet-fit", folder.File("data.pt"), folder.Path], TimeSpan.FromMinutes(3),
+            environment: new Dictionary<string, string?> { [TorchRuntime.ThreadsVariable] = "1" }).AssertSucceeded();
+
+        // Both ranks hold the same network, bit for bit, and score alike.
+        string[] hashes = [.. Enumerable.Range(0, 2).Select(rank => Captured(job, $"rank {rank}: fitted a world of 2, hash ([0-9A-F]{{16}})"))];
+        Assert.That(hashes[1], Is.EqualTo(hashes[0]), "the ranks' networks");
+        string[] scoreLines = [.. Enumerable.Range(0, 2).Select(rank => Captured(job, $"rank {rank}: scores (.+)"))];
+        Assert.That(scoreLines[1], Is.EqualTo(scoreLines[0]), "the ranks' scores of the same rows");
+        float[][] rankScores = [.. scoreLines[0].Trim().Split("; ").Select(row => row.Split(' ').Select(value => float.Parse(value, CultureInfo.InvariantCulture)).ToArray())];
+        Assert.That(rankScores, Has.Length.EqualTo(4));
+        Assert.That(rankScores.Select(row => row.Length), Is.All.EqualTo(ClassNames.Length), "a score per class");
+        Assert.That(job.Output, Does.Contain("rank 0: saved model.zip and weights.pt").And.Not.Contain("rank 1: saved"), "rank 0 alone saves");
+
+        // One process, the same program at the global batch size (8 = 4 per rank x 2): two steps on the
+        // same two global batches, if every rank read the rows in the order this process reads them.
+        // Without BN the steps agree within float rounding; a rank that read another order would have
+        // stepped on another mix of rows, off by the whole size of a step.
+        var ml = new MLContext(seed: 1);
+        IDataView view = ml.Data.LoadFromEnumerable(rows);
+        IDataView keys = ml.Data.LoadFromEnumerable(ClassNames.Select(name => new { Label = name }));
+        var options = new BnInceptionMulticlassTrainer.Options
+        {
+            ImageSize = 64,
+            Training = TrainerOptions.PaperBnX30 with { Epochs = 1, BatchSize = 8, LearningRate = 0.1, Seed = 5, Augmentation = AugmentationOptions.None },
+            Architecture = new BnInceptionOptions { BatchNorm = false },
+        };
+        TransformerChain<BnInceptionPredictionTransformer> alone = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keys)
+            .Append(ml.MulticlassClassification.Trainers.BnInception(options)).Fit(view);
+        using BnInceptionPredictionTransformer aloneNetwork = alone.LastTransformer;
+        using var initial = new BnInception(aloneNetwork.Model.Options, seed: 5);
+        Dictionary<string, Tensor> expected = aloneNetwork.Model.state_dict();
+        Dictionary<string, Tensor> start = initial.state_dict();
+        IReadOnlyList<KeyValuePair<string, Tensor>> parallel = PyTorchStateDict.Load(folder.File("weights.pt"));
+        Assert.That(parallel.Select(pair => pair.Key), Is.EquivalentTo(expected.Keys));
+        double largestUpdate = 0;
+        foreach ((string name, Tensor trained) in parallel)
+        {
+            using (trained)
+            using (Tensor update = expected[name] - start[name])
+            using (Tensor difference = trained - expected[name])
+            {
+                double updateSize = update.abs().max().item<float>();
+                double differenceSize = difference.abs().max().item<float>();
+                largestUpdate = Math.Max(largestUpdate, updateSize);
+                Assert.That(differenceSize, Is.LessThanOrEqualTo((1e-3 * updateSize) + 1e-7), $"{name}: the two-rank fit differs from one process's");
+            }
+        }
+
+        Assert.That(largestUpdate, Is.GreaterThan(1e-4), "the steps moved the weights, so the comparison says something");
+
+        // Rank 0's file, loaded here, scores the rows as the ranks did (ONNX Runtime against libtorch: float rounding).
+        ml.TempFilePath = Directory.CreateDirectory(folder.File("load-temporary")).FullName;
+        var loaded = (TransformerChain<ITransformer>)ml.Model.Load(folder.File("model.zip"), out _);
+        using (loaded)
+        {
+            float[][] loadedScores = [.. loaded.Transform(ml.Data.LoadFromEnumerable(rows.Take(4))).GetColumn<float[]>("Score")];
+            Assert.That(loadedScores, Has.Length.EqualTo(rankScores.Length));
+            for (int i = 0; i < rankScores.Length; i++)
+            {
+                double worst = loadedScores[i].Zip(rankScores[i], (a, b) => Math.Abs(a - b)).Max();
+                Assert.That(worst, Is.LessThan(1e-4 * rankScores[i].Max(Math.Abs)), $"row {i}: the loaded model's scores against the ranks'");
+            }
+        }
+    }
+
+    // 16 grey 64 x 64 images of 3 classes, each class a brightness plus a fixed texture; saved for the probe, returned as rows.
+    private static ImageRow[] WriteData(string path)
+    {
+        const int size = 64 * 64;
+        long[] labels = [.. Enumerable.Range(0, Rows).Select(i => (long)((i * 7) % ClassNames.Length))];
+        float[] pixels = new float[Rows * size];
+        for (int i = 0; i < Rows; i++)
+        {
+            for (int p = 0; p < size; p++)
+            {
+                pixels[(i * size) + p] = labels[i] + (((i * 7919) + (p * 31)) % 97 / 97f);
+            }
+        }
+
+        using Tensor images = tensor(pixels, [Rows, 1, 64, 64]);
+        using Tensor classes = tensor(labels);
+        PyTorchStateDict.Save([new("images", images), new("labels", classes)], path);
+        return [.. Enumerable.Range(0, Rows).Select(i => new ImageRow { Features = pixels[(i * size)..((i + 1) * size)], Label = ClassNames[labels[i]] })];
+    }
+
+    private static string Captured(ExternalProcess.Result job, string pattern)
+    {
+        Match match = Regex.Match(job.Output, pattern, RegexOptions.Multiline);
+        Assert.That(match.Success, Is.True, $"the job printed no line matching '{pattern}':\n{job.Output}");
+        return match.Groups[1].Value;
+    }
+}
