@@ -158,12 +158,12 @@ public class JobTests
         TrainedTool.Context trained = TrainedTool.Get();
         using var work = new TemporaryDirectory();
         // Enough rows that anything kept per row shows over the second half: an image's pixels (16 KB
-        // at 64×64) or a tensor per row would add 156 MiB over its 10,000 rows, over twice the limit
+        // at 64×64) or a tensor per row would add 125 MiB over its 8,000 rows, twice the limit
         // below. Resident memory still climbs over the first few thousand rows (ONNX Runtime's and
         // the GC's pools: 512 MiB at 1,200-3,000 rows, 550 MiB later, in a run of 12,000), then
         // stays within about ±15 MiB (565 MiB at 4,000-10,000 rows, a peak of 551 MiB over the
         // second half of 40,000); so the early window starts at a quarter of the rows.
-        const int Rows = 20_000;
+        const int Rows = 16_000;
         string input = RepeatedList(work, trained, Rows, distinctImages: 5);
         string output = work.File("out.csv");
         var samples = new List<(long OutputBytes, long ResidentBytes)>();

@@ -15,7 +15,8 @@ public class BFloat16CopiesTests : SingleThreadedFixture
     private static readonly BnInceptionOptions Model = new() { InputSize = 64, InputChannels = 1, NumClasses = 3, Dropout = 0.2 };
     private static readonly FlatSgd.Settings Settings = new(0.05, 0.9, 4e-4, Nesterov: false);
 
-    [TestCase(false, TestName = "{m}(contiguous)")]
+    // Channels-last, the trainer's default and the layout whose strides the copies must keep;
+    // ParameterBufferTests and FlatSgdTests cover the flat views in both layouts.
     [TestCase(true, TestName = "{m}(channels-last)")]
     public void TrainingWithCopiesGivesThePerCallCastsBits(bool channelsLast)
     {

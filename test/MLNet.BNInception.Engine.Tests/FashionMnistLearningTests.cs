@@ -8,7 +8,7 @@ namespace MLNet.BNInception.Engine.Tests;
 /// <summary>
 /// BN-Inception learns real images: Debian's Fashion-MNIST upscaled to 64×64, a fixed budget of 96
 /// steps (under a minute on 2 cores). The trained model also settles whether bfloat16 scoring may be
-/// offered (its top-1 predictions must agree with float32's on 99% of 5,000 test images), and the
+/// offered (its top-1 predictions must agree with float32's on 99% of 2,500 test images), and the
 /// same budget trained in mixed precision must match float32's loss curve and accuracy. The
 /// walk-through's test trains four times as long, through ML.NET, to the README's accuracy; here the
 /// loss still falls from 2.1 to 1.0, far more than rounding moves it. The assertions are on
@@ -18,7 +18,7 @@ namespace MLNet.BNInception.Engine.Tests;
 public sealed class FashionMnistLearningTests
 {
     private const int TrainImages = 3072;  // 96 steps of 32
-    private const int TestImages = 5_000;
+    private const int TestImages = 2_500;
     private const int LossWindow = 32;     // steps averaged per point of the loss curve
 
     private Tensor _trainImages = null!, _trainLabels = null!, _testImages = null!, _testLabels = null!;
@@ -60,7 +60,7 @@ public sealed class FashionMnistLearningTests
         TestContext.Out.WriteLine(
             $"{TrainImages / 32} steps in {_float32.Time.TotalSeconds:F0} s; test accuracy {accuracy:P2} (float32), {bfloat16Accuracy:P2} (bfloat16); " +
             $"bfloat16 agrees with float32 on {agreement:P2} of {TestImages}");
-        Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.65), "seen: 69.8%");
+        Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.65), "seen: 71.0%");
         Assert.That(agreement, Is.GreaterThanOrEqualTo(0.99));
     }
 
@@ -71,7 +71,8 @@ public sealed class FashionMnistLearningTests
     /// from rounding alone, which a short budget leaves less time to average out: over 384 steps,
     /// float32 in the contiguous layout was 0.18 off at its worst point and 0.01 at the last (mixed:
     /// 0.185 and 0.06, accuracy 0.6 points); over 128 steps mixed was 3.4 points below float32's
-    /// 71.5%; over these 96, 0.088 and 0.037 off, and 0.8 points below float32's 69.8%.
+    /// 71.5%; over these 96, 0.088 and 0.037 off, and 1.2 points below float32's 71.0% (on the
+    /// 2,500 test images; bfloat16 scoring agreed with float32 on 99.88% of them).
     /// </summary>
     [Test]
     public void MixedPrecisionMatchesFloat32AccuracyAndLossCurve()

@@ -5,8 +5,10 @@ namespace MLNet.BNInception.Tests;
 /// <summary>
 /// The README's main job end to end, which is also the learning check through a whole ML.NET
 /// pipeline: Fashion-MNIST PNG files and CSVs, ML.NET's loaders and image transforms, the trainer,
-/// Evaluate, Save and Load, predictions to CSV, ONNX Runtime on the export. About a minute and a
-/// half on 2 cores; the assertions are on accuracy and agreement, not time.
+/// Evaluate, Save and Load, predictions to CSV, ONNX Runtime on the export. Every step as the demo
+/// runs it, on half its training images (6,144: about a minute on 2 cores, where the whole budget
+/// takes two; the README's figures come from the demo itself). The assertions are on accuracy and
+/// agreement, not time.
 /// </summary>
 [Trains]
 public class FashionMnistWalkthroughTests
@@ -16,7 +18,7 @@ public class FashionMnistWalkthroughTests
     {
         using var folder = new TemporaryDirectory();
         using var log = new StringWriter();
-        WalkthroughResult result = FashionMnistWalkthrough.Run(new WalkthroughSettings { OutputFolder = folder.Path }, log);
+        WalkthroughResult result = FashionMnistWalkthrough.Run(new WalkthroughSettings { OutputFolder = folder.Path, TrainImages = 6_144 }, log);
         TestContext.Out.WriteLine(log.ToString());
 
         Assert.That(result.Metrics.MicroAccuracy, Is.GreaterThanOrEqualTo(0.70));
