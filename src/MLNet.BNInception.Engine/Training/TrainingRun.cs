@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using MLNet.BNInception.Engine.Distributed;
 using MLNet.BNInception.Engine.Interop;
 using MLNet.BNInception.Engine.Network;
@@ -37,7 +36,7 @@ internal sealed class TrainingRun(
         _parallel = parallel;
         if (checkpoint is not null)
         {
-            CheckWorldSize(checkpoint);
+            RunFiles.CheckWorldSize(checkpoint, WorldSize);
         }
 
         if (parallel is not null)
@@ -60,14 +59,14 @@ internal sealed class TrainingRun(
         {
             if (checkpoint is null && options.InitialWeightsPath is not null)
             {
-                LoadInitialWeights(model, options.InitialWeightsPath);
+                RunFiles.LoadInitialWeights(model, options.InitialWeightsPath);
             }
 
             model.UseChannelsLast(options.ChannelsLast).UseBFloat16Compute(options.Precision == TrainingPrecision.BFloat16Mixed).to(device);
             using FlatSgd optimizer = CreateOptimizer(model);
             if (checkpoint is not null)
             {
-                Restore(checkpoint, model, optimizer, out best);
+                _state = RunFiles.Restore(checkpoint, model, optimizer, out best);
             }
 
             if (parallel is not null)
@@ -86,7 +85,7 @@ internal sealed class TrainingRun(
             for (; _state.Epoch < options.Epochs; _state.Epoch++)
             {
                 // A run stopped during its epoch's validation resumes there: nothing of the pass is left to read.
-                ulong epochSeed = EpochSeed(_state.Epoch);
+                ulong epochSeed = RunSeeds.EpochSeed(options.Seed, _state.Epoch);
                 int skipBatches = _state.NextBatch;
                 using (var reader = new BatchPrefetcher(
                     token => train.ReadBatches(options.BatchSize, epochSeed, skipBatches, options.DropLastBatch, token),
@@ -193,7 +192,7 @@ internal sealed class TrainingRun(
             // Each rank draws its own augmentation and dropout, from a seed of the run, the rank and
             // the step, so a resumed run draws on every rank what it would have drawn uninterrupted
             // (a checkpoint keeps rank 0's generator state only).
-            manual_seed(RankStepSeed(_parallel.Rank, _state.Step));
+            manual_seed(RunSeeds.RankStepSeed(options.Seed, _parallel.Rank, _state.Step));
         }
 
         // From pinned memory (BatchPrefetcher) these copies do not block the host; on the CPU there is no copy.
@@ -335,7 +334,7 @@ internal sealed class TrainingRun(
                 _state.BestMetric = value;
                 _state.BestEpoch = metrics.Epoch;
                 _state.EpochsWithoutImprovement = 0;
-                best = CopyInto(best, model.state_dict());
+                best = RunFiles.CopyInto(best, model.state_dict());
             }
             else
             {
@@ -393,132 +392,13 @@ internal sealed class TrainingRun(
         return optimizer;
     }
 
-    private void Restore(TrainingCheckpoint.Loaded checkpoint, BnInception model, FlatSgd optimizer, out Dictionary<string, Tensor>? best)
-    {
-        // Copied into the parameters, which stay views into the optimizer's buffers.
-        PyTorchStateDict.LoadInto(model, checkpoint.Section("model."), source: "the checkpoint's model");
-        optimizer.RefreshBFloat16Copies();
-        var momentum = new List<KeyValuePair<int, Tensor>>();
-        foreach ((string key, Tensor saved) in checkpoint.Section(TrainingCheckpoint.MomentumPrefix))
-        {
-            if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
-            {
-                throw new InvalidDataException($"The checkpoint's momentum buffer '{key}' does not fit this network's optimizer.");
-            }
-
-            momentum.Add(new(index, saved));
-        }
-
-        try
-        {
-            // Copied into the views of each group's flat momentum, which keep their parameter's layout and device.
-            optimizer.RestoreMomentum(momentum);
-        }
-        catch (InvalidDataException error)
-        {
-            throw new InvalidDataException($"The checkpoint does not fit this network's optimizer: {error.Message}", error);
-        }
-
-        List<KeyValuePair<string, Tensor>> savedBest = checkpoint.Section("best.").ToList();
-        best = savedBest.Count > 0 ? savedBest.ToDictionary(p => p.Key, p => p.Value.clone().DetachFromDisposeScope()) : null;
-        _state = checkpoint.State;
-        set_rng_state(checkpoint.RngState);
-    }
-
-    // A plain state dict, or a checkpoint's best weights (else its last ones).
-    private static void LoadInitialWeights(BnInception model, string path)
-    {
-        using DisposeScope scope = NewDisposeScope();
-        IReadOnlyList<KeyValuePair<string, Tensor>> entries = PyTorchStateDict.Load(path);
-        if (TrainingCheckpoint.HoldsATrainingRun(entries))
-        {
-            string section = entries.Any(pair => pair.Key.StartsWith("best.", StringComparison.Ordinal)) ? "best." : "model.";
-            entries = entries.Where(pair => pair.Key.StartsWith(section, StringComparison.Ordinal))
-                .Select(pair => new KeyValuePair<string, Tensor>(pair.Key[section.Length..], pair.Value)).ToList();
-            PyTorchStateDict.LoadInto(model, entries, source: $"the {(section == "best." ? "best" : "last")} weights of checkpoint {path}");
-        }
-        else
-        {
-            PyTorchStateDict.LoadInto(model, entries, source: path);
-        }
-    }
-
+    // Every rank holds the same network and state at a checkpoint; one writes it.
     private void SaveCheckpoint(BnInception model, FlatSgd optimizer, Dictionary<string, Tensor>? best)
     {
-        // Every rank holds the same network and state at a checkpoint; one writes it.
-        if (options.CheckpointPath is null || !IsRankZero)
+        if (options.CheckpointPath is not null && IsRankZero)
         {
-            return;
+            RunFiles.Save(modelOptions, options, _state, model, optimizer, best);
         }
-
-        Tensor?[] momentum = optimizer.MomentumBuffers();
-        try
-        {
-            TrainingCheckpoint.Save(options.CheckpointPath, modelOptions, options, _state, model.state_dict(), momentum, best);
-        }
-        finally
-        {
-            foreach (Tensor? view in momentum)
-            {
-                view?.Dispose();
-            }
-        }
-    }
-
-    private static Dictionary<string, Tensor> CopyInto(Dictionary<string, Tensor>? target, Dictionary<string, Tensor> source)
-    {
-        target ??= [];
-        using IDisposable noGrad = no_grad();
-        foreach ((string key, Tensor value) in source)
-        {
-            if (target.TryGetValue(key, out Tensor? existing))
-            {
-                existing.copy_(value);
-            }
-            else
-            {
-                target[key] = value.detach().clone().DetachFromDisposeScope();
-            }
-        }
-
-        return target;
-    }
-
-    // Each epoch's shuffle comes from its own seed, a mix of the run's seed and the epoch number,
-    // so a resumed run reads the same order without storing it.
-    private ulong EpochSeed(int epoch)
-    {
-        ulong z = options.Seed + (0x9E3779B97F4A7C15UL * (ulong)(epoch + 1));
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    // A data-parallel rank's seed for one step's augmentation and dropout: the run's seed, the rank
-    // and the step, mixed as EpochSeed mixes.
-    private long RankStepSeed(int rank, long step)
-    {
-        ulong z = options.Seed ^ (0xD1B54A32D192ED03UL * (ulong)(rank + 1)) ^ (0x9E3779B97F4A7C15UL * (ulong)(step + 1));
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return unchecked((long)(z ^ (z >> 31)));
-    }
-
-    // A checkpoint's global batch, shuffle split and learning rate hold for its number of ranks only.
-    private void CheckWorldSize(TrainingCheckpoint.Loaded checkpoint)
-    {
-        int saved = checkpoint.State.WorldSize ?? 1;
-        if (saved == WorldSize)
-        {
-            return;
-        }
-
-        string how = saved == 1 ? "without mpirun (or under mpirun -np 1)" : $"under mpirun -np {saved}";
-        throw new InvalidDataException(
-            $"{checkpoint.Path} is a run of {saved} process{(saved == 1 ? "" : "es")} and this one has {WorldSize}: its global batch " +
-            $"({checkpoint.Trainer.BatchSize} per process x {saved} = {checkpoint.Trainer.BatchSize * saved}), the share of each epoch's order " +
-            $"each process reads and the learning rate chosen for that batch hold for {saved} only, so it resumes exactly with {saved}. " +
-            $"Resume it {how}, or start a new run from its weights (InitialWeightsPath, or --init-weights) with the number you have.");
     }
 
     // The weights have taken every step up to the read, the bad one included: the last checkpoint is
