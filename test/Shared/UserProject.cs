@@ -64,7 +64,8 @@ internal static class UserProject
     /// <summary>Runs dotnet as a user's shell would, fails the test with its output if it fails, and returns its output.</summary>
     public static string Dotnet(string workingDirectory, params string[] arguments)
     {
-        string[] serverless = arguments[0] is "pack" or "build" or "publish" ? [.. arguments, "--disable-build-servers"] : arguments;
+        // After the verb: what follows `run … --` goes to the application.
+        string[] serverless = arguments[0] is "pack" or "build" or "publish" or "run" ? [arguments[0], "--disable-build-servers", .. arguments[1..]] : arguments;
         return ExternalProcess.Run(DotnetHost, serverless, workingDirectory, CleanEnvironment(), TimeSpan.FromMinutes(5)).AssertSucceeded().Output;
     }
 
