@@ -233,6 +233,12 @@ public static partial class TorchRuntime
                 $"({libStdCxx}) lacks, so a copy with that requirement marked weak is made in {cacheFolder}, and it cannot be written " +
                 $"there: {error.Message} Set {NativeCacheVariable} to a folder this process can write.", error);
         }
+        catch (InvalidDataException error)
+        {
+            throw new DllNotFoundException(
+                $"TorchSharp's native library {packages.LibTorchSharp} is not a 64-bit ELF library as TorchSharp ships it ({error.Message}). " +
+                $"Delete torchsharp/{packages.TorchSharpVersion} in {packages.PackagesFolder} so that the next restore unpacks it again.", error);
+        }
 
         LoadWithDependencies(loadable.Path, [packages.LibTorchFolder], cacheFolder);
         NativeLibraryPath = loadable.Path;
@@ -280,7 +286,8 @@ public static partial class TorchRuntime
             string? found = dependency is null ? null : folders.Select(folder => Path.Combine(folder, dependency)).FirstOrDefault(File.Exists);
             if (found is null || !attempted.Add(found))
             {
-                throw new DllNotFoundException(DescribePathLoadFailure(library, dependency, folders, cacheFolder, loaderMessage));
+                // (A dependency found and loaded but reported missing again is described by the loader's message alone.)
+                throw new DllNotFoundException(DescribePathLoadFailure(library, found is null ? dependency : null, folders, cacheFolder, loaderMessage));
             }
 
             LoadWithDependencies(found, folders, cacheFolder, attempted);
@@ -299,8 +306,9 @@ public static partial class TorchRuntime
         Match version = MissingVersion().Match(loaderMessage);
         if (version.Success)
         {
-            return $"{library} needs {version.Groups[1].Value}, which this machine's C++ runtime (libstdc++.so.6) does not have and which " +
-                   "is not one this library may mark weak. Install a newer libstdc++ (GCC 13 or later). Loader: " + loaderMessage;
+            return $"{library} needs {version.Groups[1].Value}, which this machine's C++ runtime (libstdc++.so.6) does not have; only " +
+                   $"{string.Join(", ", LibTorchSharpCopy.WeakenableVersions)} is known to be safe to mark weak. Install a newer libstdc++ " +
+                   "(GCC 13 or later). Loader: " + loaderMessage;
         }
 
         if (cacheFolder.Length > 0 && library.StartsWith(cacheFolder, StringComparison.Ordinal))
