@@ -272,8 +272,13 @@ public sealed class NotebookRun
 /// <summary>One C# cell that ran: its index in the notebook (markdown cells counted, from 0), its code, and what it showed, in order.</summary>
 public sealed record CellRun(int Index, string Code, IReadOnlyList<CellOutput> Outputs)
 {
-    /// <summary>The values shown under <paramref name="mimeType"/> ("text/plain", "text/html", "image/png", …), in order.</summary>
-    public IEnumerable<string> Values(string mimeType) => Outputs.Where(output => output.MimeType == mimeType).Select(output => output.Value);
+    /// <summary>
+    /// The values the cell displayed (<c>display(…)</c>, the kernel's own displays, its last
+    /// expression) under <paramref name="mimeType"/> ("text/plain", "text/html", "image/png", …), in
+    /// order; what it wrote to the console is in <see cref="StandardOutput"/> and <see cref="StandardError"/>.
+    /// </summary>
+    public IEnumerable<string> Values(string mimeType) =>
+        Outputs.Where(output => output.Kind is CellOutputKind.Displayed or CellOutputKind.ReturnValue && output.MimeType == mimeType).Select(output => output.Value);
 
     /// <summary>What the cell wrote to standard output, joined.</summary>
     public string StandardOutput => string.Concat(Outputs.Where(output => output.Kind == CellOutputKind.StandardOutput).Select(output => output.Value));

@@ -53,11 +53,10 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
     /// </summary>
     /// <exception cref="ArgumentException">An option is out of range (the message names it and what is allowed).</exception>
     public BnInception(BnInceptionOptions options, ulong seed = 0)
-        : base(nameof(BnInception))
+        : base(TorchRuntime.ModuleName(nameof(BnInception)))
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        TorchRuntime.EnsureLoaded();
         Options = options;
         BatchNormalization = options.BatchNorm ? BatchNormalization.Layers : BatchNormalization.None;
 

@@ -25,11 +25,19 @@ public sealed class ConvolutionBlock : nn.Module<Tensor, Tensor>
     private readonly long _padding;
 
     // Held for the life of the process, so never freed under a native call.
-    private static readonly Scalar One = 1.ToScalar();
+    private static readonly Scalar One;
+
+    // A type's static fields are set before any of its constructors runs: the Scalar is native, so
+    // TorchSharp's library is loaded first.
+    static ConvolutionBlock()
+    {
+        TorchRuntime.EnsureLoaded();
+        One = 1.ToScalar();
+    }
 
     /// <summary>Creates the block.</summary>
     public ConvolutionBlock(long inChannels, long outChannels, long kernelSize, long stride, long padding, BnInceptionOptions options)
-        : base(nameof(ConvolutionBlock))
+        : base(TorchRuntime.ModuleName(nameof(ConvolutionBlock)))
     {
         ArgumentNullException.ThrowIfNull(options);
         Activation = options.Activation;

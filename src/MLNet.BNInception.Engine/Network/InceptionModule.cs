@@ -36,7 +36,7 @@ public sealed class InceptionModule : nn.Module<Tensor, Tensor>
 
     /// <summary>Creates the module from one row of the table.</summary>
     public InceptionModule(InceptionSpec spec, BnInceptionOptions options)
-        : base(nameof(InceptionModule))
+        : base(TorchRuntime.ModuleName(nameof(InceptionModule)))
     {
         ArgumentNullException.ThrowIfNull(spec);
         Spec = spec;

@@ -1,5 +1,10 @@
-// Compiled by MSBuild's RoslynCodeTaskFactory from MLNet.BNInception.Engine.targets (so it targets
-// netstandard2.0 and avoids newer APIs), and by the engine's tests, which call ElfVersionNeeds directly.
+// One source, compiled three ways:
+// - by MSBuild's RoslynCodeTaskFactory from MLNet.BNInception.Engine.targets: the task and the ELF
+//   reader (so it targets netstandard2.0 and avoids newer APIs);
+// - into the engine with BNINCEPTION_ELF_READER_ONLY: the reader alone, for TorchRuntime, which
+//   makes a fixed copy at run time where no build step ran (notebooks, scripts);
+// - into the engine's tests with BNINCEPTION_BUILD_TASK_ONLY: the task alone, over the engine's
+//   reader (visible to them as an internal), so no test process holds two types of one name.
 //
 // Why it exists: TorchSharp 0.107's libLibTorchSharp.so was linked against GCC 13's libstdc++ and
 // so lists GLIBCXX_3.4.32 among the versions it needs from libstdc++.so.6. Debian 12 ships GCC 12's
@@ -16,10 +21,13 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
+#if !BNINCEPTION_ELF_READER_ONLY
 using Microsoft.Build.Framework;
+#endif
 
 namespace MLNet.BNInception.Build
 {
+#if !BNINCEPTION_ELF_READER_ONLY
     /// <summary>
     /// MSBuild task: marks the named libstdc++ version requirements of each file weak, but only those
     /// the machine's libstdc++ lacks. Files are rewritten through a temporary file and a rename, so a
@@ -76,12 +84,14 @@ namespace MLNet.BNInception.Build
             return !Log.HasLoggedErrors;
         }
     }
+#endif
+#if !BNINCEPTION_BUILD_TASK_ONLY
 
     /// <summary>
     /// Reads and edits the GNU symbol-versioning sections of a 64-bit little-endian ELF file:
     /// .gnu.version_d (versions a library defines) and .gnu.version_r (versions a file needs).
     /// </summary>
-    public static class ElfVersionNeeds
+    internal static class ElfVersionNeeds
     {
         private const uint SectionVersionDefinitions = 0x6ffffffd; // SHT_GNU_verdef
         private const uint SectionVersionNeeds = 0x6ffffffe;       // SHT_GNU_verneed
@@ -369,4 +379,5 @@ namespace MLNet.BNInception.Build
             }
         }
     }
+#endif
 }
