@@ -265,7 +265,7 @@ public sealed class NotebookRun
             .UseKernelHelpers();
         var composite = new CompositeKernel { csharp };
         composite.DefaultKernelName = csharp.Name;
-        return composite;
+        return composite.UsePackageKernelExtensions();
     }
 }
 
