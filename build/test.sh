@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: sets up (packages, build) and runs the whole NUnit suite.
+# The README's test command: sets up (packages, build) and runs the whole NUnit suite, in two lanes.
 # Its last line is "N passed, N failed", read from the test results. Extra arguments go to
 # 'dotnet test' (for example --filter FullyQualifiedName~GradientTests).
 #
@@ -37,14 +37,86 @@ fi
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
-# The test projects run one after another: on 2 cores, running them side by side only slows both.
-status=0
-for project in test/*/*.Tests.csproj; do
-  name=$(basename "$project" .csproj)
+# A stopped run stops both lanes' test processes too (they share this script's process group).
+trap 'trap - INT TERM; kill 0 2>/dev/null; exit 130' INT TERM
+
+# The suite runs in two lanes side by side, each lane's test processes one after another, each with
+# one libtorch thread (BNINCEPTION_NUM_THREADS): much of the suite is not arithmetic (processes
+# starting, builds, file and image I/O, single-threaded ML.NET steps), so one lane fills the core the
+# other leaves idle. Two-thread processes in two lanes are far slower: a parallel operator waits for
+# its thread that the other lane holds. docs/testing.md has the figures. BNINCEPTION_TEST_LANES=1 runs
+# one lane with libtorch's default threads.
+lane_count=${BNINCEPTION_TEST_LANES:-2}
+if (( lane_count > 1 )); then
+  export BNINCEPTION_NUM_THREADS=1
+fi
+
+# A unit is a project, or part of one: "project" or "project|filter|name". The engine's tests are split
+# by the Trains category into both lanes to even them out, but only when nothing else narrows the run
+# (dotnet test keeps only the last --filter). The ML.NET layer's tests and the docs' tests share a lane:
+# both pack into artifacts/packages, and a pack there removes the packs before it.
+units=()
+lanes=()
+if (( lane_count > 1 )); then
+  split_engine=$(( ${#filter[@]} == 0 && $# == 0 ))
+  for project in test/*/*.Tests.csproj; do
+    name=$(basename "$project" .csproj)
+    case "$name" in
+      MLNet.BNInception.Engine.Tests)
+        if (( split_engine )); then
+          units+=("$project|TestCategory!=Trains|$name.Rest"); lanes+=(0)
+          units+=("$project|TestCategory=Trains|$name.Trains"); lanes+=(1)
+        else
+          units+=("$project"); lanes+=(0)
+        fi ;;
+      MLNet.BNInception.Tests|MLNet.BNInception.Docs.Tests) units+=("$project"); lanes+=(1) ;;
+      *) units+=("$project"); lanes+=(0) ;;
+    esac
+  done
+else
+  for project in test/*/*.Tests.csproj; do units+=("$project"); lanes+=(0); done
+fi
+
+# Runs one unit: its TRX file is named after the unit, which the summary below reads.
+run_unit() {
+  local project name unit_filter
+  IFS='|' read -r project unit_filter name <<< "$1"
+  shift
+  name=${name:-$(basename "$project" .csproj)}
+  local narrowing=("${filter[@]}")
+  [[ -n "$unit_filter" ]] && narrowing=(--filter "$unit_filter")
+  echo "$name" >> "$results/units"
   dotnet test "$project" -c Release --no-build -nologo \
     --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
-    --results-directory "$results" "${filter[@]}" "$@" || status=1
-done
+    --results-directory "$results" "${narrowing[@]}" "$@"
+}
+
+run_lane() {
+  local lane=$1 i lane_status=0
+  shift
+  for i in "${!units[@]}"; do
+    if [[ "${lanes[$i]}" == "$lane" ]]; then
+      run_unit "${units[$i]}" "$@" || lane_status=1
+    fi
+  done
+  return $lane_status
+}
+
+status=0
+if (( lane_count > 1 )); then
+  lane_pids=()
+  for lane in 0 1; do
+    run_lane "$lane" "$@" > "$results/lane-$lane.log" 2>&1 &
+    lane_pids+=($!)
+  done
+  for pid in "${lane_pids[@]}"; do
+    wait "$pid" || status=1
+  done
+  # Each lane's output whole, one after the other, so no project's lines interleave with another's.
+  cat "$results"/lane-*.log
+else
+  run_lane 0 "$@" || status=1
+fi
 
 shopt -s nullglob
 trx_files=("$results"/*.trx)
@@ -61,15 +133,14 @@ not_run=$(total notExecuted)
 # A project whose test host crashed writes a TRX without any result, and one that could not start
 # writes none: its tests are in neither count, so the project counts as one failure, by name.
 broken=()
-for project in test/*/*.Tests.csproj; do
-  name=$(basename "$project" .csproj)
+while read -r name; do
   trx="$results/$name.trx"
   if [[ ! -f "$trx" ]]; then
     broken+=("$name: no test results were written")
   elif grep -q 'The active test run was aborted' "$trx"; then
     broken+=("$name: $(grep -o 'The active test run was aborted[^<]*' "$trx" | head -1) (its results are lost)")
   fi
-done
+done < "$results/units"
 failed=$((failed + ${#broken[@]}))
 for line in "${broken[@]}"; do echo "BROKEN RUN: $line"; done
 if (( failed > ${#broken[@]} )); then
