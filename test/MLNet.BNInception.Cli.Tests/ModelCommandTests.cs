@@ -100,7 +100,7 @@ public class ModelCommandTests
 
         JsonElement metrics = JsonDocument.Parse(InstalledTool.Succeed(work.Path, "evaluate", "--model", trained.ModelPath, "--data", trained.Files.TestCsv, "--json").Output).RootElement;
         Assert.That(metrics.GetProperty("microAccuracy").GetDouble(), Is.EqualTo(accuracy).Within(1e-12));
-        Assert.That(metrics.GetProperty("rows").GetInt64(), Is.EqualTo(1000));
+        Assert.That(metrics.GetProperty("rows").GetInt64(), Is.EqualTo(TrainedTool.TestImages));
         int[][] counts = metrics.GetProperty("confusionMatrix").GetProperty("counts").EnumerateArray()
             .Select(row => row.EnumerateArray().Select(c => (int)c.GetDouble()).ToArray()).ToArray();
         string[] classes = metrics.GetProperty("confusionMatrix").GetProperty("classes").EnumerateArray().Select(c => c.GetString()!).ToArray();

@@ -25,11 +25,14 @@ internal static class TrainedTool
     private static string? _folder;
 
     /// <param name="Folder">Where everything is.</param>
-    /// <param name="Files">800 training, 200 validation and 1,000 test images with their CSV lists.</param>
+    /// <param name="Files">800 training, 200 validation and <see cref="TestImages"/> test images with their CSV lists.</param>
     /// <param name="ModelPath">The model file <c>bninception train</c> wrote, in mixed precision (the float32 path is the ML.NET trainer's tests').</param>
     /// <param name="TrainOutput">What the train command printed (standard output and error).</param>
     /// <param name="CurvesPath">The training curves it drew (<c>--curves</c>), with curves.csv beside them.</param>
     internal sealed record Context(string Folder, FashionMnistFiles.Files Files, string ModelPath, string TrainOutput, string CurvesPath);
+
+    /// <summary>The test images, which many tests score: enough for a 99% agreement to mean something, few for speed.</summary>
+    public const int TestImages = 500;
 
     /// <summary>The side of the images the model reads: the smallest BN-Inception takes, for speed.</summary>
     public const int ImageSize = 64;
@@ -40,7 +43,7 @@ internal static class TrainedTool
         string folder = Path.Combine(Path.GetTempPath(), "bninception-cli-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
         _folder = folder;
-        FashionMnistFiles.Files files = FashionMnistFiles.Write(Path.Combine(folder, "data"), 800, 200, 1000);
+        FashionMnistFiles.Files files = FashionMnistFiles.Write(Path.Combine(folder, "data"), 800, 200, TestImages);
         string model = Path.Combine(folder, "model.zip");
         ExternalProcess.Result trained = InstalledTool.Succeed(folder, "train", "--train", files.TrainCsv, "--valid", files.ValidationCsv, "--image-folder", files.ImageFolder,
             "--size", ImageSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "--channels", "gray", "--epochs", "3", "--batch", "32",

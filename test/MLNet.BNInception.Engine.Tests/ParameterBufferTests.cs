@@ -11,7 +11,8 @@ public class ParameterBufferTests : SingleThreadedFixture
 {
     private static readonly BnInceptionOptions Model = new() { InputSize = 64, InputChannels = 1, NumClasses = 3, Dropout = 0.2 };
 
-    [TestCase(false)]
+    // Channels-last, the trainer's layout and the one whose strides the buffer must keep; FlatSgdTests
+    // run the contiguous layout through the same buffer.
     [TestCase(true)]
     public void TheFlatGradientBufferHoldsExactlyThePlainNetworksGradients(bool channelsLast)
     {

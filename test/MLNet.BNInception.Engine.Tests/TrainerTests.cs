@@ -60,9 +60,10 @@ public class TrainerTests : SingleThreadedFixture
     }
 
     [Trains]
+    // Inside an epoch in mixed precision only: what a resumption inside an epoch restores (the step,
+    // the batch order, the momentum) does not depend on the precision.
     [TestCase(0, TrainingPrecision.Float32, Description = "cancelled at the end of epoch 1")]
-    [TestCase(2, TrainingPrecision.Float32, Description = "cancelled inside epoch 1, after its second step")]
-    [TestCase(2, TrainingPrecision.BFloat16Mixed, Description = "mixed precision, cancelled inside epoch 1")]
+    [TestCase(2, TrainingPrecision.BFloat16Mixed, Description = "mixed precision, cancelled inside epoch 1, after its second step")]
     public void ResumingGivesBitIdenticalWeightsToAnUninterruptedRun(int cancelAfterStepInEpoch, TrainingPrecision precision)
     {
         using var folder = new TemporaryDirectory();
