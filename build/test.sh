@@ -51,53 +51,29 @@ if (( lane_count > 1 )); then
   export BNINCEPTION_NUM_THREADS=1
 fi
 
-# A unit is a project, or part of one: "project" or "project|filter|name". The engine's tests are split
-# by the Trains category into both lanes to even them out, but only when nothing else narrows the run
-# (dotnet test keeps only the last --filter). The ML.NET layer's tests and the docs' tests share a lane:
-# both pack into artifacts/packages, and a pack there removes the packs before it.
-units=()
+# Which lane each project runs in. The ML.NET layer's tests and the docs' tests share a lane: both pack
+# into artifacts/packages, and a pack there removes the packs before it. The engine's tests run after
+# the Cli tests, mostly alone: their mixed-precision training slowed sixfold beside another lane's
+# processes (docs/testing.md).
+projects=()
 lanes=()
-if (( lane_count > 1 )); then
-  split_engine=$(( ${#filter[@]} == 0 && $# == 0 ))
-  for project in test/*/*.Tests.csproj; do
-    name=$(basename "$project" .csproj)
-    case "$name" in
-      MLNet.BNInception.Engine.Tests)
-        if (( split_engine )); then
-          units+=("$project|TestCategory!=Trains|$name.Rest"); lanes+=(0)
-          units+=("$project|TestCategory=Trains|$name.Trains"); lanes+=(1)
-        else
-          units+=("$project"); lanes+=(0)
-        fi ;;
-      MLNet.BNInception.Tests|MLNet.BNInception.Docs.Tests) units+=("$project"); lanes+=(1) ;;
-      *) units+=("$project"); lanes+=(0) ;;
-    esac
-  done
-else
-  for project in test/*/*.Tests.csproj; do units+=("$project"); lanes+=(0); done
-fi
-
-# Runs one unit: its TRX file is named after the unit, which the summary below reads.
-run_unit() {
-  local project name unit_filter
-  IFS='|' read -r project unit_filter name <<< "$1"
-  shift
-  name=${name:-$(basename "$project" .csproj)}
-  local narrowing=("${filter[@]}")
-  [[ -n "$unit_filter" ]] && narrowing=(--filter "$unit_filter")
-  echo "$name" >> "$results/units"
-  dotnet test "$project" -c Release --no-build -nologo \
-    --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
-    --results-directory "$results" "${narrowing[@]}" "$@"
-}
+for project in test/*/*.Tests.csproj; do
+  projects+=("$project")
+  case "$(basename "$project" .csproj)" in
+    MLNet.BNInception.Cli.Tests|MLNet.BNInception.Engine.Tests) lanes+=(0) ;;
+    *) lanes+=($(( lane_count > 1 ? 1 : 0 ))) ;;
+  esac
+done
 
 run_lane() {
-  local lane=$1 i lane_status=0
+  local lane=$1 i name lane_status=0
   shift
-  for i in "${!units[@]}"; do
-    if [[ "${lanes[$i]}" == "$lane" ]]; then
-      run_unit "${units[$i]}" "$@" || lane_status=1
-    fi
+  for i in "${!projects[@]}"; do
+    [[ "${lanes[$i]}" == "$lane" ]] || continue
+    name=$(basename "${projects[$i]}" .csproj)
+    dotnet test "${projects[$i]}" -c Release --no-build -nologo \
+      --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" \
+      --results-directory "$results" "${filter[@]}" "$@" || lane_status=1
   done
   return $lane_status
 }
@@ -133,14 +109,15 @@ not_run=$(total notExecuted)
 # A project whose test host crashed writes a TRX without any result, and one that could not start
 # writes none: its tests are in neither count, so the project counts as one failure, by name.
 broken=()
-while read -r name; do
+for project in "${projects[@]}"; do
+  name=$(basename "$project" .csproj)
   trx="$results/$name.trx"
   if [[ ! -f "$trx" ]]; then
     broken+=("$name: no test results were written")
   elif grep -q 'The active test run was aborted' "$trx"; then
     broken+=("$name: $(grep -o 'The active test run was aborted[^<]*' "$trx" | head -1) (its results are lost)")
   fi
-done < "$results/units"
+done
 failed=$((failed + ${#broken[@]}))
 for line in "${broken[@]}"; do echo "BROKEN RUN: $line"; done
 if (( failed > ${#broken[@]} )); then
