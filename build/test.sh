@@ -11,8 +11,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 filter=()
+fast_tier=0
 if [[ "${1:-}" == "--fast" ]]; then
   shift
+  fast_tier=1
   # dotnet test keeps only the last --filter: a caller's own is joined to this one, not left to replace it.
   fast="TestCategory!=Trains"
   rest=()
@@ -54,13 +56,15 @@ fi
 # Which lane each project runs in. The ML.NET layer's tests and the docs' tests share a lane: both pack
 # into artifacts/packages, and a pack there removes the packs before it. The engine's tests run after
 # the Cli tests, mostly alone: their mixed-precision training slowed sixfold beside another lane's
-# processes (docs/testing.md).
+# processes (docs/testing.md). In the fast tier the engine's tests are the longest alone, and the Cli
+# tests go to the other lane.
 projects=()
 lanes=()
 for project in test/*/*.Tests.csproj; do
   projects+=("$project")
   case "$(basename "$project" .csproj)" in
-    MLNet.BNInception.Cli.Tests|MLNet.BNInception.Engine.Tests) lanes+=(0) ;;
+    MLNet.BNInception.Engine.Tests) lanes+=(0) ;;
+    MLNet.BNInception.Cli.Tests) lanes+=($(( lane_count > 1 && fast_tier ? 1 : 0 ))) ;;
     *) lanes+=($(( lane_count > 1 ? 1 : 0 ))) ;;
   esac
 done
