@@ -16,7 +16,7 @@ public class BFloat16CopiesTests : SingleThreadedFixture
     private static readonly FlatSgd.Settings Settings = new(0.05, 0.9, 4e-4, Nesterov: false);
 
     // Channels-last, the trainer's default and the layout whose strides the copies must keep;
-    // ParameterBufferTests and FlatSgdTests cover the flat views in both layouts.
+    // FlatSgdTests cover the flat views in both layouts.
     [TestCase(true, TestName = "{m}(channels-last)")]
     public void TrainingWithCopiesGivesThePerCallCastsBits(bool channelsLast)
     {
