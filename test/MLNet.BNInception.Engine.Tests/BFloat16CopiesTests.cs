@@ -17,6 +17,7 @@ public class BFloat16CopiesTests : SingleThreadedFixture
 
     // Channels-last, the trainer's default and the layout whose strides the copies must keep;
     // FlatSgdTests cover the flat views in both layouts.
+    [Trains]
     [TestCase(true, TestName = "{m}(channels-last)")]
     public void TrainingWithCopiesGivesThePerCallCastsBits(bool channelsLast)
     {

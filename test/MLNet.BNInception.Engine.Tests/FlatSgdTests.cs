@@ -13,6 +13,7 @@ public class FlatSgdTests : SingleThreadedFixture
 {
     private static readonly BnInceptionOptions Model = new() { InputSize = 64, InputChannels = 1, NumClasses = 3, Dropout = 0.2 };
 
+    [Trains]
     [TestCase(false, false, 0.9, 0.0, false, TestName = "{m}(contiguous, momentum)")]
     [TestCase(true, true, 0.9, 0.0, false, TestName = "{m}(channels-last, Nesterov)")]
     [TestCase(true, false, 0.9, 0.1, true, TestName = "{m}(channels-last, dampened, maximizing)")]

@@ -13,6 +13,7 @@ public class ParameterBufferTests : SingleThreadedFixture
 
     // Channels-last, the trainer's layout and the one whose strides the buffer must keep; FlatSgdTests
     // run the contiguous layout through the same buffer.
+    [Trains]
     [TestCase(true)]
     public void TheFlatGradientBufferHoldsExactlyThePlainNetworksGradients(bool channelsLast)
     {
