@@ -46,6 +46,8 @@ record() { # label, then the command; keeps the command's last line (its JSON) u
 
 configurations=(
   "train 224x224 b32: ours, float32|ours|--mode train --side 224 --batch 32"
+  "train 224x224 b32: ours, BnInceptionTrainer, float32|ours|--mode train-engine --side 224 --batch 32"
+  "train 224x224 b32: ours, BnInceptionTrainer, bfloat16 mixed|ours|--mode train-engine --side 224 --batch 32 --precision bfloat16-mixed"
   "train 224x224 b32: ours, float32, malloc tuned|ours-tuned|--mode train --side 224 --batch 32"
   "train 224x224 b32: PyTorch channels-last, float32|pytorch|--mode train --side 224 --batch 32"
   "train 224x224 b32: ours, bfloat16 mixed|ours|--mode train --side 224 --batch 32 --precision bfloat16-mixed"

@@ -19,6 +19,9 @@ using F = TorchSharp.torch.nn.functional;
 //
 //   train  forward + backward + SGD step (momentum 0.9) in training mode, on random images and
 //          labels; --precision bfloat16-mixed trains in mixed precision
+//   train-engine  the engine's BnInceptionTrainer (its own loop: flat-buffer SGD, prefetching,
+//          weight decay, the schedule) over --warmup + --iterations batches of random images in
+//          memory, one epoch; --augment on adds its random resized crops and flips
 //   infer  the engine's scorer: BN folded, inference mode; --precision bfloat16 computes in bfloat16
 //   infer-onnxruntime  ONNX Runtime (float32, graph optimisations on) on the engine's ONNX export
 //                  of the same network: the other engine the scoring job can use
@@ -34,7 +37,7 @@ using F = TorchSharp.torch.nn.functional;
 var settings = new Dictionary<string, string>
 {
     ["mode"] = "train", ["side"] = "224", ["batch"] = "32", ["layout"] = "channels-last", ["precision"] = "float32",
-    ["warmup"] = "2", ["iterations"] = "5", ["images"] = "320", ["train-images"] = "320", ["threads"] = "0",
+    ["warmup"] = "2", ["iterations"] = "5", ["images"] = "320", ["train-images"] = "320", ["threads"] = "0", ["augment"] = "off",
     ["folder"] = Path.Combine(Path.GetTempPath(), "bninception-bench-jpegs"),
 };
 for (int i = 0; i + 1 < args.Length; i += 2)
@@ -74,6 +77,11 @@ switch (settings["mode"])
         return 0;
     case "agreement":
         Console.WriteLine(JsonSerializer.Serialize(AgreementBenchmark.Run()));
+        return 0;
+    case "train-engine":
+        Console.WriteLine(JsonSerializer.Serialize(TrainerBenchmark.Run(side, batch, warmup, iterations, channelsLast,
+            settings["precision"] == "bfloat16-mixed" ? MLNet.BNInception.Engine.Training.TrainingPrecision.BFloat16Mixed : MLNet.BNInception.Engine.Training.TrainingPrecision.Float32,
+            settings["augment"] == "on")));
         return 0;
 }
 
@@ -134,7 +142,7 @@ switch (settings["mode"])
         };
         break;
     default:
-        throw new ArgumentException($"--mode {settings["mode"]}: use train, infer, infer-onnxruntime, infer-mlnet-onnx, decode, agreement or pipeline-train.");
+        throw new ArgumentException($"--mode {settings["mode"]}: use train, train-engine, infer, infer-onnxruntime, infer-mlnet-onnx, decode, agreement or pipeline-train.");
 }
 
 for (int i = 0; i < warmup; i++)
