@@ -18,7 +18,7 @@ namespace MLNet.BNInception.Trainers;
 /// (<see cref="Options.InputSize"/>) may be smaller, as in the paper's recipe of crops cut from
 /// images kept larger than the network's input: training then cuts its random crops from the whole
 /// image (resizes it whole without augmentation), and validation and scoring resize each image
-/// whole to the network's side (docs/mlnet.md, "Images larger than the network's input"). Training streams
+/// whole to the network's side (docs/walkthrough.md, "Images larger than the network's input"). Training streams
 /// the data view: every epoch opens a new cursor in a reshuffled order and reads batches, a reader
 /// thread running the pipeline's decoding and pixel extraction ahead of the network; the whole set
 /// is never materialised (add <c>AppendCacheCheckpoint</c> to cache decoded images).
