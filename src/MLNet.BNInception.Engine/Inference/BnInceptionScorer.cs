@@ -90,15 +90,24 @@ public sealed class BnInceptionScorer : IDisposable
         {
             Tensor slice = images.narrow(0, start, Math.Min(Settings.BatchSize, count - start));
             Tensor batch = staged ? slice.pin_memory().to(_device, non_blocking: true) : slice.to(_device);
+            // Resized in float32 before the cast, so that bfloat16 scoring sees the same pixels.
+            Tensor resized = WholeImageResize.ToSide(batch, Options.InputSize);
             try
             {
-                // Resized in float32 before the cast, so that bfloat16 scoring sees the same pixels.
-                Tensor resized = WholeImageResize.ToSide(batch, Options.InputSize);
                 batches.Add(_network.call(resized.to(_computeType)).to(ScalarType.Float32));
             }
             catch (Exception error) when (DeviceMemory.IsOutOfMemory(error))
             {
                 throw DeviceMemory.OutOfMemory(error, _device, "the scorer's BatchSize", Settings.BatchSize);
+            }
+            finally
+            {
+                // A resized batch is freed at once rather than with the call's scope; the batch
+                // itself stays there (pinned memory must outlive its asynchronous copy).
+                if (!ReferenceEquals(resized, batch))
+                {
+                    resized.Dispose();
+                }
             }
         }
 
