@@ -15,7 +15,11 @@ public static class BnInceptionTrainerCatalog
     /// <param name="catalog">ML.NET's multiclass trainers.</param>
     /// <param name="labelColumnName">The label: a key type (MapValueToKey). Default "Label".</param>
     /// <param name="featureColumnName">The pixels, as ExtractPixels writes them. Default "Features".</param>
-    /// <param name="imageSize">The side of the square images: a multiple of 32, at least 64. Default 224.</param>
+    /// <param name="imageSize">
+    /// The side of the square images, which is also the network's: a multiple of 32, at least 64.
+    /// Default 224. For images larger than the network's input, set
+    /// <see cref="BnInceptionMulticlassTrainer.Options.InputSize"/> through the options overload.
+    /// </param>
     /// <param name="epochs">Passes over the training data. Default 10.</param>
     /// <param name="batchSize">Images per step, at least 2. Default 32.</param>
     /// <param name="learningRate">The base learning rate; null (default) takes the preset's.</param>

@@ -109,8 +109,9 @@ public class InferenceTests
         Assert.That(Assert.Throws<ArgumentException>(() => new BnInceptionScorer(model, new ScorerOptions { Device = "gpu9" }))!.Message,
             Does.Contain("not a device name"));
         using var scorer = new BnInceptionScorer(model);
-        using Tensor wrong = randn([2, 3, 96, 96]);
-        Assert.That(Assert.Throws<ArgumentException>(() => scorer.Logits(wrong))!.Message, Does.Contain("must be N x 3 x 64 x 64"));
+        using Tensor wrong = randn([2, 3, 96, 48]);
+        Assert.That(Assert.Throws<ArgumentException>(() => scorer.Logits(wrong))!.Message,
+            Does.Contain("must be N x 3 x H x W with H and W at least 64").And.Contain("got [2, 3, 96, 48]"));
     }
 
     [Test]

@@ -83,7 +83,7 @@ internal static class TrainingProbe
     {
         var options = TrainOptions(checkpoint);
         var model = Network(batchNorm: true);
-        var train = new InMemoryBatchSource(images, labels, model, "training", augmented: true);
+        var train = new InMemoryBatchSource(images, labels, model, "training");
         ILabelledBatchSource source = world.Rank != 1 ? train
             : killAfterCheckpointOfEpoch is { } epoch ? new KillingSource(train, checkpoint, epoch)
             : reseedOnRankOne ? new ReseededSource(train)

@@ -55,6 +55,7 @@ internal static class ExportCommand
                 ClassLabels = saved.ClassLabels,
                 Normalization = network.Normalization,
                 IncludeNormalization = network.Normalization is not null,
+                ImageSize = network.ExportOptions.ImageSize,
             };
             try
             {
@@ -67,7 +68,7 @@ internal static class ExportCommand
             }
 
             var architecture = network.Model.Options;
-            context.Output.WriteLine($"wrote {path}: input '{options.InputName}' N × {architecture.InputChannels} × {architecture.InputSize} × {architecture.InputSize} " +
+            context.Output.WriteLine($"wrote {path}: input '{options.InputName}' N × {architecture.InputChannels} × {network.ImageSize} × {network.ImageSize} " +
                 $"(the pixels the model's pipeline extracts), {parsed.GetValue(outputs)} N × {architecture.NumClasses}, opset {version}");
             return ExitCodes.Success;
         });

@@ -24,10 +24,11 @@ internal sealed class TorchNetwork : IScoringNetwork
         TorchRuntime.EnsureLoaded();
         torch.set_num_threads(threads);
         _scorer = new BnInceptionScorer(network.Model, new ScorerOptions { Precision = precision, BatchSize = batchSize, Device = device });
-        var options = network.Model.Options;
-        _imageShape = [options.InputChannels, options.InputSize, options.InputSize];
+        // The images the saved file takes, which the scorer resizes when they are larger than the network's input.
+        int channels = network.Model.Options.InputChannels, side = network.ImageSize;
+        _imageShape = [channels, side, side];
         InputName = network.ExportOptions.InputName;
-        FeatureLength = options.InputChannels * options.InputSize * options.InputSize;
+        FeatureLength = channels * side * side;
         ClassLabels = classLabels;
         Description = $"TorchSharp {typeof(torch).Assembly.GetName().Version?.ToString(3)} (libtorch), {(precision == ScoringPrecision.BFloat16 ? "bfloat16" : "float32")}, channels-last, {(network.Model.BatchNormalization == BatchNormalization.FoldedIntoConvolutions ? "BN folded" : "no BN")}, " +
             (device == "cpu" ? $"{threads} thread{(threads == 1 ? "" : "s")}" : $"on {device}");

@@ -1,5 +1,6 @@
 using MLNet.BNInception.Engine.Interop;
 using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -58,7 +59,13 @@ public sealed class BnInceptionScorer : IDisposable
     /// <summary>The architecture settings.</summary>
     public BnInceptionOptions Options => _network.Options;
 
-    /// <summary>Logits, N × classes (float32, CPU), for images N × channels × side × side (float32, any device and layout).</summary>
+    /// <summary>
+    /// Logits, N × classes (float32, CPU), for images N × channels × H × W (float32, any device and
+    /// layout), H and W at least the network's <see cref="BnInceptionOptions.InputSize"/>, square or
+    /// not. Larger images are resized whole to the input size on the scoring device, with the
+    /// antialiased bilinear filter training uses (as <c>interpolate(…, mode: Bilinear,
+    /// align_corners: false, antialias: true)</c>); images of the input size go to the network as they are.
+    /// </summary>
     /// <exception cref="ArgumentException">The images do not fit the network.</exception>
     /// <exception cref="InsufficientMemoryException">The GPU ran out of memory; the message says which batch size to lower.</exception>
     public Tensor Logits(Tensor images)
@@ -70,7 +77,7 @@ public sealed class BnInceptionScorer : IDisposable
             throw new ArgumentException($"The scorer takes float32 images, not {images.dtype}.", nameof(images));
         }
 
-        Options.CheckImageShape(images.shape, "The images", nameof(images));
+        Options.CheckResizableImageShape(images.shape, "The images", nameof(images));
         long count = images.size(0);
         using IDisposable inference = inference_mode();
         using DisposeScope scope = NewDisposeScope();
@@ -83,13 +90,24 @@ public sealed class BnInceptionScorer : IDisposable
         {
             Tensor slice = images.narrow(0, start, Math.Min(Settings.BatchSize, count - start));
             Tensor batch = staged ? slice.pin_memory().to(_device, non_blocking: true) : slice.to(_device);
+            // Resized in float32 before the cast, so that bfloat16 scoring sees the same pixels.
+            Tensor resized = WholeImageResize.ToSide(batch, Options.InputSize);
             try
             {
-                batches.Add(_network.call(batch.to(_computeType)).to(ScalarType.Float32));
+                batches.Add(_network.call(resized.to(_computeType)).to(ScalarType.Float32));
             }
             catch (Exception error) when (DeviceMemory.IsOutOfMemory(error))
             {
                 throw DeviceMemory.OutOfMemory(error, _device, "the scorer's BatchSize", Settings.BatchSize);
+            }
+            finally
+            {
+                // A resized batch is freed at once rather than with the call's scope; the batch
+                // itself stays there (pinned memory must outlive its asynchronous copy).
+                if (!ReferenceEquals(resized, batch))
+                {
+                    resized.Dispose();
+                }
             }
         }
 

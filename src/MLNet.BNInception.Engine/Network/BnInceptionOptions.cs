@@ -87,29 +87,23 @@ public sealed record BnInceptionOptions
     }
 
     /// <summary>
-    /// Throws when <paramref name="shape"/> is not a batch of training images. With
-    /// <paramref name="cropped"/> (training augmentation cuts a random box from every image and
-    /// resamples it to the input size) that is N × <see cref="InputChannels"/> × H × W, H and W each at
-    /// least <see cref="InputSize"/>, square or not; without, exactly what
-    /// <see cref="CheckImageShape"/> asks for. The message names <paramref name="what"/>.
+    /// Throws when <paramref name="shape"/> is not a batch of images the network can be given after
+    /// a resize: N × <see cref="InputChannels"/> × H × W, H and W each at least
+    /// <see cref="InputSize"/>, square or not. Training with augmentation cuts a random box from
+    /// every image and resamples it to the input size; everywhere else (training without
+    /// augmentation, validation, evaluation, the scorer) a larger image is resized as a whole. The
+    /// message names <paramref name="what"/>.
     /// </summary>
-    public void CheckTrainingImageShape(long[] shape, bool cropped, string what, string? parameterName = null)
+    public void CheckResizableImageShape(long[] shape, string what, string? parameterName = null)
     {
         ArgumentNullException.ThrowIfNull(shape);
-        bool fits = shape.Length == 4 && shape[1] == InputChannels &&
-            (cropped ? shape[2] >= InputSize && shape[3] >= InputSize : shape[2] == InputSize && shape[3] == InputSize);
-        if (fits)
+        if (shape.Length == 4 && shape[1] == InputChannels && shape[2] >= InputSize && shape[3] >= InputSize)
         {
             return;
         }
 
-        string got = $"got [{string.Join(", ", shape)}]";
-        bool larger = shape.Length == 4 && shape[2] >= InputSize && shape[3] >= InputSize;
-        throw new ArgumentException(cropped
-            ? $"{what} must be N x {InputChannels} x H x W with H and W at least {InputSize} (augmentation crops each image and resamples it to " +
-              $"{InputSize} x {InputSize}), {got}."
-            : $"{what} must be N x {InputChannels} x {InputSize} x {InputSize}, {got}." + (larger
-                ? $" Larger training images are accepted only with augmentation on, whose random crop resamples them to {InputSize} x {InputSize}."
-                : ""), parameterName);
+        throw new ArgumentException(
+            $"{what} must be N x {InputChannels} x H x W with H and W at least {InputSize} (the network's InputSize; larger images are resized to " +
+            $"{InputSize} x {InputSize}), got [{string.Join(", ", shape)}].", parameterName);
     }
 }

@@ -30,6 +30,15 @@ public sealed class ImportedNetwork : IDisposable
     /// </summary>
     public BnInception Model { get; }
 
+    /// <summary>
+    /// The side of the square images the file's input takes: <see cref="Model"/>'s
+    /// <see cref="BnInceptionOptions.InputSize"/>, or, for a file exported with
+    /// <see cref="OnnxExportOptions.ImageSize"/> larger than it, that side, which the file's graph
+    /// resizes whole to the network's. The engine's scorer on <see cref="Model"/> takes images of
+    /// this side too and resizes them alike.
+    /// </summary>
+    public int ImageSize => ExportOptions.ImageSize ?? Model.Options.InputSize;
+
     /// <summary>The class names by index, from the metadata key <c>class_labels</c>, or null when the file has none.</summary>
     public IReadOnlyList<string>? ClassLabels => ExportOptions.ClassLabels;
 
@@ -49,7 +58,8 @@ public sealed class ImportedNetwork : IDisposable
 
     /// <summary>
     /// The export settings the file was written with, as read from it: opset, outputs and names,
-    /// normalisation, class labels, and whether it was shaped for ML.NET's OnnxTransformer.
+    /// normalisation, class labels, the input's image side (<see cref="OnnxExportOptions.ImageSize"/>:
+    /// null when the graph has no resize), and whether it was shaped for ML.NET's OnnxTransformer.
     /// <see cref="OnnxExportOptions.FoldBatchNorm"/> is true when the file has no BatchNormalization
     /// nodes (whether a network trained without BN was exported with it true or false does not show
     /// in the file, nor change it). Exporting <see cref="Model"/> with these settings writes the same

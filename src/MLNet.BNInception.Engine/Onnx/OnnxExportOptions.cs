@@ -34,6 +34,19 @@ public sealed record OnnxExportOptions
     /// <summary>The outputs written. Default both logits and probabilities.</summary>
     public OnnxOutputs Outputs { get; init; } = OnnxOutputs.Both;
 
+    /// <summary>
+    /// The side of the square images the graph's input takes; null (default) is the network's
+    /// <see cref="BnInceptionOptions.InputSize"/>, and the images go to the network as they are. A
+    /// larger side (at most <see cref="MaximumImageSize"/>) makes the graph start by resizing each
+    /// image whole to the network's side, as the engine's scorer does: antialiased bilinear, two
+    /// MatMul nodes with constant weight matrices (across columns, then across rows), so that every
+    /// ONNX runtime computes the same sums.
+    /// </summary>
+    public int? ImageSize { get; init; }
+
+    /// <summary>The largest <see cref="ImageSize"/> accepted: the weight matrices grow with it.</summary>
+    public const int MaximumImageSize = 4096;
+
     /// <summary>Name of the graph's input. Default "input".</summary>
     public string InputName { get; init; } = "input";
 

@@ -4,6 +4,7 @@ using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.Engine.Network;
 using ProtoBuf;
 using TorchSharp.Modules;
+using TorchSharp;
 using static TorchSharp.torch;
 using static MLNet.BNInception.Engine.Onnx.OnnxGraphWriter;
 
@@ -14,6 +15,8 @@ namespace MLNet.BNInception.Engine.Onnx;
 /// that other runtimes score it as we do. BN is folded into the convolutions by default. Ceil-mode
 /// max pooling is written as floor-mode pooling with explicit end padding (max pooling ignores
 /// padding), which every ONNX runtime reads the same way, old ones without ceil_mode included.
+/// With <see cref="OnnxExportOptions.ImageSize"/> larger than the network's side, the graph takes
+/// larger images and starts with the scorer's whole-image resize.
 /// </summary>
 public static class OnnxExporter
 {
@@ -86,6 +89,13 @@ public static class OnnxExporter
             throw new ArgumentException("IncludeNormalization needs Normalization to be set.", nameof(options));
         }
 
+        if (options.ImageSize is int imageSize && (imageSize < model.InputSize || imageSize > OnnxExportOptions.MaximumImageSize))
+        {
+            throw new ArgumentException(
+                $"ImageSize {imageSize} is not supported for a network of InputSize {model.InputSize}: the images must be at least the network's side " +
+                $"(null or {model.InputSize} for no resize) and at most {OnnxExportOptions.MaximumImageSize}.", nameof(options));
+        }
+
         options.Normalization?.Validate(model.InputChannels);
         string[] names = [options.InputName, options.LogitsName, options.ProbabilitiesName];
         if (names.Any(string.IsNullOrWhiteSpace) || names.Distinct(StringComparer.Ordinal).Count() != names.Length)
@@ -106,6 +116,12 @@ public static class OnnxExporter
         BnInceptionOptions architecture = network.Options;
         var writer = new OnnxGraphWriter();
         string x = options.InputName;
+        int imageSize = options.ImageSize ?? architecture.InputSize;
+        if (imageSize != architecture.InputSize)
+        {
+            x = Resize(writer, x, imageSize, architecture.InputSize);
+        }
+
         if (options.IncludeNormalization)
         {
             x = Normalize(writer, x, options.Normalization!);
@@ -161,13 +177,15 @@ public static class OnnxExporter
 
     private static ModelProto Describe(GraphProto graph, BnInceptionOptions architecture, BatchNormalization batchNormalization, OnnxExportOptions options)
     {
-        int channels = architecture.InputChannels, size = architecture.InputSize, classes = architecture.NumClasses;
+        int channels = architecture.InputChannels, size = options.ImageSize ?? architecture.InputSize, classes = architecture.NumClasses;
         string normalization = options.Normalization is null
             ? "pixels as the model was trained on them (no normalisation recorded)"
             : options.IncludeNormalization
                 ? $"pixels in [0, 1]; the graph normalises them as {options.Normalization}"
                 : $"pixels normalised per channel as {options.Normalization}";
-        graph.Input.Add(FloatValue(options.InputName, $"float32 images, N x {channels} x {size} x {size} (NCHW), {normalization}", "N", channels, size, size));
+        string resized = size == architecture.InputSize ? ""
+            : $", resized whole to the network's {architecture.InputSize} x {architecture.InputSize} (antialiased bilinear) by the graph";
+        graph.Input.Add(FloatValue(options.InputName, $"float32 images, N x {channels} x {size} x {size} (NCHW), {normalization}{resized}", "N", channels, size, size));
         var outputs = new List<string>();
         object[] dims = options.ForMLNetOnnxTransformer ? [classes] : ["N", classes];
         string shape = options.ForMLNetOnnxTransformer ? "classes (one row per run)" : "N x classes";
@@ -205,6 +223,11 @@ public static class OnnxExporter
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = MLDomain, Version = 2 });
         }
         model.MetadataProps.Add(new StringStringEntryProto { Key = "input_size", Value = $"{channels}x{size}x{size}" });
+        if (size != architecture.InputSize)
+        {
+            model.MetadataProps.Add(new StringStringEntryProto { Key = "network_input_size", Value = $"{channels}x{architecture.InputSize}x{architecture.InputSize}" });
+        }
+
         model.MetadataProps.Add(new StringStringEntryProto { Key = "input_normalization", Value = normalization });
         model.MetadataProps.Add(new StringStringEntryProto { Key = "batch_norm", Value = BatchNormMetadata(batchNormalization) });
         if (options.ClassLabels is not null)
@@ -247,6 +270,21 @@ public static class OnnxExporter
         <= 14 => 7,
         _ => 8,
     };
+
+    /// <summary>The names of the resize's weight initializers: columns W × S (transposed), rows S × H.</summary>
+    internal const string ResizeColumns = "resize.columns", ResizeRows = "resize.rows";
+
+    // The engine's whole-image resize (WholeImageResize) as two MatMul nodes, with its own weights
+    // computed on the CPU in float32: x [N, C, H, W] times the columns' transpose [W, S] gives
+    // [N, C, H, S]; the rows [S, H] times that (MatMul broadcasts a matrix over N and C) give
+    // [N, C, S, S]. Resizing before normalising is exact up to rounding, as every weight row sums to one.
+    private static string Resize(OnnxGraphWriter writer, string x, long imageSize, long networkSize)
+    {
+        using DisposeScope scope = NewDisposeScope();
+        (Tensor rows, Tensor columns) = Training.WholeImageResize.Weights(imageSize, imageSize, networkSize, ScalarType.Float32, CPU);
+        x = writer.Node("MatMul", "resize_columns", [x, writer.Initializer(ResizeColumns, columns.t())]);
+        return writer.Node("MatMul", "resize_rows", [writer.Initializer(ResizeRows, rows), x]);
+    }
 
     private static string Normalize(OnnxGraphWriter writer, string x, ImageNormalization normalization)
     {

@@ -8,7 +8,8 @@ namespace MLNet.BNInception.Engine.Onnx;
 /// <summary>
 /// Reads an ONNX file written by <see cref="OnnxExporter"/>, with any of its options, back into a
 /// <see cref="BnInception"/>: the architecture from the graph (input channels and side from its
-/// input, classes from <c>fc.weight</c>, ReLU or sigmoid from the nodes, BN kept from the nodes,
+/// input, or the side from the resize's weights where the graph starts by resizing larger images,
+/// classes from <c>fc.weight</c>, ReLU or sigmoid from the nodes, BN kept from the nodes,
 /// folded or never used from the metadata <c>batch_norm</c>), every
 /// weight by its initializer's name (PyTorch's state-dict keys). It is not a general ONNX reader:
 /// it then writes the network it built with the settings it read and requires the file's graph to

@@ -12,7 +12,8 @@ internal sealed class OnnxSettingsReader(ModelProto file, IReadOnlyDictionary<st
     public (BnInceptionOptions Architecture, BatchNormalization BatchNormalization, OnnxExportOptions Settings) Read()
     {
         int opset = ReadOpset();
-        (string inputName, int channels, int side) = ReadInput();
+        (string inputName, int channels, int imageSide) = ReadInput();
+        int side = ReadNetworkSide(channels, imageSide);
         int classes = ReadClasses();
         Activation activation = ReadActivation();
         NodeProto? batchNorm = _graph.Node.FirstOrDefault(node => node.OpType == "BatchNormalization");
@@ -42,6 +43,7 @@ internal sealed class OnnxSettingsReader(ModelProto file, IReadOnlyDictionary<st
         var settings = new OnnxExportOptions
         {
             Opset = opset,
+            ImageSize = side == imageSide ? null : imageSide,
             FoldBatchNorm = batchNorm is null,
             Outputs = outputs,
             InputName = inputName,
@@ -94,6 +96,38 @@ internal sealed class OnnxSettingsReader(ModelProto file, IReadOnlyDictionary<st
         }
 
         return (input.Name, channels, side);
+    }
+
+    // The network's side: the input's, or where the graph starts with the whole-image resize, the
+    // side its weight matrices resize to (rows S x H, columns W x S, transposed). The graph
+    // comparison then checks every weight against the ones the exporter computes for these sides.
+    private int ReadNetworkSide(int channels, int imageSide)
+    {
+        if (Node("resize_columns") is null && Node("resize_rows") is null)
+        {
+            return imageSide;
+        }
+
+        string described = $"the resize of {imageSide} x {imageSide} images to the network's side";
+        if (!initializers.TryGetValue(OnnxExporter.ResizeRows, out TensorProto? rows) || !initializers.TryGetValue(OnnxExporter.ResizeColumns, out TensorProto? columns))
+        {
+            throw Layout($"it has resize nodes but not both of their weights '{OnnxExporter.ResizeRows}' and '{OnnxExporter.ResizeColumns}'");
+        }
+
+        if (rows.Dims.Count != 2 || rows.Dims[1] != imageSide || rows.Dims[0] is < 1 || rows.Dims[0] >= imageSide
+            || !columns.Dims.SequenceEqual([imageSide, rows.Dims[0]]))
+        {
+            throw Layout($"{described} has weights '{OnnxExporter.ResizeRows}' {OnnxImporter.DescribeShape(rows.Dims)} and " +
+                $"'{OnnxExporter.ResizeColumns}' {OnnxImporter.DescribeShape(columns.Dims)}, where the exporter writes S x {imageSide} and {imageSide} x S, S smaller than {imageSide}");
+        }
+
+        int side = (int)rows.Dims[0];
+        if (metadata.TryGetValue("network_input_size", out string? recorded) && recorded != $"{channels}x{side}x{side}")
+        {
+            throw Layout($"the metadata network_input_size says {recorded}, but {described} gives {channels} x {side} x {side}");
+        }
+
+        return side;
     }
 
     private int ReadClasses()

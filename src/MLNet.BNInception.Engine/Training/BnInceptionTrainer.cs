@@ -36,10 +36,11 @@ public sealed class BnInceptionTrainer
     public TrainerOptions Options { get; }
 
     /// <summary>
-    /// Trains a new network on <paramref name="images"/> (N × C × S × S, float32) and
-    /// <paramref name="labels"/> (N int64 class indices). With augmentation on, the training images may
-    /// be larger than S (at least S on each side, square or not): the random crop is cut from the
-    /// whole image and resampled to S × S. Validation images are always S × S.
+    /// Trains a new network on <paramref name="images"/> (N × C × H × W, float32) and
+    /// <paramref name="labels"/> (N int64 class indices). The images, training and validation, may be
+    /// larger than the network's side S (at least S on each side, square or not): with augmentation
+    /// on, the random crop is cut from the whole image and resampled to S × S; without it, and for
+    /// validation, each image is resized whole to S × S with the same antialiased bilinear filter.
     /// </summary>
     /// <param name="images">Training images.</param>
     /// <param name="labels">Their classes, 0 to NumClasses − 1.</param>
@@ -126,11 +127,17 @@ public sealed class BnInceptionTrainer
         return options;
     }
 
-    /// <summary>Mean cross-entropy and top-1 accuracy of <paramref name="model"/> in eval mode.</summary>
+    /// <summary>
+    /// Mean cross-entropy and top-1 accuracy of <paramref name="model"/> in eval mode, on images of at
+    /// least the network's side (larger ones are resized whole to it).
+    /// </summary>
     public static (double Loss, double Accuracy) Evaluate(BnInception model, Tensor images, Tensor labels) =>
         Evaluate(model, new InMemoryBatchSource(images, labels, model?.Options ?? throw new ArgumentNullException(nameof(model)), "evaluation"));
 
-    /// <summary>Mean cross-entropy and top-1 accuracy of <paramref name="model"/> in eval mode over one pass of <paramref name="data"/>.</summary>
+    /// <summary>
+    /// Mean cross-entropy and top-1 accuracy of <paramref name="model"/> in eval mode over one pass of
+    /// <paramref name="data"/>, whose images larger than the network's side are resized whole to it.
+    /// </summary>
     public static (double Loss, double Accuracy) Evaluate(BnInception model, ILabelledBatchSource data, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -148,8 +155,10 @@ public sealed class BnInceptionTrainer
                 using (batch)
                 using (DisposeScope scope = NewDisposeScope())
                 {
+                    model.Options.CheckResizableImageShape(batch.Images.shape, "An evaluation batch's images");
                     Tensor targets = batch.Labels.to(device);
-                    Tensor logits = model.call(batch.Images.to(device));
+                    // Images larger than the network's input are resized whole, on the device.
+                    Tensor logits = model.call(WholeImageResize.ToSide(batch.Images.to(device), model.Options.InputSize));
                     lossSum += F.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).item<float>();
                     correct += logits.argmax(1).eq(targets).sum().item<long>();
                     count += targets.size(0);
@@ -179,21 +188,11 @@ public sealed class BnInceptionTrainer
         }
 
         ArgumentNullException.ThrowIfNull(images);
-        bool augmented = options.Augmentation.Enabled;
-        model.CheckTrainingImageShape(images.shape, augmented, "The training images", nameof(images));
-        var train = new InMemoryBatchSource(images, labels, model, "training", augmented);
+        var train = new InMemoryBatchSource(images, labels, model, "training");
         InMemoryBatchSource? validation = validationImages is null ? null : new InMemoryBatchSource(validationImages, validationLabels!, model, "validation");
         if (validation is not null || options.ValidationFraction == 0)
         {
             return new TrainingRun(model, options, onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
-        }
-
-        if (images.size(2) != model.InputSize || images.size(3) != model.InputSize)
-        {
-            throw new ArgumentException(
-                $"ValidationFraction holds out some of the training images for validation, which must be N x {model.InputChannels} x {model.InputSize} x " +
-                $"{model.InputSize}; these are [{string.Join(", ", images.shape)}]. Pass validation images of that size instead, or set ValidationFraction to 0.",
-                nameof(images));
         }
 
         // Hold out a seeded random fraction; the same seed holds out the same images on resume.
@@ -209,7 +208,7 @@ public sealed class BnInceptionTrainer
         Tensor order = randperm(count, generator: generator);
         Tensor valIndices = order.narrow(0, 0, held);
         Tensor trainIndices = order.narrow(0, held, count - held);
-        var heldIn = new InMemoryBatchSource(images.index_select(0, trainIndices), labels.index_select(0, trainIndices), model, "training", augmented);
+        var heldIn = new InMemoryBatchSource(images.index_select(0, trainIndices), labels.index_select(0, trainIndices), model, "training");
         var heldOut = new InMemoryBatchSource(images.index_select(0, valIndices), labels.index_select(0, valIndices), model, "validation");
         return new TrainingRun(model, options, onStep, onEpoch, cancellationToken).Run(heldIn, heldOut, checkpoint);
     }

@@ -63,7 +63,9 @@ internal static class ImageAugmenter
     // what antialiasing means), zero outside the box, and normalised so each output's weights sum to
     // one. This is how PyTorch's antialiased bilinear interpolate (and PIL) weigh pixels, in the same
     // order of operations. With mirrored, a flipped image's output positions run right to left.
-    private static Tensor AxisWeights(Tensor start, Tensor length, long sourceLength, long outputSize, ScalarType type, Tensor? mirrored)
+    // WholeImageResize takes its weights from here too, so that evaluation resizes a larger image
+    // with the very filter training crops it with.
+    internal static Tensor AxisWeights(Tensor start, Tensor length, long sourceLength, long outputSize, ScalarType type, Tensor? mirrored)
     {
         Device device = start.device;
         using Scalar zero = 0.ToScalar(), one = 1.ToScalar(), half = 0.5.ToScalar();

@@ -3,8 +3,9 @@ using static TorchSharp.torch;
 namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
-/// Labelled images held as two tensors: N × C × S × S float32 images (or, for training with
-/// augmentation, N × C × H × W with H and W at least S) and N int64 labels. Every value is checked
+/// Labelled images held as two tensors: N × C × H × W float32 images, H and W at least the
+/// network's side S (larger images are cropped and resampled to S × S by augmentation, or resized
+/// whole everywhere else), and N int64 labels. Every value is checked
 /// when the source is made. The source does not own the tensors.
 /// </summary>
 public sealed class InMemoryBatchSource : ILabelledBatchSource
@@ -13,31 +14,18 @@ public sealed class InMemoryBatchSource : ILabelledBatchSource
     private readonly Tensor _labels;
 
     /// <summary>Wraps <paramref name="images"/> and <paramref name="labels"/>, checking them against the network's settings.</summary>
-    /// <param name="images">N × <see cref="Network.BnInceptionOptions.InputChannels"/> × side × side, float32.</param>
+    /// <param name="images">N × <see cref="Network.BnInceptionOptions.InputChannels"/> × H × W, float32, H and W at least <see cref="Network.BnInceptionOptions.InputSize"/>.</param>
     /// <param name="labels">N class indices, int64, each in 0 … NumClasses − 1.</param>
     /// <param name="model">The network the data is for.</param>
     /// <param name="what">Names the data in error messages, e.g. "training".</param>
-    /// <param name="augmented">
-    /// Whether the images are for training with augmentation on, whose random crop resamples each
-    /// image to <see cref="Network.BnInceptionOptions.InputSize"/>: then they may be larger, at least
-    /// InputSize on each side and not necessarily square. Otherwise (validation, evaluation, training
-    /// without augmentation) they must be exactly InputSize square.
-    /// </param>
     /// <exception cref="ArgumentException">A shape, element type or label does not fit; the message names the row.</exception>
-    public InMemoryBatchSource(Tensor images, Tensor labels, Network.BnInceptionOptions model, string what = "training", bool augmented = false)
+    public InMemoryBatchSource(Tensor images, Tensor labels, Network.BnInceptionOptions model, string what = "training")
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentNullException.ThrowIfNull(model);
         TorchRuntime.EnsureLoaded();
-        if (augmented)
-        {
-            model.CheckTrainingImageShape(images.shape, cropped: true, $"The {what} images", nameof(images));
-        }
-        else
-        {
-            model.CheckImageShape(images.shape, $"The {what} images", nameof(images));
-        }
+        model.CheckResizableImageShape(images.shape, $"The {what} images", nameof(images));
 
         if (images.dtype != ScalarType.Float32)
         {

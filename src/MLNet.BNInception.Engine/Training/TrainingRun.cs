@@ -185,7 +185,7 @@ internal sealed class TrainingRun(
     private void Step(BnInception model, FlatSgd optimizer, LabelledBatch batch, Device device, int stepsPerEpoch, StepMetricsBuffer pending)
     {
         using DisposeScope stepScope = NewDisposeScope();
-        modelOptions.CheckTrainingImageShape(batch.Images.shape, options.Augmentation.Enabled, "A training batch's images");
+        modelOptions.CheckResizableImageShape(batch.Images.shape, "A training batch's images");
         CheckLabels(batch);
         if (_parallel is not null)
         {
@@ -197,10 +197,11 @@ internal sealed class TrainingRun(
 
         // From pinned memory (BatchPrefetcher) these copies do not block the host; on the CPU there is no copy.
         Tensor images = batch.Images.to(device, non_blocking: true);
-        if (options.Augmentation.Enabled)
-        {
-            images = ImageAugmenter.Augment(images, options.Augmentation, modelOptions.InputSize);
-        }
+        // A random crop resampled to the input size, or without augmentation the whole image resized
+        // to it (nothing at all when the images are that size already).
+        images = options.Augmentation.Enabled
+            ? ImageAugmenter.Augment(images, options.Augmentation, modelOptions.InputSize)
+            : WholeImageResize.ToSide(images, modelOptions.InputSize);
 
         double lr = options.LearningRate * options.Schedule.Factor(_state.Epoch + ((double)_state.NextBatch / stepsPerEpoch), options.Epochs);
         foreach (FlatSgd.Group group in optimizer.Groups)

@@ -1,6 +1,5 @@
 using Microsoft.ML.Data;
 using Microsoft.ML;
-using MLNet.BNInception.Engine.Network;
 
 namespace MLNet.BNInception.DataViews;
 
@@ -13,14 +12,13 @@ internal sealed record ImageFeatureLayout(int Channels, int Side)
 {
     public int Size => Channels * Side * Side;
 
-    /// <summary>The layout of <paramref name="column"/> for images of side <paramref name="imageSize"/>; the message of a mismatch names the column, what it is and what is expected.</summary>
+    /// <summary>
+    /// The layout of <paramref name="column"/> for images of side <paramref name="imageSize"/> (the
+    /// trainer's ImageSize, checked by its options); the message of a mismatch names the column, what
+    /// it is and what is expected.
+    /// </summary>
     public static ImageFeatureLayout Of(DataViewSchema.Column column, int imageSize)
     {
-        if (BnInceptionOptions.InputSizeProblem(imageSize, nameof(Trainers.BnInceptionMulticlassTrainer.Options.ImageSize)) is string problem)
-        {
-            throw new ArgumentOutOfRangeException(nameof(imageSize), imageSize, problem);
-        }
-
         if (column.Type is not VectorDataViewType { ItemType: NumberDataViewType } vector || vector.ItemType != NumberDataViewType.Single || !vector.IsKnownSize)
         {
             throw new ArgumentOutOfRangeException(null,

@@ -33,8 +33,11 @@ public static class BnInceptionModelFile
     /// trained without: <see cref="Engine.Network.BnInception.BatchNormalization"/> says which), with the class names
     /// (<see cref="ImportedNetwork.ClassLabels"/>, the order of the Score column's slots). It takes a
     /// batch of the pipeline's feature column as it reaches the trainer (N × C × S × S, planar pixels
-    /// as <c>ExtractPixels</c> writes them, no further normalisation) and returns logits; their
-    /// softmax is the Score column. Dispose the result to free the network.
+    /// as <c>ExtractPixels</c> writes them, no further normalisation, S the network's side) and
+    /// returns logits; their softmax is the Score column. A model trained with an ImageSize larger
+    /// than its InputSize saves a file that takes the larger images (<see cref="ImportedNetwork.ImageSize"/>)
+    /// and resizes them; the network returned takes its own side, and the engine's scorer on it
+    /// takes the larger images and resizes them alike. Dispose the result to free the network.
     /// </summary>
     /// <exception cref="InvalidDataException">
     /// The file is not a zip, holds no OnnxTransformer model, holds none or several written by

@@ -52,6 +52,8 @@ internal static class MLNetModelExport
                 Outputs = OnnxOutputs.Probabilities,
                 ClassLabels = model.Label.ClassNames,
                 ForMLNetOnnxTransformer = true,
+                // The features column's images; the graph resizes them when they are larger than the network's input.
+                ImageSize = model.ImageSize,
             });
             using TransformerChain<ITransformer> chain = Build(model, onnxPath);
             ((ICanSaveModel)chain).Save(ctx);

@@ -56,8 +56,11 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     /// <summary>The class names by class index (the label's key values as text), as Score's slot names.</summary>
     public IReadOnlyList<string> ClassNames => Label.ClassNames;
 
-    /// <summary>The side of the square images it takes.</summary>
+    /// <summary>The side of the square images it takes (the trainer's ImageSize).</summary>
     public int ImageSize => Layout.Side;
+
+    /// <summary>The side of the network's input; images of <see cref="ImageSize"/> larger than it are resized whole to it when scored.</summary>
+    public int InputSize => Model.Options.InputSize;
 
     /// <summary>1 (grayscale) or 3 (colour).</summary>
     public int ImageChannels => Layout.Channels;
@@ -126,11 +129,15 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
         PyTorchStateDict.Save(Model.state_dict(), path);
     }
 
-    /// <summary>Exports the network to ONNX (BN folded, dynamic batch), with the class names in the file's metadata unless the options say otherwise.</summary>
+    /// <summary>
+    /// Exports the network to ONNX (BN folded, dynamic batch), with the class names in the file's
+    /// metadata and an input of <see cref="ImageSize"/> (resized in the graph to the network's side)
+    /// unless the options say otherwise.
+    /// </summary>
     public void ExportOnnx(string path, OnnxExportOptions? options = null)
     {
         ThrowIfDisposed();
-        OnnxExporter.Export(Model, path, options ?? new OnnxExportOptions { ClassLabels = ClassNames });
+        OnnxExporter.Export(Model, path, options ?? new OnnxExportOptions { ClassLabels = ClassNames, ImageSize = ImageSize });
     }
 
     /// <summary>

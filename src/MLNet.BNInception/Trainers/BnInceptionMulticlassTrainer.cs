@@ -4,6 +4,7 @@ using Microsoft.ML;
 using MLNet.BNInception.DataViews;
 using MLNet.BNInception.Engine.Inference;
 using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Onnx;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Scoring;
 
@@ -13,7 +14,11 @@ namespace MLNet.BNInception.Trainers;
 /// Trains BN-Inception (Ioffe and Szegedy, 2015) on images in an ML.NET pipeline:
 /// <c>mlContext.MulticlassClassification.Trainers.BnInception(…)</c>. The label must be a key
 /// (<c>MapValueToKey</c>); the features, images as ML.NET's <c>ExtractPixels</c> writes them
-/// (planar, 1 or 3 channels, a square side that is a multiple of 32, at least 64). Training streams
+/// (planar, 1 or 3 channels, a square side: <see cref="Options.ImageSize"/>). The network's own side
+/// (<see cref="Options.InputSize"/>) may be smaller, as in the paper's recipe of crops cut from
+/// images kept larger than the network's input: training then cuts its random crops from the whole
+/// image (resizes it whole without augmentation), and validation and scoring resize each image
+/// whole to the network's side (docs/walkthrough.md, "Images larger than the network's input"). Training streams
 /// the data view: every epoch opens a new cursor in a reshuffled order and reads batches, a reader
 /// thread running the pipeline's decoding and pixel extraction ahead of the network; the whole set
 /// is never materialised (add <c>AppendCacheCheckpoint</c> to cache decoded images).
@@ -122,7 +127,7 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
             throw new ArgumentException("EarlyStopping needs validation data: call Fit(train, validation) or set Training.ValidationFraction.");
         }
 
-        BnInceptionOptions architecture = o.Architecture with { NumClasses = label.Count, InputSize = layout.Side, InputChannels = layout.Channels };
+        BnInceptionOptions architecture = o.Architecture with { NumClasses = label.Count, InputSize = o.NetworkInputSize, InputChannels = layout.Channels };
         var trainer = new BnInceptionTrainer(architecture, training with { ValidationFraction = 0 });
         var ml = new MLContext(seed: unchecked((int)training.Seed));
         int poolSize = o.ShufflePoolSize ?? (int)Math.Clamp((1L << 30) / (4L * layout.Size), 1_000, 100_000);
@@ -153,9 +158,11 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
                 nameof(validationData));
         }
 
+        string resized = layout.Side == architecture.InputSize ? "" : string.Create(CultureInfo.InvariantCulture,
+            $" for a {architecture.InputSize}x{architecture.InputSize} network input");
         string validated = validation is null ? "" : string.Create(CultureInfo.InvariantCulture, $", {validation.Count} validation rows");
         log.Info(string.Create(CultureInfo.InvariantCulture,
-            $"BN-Inception: {train.Count} training rows{validated}, {label.Count} classes, {layout.Channels}x{layout.Side}x{layout.Side} images; " +
+            $"BN-Inception: {train.Count} training rows{validated}, {label.Count} classes, {layout.Channels}x{layout.Side}x{layout.Side} images{resized}; " +
             $"{training.Epochs} epochs of batches of {training.BatchSize}, learning rate {training.LearningRate}, {(training.Precision == TrainingPrecision.BFloat16Mixed ? "mixed bfloat16" : "float32")}; " +
             $"{train.ShuffleDescription}."));
 
@@ -249,8 +256,28 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         /// <summary>The features column: pixels as ExtractPixels writes them, planar. Default "Features".</summary>
         public string FeatureColumnName { get; set; } = "Features";
 
-        /// <summary>The side of the square images: a multiple of 32, at least 64. Default 224, the paper's.</summary>
+        /// <summary>
+        /// The side of the square images in the features column (as <c>ResizeImages</c> and
+        /// <c>ExtractPixels</c> make them). With <see cref="InputSize"/> null it is also the network's
+        /// side, and must then be a multiple of 32, at least 64. With <see cref="InputSize"/> set it
+        /// must be at least that (and at most 4096), and each image is resized to the network's side
+        /// inside the model. Default 224, the paper's.
+        /// </summary>
         public int ImageSize { get; set; } = 224;
+
+        /// <summary>
+        /// The side of the network's square input: a multiple of 32, at least 64, and at most
+        /// <see cref="ImageSize"/>. Null (default) is <see cref="ImageSize"/>. When smaller than
+        /// ImageSize, training with augmentation cuts its random crops from the whole larger image and
+        /// resamples them to this side; training without augmentation, validation and scoring resize
+        /// each image whole to it (antialiased bilinear); <c>Model.Save</c> writes the resize into the
+        /// saved network, so the loaded model takes images of ImageSize too. The model's input column
+        /// and its output schema are those of ImageSize either way.
+        /// </summary>
+        public int? InputSize { get; set; }
+
+        /// <summary>The network's side: <see cref="InputSize"/>, or <see cref="ImageSize"/> when it is null.</summary>
+        internal int NetworkInputSize => InputSize ?? ImageSize;
 
         /// <summary>Every training setting of the engine. Default <see cref="TrainerOptions.PaperBnX30"/>.</summary>
         public TrainerOptions Training { get; set; } = TrainerOptions.PaperBnX30;
@@ -258,7 +285,7 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
         /// <summary>
         /// The network's settings (BN on or off, nonlinearity, dropout, BN's ε and momentum). Its
         /// NumClasses, InputSize and InputChannels are ignored: they come from the label's key type,
-        /// <see cref="ImageSize"/> and the features' size. Default: the paper's network.
+        /// <see cref="InputSize"/> (or <see cref="ImageSize"/>) and the features' size. Default: the paper's network.
         /// </summary>
         public BnInceptionOptions Architecture { get; set; } = new();
 
@@ -343,9 +370,25 @@ public sealed class BnInceptionMulticlassTrainer : IEstimator<BnInceptionPredict
             ArgumentNullException.ThrowIfNull(Training);
             ArgumentNullException.ThrowIfNull(Architecture);
             ArgumentNullException.ThrowIfNull(Scoring);
-            if (BnInceptionOptions.InputSizeProblem(ImageSize, nameof(ImageSize)) is string problem)
+            if (InputSize is null && BnInceptionOptions.InputSizeProblem(ImageSize, nameof(ImageSize)) is string problem)
             {
-                throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, problem);
+                throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize,
+                    $"{problem} ImageSize is the network's side while InputSize is null; to keep larger images, set InputSize to the network's side.");
+            }
+
+            if (InputSize is int inputSize)
+            {
+                if (BnInceptionOptions.InputSizeProblem(inputSize, nameof(InputSize)) is string inputProblem)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(InputSize), inputSize, inputProblem);
+                }
+
+                if (ImageSize < inputSize || ImageSize > OnnxExportOptions.MaximumImageSize)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize,
+                        $"ImageSize {ImageSize} does not fit InputSize {inputSize}: the images must be at least the network's side ({inputSize}) " +
+                        $"and at most {OnnxExportOptions.MaximumImageSize}; resize them to at least {inputSize}x{inputSize} with ResizeImages, or lower InputSize.");
+                }
             }
 
             if (LogEverySteps < 1)
