@@ -60,8 +60,8 @@ fi
 # split in two by class, the ONNX tests going to the other lane with the Cli tests, so that the two
 # lanes end at about the same time.
 # (The test platform's filters have no negation of a group, so the complement is written out.)
-engine_part_for_lane_1="FullyQualifiedName~.OnnxImportTests|FullyQualifiedName~.OnnxExportTests"
-engine_part_for_lane_0="FullyQualifiedName!~.OnnxImportTests&FullyQualifiedName!~.OnnxExportTests"
+engine_part_for_lane_1="FullyQualifiedName~.Onnx"
+engine_part_for_lane_0="FullyQualifiedName!~.Onnx"
 projects=()   # the test project of each run
 lanes=()      # its lane
 names=()      # its name, which its TRX file carries

@@ -40,7 +40,7 @@ public class BFloat16CopiesTests : SingleThreadedFixture
             using DisposeScope scope = NewDisposeScope();
             Tensor perCallLoss = Backward(perCall, perCallSgd, lr, images, labels, step);
             Tensor loss = Backward(withCopies, copiesSgd, lr, images, labels, step);
-            Assert.That(TestModels.Bits(loss), Is.EqualTo(TestModels.Bits(perCallLoss)), $"step {step}'s loss");
+            TestModels.AssertSameBits(TestModels.Bits(loss), TestModels.Bits(perCallLoss), $"step {step}'s loss");
             if (step == 0)
             {
                 // The copies, not the float32 weights, took part: their float32 gradients are still
@@ -58,7 +58,7 @@ public class BFloat16CopiesTests : SingleThreadedFixture
             copiesSgd.CollectGradients();
             for (int i = 0; i < parameters.Length; i++)
             {
-                Assert.That(TestModels.Bits(parameters[i].grad!), Is.EqualTo(TestModels.Bits(perCallParameters[i].grad!)), $"step {step}: parameter {i}'s gradient");
+                TestModels.AssertSameBits(TestModels.Bits(parameters[i].grad!), TestModels.Bits(perCallParameters[i].grad!), $"step {step}: parameter {i}'s gradient");
             }
 
             perCallSgd.Step();
@@ -70,7 +70,7 @@ public class BFloat16CopiesTests : SingleThreadedFixture
         foreach (Parameter cast in castOnes)
         {
             using Tensor expected = cast.detach().to(ScalarType.BFloat16);
-            Assert.That(TestModels.Bits(copiesSgd.BFloat16CopyOf(cast)!), Is.EqualTo(TestModels.Bits(expected)), "each copy is the cast of the stepped weight");
+            TestModels.AssertSameBits(TestModels.Bits(copiesSgd.BFloat16CopyOf(cast)!), TestModels.Bits(expected), "each copy is the cast of the stepped weight");
         }
 
         using (var untrained = new BnInception(Model, seed: 5))
@@ -100,7 +100,7 @@ public class BFloat16CopiesTests : SingleThreadedFixture
         PyTorchStateDict.LoadInto(withCopies, trained.state_dict(), source: "the other network");
         sgd.RefreshBFloat16Copies();
         using Tensor refreshed = withCopies.call(images);
-        Assert.That(TestModels.Bits(refreshed), Is.EqualTo(TestModels.Bits(expected)));
+        TestModels.AssertSameBits(TestModels.Bits(refreshed), TestModels.Bits(expected), "the values' bits");
     }
 
     [Test]
@@ -122,7 +122,7 @@ public class BFloat16CopiesTests : SingleThreadedFixture
         using Tensor images = randn([2, 1, 64, 64]);
         using Tensor expected = perCall.call(images);
         using Tensor logits = model.call(images);
-        Assert.That(TestModels.Bits(logits), Is.EqualTo(TestModels.Bits(expected)));
+        TestModels.AssertSameBits(TestModels.Bits(logits), TestModels.Bits(expected), "the values' bits");
         Assert.Throws<InvalidOperationException>(() => model.UseBFloat16Compute(false).UseBFloat16Copies(_ => null));
     }
 
@@ -146,7 +146,7 @@ public class BFloat16CopiesTests : SingleThreadedFixture
         Dictionary<string, Tensor> actualState = actual.state_dict();
         foreach ((string name, Tensor value) in expected.state_dict())
         {
-            Assert.That(TestModels.Bits(actualState[name]), Is.EqualTo(TestModels.Bits(value)), $"{when}: {name}");
+            TestModels.AssertSameBits(TestModels.Bits(actualState[name]), TestModels.Bits(value), $"{when}: {name}");
         }
     }
 
@@ -158,7 +158,7 @@ public class BFloat16CopiesTests : SingleThreadedFixture
             Assert.That(ours, Has.Length.EqualTo(theirs.Length));
             for (int i = 0; i < ours.Length; i++)
             {
-                Assert.That(TestModels.Bits(ours[i]!), Is.EqualTo(TestModels.Bits(theirs[i]!)), $"momentum buffer {i}");
+                TestModels.AssertSameBits(TestModels.Bits(ours[i]!), TestModels.Bits(theirs[i]!), $"momentum buffer {i}");
             }
         }
         finally

@@ -30,14 +30,14 @@ public class SgdStepTests : SingleThreadedFixture
 
         foreach ((string name, Tensor value) in theirs.state_dict())
         {
-            Assert.That(TestModels.Values(ours.state_dict()[name]), Is.EqualTo(TestModels.Values(value)), name);
+            TestModels.AssertEqualValues(TestModels.Values(ours.state_dict()[name]), TestModels.Values(value), name);
         }
 
         List<SGD.State> theirStates = SgdStep.States(theirOptimizer), ourStates = SgdStep.States(ourOptimizer);
         Assert.That(ourStates, Has.Count.EqualTo(theirStates.Count));
         for (int i = 0; i < theirStates.Count; i++)
         {
-            Assert.That(TestModels.Values(ourStates[i].momentum_buffer!), Is.EqualTo(TestModels.Values(theirStates[i].momentum_buffer!)), $"momentum buffer {i}");
+            TestModels.AssertEqualValues(TestModels.Values(ourStates[i].momentum_buffer!), TestModels.Values(theirStates[i].momentum_buffer!), $"momentum buffer {i}");
         }
 
         using var untrained = new BnInception(Model, seed: 5);

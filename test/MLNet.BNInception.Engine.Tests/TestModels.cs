@@ -38,6 +38,48 @@ internal static class TestModels
     /// <summary>Every value of a float32 tensor (any layout) as its bit pattern, in row-major order: comparisons that tell -0 from 0.</summary>
     public static int[] Bits(Tensor tensor) => [.. Values(tensor).Select(BitConverter.SingleToInt32Bits)];
 
+    /// <summary>
+    /// Asserts that two float arrays hold equal values (as <c>Is.EqualTo</c> compares them: -0 equals 0,
+    /// NaN equals NaN), comparing element by element first because NUnit's comparison of millions of
+    /// boxed floats takes seconds; only a mismatch goes through NUnit, for its message.
+    /// </summary>
+    public static void AssertEqualValues(float[] actual, float[] expected, string what)
+    {
+        bool equal = actual.Length == expected.Length;
+        for (int i = 0; equal && i < actual.Length; i++)
+        {
+            equal = actual[i] == expected[i] || (float.IsNaN(actual[i]) && float.IsNaN(expected[i]));
+        }
+
+        if (!equal)
+        {
+            Assert.That(actual, Is.EqualTo(expected), what);
+        }
+    }
+
+    /// <summary>Asserts that two bit patterns (from <see cref="Bits"/>) are the same, comparing them directly first as <see cref="AssertEqualValues"/> does.</summary>
+    public static void AssertSameBits(int[] actual, int[] expected, string what)
+    {
+        if (!actual.AsSpan().SequenceEqual(expected))
+        {
+            Assert.That(actual, Is.EqualTo(expected), what);
+        }
+    }
+
+    /// <summary>
+    /// Asserts that two byte sequences (files, weights) are the same, directly rather than through
+    /// NUnit's element-by-element comparison of boxed bytes, which takes seconds for a network's
+    /// 40 MB; a failure names the lengths and the first byte that differs.
+    /// </summary>
+    public static void AssertSameBytes(ReadOnlySpan<byte> actual, ReadOnlySpan<byte> expected, string what)
+    {
+        if (!actual.SequenceEqual(expected))
+        {
+            int first = actual.CommonPrefixLength(expected);
+            Assert.Fail($"{what}: {actual.Length} bytes where {expected.Length} were expected; the first difference is at byte {first}.");
+        }
+    }
+
     /// <summary>Whether two tensors hold exactly the same values in the same shape (layouts may differ).</summary>
     public static bool SameValues(Tensor a, Tensor b)
     {
