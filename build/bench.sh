@@ -64,6 +64,7 @@ configurations=(
   "infer 224x224 b32: ONNX Runtime, float32|ours|--mode infer-onnxruntime --side 224 --batch 32"
   "infer 224x224 b32: PyTorch channels-last, BN fused, float32|pytorch|--mode infer --side 224 --batch 32 --fuse"
   "infer 224x224 b32: ours, bfloat16|ours|--mode infer --side 224 --batch 32 --precision bfloat16"
+  "infer 224x224 b32: PyTorch channels-last, autocast bfloat16|pytorch|--mode infer --side 224 --batch 32 --precision bfloat16-autocast"
   "infer 224x224 b32: ML.NET ApplyOnnxModel, float32|ours|--mode infer-mlnet-onnx --side 224 --batch 32"
   "infer 224x224 b64: ONNX Runtime, float32|ours|--mode infer-onnxruntime --side 224 --batch 64"
   "infer 224x224 b1: ours, float32|ours|--mode infer --side 224 --batch 1 --warmup 5 --iterations 30"

@@ -5,7 +5,8 @@ the same work as the C# benchmark, on the independent PyTorch network of the eng
          bfloat16-autocast runs forward and loss under torch.autocast("cpu", torch.bfloat16),
          PyTorch's own mixed precision
   infer  eval mode under torch.inference_mode(); --fuse folds BN into the convolutions first
-         (torch.fx's conv-BN fusion), as the engine's scorer does
+         (torch.fx's conv-BN fusion), as the engine's scorer does; --precision bfloat16-autocast
+         runs it under torch.autocast("cpu", torch.bfloat16)
 --layout channels-last (model.to(memory_format=torch.channels_last)) or contiguous. The line also
 gives the process's peak resident memory (VmHWM), read at the end.
 """
@@ -62,8 +63,10 @@ else:
     net = net.to(memory_format=memory_format)
     images = images.to(memory_format=memory_format)
 
+    autocast = args.precision == "bfloat16-autocast"
+
     def step():
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
             net(images)
 
 for _ in range(args.warmup):
