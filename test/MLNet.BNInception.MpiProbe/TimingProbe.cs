@@ -77,7 +77,7 @@ internal static class TimingProbe
 
     private static double[] TimeAverageGradients(MpiWorld world, BnInceptionOptions network, out long elements)
     {
-        // The trainer's two groups (TrainingRun.CreateOptimizer): conv and fc weights, and the rest.
+        // The trainer's two groups (FlatSgd.ForTraining): conv and fc weights, and the rest.
         using var model = new BnInception(network, seed: 1);
         var decayed = new List<Parameter>();
         var exempt = new List<Parameter>();

@@ -70,6 +70,39 @@ internal sealed class RankShardedBatchSource : ILabelledBatchSource
         return (start, end - start);
     }
 
+    /// <summary>
+    /// The steps of a pass over <paramref name="count"/> examples, every rank's the same: global
+    /// batches of <paramref name="batchSize"/> × <paramref name="size"/> ranks (1 without data
+    /// parallelism), the short last one shared as evenly as it goes (<see cref="Share"/>), so each
+    /// rank must get at least 2 of it, for batch normalization.
+    /// </summary>
+    /// <exception cref="BatchSizeMismatchException">A rank's part of the last batch is under 2, or no batch is full with <paramref name="dropLastBatch"/>.</exception>
+    internal static int StepsPerEpoch(long count, int batchSize, int size, bool dropLastBatch)
+    {
+        long globalBatch = (long)batchSize * size;
+        long remainder = count % globalBatch;
+        if (!dropLastBatch && remainder > 0 && remainder / size < 2)
+        {
+            throw new BatchSizeMismatchException(size == 1
+                ? $"{count} training images in batches of {batchSize} leave a last batch of 1 image, which batch normalization " +
+                  "cannot train on. Set DropLastBatch or change BatchSize."
+                : $"{count} training images in global batches of {batchSize} x {size} processes leave a last global batch of {remainder}, " +
+                  $"which gives a process {remainder / size}: batch normalization needs at least 2 on each. Set DropLastBatch or change BatchSize.",
+                count, batchSize);
+        }
+
+        long steps = dropLastBatch ? count / globalBatch : (count + globalBatch - 1) / globalBatch;
+        if (steps == 0)
+        {
+            throw new BatchSizeMismatchException(size == 1
+                ? $"{count} training images do not fill one batch of {batchSize} with DropLastBatch set."
+                : $"{count} training images do not fill one global batch of {batchSize} x {size} processes with DropLastBatch set.",
+                count, batchSize);
+        }
+
+        return checked((int)steps);
+    }
+
     private IEnumerable<LabelledBatch> Slices(IEnumerable<LabelledBatch> globalBatches)
     {
         _rowsHash = FnvOffsetBasis;

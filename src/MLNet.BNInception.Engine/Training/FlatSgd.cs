@@ -1,3 +1,4 @@
+using MLNet.BNInception.Engine.Network;
 using TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,6 +21,49 @@ namespace MLNet.BNInception.Engine.Training;
 internal sealed class FlatSgd : IDisposable
 {
     private readonly Group[] _groups;
+
+    /// <summary>
+    /// The trainer's optimizer for <paramref name="model"/>: two groups with <paramref name="options"/>'
+    /// learning rate, momentum and Nesterov, weight decay on the convolution and classifier weights
+    /// only (BN's γ and β and all biases are exempt unless DecayBatchNormAndBias is set), and in mixed
+    /// precision the bfloat16 copies the network computes with. Build it after the network has its
+    /// layout and device: the parameters become views into the optimizer's flat buffers then
+    /// (docs/engine.md, "SGD over flat buffers").
+    /// </summary>
+    public static FlatSgd ForTraining(BnInception model, TrainerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        var decayed = new List<Parameter>();
+        var exempt = new List<Parameter>();
+        foreach ((string name, Parameter parameter) in model.named_parameters())
+        {
+            bool isWeightOfConvOrLinear = name.EndsWith("conv.weight", StringComparison.Ordinal) || name == "fc.weight";
+            (isWeightOfConvOrLinear || options.DecayBatchNormAndBias ? decayed : exempt).Add(parameter);
+        }
+
+        // Mixed precision: the layers that compute in bfloat16 use the optimizer's bfloat16 copies of
+        // their weights, cast once per step (docs/engine.md, "Mixed-precision training").
+        var optimizer = new FlatSgd(
+        [
+            (decayed, new FlatSgd.Settings(options.LearningRate, options.Momentum, options.WeightDecay, options.Nesterov)),
+            (exempt, new FlatSgd.Settings(options.LearningRate, options.Momentum, WeightDecay: 0, options.Nesterov)),
+        ], model.ComputesInBFloat16 ? model.ParametersComputedInBFloat16() : null);
+        try
+        {
+            if (model.ComputesInBFloat16)
+            {
+                model.UseBFloat16Copies(optimizer.BFloat16CopyOf);
+            }
+        }
+        catch
+        {
+            optimizer.Dispose();
+            throw;
+        }
+
+        return optimizer;
+    }
 
     /// <summary>
     /// Builds the groups, moving each one's parameters into a flat buffer on their device. Build it

@@ -2,7 +2,6 @@ using System.Diagnostics;
 using MLNet.BNInception.Engine.Distributed;
 using MLNet.BNInception.Engine.Interop;
 using MLNet.BNInception.Engine.Network;
-using TorchSharp.Modules;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -44,7 +43,7 @@ internal sealed class TrainingRun(
             train = new RankShardedBatchSource(train, parallel.Rank, parallel.Size);
         }
 
-        int stepsPerEpoch = StepsPerEpoch(train.Count);
+        int stepsPerEpoch = RankShardedBatchSource.StepsPerEpoch(train.Count, options.BatchSize, WorldSize, options.DropLastBatch);
         if (options.EarlyStopping is not null && validation is null)
         {
             throw new ArgumentException("EarlyStopping needs validation data: pass a validation set or set ValidationFraction.");
@@ -63,7 +62,7 @@ internal sealed class TrainingRun(
             }
 
             model.UseChannelsLast(options.ChannelsLast).UseBFloat16Compute(options.Precision == TrainingPrecision.BFloat16Mixed).to(device);
-            using FlatSgd optimizer = CreateOptimizer(model);
+            using FlatSgd optimizer = FlatSgd.ForTraining(model, options);
             if (checkpoint is not null)
             {
                 _state = RunFiles.Restore(checkpoint, model, optimizer, out best);
@@ -356,43 +355,6 @@ internal sealed class TrainingRun(
         return stop;
     }
 
-    // After the network has its layout and device: the parameters become views into the optimizer's
-    // flat buffers, one per group (docs/engine.md, "SGD over flat buffers").
-    private FlatSgd CreateOptimizer(BnInception model)
-    {
-        // Weight decay goes on convolution and linear weights; BN's γ and β and all biases are
-        // exempt unless DecayBatchNormAndBias is set.
-        var decayed = new List<Parameter>();
-        var exempt = new List<Parameter>();
-        foreach ((string name, Parameter parameter) in model.named_parameters())
-        {
-            bool isWeightOfConvOrLinear = name.EndsWith("conv.weight", StringComparison.Ordinal) || name == "fc.weight";
-            (isWeightOfConvOrLinear || options.DecayBatchNormAndBias ? decayed : exempt).Add(parameter);
-        }
-
-        // Mixed precision: the layers that compute in bfloat16 use the optimizer's bfloat16 copies of
-        // their weights, cast once per step (docs/engine.md, "Mixed-precision training").
-        var optimizer = new FlatSgd(
-        [
-            (decayed, new FlatSgd.Settings(options.LearningRate, options.Momentum, options.WeightDecay, options.Nesterov)),
-            (exempt, new FlatSgd.Settings(options.LearningRate, options.Momentum, WeightDecay: 0, options.Nesterov)),
-        ], model.ComputesInBFloat16 ? model.ParametersComputedInBFloat16() : null);
-        try
-        {
-            if (model.ComputesInBFloat16)
-            {
-                model.UseBFloat16Copies(optimizer.BFloat16CopyOf);
-            }
-        }
-        catch
-        {
-            optimizer.Dispose();
-            throw;
-        }
-
-        return optimizer;
-    }
-
     // Every rank holds the same network and state at a checkpoint; one writes it.
     private void SaveCheckpoint(BnInception model, FlatSgd optimizer, Dictionary<string, Tensor>? best)
     {
@@ -420,34 +382,5 @@ internal sealed class TrainingRun(
             Step = step.Step,
             LearningRate = step.LearningRate,
         };
-    }
-
-    // In a data-parallel run the steps of every rank: global batches of BatchSize x ranks, a short
-    // last one shared as evenly as it goes (RankShardedBatchSource), so that each rank gets at least 2.
-    private int StepsPerEpoch(long count)
-    {
-        int size = WorldSize;
-        long globalBatch = (long)options.BatchSize * size;
-        long remainder = count % globalBatch;
-        if (!options.DropLastBatch && remainder > 0 && remainder / size < 2)
-        {
-            throw new BatchSizeMismatchException(size == 1
-                ? $"{count} training images in batches of {options.BatchSize} leave a last batch of 1 image, which batch normalization " +
-                  "cannot train on. Set DropLastBatch or change BatchSize."
-                : $"{count} training images in global batches of {options.BatchSize} x {size} processes leave a last global batch of {remainder}, " +
-                  $"which gives a process {remainder / size}: batch normalization needs at least 2 on each. Set DropLastBatch or change BatchSize.",
-                count, options.BatchSize);
-        }
-
-        long steps = options.DropLastBatch ? count / globalBatch : (count + globalBatch - 1) / globalBatch;
-        if (steps == 0)
-        {
-            throw new BatchSizeMismatchException(size == 1
-                ? $"{count} training images do not fill one batch of {options.BatchSize} with DropLastBatch set."
-                : $"{count} training images do not fill one global batch of {options.BatchSize} x {size} processes with DropLastBatch set.",
-                count, options.BatchSize);
-        }
-
-        return checked((int)steps);
     }
 }
