@@ -47,6 +47,15 @@ public sealed record OnnxExportOptions
     /// <summary>The largest <see cref="ImageSize"/> accepted: the weight matrices grow with it.</summary>
     public const int MaximumImageSize = 4096;
 
+    /// <summary>
+    /// Why images of side <paramref name="imageSize"/> cannot go to a network of side
+    /// <paramref name="inputSize"/> through the whole-image resize, or null when they can: the one
+    /// wording of the rule, for the exporter and the ML.NET trainer's ImageSize alike.
+    /// </summary>
+    internal static string? ImageSizeProblem(int imageSize, int inputSize) =>
+        imageSize >= inputSize && imageSize <= MaximumImageSize ? null
+            : $"ImageSize {imageSize} does not fit InputSize {inputSize}: the images must be at least the network's side ({inputSize}) and at most {MaximumImageSize}.";
+
     /// <summary>Name of the graph's input. Default "input".</summary>
     public string InputName { get; init; } = "input";
 

@@ -89,11 +89,9 @@ public static class OnnxExporter
             throw new ArgumentException("IncludeNormalization needs Normalization to be set.", nameof(options));
         }
 
-        if (options.ImageSize is int imageSize && (imageSize < model.InputSize || imageSize > OnnxExportOptions.MaximumImageSize))
+        if (options.ImageSize is int imageSize && OnnxExportOptions.ImageSizeProblem(imageSize, model.InputSize) is string imageSizeProblem)
         {
-            throw new ArgumentException(
-                $"ImageSize {imageSize} is not supported for a network of InputSize {model.InputSize}: the images must be at least the network's side " +
-                $"(null or {model.InputSize} for no resize) and at most {OnnxExportOptions.MaximumImageSize}.", nameof(options));
+            throw new ArgumentException($"{imageSizeProblem} Null or {model.InputSize} exports without a resize.", nameof(options));
         }
 
         options.Normalization?.Validate(model.InputChannels);

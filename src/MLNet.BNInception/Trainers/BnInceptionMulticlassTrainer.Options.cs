@@ -152,11 +152,10 @@ public sealed partial class BnInceptionMulticlassTrainer
                     throw new ArgumentOutOfRangeException(nameof(InputSize), inputSize, inputProblem);
                 }
 
-                if (ImageSize < inputSize || ImageSize > OnnxExportOptions.MaximumImageSize)
+                if (OnnxExportOptions.ImageSizeProblem(ImageSize, inputSize) is string imageSizeProblem)
                 {
                     throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize,
-                        $"ImageSize {ImageSize} does not fit InputSize {inputSize}: the images must be at least the network's side ({inputSize}) " +
-                        $"and at most {OnnxExportOptions.MaximumImageSize}; resize them to at least {inputSize}x{inputSize} with ResizeImages, or lower InputSize.");
+                        $"{imageSizeProblem} Resize the images to at least {inputSize}x{inputSize} with ResizeImages, or lower InputSize.");
                 }
             }
 
