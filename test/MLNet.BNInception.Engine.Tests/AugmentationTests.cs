@@ -14,10 +14,14 @@ public class AugmentationTests : SingleThreadedFixture
 {
     private const int Draws = CropBoxes.DrawsPerImage;
 
-    private static Tensor Ramp(int count) =>
-        // Each image is a left-to-right ramp with its own offset, so flips and crops are visible.
-        (arange(0, 8, dtype: ScalarType.Float32).reshape(1, 1, 1, 8).expand(count, 1, 8, 8)
-         + arange(0, count, dtype: ScalarType.Float32).reshape(count, 1, 1, 1) * 100).contiguous();
+    // Each image is a left-to-right ramp with its own offset, so flips and crops are visible.
+    private static Tensor Ramp(int count)
+    {
+        using DisposeScope scope = NewDisposeScope();
+        Tensor offsets = TestTensors.Times(TestTensors.Range(count, ScalarType.Float32).reshape(count, 1, 1, 1), 100);
+        Tensor ramps = TestTensors.Range(8, ScalarType.Float32).reshape(1, 1, 1, 8).expand(count, 1, 8, 8);
+        return ramps.add(offsets, TestTensors.One).contiguous().MoveToOuterDisposeScope();
+    }
 
     [Test]
     public void FlipsAboutHalfTheImagesAndLeavesTheRestUntouched()
@@ -199,7 +203,7 @@ public class AugmentationTests : SingleThreadedFixture
         Assert.That(worst, Is.LessThan(1e-5));
         if (channelsLast)
         {
-            Assert.That(TestModels.SameValues(batched, ImageAugmenter.Resample(images, boxes, size)), "the layout does not change the result");
+            Assert.That(TestTensors.SameBytes(batched, ImageAugmenter.Resample(images, boxes, size)), "the layout does not change the result");
         }
     }
 

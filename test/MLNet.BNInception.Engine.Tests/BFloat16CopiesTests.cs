@@ -26,6 +26,8 @@ public class BFloat16CopiesTests : SingleThreadedFixture
         using FlatSgd perCallSgd = new(Groups(perCall));
         using FlatSgd copiesSgd = new(Groups(withCopies), withCopies.ParametersComputedInBFloat16());
         withCopies.UseBFloat16Copies(copiesSgd.BFloat16CopyOf);
+        // Frees the gradients' wrappers (.grad makes a new one each time) and the casts compared.
+        using DisposeScope wrappers = NewDisposeScope();
         Parameter[] perCallParameters = [.. perCall.parameters()], parameters = [.. withCopies.parameters()];
         Parameter[] castOnes = [.. withCopies.ParametersComputedInBFloat16()];
         Assert.That(castOnes.Select(copiesSgd.BFloat16CopyOf), Is.All.Not.Null, "every convolution and classifier parameter has a copy");

@@ -38,10 +38,9 @@ public class DataParallelTests : SingleThreadedFixture
             double largestUpdate = 0;
             foreach ((string name, Tensor trained) in parallel)
             {
-                using Tensor update = expected[name] - start[name];
-                using Tensor difference = trained - expected[name];
-                double updateSize = update.abs().max().item<float>();
-                double differenceSize = difference.abs().max().item<float>();
+                using DisposeScope scope = NewDisposeScope();
+                double updateSize = expected[name].sub(start[name]).abs().max().item<float>();
+                double differenceSize = trained.sub(expected[name]).abs().max().item<float>();
                 largestUpdate = Math.Max(largestUpdate, updateSize);
                 // The averaged gradient equals the 8-image batch's within float rounding: the step
                 // agrees to a thousandth of its size (a sum instead of a mean, or one rank's batch
@@ -128,7 +127,8 @@ public class DataParallelTests : SingleThreadedFixture
         const int count = 22;
         using Tensor images = zeros(count, 1, 64, 64);
         using Scalar classes = 3L.ToScalar();
-        using Tensor labels = arange(count, ScalarType.Int64).remainder(classes);
+        using Tensor range = TestTensors.Range(count, ScalarType.Int64);
+        using Tensor labels = range.remainder(classes);
         var model = new BnInceptionOptions { NumClasses = 3, InputSize = 64, InputChannels = 1 };
         var global = new InMemoryBatchSource(images, labels, model);
 
@@ -155,12 +155,12 @@ public class DataParallelTests : SingleThreadedFixture
     private static (Tensor Images, Tensor Labels) WriteData(string path, int count)
     {
         using var generator = new Generator(2024);
+        using DisposeScope scope = NewDisposeScope();
         Tensor labels = randint(0, 3, [count], generator: generator);
-        using Tensor noise = rand([count, 1, 64, 64], generator: generator);
-        using Tensor brightness = labels.to(ScalarType.Float32).reshape(count, 1, 1, 1);
-        Tensor images = noise + brightness;
+        Tensor noise = rand([count, 1, 64, 64], generator: generator);
+        Tensor images = noise.add(labels.to(ScalarType.Float32).reshape(count, 1, 1, 1), TestTensors.One);
         PyTorchStateDict.Save([new("images", images), new("labels", labels)], path);
-        return (images, labels);
+        return (images.DetachFromDisposeScope(), labels.DetachFromDisposeScope());
     }
 
     private static IReadOnlyList<string> Hashes(ExternalProcess.Result job) =>

@@ -25,6 +25,8 @@ public class FlatSgdTests : SingleThreadedFixture
         using var ours = new BnInception(Model, seed: 5).UseChannelsLast(channelsLast);
         using SGD perParameter = PerParameterOptimizer(theirs, settings);
         using FlatSgd flat = new(Groups(ours, settings));
+        // Frees the wrappers that TorchSharp's state_dict and the comparisons make.
+        using DisposeScope wrappers = NewDisposeScope();
         manual_seed(9);
         using Tensor images = randn([4, 1, 64, 64]);
         using Tensor labels = tensor(new long[] { 0, 1, 2, 1 });
@@ -125,8 +127,8 @@ public class FlatSgdTests : SingleThreadedFixture
         var one = new int[1000];
         for (int i = 0; i < 1000; i++)
         {
-            using Tensor ai = a[i].reshape(1), bi = b[i].reshape(1);
-            using Tensor sum = ai.add(bi, alpha: alpha);
+            using DisposeScope scope = NewDisposeScope();
+            Tensor sum = a[i].reshape(1).add(b[i].reshape(1), alpha: alpha);
             one[i] = TestModels.Bits(sum)[0];
         }
 

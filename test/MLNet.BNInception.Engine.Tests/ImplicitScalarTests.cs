@@ -15,6 +15,15 @@ public class ImplicitScalarTests
     }
 
     [Test]
+    public void NoCodeOfTheseTestsHandsTorchSharpAnImplicitScalar()
+    {
+        // A crash in a test is a crash of the run; the examples below are read, never run.
+        string examples = typeof(ImplicitScalarTests).FullName + ".";
+        string[] found = [.. ImplicitScalarScan.Find(typeof(ImplicitScalarTests).Assembly).Where(line => !line.StartsWith(examples, StringComparison.Ordinal))];
+        Assert.That(found, Is.Empty, "\n" + string.Join("\n", found));
+    }
+
+    [Test]
     public void TheScanFindsANumberHandedOverAndOneMadeInsideTorchSharp()
     {
         string[] found = ImplicitScalarScan.Find(typeof(ImplicitScalarTests).Assembly)
@@ -26,6 +35,7 @@ public class ImplicitScalarTests
         Assert.That(found, Has.Some.Matches(@"\.Steps\(Optimizer\) → .*\.step\(Func`1\), overridden by TorchSharp\.Modules\.SGD\.step\("),
             "a virtual call is followed into TorchSharp's overrides");
         Assert.That(found, Has.None.Contains(".HoldsItsScalar("));
+        Assert.That(found, Has.None.Contains(".RunsAReference("), "a method marked as a reference path is passed over");
     }
 
     // Read by the test above, never run.
@@ -36,6 +46,9 @@ public class ImplicitScalarTests
     private static Tensor AddsAScalar(Tensor input, Scalar value) => input.add(value);
 
     private static void Steps(optim.Optimizer optimizer) => optimizer.step();
+
+    [ReferencePath]
+    private static Tensor RunsAReference(Tensor input) => input.add(1);
 
     private static Tensor HoldsItsScalar(Tensor input)
     {

@@ -124,7 +124,7 @@ public class InferenceTests
         float[] before = TestModels.Values(scorer.Logits(images));
         using (no_grad())
         {
-            model.Classifier.weight.fill_(0);
+            model.Classifier.weight.zero_();
         }
 
         Assert.That(TestModels.Values(scorer.Logits(images)), Is.EqualTo(before));

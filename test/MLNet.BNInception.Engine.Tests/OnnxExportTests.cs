@@ -78,7 +78,8 @@ public class OnnxExportTests
 
         using DisposeScope scope = NewDisposeScope();
         (Tensor images, _) = FashionMnist.LoadTensors(FashionMnist.DefaultFolder, "t10k", 0, 8, 64);
-        Tensor normalised = (images - 0.2860) / 0.3530;
+        using Scalar mean = 0.2860.ToScalar(), deviation = 0.3530.ToScalar();
+        Tensor normalised = images.sub(mean).div(deviation);
         using var scorer = new BnInceptionScorer(model);
         using var runtime = new OnnxRuntimeReference(path);
         AssertSameScores(scorer.Logits(normalised), runtime.Run(images, OnnxExporter.LogitsOutput), "logits from raw pixels");

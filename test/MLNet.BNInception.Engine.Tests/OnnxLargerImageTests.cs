@@ -41,7 +41,8 @@ public class OnnxLargerImageTests
         manual_seed(47);
         Tensor images = rand([3, channels, 96, 96]);
         // With the normalisation in the graph, the file takes raw pixels; the scorer takes them normalised.
-        Tensor ours = scorer.Logits(includeNormalization ? images.sub(0.4f).div(0.25f) : images);
+        using Scalar mean = 0.4f.ToScalar(), deviation = 0.25f.ToScalar();
+        Tensor ours = scorer.Logits(includeNormalization ? images.sub(mean).div(deviation) : images);
         Tensor theirs = runtime.Run(images, OnnxExporter.LogitsOutput);
         Assert.That(theirs.shape, Is.EqualTo(ours.shape));
         TestModels.AssertCloseToScale(TestModels.Values(theirs), TestModels.Values(ours), "ONNX Runtime's logits of 96 x 96 images");

@@ -36,7 +36,7 @@ public class PyTorchStateDictLoadIntoTests
     {
         foreach ((string key, Tensor value) in module.state_dict())
         {
-            Assert.That(TestModels.SameValues(value, before[key]), Is.True, $"'{key}' is unchanged");
+            Assert.That(TestTensors.SameBytes(value, before[key]), Is.True, $"'{key}' is unchanged");
         }
     }
 
@@ -83,7 +83,7 @@ public class PyTorchStateDictLoadIntoTests
 
         var error = Assert.Throws<InvalidDataException>(() => PyTorchStateDict.LoadInto(net, given, source: Source));
         Assert.That(error!.Message, Is.EqualTo($"{Source}: '1.bias' has shape [1], the model's is [2]."));
-        Assert.That(TestModels.SameValues(given["0.weight"], before["0.weight"]), Is.False, "the given weight differs, so a copy would show");
+        Assert.That(TestTensors.SameBytes(given["0.weight"], before["0.weight"]), Is.False, "the given weight differs, so a copy would show");
         AssertUnchanged(net, before);
 
         // Not strict: an extra or missing key is allowed, a wrong shape still is not.
@@ -132,10 +132,10 @@ public class PyTorchStateDictLoadIntoTests
         foreach ((string key, Tensor value) in net.state_dict())
         {
             Tensor expected = key == "1.weight" ? before[key] : given[key];
-            Assert.That(TestModels.SameValues(value, expected), Is.True, key);
+            Assert.That(TestTensors.SameBytes(value, expected), Is.True, key);
         }
 
-        Assert.That(TestModels.SameValues(before["0.weight"], given["0.weight"]), Is.False, "the copy is visible");
+        Assert.That(TestTensors.SameBytes(before["0.weight"], given["0.weight"]), Is.False, "the copy is visible");
     }
 
     /// <summary>
@@ -166,14 +166,14 @@ public class PyTorchStateDictLoadIntoTests
         {
             Assert.That(value, Is.SameAs(targets[key]), $"'{key}' is still the module's own tensor");
             Assert.That(value.stride(), Is.EqualTo(strides[key]), $"'{key}' keeps its strides");
-            Assert.That(TestModels.SameValues(value, expected[key]), Is.True, $"'{key}' holds the loaded values");
+            Assert.That(TestTensors.SameBytes(value, expected[key]), Is.True, $"'{key}' holds the loaded values");
         }
 
         Assert.That(net.Blocks().All(block => ChannelsLast.Is(block.Block.Conv.weight)), Is.True, "every convolution weight is channels-last");
         Assert.That(net.parameters().All(parameter => parameter.requires_grad), Is.True, "still trainable");
 
         // The values were copied: the loaded tensors are not the module's.
-        loaded[0].Value.fill_(0);
-        Assert.That(TestModels.SameValues(after[loaded[0].Key], expected[loaded[0].Key]), Is.True);
+        loaded[0].Value.zero_();
+        Assert.That(TestTensors.SameBytes(after[loaded[0].Key], expected[loaded[0].Key]), Is.True);
     }
 }

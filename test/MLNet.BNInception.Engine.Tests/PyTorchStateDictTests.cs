@@ -96,8 +96,8 @@ public class PyTorchStateDictTests
         Dictionary<string, Tensor> loaded = PyTorchStateDict.Load(s_python.File("views.pt")).ToDictionary();
         Assert.That(loaded.Values.All(tensor => tensor.is_contiguous()), Is.True, "row-major, channels-last and stride-0 tensors included");
         float before = loaded["base"][1, 0].item<float>();
-        loaded["row"].fill_(1000);
-        loaded["expanded"].fill_(2000);
+        TestTensors.Fill(loaded["row"], 1000);
+        TestTensors.Fill(loaded["expanded"], 2000);
         Assert.That(loaded["base"][1, 0].item<float>(), Is.EqualTo(before));
         Assert.That(loaded["expanded"].sum().item<float>(), Is.EqualTo(2000f * 18), "each of the 18 elements is its own");
     }
@@ -122,7 +122,7 @@ public class PyTorchStateDictTests
             new("double", randn([2], ScalarType.Float64)),
             new("half", randn([5]).to(ScalarType.Float16)),
             new("bfloat16", randn([5]).to(ScalarType.BFloat16)),
-            new("long", arange(-5, 5)),
+            new("long", TestTensors.Range(-5, 5, ScalarType.Int64)),
             new("scalar", tensor(42L)),
             new("byte", tensor(new byte[] { 0, 1, 255 })),
             new("bool", tensor(new[] { true, false })),
@@ -150,8 +150,8 @@ public class PyTorchStateDictTests
     {
         using var folder = new TemporaryDirectory();
         using DisposeScope scope = NewDisposeScope();
-        Tensor grid = arange(2 * 3 * 4 * 5, dtype: ScalarType.Float32).reshape(2, 3, 4, 5);
-        Tensor matrix = arange(4 * 6, dtype: ScalarType.Float64).reshape(4, 6);
+        Tensor grid = TestTensors.Range(2 * 3 * 4 * 5, ScalarType.Float32).reshape(2, 3, 4, 5);
+        Tensor matrix = TestTensors.Range(4 * 6, ScalarType.Float64).reshape(4, 6);
         var entries = new List<KeyValuePair<string, Tensor>>
         {
             new("channels_last", ChannelsLast.Of(grid)),
@@ -159,7 +159,7 @@ public class PyTorchStateDictTests
             new("transposed", matrix.t()),
             new("slice", matrix.slice(0, 1, 3, 1).slice(1, 2, 5, 1)),
             new("every_other_column", matrix.slice(1, 0, 6, 2)),
-            new("expanded", arange(3).expand(2, 3)),
+            new("expanded", TestTensors.Range(3, ScalarType.Int64).expand(2, 3)),
         };
         Assert.That(entries.Where(pair => pair.Value.is_contiguous()).Select(pair => pair.Key), Is.Empty, "every layout differs from row-major");
         Assert.That(ChannelsLast.Is(entries[0].Value) && ChannelsLast.Is(entries[1].Value), Is.True);
@@ -213,6 +213,8 @@ public class PyTorchStateDictTests
     {
         using var folder = new TemporaryDirectory();
         manual_seed(5);
+        // Frees what TorchSharp's Conv2d constructor leaves behind.
+        using DisposeScope leftovers = NewDisposeScope();
         using var module = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2));
         using (DisposeScope scope = NewDisposeScope())
         {
@@ -257,9 +259,9 @@ public class PyTorchStateDictTests
         var entries = new List<KeyValuePair<string, Tensor>>();
         foreach (ScalarType type in SavedTypes)
         {
-            Tensor source = arange(0, 6, dtype: ScalarType.Float64).reshape(2, 3);
+            Tensor source = TestTensors.Range(6, ScalarType.Float64).reshape(2, 3);
             entries.Add(new(type.ToString(), source.to(type)));
-            entries.Add(new(type + ".scalar", full([], 1, type)));
+            entries.Add(new(type + ".scalar", ones([], type)));
             entries.Add(new(type + ".empty", zeros([0], type)));
             entries.Add(new(type + ".empty2d", zeros([2, 0], type)));
         }
@@ -303,7 +305,8 @@ public class PyTorchStateDictTests
     public void SavingLeavesNoTensorBehind()
     {
         using var folder = new TemporaryDirectory();
-        using Tensor channelsLast = ChannelsLast.Of(randn([2, 3, 4, 5]));
+        using Tensor values = randn([2, 3, 4, 5]);
+        using Tensor channelsLast = ChannelsLast.Of(values);
         using Tensor parameter = randn([3]).requires_grad_();
         long before = LiveTensors;
         PyTorchStateDict.Save([new("channels_last", channelsLast), new("parameter", parameter)], folder.File("weights.pt"));
@@ -358,7 +361,8 @@ public class PyTorchStateDictTests
     public void DamagedArchivesGiveClearErrors()
     {
         using var folder = new TemporaryDirectory();
-        using Tensor tensor = arange(1, 7, dtype: ScalarType.Float32).reshape(2, 3);
+        using Tensor range = TestTensors.Range(1, 7, ScalarType.Float32);
+        using Tensor tensor = range.reshape(2, 3);
         byte[] valid = SaveToBytes(tensor);
 
         string Write(string name, byte[] bytes)

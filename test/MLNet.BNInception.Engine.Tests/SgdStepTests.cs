@@ -23,7 +23,7 @@ public class SgdStepTests : SingleThreadedFixture
         for (int step = 0; step < 3; step++)
         {
             Backward(theirs, theirOptimizer, images, labels, step);
-            theirOptimizer.step();
+            WithoutCollections.Run(TorchSharpsOwnStep(theirOptimizer));
             Backward(ours, ourOptimizer, images, labels, step);
             SgdStep.Apply(ourOptimizer);
         }
@@ -44,6 +44,13 @@ public class SgdStepTests : SingleThreadedFixture
         Assert.That(TestModels.Values(ours.state_dict()["conv1.conv.weight"]), Is.Not.EqualTo(TestModels.Values(untrained.state_dict()["conv1.conv.weight"])),
             "the steps moved the weights");
     }
+
+    // TorchSharp's SGD.step, the reference, makes implicit Scalars: it runs without collections.
+    private static Action TorchSharpsOwnStep(SGD optimizer) => [ReferencePath] () =>
+    {
+        using DisposeScope scope = NewDisposeScope();
+        optimizer.step();
+    };
 
     // Two groups as the trainer makes them: decay on the convolution and classifier weights only.
     private static SGD Optimizer(BnInception model, bool nesterov)

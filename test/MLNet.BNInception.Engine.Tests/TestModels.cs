@@ -15,6 +15,8 @@ internal static class TestModels
         var model = new BnInception(options, seed);
         manual_seed((long)seed + 1);
         using IDisposable noGrad = no_grad();
+        // The in-place calls return tensors of their own (test/Shared/FinalizedTensors.cs).
+        using DisposeScope scope = NewDisposeScope();
         foreach (BatchNorm2d bn in model.modules().OfType<BatchNorm2d>())
         {
             bn.weight.uniform_(0.5, 1.5);
@@ -31,8 +33,13 @@ internal static class TestModels
     /// <summary>Every value of a float tensor (any layout or type) as float32, in row-major order.</summary>
     public static float[] Values(Tensor tensor)
     {
-        using Tensor compact = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
-        return compact.data<float>().ToArray();
+        // The scope holds each tensor of the chain until the values are read, and the argument is
+        // kept to the end: a tensor dropped mid-chain can be freed during the next native call
+        // (test/Shared/FinalizedTensors.cs).
+        using DisposeScope scope = NewDisposeScope();
+        float[] values = tensor.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        GC.KeepAlive(tensor);
+        return values;
     }
 
     /// <summary>Every value of a float32 tensor (any layout) as its bit pattern, in row-major order: comparisons that tell -0 from 0.</summary>
@@ -78,14 +85,6 @@ internal static class TestModels
             int first = actual.CommonPrefixLength(expected);
             Assert.Fail($"{what}: {actual.Length} bytes where {expected.Length} were expected; the first difference is at byte {first}.");
         }
-    }
-
-    /// <summary>Whether two tensors hold exactly the same values in the same shape (layouts may differ).</summary>
-    public static bool SameValues(Tensor a, Tensor b)
-    {
-        using Tensor left = a.detach().cpu().contiguous();
-        using Tensor right = b.detach().cpu().contiguous();
-        return left.dtype == right.dtype && left.shape.SequenceEqual(right.shape) && left.bytes.SequenceEqual(right.bytes);
     }
 
     /// <summary>Asserts that two sets of scores differ by less than <paramref name="relative"/> of the largest magnitude in <paramref name="expected"/>.</summary>

@@ -13,4 +13,10 @@ public class ImplicitScalarTests
     {
         ImplicitScalarScan.AssertNoneIn(typeof(Figure1Experiment).Assembly);
     }
+
+    [Test]
+    public void NoCodeOfTheseTestsHandsTorchSharpAnImplicitScalar()
+    {
+        ImplicitScalarScan.AssertNoneIn(typeof(ImplicitScalarTests).Assembly);
+    }
 }

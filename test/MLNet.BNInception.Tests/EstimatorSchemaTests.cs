@@ -34,7 +34,7 @@ public class EstimatorSchemaTests
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
         SchemaShape promised = loader.Append(pipeline).GetOutputSchema();
-        var model = pipeline.Fit(loader.Load(files.TrainCsv));
+        using var model = pipeline.Fit(loader.Load(files.TrainCsv));
         DataViewSchema fitted = model.GetOutputSchema(loader.GetOutputSchema());
 
         string[] visible = fitted.Where(column => !column.IsHidden).Select(column => column.Name).ToArray();

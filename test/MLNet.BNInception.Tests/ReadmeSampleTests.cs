@@ -42,7 +42,7 @@ public class ReadmeSampleTests
                 preset: BnInceptionPreset.BnX5, log: mlContext))
             .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedLabel"));
 
-        var model = pipeline.Fit(train);
+        using var model = pipeline.Fit(train);   // disposing frees the network's native memory
         var metrics = mlContext.MulticlassClassification.Evaluate(model.Transform(test));
         Console.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
         mlContext.Model.Save(model, train.Schema, modelPath);   // loads without this package: see docs

@@ -39,12 +39,13 @@ internal static class ImplicitScalarScan
 
     /// <summary>
     /// Every place in <paramref name="assembly"/> that makes an implicit Scalar for TorchSharp, as
-    /// "our method → what it calls (→ how that makes one)".
+    /// "our method → what it calls (→ how that makes one)"; methods marked
+    /// <see cref="ReferencePathAttribute"/> (run without collections) are passed over.
     /// </summary>
     public static IReadOnlyList<string> Find(Assembly assembly)
     {
         var findings = new List<string>();
-        foreach (MethodBase method in MethodsOf(assembly))
+        foreach (MethodBase method in MethodsOf(assembly).Where(method => !method.IsDefined(typeof(ReferencePathAttribute), inherit: false)))
         {
             foreach (MethodBase callee in Callees(method).Distinct())
             {

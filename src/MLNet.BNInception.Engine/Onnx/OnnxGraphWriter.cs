@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MLNet.BNInception.Engine.Onnx;
@@ -12,11 +13,15 @@ internal sealed class OnnxGraphWriter
     /// <summary>Adds a float32 constant holding <paramref name="tensor"/>'s values and returns its name.</summary>
     public string Initializer(string name, Tensor tensor)
     {
-        // Row-major float32 on the CPU, whatever the tensor's layout, type or device.
-        using Tensor values = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
+        // Row-major float32 on the CPU, whatever the tensor's layout, type or device. The scope holds
+        // each tensor of the chain until its bytes are read: one dropped mid-chain can be freed by a
+        // collection during the next native call (docs/engine.md, "Tensors that stay alive").
+        using DisposeScope scope = NewDisposeScope();
+        Tensor values = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
         var proto = new TensorProto { Name = Unique(name), DataType = (int)OnnxDataType.Float, RawData = values.bytes.ToArray() };
         proto.Dims.AddRange(values.shape);
         Graph.Initializer.Add(proto);
+        GC.KeepAlive(tensor);
         return proto.Name;
     }
 

@@ -15,4 +15,13 @@ internal static class ClassIndices
         Tensor bad = labels.lt(zero).logical_or(labels.ge(classes)).nonzero();
         return bad.size(0) > 0 ? bad[0, 0].item<long>() : -1;
     }
+
+    /// <summary>The label at <paramref name="position"/>, for an error message.</summary>
+    public static long At(Tensor labels, long position)
+    {
+        // The element's tensor is disposed after item() reads it: one left to the finalizer could
+        // be freed during that read (docs/engine.md, "Tensors that stay alive").
+        using Tensor label = labels[position];
+        return label.item<long>();
+    }
 }

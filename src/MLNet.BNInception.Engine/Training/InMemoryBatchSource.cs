@@ -43,7 +43,7 @@ public sealed class InMemoryBatchSource : ILabelledBatchSource
         if (row >= 0)
         {
             throw new ArgumentException(
-                $"The {what} label at row {row} is {labels[row].item<long>()}, outside 0..{model.NumClasses - 1} (NumClasses is {model.NumClasses}).",
+                $"The {what} label at row {row} is {ClassIndices.At(labels, row)}, outside 0..{model.NumClasses - 1} (NumClasses is {model.NumClasses}).",
                 nameof(labels));
         }
 

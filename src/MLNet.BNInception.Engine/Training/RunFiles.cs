@@ -88,6 +88,8 @@ internal static class RunFiles
     {
         target ??= [];
         using IDisposable noGrad = no_grad();
+        // Frees what copy_ and detach return; the clones leave it (docs/engine.md, "Tensors that stay alive").
+        using DisposeScope scope = NewDisposeScope();
         foreach ((string key, Tensor value) in source)
         {
             if (target.TryGetValue(key, out Tensor? existing))

@@ -279,7 +279,7 @@ internal sealed class TrainingRun(
         if (position >= 0)
         {
             throw new ArgumentException(
-                $"The training label at row {batch.Rows[(int)position]} is {labels[position].item<long>()}, outside 0..{modelOptions.NumClasses - 1} " +
+                $"The training label at row {batch.Rows[(int)position]} is {ClassIndices.At(labels, position)}, outside 0..{modelOptions.NumClasses - 1} " +
                 $"(NumClasses is {modelOptions.NumClasses}).");
         }
     }
