@@ -23,7 +23,7 @@ public class ArgumentTests
     public enum Case
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
-        OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize,
+        OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, TrainBadInputSize, TrainSizeBelowInputSize,
         TrainHeaderOnly,
         TrainBadPrecision, TrainOnAMissingGpu, TrainBadDevice, ScoreOnAMissingGpu, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
     }
@@ -50,6 +50,8 @@ public class ArgumentTests
     [TestCase(Case.TrainHeaderOnly, 3, "header.csv' has a header and no rows: there is nothing to train on")]
     [TestCase(Case.TrainZeroEpochs, 2, "the training settings are not valid: Epochs must be at least 1, not 0.")]
     [TestCase(Case.TrainBadSize, 2, "--size 100 is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, 160, 192, 224, 256, …)")]
+    [TestCase(Case.TrainBadInputSize, 2, "--input-size 100 is not supported: the side must be a multiple of 32 and at least 64")]
+    [TestCase(Case.TrainSizeBelowInputSize, 2, "--size 64 does not fit --input-size 96: the images must be at least the network's side (96) and at most 4096")]
     [TestCase(Case.TrainBadPrecision, 2, "Argument 'half' not recognized. Must be one of: 'float32' 'bfloat16-mixed'")]
     [TestCase(Case.TrainOnAMissingGpu, 2, "--device cuda:1: Device 'cuda:1' was asked for, but this process's libtorch backend has no usable CUDA device")]
     [TestCase(Case.TrainBadDevice, 2, "--device tpu: Device 'tpu' is not a device name; use \"cpu\", \"cuda\" or \"cuda:N\".")]
@@ -116,6 +118,8 @@ public class ArgumentTests
             Case.TrainHeaderOnly => ["train", "--train", work.File("header.csv"), "--out", work.File("m.zip")],
             Case.TrainZeroEpochs => ["train", "--train", data.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
             Case.TrainBadSize => ["train", "--train", data.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
+            Case.TrainBadInputSize => ["train", "--train", data.TrainCsv, "--size", "128", "--input-size", "100", "--out", work.File("m.zip")],
+            Case.TrainSizeBelowInputSize => ["train", "--train", data.TrainCsv, "--size", "64", "--input-size", "96", "--out", work.File("m.zip")],
             Case.TrainBadPrecision => ["train", "--train", data.TrainCsv, "--precision", "half", "--out", work.File("m.zip")],
             Case.TrainOnAMissingGpu => ["train", "--train", data.TrainCsv, "--device", "cuda:1", "--out", work.File("m.zip")],
             Case.TrainBadDevice => ["train", "--train", data.TrainCsv, "--device", "tpu", "--out", work.File("m.zip")],

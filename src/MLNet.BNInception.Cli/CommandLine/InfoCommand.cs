@@ -30,7 +30,7 @@ internal static class InfoCommand
 
     internal sealed record ModelDescription(
         string Model, long Bytes, IReadOnlyList<string> Pipeline, IReadOnlyList<string> InputColumns, string PathColumn, string? ImageFolder,
-        IReadOnlyList<string> Preprocessing, string FeatureColumn, int Channels, int ImageSize, int Classes, IReadOnlyList<string> ClassLabels,
+        IReadOnlyList<string> Preprocessing, string FeatureColumn, int Channels, int ImageSize, int NetworkSide, int Classes, IReadOnlyList<string> ClassLabels,
         string BatchNorm, string Activation, string? Normalization, int Opset, IReadOnlyDictionary<string, string> Versions)
     {
         public string ToText() => string.Join(Environment.NewLine,
@@ -40,7 +40,7 @@ internal static class InfoCommand
             $"input columns  {string.Join(", ", InputColumns)}",
             $"images         paths in '{PathColumn}', relative to {(ImageFolder is null ? "the current directory" : $"'{ImageFolder}'")}",
             $"preprocessing  {string.Join("; ", Preprocessing)}",
-            $"network        BN-Inception, input '{FeatureColumn}' {Channels}×{ImageSize}×{ImageSize}, {Classes} classes, {Activation}, {BatchNorm}{(Normalization is null ? "" : $", normalises its input as {Normalization}")}, ONNX opset {Opset}",
+            $"network        BN-Inception, input '{FeatureColumn}' {Channels}×{ImageSize}×{ImageSize}{(NetworkSide == ImageSize ? "" : $" resized whole to {NetworkSide}×{NetworkSide} inside")}, {Classes} classes, {Activation}, {BatchNorm}{(Normalization is null ? "" : $", normalises its input as {Normalization}")}, ONNX opset {Opset}",
             $"classes        {string.Join(", ", ClassLabels)}",
             $"versions       {string.Join(", ", Versions.Select(kv => $"{kv.Key} {kv.Value}"))}",
         ]);
@@ -76,7 +76,7 @@ internal static class InfoCommand
         };
         return new ModelDescription(saved.Path, new FileInfo(saved.Path).Length, saved.Steps.Select(Name).ToArray(),
             saved.InputSchema.Where(c => !c.IsHidden).Select(c => $"{c.Name} ({c.Type})").ToArray(), saved.PathColumn, saved.ImageFolder, preprocessing,
-            network.ExportOptions.InputName, architecture.InputChannels, architecture.InputSize, architecture.NumClasses, saved.ClassLabels,
+            network.ExportOptions.InputName, architecture.InputChannels, network.ImageSize, architecture.InputSize, architecture.NumClasses, saved.ClassLabels,
             network.Model.BatchNormalization.Describe(),
             architecture.Activation.ToString(), network.Normalization?.ToString(), network.ExportOptions.Opset, versions);
     }

@@ -43,7 +43,16 @@ internal static class TrainCommand
             .AcceptOnlyFromAmong("fail", "skip");
 
         // The images.
-        var size = new Option<int>("--size") { Description = "The side of the square images the network sees: a multiple of 32, at least 64.", DefaultValueFactory = _ => Network.InputSize };
+        var size = new Option<int>("--size")
+        {
+            Description = "The side the images are resized to: the network's side too, unless --input-size is given (then a multiple of 32, at least 64).",
+            DefaultValueFactory = _ => Network.InputSize,
+        };
+        var inputSize = new Option<int?>("--input-size")
+        {
+            Description = "The network's side, when the images are kept larger (--size up to 4096): training crops are cut from the larger images, "
+                + "and validation and scoring resize them whole. A multiple of 32, at least 64. Default: --size.",
+        };
         var resize = new Option<string>("--resize") { Description = "How images become square: iso-crop (keep the aspect ratio, crop the centre), iso-pad (keep it, pad), fill (stretch).", DefaultValueFactory = _ => "iso-crop" }
             .AcceptOnlyFromAmong("iso-crop", "iso-pad", "fill");
         var channels = new Option<string>("--channels")
@@ -137,7 +146,7 @@ internal static class TrainCommand
 
         var command = new Command("train", "Train BN-Inception on a CSV list of labelled images and save an ML.NET model file.")
         {
-            train, valid, validFraction, imageFolder, pathColumn, labelColumn, separator, onInvalidImage, size, resize, channels,
+            train, valid, validFraction, imageFolder, pathColumn, labelColumn, separator, onInvalidImage, size, inputSize, resize, channels,
             preset, epochs, batch, lr, momentum, nesterov, weightDecay, decayBatchNorm, schedule, gamma, decayEpochs, minLrFactor, warmup,
             labelSmoothing, dropLast, noAugment, cropScale, cropRatio, noFlip, seed, patience, stoppingMetric, minDelta,
             dropout, noBatchNorm, activation, bnEpsilon, bnMomentum, initWeights, output, overwrite, curves, checkpoint, resume, threads, precision, device, cache, shufflePool,
@@ -175,6 +184,7 @@ internal static class TrainCommand
                 SkipInvalidImages = parsed.GetValue(onInvalidImage) == "skip",
                 MaxImagePixels = OptionValues.Positive(parsed.GetValue(maxImagePixels), "--max-image-pixels"),
                 ImageSize = parsed.GetValue(size),
+                InputSize = parsed.GetValue(inputSize),
                 Resize = parsed.GetRequiredValue(resize),
                 Grayscale = parsed.GetValue(channels) == "gray",
                 OutputPath = outputPath,

@@ -7,6 +7,8 @@ using Microsoft.ML;
 using MLNet.BNInception.Cli.CommandLine;
 using MLNet.BNInception.Cli.Progress;
 using MLNet.BNInception.Engine.IO;
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Onnx;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Engine;
 using MLNet.BNInception.Images;
@@ -156,6 +158,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             LabelColumnName = label,
             FeatureColumnName = FeaturesColumn,
             ImageSize = settings.ImageSize,
+            InputSize = settings.InputSize,
             Training = settings.Training,
             Architecture = settings.Architecture,
             ResumeFromCheckpoint = settings.Resume,
@@ -253,9 +256,15 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
     // reasons become bad-argument errors before anything is read.
     private void CheckSettings()
     {
-        if (MLNet.BNInception.Engine.Network.BnInceptionOptions.InputSizeProblem(settings.ImageSize, "--size") is string problem)
+        string? sizeProblem = settings.InputSize is int inputSize
+            ? BnInceptionOptions.InputSizeProblem(inputSize, "--input-size")
+                // The rule's one wording, with the tool's names for the two settings.
+                ?? OnnxExportOptions.ImageSizeProblem(settings.ImageSize, inputSize)?
+                    .Replace("ImageSize", "--size", StringComparison.Ordinal).Replace("InputSize", "--input-size", StringComparison.Ordinal)
+            : BnInceptionOptions.InputSizeProblem(settings.ImageSize, "--size");
+        if (sizeProblem is not null)
         {
-            throw CommandLineException.BadArguments(problem.TrimEnd('.'));
+            throw CommandLineException.BadArguments(sizeProblem.TrimEnd('.'));
         }
 
         int channels = settings.Grayscale ? 1 : 3;
@@ -264,7 +273,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         try
         {
             settings.Training.Validate();
-            (settings.Architecture with { InputSize = settings.ImageSize, InputChannels = settings.Grayscale ? 1 : 3, NumClasses = 2 }).Validate();
+            (settings.Architecture with { InputSize = settings.NetworkSide, InputChannels = settings.Grayscale ? 1 : 3, NumClasses = 2 }).Validate();
         }
         catch (ArgumentException e)
         {

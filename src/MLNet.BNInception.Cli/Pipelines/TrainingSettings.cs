@@ -26,6 +26,12 @@ internal sealed record TrainingSettings
 
     public int ImageSize { get; init; } = new BnInceptionOptions().InputSize;
 
+    /// <summary>The network's side (--input-size); null: <see cref="ImageSize"/>.</summary>
+    public int? InputSize { get; init; }
+
+    /// <summary>The side the network takes.</summary>
+    public int NetworkSide => InputSize ?? ImageSize;
+
     /// <summary>iso-crop, iso-pad or fill.</summary>
     public string Resize { get; init; } = "iso-crop";
 
