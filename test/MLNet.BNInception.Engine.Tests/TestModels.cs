@@ -15,8 +15,6 @@ internal static class TestModels
         var model = new BnInception(options, seed);
         manual_seed((long)seed + 1);
         using IDisposable noGrad = no_grad();
-        // The in-place calls return tensors of their own (test/Shared/FinalizedTensors.cs).
-        using DisposeScope scope = NewDisposeScope();
         foreach (BatchNorm2d bn in model.modules().OfType<BatchNorm2d>())
         {
             bn.weight.uniform_(0.5, 1.5);

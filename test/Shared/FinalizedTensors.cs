@@ -57,8 +57,10 @@ internal static class FinalizedTensors
 
 /// <summary>
 /// Fails a test after which the finalizer freed tensors (<see cref="FinalizedTensors"/>): the test,
-/// or the code it ran, dropped a tensor without disposing it. Applied to every test of the
-/// assemblies that compile it in.
+/// or other code since the previous test ended (a fixture's set-up, a thread still running), dropped
+/// a tensor without disposing it. Applied to every test of the assemblies that compile it in. The
+/// count is taken once after each test, not also before it, to spare a collection per test; a
+/// leak in the last fixture's one-time tear-down goes unseen.
 /// </summary>
 [AttributeUsage(AttributeTargets.Assembly)]
 public sealed class NoTensorLeftToTheFinalizerAttribute : Attribute, ITestAction
@@ -71,6 +73,9 @@ public sealed class NoTensorLeftToTheFinalizerAttribute : Attribute, ITestAction
     /// <inheritdoc/>
     public void BeforeTest(ITest test) => _countAfterLastTest ??= FinalizedTensors.Count();
 
+    /// <summary>Takes the leaks counted so far as seen: for the test of the check itself, which leaks on purpose.</summary>
+    internal static void AcceptLeaksSoFar() => _countAfterLastTest = FinalizedTensors.Count();
+
     /// <inheritdoc/>
     public void AfterTest(ITest test)
     {
@@ -79,8 +84,9 @@ public sealed class NoTensorLeftToTheFinalizerAttribute : Attribute, ITestAction
         _countAfterLastTest = after;
         if (after > before)
         {
-            Assert.Fail($"{after - before} tensor(s) were freed by the garbage collector's finalizer: this test, or code it ran, "
-                + "dropped a tensor without disposing it (use a dispose scope or 'using'; see test/Shared/FinalizedTensors.cs for why it can crash).");
+            Assert.Fail($"{after - before} tensor(s) were freed by the garbage collector's finalizer: this test, or code that ran since the "
+                + "previous test ended (its set-up included), dropped a tensor without disposing it (use a dispose scope or 'using'; see "
+                + "test/Shared/FinalizedTensors.cs for why it can crash).");
         }
     }
 }

@@ -45,7 +45,7 @@ internal static class TrainCommand
         // The images.
         var size = new Option<int>("--size")
         {
-            Description = "The side the images are resized to: the network's side too, unless --input-size is given (then a multiple of 32, at least 64).",
+            Description = "The side the images are resized to: a multiple of 32, at least 64, when it is also the network's side; from --input-size up to 4096 when that is given.",
             DefaultValueFactory = _ => Network.InputSize,
         };
         var inputSize = new Option<int?>("--input-size")

@@ -258,9 +258,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
     {
         string? sizeProblem = settings.InputSize is int inputSize
             ? BnInceptionOptions.InputSizeProblem(inputSize, "--input-size")
-                // The rule's one wording, with the tool's names for the two settings.
-                ?? OnnxExportOptions.ImageSizeProblem(settings.ImageSize, inputSize)?
-                    .Replace("ImageSize", "--size", StringComparison.Ordinal).Replace("InputSize", "--input-size", StringComparison.Ordinal)
+                ?? OnnxExportOptions.ImageSizeProblem(settings.ImageSize, inputSize, "--size", "--input-size")
             : BnInceptionOptions.InputSizeProblem(settings.ImageSize, "--size");
         if (sizeProblem is not null)
         {

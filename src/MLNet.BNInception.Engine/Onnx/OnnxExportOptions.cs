@@ -50,11 +50,12 @@ public sealed record OnnxExportOptions
     /// <summary>
     /// Why images of side <paramref name="imageSize"/> cannot go to a network of side
     /// <paramref name="inputSize"/> through the whole-image resize, or null when they can: the one
-    /// wording of the rule, for the exporter and the ML.NET trainer's ImageSize alike.
+    /// wording of the rule, for the exporter, the ML.NET trainer's ImageSize and the tool's --size
+    /// alike, each naming its own two settings.
     /// </summary>
-    internal static string? ImageSizeProblem(int imageSize, int inputSize) =>
+    internal static string? ImageSizeProblem(int imageSize, int inputSize, string imageSetting = "ImageSize", string inputSetting = "InputSize") =>
         imageSize >= inputSize && imageSize <= MaximumImageSize ? null
-            : $"ImageSize {imageSize} does not fit InputSize {inputSize}: the images must be at least the network's side ({inputSize}) and at most {MaximumImageSize}.";
+            : $"{imageSetting} {imageSize} does not fit {inputSetting} {inputSize}: the images must be at least the network's side ({inputSize}) and at most {MaximumImageSize}.";
 
     /// <summary>Name of the graph's input. Default "input".</summary>
     public string InputName { get; init; } = "input";

@@ -88,7 +88,7 @@ internal static class RunFiles
     {
         target ??= [];
         using IDisposable noGrad = no_grad();
-        // Frees what copy_ and detach return; the clones leave it (docs/engine.md, "Tensors that stay alive").
+        // Frees what detach() returns; the clones leave it (docs/engine.md, "Tensors that stay alive").
         using DisposeScope scope = NewDisposeScope();
         foreach ((string key, Tensor value) in source)
         {
