@@ -10,26 +10,28 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-filter=()
 fast_tier=0
 if [[ "${1:-}" == "--fast" ]]; then
   shift
   fast_tier=1
-  # dotnet test keeps only the last --filter: a caller's own is joined to this one, not left to replace it.
-  fast="TestCategory!=Trains"
-  rest=()
-  while (($#)); do
-    if [[ "$1" == "--filter" && $# -ge 2 ]]; then
-      fast="($2)&$fast"
-      shift 2
-    else
-      rest+=("$1")
-      shift
-    fi
-  done
-  set -- "${rest[@]}"
-  filter=(--filter "$fast")
 fi
+# dotnet test keeps only the last --filter: a caller's own is joined to the tier's and to the part of
+# a project a lane runs (below), not left to replace them.
+filter=""
+if (( fast_tier )); then
+  filter="TestCategory!=Trains"
+fi
+rest=()
+while (($#)); do
+  if [[ "$1" == "--filter" && $# -ge 2 ]]; then
+    filter="($2)${filter:+&$filter}"
+    shift 2
+  else
+    rest+=("$1")
+    shift
+  fi
+done
+set -- "${rest[@]}"
 
 if ! bash build/setup.sh --with-test-deps; then
   echo "setup or build failed: no tests ran"
@@ -56,8 +58,8 @@ fi
 # Which lane each test process runs in. The ML.NET layer's tests and the docs' tests share a lane:
 # both pack into artifacts/packages, and a pack there removes the packs before it. The engine's tests
 # run after the Cli tests, mostly alone: their mixed-precision training slowed sixfold beside another
-# lane's processes (docs/testing.md). The fast tier trains nothing, so there the engine's tests are
-# split in two by class, the ONNX tests going to the other lane with the Cli tests, so that the two
+# lane's processes (docs/testing.md). Their ONNX tests, which train nothing, go to the other lane, which
+# ends earlier; in the fast tier, which trains nothing at all, with the Cli tests, so that the two
 # lanes end at about the same time.
 # (The test platform's filters have no negation of a group, so the complement is written out.)
 engine_part_for_lane_1="FullyQualifiedName~.Onnx"
@@ -75,12 +77,8 @@ for project in test/*/*.Tests.csproj; do
   fi
   case "$name" in
     MLNet.BNInception.Engine.Tests)
-      if (( fast_tier )); then
-        add_run "$project" 0 "$name" "$engine_part_for_lane_0"
-        add_run "$project" 1 "$name.Onnx" "$engine_part_for_lane_1"
-      else
-        add_run "$project" 0 "$name" ""
-      fi ;;
+      add_run "$project" 0 "$name" "$engine_part_for_lane_0"
+      add_run "$project" 1 "$name.Onnx" "$engine_part_for_lane_1" ;;
     MLNet.BNInception.Cli.Tests) add_run "$project" $(( fast_tier ? 1 : 0 )) "$name" "" ;;
     *) add_run "$project" 1 "$name" "" ;;
   esac
@@ -91,9 +89,11 @@ run_lane() {
   shift
   for i in "${!projects[@]}"; do
     [[ "${lanes[$i]}" == "$lane" ]] || continue
-    run_filter=("${filter[@]}")
-    if [[ -n "${parts[$i]}" ]]; then
-      run_filter=(--filter "(${filter[1]})&(${parts[$i]})")
+    run_filter=()
+    if [[ -n "$filter" && -n "${parts[$i]}" ]]; then
+      run_filter=(--filter "($filter)&(${parts[$i]})")
+    elif [[ -n "$filter${parts[$i]}" ]]; then
+      run_filter=(--filter "$filter${parts[$i]}")
     fi
     dotnet test "${projects[$i]}" -c Release --no-build -nologo \
       --logger "trx;LogFileName=${names[$i]}.trx" --logger "console;verbosity=normal" \
