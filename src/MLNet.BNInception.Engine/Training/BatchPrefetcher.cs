@@ -34,16 +34,20 @@ internal sealed class BatchPrefetcher : IDisposable
     /// <param name="count">Batches to read; the source is not asked for more (nor opened at all for 0).</param>
     /// <param name="pinMemory">Move each batch into pinned (page-locked) memory; only where CUDA is available.</param>
     /// <param name="cancellationToken">Stops the reading and any wait in <see cref="Next"/>.</param>
+    /// <param name="singleThreadedReader">
+    /// Run the reader's libtorch operations on the reader thread alone: for a CPU device, whose step
+    /// needs every core (<see cref="LibTorchThreads"/> says why a second team of threads costs more than its share).
+    /// </param>
     /// <param name="batchesAhead">Batches read beyond the one the caller holds; at least 1.</param>
     public BatchPrefetcher(Func<CancellationToken, IEnumerable<LabelledBatch>> read, int count, bool pinMemory, CancellationToken cancellationToken,
-        int batchesAhead = DefaultBatchesAhead)
+        bool singleThreadedReader = false, int batchesAhead = DefaultBatchesAhead)
     {
         ArgumentNullException.ThrowIfNull(read);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchesAhead, 1);
         _cancellationToken = cancellationToken;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _reader = Task.Factory.StartNew(() => Produce(read, count, pinMemory, batchesAhead), CancellationToken.None, TaskCreationOptions.LongRunning,
+        _reader = Task.Factory.StartNew(() => Produce(read, count, pinMemory, singleThreadedReader, batchesAhead), CancellationToken.None, TaskCreationOptions.LongRunning,
             TaskScheduler.Default);
     }
 
@@ -94,12 +98,18 @@ internal sealed class BatchPrefetcher : IDisposable
         }
     }
 
-    private void Produce(Func<CancellationToken, IEnumerable<LabelledBatch>> read, int count, bool pinMemory, int batchesAhead)
+    private void Produce(Func<CancellationToken, IEnumerable<LabelledBatch>> read, int count, bool pinMemory, bool singleThreadedReader,
+        int batchesAhead)
     {
         // Read and not yet handed back: the caller's batch and the ones queued for it.
         int held = 0;
         try
         {
+            if (singleThreadedReader)
+            {
+                LibTorchThreads.UseOneThreadHere();
+            }
+
             if (count > 0)
             {
                 using IEnumerator<LabelledBatch> batches = read(_stop.Token).GetEnumerator();

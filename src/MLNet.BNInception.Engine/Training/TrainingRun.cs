@@ -78,6 +78,8 @@ internal sealed class TrainingRun(
             // Batches are read a few ahead on a thread of their own, in pinned memory for CUDA; each
             // step's loss and correct count stay on the device until the next read (docs/engine.md).
             bool pinMemory = device.type == DeviceType.CUDA;
+            // On the CPU the heap the steps' activations use stays from one step to the next (TrainingHeap).
+            using TrainingHeap? heap = device.type == DeviceType.CPU ? TrainingHeap.Hold() : null;
             using var pending = new StepMetricsBuffer(options.StepsPerHostReadOn(device.type), device);
             _clock.Start();
             StopReason reason = StopReason.Completed;
@@ -88,7 +90,7 @@ internal sealed class TrainingRun(
                 int skipBatches = _state.NextBatch;
                 using (var reader = new BatchPrefetcher(
                     token => train.ReadBatches(options.BatchSize, epochSeed, skipBatches, options.DropLastBatch, token),
-                    stepsPerEpoch - _state.NextBatch, pinMemory, cancellationToken))
+                    stepsPerEpoch - _state.NextBatch, pinMemory, cancellationToken, singleThreadedReader: device.type == DeviceType.CPU))
                 {
                     for (; _state.NextBatch < stepsPerEpoch; _state.NextBatch++)
                     {
