@@ -5,7 +5,7 @@ namespace MLNet.BNInception.Engine;
 
 /// <summary>
 /// Per-thread control of libtorch's intra-op threads, for helper threads that must not compete with
-/// the thread that computes (docs/engine.md, "Keeping the device busy").
+/// the thread that computes (docs/engine.md, "Sharing two cores").
 /// </summary>
 /// <remarks>
 /// <para>

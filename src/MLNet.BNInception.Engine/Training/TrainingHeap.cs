@@ -3,9 +3,8 @@ using System.Runtime.InteropServices;
 namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
-/// Keeps glibc's heap from shrinking between the steps of a training run on the CPU, and gives the
-/// freed memory back when the last run of the process ends (docs/engine.md, "The native heap during
-/// training").
+/// Keeps glibc's heap from shrinking between the steps of a training run on the CPU, and lets it
+/// shrink again when the last run of the process ends (docs/engine.md, "Sharing two cores").
 /// </summary>
 /// <remarks>
 /// <para>
@@ -17,30 +16,43 @@ namespace MLNet.BNInception.Engine.Training;
 /// blocks happen to sit in the heap, so it changed from run to run.
 /// </para>
 /// <para>
-/// While a run holds it, the trim threshold is 2 GiB (the largest <c>mallopt</c> takes) and blocks of
-/// up to 32 MiB come from the heap. Any <c>mallopt</c> call ends glibc's own adjustment of its mmap
-/// threshold for the process, so that threshold is set to 32 MiB, the most glibc's adjustment ever
-/// reaches; when the last holder is released, the trim threshold goes back to 64 MiB, the value glibc
-/// pairs with it, and <c>malloc_trim</c> returns the free memory at once. Those two values are what
-/// a process's glibc settles at anyway once it has freed a block of 32 MiB.
+/// While a run holds it, glibc does not trim (a trim threshold of -1, as <c>mallopt(3)</c> documents)
+/// and blocks under 32 MiB come from the heap. Any <c>mallopt</c> call ends glibc's own adjustment
+/// of its mmap threshold for the process, so that threshold is set to 32 MiB, the most that
+/// adjustment ever reaches. When the last holder is released, the trim threshold becomes 64 MiB, the
+/// value glibc pairs with it, and <c>malloc_trim</c> returns the free blocks glibc holds in its bins,
+/// and the free top of the main arena. A process that had already freed a block of about 32 MiB
+/// would have reached those values on its own; one that had not keeps up to 64 MiB of free heap
+/// where it would have kept less, and no longer adjusts.
 /// </para>
 /// <para>
-/// Nothing is changed where the process is not on glibc, where <c>GLIBC_TUNABLES</c> already sets a
-/// <c>glibc.malloc.</c> tunable (the deployer chose), or where <see cref="Variable"/> is <c>0</c>.
+/// A run on the process's first thread keeps its whole heap. Other threads allocate from glibc's
+/// per-thread arenas, whose 64 MiB heaps glibc unmaps when they become wholly free whatever the
+/// threshold, so a run there keeps part of it.
+/// </para>
+/// <para>
+/// Nothing is changed where the process is not on glibc, where the deployer has tuned glibc's
+/// allocator (a <c>glibc.malloc.</c> tunable in <c>GLIBC_TUNABLES</c>, or one of the older
+/// <c>MALLOC_…_</c> variables), or where <see cref="KeepHeapVariable"/> is <c>0</c>.
 /// </para>
 /// </remarks>
 internal sealed class TrainingHeap : IDisposable
 {
     /// <summary>Environment variable: <c>0</c> leaves glibc's heap settings alone during training.</summary>
-    public const string Variable = "BNINCEPTION_KEEP_HEAP";
+    public const string KeepHeapVariable = "BNINCEPTION_KEEP_HEAP";
+
+    // glibc's older environment variables for the same settings, which it still reads.
+    private static readonly string[] GlibcMallocVariables =
+        ["MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_", "MALLOC_ARENA_MAX"];
 
     // malloc.h's parameter numbers for mallopt.
     private const int TrimThresholdParameter = -1;
     private const int MmapThresholdParameter = -3;
 
-    private const int KeptTrimThreshold = int.MaxValue;
-    private const int LargestHeapBlock = 32 << 20;
-    private const int ReleasedTrimThreshold = 2 * LargestHeapBlock;
+    private const int NoTrimming = -1;
+    // glibc's DEFAULT_MMAP_THRESHOLD_MAX on 64-bit systems, and the trim threshold it pairs with it.
+    private const int MmapThreshold = 32 << 20;
+    private const int ReleasedTrimThreshold = 2 * MmapThreshold;
 
     private static readonly Lock Gate = new();
     private static readonly Lazy<GlibcMalloc?> Malloc = new(GlibcMalloc.Find);
@@ -52,13 +64,15 @@ internal sealed class TrainingHeap : IDisposable
     private TrainingHeap(GlibcMalloc malloc) => _malloc = malloc;
 
     /// <summary>
-    /// Holds the heap for one run, or returns null where nothing is changed (see the remarks); the
-    /// settings stay until every holder of the process is disposed.
+    /// Holds the heap for one run, or returns null where nothing is changed (see the remarks, and
+    /// where glibc refuses the settings); the settings stay until every holder of the process is
+    /// disposed.
     /// </summary>
     public static TrainingHeap? Hold()
     {
-        if (Environment.GetEnvironmentVariable(Variable) == "0"
+        if (Environment.GetEnvironmentVariable(KeepHeapVariable) == "0"
             || Environment.GetEnvironmentVariable("GLIBC_TUNABLES")?.Contains("glibc.malloc.", StringComparison.Ordinal) == true
+            || GlibcMallocVariables.Any(variable => Environment.GetEnvironmentVariable(variable) is not null)
             || Malloc.Value is not GlibcMalloc malloc)
         {
             return null;
@@ -66,11 +80,13 @@ internal sealed class TrainingHeap : IDisposable
 
         lock (Gate)
         {
-            if (_holders++ == 0)
+            // mallopt answers 0 when it refuses a value; then nothing is held.
+            if (_holders == 0 && !(malloc.Set(MmapThresholdParameter, MmapThreshold) && malloc.Set(TrimThresholdParameter, NoTrimming)))
             {
-                malloc.Set(MmapThresholdParameter, LargestHeapBlock);
-                malloc.Set(TrimThresholdParameter, KeptTrimThreshold);
+                return null;
             }
+
+            _holders++;
         }
 
         return new TrainingHeap(malloc);
@@ -128,7 +144,7 @@ internal sealed class TrainingHeap : IDisposable
                 ? new GlibcMalloc(mallopt, mallocTrim)
                 : null;
 
-        public void Set(int parameter, int value) => _mallopt(parameter, value);
+        public bool Set(int parameter, int value) => _mallopt(parameter, value) != 0;
 
         public void Trim() => _mallocTrim(0);
     }

@@ -50,6 +50,9 @@ internal sealed class TrainingRun(
         }
 
         Device device = TorchRuntime.ResolveDevice(options.Device);
+        // On the CPU the heap the steps' activations use stays from one step to the next; released
+        // last, after the model and the kept weights (TrainingHeap).
+        using TrainingHeap? heap = device.type == DeviceType.CPU ? TrainingHeap.Hold() : null;
         // Everything random that is not the shuffle hangs off the seed: augmentation and dropout.
         manual_seed(unchecked((long)options.Seed));
         var model = new BnInception(modelOptions, options.Seed);
@@ -78,8 +81,6 @@ internal sealed class TrainingRun(
             // Batches are read a few ahead on a thread of their own, in pinned memory for CUDA; each
             // step's loss and correct count stay on the device until the next read (docs/engine.md).
             bool pinMemory = device.type == DeviceType.CUDA;
-            // On the CPU the heap the steps' activations use stays from one step to the next (TrainingHeap).
-            using TrainingHeap? heap = device.type == DeviceType.CPU ? TrainingHeap.Hold() : null;
             using var pending = new StepMetricsBuffer(options.StepsPerHostReadOn(device.type), device);
             _clock.Start();
             StopReason reason = StopReason.Completed;
