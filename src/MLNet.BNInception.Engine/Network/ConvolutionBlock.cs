@@ -110,7 +110,9 @@ public sealed class ConvolutionBlock : nn.Module<Tensor, Tensor>
     /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
-        Tensor convolved = ComputeType is { } computeType ? Convolve(input, computeType) : _conv.call(input);
+        Tensor convolved = ComputeType is { } computeType
+            ? Convolve(input, computeType)
+            : BFloat16Convolutions.Convolve(input, _conv.weight, _conv.bias, _stride, _padding);
         if (_bn is null)
         {
             return ActivateInPlace(convolved);
@@ -152,12 +154,12 @@ public sealed class ConvolutionBlock : nn.Module<Tensor, Tensor>
     {
         if (_computeCopies is { } copies)
         {
-            return F.conv2d(input, copies.Weight, copies.Bias, strides: [_stride], padding: [_padding]);
+            return BFloat16Convolutions.Convolve(input, copies.Weight, copies.Bias, _stride, _padding);
         }
 
         using Tensor weight = _conv.weight.to(computeType);
         using Tensor? bias = _conv.bias?.to(computeType);
-        return F.conv2d(input, weight, bias, strides: [_stride], padding: [_padding]);
+        return BFloat16Convolutions.Convolve(input, weight, bias, _stride, _padding);
     }
 
     // In place, on a tensor only this block holds: one activation-sized allocation and pass over

@@ -19,6 +19,34 @@ import torch.nn.functional as F
 COMPUTE_DTYPE = None
 
 
+def _cpu_has_onednn_bfloat16():
+    """PyTorch convolves bfloat16 with oneDNN only on x86 processors with AVX-512 BW, VL and DQ
+    (read here from the kernel's flags). Elsewhere its reference convolution sums in bfloat16,
+    measured 27 times further from the exact result than rounding the output alone; the C# engine
+    then widens to float32 (docs/engine.md, "Processors without AVX-512"), so this does the same."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
+    except OSError:
+        return True
+    return {"avx512bw", "avx512vl", "avx512dq"} <= set(flags)
+
+
+WIDEN_BFLOAT16_CONVOLUTIONS = not _cpu_has_onednn_bfloat16()
+
+
+def _conv2d_in(dtype, x, weight, bias, stride, padding):
+    """A convolution with operands rounded to dtype: in dtype, or where the CPU lacks oneDNN's
+    bfloat16 kernels, on the rounded values widened to float32 with the output rounded to dtype,
+    which is what oneDNN's bfloat16 kernels compute (float32 sums)."""
+    weight = weight.to(dtype)
+    bias = None if bias is None else bias.to(dtype)
+    if dtype != torch.bfloat16 or not WIDEN_BFLOAT16_CONVOLUTIONS or x.device.type != "cpu":
+        return F.conv2d(x, weight, bias, stride, padding)
+    wide_bias = None if bias is None else bias.float()
+    return F.conv2d(x.float(), weight.float(), wide_bias, stride, padding).to(dtype)
+
+
 class ConvolutionBlock(nn.Module):
     def __init__(self, cin, cout, kernel, stride=1, padding=0, bn=True):
         super().__init__()
@@ -31,8 +59,7 @@ class ConvolutionBlock(nn.Module):
         else:
             # Mixed precision as the C# engine does it: a bfloat16 copy of the float32 weights, whose
             # gradient autograd casts back; BN gets bfloat16 input with float32 parameters.
-            bias = None if self.conv.bias is None else self.conv.bias.to(COMPUTE_DTYPE)
-            x = F.conv2d(x, self.conv.weight.to(COMPUTE_DTYPE), bias, self.conv.stride, self.conv.padding)
+            x = _conv2d_in(COMPUTE_DTYPE, x, self.conv.weight, self.conv.bias, self.conv.stride, self.conv.padding)
         if self.bn is not None:
             x = self.bn(x)
         return F.relu(x)
