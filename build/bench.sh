@@ -96,8 +96,11 @@ rate=$(grep -oE '[0-9.]+ rows/s' "$work/score.log" | tail -n 1 | cut -d' ' -f1)
 printf '{"label": "%s", "result": {"images_per_second": %s, "rounds": 1}}\n' "score job 224x224 b64: bninception score, 2,000 JPEG files" "$rate" >>"$results"
 
 # The processor by name, family and model: one name ("AMD EPYC") covers machines of different
-# generations in our pool, whose figures differ (docs/performance.md shows each kind).
-cpu="$(lscpu | sed -n 's/^Model name: *//p') (CPU family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p'))"
+# generations in our pool, whose figures differ (docs/performance.md shows each kind). Whether the
+# virtual machine shows AVX-512 too: the same family and model came both ways, and bfloat16 takes a
+# different path without it (docs/engine.md, "Processors without AVX-512").
+avx512=$(grep -qw avx512bw /proc/cpuinfo && echo "AVX-512" || echo "no AVX-512")
+cpu="$(lscpu | sed -n 's/^Model name: *//p') (CPU family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p'), $avx512)"
 echo "# BN-Inception benchmark, $(date -u +%Y-%m-%d), $cpu, $(nproc) cores, $threads threads"
 echo "# .NET $(dotnet --version), TorchSharp 0.107.0, libtorch 2.10.0, ONNX Runtime 1.32.0, ML.NET 6.0.0;" \
   "$(/usr/bin/python3 -c 'import torch; print("PyTorch", torch.__version__)') (Debian), Python $(/usr/bin/python3 -c 'import platform; print(platform.python_version())')"

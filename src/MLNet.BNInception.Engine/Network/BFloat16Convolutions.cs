@@ -8,7 +8,7 @@ namespace MLNet.BNInception.Engine.Network;
 /// <summary>
 /// How bfloat16 convolutions run on the CPU. libtorch hands them to oneDNN only when the processor
 /// has AVX-512 BW, VL and DQ (the check libtorch 2.10 makes before it takes oneDNN's bfloat16 path);
-/// elsewhere, on an AVX2-only x86 processor, it falls back to a reference convolution that ran 14×
+/// elsewhere, on an AVX2-only x86 processor, it falls back to a reference convolution that ran 13×
 /// slower than float32 in training (docs/engine.md, "Processors without AVX-512"). There the
 /// network convolves bfloat16 tensors in float32 instead: the bfloat16 input and weights are widened
 /// exactly, the sums are float32 as in oneDNN's bfloat16 kernels, and the output is rounded to
