@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -6,8 +7,9 @@ using F = TorchSharp.torch.nn.functional;
 namespace MLNet.BNInception.Engine.Network;
 
 /// <summary>
-/// How bfloat16 convolutions run on the CPU. libtorch hands them to oneDNN only when the processor
-/// has AVX-512 BW, VL and DQ (the check libtorch 2.10 makes before it takes oneDNN's bfloat16 path);
+/// How bfloat16 convolutions run on the CPU. libtorch hands them to oneDNN's bfloat16 kernels on x86
+/// processors with AVX-512 BW, VL and DQ (the condition PyTorch's own bfloat16 device check states;
+/// oneDNN also takes a few Intel processors with AVX-NE-CONVERT, which this check leaves out);
 /// elsewhere, on an AVX2-only x86 processor, it falls back to a reference convolution that ran 13×
 /// slower than float32 in training (docs/engine.md, "Processors without AVX-512"). There the
 /// network convolves bfloat16 tensors in float32 instead: the bfloat16 input and weights are widened
@@ -20,6 +22,8 @@ public static class BFloat16Convolutions
     /// <summary>
     /// True when libtorch runs bfloat16 convolutions on this processor with oneDNN: an x86 processor
     /// with AVX-512 BW, VL and DQ, or any other architecture (whose bfloat16 path we leave to libtorch).
+    /// False on x86 when the runtime cannot read CPUID (hardware intrinsics turned off): widening is
+    /// then the safe side, exact and never the 13× slower path.
     /// </summary>
     public static bool CpuRunsThemNatively { get; } = HasOneDnnBFloat16();
 
@@ -31,13 +35,14 @@ public static class BFloat16Convolutions
     internal static bool WidenOnCpu { get; set; } = !CpuRunsThemNatively;
 
     /// <summary>
-    /// The convolution of <paramref name="input"/>, in float32 when it is a bfloat16 tensor on the
-    /// CPU and <see cref="WidenOnCpu"/> holds (output in bfloat16 still), else in its own type.
+    /// The convolution of <paramref name="input"/>, in float32 when it and the weight are bfloat16
+    /// tensors on the CPU and <see cref="WidenOnCpu"/> holds (output in bfloat16 still), else in
+    /// their own type (where libtorch refuses mixed types, as it does everywhere else).
     /// Autograd follows the casts, so gradients come back in the operands' types.
     /// </summary>
     internal static Tensor Convolve(Tensor input, Tensor weight, Tensor? bias, long stride, long padding)
     {
-        if (input.dtype != ScalarType.BFloat16 || input.device_type != DeviceType.CPU || !WidenOnCpu)
+        if (input.dtype != ScalarType.BFloat16 || weight.dtype != ScalarType.BFloat16 || input.device_type != DeviceType.CPU || !WidenOnCpu)
         {
             return F.conv2d(input, weight, bias, strides: [stride], padding: [padding]);
         }
@@ -55,9 +60,14 @@ public static class BFloat16Convolutions
     // libtorch still sees the instructions.
     private static bool HasOneDnnBFloat16()
     {
-        if (!X86Base.IsSupported)
+        if (RuntimeInformation.ProcessArchitecture is not (Architecture.X64 or Architecture.X86))
         {
             return true;
+        }
+
+        if (!X86Base.IsSupported)
+        {
+            return false;
         }
 
         (int maximumLeaf, _, _, _) = X86Base.CpuId(0, 0);

@@ -7,6 +7,7 @@ usage:
 """
 import json
 import os
+import platform
 import sys
 
 import numpy as np
@@ -24,6 +25,8 @@ def _cpu_has_onednn_bfloat16():
     (read here from the kernel's flags). Elsewhere its reference convolution sums in bfloat16,
     measured 27 times further from the exact result than rounding the output alone; the C# engine
     then widens to float32 (docs/engine.md, "Processors without AVX-512"), so this does the same."""
+    if platform.machine().lower() not in ("x86_64", "amd64", "i686", "i386"):
+        return True  # as the C# engine: other architectures keep PyTorch's own path
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             flags = next((line.split(":", 1)[1].split() for line in cpuinfo if line.startswith("flags")), [])
