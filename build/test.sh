@@ -57,10 +57,11 @@ fi
 
 # Which lane each test process runs in. The ML.NET layer's tests and the docs' tests share a lane:
 # both pack into artifacts/packages, and a pack there removes the packs before it. The engine's tests
-# run after the Cli tests: their mixed-precision learning test slowed sixfold beside the Cli tests once
-# (docs/testing.md). Their ONNX tests, which train nothing, go to the other lane, which ends earlier; in
-# the fast tier, which trains nothing at all, with the Cli tests, so that the two lanes end at about
-# the same time. In the whole suite the trainer's tests (TrainerTests) end the other lane too, beside
+# run after the Cli tests: their mixed-precision learning test slowed sixfold beside the Cli tests once,
+# probably when both computed on two threads (docs/testing.md, "One thread a process"). Their ONNX
+# tests, which train nothing, go to the other lane, which ends earlier; in the fast tier, which
+# trains nothing at all, with the Cli tests, so that the two lanes end at about the same time. In the
+# whole suite the trainer's tests (TrainerTests) end the other lane too, beside
 # the engine's learning tests: without them the first lane ended 5 minutes after the second on a
 # processor without AVX-512 and 3 minutes after it with AVX-512.
 # (The test platform's filters have no negation of a group, so the complement is written out.)

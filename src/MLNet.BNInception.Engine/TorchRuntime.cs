@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
@@ -358,20 +359,30 @@ public static partial class TorchRuntime
         }
     }
 
-    private static void ApplyThreadSetting()
+    /// <summary>
+    /// The thread count <see cref="ThreadsVariable"/> asks for, or null where it is not set: what a
+    /// tool's own thread option defaults to, so that the variable means the same everywhere.
+    /// </summary>
+    /// <exception cref="ArgumentException">The variable is set to something other than a whole number of at least 1.</exception>
+    public static int? ThreadSetting()
     {
         string? setting = Environment.GetEnvironmentVariable(ThreadsVariable);
         if (string.IsNullOrWhiteSpace(setting))
         {
-            return;
+            return null;
         }
 
-        if (!int.TryParse(setting, out int threads) || threads < 1)
+        return int.TryParse(setting, NumberStyles.Integer, CultureInfo.InvariantCulture, out int threads) && threads >= 1
+            ? threads
+            : throw new ArgumentException($"{ThreadsVariable} is '{setting}'; it must be a whole number of threads, at least 1.");
+    }
+
+    private static void ApplyThreadSetting()
+    {
+        if (ThreadSetting() is int threads)
         {
-            throw new ArgumentException($"{ThreadsVariable} is '{setting}'; it must be a whole number of threads, at least 1.");
+            torch.set_num_threads(threads);
         }
-
-        torch.set_num_threads(threads);
     }
 
     [GeneratedRegex(@"version [`'‘]([A-Za-z_]+[0-9][0-9.]*)[`'’] not found")]

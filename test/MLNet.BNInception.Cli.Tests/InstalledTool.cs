@@ -68,7 +68,10 @@ public sealed class InstalledTool
     /// network there when a model is loaded and removes the copy only when the model is disposed.
     /// Processes the tests kill are started with <see cref="Start"/> and not checked.
     /// </remarks>
-    internal static ExternalProcess.Result Run(string workingDirectory, params string[] arguments)
+    internal static ExternalProcess.Result Run(string workingDirectory, params string[] arguments) => RunWithVariables(new Dictionary<string, string?>(), workingDirectory, arguments);
+
+    /// <summary>Runs the tool as <see cref="Run"/> does, with environment variables set (or, for a null value, removed) for this run.</summary>
+    internal static ExternalProcess.Result RunWithVariables(IReadOnlyDictionary<string, string?> variables, string workingDirectory, params string[] arguments)
     {
         string temporary = TemporaryFolder;
         if (Directory.Exists(temporary))
@@ -77,19 +80,28 @@ public sealed class InstalledTool
         }
 
         Directory.CreateDirectory(temporary);
-        return RunWithTemporaryFolderAsItIs(workingDirectory, arguments);
+        return RunInTemporaryFolderAsItIs(variables, workingDirectory, arguments);
     }
 
     /// <summary>
     /// Runs the tool as <see cref="Run"/> does, but in its temporary folder as earlier runs and the test
     /// left it; fails the test if the run added anything there.
     /// </summary>
-    internal static ExternalProcess.Result RunWithTemporaryFolderAsItIs(string workingDirectory, params string[] arguments)
+    internal static ExternalProcess.Result RunWithTemporaryFolderAsItIs(string workingDirectory, params string[] arguments) =>
+        RunInTemporaryFolderAsItIs(new Dictionary<string, string?>(), workingDirectory, arguments);
+
+    private static ExternalProcess.Result RunInTemporaryFolderAsItIs(IReadOnlyDictionary<string, string?> variables, string workingDirectory, string[] arguments)
     {
         string temporary = TemporaryFolder;
         Directory.CreateDirectory(temporary);
         string[] before = Directory.GetFileSystemEntries(temporary);
-        ExternalProcess.Result result = ExternalProcess.Run(Command, arguments, workingDirectory, Environment(), TimeSpan.FromMinutes(10));
+        Dictionary<string, string?> environment = Environment();
+        foreach ((string name, string? value) in variables)
+        {
+            environment[name] = value;
+        }
+
+        ExternalProcess.Result result = ExternalProcess.Run(Command, arguments, workingDirectory, environment, TimeSpan.FromMinutes(10));
         string[] left = Directory.GetFileSystemEntries(temporary).Except(before).Where(entry => Path.GetFileName(entry) != OnnxRuntimeSessionFile).ToArray();
         Assert.That(left, Is.Empty,
             $"'bninception {string.Join(' ', arguments)}' (exit code {result.ExitCode}) left files in its temporary folder: "

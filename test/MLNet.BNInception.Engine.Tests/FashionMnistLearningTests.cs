@@ -60,19 +60,22 @@ public sealed class FashionMnistLearningTests
         TestContext.Out.WriteLine(
             $"{TrainImages / 32} steps in {_float32.Time.TotalSeconds:F0} s; test accuracy {accuracy:P2} (float32), {bfloat16Accuracy:P2} (bfloat16); " +
             $"bfloat16 agrees with float32 on {agreement:P2} of {TestImages}");
-        Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.65), "seen: 71.0%");
+        Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.65), "seen: 71.0% with AVX-512, 67.7% on one thread and 67.4% on two without");
         Assert.That(agreement, Is.GreaterThanOrEqualTo(0.99));
     }
 
     /// <summary>
-    /// Mixed precision on the same steps and seeds: the loss curve (the mean of every 32 steps'
-    /// losses, 3 points from about 2.1 down to 1.0) within 0.25 of float32's at every point and within
-    /// 0.1 at the last, and test accuracy within 5 percentage points of float32's. The bounds come
-    /// from rounding alone, which a short budget leaves less time to average out: over 384 steps,
-    /// float32 in the contiguous layout was 0.18 off at its worst point and 0.01 at the last (mixed:
-    /// 0.185 and 0.06, accuracy 0.6 points); over 128 steps mixed was 3.4 points below float32's
-    /// 71.5%; over these 96, 0.088 and 0.037 off, and 1.2 points below float32's 71.0% (on the
-    /// 2,500 test images; bfloat16 scoring agreed with float32 on 99.88% of them).
+    /// Mixed precision on the same steps and seeds: test accuracy within 5 percentage points of
+    /// float32's, and the loss curve (the mean of every 32 steps' losses, 3 points from about 2.1 down
+    /// to 1.0) within 0.15 of float32's at the last point and within 0.4 at every point. A network that
+    /// stalls or learns markedly slower in bfloat16 misses them by far (the loss stays near 2.3).
+    /// The bounds come from how far rounding alone moves this short, steep run, and the order of a sum
+    /// alone moves it far. On a processor without AVX-512 (a machine of 2026-12-06) the
+    /// same float32 training on one and on two libtorch threads gave curves up to 0.137 apart (at the
+    /// first point), and mixed precision's two up to 0.236 (at the second). Mixed against float32 was
+    /// 0.298, 0.104 and 0.064 apart on one thread (accuracy 1.7 points above), and 0.229, 0.212 and
+    /// 0.094 on two (0.6 points below); with AVX-512, 0.088 at the worst point and 0.037 at the last
+    /// (1.2 points below float32's 71.0%; over 384 steps, 0.185 and 0.06, 0.6 points).
     /// </summary>
     [Test]
     public void MixedPrecisionMatchesFloat32AccuracyAndLossCurve()
@@ -92,8 +95,8 @@ public sealed class FashionMnistLearningTests
             $"loss curves (means of {LossWindow} steps) float32 [{string.Join(", ", float32Curve.Select(x => x.ToString("F3")))}], " +
             $"mixed [{string.Join(", ", mixedCurve.Select(x => x.ToString("F3")))}], largest gap {worst:F3}");
         Assert.That(Math.Abs(mixedAccuracy - float32Accuracy), Is.LessThanOrEqualTo(0.05));
-        Assert.That(worst, Is.LessThanOrEqualTo(0.25));
-        Assert.That(Math.Abs(mixedCurve[^1] - float32Curve[^1]), Is.LessThanOrEqualTo(0.1));
+        Assert.That(Math.Abs(mixedCurve[^1] - float32Curve[^1]), Is.LessThanOrEqualTo(0.15));
+        Assert.That(worst, Is.LessThanOrEqualTo(0.4));
     }
 
     private Trained Train(TrainingPrecision precision)

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text;
+using MLNet.BNInception.Engine;
 
 namespace MLNet.BNInception.Cli.CommandLine;
 
@@ -43,6 +44,34 @@ internal static class OptionValues
     /// <summary>The value whose <see cref="Spelling"/> is <paramref name="spelling"/>.</summary>
     public static T Parse<T>(string spelling)
         where T : struct, Enum => Enum.Parse<T>(spelling.Replace("-", "", StringComparison.Ordinal), ignoreCase: true);
+
+    /// <summary>The --threads option of the commands that run the network (train, score); <see cref="Threads"/> reads it.</summary>
+    public static Option<int?> ThreadsOption() => new("--threads")
+    {
+        Description = $"Threads for the network. Default: {TorchRuntime.ThreadsVariable} where it is set (as for the library), else one per core.",
+    };
+
+    /// <summary>
+    /// The --threads given, else <see cref="TorchRuntime.ThreadsVariable"/>, else one per core: the
+    /// variable means for the tool what it means for the library (docs/distributed.md divides the
+    /// cores among the ranks with it), and a value given on the command line still wins.
+    /// </summary>
+    public static int Threads(int? given)
+    {
+        if (given is int threads)
+        {
+            return Positive(threads, "--threads");
+        }
+
+        try
+        {
+            return TorchRuntime.ThreadSetting() ?? Environment.ProcessorCount;
+        }
+        catch (ArgumentException error)
+        {
+            throw CommandLineException.BadArguments(error.Message.TrimEnd('.') + " (or give --threads)");
+        }
+    }
 
     /// <summary>The --max-image-pixels option of the commands that read images (train, evaluate, score).</summary>
     public static Option<long> MaxImagePixelsOption() => new("--max-image-pixels")

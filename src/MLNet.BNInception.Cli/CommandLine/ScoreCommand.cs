@@ -16,7 +16,7 @@ internal static class ScoreCommand
         var output = new Option<FileInfo>("--output") { Description = "The CSV file to write: the input's columns, then PredictedLabel, Probability (and the next classes with --top-k) and Error.", Required = true };
         var topK = new Option<int>("--top-k") { Description = "How many of the most probable classes to write per row.", DefaultValueFactory = _ => 1 };
         var batch = new Option<int>("--batch") { Description = "Images per batch the network scores; also the unit the output is written and resumed in.", DefaultValueFactory = _ => 64 };
-        var threads = new Option<int>("--threads") { Description = "Threads for the network.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = OptionValues.ThreadsOption();
         var decoders = new Option<int>("--decoders") { Description = "Threads that decode and resize images ahead of the network.", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount / 2) };
         var precision = new Option<string>("--precision")
         {
@@ -79,7 +79,7 @@ internal static class ScoreCommand
                 OutputPath = outputPath,
                 TopK = OptionValues.Positive(parsed.GetValue(topK), "--top-k"),
                 BatchSize = batchSize,
-                Threads = OptionValues.Positive(parsed.GetValue(threads), "--threads"),
+                Threads = OptionValues.Threads(parsed.GetValue(threads)),
                 Decoders = OptionValues.Positive(parsed.GetValue(decoders), "--decoders"),
                 Precision = parsed.GetValue(precision) == "bfloat16" ? ScoringPrecision.BFloat16 : ScoringPrecision.Float32,
                 Device = deviceName,

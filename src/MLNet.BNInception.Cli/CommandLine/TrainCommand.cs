@@ -127,7 +127,7 @@ internal static class TrainCommand
         };
         var checkpoint = new Option<FileInfo>("--checkpoint") { Description = "The checkpoint, written after every epoch and on Ctrl-C. Default: --out with .ckpt appended." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run the checkpoint holds." };
-        var threads = new Option<int>("--threads") { Description = "Threads for the network.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var threads = OptionValues.ThreadsOption();
         var precision = new Option<string>("--precision")
         {
             Description = "float32, or bfloat16-mixed: bfloat16 convolutions on float32 weights, statistics and optimizer, about twice as fast on CPUs with AVX512-BF16. " +
@@ -193,7 +193,7 @@ internal static class TrainCommand
                 Resume = parsed.GetValue(resume),
                 Cache = parsed.GetValue(cache),
                 ShufflePoolSize = parsed.GetValue(shufflePool),
-                Threads = OptionValues.Positive(parsed.GetValue(threads), "--threads"),
+                Threads = OptionValues.Threads(parsed.GetValue(threads)),
                 Training = recipe with
                 {
                     Epochs = parsed.GetValue(epochs),

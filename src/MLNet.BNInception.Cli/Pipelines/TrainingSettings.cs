@@ -50,7 +50,7 @@ internal sealed record TrainingSettings
 
     public int? ShufflePoolSize { get; init; }
 
-    public int Threads { get; init; } = Environment.ProcessorCount;
+    public required int Threads { get; init; }
 
     public required TrainerOptions Training { get; init; }
 

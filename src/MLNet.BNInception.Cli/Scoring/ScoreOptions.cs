@@ -16,7 +16,7 @@ internal sealed record ScoreOptions
     public int BatchSize { get; init; } = 64;
 
     /// <summary>Threads for the network.</summary>
-    public int Threads { get; init; } = Environment.ProcessorCount;
+    public required int Threads { get; init; }
 
     /// <summary>Threads that decode and resize images ahead of the network.</summary>
     public int Decoders { get; init; } = Math.Max(1, Environment.ProcessorCount / 2);
