@@ -175,6 +175,34 @@ public class ArgumentTests
         Assert.That(run.Output, Does.Contain(verb == "train" ? "--train" : "--model"));
     }
 
+    /// <summary>
+    /// A BNINCEPTION_NUM_THREADS that is not a count is a mistake in the arguments, found before any
+    /// verb begins, even where --threads is given (loading libtorch applies the variable whatever the
+    /// option says); help still shows. Run as the installed tool: the variable belongs to the process.
+    /// </summary>
+    [Test]
+    public void AThreadVariableThatIsNotACountStopsEveryVerbBeforeItBegins()
+    {
+        using var work = new TemporaryDirectory();
+        var notACount = new Dictionary<string, string?> { ["BNINCEPTION_NUM_THREADS"] = "two" };
+        string[][] runs =
+        [
+            ["train", "--train", _data!.TrainCsv, "--image-folder", _data.ImageFolder, "--out", work.File("model.zip")],
+            ["score", "--model", work.File("model.zip"), "--input", _data.TestCsv, "--output", work.File("predictions.csv"), "--threads", "1"],
+            ["info", "--model", work.File("model.zip")],
+        ];
+        foreach (string[] arguments in runs)
+        {
+            ExternalProcess.Result run = InstalledTool.RunWithVariables(notACount, work.Path, arguments);
+            Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.BadArguments), $"{arguments[0]}: {run.Output}{run.Error}");
+            Assert.That(run.Error.Trim(), Is.EqualTo("bninception: BNINCEPTION_NUM_THREADS is 'two'; it must be a whole number of threads, at least 1, or unset"),
+                arguments[0]);
+        }
+
+        Assert.That(Directory.EnumerateFileSystemEntries(work.Path), Is.Empty, "nothing written");
+        Assert.That(InstalledTool.RunWithVariables(notACount, work.Path, "score", "--help").AssertSucceeded().Output, Does.Contain("--threads"));
+    }
+
     [Test]
     public void TheInstalledCommandsHelpNamesIt()
     {

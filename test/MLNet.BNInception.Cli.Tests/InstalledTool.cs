@@ -80,7 +80,7 @@ public sealed class InstalledTool
         }
 
         Directory.CreateDirectory(temporary);
-        return RunInTemporaryFolderAsItIs(variables, workingDirectory, arguments);
+        return RunCore(variables, workingDirectory, arguments);
     }
 
     /// <summary>
@@ -88,9 +88,9 @@ public sealed class InstalledTool
     /// left it; fails the test if the run added anything there.
     /// </summary>
     internal static ExternalProcess.Result RunWithTemporaryFolderAsItIs(string workingDirectory, params string[] arguments) =>
-        RunInTemporaryFolderAsItIs(new Dictionary<string, string?>(), workingDirectory, arguments);
+        RunCore(new Dictionary<string, string?>(), workingDirectory, arguments);
 
-    private static ExternalProcess.Result RunInTemporaryFolderAsItIs(IReadOnlyDictionary<string, string?> variables, string workingDirectory, string[] arguments)
+    private static ExternalProcess.Result RunCore(IReadOnlyDictionary<string, string?> variables, string workingDirectory, string[] arguments)
     {
         string temporary = TemporaryFolder;
         Directory.CreateDirectory(temporary);

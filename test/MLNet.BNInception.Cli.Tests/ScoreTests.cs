@@ -65,8 +65,7 @@ public class ScoreTests
 
     /// <summary>
     /// The network's threads: <c>--threads</c>, else BNINCEPTION_NUM_THREADS as the library reads it
-    /// (docs/distributed.md divides a machine's cores among ranks with it), else one per core; a
-    /// variable that is not a count stops both train and score before any work, naming it.
+    /// (docs/distributed.md divides a machine's cores among ranks with it), else one per core.
     /// </summary>
     [Test]
     public void TheNetworkTakesTheThreadsOfTheOptionElseOfTheVariable()
@@ -76,28 +75,15 @@ public class ScoreTests
         string few = work.File("few.csv");
         File.WriteAllLines(few, File.ReadLines(trained.Files.TestCsv).Take(9));
         string[] score = ["score", "--model", trained.ModelPath, "--input", few];
-        ExternalProcess.Result fromVariable = InstalledTool.RunWithVariables(new Dictionary<string, string?> { ["BNINCEPTION_NUM_THREADS"] = "3" },
-            work.Path, [.. score, "--output", work.File("a.csv")]).AssertSucceeded();
-        ExternalProcess.Result fromOption = InstalledTool.RunWithVariables(new Dictionary<string, string?> { ["BNINCEPTION_NUM_THREADS"] = "3" },
-            work.Path, [.. score, "--output", work.File("b.csv"), "--threads", "1"]).AssertSucceeded();
+        var three = new Dictionary<string, string?> { ["BNINCEPTION_NUM_THREADS"] = "3" };
+        ExternalProcess.Result fromVariable = InstalledTool.RunWithVariables(three, work.Path, [.. score, "--output", work.File("a.csv")]).AssertSucceeded();
+        ExternalProcess.Result fromOption = InstalledTool.RunWithVariables(three, work.Path, [.. score, "--output", work.File("b.csv"), "--threads", "1"])
+            .AssertSucceeded();
         ExternalProcess.Result byDefault = InstalledTool.RunWithVariables(new Dictionary<string, string?> { ["BNINCEPTION_NUM_THREADS"] = null },
             work.Path, [.. score, "--output", work.File("c.csv")]).AssertSucceeded();
         Assert.That(fromVariable.Output + fromVariable.Error, Does.Contain("float32, 3 threads,"));
         Assert.That(fromOption.Output + fromOption.Error, Does.Contain("float32, 1 thread,"));
         Assert.That(byDefault.Output + byDefault.Error, Does.Contain($"float32, {Environment.ProcessorCount} thread"));
-
-        var notACount = new Dictionary<string, string?> { ["BNINCEPTION_NUM_THREADS"] = "two" };
-        ExternalProcess.Result scoring = InstalledTool.RunWithVariables(notACount, work.Path, [.. score, "--output", work.File("d.csv")]);
-        ExternalProcess.Result training = InstalledTool.RunWithVariables(notACount, work.Path, "train", "--train", trained.Files.TrainCsv,
-            "--image-folder", trained.Files.ImageFolder, "--out", work.File("model.zip"));
-        foreach (ExternalProcess.Result refused in new[] { scoring, training })
-        {
-            Assert.That(refused.ExitCode, Is.EqualTo(2), refused.Output + refused.Error);
-            Assert.That(refused.Error, Does.Contain("BNINCEPTION_NUM_THREADS is 'two'; it must be a whole number of threads, at least 1 (or give --threads)"));
-        }
-
-        Assert.That(work.File("d.csv"), Does.Not.Exist);
-        Assert.That(work.File("model.zip"), Does.Not.Exist);
     }
 
     [Test]

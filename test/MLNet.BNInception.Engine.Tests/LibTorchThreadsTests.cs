@@ -14,6 +14,9 @@ public class LibTorchThreadsTests
     [SetUp]
     public void UseTwoThreadsAtLeast()
     {
+        // Loaded first, or the count read is libtorch's default rather than BNINCEPTION_NUM_THREADS's,
+        // and the tear-down leaves that to the rest of the process (test/Shared/SingleThreadedFixture.cs).
+        TorchRuntime.EnsureLoaded();
         _processThreads = get_num_threads();
         set_num_threads(Math.Max(2, _processThreads));
     }

@@ -15,8 +15,8 @@ namespace MLNet.BNInception.Engine.Tests;
 public class PyTorchParityTests
 {
     // Both sides compute with two libtorch threads, whatever count this test's thread was left with
-    // (libtorch's count belongs to each thread; BNINCEPTION_NUM_THREADS applies to the thread that
-    // loads it): conv1's float32 weight gradient depends on the count (which kernel, or how its sum is
+    // (libtorch keeps a count per thread, which a thread takes from the process's when it first asks;
+    // loading applies BNINCEPTION_NUM_THREADS to both, for the thread that loads): conv1's float32 weight gradient depends on the count (which kernel, or how its sum is
     // split; not traced), and a fresh network's batch normalisation amplifies the difference. Run
     // alone with BNINCEPTION_NUM_THREADS=1, ours on one thread, conv1's weight after the step was
     // 1.9e-5 and 4.2e-4 from PyTorch's on two (the two float32 cases), and 9.9e-4 and 2.1e-4 with both
@@ -27,7 +27,7 @@ public class PyTorchParityTests
     [SetUp]
     public void UseTheReferencesThreads()
     {
-        // Loaded first: the load applies BNINCEPTION_NUM_THREADS to the thread it runs on.
+        // Loaded first: the load applies BNINCEPTION_NUM_THREADS, which the tear-down then restores.
         TorchRuntime.EnsureLoaded();
         _threadsBefore = get_num_threads();
         set_num_threads(Threads);

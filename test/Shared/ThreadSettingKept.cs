@@ -1,4 +1,3 @@
-using System.Globalization;
 using MLNet.BNInception.Engine;
 using NUnit.Framework.Interfaces;
 using TorchSharp;
@@ -30,13 +29,11 @@ public sealed class ThreadSettingKeptAttribute : Attribute, ITestAction
     /// <inheritdoc/>
     public void AfterTest(ITest test)
     {
-        string? setting = Environment.GetEnvironmentVariable(TorchRuntime.ThreadsVariable);
-        if (string.IsNullOrWhiteSpace(setting) || TorchRuntime.LoadDescription is null)
+        if (TorchRuntime.LoadDescription is null || TorchRuntime.ThreadSetting() is not int expected)
         {
             return;
         }
 
-        int expected = int.Parse(setting, CultureInfo.InvariantCulture);
         int here = torch.get_num_threads();
         int startedLater = 0;
         var probe = new Thread(() => startedLater = torch.get_num_threads());

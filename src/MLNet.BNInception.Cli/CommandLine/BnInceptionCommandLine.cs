@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using System.CommandLine.Parsing;
 
 namespace MLNet.BNInception.Cli.CommandLine;
@@ -37,6 +38,11 @@ public static class BnInceptionCommandLine
 
         try
         {
+            if (parsed.Action is not HelpAction)
+            {
+                OptionValues.CheckedThreadSetting();
+            }
+
             return parsed.Invoke(new InvocationConfiguration
             {
                 Output = context.Output,

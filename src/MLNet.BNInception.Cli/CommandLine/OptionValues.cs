@@ -54,22 +54,25 @@ internal static class OptionValues
     /// <summary>
     /// The --threads given, else <see cref="TorchRuntime.ThreadsVariable"/>, else one per core: the
     /// variable means for the tool what it means for the library (docs/distributed.md divides the
-    /// cores among the ranks with it), and a value given on the command line still wins.
+    /// cores among the ranks with it), and a value given on the command line wins.
     /// </summary>
-    public static int Threads(int? given)
-    {
-        if (given is int threads)
-        {
-            return Positive(threads, "--threads");
-        }
+    public static int Threads(int? given) =>
+        given is int threads ? Positive(threads, "--threads") : CheckedThreadSetting() ?? Environment.ProcessorCount;
 
+    /// <summary>
+    /// <see cref="TorchRuntime.ThreadSetting"/>, with a value that is not a count refused as a mistake in
+    /// the arguments. Every verb checks it before it begins: libtorch's loader applies the variable
+    /// whatever --threads says, and the verbs load libtorch at different points, some after work began.
+    /// </summary>
+    public static int? CheckedThreadSetting()
+    {
         try
         {
-            return TorchRuntime.ThreadSetting() ?? Environment.ProcessorCount;
+            return TorchRuntime.ThreadSetting();
         }
         catch (ArgumentException error)
         {
-            throw CommandLineException.BadArguments(error.Message.TrimEnd('.') + " (or give --threads)");
+            throw CommandLineException.BadArguments($"{error.Message.TrimEnd('.')}, or unset");
         }
     }
 
