@@ -6,24 +6,9 @@ namespace MLNet.BNInception.Engine.Tests;
 /// Confining libtorch to one thread on a helper thread (the trainer's read-ahead on the CPU) changes
 /// that thread alone: the thread that trains, and threads started later, keep the process's count.
 /// </summary>
-public class LibTorchThreadsTests
+// Two threads, so that "one" and "the process's count" differ on any machine.
+public class LibTorchThreadsTests() : ThreadCountFixture(2)
 {
-    private int _processThreads;
-
-    // Two threads at least, so that "one" and "the process's count" differ on any machine.
-    [SetUp]
-    public void UseTwoThreadsAtLeast()
-    {
-        // Loaded first, or the count read is libtorch's default rather than BNINCEPTION_NUM_THREADS's,
-        // and the tear-down leaves that to the rest of the process (test/Shared/SingleThreadedFixture.cs).
-        TorchRuntime.EnsureLoaded();
-        _processThreads = get_num_threads();
-        set_num_threads(Math.Max(2, _processThreads));
-    }
-
-    [TearDown]
-    public void RestoreThreads() => set_num_threads(_processThreads);
-
     [Test]
     public void OnlyTheCallingThreadRunsOnOneThread()
     {

@@ -12,29 +12,15 @@ namespace MLNet.BNInception.Engine.Tests;
 /// weights: logits in eval and training mode, and the weights after one step of SGD with Nesterov
 /// momentum and weight decay on convolution and classifier weights only, as the trainer sets it up.
 /// </summary>
-public class PyTorchParityTests
+public class PyTorchParityTests() : ThreadCountFixture(Threads)
 {
-    // Both sides compute with two libtorch threads, whatever count this test's thread was left with
-    // (libtorch keeps a count per thread, which a thread takes from the process's when it first asks;
-    // loading applies BNINCEPTION_NUM_THREADS to both, for the thread that loads): conv1's float32 weight gradient depends on the count (which kernel, or how its sum is
-    // split; not traced), and a fresh network's batch normalisation amplifies the difference. Run
-    // alone with BNINCEPTION_NUM_THREADS=1, ours on one thread, conv1's weight after the step was
-    // 1.9e-5 and 4.2e-4 from PyTorch's on two (the two float32 cases), and 9.9e-4 and 2.1e-4 with both
-    // on one; with both on two, within the 1e-5 bound, as in the whole suite.
+    // Both sides compute with two libtorch threads, whatever count the process runs: conv1's float32
+    // weight gradient depends on the count (which kernel, or how its sum is split; not traced), and a
+    // fresh network's batch normalisation amplifies the difference. Run alone with
+    // BNINCEPTION_NUM_THREADS=1, ours on one thread, conv1's weight after the step was 1.9e-5 and
+    // 4.2e-4 from PyTorch's on two (the two float32 cases), and 9.9e-4 and 2.1e-4 with both on one;
+    // with both on two, within the 1e-5 bound.
     private const int Threads = 2;
-    private int _threadsBefore;
-
-    [SetUp]
-    public void UseTheReferencesThreads()
-    {
-        // Loaded first: the load applies BNINCEPTION_NUM_THREADS, which the tear-down then restores.
-        TorchRuntime.EnsureLoaded();
-        _threadsBefore = get_num_threads();
-        set_num_threads(Threads);
-    }
-
-    [TearDown]
-    public void RestoreThreads() => set_num_threads(_threadsBefore);
 
     /// <summary>
     /// Float32 in the contiguous layout, as PyTorch computes it by default; and float64 in the

@@ -143,7 +143,7 @@ def parity(directory):
     cross-entropy of the training-mode logits. With dtype "bfloat16-mixed" these are computed in
     mixed precision, and eval_logits_float32.bin, train_logits_float32.bin and updated_float32.pt give the same in
     float32 from the same weights: how far bfloat16's rounding alone moves the results. "threads", when
-    given, is the caller's libtorch thread count (else 2): a float32 convolution's weight gradient
+    given, is the caller's libtorch thread count (else PyTorch's default, one per core): a float32 convolution's weight gradient
     depends on it (which kernel, or how the sum is split; not traced), and a fresh network's batch
     normalisation amplifies the difference."""
     global COMPUTE_DTYPE
