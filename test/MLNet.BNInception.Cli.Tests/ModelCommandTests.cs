@@ -19,6 +19,14 @@ public class ModelCommandTests
         Assert.That(MLNetReference.ClassNames(trained.ModelPath), Is.EqualTo(firstSeen));
         Assert.That(trained.TrainOutput, Does.Contain("trained on 800 images of 10 classes for 3 epochs in mixed bfloat16"));
         Assert.That(trained.TrainOutput, Does.Contain("epoch 3/3: train loss").And.Contain("validation loss"));
+
+        // Trained without --threads: BNINCEPTION_NUM_THREADS where it is set (the suite's lanes set 1 on
+        // any machine), else one thread per core.
+        string? variable = Environment.GetEnvironmentVariable("BNINCEPTION_NUM_THREADS");
+        int threads = !string.IsNullOrWhiteSpace(variable)
+            ? int.Parse(variable, CultureInfo.InvariantCulture)
+            : Environment.ProcessorCount;
+        Assert.That(trained.TrainOutput, Does.Contain($"training 10 classes, 3 epochs of batches of 32: mixed bfloat16 on cpu, {threads} thread{(threads == 1 ? "" : "s")}"));
         Assert.That(trained.TrainOutput, Does.Match(@"training: epoch 3/3, step 25/25, loss [0-9.]+, accuracy [0-9.]+ ?%, lr [0-9.E-]+, [0-9.]+ images/s"));
         Assert.That(File.Exists(trained.ModelPath + ".ckpt"), Is.True, "the default checkpoint beside the model");
     }
@@ -89,6 +97,7 @@ public class ModelCommandTests
         ExternalProcess.Result resumed = InstalledTool.Succeed(work.Path, [.. train, "--resume"]);
         Assert.That(resumed.Output, Does.Contain("Saved " + model));
         Assert.That(resumed.Error, Does.Not.Contain("epoch 1/2:"), "the first epoch is not trained again");
+        Assert.That(resumed.Error, Does.Contain($"resuming the run in {model}.ckpt with its epochs and batch size: float32 on cpu,"));
         Assert.That(MLNetReference.ClassNames(model), Has.Length.EqualTo(10));
     }
 

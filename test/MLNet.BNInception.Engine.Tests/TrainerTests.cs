@@ -348,6 +348,11 @@ public class TrainerTests : SingleThreadedFixture
             var label = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options()).Fit(images, badLabels));
             Assert.That(label!.Message, Does.Contain("label at row 4 is 7"));
 
+            // The meta device holds no data: a second device a CPU-only machine has.
+            using Tensor labelsElsewhere = labels.to(META);
+            var elsewhere = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options()).Fit(images, labelsElsewhere));
+            Assert.That(elsewhere!.Message, Does.Contain("training images are on cpu and their labels on meta"));
+
             using Tensor wrongSize = zeros([9, 1, 48, 96]);
             var size = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options()).Fit(wrongSize, labels));
             Assert.That(size!.Message, Does.Contain("N x 1 x H x W with H and W at least 64").And.Contain("[9, 1, 48, 96]"));

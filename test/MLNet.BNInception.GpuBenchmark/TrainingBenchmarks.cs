@@ -18,10 +18,11 @@ namespace MLNet.BNInception.GpuBenchmark;
 internal static class TrainingBenchmarks
 {
     /// <summary>
-    /// <see cref="BnInceptionTrainer.Fit(Tensor, Tensor, Tensor?, Tensor?, Action{TrainingProgress}?, Action{EpochMetrics}?, CancellationToken)"/>
-    /// on <see cref="BenchmarkSettings.DistinctBatches"/> batches of images, in host memory or (with
-    /// --data device) already on the device; timed from its step reports; stopped through its
-    /// cancellation token once the last run ends.
+    /// <see cref="BnInceptionTrainer.Fit(ILabelledBatchSource, ILabelledBatchSource?, Action{TrainingProgress}?, Action{EpochMetrics}?, CancellationToken)"/>
+    /// for one epoch of every step over <see cref="BenchmarkSettings.DistinctBatches"/> batches of
+    /// images (<see cref="CyclingBatchSource"/>), in host memory or (with --data device) already on
+    /// the device; timed from its step reports; stopped through its cancellation token once the last
+    /// run ends.
     /// </summary>
     public static Dictionary<string, object?> Engine(BenchmarkSettings settings)
     {
@@ -33,12 +34,14 @@ internal static class TrainingBenchmarks
             var model = new BnInceptionOptions { InputSize = settings.Side, NumClasses = settings.Classes };
             // The trainer reads the loss back every StepsPerRun steps (TrainerOptionsFor), so that
             // every timed run ends at a read: the device has done its steps when onStep sees them.
-            var trainer = new BnInceptionTrainer(model, TrainerOptionsFor(settings, epochs: (int)Math.Ceiling((double)settings.TotalSteps / settings.DistinctBatches)));
+            var trainer = new BnInceptionTrainer(model, TrainerOptionsFor(settings, epochs: 1));
+            // One epoch of every step, as the ML.NET side below trains, cycling through the distinct batches.
+            var source = new CyclingBatchSource(new InMemoryBatchSource(images, labels, model), settings.Batch, settings.TotalSteps);
             var clock = new RunClock(settings);
             using var stop = new CancellationTokenSource();
             try
             {
-                using TrainingResult result = trainer.Fit(images, labels, onStep: progress => Observe(progress, clock, stop), cancellationToken: stop.Token);
+                using TrainingResult result = trainer.Fit(source, onStep: progress => Observe(progress, clock, stop), cancellationToken: stop.Token);
             }
             catch (OperationCanceledException) when (clock.Done)
             {

@@ -153,6 +153,16 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         int classes = checked((int)((KeyDataViewType)preparedTrain.Schema[label].Type).Count);
         int epochs = settings.Training.Epochs;
         var history = new List<EpochMetrics>();
+        // What the run computes with, as score says it: a run of hours should not leave its user
+        // guessing whether --threads or BNINCEPTION_NUM_THREADS took effect. A resumed run keeps its
+        // checkpoint's recipe (epochs, batch size) and takes the precision and device given.
+        string computing = string.Create(CultureInfo.InvariantCulture,
+            $"{(settings.Training.Precision == TrainingPrecision.BFloat16Mixed ? "mixed bfloat16" : "float32")} on {settings.Training.Device}, " +
+            $"{settings.Threads} thread{(settings.Threads == 1 ? "" : "s")}");
+        sink.Line(settings.Resume
+            ? $"resuming the run in {settings.Training.CheckpointPath} with its epochs and batch size: {computing}"
+            : string.Create(CultureInfo.InvariantCulture,
+                $"training {classes} classes, {epochs} epoch{(epochs == 1 ? "" : "s")} of batches of {settings.Training.BatchSize}: {computing}"));
         var trainer = ml.MulticlassClassification.Trainers.BnInception(new BnInceptionMulticlassTrainer.Options
         {
             LabelColumnName = label,

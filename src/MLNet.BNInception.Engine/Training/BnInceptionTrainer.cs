@@ -205,7 +205,9 @@ public sealed class BnInceptionTrainer
 
         using var generator = new Generator(options.Seed);
         using DisposeScope scope = NewDisposeScope();
-        Tensor order = randperm(count, generator: generator);
+        // Drawn on the CPU, whose generator the seed is for, then moved to the images: index_select
+        // on a GPU tensor takes indices on the GPU only.
+        Tensor order = randperm(count, generator: generator).to(images.device);
         Tensor valIndices = order.narrow(0, 0, held);
         Tensor trainIndices = order.narrow(0, held, count - held);
         var heldIn = new InMemoryBatchSource(images.index_select(0, trainIndices), labels.index_select(0, trainIndices), model, "training");

@@ -15,7 +15,7 @@ public sealed class InMemoryBatchSource : ILabelledBatchSource
 
     /// <summary>Wraps <paramref name="images"/> and <paramref name="labels"/>, checking them against the network's settings.</summary>
     /// <param name="images">N × <see cref="Network.BnInceptionOptions.InputChannels"/> × H × W, float32, H and W at least <see cref="Network.BnInceptionOptions.InputSize"/>.</param>
-    /// <param name="labels">N class indices, int64, each in 0 … NumClasses − 1.</param>
+    /// <param name="labels">N class indices, int64, each in 0 … NumClasses − 1, on the images' device.</param>
     /// <param name="model">The network the data is for.</param>
     /// <param name="what">Names the data in error messages, e.g. "training".</param>
     /// <exception cref="ArgumentException">A shape, element type or label does not fit; the message names the row.</exception>
@@ -37,6 +37,14 @@ public sealed class InMemoryBatchSource : ILabelledBatchSource
         {
             throw new ArgumentException(
                 $"The {what} labels must be {count} int64 class indices, got [{string.Join(", ", labels.shape)}] {labels.dtype}.", nameof(labels));
+        }
+
+        // Each batch is picked from both with one index tensor on the images' device; libtorch's own
+        // error for a mismatch names neither tensor, and comes only at the first batch.
+        if (labels.device_type != images.device_type || labels.device_index != images.device_index)
+        {
+            throw new ArgumentException(
+                $"The {what} images are on {images.device} and their labels on {labels.device}: put both on one device.", nameof(labels));
         }
 
         long row = ClassIndices.FirstOutOfRange(labels, model.NumClasses);
