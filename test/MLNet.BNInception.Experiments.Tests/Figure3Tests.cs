@@ -5,8 +5,10 @@ namespace MLNet.BNInception.Experiments.Tests;
 
 /// <summary>
 /// A short run of the Figure 3 miniature: two of the five configurations (Inception and BN-x5) for
-/// 3 epochs of 20 steps on 640 images; the files it writes, and BN-x5 ahead of Inception after every
-/// epoch, which is where the paper's effect already shows (seen: 53.6% against 38.6% after 60 steps).
+/// 2 epochs of 20 steps on 640 images; the files it writes, and BN-x5 ahead of Inception after every
+/// epoch, which is where the paper's effect already shows (seen on 2026-12-06, one libtorch thread:
+/// 25.8% against 12.0% after 20 steps, 39.8% against 23.8% after 40). A third epoch (52.8% against
+/// 38.4%) showed nothing more and cost 35 s of the suite's 15 minutes.
 /// </summary>
 [Trains]
 public class Figure3Tests
@@ -16,15 +18,15 @@ public class Figure3Tests
     {
         using var folder = new TemporaryDirectory();
         TorchRuntime.EnsureLoaded();
-        var settings = new Figure3Settings { TrainImages = 640, ValidationImages = 500, Epochs = 3 };
+        var settings = new Figure3Settings { TrainImages = 640, ValidationImages = 500, Epochs = 2 };
         Assert.That(Figure3Experiment.Configurations(settings).Select(c => c.Name),
             Is.EqualTo(new[] { "Inception", "BN-Baseline", "BN-x5", "BN-x30", "BN-x5-Sigmoid" }));
         (IReadOnlyList<Figure3Point> points, IReadOnlyList<Figure3Summary> summary) =
             Figure3Experiment.Run(settings, folder.Path, TestContext.Out, only: ["Inception", "BN-x5"]);
 
         string[] curves = File.ReadAllLines(folder.File("figure3.csv"));
-        Assert.That(curves, Has.Length.EqualTo(1 + (2 * 3)));
-        Assert.That(curves.Skip(1).Select(line => line.Split(',')[2]), Is.EqualTo(new[] { "20", "40", "60", "20", "40", "60" }), "steps after each epoch");
+        Assert.That(curves, Has.Length.EqualTo(1 + (2 * 2)));
+        Assert.That(curves.Skip(1).Select(line => line.Split(',')[2]), Is.EqualTo(new[] { "20", "40", "20", "40" }), "steps after each epoch");
         string[] table = File.ReadAllLines(folder.File("figure3-table.csv"));
         Assert.That(table, Has.Length.EqualTo(3));
         byte[] png = File.ReadAllBytes(folder.File("figure3-validation-accuracy.png"));
