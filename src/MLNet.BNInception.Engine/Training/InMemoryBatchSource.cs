@@ -18,7 +18,7 @@ public sealed class InMemoryBatchSource : ILabelledBatchSource
     /// <param name="labels">N class indices, int64, each in 0 … NumClasses − 1, on the images' device.</param>
     /// <param name="model">The network the data is for.</param>
     /// <param name="what">Names the data in error messages, e.g. "training".</param>
-    /// <exception cref="ArgumentException">A shape, element type or label does not fit; the message names the row.</exception>
+    /// <exception cref="ArgumentException">A shape, element type, device or label does not fit; the message names the row or the devices.</exception>
     public InMemoryBatchSource(Tensor images, Tensor labels, Network.BnInceptionOptions model, string what = "training")
     {
         ArgumentNullException.ThrowIfNull(images);
