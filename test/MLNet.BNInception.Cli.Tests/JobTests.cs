@@ -259,14 +259,27 @@ public class JobTests
     // The interrupted runs are stopped once 400 rows are out: these leave a few seconds of work after that.
     private const int UninterruptedRows = 2000;
 
-    private static (string[] Job, string Whole, string Resumed) UninterruptedRun(TemporaryDirectory work)
+    /// <summary>
+    /// A job and the output it writes uninterrupted, which the SIGKILL and the Ctrl-C test each
+    /// resume to: the same job, so it runs once (it took about 10 s of each), in a folder beside the
+    /// shared model that lives as long as the model does.
+    /// </summary>
+    private static readonly Lazy<(string[] Job, string Whole)> Uninterrupted = new(() =>
     {
         TrainedTool.Context trained = TrainedTool.Get();
-        string[] job = ["score", "--model", trained.ModelPath, "--input", RepeatedList(work, trained, UninterruptedRows), "--batch", "16"];
-        string whole = work.File("whole.csv");
-        InstalledTool.Succeed(work.Path, [.. job, "--output", whole]);
-        return (job, whole, work.File("resumed.csv"));
-    }
+        string folder = Path.Combine(trained.Folder, "uninterrupted-job");
+        Directory.CreateDirectory(folder);
+        string list = Path.Combine(folder, "list.csv");
+        File.WriteAllLines(list, ["Row,ImagePath", .. Enumerable.Range(0, UninterruptedRows).Select(i => string.Create(CultureInfo.InvariantCulture, $"{i + 1},t10k/{i % 200}.png"))]);
+        string[] job = ["score", "--model", trained.ModelPath, "--input", list, "--batch", "16"];
+        string whole = Path.Combine(folder, "whole.csv");
+        InstalledTool.Succeed(folder, [.. job, "--output", whole]);
+        return (job, whole);
+    }, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>The shared uninterrupted job, and where a test writes its own interrupted run of it.</summary>
+    private static (string[] Job, string Whole, string Resumed) UninterruptedRun(TemporaryDirectory work) =>
+        (Uninterrupted.Value.Job, Uninterrupted.Value.Whole, work.File("resumed.csv"));
 
     private static long? ResidentBytes(int pid)
     {

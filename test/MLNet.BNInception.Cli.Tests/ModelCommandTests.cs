@@ -17,8 +17,8 @@ public class ModelCommandTests
         // order: MapValueToKey's, by first occurrence in the training file.
         string[] firstSeen = Csv.Read(trained.Files.TrainCsv).Column("Label").Distinct().ToArray();
         Assert.That(MLNetReference.ClassNames(trained.ModelPath), Is.EqualTo(firstSeen));
-        Assert.That(trained.TrainOutput, Does.Contain("trained on 800 images of 10 classes for 3 epochs in mixed bfloat16"));
-        Assert.That(trained.TrainOutput, Does.Contain("epoch 3/3: train loss").And.Contain("validation loss"));
+        Assert.That(trained.TrainOutput, Does.Contain($"trained on 800 images of 10 classes for {TrainedTool.Epochs} epochs in mixed bfloat16"));
+        Assert.That(trained.TrainOutput, Does.Contain($"epoch {TrainedTool.Epochs}/{TrainedTool.Epochs}: train loss").And.Contain("validation loss"));
 
         // Trained without --threads: BNINCEPTION_NUM_THREADS where it is set (the suite's lanes set 1 on
         // any machine), else one thread per core.
@@ -26,8 +26,8 @@ public class ModelCommandTests
         int threads = !string.IsNullOrWhiteSpace(variable)
             ? int.Parse(variable, CultureInfo.InvariantCulture)
             : Environment.ProcessorCount;
-        Assert.That(trained.TrainOutput, Does.Contain($"training 10 classes, 3 epochs of batches of 32: mixed bfloat16 on cpu, {threads} thread{(threads == 1 ? "" : "s")}"));
-        Assert.That(trained.TrainOutput, Does.Match(@"training: epoch 3/3, step 25/25, loss [0-9.]+, accuracy [0-9.]+ ?%, lr [0-9.E-]+, [0-9.]+ images/s"));
+        Assert.That(trained.TrainOutput, Does.Contain($"training 10 classes, {TrainedTool.Epochs} epochs of batches of 32: mixed bfloat16 on cpu, {threads} thread{(threads == 1 ? "" : "s")}"));
+        Assert.That(trained.TrainOutput, Does.Match($@"training: epoch {TrainedTool.Epochs}/{TrainedTool.Epochs}, step 25/25, loss [0-9.]+, accuracy [0-9.]+ ?%, lr [0-9.E-]+, [0-9.]+ images/s"));
         Assert.That(File.Exists(trained.ModelPath + ".ckpt"), Is.True, "the default checkpoint beside the model");
     }
 
@@ -40,15 +40,15 @@ public class ModelCommandTests
 
         string[] lines = File.ReadAllLines(csv);
         Assert.That(lines[0], Is.EqualTo("epoch,learning_rate,train_loss,train_accuracy,validation_loss,validation_accuracy"));
-        Assert.That(lines, Has.Length.EqualTo(4), "the header and 3 epochs");
+        Assert.That(lines, Has.Length.EqualTo(1 + TrainedTool.Epochs), "the header and a line an epoch");
 
         // Each row says what the tool printed for its epoch (printed rounded: loss to 4 places, accuracy to 0.01 %).
-        for (int epoch = 1; epoch <= 3; epoch++)
+        for (int epoch = 1; epoch <= TrainedTool.Epochs; epoch++)
         {
             double[] cells = [.. lines[epoch].Split(',').Select(cell => double.Parse(cell, CultureInfo.InvariantCulture))];
             Assert.That(cells[0], Is.EqualTo(epoch));
             string printed = string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch}/3: train loss {cells[2]:F4}, accuracy {cells[3]:P2}; validation loss {cells[4]:F4}, accuracy {cells[5]:P2}; lr {cells[1]:G4}");
+                $"epoch {epoch}/{TrainedTool.Epochs}: train loss {cells[2]:F4}, accuracy {cells[3]:P2}; validation loss {cells[4]:F4}, accuracy {cells[5]:P2}; lr {cells[1]:G4}");
             Assert.That(trained.TrainOutput, Does.Contain(printed));
         }
 

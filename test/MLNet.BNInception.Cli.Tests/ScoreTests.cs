@@ -59,6 +59,7 @@ public class ScoreTests
         string[] single = Csv.Read(work.File("float32.csv")).Column("PredictedLabel");
         Csv half = Csv.Read(work.File("bfloat16.csv"));
         int agree = single.Zip(half.Column("PredictedLabel")).Count(pair => pair.First == pair.Second);
+        TestContext.Out.WriteLine($"bfloat16 agrees with float32 on {agree} of {TrainedTool.TestImages} images");
         Assert.That(agree, Is.GreaterThanOrEqualTo(TrainedTool.TestImages * 99 / 100), $"{agree} of {TrainedTool.TestImages} agree");
         Assert.That(run.Output, Does.Contain("bfloat16"));
     }
