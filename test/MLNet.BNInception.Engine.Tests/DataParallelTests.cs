@@ -139,6 +139,9 @@ public class DataParallelTests : SingleThreadedFixture
             .Select(batch => { using (batch) return batch.Rows.ToList(); }).ToArray())];
 
         Assert.That(shares.Select(batches => batches.Length), Is.All.EqualTo(3), "every rank takes as many steps");
+        Assert.That(new RankShardedBatchSource(global, 1, 2).ReadBatches(4, shuffleSeed: 5, skipBatches: 0, dropLastBatch: false, CancellationToken.None)
+                .Select(batch => { using (batch) return batch.LabelsCheckedForClasses; }), Is.All.EqualTo(3),
+            "a share's labels are the global batch's, checked as they were");
         Assert.That(shares.Select(batches => batches.Select(rows => rows.Count)), Is.All.EqualTo(new[] { 4, 4, 3 }));
         for (int k = 0; k < 3; k++)
         {

@@ -367,6 +367,45 @@ public class TrainerTests : SingleThreadedFixture
         }
     }
 
+    /// <summary>
+    /// A source that checked its labels when it was made says so on each batch, and the trainer then
+    /// leaves out its own check (on a GPU it would wait for the device every step); but a check
+    /// against more classes than the network has proves nothing, and the trainer still refuses a
+    /// label beyond the network's classes, naming its row.
+    /// </summary>
+    [Test]
+    public void LabelsCheckedByTheSourceForAtMostTheNetworksClassesAreNotCheckedAgain()
+    {
+        (Tensor images, Tensor labels) = Data(8);
+        using (images)
+        using (labels)
+        {
+            var checkedSource = new InMemoryBatchSource(images, labels, Model);
+            LabelledBatch[] batches = [.. checkedSource.ReadBatches(3, shuffleSeed: 1, skipBatches: 0, dropLastBatch: false, CancellationToken.None)];
+            try
+            {
+                Assert.That(batches.Select(batch => batch.LabelsCheckedForClasses), Is.All.EqualTo(Model.NumClasses));
+                Assert.That(TrainingRun.LabelsNeedChecking(batches[0], Model.NumClasses), Is.False);
+                Assert.That(TrainingRun.LabelsNeedChecking(batches[0], Model.NumClasses + 1), Is.False, "checked against fewer classes");
+                Assert.That(TrainingRun.LabelsNeedChecking(batches[0], Model.NumClasses - 1), Is.True, "checked against more classes");
+                Assert.That(TrainingRun.LabelsNeedChecking(batches[0] with { LabelsCheckedForClasses = null }, Model.NumClasses), Is.True, "not checked");
+            }
+            finally
+            {
+                foreach (LabelledBatch batch in batches)
+                {
+                    batch.Dispose();
+                }
+            }
+
+            // Checked for 10 classes, given to a network of 3: the 7 at row 4 is refused before any step.
+            using Tensor wideLabels = tensor(new long[] { 0, 1, 2, 0, 7, 1, 2, 0 });
+            var checkedForMore = new InMemoryBatchSource(images, wideLabels, Model with { NumClasses = 10 });
+            var refused = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { BatchSize = 8, ValidationFraction = 0 }).Fit(checkedForMore));
+            Assert.That(refused!.Message, Does.Contain("training label at row 4 is 7, outside 0..2"));
+        }
+    }
+
     [Trains]
     [Test]
     public void EarlyStoppingStopsAfterThePatienceAndKeepsTheBestWeights()

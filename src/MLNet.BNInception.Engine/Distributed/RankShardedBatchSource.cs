@@ -119,7 +119,10 @@ internal sealed class RankShardedBatchSource : ILabelledBatchSource
                 // Copies, so that the rest of the global batch is freed now rather than with the slice.
                 using Tensor images = global.Images.narrow(0, start, count);
                 using Tensor labels = global.Labels.narrow(0, start, count);
-                yield return new LabelledBatch(images.clone(), labels.clone(), global.Rows.Skip(start).Take(count).ToArray());
+                yield return new LabelledBatch(images.clone(), labels.clone(), global.Rows.Skip(start).Take(count).ToArray())
+                {
+                    LabelsCheckedForClasses = global.LabelsCheckedForClasses,
+                };
             }
         }
     }

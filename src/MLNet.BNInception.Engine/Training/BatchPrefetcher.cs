@@ -175,7 +175,7 @@ internal sealed class BatchPrefetcher : IDisposable
             TorchSharp.torch.Tensor images = batch.Images.pin_memory();
             try
             {
-                return new LabelledBatch(images, batch.Labels.pin_memory(), batch.Rows);
+                return new LabelledBatch(images, batch.Labels.pin_memory(), batch.Rows) { LabelsCheckedForClasses = batch.LabelsCheckedForClasses };
             }
             catch
             {

@@ -6,7 +6,8 @@ namespace MLNet.BNInception.Engine.Training;
 /// Labelled images held as two tensors: N × C × H × W float32 images, H and W at least the
 /// network's side S (larger images are cropped and resampled to S × S by augmentation, or resized
 /// whole everywhere else), and N int64 labels. Every value is checked
-/// when the source is made. The source does not own the tensors.
+/// when the source is made, so the trainer does not check the labels again batch by batch
+/// (<see cref="LabelledBatch.LabelsCheckedForClasses"/>). The source does not own the tensors.
 /// </summary>
 public sealed class InMemoryBatchSource : ILabelledBatchSource
 {
@@ -57,8 +58,11 @@ public sealed class InMemoryBatchSource : ILabelledBatchSource
 
         _images = images;
         _labels = labels;
+        _classes = model.NumClasses;
         Count = count;
     }
+
+    private readonly int _classes;
 
     /// <inheritdoc/>
     public long Count { get; }
@@ -81,9 +85,15 @@ public sealed class InMemoryBatchSource : ILabelledBatchSource
         {
             cancellationToken.ThrowIfCancellationRequested();
             long[] rows = order[(int)start..(int)Math.Min(start + batchSize, end)];
-            // On the images' device: a source may hold its tensors on the GPU already.
-            using Tensor indices = tensor(rows, device: _images.device);
-            yield return new LabelledBatch(_images.index_select(0, indices), _labels.index_select(0, indices), rows);
+            // On the images' device: a source may hold its tensors on the GPU already. The copy does
+            // not wait for the device (a tensor made from an array on a GPU would: libtorch copies it
+            // there blocking, which waits for every step queued before it).
+            using Tensor onHost = tensor(rows);
+            using Tensor indices = onHost.to(_images.device, non_blocking: true);
+            yield return new LabelledBatch(_images.index_select(0, indices), _labels.index_select(0, indices), rows)
+            {
+                LabelsCheckedForClasses = _classes,
+            };
         }
     }
 

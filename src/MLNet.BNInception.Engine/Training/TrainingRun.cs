@@ -278,6 +278,11 @@ internal sealed class TrainingRun(
                 $"A training batch has {batch.Images.size(0)} images but labels [{string.Join(", ", labels.shape)}] {labels.dtype} and {batch.Rows.Count} row numbers.");
         }
 
+        if (!LabelsNeedChecking(batch, modelOptions.NumClasses))
+        {
+            return;
+        }
+
         long position = ClassIndices.FirstOutOfRange(labels, modelOptions.NumClasses);
         if (position >= 0)
         {
@@ -286,6 +291,16 @@ internal sealed class TrainingRun(
                 $"(NumClasses is {modelOptions.NumClasses}).");
         }
     }
+
+    /// <summary>
+    /// Whether the trainer must check <paramref name="batch"/>'s labels against the network's
+    /// <paramref name="numClasses"/>: unless its source checked every label against as many classes
+    /// or fewer. The check reads a result back (nonzero), which on a GPU waits for the steps queued
+    /// before it; a label out of range would end the step in libtorch's error (on a GPU, a
+    /// device-side assertion that leaves the device unusable), not ours naming the row.
+    /// </summary>
+    internal static bool LabelsNeedChecking(LabelledBatch batch, int numClasses) =>
+        batch.LabelsCheckedForClasses is not int checkedFor || checkedFor > numClasses;
 
     private bool EndEpoch(BnInception model, ILabelledBatchSource? validation, ref Dictionary<string, Tensor>? best, FlatSgd optimizer)
     {

@@ -45,9 +45,12 @@ internal static class WholeImageResize
     public static (Tensor Rows, Tensor Columns) Weights(long height, long width, long side, ScalarType type, Device device)
     {
         using DisposeScope scope = NewDisposeScope();
-        Tensor start = tensor(new double[] { 0 }, ScalarType.Float64, device);
-        Tensor rows = ImageAugmenter.AxisWeights(start, tensor(new double[] { height }, ScalarType.Float64, device), height, side, type, mirrored: null);
-        Tensor columns = ImageAugmenter.AxisWeights(start, tensor(new double[] { width }, ScalarType.Float64, device), width, side, type, mirrored: null);
+        // The box's numbers are filled in on the device: a tensor made there from an array is copied
+        // blocking, which on a GPU waits for everything queued before it (a training step's work).
+        using Scalar heightValue = ((double)height).ToScalar(), widthValue = ((double)width).ToScalar();
+        Tensor start = zeros([1], ScalarType.Float64, device);
+        Tensor rows = ImageAugmenter.AxisWeights(start, full([1], heightValue, ScalarType.Float64, device), height, side, type, mirrored: null);
+        Tensor columns = ImageAugmenter.AxisWeights(start, full([1], widthValue, ScalarType.Float64, device), width, side, type, mirrored: null);
         return (rows.squeeze(0).MoveToOuterDisposeScope(), columns.squeeze(0).MoveToOuterDisposeScope());
     }
 }
