@@ -27,6 +27,8 @@ public class DistributedTrainTests
         Assert.That(run.Output, Does.Contain("rank 1: trained with the other ranks").And.Contain($"rank 0 saves the model to {model}"));
         Assert.That(run.Output, Does.Contain($"Saved {model}"), "rank 0's report");
         Assert.That(run.Output, Does.Contain("for 2 epochs"), "rank 0 heard of both epochs");
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(run.Output + run.Error, "training [0-9]+ classes, 2 epochs of batches of 4 on each of 2 ranks \\(global batches of 8\\): float32 on cpu, 1 thread each"),
+            Has.Count.EqualTo(1), "rank 0 alone says what the run computes with, for every rank");
         Assert.That(File.Exists(model + ".ckpt"), Is.True, "rank 0 wrote the checkpoint");
         Assert.That(Directory.EnumerateFiles(work.Path, "*.tmp", SearchOption.AllDirectories), Is.Empty, "no rank left a temporary file");
 

@@ -156,13 +156,21 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         // What the run computes with, as score says it: a run of hours should not leave its user
         // guessing whether --threads or BNINCEPTION_NUM_THREADS took effect. A resumed run keeps its
         // checkpoint's recipe (epochs, batch size) and takes the precision and device given.
+        // Under mpirun the ranks run the same command: rank 0 says it once, for all of them.
+        Engine.Distributed.MpiWorld world = Engine.Distributed.MpiWorld.Join();
         string computing = string.Create(CultureInfo.InvariantCulture,
             $"{(settings.Training.Precision == TrainingPrecision.BFloat16Mixed ? "mixed bfloat16" : "float32")} on {settings.Training.Device}, " +
-            $"{settings.Threads} thread{(settings.Threads == 1 ? "" : "s")}");
-        sink.Line(settings.Resume
-            ? $"resuming the run in {settings.Training.CheckpointPath} with its epochs and batch size: {computing}"
-            : string.Create(CultureInfo.InvariantCulture,
-                $"training {classes} classes, {epochs} epoch{(epochs == 1 ? "" : "s")} of batches of {settings.Training.BatchSize}: {computing}"));
+            $"{settings.Threads} thread{(settings.Threads == 1 ? "" : "s")}{(world.Size == 1 ? "" : " each")}");
+        string ranks = world.Size == 1
+            ? ""
+            : string.Create(CultureInfo.InvariantCulture, $" on each of {world.Size} ranks (global batches of {(long)settings.Training.BatchSize * world.Size})");
+        if (world.Rank == 0)
+        {
+            sink.Line(settings.Resume
+                ? $"resuming the run in {settings.Training.CheckpointPath} with its epochs and batch size: {computing}{(world.Size == 1 ? "" : $", {world.Size} ranks")}"
+                : string.Create(CultureInfo.InvariantCulture,
+                    $"training {classes} classes, {epochs} epoch{(epochs == 1 ? "" : "s")} of batches of {settings.Training.BatchSize}{ranks}: {computing}"));
+        }
         var trainer = ml.MulticlassClassification.Trainers.BnInception(new BnInceptionMulticlassTrainer.Options
         {
             LabelColumnName = label,
@@ -222,7 +230,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         int keptEpoch = network.BestEpoch;
         // Under mpirun every rank ends with the same model (the engine checks its replicas); rank 0
         // alone writes it, as it alone writes the checkpoint.
-        int rank = Engine.Distributed.MpiWorld.Join().Rank;
+        int rank = world.Rank;
         using (network)
         {
             if (rank != 0)
