@@ -368,6 +368,34 @@ public class TrainerTests : SingleThreadedFixture
     }
 
     /// <summary>
+    /// Evaluation over batches (64, then the last 6 of 70), whose sums are read back once at the end,
+    /// gives the mean cross-entropy and accuracy of the whole set scored in one call, and leaves the
+    /// network in the mode it found it in.
+    /// </summary>
+    [Test]
+    public void EvaluateGivesTheWholeSetsMeanLossAndAccuracy()
+    {
+        (Tensor images, Tensor labels) = Data(70);
+        using (images)
+        using (labels)
+        using (var model = new BnInception(Model, seed: 3))
+        {
+            model.train();
+            (double loss, double accuracy) = BnInceptionTrainer.Evaluate(model, images, labels);
+            Assert.That(model.training, Is.True, "back in training mode");
+
+            model.eval();
+            using DisposeScope scope = NewDisposeScope();
+            using IDisposable inference = inference_mode();
+            Tensor logits = model.call(images);
+            double wholeLoss = nn.functional.cross_entropy(logits.to(ScalarType.Float64), labels).item<double>();
+            double wholeAccuracy = logits.argmax(1).eq(labels).sum().item<long>() / 70.0;
+            Assert.That(loss, Is.EqualTo(wholeLoss).Within(1e-5));
+            Assert.That(accuracy, Is.EqualTo(wholeAccuracy));
+        }
+    }
+
+    /// <summary>
     /// A source that checked its labels when it was made says so on each batch, and the trainer then
     /// leaves out its own check (on a GPU it would wait for the device every step); but a check
     /// against more classes than the network has proves nothing, and the trainer still refuses a

@@ -137,6 +137,9 @@ public sealed class BnInceptionTrainer
     /// <summary>
     /// Mean cross-entropy and top-1 accuracy of <paramref name="model"/> in eval mode over one pass of
     /// <paramref name="data"/>, whose images larger than the network's side are resized whole to it.
+    /// Each batch's loss sum and correct count stay on the device until the pass ends, when they are
+    /// read back at once: on a GPU, a read per batch would wait for that batch before the next could be
+    /// queued. The sums are the batches' float losses added in order, as the values read one by one were.
     /// </summary>
     public static (double Loss, double Accuracy) Evaluate(BnInception model, ILabelledBatchSource data, CancellationToken cancellationToken = default)
     {
@@ -148,19 +151,23 @@ public sealed class BnInceptionTrainer
         {
             Device device = model.Classifier.weight.device;
             using IDisposable inference = inference_mode();
-            double lossSum = 0;
-            long correct = 0, count = 0;
+            using DisposeScope sums = NewDisposeScope();  // each batch's loss sum and correct count, until the pass ends
+            var lossSums = new List<Tensor>();
+            var corrects = new List<Tensor>();
+            long count = 0;
             foreach (LabelledBatch batch in data.ReadBatches(EvaluationBatchSize, shuffleSeed: null, skipBatches: 0, dropLastBatch: false, cancellationToken))
             {
                 using (batch)
                 using (DisposeScope scope = NewDisposeScope())
                 {
                     model.Options.CheckResizableImageShape(batch.Images.shape, "An evaluation batch's images");
-                    Tensor targets = batch.Labels.to(device);
+                    // Not waiting for the device: from pageable memory the copy has read its source
+                    // when it returns, and from pinned memory libtorch keeps the source until it is done.
+                    Tensor targets = batch.Labels.to(device, non_blocking: true);
                     // Images larger than the network's input are resized whole, on the device.
-                    Tensor logits = model.call(WholeImageResize.ToSide(batch.Images.to(device), model.Options.InputSize));
-                    lossSum += F.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).item<float>();
-                    correct += logits.argmax(1).eq(targets).sum().item<long>();
+                    Tensor logits = model.call(WholeImageResize.ToSide(batch.Images.to(device, non_blocking: true), model.Options.InputSize));
+                    lossSums.Add(F.cross_entropy(logits, targets, reduction: nn.Reduction.Sum).MoveToOuterDisposeScope());
+                    corrects.Add(logits.argmax(1).eq(targets).sum().MoveToOuterDisposeScope());
                     count += targets.size(0);
                 }
             }
@@ -170,7 +177,15 @@ public sealed class BnInceptionTrainer
                 throw new ArgumentException("There is nothing to evaluate: the data has no examples.", nameof(data));
             }
 
-            return (lossSum / count, (double)correct / count);
+            float[] batchLosses = stack(lossSums).cpu().data<float>().ToArray();
+            long[] batchCorrects = stack(corrects).cpu().data<long>().ToArray();
+            double lossSum = 0;
+            foreach (float loss in batchLosses)
+            {
+                lossSum += loss;
+            }
+
+            return (lossSum / count, (double)batchCorrects.Sum() / count);
         }
         finally
         {

@@ -5,7 +5,9 @@ namespace MLNet.BNInception.Engine.Training;
 /// memory at once: <see cref="InMemoryBatchSource"/> serves tensors, and the ML.NET integration
 /// serves rows of a data view. One pass (an epoch) is one call of <see cref="ReadBatches"/>.
 /// The trainer checks each batch as it arrives: images of the network's input size, or, for
-/// training with augmentation on, at least that on each side (see <see cref="LabelledBatch.Images"/>).
+/// training with augmentation on, at least that on each side (see <see cref="LabelledBatch.Images"/>),
+/// and labels within the network's classes, unless the batch says its source checked them already
+/// (<see cref="LabelledBatch.LabelsCheckedForClasses"/>).
 /// </summary>
 public interface ILabelledBatchSource
 {
