@@ -413,10 +413,10 @@ public class TrainerTests : SingleThreadedFixture
             try
             {
                 Assert.That(batches.Select(batch => batch.LabelsCheckedForClasses), Is.All.EqualTo(Model.NumClasses));
-                Assert.That(TrainingRun.LabelsNeedChecking(batches[0], Model.NumClasses), Is.False);
-                Assert.That(TrainingRun.LabelsNeedChecking(batches[0], Model.NumClasses + 1), Is.False, "checked against fewer classes");
-                Assert.That(TrainingRun.LabelsNeedChecking(batches[0], Model.NumClasses - 1), Is.True, "checked against more classes");
-                Assert.That(TrainingRun.LabelsNeedChecking(batches[0] with { LabelsCheckedForClasses = null }, Model.NumClasses), Is.True, "not checked");
+                Assert.That(TrainingBatchCheck.LabelsNeedChecking(batches[0], Model.NumClasses), Is.False);
+                Assert.That(TrainingBatchCheck.LabelsNeedChecking(batches[0], Model.NumClasses + 1), Is.False, "checked against fewer classes");
+                Assert.That(TrainingBatchCheck.LabelsNeedChecking(batches[0], Model.NumClasses - 1), Is.True, "checked against more classes");
+                Assert.That(TrainingBatchCheck.LabelsNeedChecking(batches[0] with { LabelsCheckedForClasses = null }, Model.NumClasses), Is.True, "not checked");
             }
             finally
             {

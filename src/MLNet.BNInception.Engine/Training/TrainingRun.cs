@@ -188,7 +188,7 @@ internal sealed class TrainingRun(
     {
         using DisposeScope stepScope = NewDisposeScope();
         modelOptions.CheckResizableImageShape(batch.Images.shape, "A training batch's images");
-        CheckLabels(batch);
+        TrainingBatchCheck.CheckLabels(batch, modelOptions.NumClasses);
         if (_parallel is not null)
         {
             // Each rank draws its own augmentation and dropout, from a seed of the run, the rank and
@@ -268,39 +268,6 @@ internal sealed class TrainingRun(
     private static LabelledBatch NextBatch(BatchPrefetcher reader, ILabelledBatchSource train) =>
         reader.Next() ?? throw new InvalidOperationException(
             $"The training source ({train.GetType().Name}) ended a pass early: it reported {train.Count} examples but gave fewer.");
-
-    private void CheckLabels(LabelledBatch batch)
-    {
-        Tensor labels = batch.Labels;
-        if (labels.dtype != ScalarType.Int64 || labels.ndim != 1 || labels.size(0) != batch.Images.size(0) || batch.Rows.Count != labels.size(0))
-        {
-            throw new ArgumentException(
-                $"A training batch has {batch.Images.size(0)} images but labels [{string.Join(", ", labels.shape)}] {labels.dtype} and {batch.Rows.Count} row numbers.");
-        }
-
-        if (!LabelsNeedChecking(batch, modelOptions.NumClasses))
-        {
-            return;
-        }
-
-        long position = ClassIndices.FirstOutOfRange(labels, modelOptions.NumClasses);
-        if (position >= 0)
-        {
-            throw new ArgumentException(
-                $"The training label at row {batch.Rows[(int)position]} is {ClassIndices.At(labels, position)}, outside 0..{modelOptions.NumClasses - 1} " +
-                $"(NumClasses is {modelOptions.NumClasses}).");
-        }
-    }
-
-    /// <summary>
-    /// Whether the trainer must check <paramref name="batch"/>'s labels against the network's
-    /// <paramref name="numClasses"/>: unless its source checked every label against as many classes
-    /// or fewer. The check reads a result back (nonzero), which on a GPU waits for the steps queued
-    /// before it; a label out of range would end the step in libtorch's error (on a GPU, a
-    /// device-side assertion that leaves the device unusable), not ours naming the row.
-    /// </summary>
-    internal static bool LabelsNeedChecking(LabelledBatch batch, int numClasses) =>
-        batch.LabelsCheckedForClasses is not int checkedFor || checkedFor > numClasses;
 
     private bool EndEpoch(BnInception model, ILabelledBatchSource? validation, ref Dictionary<string, Tensor>? best, FlatSgd optimizer)
     {
