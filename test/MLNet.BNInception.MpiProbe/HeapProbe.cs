@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.Engine;
 
 /// <summary>
-/// The "heap" mode (no MPI): what glibc does with freed memory while <see cref="TrainingHeap"/> holds
+/// The "heap" mode (no MPI): what glibc does with freed memory while <see cref="KeptHeap"/> holds
 /// the heap and after, on the process's first thread, as a training run on an application's main
-/// thread meets it (test/MLNet.BNInception.Engine.Tests/TrainingHeapTests.cs reads the line it prints).
+/// thread meets it (test/MLNet.BNInception.Engine.Tests/KeptHeapTests.cs reads the line it prints).
 /// Other threads get per-thread arenas whose layout depends on what ran before, so a test process's
 /// worker thread cannot tell.
 /// </summary>
@@ -35,7 +35,7 @@ internal static class HeapProbe
         }
 
         double control = ResidentAfterFreeing(Allocate());
-        using TrainingHeap? heap = TrainingHeap.Hold();
+        using KeptHeap? heap = KeptHeap.Hold();
         if (heap is null)
         {
             Console.WriteLine("heap: not held");
@@ -50,7 +50,7 @@ internal static class HeapProbe
         double released = Resident(blocks);
         Marshal.FreeHGlobal(guard);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"heap: control {control:F3} held {freedWhileHeld:F3} in-bins {inBins:F3} released {released:F3} still-held {TrainingHeap.IsHeld}"));
+            $"heap: control {control:F3} held {freedWhileHeld:F3} in-bins {inBins:F3} released {released:F3} still-held {KeptHeap.IsHeld}"));
         return 0;
     }
 

@@ -19,7 +19,7 @@ using static TorchSharp.torch;
 //   dp-time [STEPS]
 //                a measurement, not a check: the step time of BN-Inception and of its gradient's
 //                allreduce, on as many ranks as mpirun starts (TimingProbe.cs)
-//   heap         without mpirun: what glibc does with freed memory while TrainingHeap holds the heap,
+//   heap         without mpirun: what glibc does with freed memory while KeptHeap holds the heap,
 //                on the process's first thread (HeapProbe.cs)
 // Each rank prints "rank R: ..." lines; a failed check prints "rank R: FAILED ..." and exits 1.
 if (args is ["heap"])

@@ -13,12 +13,18 @@ namespace MLNet.BNInception.Engine.Inference;
 /// a GPU (<see cref="ScorerOptions"/>). The scorer owns a copy of the weights, so later training of
 /// the source model does not change it. It is safe to call from several threads at once: scoring
 /// only reads the weights, and libtorch's inference mode and TorchSharp's dispose scopes are per thread.
+/// On the CPU, while it lives, glibc keeps the heap its batches free for the next batch, as ONNX
+/// Runtime keeps its arena, instead of returning it to the system and faulting it in again
+/// (docs/engine.md, "Sharing two cores"; <c>BNINCEPTION_KEEP_HEAP=0</c> turns that off).
 /// </summary>
 public sealed class BnInceptionScorer : IDisposable
 {
     private readonly BnInception _network;
     private readonly Device _device;
     private readonly ScalarType _computeType;
+    // On the CPU, one batch's activations reuse the heap the batch before freed (KeptHeap); null on
+    // a GPU, or where the deployer keeps glibc's own settings.
+    private readonly KeptHeap? _heap;
     private bool _disposed;
 
     /// <summary>Creates the scorer from <paramref name="model"/>'s current weights.</summary>
@@ -45,6 +51,8 @@ public sealed class BnInceptionScorer : IDisposable
             _network.Dispose();
             throw;
         }
+
+        _heap = _device.type == DeviceType.CPU ? KeptHeap.Hold() : null;
     }
 
     /// <summary>The settings the scorer runs with.</summary>
@@ -138,13 +146,14 @@ public sealed class BnInceptionScorer : IDisposable
         return probabilities.topk(k, dim: 1);
     }
 
-    /// <summary>Frees the scorer's copy of the weights.</summary>
+    /// <summary>Frees the scorer's copy of the weights, and lets glibc's heap shrink if nothing else keeps it.</summary>
     public void Dispose()
     {
         if (!_disposed)
         {
             _disposed = true;
             _network.Dispose();
+            _heap?.Dispose();
         }
     }
 

@@ -51,8 +51,8 @@ internal sealed class TrainingRun(
 
         Device device = TorchRuntime.ResolveDevice(options.Device);
         // On the CPU the heap the steps' activations use stays from one step to the next; released
-        // last, after the model and the kept weights (TrainingHeap).
-        using TrainingHeap? heap = device.type == DeviceType.CPU ? TrainingHeap.Hold() : null;
+        // last, after the model and the kept weights (KeptHeap).
+        using KeptHeap? heap = device.type == DeviceType.CPU ? KeptHeap.Hold() : null;
         // Everything random that is not the shuffle hangs off the seed: augmentation and dropout.
         manual_seed(unchecked((long)options.Seed));
         var model = new BnInception(modelOptions, options.Seed);

@@ -1,21 +1,22 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
-using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.Engine.Inference;
+using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Tests;
 
 namespace MLNet.BNInception.Engine.Tests;
 
 /// <summary>
-/// The native heap during a training run on the CPU: memory the run frees stays with the process
-/// while a run holds the heap, and what glibc holds free goes back to the system when the last holder
-/// lets go. The references are glibc's own behaviour under its own settings, and the kernel's answer
+/// The native heap during a training run or while a scorer lives on the CPU: memory they free stays
+/// with the process while they hold the heap, and what glibc holds free goes back to the system when
+/// the last holder lets go. The references are glibc's own behaviour under its own settings, and the kernel's answer
 /// to whether each page of the freed blocks is still resident (<c>mincore</c>), in the probe program's
 /// heap mode (test/MLNet.BNInception.MpiProbe/HeapProbe.cs).
 /// </summary>
-public class TrainingHeapTests
+public class KeptHeapTests
 {
-    private static string Probe => typeof(TrainingHeapTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+    private static string Probe => typeof(KeptHeapTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(attribute => attribute.Key == "MpiProbe").Value!;
 
     // On the first thread of a process of its own (the probe's heap mode): a test's worker thread
@@ -38,14 +39,14 @@ public class TrainingHeapTests
     [Test]
     public void TheLastOfSeveralHoldersReleases()
     {
-        Assert.That(TrainingHeap.IsHeld, Is.False, "another run holds the heap");
-        TrainingHeap? first = TrainingHeap.Hold(), second = TrainingHeap.Hold();
+        Assert.That(KeptHeap.IsHeld, Is.False, "another run or scorer holds the heap");
+        KeptHeap? first = KeptHeap.Hold(), second = KeptHeap.Hold();
         try
         {
             Assert.That(first, Is.Not.Null);
             first!.Dispose();
             first.Dispose();
-            Assert.That(TrainingHeap.IsHeld, Is.True, "the second run still holds it");
+            Assert.That(KeptHeap.IsHeld, Is.True, "the second run still holds it");
         }
         finally
         {
@@ -53,10 +54,35 @@ public class TrainingHeapTests
             second?.Dispose();
         }
 
-        Assert.That(TrainingHeap.IsHeld, Is.False);
+        Assert.That(KeptHeap.IsHeld, Is.False);
     }
 
-    [TestCase(TrainingHeap.KeepHeapVariable, "0")]
+    [Test]
+    public void AScorerOnTheCpuHoldsTheHeapUntilDisposedAndNotWhenTurnedOff()
+    {
+        Assert.That(KeptHeap.IsHeld, Is.False, "another run or scorer holds the heap");
+        using var model = new BnInception(new BnInceptionOptions { InputSize = 64, InputChannels = 1, NumClasses = 3 }, seed: 1);
+        using (new BnInceptionScorer(model))
+        {
+            Assert.That(KeptHeap.IsHeld, Is.True);
+        }
+
+        Assert.That(KeptHeap.IsHeld, Is.False, "let go when disposed");
+
+        string? previous = Environment.GetEnvironmentVariable(KeptHeap.KeepHeapVariable);
+        Environment.SetEnvironmentVariable(KeptHeap.KeepHeapVariable, "0");
+        try
+        {
+            using var scorer = new BnInceptionScorer(model);
+            Assert.That(KeptHeap.IsHeld, Is.False);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(KeptHeap.KeepHeapVariable, previous);
+        }
+    }
+
+    [TestCase(KeptHeap.KeepHeapVariable, "0")]
     [TestCase("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=2147483647")]
     [TestCase("MALLOC_TRIM_THRESHOLD_", "2147483647")]
     public void LeavesTheHeapAloneWhenTheDeployerSaysSo(string variable, string value)
@@ -65,9 +91,9 @@ public class TrainingHeapTests
         Environment.SetEnvironmentVariable(variable, value);
         try
         {
-            using TrainingHeap? heap = TrainingHeap.Hold();
+            using KeptHeap? heap = KeptHeap.Hold();
             Assert.That(heap, Is.Null);
-            Assert.That(TrainingHeap.IsHeld, Is.False);
+            Assert.That(KeptHeap.IsHeld, Is.False);
         }
         finally
         {

@@ -1,22 +1,24 @@
 using System.Runtime.InteropServices;
 
-namespace MLNet.BNInception.Engine.Training;
+namespace MLNet.BNInception.Engine;
 
 /// <summary>
-/// Keeps glibc's heap from shrinking between the steps of a training run on the CPU, and lets it
-/// shrink again when the last run of the process ends (docs/engine.md, "Sharing two cores").
+/// Keeps glibc's heap from shrinking while a training run or a scorer on the CPU lives, from one
+/// step or batch to the next, and lets it shrink again when the process's last holder ends
+/// (docs/engine.md, "Sharing two cores").
 /// </summary>
 /// <remarks>
 /// <para>
-/// A step allocates and frees about 1.7 GB of activations at 224×224 and batch 32 (libtorch asks
-/// <c>malloc</c> for them). By default glibc gives the free top of its heap back to the system once
-/// it exceeds its trim threshold, and the next step's forward pass faults the same memory in again,
-/// page by page, zeroed: 2.5 to 2.9 million page faults in 7 steps instead of 1.6 million, and 7 to
-/// 9% of the training rate on our 2-core machine. Whether glibc trims depends on where long-lived
-/// blocks happen to sit in the heap, so it changed from run to run.
+/// A training step allocates and frees about 1.7 GB of activations at 224×224 and batch 32, and a
+/// scored batch a fraction of that (libtorch asks <c>malloc</c> for them). By default glibc gives
+/// the free top of its heap back to the system once it exceeds its trim threshold, and the next
+/// step's or batch's forward pass faults the same memory in again, page by page, zeroed: in training 2.5 to 2.9
+/// million page faults in 7 steps instead of 1.6 million, and 7 to 9% of the training rate on our
+/// 2-core machine; in scoring a sixth to a quarter of the rate (docs/performance.md). Whether glibc
+/// trims depends on where long-lived blocks happen to sit in the heap, so it changed from run to run.
 /// </para>
 /// <para>
-/// While a run holds it, glibc does not trim (a trim threshold of -1, as <c>mallopt(3)</c> documents)
+/// While a holder lives, glibc does not trim (a trim threshold of -1, as <c>mallopt(3)</c> documents)
 /// and blocks under 32 MiB come from the heap. Any <c>mallopt</c> call ends glibc's own adjustment
 /// of its mmap threshold for the process, so that threshold is set to 32 MiB, the most that
 /// adjustment ever reaches. When the last holder is released, the trim threshold becomes 64 MiB, the
@@ -26,9 +28,9 @@ namespace MLNet.BNInception.Engine.Training;
 /// where it would have kept less, and no longer adjusts.
 /// </para>
 /// <para>
-/// A run on the process's first thread keeps its whole heap. Other threads allocate from glibc's
+/// Work on the process's first thread keeps its whole heap. Other threads allocate from glibc's
 /// per-thread arenas, whose 64 MiB heaps glibc unmaps when they become wholly free whatever the
-/// threshold, so a run there keeps part of it.
+/// threshold, so work there keeps part of it.
 /// </para>
 /// <para>
 /// Nothing is changed where the process is not on glibc, where the deployer has tuned glibc's
@@ -36,9 +38,9 @@ namespace MLNet.BNInception.Engine.Training;
 /// <c>MALLOC_…_</c> variables), or where <see cref="KeepHeapVariable"/> is <c>0</c>.
 /// </para>
 /// </remarks>
-internal sealed class TrainingHeap : IDisposable
+internal sealed class KeptHeap : IDisposable
 {
-    /// <summary>Environment variable: <c>0</c> leaves glibc's heap settings alone during training.</summary>
+    /// <summary>Environment variable: <c>0</c> leaves glibc's heap settings alone, in training and scoring.</summary>
     public const string KeepHeapVariable = "BNINCEPTION_KEEP_HEAP";
 
     // glibc's older environment variables for the same settings, which it still reads.
@@ -61,14 +63,14 @@ internal sealed class TrainingHeap : IDisposable
     private readonly GlibcMalloc _malloc;
     private bool _released;
 
-    private TrainingHeap(GlibcMalloc malloc) => _malloc = malloc;
+    private KeptHeap(GlibcMalloc malloc) => _malloc = malloc;
 
     /// <summary>
-    /// Holds the heap for one run, or returns null where nothing is changed (see the remarks, and
+    /// Holds the heap for one training run or scorer, or returns null where nothing is changed (see the remarks, and
     /// where glibc refuses the settings); the settings stay until every holder of the process is
     /// disposed.
     /// </summary>
-    public static TrainingHeap? Hold()
+    public static KeptHeap? Hold()
     {
         if (Environment.GetEnvironmentVariable(KeepHeapVariable) == "0"
             || Environment.GetEnvironmentVariable("GLIBC_TUNABLES")?.Contains("glibc.malloc.", StringComparison.Ordinal) == true
@@ -89,7 +91,7 @@ internal sealed class TrainingHeap : IDisposable
             _holders++;
         }
 
-        return new TrainingHeap(malloc);
+        return new KeptHeap(malloc);
     }
 
     /// <summary>Whether a holder is alive in this process.</summary>
