@@ -12,10 +12,11 @@ namespace MLNet.BNInception.Engine;
 /// A training step allocates and frees about 1.7 GB of activations at 224×224 and batch 32, and a
 /// scored batch a fraction of that (libtorch asks <c>malloc</c> for them). By default glibc gives
 /// the free top of its heap back to the system once it exceeds its trim threshold, and the next
-/// step's or batch's forward pass faults the same memory in again, page by page, zeroed: in training 2.5 to 2.9
-/// million page faults in 7 steps instead of 1.6 million, and 7 to 9% of the training rate on our
-/// 2-core machine; in scoring a sixth to a quarter of the rate (docs/performance.md). Whether glibc
-/// trims depends on where long-lived blocks happen to sit in the heap, so it changed from run to run.
+/// step's or batch's forward pass faults the same memory in again, page by page, zeroed. In
+/// training that was 2.5 to 2.9 million page faults in 7 steps instead of 1.6 million, and 7 to 9%
+/// of the training rate on our 2-core machine; in scoring at batch 32, 12% of the float32 rate and
+/// 17% of the bfloat16 rate (docs/performance.md). Whether glibc trims depends on where long-lived
+/// blocks happen to sit in the heap, so it changed from run to run.
 /// </para>
 /// <para>
 /// While a holder lives, glibc does not trim (a trim threshold of -1, as <c>mallopt(3)</c> documents)
@@ -66,9 +67,9 @@ internal sealed class KeptHeap : IDisposable
     private KeptHeap(GlibcMalloc malloc) => _malloc = malloc;
 
     /// <summary>
-    /// Holds the heap for one training run or scorer, or returns null where nothing is changed (see the remarks, and
-    /// where glibc refuses the settings); the settings stay until every holder of the process is
-    /// disposed.
+    /// Holds the heap for one training run or scorer, or returns null where nothing is changed (see
+    /// the remarks, and where glibc refuses the settings); the settings stay until every holder of
+    /// the process is disposed.
     /// </summary>
     public static KeptHeap? Hold()
     {

@@ -10,9 +10,9 @@ namespace MLNet.BNInception.Engine.Tests;
 /// <summary>
 /// The native heap during a training run or while a scorer lives on the CPU: memory they free stays
 /// with the process while they hold the heap, and what glibc holds free goes back to the system when
-/// the last holder lets go. The references are glibc's own behaviour under its own settings, and the kernel's answer
-/// to whether each page of the freed blocks is still resident (<c>mincore</c>), in the probe program's
-/// heap mode (test/MLNet.BNInception.MpiProbe/HeapProbe.cs).
+/// the last holder lets go. The references are glibc's own behaviour under its own settings, and
+/// the kernel's answer to whether each page of the freed blocks is still resident (<c>mincore</c>),
+/// in the probe program's heap mode (test/MLNet.BNInception.MpiProbe/HeapProbe.cs).
 /// </summary>
 public class KeptHeapTests
 {
