@@ -6,20 +6,20 @@ using MLNet.BNInception.Engine.Training;
 namespace MLNet.BNInception.Engine.Tests;
 
 /// <summary>
-/// BN-Inception learns real images: Debian's Fashion-MNIST upscaled to 64×64, a fixed budget of 96
-/// steps (under a minute on 2 cores). The trained model also settles whether bfloat16 scoring may be
-/// offered (its top-1 predictions must agree with float32's on 99% of 2,500 test images), and the
+/// BN-Inception learns real images: Debian's Fashion-MNIST upscaled to 64×64, a fixed budget of 64
+/// steps (about 45 s on one core). The trained model also settles whether bfloat16 scoring may be
+/// offered (its top-1 predictions must agree with float32's on 99% of 1,000 test images), and the
 /// same budget trained in mixed precision must match float32's loss curve and accuracy. The
-/// walk-through's test trains about as many steps (89) through ML.NET, and the demo four times as
-/// many, to the README's accuracy; here the loss still falls from 2.1 to 1.0, far more than rounding
-/// moves it. The assertions are on accuracy, agreement and loss, not time.
+/// walk-through's test trains about as many steps (89) through ML.NET, and the demo six times as
+/// many, to the README's accuracy; here the loss still falls from 2.3 to about 1.0, far more than
+/// rounding moves it. The assertions are on accuracy, agreement and loss, not time.
 /// </summary>
 [Trains]
 public sealed class FashionMnistLearningTests
 {
-    private const int TrainImages = 3072;  // 96 steps of 32
-    private const int TestImages = 2_500;
-    private const int LossWindow = 32;     // steps averaged per point of the loss curve
+    private const int TrainImages = 2048;  // 64 steps of 32
+    private const int TestImages = 1_000;
+    private const int LossWindow = 16;     // steps averaged per point of the loss curve
 
     private Tensor _trainImages = null!, _trainLabels = null!, _testImages = null!, _testLabels = null!;
     private Trained _float32 = null!;
@@ -50,7 +50,7 @@ public sealed class FashionMnistLearningTests
     }
 
     [Test]
-    public void ReachesSixtyFivePercentTestAccuracyWithinTheStepBudgetAndBFloat16AgreesWithFloat32()
+    public void ReachesFiftyEightPercentTestAccuracyWithinTheStepBudgetAndBFloat16AgreesWithFloat32()
     {
         using DisposeScope scope = NewDisposeScope();
         Tensor exact = _float32Predictions;
@@ -61,23 +61,23 @@ public sealed class FashionMnistLearningTests
         TestContext.Out.WriteLine(
             $"{TrainImages / 32} steps in {_float32.Time.TotalSeconds:F0} s; test accuracy {accuracy:P2} (float32), {bfloat16Accuracy:P2} (bfloat16); " +
             $"bfloat16 agrees with float32 on {agreement:P2} of {TestImages}");
-        Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.65), "seen: 71.0% with AVX-512, 67.7% on one thread and 67.4% on two without");
-        Assert.That(agreement, Is.GreaterThanOrEqualTo(0.99));
+        Assert.That(accuracy, Is.GreaterThanOrEqualTo(0.58), "seen without AVX-512: 65.0% on one thread, 65.3% on two");
+        Assert.That(agreement, Is.GreaterThanOrEqualTo(0.99), "seen without AVX-512: 99.5% on one thread, 99.7% on two");
     }
 
     /// <summary>
     /// Mixed precision on the same steps and seeds: test accuracy within 5 percentage points of float32's,
-    /// and the loss curve (the mean of every 32 steps' losses, 3 points from about 2.1 down to 1.0) within
-    /// 0.15 of float32's at the last point and within 0.4 at every point. They catch a network that stalls
-    /// in bfloat16 (its loss stays near 2.3) or ends far less accurate; a moderately slower one (ending at
-    /// 1.12 against 1.0) passes. The bounds come from how far rounding alone moves this short, steep run,
-    /// and the order of a sum alone moves it far. On a processor without AVX-512 (a machine of 2026-12-06)
-    /// the same float32 training on one and on two libtorch threads gave curves up to 0.137 apart (at the
-    /// first point), and mixed precision's two up to 0.236 (at the second). Mixed against float32 was
-    /// 0.298, 0.104 and 0.064 apart on one thread (accuracy 1.7 points above), and 0.229, 0.212 and 0.094
-    /// on two (0.6 points below); with AVX-512, 0.088 at the worst point and 0.037 at the last (1.2 points
-    /// below float32's 71.0%; over 384 steps, 0.185 and 0.06, 0.6 points). So 0.15 is a margin over the
-    /// 0.094 seen at the last point, and 0.4 over the 0.298 at the first.
+    /// and the loss curve (the mean of every 16 steps' losses, 4 points from about 2.3 down to 1.0)
+    /// within 0.15 of float32's at the last point and within 0.4 at every point. They catch a network that
+    /// stalls in bfloat16 (its loss stays near 2.3) or ends far less accurate; a moderately slower one
+    /// (ending at 1.12 against 1.0) passes. The bounds come from how far rounding alone moves this short,
+    /// steep run, and the order of a sum alone moves it far. Seen on a processor without AVX-512
+    /// (2026-12-06), where mixed precision widens its convolutions to float32: mixed against float32 was
+    /// 0.017, 0.075, 0.080 and 0.083 apart on one libtorch thread (accuracy 0.3 points below), and 0.049,
+    /// 0.156, 0.108 and 0.039 on two (2.5 points below). Over 96 steps (the budget until then) with
+    /// AVX-512 the worst point was 0.088 apart and the last 0.037; without, the first point was 0.298
+    /// apart on one thread. So 0.15 is a margin over the 0.108 seen at a late point, and 0.4 over the
+    /// 0.298 at an early one.
     /// </summary>
     [Test]
     public void MixedPrecisionMatchesFloat32AccuracyAndLossCurve()

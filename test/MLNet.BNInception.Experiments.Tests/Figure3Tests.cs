@@ -5,10 +5,11 @@ namespace MLNet.BNInception.Experiments.Tests;
 
 /// <summary>
 /// A short run of the Figure 3 miniature: two of the five configurations (Inception and BN-x5) for
-/// 2 epochs of 20 steps on 640 images; the files it writes, and BN-x5 ahead of Inception after every
-/// epoch, which is where the paper's effect already shows (seen on 2026-12-06, one libtorch thread:
-/// 25.8% against 12.0% after 20 steps, 39.8% against 23.8% after 40). A third epoch (52.8% against
-/// 38.4%) showed nothing more and cost 35 s of the suite's 15 minutes.
+/// one epoch of 20 steps on 640 images; the files it writes, and BN-x5 ahead of Inception by more
+/// than 5 points, which is where the paper's effect already shows (seen on 2026-12-06, one libtorch
+/// thread: 25.8% against 12.0% after 20 steps). A second epoch (39.8% against 23.8% after 40) and a
+/// third (52.8% against 38.4%) showed nothing more and cost 34 s each of the suite's 15 minutes; 2
+/// epochs of 15 steps left BN-x5 behind after the first (10.4% against 11.6%), so the 20 steps stay.
 /// </summary>
 [Trains]
 public class Figure3Tests
@@ -18,15 +19,15 @@ public class Figure3Tests
     {
         using var folder = new TemporaryDirectory();
         TorchRuntime.EnsureLoaded();
-        var settings = new Figure3Settings { TrainImages = 640, ValidationImages = 500, Epochs = 2 };
+        var settings = new Figure3Settings { TrainImages = 640, ValidationImages = 500, Epochs = 1 };
         Assert.That(Figure3Experiment.Configurations(settings).Select(c => c.Name),
             Is.EqualTo(new[] { "Inception", "BN-Baseline", "BN-x5", "BN-x30", "BN-x5-Sigmoid" }));
         (IReadOnlyList<Figure3Point> points, IReadOnlyList<Figure3Summary> summary) =
             Figure3Experiment.Run(settings, folder.Path, TestContext.Out, only: ["Inception", "BN-x5"]);
 
         string[] curves = File.ReadAllLines(folder.File("figure3.csv"));
-        Assert.That(curves, Has.Length.EqualTo(1 + (2 * 2)));
-        Assert.That(curves.Skip(1).Select(line => line.Split(',')[2]), Is.EqualTo(new[] { "20", "40", "20", "40" }), "steps after each epoch");
+        Assert.That(curves, Has.Length.EqualTo(1 + 2));
+        Assert.That(curves.Skip(1).Select(line => line.Split(',')[2]), Is.EqualTo(new[] { "20", "20" }), "steps after the epoch");
         string[] table = File.ReadAllLines(folder.File("figure3-table.csv"));
         Assert.That(table, Has.Length.EqualTo(3));
         byte[] png = File.ReadAllBytes(folder.File("figure3-validation-accuracy.png"));
@@ -36,9 +37,7 @@ public class Figure3Tests
         Figure3Summary bnX5 = summary.Single(s => s.Configuration == "BN-x5");
         TestContext.Out.WriteLine($"best validation accuracy: Inception {inception.BestAccuracy:P2}, BN-x5 {bnX5.BestAccuracy:P2}");
         Assert.That(inception.StepsToBaselineBest, Is.Not.Null, "the baseline reaches its own best");
+        Assert.That(points.Select(p => p.Configuration), Is.EqualTo(new[] { "Inception", "BN-x5" }), "a validation point per configuration");
         Assert.That(bnX5.BestAccuracy, Is.GreaterThan(inception.BestAccuracy + 0.05));
-        double?[] inceptionCurve = points.Where(p => p.Configuration == "Inception").Select(p => p.ValidationAccuracy).ToArray();
-        double?[] bnX5Curve = points.Where(p => p.Configuration == "BN-x5").Select(p => p.ValidationAccuracy).ToArray();
-        Assert.That(bnX5Curve.Zip(inceptionCurve, (bn, plain) => bn > plain), Is.All.True, "BN-x5 ahead after every epoch");
     }
 }
