@@ -8,8 +8,9 @@ namespace MLNet.BNInception.Experiments.Tests;
 /// one epoch of 20 steps on 640 images; the files it writes, and BN-x5 ahead of Inception by more
 /// than 5 points, which is where the paper's effect already shows (seen on 2026-12-06, one libtorch
 /// thread: 25.8% against 12.0% after 20 steps). A second epoch (39.8% against 23.8% after 40) and a
-/// third (52.8% against 38.4%) showed nothing more and cost 34 s each of the suite's 15 minutes; 2
-/// epochs of 15 steps left BN-x5 behind after the first (10.4% against 11.6%), so the 20 steps stay.
+/// third (52.8% against 38.4%) showed nothing more and cost about 35 s each of the suite's 15
+/// minutes; 2 epochs of 15 steps left BN-x5 behind after the first (10.4% against 11.6%), so the 20
+/// steps stay.
 /// </summary>
 [Trains]
 public class Figure3Tests
