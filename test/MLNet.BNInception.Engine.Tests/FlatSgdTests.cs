@@ -14,13 +14,13 @@ public class FlatSgdTests : SingleThreadedFixture
     private static readonly BnInceptionOptions Model = new() { InputSize = 64, InputChannels = 1, NumClasses = 3, Dropout = 0.2 };
 
     [Trains]
-    [TestCase(false, false, 0.9, 0.0, false, TestName = "{m}(contiguous, momentum)")]
-    [TestCase(true, true, 0.9, 0.0, false, TestName = "{m}(channels-last, Nesterov)")]
-    [TestCase(true, false, 0.9, 0.1, true, TestName = "{m}(channels-last, dampened, maximizing)")]
-    [TestCase(false, false, 0.0, 0.0, false, TestName = "{m}(contiguous, no momentum)")]
-    public void EveryWeightAndMomentumBufferHasThePerParameterStepsBits(bool channelsLast, bool nesterov, double momentum, double dampening, bool maximize)
+    [TestCase(false, false, 0.9, TestName = "{m}(contiguous, momentum)")]
+    [TestCase(true, false, 0.9, TestName = "{m}(channels-last, momentum)")]
+    [TestCase(true, true, 0.9, TestName = "{m}(channels-last, Nesterov)")]
+    [TestCase(false, false, 0.0, TestName = "{m}(contiguous, no momentum)")]
+    public void EveryWeightAndMomentumBufferHasThePerParameterStepsBits(bool channelsLast, bool nesterov, double momentum)
     {
-        var settings = new FlatSgd.Settings(0.05, momentum, 4e-4, nesterov, dampening, maximize);
+        var settings = new FlatSgd.Settings(0.05, momentum, 4e-4, nesterov);
         using var theirs = new BnInception(Model, seed: 5).UseChannelsLast(channelsLast);
         using var ours = new BnInception(Model, seed: 5).UseChannelsLast(channelsLast);
         using SGD perParameter = PerParameterOptimizer(theirs, settings);
@@ -85,19 +85,83 @@ public class FlatSgdTests : SingleThreadedFixture
     }
 
     [Test]
-    public void MomentumForPartOfAGroupIsRefused()
+    public void MomentumThatDoesNotFitIsRefusedAndNothingIsRestored()
     {
         using var model = new BnInception(Model, seed: 5);
         using FlatSgd flat = new(Groups(model, new FlatSgd.Settings(0.05, 0.9, 4e-4, Nesterov: false)));
-        Parameter first = flat.Groups[0].Buffer.Parameters[0];
-        using Tensor saved = zeros(first.shape);
-        var error = Assert.Throws<InvalidDataException>(() => flat.RestoreMomentum([new(0, saved)]));
-        Assert.That(error!.Message, Does.Contain($"momentum for 1 of its {flat.Groups[0].Buffer.Parameters.Count} parameters"));
-        using Tensor misshapen = zeros([3]);
-        Assert.Throws<InvalidDataException>(() => flat.RestoreMomentum([new(0, misshapen)]));
-        int total = flat.Groups.Sum(group => group.Buffer.Parameters.Count);
-        Assert.Throws<InvalidDataException>(() => flat.RestoreMomentum([new(total, misshapen)]));
+        using DisposeScope scope = NewDisposeScope();
+        IReadOnlyList<Parameter> first = flat.Groups[0].Buffer.Parameters, second = flat.Groups[1].Buffer.Parameters;
+        Tensor[] wholeFirstGroup = [.. first.Select(parameter => ones(parameter.shape))];
+        var wholeFirst = wholeFirstGroup.Select((buffer, i) => new KeyValuePair<int, Tensor>(i, buffer)).ToList();
+
+        // Group 0 whole and group 1 in part: refused, and group 0 is not restored either.
+        var error = Assert.Throws<InvalidDataException>(() => flat.RestoreMomentum([.. wholeFirst, new(first.Count, ones(second[0].shape))]));
+        Assert.That(error!.Message, Does.Contain($"Parameter group 1 has momentum for 1 of its {second.Count} parameters"));
         Assert.That(flat.Groups.Select(group => group.Momentum), Is.All.Null, "nothing restored from a refused set");
+
+        error = Assert.Throws<InvalidDataException>(() => flat.RestoreMomentum([new(0, ones(first[0].shape)), new(1, zeros([3]))]));
+        Assert.That(error!.Message, Does.Contain("The momentum buffer of parameter 1 [3] does not fit"), "a shape that is not its parameter's");
+
+        int total = first.Count + second.Count;
+        error = Assert.Throws<InvalidDataException>(() => flat.RestoreMomentum([.. wholeFirst, new(total, ones(second[0].shape))]));
+        Assert.That(error!.Message, Does.Contain($"The momentum buffer of parameter {total} "), "an index past the last parameter, with a shape that would fit");
+        Assert.Throws<InvalidDataException>(() => flat.RestoreMomentum([new(-1, ones(first[0].shape))]), "a negative index");
+        Assert.That(flat.Groups.Select(group => group.Momentum), Is.All.Null, "nothing restored from a refused set");
+
+        // The whole of group 0 alone is taken: group 1 starts its momentum at its next step.
+        flat.RestoreMomentum(wholeFirst);
+        Tensor?[] buffers = flat.MomentumBuffers();
+        Assert.That(buffers.Skip(first.Count), Is.All.Null, "group 1 has no momentum");
+        Assert.That(buffers.Take(first.Count).Select(buffer => TestModels.Values(buffer!).All(value => value == 1)), Is.All.True, "group 0's momentum is what was restored");
+    }
+
+    /// <summary>
+    /// The trainer's groups: weight decay on the convolutions' and the classifier's weights, the
+    /// parameters of two or more dimensions (BN's γ and β and the biases have one), unless
+    /// DecayBatchNormAndBias decays all; the options' rate, momentum and Nesterov on both.
+    /// </summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void TheTrainersOptimizerDecaysTheWeightsOfMoreThanOneDimension(bool decayAll)
+    {
+        using var model = new BnInception(Model, seed: 5);
+        Parameter[] all = [.. model.parameters()];
+        Parameter[] weights = [.. all.Where(parameter => parameter.dim() > 1)];
+        Assert.That(weights, Has.Length.EqualTo(model.modules().OfType<Conv2d>().Count() + 1), "the convolutions' weights and the classifier's");
+        var options = new TrainerOptions { LearningRate = 0.02, Momentum = 0.8, WeightDecay = 3e-4, Nesterov = true, DecayBatchNormAndBias = decayAll };
+        using FlatSgd flat = FlatSgd.ForTraining(model, options);
+
+        Assert.That(flat.Groups, Has.Count.EqualTo(2));
+        Assert.That(flat.Groups[0].Settings, Is.EqualTo(new FlatSgd.Settings(0.02, 0.8, 3e-4, Nesterov: true)));
+        Assert.That(flat.Groups[1].Settings, Is.EqualTo(new FlatSgd.Settings(0.02, 0.8, 0, Nesterov: true)));
+        Assert.That(flat.Groups[0].Buffer.Parameters, Is.EquivalentTo(decayAll ? all : weights).Using<object>(ReferenceEqualityComparer.Instance));
+        Assert.That(flat.Groups[1].Buffer.Parameters, Is.EquivalentTo(decayAll ? [] : all.Except(weights)).Using<object>(ReferenceEqualityComparer.Instance));
+    }
+
+    /// <summary>
+    /// In mixed precision the trainer's optimizer hands the network its bfloat16 copies: a backward
+    /// pass adds into the copies' gradients, not the float32 ones, until they are collected.
+    /// </summary>
+    [Test]
+    public void TheTrainersOptimizerHasAMixedPrecisionNetworkComputeWithItsCopies()
+    {
+        using var model = new BnInception(Model with { Dropout = 0 }, seed: 5).UseBFloat16Compute();
+        using FlatSgd flat = FlatSgd.ForTraining(model, new TrainerOptions());
+        using DisposeScope scope = NewDisposeScope();
+        Parameter[] computedInBFloat16 = [.. model.ParametersComputedInBFloat16()];
+        Assert.That(computedInBFloat16.Select(flat.BFloat16CopyOf), Is.All.Not.Null, "a copy for every weight the network computes with in bfloat16");
+
+        flat.ZeroGradients();
+        manual_seed(3);
+        nn.functional.cross_entropy(model.call(randn([4, 1, 64, 64])), tensor(new long[] { 0, 1, 2, 1 })).backward();
+        foreach (Parameter parameter in computedInBFloat16)
+        {
+            Assert.That(flat.BFloat16CopyOf(parameter)!.grad!.count_nonzero().item<long>(), Is.Positive, "the copy's gradient is not all zeros");
+            Assert.That(parameter.grad!.count_nonzero().item<long>(), Is.Zero, "the float32 gradient, before collecting, is all zeros");
+        }
+
+        flat.CollectGradients();
+        Assert.That(computedInBFloat16.Select(parameter => parameter.grad!.count_nonzero().item<long>()), Is.All.Positive, "the float32 gradients, collected, are not all zeros");
     }
 
     [Test]
@@ -186,13 +250,13 @@ public class FlatSgdTests : SingleThreadedFixture
     private static SGD PerParameterOptimizer(BnInception model, FlatSgd.Settings settings)
     {
         (Parameter[] decayed, Parameter[] exempt) = Split(model);
-        (double lr, double momentum, double dampening) = (settings.LearningRate, settings.Momentum, settings.Dampening);
+        (double lr, double momentum) = (settings.LearningRate, settings.Momentum);
         return optim.SGD(
             [
-                new SGD.ParamGroup(decayed, lr, momentum, dampening, settings.WeightDecay, settings.Nesterov, settings.Maximize),
-                new SGD.ParamGroup(exempt, lr, momentum, dampening, weight_decay: 0, settings.Nesterov, settings.Maximize),
+                new SGD.ParamGroup(decayed, lr, momentum, dampening: 0, settings.WeightDecay, settings.Nesterov),
+                new SGD.ParamGroup(exempt, lr, momentum, dampening: 0, weight_decay: 0, settings.Nesterov),
             ],
-            lr, momentum, dampening, settings.WeightDecay, settings.Nesterov, settings.Maximize);
+            lr, momentum, dampening: 0, settings.WeightDecay, settings.Nesterov);
     }
 
     private static (IReadOnlyList<Parameter>, FlatSgd.Settings)[] Groups(BnInception model, FlatSgd.Settings settings)

@@ -105,8 +105,13 @@ internal sealed class FlatSgd : IDisposable
         _groups = [.. built];
     }
 
-    /// <summary>A group's fixed settings; its learning rate is <see cref="Group.LearningRate"/>, set per step.</summary>
-    public sealed record Settings(double LearningRate, double Momentum, double WeightDecay, bool Nesterov, double Dampening = 0, bool Maximize = false);
+    /// <summary>
+    /// A group's fixed settings; its learning rate is <see cref="Group.LearningRate"/>, set per step.
+    /// No dampening and no maximizing: the trainer uses neither, and TorchSharp's SGD, which the
+    /// step reproduces, maximizes differently from PyTorch's when there is weight decay (it adds the
+    /// decay to the gradient before changing the sign, PyTorch after).
+    /// </summary>
+    public sealed record Settings(double LearningRate, double Momentum, double WeightDecay, bool Nesterov);
 
     /// <summary>The groups, in the order given.</summary>
     public IReadOnlyList<Group> Groups => _groups;
@@ -216,7 +221,7 @@ internal sealed class FlatSgd : IDisposable
             byGroup[group][position] = buffer;
         }
 
-        using IDisposable noGrad = no_grad();
+        // Every group checked before any is changed: a refused set leaves the optimizer as it was.
         for (int g = 0; g < _groups.Length; g++)
         {
             int count = _groups[g].Buffer.Parameters.Count;
@@ -225,7 +230,11 @@ internal sealed class FlatSgd : IDisposable
                 throw new InvalidDataException(
                     $"Parameter group {g} has momentum for {byGroup[g].Count} of its {count} parameters; it keeps one flat buffer for all or none.");
             }
+        }
 
+        using IDisposable noGrad = no_grad();
+        for (int g = 0; g < _groups.Length; g++)
+        {
             if (byGroup[g].Count > 0)
             {
                 _groups[g].RestoreMomentum(byGroup[g]);
@@ -281,15 +290,16 @@ internal sealed class FlatSgd : IDisposable
         /// <summary>The flat momentum buffer, laid out as <see cref="ParameterBuffer.Values"/>; null until the first step (or a restore).</summary>
         public Tensor? Momentum { get; private set; }
 
-        // TorchSharp's SGD.step for one parameter, applied to the whole buffer: the momentum starts as
-        // a copy of the first step's direction, then keeps momentum × itself + (1 − dampening) × it.
+        // TorchSharp's SGD.step for one parameter, without dampening, applied to the whole buffer: the
+        // momentum starts as a copy of the first step's direction, then keeps momentum × itself + it.
         internal void Step()
         {
             Tensor values = Buffer.Values;
             Tensor direction = Buffer.Gradients;
             (double momentum, double weightDecay) = (Settings.Momentum, Settings.WeightDecay);
-            using Scalar decay = weightDecay.ToScalar(), keep = momentum.ToScalar(), blend = (1 - Settings.Dampening).ToScalar();
-            using Scalar move = (Settings.Maximize ? LearningRate : -LearningRate).ToScalar();
+            // Every number in a Scalar of its own that lives through the step: an implicit one (add_
+            // without alpha makes one) can be freed by a collection during the call (SgdStep says why).
+            using Scalar decay = weightDecay.ToScalar(), keep = momentum.ToScalar(), whole = 1.0.ToScalar(), move = (-LearningRate).ToScalar();
             if (weightDecay != 0)
             {
                 direction = direction.add(values, alpha: decay);
@@ -303,7 +313,7 @@ internal sealed class FlatSgd : IDisposable
                 }
                 else
                 {
-                    Momentum.mul_(keep).add_(direction, alpha: blend);
+                    Momentum.mul_(keep).add_(direction, alpha: whole);
                 }
 
                 direction = Settings.Nesterov ? direction.add(Momentum, alpha: keep) : Momentum;
