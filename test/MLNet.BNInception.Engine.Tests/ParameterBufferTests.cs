@@ -78,6 +78,34 @@ public class ParameterBufferTests : SingleThreadedFixture
         Assert.That(error!.Message, Does.Contain("Parameter 1 [2, 3] is Float64"));
     }
 
+    [Test]
+    public void OnlyDenseParametersAreTaken()
+    {
+        using DisposeScope scope = NewDisposeScope();
+        using var everyOther = new Parameter(zeros([4, 6])[.., TensorIndex.Slice(step: 2)]);
+        using var broadcast = new Parameter(zeros([1, 5]).expand([3, 5]));
+        using var transposed = new Parameter(tensor(new float[] { 0, 1, 2, 3, 4, 5 }).reshape([2, 3]).t());
+        using var single = new Parameter(zeros([3]));
+        var error = Assert.Throws<ArgumentException>(() => ParameterBuffer.Gather([single, everyOther]).Dispose());
+        Assert.That(error!.Message, Does.Contain("Parameter 1 [4, 3] is Float32 on cpu with strides [6, 2]"));
+        error = Assert.Throws<ArgumentException>(() => ParameterBuffer.Gather([broadcast]).Dispose());
+        Assert.That(error!.Message, Does.Contain("Parameter 0 [3, 5] is Float32 on cpu with strides [0, 1]"));
+
+        // A transpose is dense: taken, and its view keeps its strides and values.
+        using ParameterBuffer buffer = ParameterBuffer.Gather([single, transposed]);
+        Assert.That(transposed.stride(), Is.EqualTo(new long[] { 1, 3 }));
+        Assert.That(transposed.data<float>().ToArray(), Is.EqualTo(new float[] { 0, 3, 1, 4, 2, 5 }));
+    }
+
+    [Test]
+    public void ParametersOnTwoDevicesAreRefused()
+    {
+        using var onCpu = new Parameter(zeros([3]));
+        using var onMeta = new Parameter(empty([2, 2], device: new Device(DeviceType.META)));
+        var error = Assert.Throws<ArgumentException>(() => ParameterBuffer.Gather([onCpu, onMeta]).Dispose());
+        Assert.That(error!.Message, Does.Contain("Parameter 1 [2, 2] is Float32 on meta").And.Contain("on one device (cpu)"));
+    }
+
     // The same dropout draws for both networks.
     private static void Backward(BnInception model, Tensor images, Tensor labels, int pass)
     {

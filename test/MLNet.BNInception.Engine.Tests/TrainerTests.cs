@@ -298,12 +298,15 @@ public partial class TrainerTests : SingleThreadedFixture
         using (labels)
         {
             var source = new RecordingSource(new InMemoryBatchSource(images, labels, Model));
-            TrainerOptions options = Options() with { Epochs = 3, ValidationFraction = 0 };
+            // Six batches a pass, so that a reader that kept them, or read further ahead, would show.
+            TrainerOptions options = Options() with { Epochs = 3, BatchSize = 2, ValidationFraction = 0 };
             using TrainingResult result = new BnInceptionTrainer(Model, options).Fit(source);
 
             Assert.That(source.Passes, Has.Count.EqualTo(3), "one pass per epoch");
             Assert.That(source.MostBatchesAlive, Is.InRange(1, 1 + BatchPrefetcher.DefaultBatchesAhead),
                 "each batch was disposed once trained on: the one in training and at most two read ahead were alive");
+            Assert.That(source.HandedOut, Has.Count.EqualTo(18).And.All.Matches<LabelledBatch>(batch => batch.Images.IsInvalid && batch.Labels.IsInvalid),
+                "every batch read was freed by the end");
             foreach (List<long> pass in source.Passes)
             {
                 Assert.That(pass.Order(), Is.EqualTo(Enumerable.Range(0, 12)), "every example once per pass");
@@ -313,6 +316,29 @@ public partial class TrainerTests : SingleThreadedFixture
         }
     }
 
+    [Test]
+    public void ASourceThatGivesFewerExamplesThanItCountsIsNamed()
+    {
+        (Tensor images, Tensor labels) = Data(12);
+        using (images)
+        using (labels)
+        {
+            var source = new ShortSource(new InMemoryBatchSource(images, labels, Model), batches: 2);
+            var error = Assert.Throws<InvalidOperationException>(() =>
+                new BnInceptionTrainer(Model, Options() with { Epochs = 1, ValidationFraction = 0 }).Fit(source).Dispose());
+            Assert.That(error!.Message, Is.EqualTo("The training source (ShortSource) ended a pass early: it reported 12 examples but gave fewer."));
+        }
+    }
+
+    /// <summary>Counts its source's examples but gives only its first batches.</summary>
+    private sealed class ShortSource(ILabelledBatchSource inner, int batches) : ILabelledBatchSource
+    {
+        public long Count => inner.Count;
+
+        public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken) =>
+            inner.ReadBatches(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken).Take(batches);
+    }
+
     /// <summary>Passes a source's batches on, recording which rows each pass read and how many of its batches were alive at once.</summary>
     private sealed class RecordingSource(ILabelledBatchSource inner) : ILabelledBatchSource
     {
@@ -320,18 +346,19 @@ public partial class TrainerTests : SingleThreadedFixture
 
         public int MostBatchesAlive { get; private set; }
 
+        public List<LabelledBatch> HandedOut { get; } = [];
+
         public long Count => inner.Count;
 
         public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
         {
             var pass = new List<long>();
-            var handedOut = new List<LabelledBatch>();
             Passes.Add(pass);
             foreach (LabelledBatch batch in inner.ReadBatches(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken))
             {
                 pass.AddRange(batch.Rows);
-                handedOut.Add(batch);
-                MostBatchesAlive = Math.Max(MostBatchesAlive, handedOut.Count(b => !b.Images.IsInvalid));
+                HandedOut.Add(batch);
+                MostBatchesAlive = Math.Max(MostBatchesAlive, HandedOut.Count(b => !b.Images.IsInvalid));
                 yield return batch;
             }
         }
