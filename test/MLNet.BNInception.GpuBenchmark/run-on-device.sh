@@ -26,7 +26,8 @@
 # TorchSharp's plain loop at 4140 and PyTorch eager at 4343 at batch 256; PyTorch scored 13,500 to
 # 34,000 images/s) and a process start of about 5 s (the runtime, loading PyTorch's libtorch, the
 # CUDA context, cuDNN); they are generous, so more runs than they promise usually fit:
-#   unpacking and checks ~ 10 s; the sanity check (4 steps of batch 16 on each device)      ~ 30 s
+#   unpacking and checks ~ 10 s; the sanity check (4 steps of batch 16 on each device, three
+#   times: plain, augmented, mixed; and scoring)                                               ~ 60 s
 #   training, batch 256, 16 warm-up + 3 runs x 16 steps = 16,384 images:
 #     ours (engine, loop), each                                   ~ 12-20 s (at 1,000-4,000 images/s)
 #     PyTorch eager, each                                         ~ 10 s (at 4,300-5,500 images/s)
@@ -161,7 +162,7 @@ PYTHON
 # 2. The sanity check: a broken GPU path stops the run here, before any time is spent on timing.
 # TF32 off (cuDNN and cuBLAS read the variable), so that both devices compute in float32.
 export NVIDIA_TF32_OVERRIDE=0
-measure check "sanity check: 4 training steps and scoring on $device against the CPU" 30 --mode check --batch $b16
+measure check "sanity check: 4 training steps (plain, augmented, mixed) and scoring on $device against the CPU" 60 --mode check --batch $b16
 code=$?
 unset NVIDIA_TF32_OVERRIDE
 case $code in
