@@ -133,6 +133,8 @@ public partial class TrainerTests : SingleThreadedFixture
             Assert.That(one!.Message, Does.Contain("BatchSize must be at least 2"));
             var reads = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { StepsPerHostRead = 0 }));
             Assert.That(reads!.Message, Does.Contain("StepsPerHostRead must be between 1 and"));
+            reads = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { StepsPerHostRead = 10_001 }));
+            Assert.That(reads!.Message, Does.Contain("StepsPerHostRead must be between 1 and 10000 (or null for the device's default), not 10001"));
 
             var lastOfOne = Assert.Throws<BatchSizeMismatchException>(() => new BnInceptionTrainer(Model, Options() with { ValidationFraction = 0 }).Fit(images, labels));
             Assert.That(lastOfOne!.Message, Does.Contain("last batch of 1 image").And.Contain("DropLastBatch"));
