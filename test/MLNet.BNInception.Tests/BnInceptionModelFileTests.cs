@@ -85,7 +85,7 @@ public class BnInceptionModelFileTests
         }
 
         using var file = new FileStream(s_modelFile, FileMode.Open, FileAccess.Read);
-        ITransformer pipeline = Ml.Model.Load(file, out _);
+        ITransformer pipeline = MLNetModelLoading.Load(Ml, file, out _);
         (pipeline as IDisposable)?.Dispose();
         // Compared directly: NUnit's comparison of the model's boxed bytes one by one takes seconds.
         Assert.That(BnInceptionModelFile.ReadOnnxModel(file, "the open model file").AsSpan().SequenceEqual(stored), Is.True, "the entry's bytes after ML.NET's Int32 length");

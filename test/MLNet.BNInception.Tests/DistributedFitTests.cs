@@ -95,7 +95,7 @@ public class DistributedFitTests : SingleThreadedFixture
 
         // Rank 0's file, loaded here, scores the rows as the ranks did (ONNX Runtime against libtorch: float rounding).
         ml.TempFilePath = Directory.CreateDirectory(folder.File("load-temporary")).FullName;
-        var loaded = (TransformerChain<ITransformer>)ml.Model.Load(folder.File("model.zip"), out _);
+        var loaded = (TransformerChain<ITransformer>)MLNetModelLoading.Load(ml, folder.File("model.zip"), out _);
         using (loaded)
         {
             float[][] loadedScores = [.. loaded.Transform(ml.Data.LoadFromEnumerable(rows.Take(4))).GetColumn<float[]>("Score")];

@@ -65,7 +65,7 @@ public class LargerImageTests
 
             string path = work.File("model.zip");
             ml.Model.Save(model, train.Schema, path);
-            var loaded = (TransformerChain<ITransformer>)ml.Model.Load(path, out _);
+            var loaded = (TransformerChain<ITransformer>)MLNetModelLoading.Load(ml, path, out _);
             try
             {
                 IDataView reloaded = loaded.Transform(test);

@@ -40,7 +40,7 @@ public class ModelFileCompatibilityTests
             .Select((line, i) => i == 0 ? line : Path.Combine(Fixture, "images", line)));
 
         var ml = new MLContext(seed: 1) { TempFilePath = folder.Path };
-        using (var loaded = (TransformerChain<ITransformer>)ml.Model.Load(Path.Combine(Fixture, "model.zip"), out DataViewSchema inputSchema))
+        using (var loaded = (TransformerChain<ITransformer>)MLNetModelLoading.Load(ml, Path.Combine(Fixture, "model.zip"), out DataViewSchema inputSchema))
         {
             Assert.That(inputSchema.Select(column => column.Name), Is.EqualTo(new[] { "ImagePath", "Label" }));
             IDataView scored = loaded.Transform(ml.Data.LoadFromTextFile<ImageRow>(csv, separatorChar: ',', hasHeader: true));

@@ -41,7 +41,7 @@ public sealed class SafeImageModelSaveTests
 
         mlContext.Model.Save(model, input.Schema, file);
         var loadingContext = new MLContext(seed: 2);
-        ITransformer loaded = loadingContext.Model.Load(file, out DataViewSchema savedSchema);
+        ITransformer loaded = MLNetModelLoading.Load(loadingContext, file, out DataViewSchema savedSchema);
 
         ITransformer first = ((TransformerChain<ITransformer>)loaded).First();
         Assert.That(first, Is.InstanceOf<ImageLoadingTransformer>(), "after loading, the loader is ML.NET's own");
@@ -64,7 +64,7 @@ public sealed class SafeImageModelSaveTests
         ITransformer model = Fit(mlContext, input);
         string file = _folder.File("model-truncated.zip");
         mlContext.Model.Save(model, input.Schema, file);
-        ITransformer loaded = mlContext.Model.Load(file, out _);
+        ITransformer loaded = MLNetModelLoading.Load(mlContext, file, out _);
 
         Exception before = Assert.Catch(() => model.Transform(input).GetColumn<float[]>("Pixels").ToList())!;
         Assert.That(before.GetBaseException(), Is.InstanceOf<InvalidImageException>());
