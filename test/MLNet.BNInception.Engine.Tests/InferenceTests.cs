@@ -94,6 +94,32 @@ public class InferenceTests
         Assert.That(approximate, Is.Not.EqualTo(exact), "the computation really ran in bfloat16");
     }
 
+    /// <summary>
+    /// A call over many batches holds one batch of images at a time: of each batch, only its logits
+    /// are alive when the next begins (counted in TorchSharp's live tensors on the calling thread),
+    /// whether the images are resized, cast to bfloat16, or go in as they are.
+    /// </summary>
+    [TestCase(64, ScoringPrecision.Float32)]
+    [TestCase(80, ScoringPrecision.Float32)]
+    [TestCase(80, ScoringPrecision.BFloat16)]
+    public void EachBatchLeavesOnlyItsLogitsUntilTheCallEnds(int side, ScoringPrecision precision)
+    {
+        using var model = new BnInception(new BnInceptionOptions { InputSize = 64, InputChannels = 1, NumClasses = 3 }, seed: 1);
+        using var scorer = new BnInceptionScorer(model, new ScorerOptions { BatchSize = 2, Precision = precision });
+        using Tensor images = rand([10, 1, side, side]);
+        var alive = new List<long>();
+        scorer.BeforeEachBatch = () => alive.Add(DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount);
+        long before = DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount;
+        using (Tensor logits = scorer.Logits(images))
+        {
+            Assert.That(logits.shape, Is.EqualTo(new long[] { 10, 3 }));
+        }
+
+        Assert.That(alive, Has.Count.EqualTo(5));
+        Assert.That(alive.Zip(alive.Skip(1), (earlier, later) => later - earlier), Is.All.EqualTo(1), "one tensor more per batch: its logits");
+        Assert.That(DisposeScopeManager.Statistics.TensorStatistics.ThreadTotalLiveCount, Is.EqualTo(before), "nothing left after the call");
+    }
+
     [Test]
     public void BadSettingsAndDevicesAreClearErrors()
     {

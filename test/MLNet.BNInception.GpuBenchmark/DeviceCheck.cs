@@ -45,7 +45,9 @@ internal static class DeviceCheck
             (double? augmentedDifference, string? augmentedError) = Compare(model, options with { Augmentation = new AugmentationOptions() }, settings.Device, images, labels);
             (double? mixedDifference, string? mixedError) = Compare(model, options with { Precision = TrainingPrecision.BFloat16Mixed }, settings.Device, images, labels);
             float[] cpuLogits = Logits(onCpu.Model, batch, new ScorerOptions { Device = "cpu" });
-            float[] deviceLogits = Logits(onCpu.Model, batch, new ScorerOptions { Device = settings.Device });
+            // In batches of a quarter, so that the page-locked copies, freed as soon as each is
+            // queued, are reused while earlier copies may still be in flight.
+            float[] deviceLogits = Logits(onCpu.Model, batch, new ScorerOptions { Device = settings.Device, BatchSize = Math.Max(1, settings.Batch / 4) });
             float[] bfloat16Logits = Logits(onCpu.Model, batch, new ScorerOptions { Device = settings.Device, Precision = ScoringPrecision.BFloat16 });
             double scale = Math.Max(1, cpuLogits.Max(Math.Abs));
             double? scoreDifference = LargestDifference(cpuLogits, deviceLogits);

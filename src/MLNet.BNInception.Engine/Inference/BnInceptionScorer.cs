@@ -96,26 +96,22 @@ public sealed class BnInceptionScorer : IDisposable
         var batches = new List<Tensor>();
         for (long start = 0; start < count; start += Settings.BatchSize)
         {
+            BeforeEachBatch?.Invoke();
+            // Only the batch's logits outlive it: its copy on the device, the resized and cast
+            // images and the network's own output go with this scope, so a call over many batches
+            // holds one batch of images at a time, on the GPU too.
+            using DisposeScope batchScope = NewDisposeScope();
             Tensor slice = images.narrow(0, start, Math.Min(Settings.BatchSize, count - start));
-            Tensor batch = staged ? slice.pin_memory().to(_device, non_blocking: true) : slice.to(_device);
+            Tensor batch = staged ? CopyThroughPinnedMemory(slice) : slice.to(_device);
             // Resized in float32 before the cast, so that bfloat16 scoring sees the same pixels.
             Tensor resized = WholeImageResize.ToSide(batch, Options.InputSize);
             try
             {
-                batches.Add(_network.call(resized.to(_computeType)).to(ScalarType.Float32));
+                batches.Add(_network.call(resized.to(_computeType)).to(ScalarType.Float32).MoveToOuterDisposeScope());
             }
             catch (Exception error) when (DeviceMemory.IsOutOfMemory(error))
             {
                 throw DeviceMemory.OutOfMemory(error, _device, "the scorer's BatchSize", Settings.BatchSize);
-            }
-            finally
-            {
-                // A resized batch is freed at once rather than with the call's scope; the batch
-                // itself stays there (pinned memory must outlive its asynchronous copy).
-                if (!ReferenceEquals(resized, batch))
-                {
-                    resized.Dispose();
-                }
             }
         }
 
@@ -126,6 +122,18 @@ public sealed class BnInceptionScorer : IDisposable
             _ => cat(batches),
         };
         return result.cpu().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Called before each batch of <see cref="Logits"/>, on its thread: for tests that look at what each batch leaves behind.</summary>
+    internal Action? BeforeEachBatch { get; set; }
+
+    // The batch in page-locked memory and its asynchronous copy to the device. The page-locked copy
+    // is freed as soon as the copy is queued: libtorch's page-locked allocator records the copy's
+    // stream and hands that memory out again only after the copy has run.
+    private Tensor CopyThroughPinnedMemory(Tensor slice)
+    {
+        using Tensor pinned = slice.pin_memory();
+        return pinned.to(_device, non_blocking: true);
     }
 
     /// <summary>Softmax probabilities, N × classes.</summary>
