@@ -30,6 +30,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.BNInception;
 using MLNet.BNInception.Images;
+using MLNet.BNInception.ModelFiles;
 
 string? imageFolder = args.Length == 5 && args[3] == "--image-folder" ? args[4] : null;
 if (args.Length != 3 && imageFolder is null)
@@ -40,7 +41,9 @@ if (args.Length != 3 && imageFolder is null)
 
 (string modelPath, string listCsv, string outputCsv) = (args[0], args[1], args[2]);
 var ml = new MLContext();
-var saved = (TransformerChain<ITransformer>)ml.Model.Load(modelPath, out _);
+// ML.NET's Model.Load, loaded once more if ONNX Runtime misread the name of ML.NET's temporary
+// copy of the network (docs/walkthrough.md, section 4).
+var saved = (TransformerChain<ITransformer>)BnInceptionModelFile.Load(ml, modelPath, out _);
 IDataView list = ml.Data.LoadFromTextFile<ListRow>(listCsv, separatorChar: ',', hasHeader: true, allowQuoting: true);
 
 // The saved pipeline loads its images with ML.NET's LoadImages, which ends the whole run at a missing

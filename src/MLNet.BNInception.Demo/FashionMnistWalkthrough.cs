@@ -6,6 +6,7 @@ using Microsoft.ML;
 using MLNet.BNInception.DemoData;
 using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 
@@ -114,14 +115,15 @@ public static class FashionMnistWalkthrough
                 $"test: micro accuracy {metrics.MicroAccuracy:P2}, macro accuracy {metrics.MacroAccuracy:P2}, top-5 {metrics.TopKAccuracy:P2}, log-loss {metrics.LogLoss:F4}"));
             log.WriteLine(metrics.ConfusionMatrix.GetFormattedConfusionTable());
 
-            // 4. Save the whole pipeline, load it back, and check it scores the same.
+            // 4. Save the whole pipeline, load it back, and check it scores the same. BnInceptionModelFile.Load
+            // is ML.NET's Model.Load, tried again when ONNX Runtime misread the name of ML.NET's copy.
             // Model.Save writes as it goes: through a temporary file renamed at the end, no damaged
             // model.zip is left if anything fails on the way.
             string modelPath = Path.Combine(output, "model.zip");
             AtomicFile.Write(modelPath, file => ml.Model.Save(model, train.Schema, file), flushToDisk: false);
             // Disposed at the end: the loaded OnnxTransformer keeps a copy of the network in the
             // temporary folder until then, and a process that ends without disposing it leaves it.
-            using var loaded = (TransformerChain<ITransformer>)ml.Model.Load(modelPath, out _);
+            using var loaded = (TransformerChain<ITransformer>)BnInceptionModelFile.Load(ml, modelPath, out _);
             MulticlassClassificationMetrics reloaded = ml.MulticlassClassification.Evaluate(loaded.Transform(test), topKPredictionCount: 5);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"saved {modelPath} ({new FileInfo(modelPath).Length / 1024.0 / 1024:F1} MB) and loaded it: micro accuracy {reloaded.MicroAccuracy:P2}, log-loss {reloaded.LogLoss:F4}"));

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.BNInception.ModelFiles;
 
 namespace MLNet.BNInception.Cli.Tests;
 
@@ -16,7 +17,7 @@ internal static class MLNetReference
     public static Prediction[] Predict(string modelPath, string csvPath)
     {
         var ml = new MLContext(seed: 0);
-        using var model = (TransformerChain<ITransformer>)MLNetModelLoading.Load(ml, modelPath, out _);
+        using var model = (TransformerChain<ITransformer>)BnInceptionModelFile.Load(ml, modelPath, out _);
         IDataView rows = ml.Data.LoadFromTextFile(csvPath,
             [new TextLoader.Column("ImagePath", DataKind.String, 0), new TextLoader.Column("Label", DataKind.String, 1)],
             separatorChar: ',', hasHeader: true, allowQuoting: true);
@@ -32,7 +33,7 @@ internal static class MLNetReference
     public static string[] ClassNames(string modelPath)
     {
         var ml = new MLContext(seed: 0);
-        using var model = (TransformerChain<ITransformer>)MLNetModelLoading.Load(ml, modelPath, out DataViewSchema input);
+        using var model = (TransformerChain<ITransformer>)BnInceptionModelFile.Load(ml, modelPath, out DataViewSchema input);
         DataViewSchema.Column score = model.GetOutputSchema(input)["Score"];
         VBuffer<ReadOnlyMemory<char>> names = default;
         score.GetSlotNames(ref names);

@@ -85,7 +85,7 @@ public class BnInceptionModelFileTests
         }
 
         using var file = new FileStream(s_modelFile, FileMode.Open, FileAccess.Read);
-        ITransformer pipeline = MLNetModelLoading.Load(Ml, file, out _);
+        ITransformer pipeline = BnInceptionModelFile.Load(Ml, file, out _);
         (pipeline as IDisposable)?.Dispose();
         // Compared directly: NUnit's comparison of the model's boxed bytes one by one takes seconds.
         Assert.That(BnInceptionModelFile.ReadOnnxModel(file, "the open model file").AsSpan().SequenceEqual(stored), Is.True, "the entry's bytes after ML.NET's Int32 length");
@@ -94,6 +94,49 @@ public class BnInceptionModelFileTests
         using var notAZip = new MemoryStream("ImagePath,Label\n"u8.ToArray());
         Assert.That(Assert.Throws<InvalidDataException>(() => BnInceptionModelFile.ReadOnnxModel(notAZip, "the stream"))!.Message,
             Is.EqualTo($"the stream is not a zip file, so not an ML.NET model file; {Expected}."));
+    }
+
+    [Test]
+    public void OnnxRuntimesRefusalOfANetworkNamedLikeAnOrtModelIsLoadedAgainAndNothingElseIs()
+    {
+        // ML.NET's OnnxTransformer on the saved network under two names. ONNX Runtime reads a file
+        // named *.ort as its own format and refuses it, as it refuses ML.NET's temporary copy in
+        // Model.Load when that copy's random name ends so; the same bytes named *.onnx load.
+        byte[] onnx = BnInceptionModelFile.ReadOnnxModel(s_modelFile);
+        string asOrt = s_folder.File("network.ort"), asOnnx = s_folder.File("network.onnx"), damaged = s_folder.File("damaged.onnx");
+        File.WriteAllBytes(asOrt, onnx);
+        File.WriteAllBytes(asOnnx, onnx);
+        File.WriteAllBytes(damaged, onnx[..(onnx.Length / 2)]);
+        int loads = 0;
+        object Apply(string path)
+        {
+            loads++;
+            return Ml.Transforms.ApplyOnnxModel(path);
+        }
+
+        Exception refusal = Assert.Catch(() => Apply(asOrt))!;
+        Assert.That(BnInceptionModelFile.IsOrtFormatMisreading(refusal), Is.True, refusal.ToString());
+        Assert.That(refusal, Is.InstanceOf<InvalidOperationException>(), "what the load catches");
+
+        loads = 0;
+        Assert.That(BnInceptionModelFile.LoadingAgainAfterAnOrtMisreading(() => Apply(loads == 0 ? asOrt : asOnnx), canLoadAgain: true), Is.Not.Null);
+        Assert.That(loads, Is.EqualTo(2), "loaded again after the refusal, and then it loads");
+
+        // Loaded once only: when the stream cannot be read again; and no third time.
+        loads = 0;
+        Assert.That(Assert.Catch(() => BnInceptionModelFile.LoadingAgainAfterAnOrtMisreading(() => Apply(loads == 0 ? asOrt : asOnnx), canLoadAgain: false)),
+            Is.TypeOf(refusal.GetType()));
+        Assert.That(loads, Is.EqualTo(1));
+        loads = 0;
+        Assert.That(Assert.Catch(() => BnInceptionModelFile.LoadingAgainAfterAnOrtMisreading(() => Apply(asOrt), canLoadAgain: true)), Is.TypeOf(refusal.GetType()));
+        Assert.That(loads, Is.EqualTo(2));
+
+        // ONNX Runtime's refusal of a damaged network comes in the same exception and is not loaded again.
+        loads = 0;
+        Exception damage = Assert.Catch(() => BnInceptionModelFile.LoadingAgainAfterAnOrtMisreading(() => Apply(damaged), canLoadAgain: true))!;
+        Assert.That(damage.GetType(), Is.EqualTo(refusal.GetType()));
+        Assert.That(BnInceptionModelFile.IsOrtFormatMisreading(damage), Is.False, damage.ToString());
+        Assert.That(loads, Is.EqualTo(1));
     }
 
     [Test]

@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
-using TorchSharp;
 using MLNet.BNInception.Engine;
 using MLNet.BNInception.Engine.Interop;
 using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MLNet.BNInception.Tests;
@@ -95,7 +96,7 @@ public class DistributedFitTests : SingleThreadedFixture
 
         // Rank 0's file, loaded here, scores the rows as the ranks did (ONNX Runtime against libtorch: float rounding).
         ml.TempFilePath = Directory.CreateDirectory(folder.File("load-temporary")).FullName;
-        var loaded = (TransformerChain<ITransformer>)MLNetModelLoading.Load(ml, folder.File("model.zip"), out _);
+        var loaded = (TransformerChain<ITransformer>)BnInceptionModelFile.Load(ml, folder.File("model.zip"), out _);
         using (loaded)
         {
             float[][] loadedScores = [.. loaded.Transform(ml.Data.LoadFromEnumerable(rows.Take(4))).GetColumn<float[]>("Score")];

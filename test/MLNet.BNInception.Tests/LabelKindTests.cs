@@ -82,7 +82,7 @@ public class LabelKindTests
         uint[] predicted = scored.GetColumn<uint>("PredictedLabel").ToArray();
         using var folder = new TemporaryDirectory();
         ml.Model.Save(model, test.Schema, folder.File("model.zip"));
-        using var loaded = (TransformerChain<ITransformer>)MLNetModelLoading.Load(ml, folder.File("model.zip"), out _);
+        using var loaded = (TransformerChain<ITransformer>)BnInceptionModelFile.Load(ml, folder.File("model.zip"), out _);
         IDataView reloaded = loaded.Transform(test);
 
         Assert.That(reloaded.Schema["PredictedLabel"].Type, Is.EqualTo(test.Schema["Label"].Type), "the label's key type");

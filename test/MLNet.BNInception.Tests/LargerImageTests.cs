@@ -1,6 +1,7 @@
 using Microsoft.ML.Transforms.Image;
 using MLNet.BNInception.DemoData;
 using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 
@@ -65,7 +66,7 @@ public class LargerImageTests
 
             string path = work.File("model.zip");
             ml.Model.Save(model, train.Schema, path);
-            var loaded = (TransformerChain<ITransformer>)MLNetModelLoading.Load(ml, path, out _);
+            var loaded = (TransformerChain<ITransformer>)BnInceptionModelFile.Load(ml, path, out _);
             try
             {
                 IDataView reloaded = loaded.Transform(test);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
+using MLNet.BNInception.ModelFiles;
 
 namespace MLNet.BNInception.Tests;
 
@@ -40,7 +41,7 @@ public class ModelFileCompatibilityTests
             .Select((line, i) => i == 0 ? line : Path.Combine(Fixture, "images", line)));
 
         var ml = new MLContext(seed: 1) { TempFilePath = folder.Path };
-        using (var loaded = (TransformerChain<ITransformer>)MLNetModelLoading.Load(ml, Path.Combine(Fixture, "model.zip"), out DataViewSchema inputSchema))
+        using (var loaded = (TransformerChain<ITransformer>)BnInceptionModelFile.Load(ml, Path.Combine(Fixture, "model.zip"), out DataViewSchema inputSchema))
         {
             Assert.That(inputSchema.Select(column => column.Name), Is.EqualTo(new[] { "ImagePath", "Label" }));
             IDataView scored = loaded.Transform(ml.Data.LoadFromTextFile<ImageRow>(csv, separatorChar: ',', hasHeader: true));

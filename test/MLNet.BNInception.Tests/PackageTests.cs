@@ -21,6 +21,7 @@ public class PackageTests
         using Microsoft.ML;
         using Microsoft.ML.Data;
         using MLNet.BNInception;
+        using MLNet.BNInception.ModelFiles;
         using MLNet.BNInception.Trainers;
 
         // The images' folder and the training and test lists, as the test wrote them.
@@ -42,7 +43,7 @@ public class PackageTests
         MulticlassClassificationMetrics metrics = ml.MulticlassClassification.Evaluate(scored);
         File.WriteAllText("scores.json", JsonSerializer.Serialize(scored.GetColumn<float[]>("Score").ToArray()));
         ml.Model.Save(model, train.Schema, "model.zip");
-        using var loaded = (TransformerChain<ITransformer>)ml.Model.Load("model.zip", out _);
+        using var loaded = (TransformerChain<ITransformer>)BnInceptionModelFile.Load(ml, "model.zip", out _);
         var engine = ml.Model.CreatePredictionEngine<Row, Output>(loaded);
         Output prediction = engine.Predict(new Row { ImagePath = "t10k/0.png" });
         Console.WriteLine($"evaluated {metrics.ConfusionMatrix.Counts.Sum(row => row.Sum())} rows; predicted {prediction.PredictedLabel} from {prediction.Score.Length} scores");

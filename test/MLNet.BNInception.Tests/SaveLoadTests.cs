@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Text.Json;
 using MLNet.BNInception.DemoData;
 using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 
@@ -72,7 +73,7 @@ public class SaveLoadTests
             string loadTemporary = folder.File("load-temporary");
             Directory.CreateDirectory(loadTemporary);
             ml.TempFilePath = loadTemporary;
-            var loaded = (TransformerChain<ITransformer>)MLNetModelLoading.Load(ml, path, out DataViewSchema inputSchema);
+            var loaded = (TransformerChain<ITransformer>)BnInceptionModelFile.Load(ml, path, out DataViewSchema inputSchema);
             Assert.That(Directory.GetFiles(loadTemporary).Select(file => new FileInfo(file).Length), Has.One.GreaterThan(1_000_000),
                 "the loaded model's copy of the network");
             Assert.That(inputSchema.Select(column => column.Name), Is.EqualTo(new[] { "ImagePath", "Label" }));

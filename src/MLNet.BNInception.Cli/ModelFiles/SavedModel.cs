@@ -135,7 +135,7 @@ internal sealed class SavedModel : IDisposable
             try
             {
                 file = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
-                model = context.Model.Load(file, out inputSchema);
+                model = BnInceptionModelFile.Load(context, file, out inputSchema);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Microsoft.ML;
 using MLNet.BNInception.Engine.Onnx;
 using MLNet.BNInception.Scoring;
 
@@ -9,7 +10,8 @@ namespace MLNet.BNInception.ModelFiles;
 /// Reads the BN-Inception back out of an ML.NET model file (<c>mlContext.Model.Save</c>) of a
 /// pipeline holding this package's trainer, to score with the engine (in batches, BN folded,
 /// channels-last, with <c>BnInceptionScorer</c>) instead of the saved chain's OnnxTransformer, which
-/// runs one row at a time.
+/// runs one row at a time; and loads such a file with ML.NET (<see cref="Load(MLContext, string, out DataViewSchema)"/>),
+/// loading again when ONNX Runtime misread ML.NET's temporary copy of the network.
 /// <para>
 /// ML.NET keeps model loading internal, so this reads the file's format, not ML.NET's objects. The
 /// trainer's model is saved as an <c>OnnxTransformer</c> holding our ONNX export (see
@@ -72,6 +74,83 @@ public static class BnInceptionModelFile
         ArgumentNullException.ThrowIfNull(modelZip);
         ArgumentNullException.ThrowIfNull(source);
         return Find(modelZip, source).Onnx;
+    }
+
+    /// <summary>
+    /// <c>mlContext.Model.Load</c> of the model file at <paramref name="modelZipPath"/>, loaded once
+    /// more when it failed only because ONNX Runtime misread the name of ML.NET's temporary copy of
+    /// the network. ML.NET 6.0.0's OnnxTransformer writes the ONNX model it loads to a file named by
+    /// <c>Path.GetRandomFileName()</c>, whose three-letter extension is random, and ONNX Runtime
+    /// reads a file named <c>*.ort</c> as its own ORT format and refuses it ("ORT model verification
+    /// failed"): one load in 32,768 of a sound file fails so. The second load draws another name.
+    /// Any other failure is thrown as ML.NET threw it. Dispose what it returns, as after
+    /// <c>Model.Load</c>. docs/walkthrough.md, section 4, says more.
+    /// </summary>
+    // Workaround for the symptom of dotnet/machinelearning#7339: it can go once ML.NET names that
+    // copy with an extension of its own (6.0.0 does not).
+    public static ITransformer Load(MLContext mlContext, string modelZipPath, out DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(modelZipPath);
+        DataViewSchema? schema = null;
+        ITransformer model = LoadingAgainAfterAnOrtMisreading(() => mlContext.Model.Load(modelZipPath, out schema), canLoadAgain: true);
+        inputSchema = schema!;
+        return model;
+    }
+
+    /// <summary>
+    /// As <see cref="Load(MLContext, string, out DataViewSchema)"/>, from a stream that holds the
+    /// model file from its position on; a seekable stream is read again from that position when the
+    /// load is repeated, and a stream that cannot seek is loaded once.
+    /// </summary>
+    public static ITransformer Load(MLContext mlContext, Stream modelZip, out DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(modelZip);
+        long start = modelZip.CanSeek ? modelZip.Position : 0;
+        bool firstLoad = true;
+        DataViewSchema? schema = null;
+        ITransformer model = LoadingAgainAfterAnOrtMisreading(
+            () =>
+            {
+                if (!firstLoad)
+                {
+                    modelZip.Position = start;
+                }
+
+                firstLoad = false;
+                return mlContext.Model.Load(modelZip, out schema);
+            },
+            canLoadAgain: modelZip.CanSeek);
+        inputSchema = schema!;
+        return model;
+    }
+
+    /// <summary>Runs <paramref name="load"/>, and once more when it failed with ONNX Runtime's refusal of a file it took for ORT format.</summary>
+    internal static T LoadingAgainAfterAnOrtMisreading<T>(Func<T> load, bool canLoadAgain)
+    {
+        try
+        {
+            return load();
+        }
+        catch (InvalidOperationException error) when (canLoadAgain && IsOrtFormatMisreading(error))
+        {
+            return load();
+        }
+    }
+
+    /// <summary>Whether <paramref name="error"/>, or an exception inside it, is ONNX Runtime's refusal of a file it read as ORT format.</summary>
+    internal static bool IsOrtFormatMisreading(Exception error)
+    {
+        for (Exception? inner = error; inner is not null; inner = inner.InnerException)
+        {
+            if (inner.Message.Contains("ORT model verification failed", StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static (byte[] Onnx, string Entry) Find(string modelZipPath)

@@ -1,4 +1,5 @@
 using MLNet.BNInception.Images;
+using MLNet.BNInception.ModelFiles;
 using SkiaSharp;
 
 namespace MLNet.BNInception.Tests.Images;
@@ -41,7 +42,7 @@ public sealed class SafeImageModelSaveTests
 
         mlContext.Model.Save(model, input.Schema, file);
         var loadingContext = new MLContext(seed: 2);
-        ITransformer loaded = MLNetModelLoading.Load(loadingContext, file, out DataViewSchema savedSchema);
+        ITransformer loaded = BnInceptionModelFile.Load(loadingContext, file, out DataViewSchema savedSchema);
 
         ITransformer first = ((TransformerChain<ITransformer>)loaded).First();
         Assert.That(first, Is.InstanceOf<ImageLoadingTransformer>(), "after loading, the loader is ML.NET's own");
@@ -64,7 +65,7 @@ public sealed class SafeImageModelSaveTests
         ITransformer model = Fit(mlContext, input);
         string file = _folder.File("model-truncated.zip");
         mlContext.Model.Save(model, input.Schema, file);
-        ITransformer loaded = MLNetModelLoading.Load(mlContext, file, out _);
+        ITransformer loaded = BnInceptionModelFile.Load(mlContext, file, out _);
 
         Exception before = Assert.Catch(() => model.Transform(input).GetColumn<float[]>("Pixels").ToList())!;
         Assert.That(before.GetBaseException(), Is.InstanceOf<InvalidImageException>());
