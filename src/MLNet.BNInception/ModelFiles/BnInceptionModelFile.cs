@@ -108,17 +108,15 @@ public static class BnInceptionModelFile
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(modelZip);
         long start = modelZip.CanSeek ? modelZip.Position : 0;
-        bool firstLoad = true;
         DataViewSchema? schema = null;
         ITransformer model = LoadingAgainAfterAnOrtMisreading(
             () =>
             {
-                if (!firstLoad)
+                if (modelZip.CanSeek)
                 {
                     modelZip.Position = start;
                 }
 
-                firstLoad = false;
                 return mlContext.Model.Load(modelZip, out schema);
             },
             canLoadAgain: modelZip.CanSeek);
