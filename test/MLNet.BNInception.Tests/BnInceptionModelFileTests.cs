@@ -140,6 +140,70 @@ public class BnInceptionModelFileTests
     }
 
     [Test]
+    public void AStreamIsReadAgainFromWhereItsModelFileBeginsAfterTheRefusalAndOnceIfItCannotSeek()
+    {
+        // The model file from position 100 of the stream on, as in a stream that holds more than it.
+        const int Start = 100;
+        byte[] onnx = BnInceptionModelFile.ReadOnnxModel(s_modelFile);
+        string asOrt = s_folder.File("refused.ort");
+        File.WriteAllBytes(asOrt, onnx);
+        using var stream = new MemoryStream([.. new byte[Start], .. File.ReadAllBytes(s_modelFile)]);
+        stream.Position = Start;
+        var positions = new List<long>();
+        ITransformer FailingFirst(Stream modelZip)
+        {
+            positions.Add(modelZip.CanSeek ? modelZip.Position : -1);
+            if (positions.Count == 1)
+            {
+                // As ML.NET's load: the file read through, then ONNX Runtime's refusal of its copy.
+                modelZip.CopyTo(Stream.Null);
+                Ml.Transforms.ApplyOnnxModel(asOrt);
+            }
+
+            // ML.NET reads a zip from the start of a stream: the rest of this one, from where it is.
+            using var modelFile = new MemoryStream();
+            modelZip.CopyTo(modelFile);
+            modelFile.Position = 0;
+            return Ml.Model.Load(modelFile, out _);
+        }
+
+        ITransformer loaded = BnInceptionModelFile.LoadingAgainFromTheStartAfterAnOrtMisreading(stream, FailingFirst);
+        (loaded as IDisposable)?.Dispose();
+        Assert.That(positions, Is.EqualTo(new long[] { Start, Start }), "loaded again from the model file's first byte, not from where the failed load left the stream");
+        Assert.That(loaded, Is.InstanceOf<TransformerChain<ITransformer>>());
+
+        positions.Clear();
+        using var unseekable = new UnseekableStream(new MemoryStream(File.ReadAllBytes(s_modelFile)));
+        Exception refusal = Assert.Catch(() => BnInceptionModelFile.LoadingAgainFromTheStartAfterAnOrtMisreading(unseekable, FailingFirst))!;
+        Assert.That(BnInceptionModelFile.IsOrtFormatMisreading(refusal), Is.True, refusal.ToString());
+        Assert.That(positions, Is.EqualTo(new long[] { -1 }), "a stream that cannot seek is loaded once: it cannot be read again");
+    }
+
+    /// <summary>A stream that reads and does not seek, as a network stream.</summary>
+    private sealed class UnseekableStream(Stream inner) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void Flush() { }
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    [Test]
     public void OtherOnnxModelsBesideOursAreLeftAlone()
     {
         string path = Edited("with-another-onnx.zip", zip =>

@@ -107,21 +107,31 @@ public static class BnInceptionModelFile
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(modelZip);
-        long start = modelZip.CanSeek ? modelZip.Position : 0;
         DataViewSchema? schema = null;
-        ITransformer model = LoadingAgainAfterAnOrtMisreading(
-            () =>
-            {
-                if (modelZip.CanSeek)
-                {
-                    modelZip.Position = start;
-                }
-
-                return mlContext.Model.Load(modelZip, out schema);
-            },
-            canLoadAgain: modelZip.CanSeek);
+        ITransformer model = LoadingAgainFromTheStartAfterAnOrtMisreading(modelZip, stream => mlContext.Model.Load(stream, out schema));
         inputSchema = schema!;
         return model;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="load"/> on <paramref name="stream"/>, and once more from the position the
+    /// stream had at first when it failed with ONNX Runtime's refusal of a file it took for ORT format
+    /// and the stream can seek.
+    /// </summary>
+    internal static T LoadingAgainFromTheStartAfterAnOrtMisreading<T>(Stream stream, Func<Stream, T> load)
+    {
+        long start = stream.CanSeek ? stream.Position : 0;
+        return LoadingAgainAfterAnOrtMisreading(
+            () =>
+            {
+                if (stream.CanSeek)
+                {
+                    stream.Position = start;
+                }
+
+                return load(stream);
+            },
+            canLoadAgain: stream.CanSeek);
     }
 
     /// <summary>Runs <paramref name="load"/>, and once more when it failed with ONNX Runtime's refusal of a file it took for ORT format.</summary>
