@@ -114,10 +114,78 @@ public class TransformTests
     }
 
     [Test]
+    public void ARowWithANonFinitePixelScoresNaNWithAMissingLabelAsMLNetsOwnTrainersDoAndTheOtherRowsAsBefore()
+    {
+        PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 3);
+        float[][] before = Model.Transform(PipelineData.KeyedView(Ml, rows)).GetColumn<float[]>("Score").ToArray();
+        rows[1].Features[100] = float.NaN;
+        IDataView scored = Model.Transform(PipelineData.KeyedView(Ml, rows));
+        float[][] scores = scored.GetColumn<float[]>("Score").ToArray();
+        uint[] labels = scored.GetColumn<uint>("PredictedLabel").ToArray();
+        Assert.That(scores[1], Is.All.NaN);
+        Assert.That(labels[1], Is.Zero, "no class: the missing key");
+        Assert.That(Ml.Model.CreatePredictionEngine<PipelineData.PixelRow, Output>(Model, new PredictionEngineOptions { OwnsTransformer = false })
+            .Predict(rows[1]).PredictedLabel, Is.Zero, "a prediction engine too");
+        foreach (int i in new[] { 0, 2 })
+        {
+            Assert.That(scores[i], Is.EqualTo(before[i]), $"row {i} of the same batch");
+            Assert.That(labels[i], Is.EqualTo((uint)Array.IndexOf(scores[i], scores[i].Max()) + 1));
+        }
+
+        // The reference: one of ML.NET's own multiclass trainers, given a NaN feature to score.
+        IDataView small = Ml.Transforms.Conversion.MapValueToKey("Label").Fit(Ml.Data.LoadFromEnumerable(TwoFeatureRows())).Transform(Ml.Data.LoadFromEnumerable(TwoFeatureRows()));
+        ITransformer theirs = Ml.MulticlassClassification.Trainers.LbfgsMaximumEntropy().Fit(small);
+        IDataView theirsScored = theirs.Transform(Ml.Transforms.Conversion.MapValueToKey("Label").Fit(Ml.Data.LoadFromEnumerable(TwoFeatureRows()))
+            .Transform(Ml.Data.LoadFromEnumerable(new[] { new TwoFeatureRow { Features = [float.NaN, 1f], Label = "a" } })));
+        Assert.That(theirsScored.GetColumn<float[]>("Score").Single(), Is.All.NaN);
+        Assert.That(theirsScored.GetColumn<uint>("PredictedLabel").Single(), Is.Zero, "ML.NET's own: NaN scores, the missing key");
+    }
+
+    private sealed class TwoFeatureRow
+    {
+        [VectorType(2)]
+        public float[] Features { get; set; } = [];
+
+        public string Label { get; set; } = "";
+    }
+
+    private static TwoFeatureRow[] TwoFeatureRows() =>
+        [new() { Features = [0f, 1f], Label = "a" }, new() { Features = [1f, 0f], Label = "b" }, new() { Features = [1f, 1f], Label = "c" },
+         new() { Features = [0f, 0.9f], Label = "a" }, new() { Features = [0.9f, 0f], Label = "b" }, new() { Features = [0.9f, 1f], Label = "c" }];
+
+    [Test]
     public void AFeaturesColumnOfAnotherTypeIsRefusedWithItsName()
     {
         IDataView wrong = Ml.Data.LoadFromEnumerable(new[] { new { Features = new float[10] } });
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => Model.Transform(wrong));
         Assert.That(error!.Message, Does.Contain("Features is").And.Contain("1×64×64"));
+
+        // The right number of values, interleaved (ExtractPixels' interleavePixelColors): refused as in training, not scored scrambled.
+        IDataView interleaved = Ml.Data.LoadFromEnumerable(new[] { new InterleavedRow() });
+        var layoutError = Assert.Throws<ArgumentOutOfRangeException>(() => Model.Transform(interleaved));
+        Assert.That(layoutError!.Message, Does.Contain("Features is 64×64×1 (height × width × channels): pixels interleaved").And.Contain("interleavePixelColors")
+            .And.Contain("trained on Vector<Single, 1, 64, 64>"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Ml.Model.CreatePredictionEngine<InterleavedRow, Output>(Model, new PredictionEngineOptions { OwnsTransformer = false }));
+    }
+
+    [Test]
+    public void APredictionEngineDisposesItsModelUnlessMadeAsTheErrorSays()
+    {
+        IDataView train = PipelineData.KeyedView(Ml, PipelineData.FashionRows("train", 16));
+        PipelineData.PixelRow row = PipelineData.FashionRows("t10k", 1)[0];
+        BnInceptionPredictionTransformer owned = TrainedModel.Train(Ml, train);
+        Ml.Model.CreatePredictionEngine<PipelineData.PixelRow, Output>(owned).Dispose();
+        var error = Assert.Throws<ObjectDisposedException>(() => owned.Transform(train))!;
+        Assert.That(error.Message, Does.Contain("new PredictionEngineOptions { OwnsTransformer = false }"));
+
+        using BnInceptionPredictionTransformer kept = TrainedModel.Train(Ml, train);
+        Ml.Model.CreatePredictionEngine<PipelineData.PixelRow, Output>(kept, new PredictionEngineOptions { OwnsTransformer = false }).Dispose();
+        Assert.That(Ml.Model.CreatePredictionEngine<PipelineData.PixelRow, Output>(kept).Predict(row).Score, Has.Length.EqualTo(10), "the model made as the error says is still there");
+    }
+
+    private sealed class InterleavedRow
+    {
+        [VectorType(64, 64, 1)]
+        public float[] Features { get; set; } = new float[64 * 64];
     }
 }

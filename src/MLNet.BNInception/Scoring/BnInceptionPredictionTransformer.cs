@@ -89,6 +89,17 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
                 $"{FeatureColumnName} is {features.Type}: the model was trained on {FeatureType}, {Layout.Channels}×{Layout.Side}×{Layout.Side} pixels.");
         }
 
+        // The right number of values can still be another layout: ExtractPixels' interleaved pixels
+        // (height × width × channels) would be scored as scrambled images. The trainer's check, again.
+        try
+        {
+            ImageFeatureLayout.Of(features, Layout.Side);
+        }
+        catch (ArgumentOutOfRangeException error)
+        {
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"{error.Message} (The model was trained on {FeatureType}.)");
+        }
+
         return PredictionColumns.Append(inputSchema, Label);
     }
 
@@ -158,14 +169,14 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     }
 
     // ML.NET's prediction engines own the transformer they are made from unless told otherwise
-    // (ownsTransformer: true is the default), and dispose it with themselves.
+    // (PredictionEngineOptions.OwnsTransformer, true by default), and dispose it with themselves.
     private void ThrowIfDisposed()
     {
         if (_disposed)
         {
             throw new ObjectDisposedException(nameof(BnInceptionPredictionTransformer),
-                "The BN-Inception model has been disposed. A prediction engine made with ownsTransformer: true (ML.NET's default) " +
-                "disposes its model when it is disposed; pass ownsTransformer: false to keep using the model.");
+                "The BN-Inception model has been disposed. A prediction engine disposes the model it was made from when it is disposed, " +
+                "unless it was made with new PredictionEngineOptions { OwnsTransformer = false } (ML.NET's default is true): make it so to keep using the model.");
         }
     }
 

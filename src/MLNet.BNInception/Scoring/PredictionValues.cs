@@ -26,18 +26,20 @@ internal static class PredictionValues
                 row.CopyTo(editor.Values);
                 value = editor.Commit();
             })
-            : (ValueGetter<uint>)((ref uint value) => value = (uint)ArgMax(probabilities()) + 1);
+            : (ValueGetter<uint>)((ref uint value) => value = (uint)(ArgMax(probabilities()) + 1));
         return getter as ValueGetter<TValue>
             ?? throw new InvalidOperationException($"Column {column.Name} is {column.Type}; it cannot be read as {typeof(TValue).Name}.");
     }
 
-    // The highest probability's class, the first of equals, as ML.NET's multiclass scorers pick it.
+    // The highest probability's class, the first of equals, as ML.NET's multiclass scorers pick it:
+    // NaN is passed over, and a row whose probabilities are all NaN (a pixel that was NaN or
+    // infinite makes them so) has no class, -1, which PredictedLabel gives as the missing key 0.
     public static int ArgMax(ReadOnlySpan<float> values)
     {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
+        int best = -1;
+        for (int i = 0; i < values.Length; i++)
         {
-            if (values[i] > values[best])
+            if (!float.IsNaN(values[i]) && (best < 0 || values[i] > values[best]))
             {
                 best = i;
             }
