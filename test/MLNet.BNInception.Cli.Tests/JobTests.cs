@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using MLNet.BNInception.Cli.Scoring;
+using MLNet.BNInception.IO;
 
 namespace MLNet.BNInception.Cli.Tests;
 
@@ -17,7 +19,12 @@ public class JobTests
         {
             Task<string> drained = Task.WhenAll(killed.StandardOutput.ReadToEndAsync(), killed.StandardError.ReadToEndAsync()).ContinueWith(_ => "", TaskScheduler.Default);
             WaitForRows(resumed, 400, killed);
-            killed.Kill(); // SIGKILL: no chance to finish anything
+            using (var probe = new FileStream(resumed, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+            {
+                Assert.That(WriterLock.TryTake(probe.SafeFileHandle, resumed), Is.False, "the running job holds its output's lock");
+            }
+
+            killed.Kill(); // SIGKILL: no chance to finish anything, its lock goes with it
             killed.WaitForExit();
             drained.Wait();
         }
@@ -28,6 +35,33 @@ public class JobTests
 
         Assert.That(run.Output, Does.Contain("done earlier"));
         Assert.That(File.ReadAllBytes(resumed), Is.EqualTo(File.ReadAllBytes(whole)));
+    }
+
+    [Test]
+    public void AJobOnAnOutputAnotherJobIsWritingIsRefusedAndChangesNothing()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string output = work.File("predictions.csv"), record = JobRecord.PathFor(output);
+        string[] job = ["score", "--model", trained.ModelPath, "--input", RepeatedList(work, trained, 16), "--output", output, "--batch", "8"];
+        InstalledTool.Succeed(work.Path, job);
+        byte[] rows = File.ReadAllBytes(output), itsRecord = File.ReadAllBytes(record);
+
+        // This test holds the lock as a job still writing would: a second job may neither start again nor resume.
+        using (var writing = new FileStream(output, FileMode.Open, FileAccess.Write, FileShare.Read))
+        {
+            Assert.That(WriterLock.TryTake(writing.SafeFileHandle, output), Is.True);
+            foreach (string[] second in new[] { [.. job, "--overwrite"], [.. job, "--top-k", "2", "--overwrite"], (string[])[.. job, "--resume"] })
+            {
+                ExternalProcess.Result run = InstalledTool.Run(work.Path, second);
+                Assert.That(run.ExitCode, Is.EqualTo(2), run.Error);
+                Assert.That(run.Error, Does.Contain($"the output '{output}' is being written by another job"));
+                Assert.That(File.ReadAllBytes(output), Is.EqualTo(rows), string.Join(" ", second[^2..]));
+                Assert.That(File.ReadAllBytes(record), Is.EqualTo(itsRecord), "its job record is left alone too");
+            }
+        }
+
+        Assert.That(InstalledTool.Succeed(work.Path, [.. job, "--resume"]).Output, Does.Contain("done earlier"), "free once the writer has closed it");
     }
 
     [Test]

@@ -18,7 +18,7 @@ public class OutputFileTests
         string[] rows = Enumerable.Range(0, 11).Select(i => i % 4 == 1
             ? $"\"dir/ä {i}.png\",,,\"FileNotFound: no file at 'dir/ä {i}.png'\nsecond line \"\"quoted\"\"\""
             : $"img{i}.png,Class {i % 3},0.{i}25,").ToArray();
-        using (PredictionsFile file = PredictionsFile.Create(whole, header, overwrite: false))
+        using (PredictionsFile file = PredictionsFile.Create(whole, header, overwrite: false, writeJobRecord: () => { }))
         {
             foreach (string[] batch in rows.Chunk(3))
             {
@@ -60,6 +60,36 @@ public class OutputFileTests
         File.WriteAllText(other, "id,name");
         Assert.Throws<CommandLineException>(() => PredictionsFile.OpenForResume(other, Header, 4, ',', 3));
         Assert.That(File.ReadAllText(other), Is.EqualTo("id,name"));
+    }
+
+    [Test]
+    public void AnOutputAnotherJobIsWritingIsRefusedAndLeftAsItIsAndStaysReadable()
+    {
+        using var work = new TemporaryDirectory();
+        string output = work.File("out.csv");
+        byte[] written;
+        using (PredictionsFile writing = PredictionsFile.Create(output, Header, overwrite: false, writeJobRecord: () => { }))
+        {
+            writing.Append("a.png,Coat,0.5,\nb.png,Bag,0.25,\n"u8);
+            written = File.ReadAllBytes(output);
+            Assert.That(written, Has.Length.GreaterThan(Header.Length), "readable, by .NET too, while a job writes it");
+
+            bool recordWritten = false;
+            CommandLineException overwriting = Assert.Throws<CommandLineException>(
+                () => PredictionsFile.Create(output, Header, overwrite: true, writeJobRecord: () => recordWritten = true))!;
+            Assert.That(overwriting.ExitCode, Is.EqualTo(ExitCodes.BadArguments));
+            Assert.That(overwriting.Message, Does.Contain($"the output '{output}' is being written by another job"));
+            Assert.That(recordWritten, Is.False, "the other job's record is left alone");
+            CommandLineException resuming = Assert.Throws<CommandLineException>(() => PredictionsFile.OpenForResume(output, Header, 4, ',', 1))!;
+            Assert.That(resuming.Message, Does.Contain("is being written by another job"));
+            Assert.That(File.ReadAllBytes(output), Is.EqualTo(written), "neither emptied nor cut back");
+        }
+
+        // The lock goes with the job: the output resumes once it has ended.
+        using (PredictionsFile resumed = PredictionsFile.OpenForResume(output, Header, 4, ',', 1))
+        {
+            Assert.That(resumed.RowsDone, Is.EqualTo(2));
+        }
     }
 
     [Test]

@@ -1,6 +1,7 @@
 using System.Text;
 using CsvHelper;
 using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.IO;
 
 namespace MLNet.BNInception.Cli.Scoring;
 
@@ -24,13 +25,19 @@ internal sealed class PredictionsFile : IDisposable
     /// <summary>The rows of the shard already in the file when it was opened.</summary>
     public long RowsDone { get; }
 
-    /// <summary>Creates the file (replacing it only when <paramref name="overwrite"/>) and writes the header, if any.</summary>
-    public static PredictionsFile Create(string path, string? header, bool overwrite)
+    /// <summary>
+    /// Creates the file (replacing it only when <paramref name="overwrite"/>), locked against another
+    /// job's writing (<see cref="WriterLock"/>), then has <paramref name="writeJobRecord"/> write the
+    /// record of the job, and writes the header, if any.
+    /// </summary>
+    public static PredictionsFile Create(string path, string? header, bool overwrite, Action writeJobRecord)
     {
         FileStream stream;
         try
         {
-            stream = new FileStream(path, overwrite ? FileMode.Create : FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+            // Opened without emptying it: a file another job is still writing to is found locked
+            // before anything of it, or of its record, is changed.
+            stream = new FileStream(path, overwrite ? FileMode.OpenOrCreate : FileMode.CreateNew, FileAccess.Write, FileShare.Read);
         }
         catch (IOException) when (!overwrite && File.Exists(path))
         {
@@ -40,6 +47,20 @@ internal sealed class PredictionsFile : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw CommandLineException.UnreadableInput($"the output '{path}' cannot be written: {e.Message}", e);
+        }
+
+        try
+        {
+            Lock(stream, path);
+            // Emptied before the new record is written: a kill between the two leaves an empty
+            // output under the old record, never another job's rows under this job's record.
+            stream.SetLength(0);
+            writeJobRecord();
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
         }
 
         var file = new PredictionsFile(stream, 0);
@@ -62,17 +83,34 @@ internal sealed class PredictionsFile : IDisposable
     /// <param name="batchRows">The rows per batch: the file is cut back to a multiple of it.</param>
     public static PredictionsFile OpenForResume(string path, string? header, int fieldCount, char separator, int batchRows)
     {
+        FileStream stream;
         long keepBytes, rows;
         try
         {
+            // Locked before it is read: another job still writing to it would change what is read.
+            stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw CommandLineException.UnreadableInput($"the output '{path}' cannot be opened to resume: {e.Message}", e);
+        }
+
+        try
+        {
+            Lock(stream, path);
             (keepBytes, rows) = WholeRows(path, header, fieldCount, separator, batchRows);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            stream.Dispose();
             throw CommandLineException.UnreadableInput($"the output '{path}' cannot be read to resume: {e.Message}", e);
         }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
 
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);
         stream.SetLength(keepBytes);
         stream.Seek(0, SeekOrigin.End);
         if (header is not null && keepBytes == 0)
@@ -96,6 +134,17 @@ internal sealed class PredictionsFile : IDisposable
     }
 
     public void Dispose() => _stream.Dispose();
+
+    // Two jobs writing one output would write over each other's rows: the second one stops here.
+    private static void Lock(FileStream stream, string path)
+    {
+        if (!WriterLock.TryTake(stream.SafeFileHandle, path))
+        {
+            throw CommandLineException.BadArguments(
+                $"the output '{path}' is being written by another job (it holds the file's lock): two jobs on one output would write over " +
+                "each other's rows; wait for that job to end, or score to another output");
+        }
+    }
 
     // The bytes to keep and the rows they hold: whole rows (the expected number of fields, a line
     // break after them), cut back to a whole number of batches. Streams the file: an output of

@@ -88,9 +88,9 @@ internal sealed class ScoringJob
         }
         else
         {
-            // The record first: an output never exists without the record that says what it is.
-            WriteOrFail(() => job.Write(_options.OutputPath), JobRecord.PathFor(_options.OutputPath));
-            output = PredictionsFile.Create(_options.OutputPath, header, _options.Overwrite || _options.Resume);
+            // The record before any row: rows never exist without the record that says what they are.
+            output = PredictionsFile.Create(_options.OutputPath, header, _options.Overwrite || _options.Resume,
+                () => WriteOrFail(() => job.Write(_options.OutputPath), JobRecord.PathFor(_options.OutputPath)));
         }
 
         using PredictionsFile outputFile = output;
