@@ -30,10 +30,13 @@ internal sealed record JobRecord(
             options.BatchSize, options.TopK, options.Precision.ToString(), $"{options.Shard.Index}/{options.Shard.Count}", options.Shard.BlockRows);
     }
 
-    /// <summary>Writes the record, whole or not at all.</summary>
+    /// <summary>Writes the record, whole or not at all, and on disk before it returns.</summary>
     public void Write(string output)
     {
-        AtomicFile.WriteAllText(PathFor(output), JsonSerializer.Serialize(this, Json), flushToDisk: false);
+        // On disk before the first row is: every batch of the output is (PredictionsFile.Append), and
+        // after a power cut an output whose record was lost could only be started again (--resume
+        // refuses an output without its record).
+        AtomicFile.WriteAllText(PathFor(output), JsonSerializer.Serialize(this, Json), flushToDisk: true);
     }
 
     /// <summary>Refuses, naming the difference, unless <paramref name="output"/>'s record is this one.</summary>

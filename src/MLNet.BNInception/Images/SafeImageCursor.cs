@@ -18,7 +18,7 @@ internal sealed class SafeImageCursor : DataViewRowCursor
     private readonly bool _imageActive;
     private readonly ImageLoadingPass? _pass;
     private readonly ValueGetter<ReadOnlyMemory<char>>? _pathGetter;
-    private readonly ValueGetter<DataViewRowId>? _idGetter;
+    private readonly ValueGetter<DataViewRowId> _idGetter;
     private readonly ImageFileReader _reader;
     private readonly string _columnName;
 
@@ -46,10 +46,7 @@ internal sealed class SafeImageCursor : DataViewRowCursor
             _pathGetter = source.GetGetter<ReadOnlyMemory<char>>(view.PathColumn);
         }
 
-        if (view.Skips)
-        {
-            _idGetter = source.GetIdGetter();
-        }
+        _idGetter = source.GetIdGetter();
     }
 
     public override DataViewSchema Schema => _view.Schema;
@@ -142,7 +139,7 @@ internal sealed class SafeImageCursor : DataViewRowCursor
     private bool Keep()
     {
         DataViewRowId id = default;
-        _idGetter!(ref id);
+        _idGetter(ref id);
         _pathGetter!(ref _path);
         int pathHash = string.GetHashCode(_path.Span);
 
@@ -151,7 +148,7 @@ internal sealed class SafeImageCursor : DataViewRowCursor
             CheckSameRow(known, pathHash);
             if (known.Loadable && _imageActive && Decode() is { } failure)
             {
-                throw InvalidImageMessages.ChangedSinceKept(_source.Position, _columnName, _path.ToString(), failure);
+                throw InvalidImageMessages.ChangedSinceKept(SourceRow(), _columnName, _path.ToString(), failure);
             }
 
             return known.Loadable;
@@ -161,7 +158,7 @@ internal sealed class SafeImageCursor : DataViewRowCursor
         RowVerdictCache.Verdict holding = _view.Verdicts.Record(id, new(found is null, pathHash), out bool recorded);
         if (recorded && found is not null)
         {
-            _view.Reporter.Skipped(InvalidImageMessages.Skipped(_source.Position, _columnName, _path.ToString(), found));
+            _view.Reporter.Skipped(InvalidImageMessages.Skipped(SourceRow(), _columnName, _path.ToString(), found));
         }
         else if (!recorded)
         {
@@ -169,7 +166,7 @@ internal sealed class SafeImageCursor : DataViewRowCursor
             CheckSameRow(holding, pathHash);
             if (holding.Loadable && found is not null && _imageActive)
             {
-                throw InvalidImageMessages.ChangedSinceKept(_source.Position, _columnName, _path.ToString(), found);
+                throw InvalidImageMessages.ChangedSinceKept(SourceRow(), _columnName, _path.ToString(), found);
             }
         }
 
@@ -181,10 +178,21 @@ internal sealed class SafeImageCursor : DataViewRowCursor
         if (known.PathHash != pathHash)
         {
             throw new InvalidOperationException(
-                $"Row {_source.Position} of column '{_columnName}' holds the path '{_path}', but an earlier cursor saw another path under the "
+                $"Row {SourceRow()} of column '{_columnName}' holds the path '{_path}', but an earlier cursor saw another path under the "
                 + "same row ID. The input data view must give each row the same ID and values in every cursor, as ML.NET's IDataView "
                 + "contract requires; LoadImagesSafely relies on it to skip the same rows in every pass.");
         }
+    }
+
+    // The row's number in the source's order, which messages give: its ID, as ML.NET's loaders number
+    // their rows (from 0) and as the trainer's messages give it. The cursor's position is not it when
+    // the rows come shuffled, or split among a set of cursors; an ID too large to be a row number
+    // (made by a transform that hashes IDs) falls back to the position.
+    private long SourceRow()
+    {
+        DataViewRowId id = default;
+        _idGetter(ref id);
+        return id.High == 0 && id.Low <= long.MaxValue ? (long)id.Low : _source.Position;
     }
 
     /// <summary>Decodes the current input row's image into the reader, once per row.</summary>
@@ -214,7 +222,7 @@ internal sealed class SafeImageCursor : DataViewRowCursor
         if (Decode() is { } failure)
         {
             // Only under Fail: under Skip, Keep has dropped every row whose image fails.
-            throw InvalidImageMessages.Exception(_source.Position, _columnName, _path.ToString(), failure);
+            throw InvalidImageMessages.Exception(SourceRow(), _columnName, _path.ToString(), failure);
         }
 
         value?.Dispose();

@@ -134,4 +134,51 @@ public sealed class InvalidImageFailTests
             yield return e;
         }
     }
+
+    [Test]
+    public void ShuffledOrSplitAmongCursorsTheRowIsNumberedInTheSourcesOrder()
+    {
+        // The trainer reads a view that can shuffle in shuffled order, and ML.NET splits rows among a set of cursors.
+        var mlContext = new MLContext(seed: 1);
+        const int Damaged = 13;
+        IDataView input = mlContext.Data.Cache(ImageRows.Load(mlContext,
+            [.. Enumerable.Range(0, 20).Select(i => ($"row{i}", i == Damaged ? "missing.png" : "good.png"))]));
+        IDataView output = ImageRows.Loader(mlContext, _folder.Path, InvalidImagePolicy.Fail, input).Transform(input);
+        var cursorsSeen = new List<DataViewRowCursor[]>();
+        foreach (int seed in new[] { 1, 2, 3 })
+        {
+            cursorsSeen.Add([output.GetRowCursor(output.Schema, new Random(seed))]);
+        }
+
+        cursorsSeen.Add(output.GetRowCursorSet(output.Schema, 2));
+        foreach (DataViewRowCursor[] cursors in cursorsSeen)
+        {
+            InvalidImageException? error = null;
+            foreach (DataViewRowCursor cursor in cursors)
+            {
+                using (cursor)
+                {
+                    ValueGetter<MLImage> getImage = cursor.GetGetter<MLImage>(output.Schema[ImageRows.ImageColumn]);
+                    MLImage image = null!;
+                    while (error is null && cursor.MoveNext())
+                    {
+                        try
+                        {
+                            getImage(ref image);
+                        }
+                        catch (InvalidImageException thrown)
+                        {
+                            error = thrown;
+                        }
+                    }
+
+                    image?.Dispose();
+                }
+            }
+
+            Assert.That(error, Is.Not.Null);
+            Assert.That(error!.Row, Is.EqualTo(Damaged));
+            Assert.That(error.Message, Does.Contain($"row {Damaged} (counting from 0), column '{ImageRows.PathColumn}', path 'missing.png'"));
+        }
+    }
 }
