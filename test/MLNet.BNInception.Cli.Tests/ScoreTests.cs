@@ -217,6 +217,36 @@ public class ScoreTests
         Assert.That(written.Column("ImagePath"), Is.EqualTo(File.ReadAllLines(input).Skip(1)));
     }
 
+    [Test]
+    public void FailFastQuotesAPathWithALineBreakEscapedAndSendsATooLargeImageToTheLimit()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        // The file the path would name if its line break were a space, as the rest of a message's are: the message must not name it.
+        File.Copy(Path.Combine(trained.Files.ImageFolder, "t10k", "0.png"), work.File("gone x.png"));
+        string input = work.File("list.csv");
+        File.WriteAllText(input, "ImagePath\n\"gone\nx.png\"\n");
+        ExternalProcess.Result run = InstalledTool.Run(work.Path, "score", "--model", trained.ModelPath, "--input", input, "--output", work.File("out.csv"),
+            "--image-folder", work.Path, "--fail-fast");
+        Assert.That(run.ExitCode, Is.EqualTo(5), run.Error);
+        string message = run.Error.Trim().Split('\n').Last();
+        Assert.That(message, Does.StartWith(@"bninception: row 1 (line 2), path 'gone\x0Ax.png': FileNotFound: ").And.Contain(@"no file exists at '" + work.File(@"gone\x0Ax.png'")));
+        Assert.That(message, Does.Not.Contain("gone x.png"));
+        Assert.That(message.Where(char.IsControl), Is.Empty, "one line");
+
+        // An image over --max-image-pixels is not to be repaired: the advice is the limit, and it works.
+        string large = work.File("large.csv");
+        File.WriteAllLines(large, ["ImagePath", "t10k/0.png", "t10k/1.png"]);
+        string[] job = ["score", "--model", trained.ModelPath, "--input", large, "--output", work.File("large-out.csv"), "--image-folder", trained.Files.ImageFolder,
+            "--batch", "1", "--fail-fast"];
+        run = InstalledTool.Run(work.Path, [.. job, "--max-image-pixels", "100"]);
+        Assert.That(run.ExitCode, Is.EqualTo(5), run.Error);
+        Assert.That(run.Error, Does.Contain("TooManyPixels").And.Contain("raise --max-image-pixels (now 100) and rerun the same command with --resume"));
+        Assert.That(run.Error, Does.Not.Contain("repair or replace"));
+        InstalledTool.Succeed(work.Path, [.. job, "--resume"]);
+        Assert.That(Csv.Read(work.File("large-out.csv")).Column("Error"), Is.EqualTo(new[] { "", "" }));
+    }
+
     [TestCase(",a", "EmptyPath", TestName = "FailFastOnARowWithoutAPathAsksForTheInputToBeCorrected")]
     [TestCase("t10k/1.png", "FieldCount", TestName = "FailFastOnARowWithTooFewFieldsAsksForTheInputToBeCorrected")]
     public void FailFastOnAMalformedRowAsksForTheInputToBeCorrected(string malformed, string reason)

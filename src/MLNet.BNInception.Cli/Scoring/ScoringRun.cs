@@ -7,6 +7,7 @@ using CsvHelper;
 using MLNet.BNInception.Cli.CommandLine;
 using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.IO;
+using MLNet.BNInception.Images;
 
 namespace MLNet.BNInception.Cli.Scoring;
 
@@ -204,14 +205,20 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, ShardRead
         {
             // --resume refuses an input that changed since the job began, so the advice never asks for
             // the list to be edited when the image itself can be mended.
+            const string ResumeKeepsTheRows = "rerun the same command with --resume (in place of --overwrite, if it had that), which keeps the rows already written";
             string mend = failure.Reason.IsRowMalformed
                 ? "the row itself is malformed: correct it in the input and score again with --overwrite (an edited input cannot be resumed), " +
                   "or score without --fail-fast to have it reported in the Error column"
-                : "repair or replace the file and rerun the same command with --resume (in place of --overwrite, if it had that), which keeps the rows already written; " +
+                : failure.Reason == RowErrorReason.Of(InvalidImageReason.TooManyPixels)
+                ? string.Create(CultureInfo.InvariantCulture, $"if the image is meant to be that large, raise --max-image-pixels (now {_options.MaxImagePixels:N0}) and {ResumeKeepsTheRows}")
+                : $"repair or replace the file and {ResumeKeepsTheRows}; " +
                   "editing the input instead (removing the row) makes it another job, which --resume refuses: then score again with --overwrite, " +
                   "or without --fail-fast to have bad rows reported in the Error column";
+            // The path and what was found are quoted with their line breaks escaped (\x0A), not made
+            // spaces as the rest of a message is: 'gone x.png' could be another file.
             throw new CommandLineException(ExitCodes.BadRow,
-                $"row {bad.Number} (line {bad.Line}), path '{FileNameBytes.Printable(bad.Path)}': {failure}. Stopped by --fail-fast after {output.RowsDone + _written} rows; {mend}");
+                $"row {bad.Number} (line {bad.Line}), path '{Printable.Escaped(FileNameBytes.Printable(bad.Path))}': {Printable.Escaped(failure.ToString())}. " +
+                $"Stopped by --fail-fast after {output.RowsDone + _written} rows; {mend}");
         }
 
         // The good rows' images move to the front, in order, so the network gets one dense batch.
