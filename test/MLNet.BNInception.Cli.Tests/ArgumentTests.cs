@@ -23,7 +23,7 @@ public class ArgumentTests
     public enum Case
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
-        OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, TrainBadInputSize, TrainSizeBelowInputSize,
+        OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, CommaListNamedTsv, TrainSemicolons, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, TrainBadInputSize, TrainSizeBelowInputSize,
         TrainHeaderOnly,
         TrainBadPrecision, TrainOnAMissingGpu, TrainBadDevice, ScoreOnAMissingGpu, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
     }
@@ -59,6 +59,7 @@ public class ArgumentTests
     [TestCase(Case.TrainCurvesNoFolder, 2, "nowhere' does not exist")]
     [TestCase(Case.TrainCurvesOverData, 2, "exists.csv', which is not an earlier run's training curves: choose another name")]
     [TestCase(Case.EvaluateNotAModel, 4, "is not an ML.NET model file")]
+    [TestCase(Case.TrainSemicolons, 3, "has no column 'ImagePath' (its columns: 'ImagePath;Label', one column when read with the separator ','; pass --separator ';' if that")]
     public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message) => Check(mistake, exitCode, message, trainedModel: null);
 
     // These are found only once the model is read (its input size) or once the job's input is
@@ -68,10 +69,12 @@ public class ArgumentTests
     [TestCase(Case.BatchWrappingAround, 2, "--batch 1048577: a batch of 1,048,577 images of 4096 values each")]
     [TestCase(Case.MissingInput, 3, "does not exist")]
     [TestCase(Case.InputIsADirectory, 3, "images' is a directory: give the CSV file that lists the images")]
-    [TestCase(Case.BinaryInput, 3, @"has no column 'ImagePath' (its columns: \x7FELF\x02\x01\x01\x00\x00")]
-    [TestCase(Case.NoPathColumn, 3, "has no column 'ImagePath' (its columns: Picture, Label)")]
+    [TestCase(Case.BinaryInput, 3, @"has no column 'ImagePath' (its columns: '\x7FELF\x02\x01\x01\x00\x00")]
+    [TestCase(Case.NoPathColumn, 3, "has no column 'ImagePath' (its columns: 'Picture', 'Label')")]
+    [TestCase(Case.CommaListNamedTsv, 3,
+        "has no column 'ImagePath' (its columns: 'ImagePath,Label', one column when read with the separator tab; pass --separator ',' if that is what separates the columns)")]
     [TestCase(Case.EvaluateDataIsADirectory, 3, "images' is a directory: give the CSV file itself")]
-    [TestCase(Case.EvaluateBinaryData, 3, @"(its columns: \x7FELF\x02\x01\x01\x00\x00")]
+    [TestCase(Case.EvaluateBinaryData, 3, @"(its columns: '\x7FELF\x02\x01\x01\x00\x00")]
     public void AMistakeInAJobOnAModelGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message) => Check(mistake, exitCode, message, TrainedTool.Get().ModelPath);
 
     private void Check(Case mistake, int exitCode, string message, string? trainedModel)
@@ -82,6 +85,8 @@ public class ArgumentTests
         string input = data.TestCsv, output = work.File("out.csv");
         File.WriteAllText(work.File("exists.csv"), "ImagePath\n");
         File.WriteAllText(work.File("pictures.csv"), "Picture,Label\na.png,x\n");
+        File.WriteAllText(work.File("list.tsv"), "ImagePath,Label\nt10k/0.png,x\n");
+        File.WriteAllText(work.File("semicolons.csv"), "ImagePath;Label\nt10k/0.png;x\n");
         File.WriteAllText(work.File("notes.zip"), "not a zip\n");
         System.IO.Compression.ZipFile.CreateFromDirectory(data.ImageFolder + "/train", work.File("images.zip"));
         File.WriteAllBytes(work.File("program.csv"), BinaryFirstLine());
@@ -109,6 +114,8 @@ public class ArgumentTests
             Case.InputIsADirectory => ["score", "--model", model, "--input", work.File("images"), "--output", output],
             Case.BinaryInput => ["score", "--model", model, "--input", work.File("program.csv"), "--output", output],
             Case.NoPathColumn => ["score", "--model", model, "--input", work.File("pictures.csv"), "--output", output],
+            Case.CommaListNamedTsv => ["score", "--model", model, "--input", work.File("list.tsv"), "--output", output],
+            Case.TrainSemicolons => ["train", "--train", work.File("semicolons.csv"), "--out", work.File("m.zip")],
             Case.MissingModel => ["score", "--model", work.File("nowhere.zip"), "--input", input, "--output", output],
             Case.ModelNotAZip => ["score", "--model", work.File("notes.zip"), "--input", input, "--output", output],
             Case.ZipWithoutNetwork => ["info", "--model", work.File("images.zip")],

@@ -51,7 +51,7 @@ internal static class EvaluateCommand
                 HasHeader = true,
                 AllowQuoting = true,
                 ReadMultilines = true,
-                Columns = [.. saved.InputSchema.Where(column => !column.IsHidden).Select(column => LoaderColumn(column, header, dataPath, label))],
+                Columns = [.. saved.InputSchema.Where(column => !column.IsHidden).Select(column => LoaderColumn(column, header, dataPath, label, fieldSeparator))],
             });
             IDataView rows = loader.Load(dataPath);
 
@@ -74,7 +74,7 @@ internal static class EvaluateCommand
                 HasHeader = true,
                 AllowQuoting = true,
                 ReadMultilines = true,
-                Columns = [new TextLoader.Column(label, DataKind.String, CsvHeader.IndexOf(header, label, dataPath, "--label-column"))],
+                Columns = [new TextLoader.Column(label, DataKind.String, CsvHeader.IndexOf(header, label, dataPath, "--label-column", fieldSeparator))],
             }).Load(dataPath);
             UnknownLabels unknown;
             try
@@ -118,9 +118,9 @@ internal static class EvaluateCommand
         return command;
     }
 
-    private static TextLoader.Column LoaderColumn(DataViewSchema.Column column, IReadOnlyList<string> header, string path, string label)
+    private static TextLoader.Column LoaderColumn(DataViewSchema.Column column, IReadOnlyList<string> header, string path, string label, char separator)
     {
-        int index = CsvHeader.IndexOf(header, column.Name, path, column.Name == label ? "--label-column" : "the model's input columns");
+        int index = CsvHeader.IndexOf(header, column.Name, path, column.Name == label ? "--label-column" : "the model's input columns", separator);
         DataKind kind = column.Type.RawType switch
         {
             Type t when t == typeof(ReadOnlyMemory<char>) => DataKind.String,

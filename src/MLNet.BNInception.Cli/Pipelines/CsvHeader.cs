@@ -29,8 +29,8 @@ internal static class CsvHeader
         }
     }
 
-    /// <summary>The index of <paramref name="column"/> in <paramref name="headers"/>, or an error naming the file and the columns it has.</summary>
-    public static int IndexOf(IReadOnlyList<string> headers, string column, string path, string option)
+    /// <summary>The index of <paramref name="column"/> in <paramref name="headers"/> (read with <paramref name="separator"/>), or an error naming the file and the columns it has.</summary>
+    public static int IndexOf(IReadOnlyList<string> headers, string column, string path, string option, char separator)
     {
         for (int i = 0; i < headers.Count; i++)
         {
@@ -40,9 +40,24 @@ internal static class CsvHeader
             }
         }
 
-        throw CommandLineException.UnreadableInput($"the file '{path}' has no column '{column}' (its columns: {Columns(headers)}); check {option}");
+        throw CommandLineException.UnreadableInput($"the file '{path}' has no column '{column}' (its columns: {Columns(headers, separator)}); check {option}");
     }
 
-    /// <summary>A header's columns for a message: a binary file read as CSV has a "header" of anything.</summary>
-    public static string Columns(IReadOnlyList<string> headers) => Printable.Content(string.Join(", ", headers), 4 * Printable.ContentLimit);
+    /// <summary>
+    /// A header's columns for a message, each in quotes, so that one column named "ImagePath,Label" does not
+    /// read as two (a binary file read as CSV has a "header" of anything); and when the header is one column
+    /// whose name holds another usual separator, the --separator that would split it.
+    /// </summary>
+    public static string Columns(IReadOnlyList<string> headers, char separator)
+    {
+        string columns = Printable.Content(string.Join(", ", headers.Select(name => $"'{name}'")), 4 * Printable.ContentLimit);
+        char? other = headers.Count == 1 ? UsualSeparators.FirstOrDefault(c => c != separator && headers[0].Contains(c)) : null;
+        return other is null or '\0'
+            ? columns
+            : $"{columns}, one column when read with the separator {Name(separator)}; pass --separator {Name(other.Value)} if that is what separates the columns";
+    }
+
+    private static readonly char[] UsualSeparators = [',', '\t', ';', '|'];
+
+    private static string Name(char separator) => separator == '\t' ? "tab" : $"'{separator}'";
 }

@@ -37,8 +37,8 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         CommandFiles.Check(Inputs(), Outputs());
         char separator = OptionValues.SeparatorFor(settings.TrainPath, settings.Separator);
         IReadOnlyList<string> trainHeader = CsvHeader.Read(settings.TrainPath, separator);
-        TextLoader.Column[] trainColumns = Columns(trainHeader, settings.TrainPath);
-        TextLoader.Column[]? validColumns = settings.ValidPath is null ? null : Columns(CsvHeader.Read(settings.ValidPath, separator), settings.ValidPath);
+        TextLoader.Column[] trainColumns = Columns(trainHeader, settings.TrainPath, separator);
+        TextLoader.Column[]? validColumns = settings.ValidPath is null ? null : Columns(CsvHeader.Read(settings.ValidPath, separator), settings.ValidPath, separator);
         string imageFolder = settings.ImageFolder ?? Path.GetDirectoryName(settings.TrainPath)!;
         if (!Directory.Exists(imageFolder))
         {
@@ -331,10 +331,10 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         return outputs;
     }
 
-    private TextLoader.Column[] Columns(IReadOnlyList<string> header, string path)
+    private TextLoader.Column[] Columns(IReadOnlyList<string> header, string path, char separator)
     {
-        int pathIndex = CsvHeader.IndexOf(header, settings.PathColumn, path, "--path-column");
-        int labelIndex = CsvHeader.IndexOf(header, settings.LabelColumn, path, "--label-column");
+        int pathIndex = CsvHeader.IndexOf(header, settings.PathColumn, path, "--path-column", separator);
+        int labelIndex = CsvHeader.IndexOf(header, settings.LabelColumn, path, "--label-column", separator);
         if (settings.PathColumn is ImageColumn or FeaturesColumn || settings.LabelColumn is ImageColumn or FeaturesColumn)
         {
             throw CommandLineException.BadArguments($"the pipeline makes columns named '{ImageColumn}' and '{FeaturesColumn}': rename the CSV's column of that name");

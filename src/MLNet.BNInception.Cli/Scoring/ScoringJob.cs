@@ -258,7 +258,7 @@ internal sealed class ScoringJob
         wanted ??= modelPathColumn;
         int index = headers.ToList().FindIndex(h => h == wanted);
         return index >= 0 ? index : throw CommandLineException.UnreadableInput(
-            $"the input '{_options.InputPath}' has no column '{wanted}' (its columns: {Pipelines.CsvHeader.Columns(headers)}); " +
+            $"the input '{_options.InputPath}' has no column '{wanted}' (its columns: {Pipelines.CsvHeader.Columns(headers, _separator)}); " +
             (_options.PathColumn is null ? "the model reads paths from that column: pass --path-column to name yours" : "check --path-column"));
     }
 
