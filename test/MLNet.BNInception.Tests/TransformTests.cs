@@ -115,16 +115,19 @@ public class TransformTests
     }
 
     [Test]
-    public void ARowWithANonFinitePixelScoresNaNWithAMissingLabelAsMLNetsOwnTrainersDoAndTheOtherRowsAsBefore()
+    public void ARowWithANaNOrInfinitePixelScoresNaNWithAMissingLabelAsMLNetsOwnTrainersDoAndTheOtherRowsAsBefore()
     {
-        PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 3);
+        PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 4);
         float[][] before = Model.Transform(PipelineData.KeyedView(Ml, rows)).GetColumn<float[]>("Score").ToArray();
         rows[1].Features[100] = float.NaN;
+        rows[3].Features[2000] = float.PositiveInfinity;
         IDataView scored = Model.Transform(PipelineData.KeyedView(Ml, rows));
         float[][] scores = scored.GetColumn<float[]>("Score").ToArray();
         uint[] labels = scored.GetColumn<uint>("PredictedLabel").ToArray();
         Assert.That(scores[1], Is.All.NaN);
         Assert.That(labels[1], Is.Zero, "no class: the missing key");
+        Assert.That(scores[3], Is.All.NaN, "an infinite pixel");
+        Assert.That(labels[3], Is.Zero);
         Assert.That(Ml.Model.CreatePredictionEngine<PipelineData.PixelRow, Output>(Model, new PredictionEngineOptions { OwnsTransformer = false })
             .Predict(rows[1]).PredictedLabel, Is.Zero, "a prediction engine too");
         foreach (int i in new[] { 0, 2 })
@@ -139,7 +142,8 @@ public class TransformTests
         using (var loaded = (IDisposable)BnInceptionModelFile.Load(Ml, folder.File("model.zip"), out _))
         {
             IDataView reloaded = ((ITransformer)loaded).Transform(PipelineData.KeyedView(Ml, rows));
-            Assert.That(reloaded.GetColumn<float[]>("Score").ToArray()[1], Is.All.NaN);
+            float[][] reloadedScores = reloaded.GetColumn<float[]>("Score").ToArray();
+            Assert.That(reloadedScores[1].Concat(reloadedScores[3]), Is.All.NaN);
             Assert.That(reloaded.GetColumn<uint>("PredictedLabel").ToArray(), Is.EqualTo(labels), "the saved and loaded model: no class for the NaN row, the same classes for the others");
         }
 
