@@ -1,4 +1,3 @@
-using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Engine.Inference;
 using MLNet.BNInception.Scoring;
 
@@ -134,17 +133,6 @@ public class TransformTests
         {
             Assert.That(scores[i], Is.EqualTo(before[i]), $"row {i} of the same batch");
             Assert.That(labels[i], Is.EqualTo((uint)Array.IndexOf(scores[i], scores[i].Max()) + 1));
-        }
-
-        // The model as ML.NET saves and loads it, without this package: the network in ONNX Runtime, then ML.NET's own transforms.
-        using var folder = new TemporaryDirectory();
-        Ml.Model.Save(Model, scored.Schema, folder.File("model.zip"));
-        using (var loaded = (IDisposable)BnInceptionModelFile.Load(Ml, folder.File("model.zip"), out _))
-        {
-            IDataView reloaded = ((ITransformer)loaded).Transform(PipelineData.KeyedView(Ml, rows));
-            float[][] reloadedScores = reloaded.GetColumn<float[]>("Score").ToArray();
-            Assert.That(reloadedScores[1].Concat(reloadedScores[3]), Is.All.NaN);
-            Assert.That(reloaded.GetColumn<uint>("PredictedLabel").ToArray(), Is.EqualTo(labels), "the saved and loaded model: no class for the NaN row, the same classes for the others");
         }
 
         // The reference: one of ML.NET's own multiclass trainers, given a NaN feature to score.

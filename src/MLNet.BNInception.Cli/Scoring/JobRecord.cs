@@ -30,12 +30,13 @@ internal sealed record JobRecord(
             options.BatchSize, options.TopK, options.Precision.ToString(), $"{options.Shard.Index}/{options.Shard.Count}", options.Shard.BlockRows);
     }
 
-    /// <summary>Writes the record, whole or not at all, and on disk before it returns.</summary>
+    /// <summary>Writes the record, whole or not at all, its bytes on disk before it returns.</summary>
     public void Write(string output)
     {
-        // On disk before the first row is: every batch of the output is (PredictionsFile.Append), and
-        // after a power cut an output whose record was lost could only be started again (--resume
-        // refuses an output without its record).
+        // Its bytes on disk before the first row is, as every batch of the output is (PredictionsFile.Append):
+        // --resume refuses an output without its record. The rename that puts it in place is not synced
+        // (AtomicFile does not sync the folder), so a power cut right after it can still bring back the
+        // record that was there before.
         AtomicFile.WriteAllText(PathFor(output), JsonSerializer.Serialize(this, Json), flushToDisk: true);
     }
 

@@ -56,20 +56,24 @@ internal sealed class PredictionsFile : IDisposable
             // output under the old record, never another job's rows under this job's record.
             stream.SetLength(0);
             writeJobRecord();
+            var file = new PredictionsFile(stream, 0);
+            if (header is not null)
+            {
+                file.Append(Utf8.GetBytes(header + "\n"));
+            }
+
+            return file;
+        }
+        catch (IOException e)
+        {
+            stream.Dispose();
+            throw CommandLineException.UnreadableInput($"the output '{path}' cannot be written: {e.Message}", e);
         }
         catch
         {
             stream.Dispose();
             throw;
         }
-
-        var file = new PredictionsFile(stream, 0);
-        if (header is not null)
-        {
-            file.Append(Utf8.GetBytes(header + "\n"));
-        }
-
-        return file;
     }
 
     /// <summary>
@@ -111,16 +115,23 @@ internal sealed class PredictionsFile : IDisposable
             throw;
         }
 
-        stream.SetLength(keepBytes);
-        stream.Seek(0, SeekOrigin.End);
-        if (header is not null && keepBytes == 0)
+        try
         {
-            var file = new PredictionsFile(stream, 0);
-            file.Append(Utf8.GetBytes(header + "\n"));
+            stream.SetLength(keepBytes);
+            stream.Seek(0, SeekOrigin.End);
+            var file = new PredictionsFile(stream, rows);
+            if (header is not null && keepBytes == 0)
+            {
+                file.Append(Utf8.GetBytes(header + "\n"));
+            }
+
             return file;
         }
-
-        return new PredictionsFile(stream, rows);
+        catch (IOException e)
+        {
+            stream.Dispose();
+            throw CommandLineException.UnreadableInput($"the output '{path}' cannot be written: {e.Message}", e);
+        }
     }
 
     /// <summary>Writes <paramref name="bytes"/> (whole rows) in one write, on disk before returning.</summary>

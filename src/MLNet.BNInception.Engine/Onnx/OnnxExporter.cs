@@ -154,14 +154,6 @@ public static class OnnxExporter
             string probabilities = writer.NodeWithOutput("Softmax", "softmax", [logits], flatten ? "softmax_output" : options.ProbabilitiesName, Int("axis", 1));
             if (flatten)
             {
-                // In an ML.NET model file an image with a NaN or infinite pixel scores NaN, as in this
-                // package (libtorch carries NaN through), and the saved chain gives it no class: ONNX
-                // Runtime's convolutions with their ReLU fused turn NaN into 0, and would score such an
-                // image as another. A finite pixel's x − x is 0, a NaN or infinite one's NaN; the image's
-                // sum of them is added to each probability, which stays the same to the bit otherwise.
-                string differences = writer.Node("Sub", "pixel_minus_itself", [options.InputName, options.InputName]);
-                string nonFinite = writer.Node("ReduceSum", "non_finite_pixels", [differences], Int("keepdims", 0));
-                probabilities = writer.Node("Add", "probabilities_or_nan", [probabilities, nonFinite]);
                 writer.NodeWithOutput("Reshape", "probabilities_flat", [probabilities, writer.Int64Initializer("flat_shape", -1)], options.ProbabilitiesName);
             }
         }

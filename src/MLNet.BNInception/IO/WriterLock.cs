@@ -13,8 +13,10 @@ namespace MLNet.BNInception.IO;
 /// <c>FileShare.None</c> would be an exclusive <c>flock</c>, which also turns away every .NET program
 /// that opens the file to read it while the job runs (.NET takes a shared <c>flock</c> on open); this
 /// lock is seen by other writers that ask for it and by nothing else, so readers, <c>tail</c> or a
-/// .NET progress monitor alike, read on. Elsewhere .NET's sharing modes already keep a second writer
-/// out (Windows refuses a second open for writing of a file opened with <c>FileShare.Read</c>).
+/// .NET progress monitor alike, read on (on a local file system: NFS emulates <c>flock</c> with these
+/// locks, and there a .NET reader's open is refused while the job writes). On Windows .NET's sharing
+/// modes already keep a second writer out (a file opened with <c>FileShare.Read</c> cannot be opened
+/// for writing again); on other systems this takes no lock.
 /// </remarks>
 internal static partial class WriterLock
 {

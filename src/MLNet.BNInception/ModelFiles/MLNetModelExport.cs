@@ -20,10 +20,7 @@ namespace MLNet.BNInception.ModelFiles;
 /// <item>a K-means model whose K centroids are the one-hot class vectors, so that the nearest
 /// centroid is the most probable class (for probabilities p, |p − e_j|² = |p|² − 2p_j + 1). It is
 /// ML.NET's only public way to turn a vector into a scalar key column: ONNX outputs reach ML.NET
-/// only as vectors. It reads the probabilities with NaN made 0, followed by K indicators of NaN,
-/// and has a centroid more, the indicators alone: a row whose probabilities are NaN (a NaN pixel)
-/// is nearest to it and gets no class, as ML.NET's own multiclass models give none; a row of
-/// probabilities is K − 1 or more farther from it than from its class's centroid;</item>
+/// only as vectors;</item>
 /// <item>a value mapping from K-means' cluster to the class's value and a key mapping with the
 /// classes as key data, giving PredictedLabel the label's key type and key values (for a label
 /// without key values, the class numbers become its key values), and a copy of the probabilities to
@@ -38,10 +35,6 @@ internal static class MLNetModelExport
     private const string Probabilities = "BnInception.Probabilities";
     private const string Cluster = "BnInception.Cluster";
     private const string ClassValue = "BnInception.Class";
-    private const string NotANumber = "BnInception.NaN";
-    private const string NotANumberIndicator = "BnInception.NaNIndicator";
-    private const string KnownProbabilities = "BnInception.KnownProbabilities";
-    private const string ArgMaxInput = "BnInception.ArgMaxInput";
     private static readonly MethodInfo PredictedLabelMethod = typeof(MLNetModelExport).GetMethod(nameof(PredictedLabel), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     /// <summary>Writes, into <paramref name="ctx"/>, the chain of ML.NET transformers that computes what <paramref name="model"/> computes.</summary>
@@ -80,14 +73,8 @@ internal static class MLNetModelExport
         IDataView schemaOnly = new SchemaOnlyDataView(featureSchema.ToSchema());
         ITransformer network = ml.Transforms.ApplyOnnxModel(Probabilities, model.FeatureColumnName, onnxPath).Fit(schemaOnly);
         IDataView afterNetwork = network.Transform(schemaOnly);
-        ITransformer argMaxInput = ml.Transforms.IndicateMissingValues(NotANumber, Probabilities)
-            .Append(ml.Transforms.Conversion.ConvertType(NotANumberIndicator, NotANumber, DataKind.Single))
-            .Append(ml.Transforms.ReplaceMissingValues(KnownProbabilities, Probabilities, Microsoft.ML.Transforms.MissingValueReplacingEstimator.ReplacementMode.DefaultValue))
-            .Append(ml.Transforms.Concatenate(ArgMaxInput, KnownProbabilities, NotANumberIndicator))
-            .Fit(afterNetwork);
-        IDataView afterArgMaxInput = argMaxInput.Transform(afterNetwork);
         (ITransformer argMax, uint[] clusterOfClass) = FitArgMax(ml, classes);
-        IDataView afterArgMax = argMax.Transform(afterArgMaxInput);
+        IDataView afterArgMax = argMax.Transform(afterNetwork);
 
         // Score is the probabilities; PredictedLabel is K-means' cluster turned into the class's
         // value (a key value of the label, or its number when the label has none), then mapped to
@@ -96,40 +83,38 @@ internal static class MLNetModelExport
         IEstimator<ITransformer> tail = ml.Transforms.CopyColumns(PredictionColumns.Score, Probabilities)
             .Append(ml.Transforms.Conversion.ConvertType(Cluster, PredictionColumns.PredictedLabel, DataKind.UInt32))
             .Append((IEstimator<ITransformer>)PredictedLabelMethod.MakeGenericMethod(valueType).Invoke(null, [ml, model, clusterOfClass])!)
-            .Append(ml.Transforms.DropColumns(Probabilities, Cluster, ClassValue, NotANumber, NotANumberIndicator, KnownProbabilities, ArgMaxInput));
+            .Append(ml.Transforms.DropColumns(Probabilities, Cluster, ClassValue));
         ITransformer fittedTail = tail.Fit(afterArgMax);
-        return new TransformerChain<ITransformer>(network, argMaxInput, argMax, fittedTail);
+        return new TransformerChain<ITransformer>(network, argMax, fittedTail);
     }
 
-    // K-means on the one-hot class vectors followed by K zeros, and on K zeros followed by K ones (no
-    // class: the probabilities were NaN): k-means++ picks these K + 1 distinct points (a point already
+    // K-means on the one-hot class vectors: k-means++ picks K distinct points (a point already
     // chosen is at distance 0, so never again), each its own cluster, and they are the centroids.
-    // Only the classes' clusters are mapped to a class; the last one maps to none, the missing key.
     private static (ITransformer Model, uint[] ClusterOfClass) FitArgMax(MLContext ml, int classes)
     {
         var definition = SchemaDefinition.Create(typeof(OneHotRow));
         SchemaDefinition.Column values = definition[nameof(OneHotRow.Values)];
-        values.ColumnType = new VectorDataViewType(NumberDataViewType.Single, 2 * classes);
-        values.ColumnName = ArgMaxInput;
-        OneHotRow[] rows = [.. Enumerable.Range(0, classes).Select(j => new OneHotRow(2 * classes, j, j + 1)), new OneHotRow(2 * classes, classes, 2 * classes)];
+        values.ColumnType = new VectorDataViewType(NumberDataViewType.Single, classes);
+        values.ColumnName = Probabilities;
+        OneHotRow[] rows = Enumerable.Range(0, classes).Select(j => new OneHotRow(classes, j)).ToArray();
         IDataView oneHot = ml.Data.LoadFromEnumerable(rows, definition);
         ITransformer kmeans = ml.Clustering.Trainers.KMeans(new KMeansTrainer.Options
         {
-            FeatureColumnName = ArgMaxInput,
-            NumberOfClusters = classes + 1,
+            FeatureColumnName = Probabilities,
+            NumberOfClusters = classes,
             InitializationAlgorithm = KMeansTrainer.InitializationAlgorithm.KMeansPlusPlus,
             NumberOfThreads = 1,
         }).Fit(oneHot);
 
-        uint[] clusters = ml.Data.CreateEnumerable<ClusterRow>(kmeans.Transform(oneHot), reuseRowObject: false)
+        uint[] clusterOfClass = ml.Data.CreateEnumerable<ClusterRow>(kmeans.Transform(oneHot), reuseRowObject: false)
             .Select(row => row.PredictedLabel).ToArray();
-        if (clusters.Length != classes + 1 || clusters.Distinct().Count() != classes + 1 || clusters.Any(c => c < 1 || c > classes + 1))
+        if (clusterOfClass.Length != classes || clusterOfClass.Distinct().Count() != classes || clusterOfClass.Any(c => c < 1 || c > classes))
         {
             throw new InvalidOperationException(
-                $"K-means did not give each of the {classes} classes and the rows of no class a cluster of its own ({string.Join(", ", clusters)}); the model cannot be saved this way.");
+                $"K-means did not give each of the {classes} classes a cluster of its own ({string.Join(", ", clusterOfClass)}); the model cannot be saved this way.");
         }
 
-        return (kmeans, clusters[..classes]);
+        return (kmeans, clusterOfClass);
     }
 
     private static IEstimator<ITransformer> PredictedLabel<TValue>(MLContext ml, BnInceptionPredictionTransformer model, uint[] clusterOfClass)
@@ -170,11 +155,10 @@ internal static class MLNetModelExport
         {
         }
 
-        // Ones from index from up to, not including, to; zeros elsewhere.
-        public OneHotRow(int length, int from, int to)
+        public OneHotRow(int classes, int hot)
         {
-            Values = new float[length];
-            Values.AsSpan(from, to - from).Fill(1);
+            Values = new float[classes];
+            Values[hot] = 1;
         }
 
         public float[] Values { get; set; } = [];
