@@ -51,10 +51,10 @@ internal static class CsvHeader
     public static string Columns(IReadOnlyList<string> headers, char separator)
     {
         string columns = Printable.Content(string.Join(", ", headers.Select(name => $"'{name}'")), 4 * Printable.ContentLimit);
-        char? other = headers.Count == 1 ? UsualSeparators.FirstOrDefault(c => c != separator && headers[0].Contains(c)) : null;
-        return other is null or '\0'
+        char other = headers.Count == 1 ? UsualSeparators.FirstOrDefault(c => c != separator && headers[0].Contains(c)) : '\0';
+        return other == '\0'
             ? columns
-            : $"{columns}, one column when read with the separator {Name(separator)}; pass --separator {Name(other.Value)} if that is what separates the columns";
+            : $"{columns}, one column when read with the separator {Name(separator)}; pass --separator {Name(other)} if that is what separates the columns";
     }
 
     private static readonly char[] UsualSeparators = [',', '\t', ';', '|'];

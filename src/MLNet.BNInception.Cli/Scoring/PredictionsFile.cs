@@ -87,36 +87,13 @@ internal sealed class PredictionsFile : IDisposable
     /// <param name="batchRows">The rows per batch: the file is cut back to a multiple of it.</param>
     public static PredictionsFile OpenForResume(string path, string? header, int fieldCount, char separator, int batchRows)
     {
-        FileStream stream;
-        long keepBytes, rows;
+        FileStream? stream = null;
         try
         {
             // Locked before it is read: another job still writing to it would change what is read.
             stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw CommandLineException.UnreadableInput($"the output '{path}' cannot be opened to resume: {e.Message}", e);
-        }
-
-        try
-        {
             Lock(stream, path);
-            (keepBytes, rows) = WholeRows(path, header, fieldCount, separator, batchRows);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            stream.Dispose();
-            throw CommandLineException.UnreadableInput($"the output '{path}' cannot be read to resume: {e.Message}", e);
-        }
-        catch
-        {
-            stream.Dispose();
-            throw;
-        }
-
-        try
-        {
+            (long keepBytes, long rows) = WholeRows(path, header, fieldCount, separator, batchRows);
             stream.SetLength(keepBytes);
             stream.Seek(0, SeekOrigin.End);
             var file = new PredictionsFile(stream, rows);
@@ -127,10 +104,15 @@ internal sealed class PredictionsFile : IDisposable
 
             return file;
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            stream.Dispose();
-            throw CommandLineException.UnreadableInput($"the output '{path}' cannot be written: {e.Message}", e);
+            stream?.Dispose();
+            throw CommandLineException.UnreadableInput($"the output '{path}' cannot be resumed: {e.Message}", e);
+        }
+        catch
+        {
+            stream?.Dispose();
+            throw;
         }
     }
 
