@@ -252,6 +252,35 @@ public class JobTests
     }
 
     [Test]
+    public void ResumingWithAnotherImageFolderIsWarnedOfAndTheSameFolderIsNot()
+    {
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string output = work.File("out.csv");
+        string[] job = ["score", "--model", trained.ModelPath, "--input", RepeatedList(work, trained, 16), "--output", output, "--batch", "8"];
+        InstalledTool.Succeed(work.Path, job); // relative paths read from the model's folder
+        byte[] rows = File.ReadAllBytes(output);
+        string elsewhere = Directory.CreateDirectory(work.File("mounted elsewhere")).FullName;
+        File.CreateSymbolicLink(Path.Combine(elsewhere, "t10k"), Path.Combine(trained.Files.ImageFolder, "t10k"));
+
+        ExternalProcess.Result moved = InstalledTool.Succeed(work.Path, [.. job, "--resume", "--image-folder", elsewhere]);
+        ExternalProcess.Result same = InstalledTool.Succeed(work.Path, [.. job, "--resume", "--image-folder", trained.Files.ImageFolder]);
+
+        // A record written before the folder was recorded resumes as it did then, without a word on folders.
+        string record = JobRecord.PathFor(output);
+        var older = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(record))!.AsObject();
+        Assert.That(older.Remove("ImageFolder"), Is.True);
+        File.WriteAllText(record, older.ToJsonString());
+        ExternalProcess.Result fromOlder = InstalledTool.Succeed(work.Path, [.. job, "--resume", "--image-folder", elsewhere]);
+
+        Assert.That(moved.Error, Does.Contain(
+            $"warning: --resume: the rows already written read relative image paths from '{trained.Files.ImageFolder}', this run reads them from '{elsewhere}'"));
+        Assert.That(same.Error, Does.Not.Contain("warning"));
+        Assert.That(fromOlder.Error, Does.Not.Contain("warning"));
+        Assert.That(File.ReadAllBytes(output), Is.EqualTo(rows));
+    }
+
+    [Test]
     public void AJobStoppedByFailFastResumesOnceTheRowIsFixed()
     {
         TrainedTool.Context trained = TrainedTool.Get();

@@ -10,11 +10,13 @@ namespace MLNet.BNInception.Cli.Scoring;
 /// What an output was made from, kept beside it (<c>predictions.csv.job.json</c>), so that
 /// <c>--resume</c> continues only the job that wrote it: the same model file (by content), the same
 /// input file (by size and time), and the settings that decide which rows the output holds and how
-/// they are scored. Anything else would mix two jobs' rows in one file without a trace.
+/// they are scored. Anything else would mix two jobs' rows in one file without a trace. The folder
+/// relative image paths were read from is recorded too, but a resume from another one is only
+/// warned of (<see cref="ImageFolderWarning"/>).
 /// </summary>
 internal sealed record JobRecord(
     string Model, string ModelSha256, string Input, long InputBytes, DateTime InputWrittenUtc, string PathColumn, string Separator, bool HasHeader,
-    int Batch, int TopK, string Precision, string Shard, int ShardBlock)
+    int Batch, int TopK, string Precision, string Shard, int ShardBlock, string? ImageFolder)
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
@@ -22,12 +24,14 @@ internal sealed record JobRecord(
     public static string PathFor(string output) => output + ".job.json";
 
     /// <summary>The record of the job <paramref name="options"/> describe.</summary>
-    public static JobRecord Of(ScoreOptions options, int pathIndex, char separator)
+    /// <param name="imageFolder">The folder relative image paths are read from: the current directory when the job reads them as given.</param>
+    public static JobRecord Of(ScoreOptions options, int pathIndex, char separator, string imageFolder)
     {
         var input = new FileInfo(options.InputPath);
         return new JobRecord(options.ModelPath, Sha256(options.ModelPath), options.InputPath, input.Length, input.LastWriteTimeUtc,
             (pathIndex + 1).ToString(CultureInfo.InvariantCulture), separator == '\t' ? "tab" : separator.ToString(), options.HasHeader,
-            options.BatchSize, options.TopK, options.Precision.ToString(), $"{options.Shard.Index}/{options.Shard.Count}", options.Shard.BlockRows);
+            options.BatchSize, options.TopK, options.Precision.ToString(), $"{options.Shard.Index}/{options.Shard.Count}", options.Shard.BlockRows,
+            imageFolder);
     }
 
     /// <summary>Writes the record, whole or not at all, its bytes on disk before it returns.</summary>
@@ -40,8 +44,8 @@ internal sealed record JobRecord(
         AtomicFile.WriteAllText(PathFor(output), JsonSerializer.Serialize(this, Json), flushToDisk: true);
     }
 
-    /// <summary>Refuses, naming the difference, unless <paramref name="output"/>'s record is this one.</summary>
-    public void CheckResumes(string output)
+    /// <summary>Refuses, naming the difference, unless <paramref name="output"/>'s record is this one; gives that record back.</summary>
+    public JobRecord CheckResumes(string output)
     {
         string path = PathFor(output);
         JobRecord? earlier;
@@ -80,7 +84,21 @@ internal sealed record JobRecord(
             throw CommandLineException.BadArguments(
                 $"--resume: '{output}' was written by another job ({string.Join("; ", differences)}); resume with the same model, input and settings, or pass --overwrite to start again");
         }
+
+        return earlier;
     }
+
+    /// <summary>
+    /// What to warn of when the rows <paramref name="earlier"/> wrote read relative image paths from
+    /// another folder than this run will; null when they read the same one, or when the record is older
+    /// than the field. A warning, not a refusal: a list of absolute paths does not depend on the folder,
+    /// and a job resumed on another machine may find the same images under another mount point.
+    /// </summary>
+    public string? ImageFolderWarning(JobRecord earlier) =>
+        earlier.ImageFolder is { } then && then != ImageFolder
+            ? $"warning: --resume: the rows already written read relative image paths from '{BnInceptionCommandLine.OneLine(then)}', " +
+              $"this run reads them from '{BnInceptionCommandLine.OneLine(ImageFolder!)}' (pass --image-folder to read them from the same folder as before)"
+            : null;
 
     private static IEnumerable<string> Differ(string what, object earlier, object now, bool differs) =>
         differs ? [$"{what}: {earlier} then, {now} now"] : [];

@@ -79,12 +79,16 @@ internal sealed class ScoringJob
 
         string? header = _options.HasHeader ? CsvText.Record([.. input.Headers, .. added], _separator) : null;
         int outputFields = input.FieldCount + added.Length;
-        JobRecord job = JobRecord.Of(_options, input.PathIndex, _separator);
+        JobRecord job = JobRecord.Of(_options, input.PathIndex, _separator, imageFolder ?? Directory.GetCurrentDirectory());
         PredictionsFile output;
         if (_options.Resume && File.Exists(_options.OutputPath))
         {
-            job.CheckResumes(_options.OutputPath);
+            JobRecord earlier = job.CheckResumes(_options.OutputPath);
             output = PredictionsFile.OpenForResume(_options.OutputPath, header, outputFields, _separator, _options.BatchSize);
+            if (job.ImageFolderWarning(earlier) is { } warning)
+            {
+                log(warning);
+            }
         }
         else
         {
