@@ -256,28 +256,37 @@ public class JobTests
     {
         TrainedTool.Context trained = TrainedTool.Get();
         using var work = new TemporaryDirectory();
-        string output = work.File("out.csv");
+        string output = work.File("out.csv"), record = JobRecord.PathFor(output);
         string[] job = ["score", "--model", trained.ModelPath, "--input", RepeatedList(work, trained, 16), "--output", output, "--batch", "8"];
         InstalledTool.Succeed(work.Path, job); // relative paths read from the model's folder
-        byte[] rows = File.ReadAllBytes(output);
+        byte[] whole = File.ReadAllBytes(output);
         string elsewhere = Directory.CreateDirectory(work.File("mounted elsewhere")).FullName;
         File.CreateSymbolicLink(Path.Combine(elsewhere, "t10k"), Path.Combine(trained.Files.ImageFolder, "t10k"));
 
+        // The output as a job stopped after its first batch leaves it: the resumes below score the second batch.
+        void CutToTheFirstBatch() => File.WriteAllLines(output, File.ReadLines(output).Take(1 + 8).ToArray());
+
+        CutToTheFirstBatch();
         ExternalProcess.Result moved = InstalledTool.Succeed(work.Path, [.. job, "--resume", "--image-folder", elsewhere]);
-        ExternalProcess.Result same = InstalledTool.Succeed(work.Path, [.. job, "--resume", "--image-folder", trained.Files.ImageFolder]);
+        Assert.That(moved.Error, Does.Contain(
+            $"warning: --resume: the rows already written read relative image paths from '{trained.Files.ImageFolder}', this run reads them from '{elsewhere}'"));
+        Assert.That(File.ReadAllBytes(output), Is.EqualTo(whole), "the resume scored the second batch, as the uninterrupted run did");
+
+        ExternalProcess.Result finished = InstalledTool.Succeed(work.Path, [.. job, "--resume", "--image-folder", elsewhere]);
+        Assert.That(finished.Error, Does.Not.Contain("warning"), "a finished output reads no image");
+
+        CutToTheFirstBatch();
+        ExternalProcess.Result same = InstalledTool.Succeed(work.Path, [.. job, "--resume", "--image-folder", trained.Files.ImageFolder + "/"]);
+        Assert.That(same.Error, Does.Not.Contain("warning"), "the model's folder, spelt with a final slash");
 
         // A record written before the folder was recorded resumes as it did then, without a word on folders.
-        string record = JobRecord.PathFor(output);
+        CutToTheFirstBatch();
         var older = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(record))!.AsObject();
         Assert.That(older.Remove("ImageFolder"), Is.True);
         File.WriteAllText(record, older.ToJsonString());
         ExternalProcess.Result fromOlder = InstalledTool.Succeed(work.Path, [.. job, "--resume", "--image-folder", elsewhere]);
-
-        Assert.That(moved.Error, Does.Contain(
-            $"warning: --resume: the rows already written read relative image paths from '{trained.Files.ImageFolder}', this run reads them from '{elsewhere}'"));
-        Assert.That(same.Error, Does.Not.Contain("warning"));
         Assert.That(fromOlder.Error, Does.Not.Contain("warning"));
-        Assert.That(File.ReadAllBytes(output), Is.EqualTo(rows));
+        Assert.That(File.ReadAllBytes(output), Is.EqualTo(whole));
     }
 
     [Test]

@@ -31,7 +31,7 @@ internal sealed record JobRecord(
         return new JobRecord(options.ModelPath, Sha256(options.ModelPath), options.InputPath, input.Length, input.LastWriteTimeUtc,
             (pathIndex + 1).ToString(CultureInfo.InvariantCulture), separator == '\t' ? "tab" : separator.ToString(), options.HasHeader,
             options.BatchSize, options.TopK, options.Precision.ToString(), $"{options.Shard.Index}/{options.Shard.Count}", options.Shard.BlockRows,
-            imageFolder);
+            FolderName(imageFolder));
     }
 
     /// <summary>Writes the record, whole or not at all, its bytes on disk before it returns.</summary>
@@ -91,14 +91,20 @@ internal sealed record JobRecord(
     /// <summary>
     /// What to warn of when the rows <paramref name="earlier"/> wrote read relative image paths from
     /// another folder than this run will; null when they read the same one, or when the record is older
-    /// than the field. A warning, not a refusal: a list of absolute paths does not depend on the folder,
-    /// and a job resumed on another machine may find the same images under another mount point.
+    /// than the field (its ImageFolder is then null). A warning, not a refusal: a list of absolute paths
+    /// does not depend on the folder, and a job resumed on another machine may find the same images
+    /// under another mount point.
     /// </summary>
     public string? ImageFolderWarning(JobRecord earlier) =>
-        earlier.ImageFolder is { } then && then != ImageFolder
-            ? $"warning: --resume: the rows already written read relative image paths from '{BnInceptionCommandLine.OneLine(then)}', " +
-              $"this run reads them from '{BnInceptionCommandLine.OneLine(ImageFolder!)}' (pass --image-folder to read them from the same folder as before)"
+        earlier.ImageFolder is { } earlierFolder && ImageFolder is { } folder && FolderName(earlierFolder) != FolderName(folder)
+            ? $"warning: --resume: the rows already written read relative image paths from '{BnInceptionCommandLine.OneLine(earlierFolder)}', " +
+              $"this run reads them from '{BnInceptionCommandLine.OneLine(folder)}'; if the list's paths are relative, the output will hold " +
+              "rows scored from images of both folders (pass --image-folder with the folder the first rows' images came from)"
             : null;
+
+    // One spelling per folder, so that "images/" and "images", or a path relative to the directory
+    // the job started in, compare as the folder they name.
+    private static string FolderName(string folder) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
 
     private static IEnumerable<string> Differ(string what, object earlier, object now, bool differs) =>
         differs ? [$"{what}: {earlier} then, {now} now"] : [];

@@ -85,7 +85,8 @@ internal sealed class ScoringJob
         {
             JobRecord earlier = job.CheckResumes(_options.OutputPath);
             output = PredictionsFile.OpenForResume(_options.OutputPath, header, outputFields, _separator, _options.BatchSize);
-            if (job.ImageFolderWarning(earlier) is { } warning)
+            // Only a resume that has rows behind it and rows ahead of it can mix two folders' images.
+            if (output.RowsDone > 0 && output.RowsDone < rowsInShard && job.ImageFolderWarning(earlier) is { } warning)
             {
                 log(warning);
             }
