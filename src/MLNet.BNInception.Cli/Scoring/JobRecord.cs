@@ -96,14 +96,15 @@ internal sealed record JobRecord(
     /// under another mount point.
     /// </summary>
     public string? ImageFolderWarning(JobRecord earlier) =>
-        earlier.ImageFolder is { } earlierFolder && ImageFolder is { } folder && FolderName(earlierFolder) != FolderName(folder)
+        earlier.ImageFolder is { } earlierFolder && ImageFolder is { } folder && FolderName(earlierFolder) != folder
             ? $"warning: --resume: the rows already written read relative image paths from '{BnInceptionCommandLine.OneLine(earlierFolder)}', " +
               $"this run reads them from '{BnInceptionCommandLine.OneLine(folder)}'; if the list's paths are relative, the output will hold " +
               "rows scored from images of both folders (pass --image-folder with the folder the first rows' images came from)"
             : null;
 
     // One spelling per folder, so that "images/" and "images", or a path relative to the directory
-    // the job started in, compare as the folder they name.
+    // the job started in, compare as the folder they name. Of stores it so; a record's earlier value
+    // is spelt again in case the file was edited by hand.
     private static string FolderName(string folder) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
 
     private static IEnumerable<string> Differ(string what, object earlier, object now, bool differs) =>
