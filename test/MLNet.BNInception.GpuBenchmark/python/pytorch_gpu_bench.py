@@ -157,6 +157,15 @@ else:
         step(number)  # reads the logits back, which waits for the device
         rates.append(steps_per_run * args.batch / (time.perf_counter() - start))
 
+def cudnn_allow_tf32():
+    # PyTorch 2.9 and later may refuse the old flag's read once the newer fp32_precision settings
+    # have been used (torch.compile can set them): a measurement must not lose its line to it.
+    try:
+        return torch.backends.cudnn.allow_tf32
+    except Exception as error:  # noqa: BLE001 - any failure of a read that only describes the run
+        return "unreadable: %s" % error
+
+
 print(json.dumps({
     "engine": "PyTorch %s" % torch.__version__,
     "mode": args.mode, "device": args.device, "data": args.data, "precision": args.precision,
@@ -167,7 +176,7 @@ print(json.dumps({
     "warmup_seconds": warmup_seconds,
     "optimizer": "torch.optim.SGD, momentum 0.9, defaults" if args.mode == "train" else None,
     "device_name": device_name(),
-    "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32, "cudnn_benchmark": torch.backends.cudnn.benchmark,
+    "cudnn_allow_tf32": cudnn_allow_tf32(), "cudnn_benchmark": torch.backends.cudnn.benchmark,
     "max_memory_allocated_bytes": torch.cuda.max_memory_allocated(device) if cuda else None,
     "max_memory_reserved_bytes": torch.cuda.max_memory_reserved(device) if cuda else None,
     "peak_resident_bytes": peak_resident_bytes(),
