@@ -24,7 +24,7 @@ public class ArgumentTests
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
         OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, CommaListNamedTsv, TrainSemicolons, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, TrainBadInputSize, TrainSizeBelowInputSize,
-        TrainHeaderOnly,
+        TrainHeaderOnly, TrainNaNLearningRate, TrainNaNBatchNormMomentum, TrainNegativeGamma, TrainFractionalStepDecay,
         TrainBadPrecision, TrainOnAMissingGpu, TrainBadDevice, ScoreOnAMissingGpu, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
     }
 
@@ -49,6 +49,10 @@ public class ArgumentTests
     [TestCase(Case.TrainNoLabelColumn, 3, "has no column 'Category'")]
     [TestCase(Case.TrainHeaderOnly, 3, "header.csv' has a header and no rows: there is nothing to train on")]
     [TestCase(Case.TrainZeroEpochs, 2, "the training settings are not valid: Epochs must be at least 1, not 0.")]
+    [TestCase(Case.TrainNaNLearningRate, 2, "the training settings are not valid: LearningRate must be a finite number above 0, not NaN.")]
+    [TestCase(Case.TrainNaNBatchNormMomentum, 2, "the training settings are not valid: BatchNormEpsilon must be a finite number above 0 and BatchNormMomentum in (0, 1], not 1E-05 and NaN.")]
+    [TestCase(Case.TrainNegativeGamma, 2, "the training settings are not valid: The schedule's Gamma, its factor per period, must be a finite number above 0, not -1.")]
+    [TestCase(Case.TrainFractionalStepDecay, 2, "--decay-epochs 0.3: the step schedule drops the rate after a whole number of epochs, 1 or more")]
     [TestCase(Case.TrainBadSize, 2, "--size 100 is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, 160, 192, 224, 256, …)")]
     [TestCase(Case.TrainBadInputSize, 2, "--input-size 100 is not supported: the side must be a multiple of 32 and at least 64")]
     [TestCase(Case.TrainSizeBelowInputSize, 2, "--size 64 does not fit --input-size 96: the images must be at least the network's side (96) and at most 4096")]
@@ -125,6 +129,10 @@ public class ArgumentTests
             Case.TrainHeaderOnly => ["train", "--train", work.File("header.csv"), "--out", work.File("m.zip")],
             Case.TrainZeroEpochs => ["train", "--train", data.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
             Case.TrainBadSize => ["train", "--train", data.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
+            Case.TrainNaNLearningRate => ["train", "--train", data.TrainCsv, "--lr", "NaN", "--out", work.File("m.zip")],
+            Case.TrainNaNBatchNormMomentum => ["train", "--train", data.TrainCsv, "--bn-momentum", "NaN", "--out", work.File("m.zip")],
+            Case.TrainNegativeGamma => ["train", "--train", data.TrainCsv, "--gamma", "-1", "--out", work.File("m.zip")],
+            Case.TrainFractionalStepDecay => ["train", "--train", data.TrainCsv, "--schedule", "step", "--decay-epochs", "0.3", "--out", work.File("m.zip")],
             Case.TrainBadInputSize => ["train", "--train", data.TrainCsv, "--size", "128", "--input-size", "100", "--out", work.File("m.zip")],
             Case.TrainSizeBelowInputSize => ["train", "--train", data.TrainCsv, "--size", "64", "--input-size", "96", "--out", work.File("m.zip")],
             Case.TrainBadPrecision => ["train", "--train", data.TrainCsv, "--precision", "half", "--out", work.File("m.zip")],

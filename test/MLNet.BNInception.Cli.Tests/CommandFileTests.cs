@@ -13,7 +13,7 @@ public class CommandFileTests
     {
         ScoreOutputSymlinkToInput, ScoreOutputHardLinkToInput, ScoreOutputLinkToModel, ScoreJobRecordLinkToInput, ScoreOutputInMissingFolder, ScoreOutputIsADirectory,
         TrainOutHardLinkToTrain, TrainCheckpointSymlinkToValid, TrainCheckpointIsOut, TrainOutIsADirectory, TrainCheckpointInMissingFolder, TrainCheckpointIsADirectory,
-        ExportOnnxHardLinkToModel, ExportOnnxInMissingFolder, ExportOnnxIsADirectory,
+        ExportOnnxHardLinkToModel, ExportOnnxInMissingFolder, ExportOnnxIsADirectory, TrainCheckpointInAFolderThatTakesNoFiles, ScoreOutputInAFolderThatTakesNoFiles,
     }
 
     // Cases that get as far as loading the model without the checks use the trained model, so that
@@ -34,6 +34,9 @@ public class CommandFileTests
     [TestCase(Case.ExportOnnxHardLinkToModel, "--onnx '{work}/link.onnx' and --model '{work}/model.zip' are the same file")]
     [TestCase(Case.ExportOnnxInMissingFolder, "--onnx '{work}/nowhere/model.onnx': the folder '{work}/nowhere' does not exist")]
     [TestCase(Case.ExportOnnxIsADirectory, "--onnx '{work}/folder' is a directory")]
+    // /proc takes no new file, for root too (the suite may run as root, whom a folder's permissions do not stop).
+    [TestCase(Case.TrainCheckpointInAFolderThatTakesNoFiles, "--checkpoint '/proc/m.ckpt': no file can be written in the folder '/proc' (")]
+    [TestCase(Case.ScoreOutputInAFolderThatTakesNoFiles, "--output '/proc/predictions.csv': no file can be written in the folder '/proc' (")]
     public void AnOutputThatWouldDestroyAFileOrCannotBeCreatedIsRefusedAndNothingIsWritten(Case mistake, string message)
     {
         using var work = new TemporaryDirectory();
@@ -78,6 +81,8 @@ public class CommandFileTests
             Case.ExportOnnxHardLinkToModel => [.. export, "--onnx", HardLink(work.File("link.onnx"), model), "--overwrite"],
             Case.ExportOnnxInMissingFolder => [.. export, "--onnx", work.File("nowhere/model.onnx")],
             Case.ExportOnnxIsADirectory => [.. export, "--onnx", work.File("folder")],
+            Case.TrainCheckpointInAFolderThatTakesNoFiles => [.. train, "--out", work.File("m.zip"), "--checkpoint", "/proc/m.ckpt"],
+            Case.ScoreOutputInAFolderThatTakesNoFiles => [.. score, "--output", "/proc/predictions.csv"],
             _ => throw new ArgumentOutOfRangeException(nameof(mistake)),
         };
         Dictionary<string, string> before = Contents(work.Path);

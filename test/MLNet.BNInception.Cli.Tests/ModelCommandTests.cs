@@ -93,10 +93,29 @@ public class ModelCommandTests
         Assert.That(stdout, Does.Contain("interrupted").And.Contain("--resume"));
         Assert.That(File.Exists(model), Is.False, "no model from an unfinished run");
         Assert.That(File.Exists(model + ".ckpt"), Is.True);
+        byte[] checkpoint = File.ReadAllBytes(model + ".ckpt");
 
-        ExternalProcess.Result resumed = InstalledTool.Succeed(work.Path, [.. train, "--resume"]);
+        // A forgotten --resume would start afresh over the interrupted run's checkpoint.
+        ExternalProcess.Result afresh = InstalledTool.Run(work.Path, train);
+        Assert.That(afresh.ExitCode, Is.EqualTo(2), afresh.Error);
+        Assert.That(afresh.Error, Does.Contain($"the checkpoint '{model}.ckpt' exists, an earlier run's: pass --resume to continue that run, or --overwrite"));
+
+        // The same rows sorted by label: the same ten labels, numbered in another order.
+        string sortedCsv = work.File("sorted.csv");
+        string[] lines = File.ReadAllLines(trainCsv);
+        File.WriteAllLines(sortedCsv, [lines[0], .. lines.Skip(1).OrderBy(line => line[(line.LastIndexOf(',') + 1)..], StringComparer.Ordinal)]);
+        ExternalProcess.Result reordered = InstalledTool.Run(work.Path, [.. train[..2], sortedCsv, .. train[3..], "--resume"]);
+        Assert.That(reordered.ExitCode, Is.EqualTo(2), reordered.Error);
+        Assert.That(reordered.Error, Does.Contain($"--resume: {model}.ckpt is a run on other data: its classes were, in the order of their indices, "));
+        Assert.That(File.ReadAllBytes(model + ".ckpt").AsSpan().SequenceEqual(checkpoint), Is.True, "the refused runs left the checkpoint as it was");
+
+        // The run's own epochs count, whatever --epochs the resuming command gives.
+        string[] resume = [.. train.Select(argument => argument == "2" ? "7" : argument), "--resume"];
+        ExternalProcess.Result resumed = InstalledTool.Succeed(work.Path, resume);
         Assert.That(resumed.Output, Does.Contain("Saved " + model));
+        Assert.That(resumed.Output, Does.Contain(" for 2 epochs "), "the summary counts the epoch before the interruption too");
         Assert.That(resumed.Error, Does.Not.Contain("epoch 1/2:"), "the first epoch is not trained again");
+        Assert.That(resumed.Error, Does.Contain("epoch 2/2:").And.Not.Contain("/7"));
         Assert.That(resumed.Error, Does.Contain($"resuming the run in {model}.ckpt with its epochs and batch size: float32 on cpu,"));
         Assert.That(MLNetReference.ClassNames(model), Has.Length.EqualTo(10));
     }

@@ -66,8 +66,63 @@ public class ResumeTests : SingleThreadedFixture
         // The same checkpoint path, data of three classes only.
         PipelineData.PixelRow[] three = PipelineData.FashionRows("train", 60).Where(row => row.Label is "Trouser" or "Bag" or "Coat").ToArray();
         IDataView other = ml.Transforms.Conversion.MapValueToKey("Label").Fit(ml.Data.LoadFromEnumerable(three)).Transform(ml.Data.LoadFromEnumerable(three));
-        var error = Assert.Throws<InvalidDataException>(() => ml.MulticlassClassification.Trainers.BnInception(options).Fit(other));
+        var error = Assert.Throws<CheckpointMismatchException>(() => ml.MulticlassClassification.Trainers.BnInception(options).Fit(other));
         Assert.That(error!.Message, Does.Contain("run.ckpt is a run of a network for 10 classes").And.Contain("this data has 3 classes")
             .And.Contain("Delete the checkpoint or choose another path"));
+    }
+
+    [Test]
+    public void ACheckpointOfOtherDataIsRefusedNamingWhatDiffers()
+    {
+        var ml = new MLContext(seed: 1);
+        using var folder = new TemporaryDirectory();
+        string checkpoint = folder.File("run.ckpt");
+        BnInceptionMulticlassTrainer.Options Options(double validationFraction = 0, int epochs = 1) => new()
+        {
+            ImageSize = 64,
+            Training = TrainerOptions.PaperBnX5 with { Epochs = epochs, BatchSize = 8, CheckpointPath = checkpoint, ValidationFraction = validationFraction },
+            ResumeFromCheckpoint = true,
+            MLContext = ml,
+        };
+        PipelineData.PixelRow[] rows = PipelineData.FashionRows("train", 16);
+        using (ml.MulticlassClassification.Trainers.BnInception(Options()).Fit(PipelineData.KeyedView(ml, rows)))
+        {
+        }
+
+        byte[] written = File.ReadAllBytes(checkpoint);
+
+        // The same ten classes keyed in the opposite order: each output would come to mean another class.
+        IDataView view = ml.Data.LoadFromEnumerable(rows);
+        IDataView reversedKeys = ml.Data.LoadFromEnumerable(PipelineData.ClassNames.Reverse().Select(name => new { Label = name }));
+        IDataView reordered = ml.Transforms.Conversion.MapValueToKey("Label", keyData: reversedKeys).Fit(view).Transform(view);
+        var error = Assert.Throws<CheckpointMismatchException>(() => ml.MulticlassClassification.Trainers.BnInception(Options(epochs: 2)).Fit(reordered))!;
+        Assert.That(error.Message, Does.Contain("run.ckpt is a run on other data: its classes were, in the order of their indices, " +
+            $"'{PipelineData.ClassNames[0]}', '{PipelineData.ClassNames[1]}'").And.Contain($"this data's are '{PipelineData.ClassNames[^1]}', "));
+
+        // Another validation split of the same rows.
+        error = Assert.Throws<CheckpointMismatchException>(() =>
+            ml.MulticlassClassification.Trainers.BnInception(Options(validationFraction: 0.25, epochs: 2)).Fit(PipelineData.KeyedView(ml, rows)))!;
+        Assert.That(error.Message, Does.Contain("it validated on no validation data, this run would validate on a ValidationFraction of 0.25 of the training rows held out with Seed 0"));
+
+        // Other rows of the same classes, in the same order.
+        error = Assert.Throws<CheckpointMismatchException>(() =>
+            ml.MulticlassClassification.Trainers.BnInception(Options(epochs: 2)).Fit(PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 24))))!;
+        Assert.That(error.Message, Does.Contain("it trained on 16 rows, this data has 24"));
+        Assert.That(File.ReadAllBytes(checkpoint).AsSpan().SequenceEqual(written), Is.True, "a refused resume leaves the checkpoint as it was");
+
+        // The same data resumes; the run had finished its one epoch, which the log says.
+        var warnings = new List<string>();
+        ml.Log += (_, message) =>
+        {
+            if (message.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
+            {
+                warnings.Add(message.Message);
+            }
+        };
+        using (ml.MulticlassClassification.Trainers.BnInception(Options(epochs: 2)).Fit(PipelineData.KeyedView(ml, rows)))
+        {
+        }
+
+        Assert.That(warnings, Has.Some.Contains("had finished its 1 epoch: nothing more is trained"));
     }
 }

@@ -21,12 +21,16 @@ public class StreamingTests : SingleThreadedFixture
         {
             ImageSize = 64,
             Training = TrainerOptions.PaperBnX30 with { Epochs = 3, BatchSize = batch, Augmentation = AugmentationOptions.None },
-            OnStep = progress => readAhead.Add(recorded.RowsRead - (((progress.Epoch - 1) * rows) + (progress.StepInEpoch * batch))),
+            // The rows read beyond the step's: the label pass's (all of them, before training) and those of the epochs' steps so far.
+            OnStep = progress => readAhead.Add(recorded.RowsRead - rows - (((progress.Epoch - 1) * rows) + (progress.StepInEpoch * batch))),
         });
         using BnInceptionPredictionTransformer model = trainer.Fit(recorded);
 
-        List<(bool Shuffled, List<ulong> Ids)> passes = recorded.Cursors.Where(cursor => cursor.Ids.Count > 0).ToList();
-        Assert.That(passes, Has.Count.EqualTo(3), "one cursor per epoch (the row count is known, so no counting pass)");
+        List<(bool Shuffled, List<ulong> Ids)> cursors = recorded.Cursors.Where(cursor => cursor.Ids.Count > 0).ToList();
+        Assert.That(cursors, Has.Count.EqualTo(4), "a pass over the labels before training, then one cursor per epoch");
+        Assert.That(cursors[0].Shuffled, Is.False);
+        Assert.That(cursors[0].Ids, Is.EqualTo(Enumerable.Range(0, rows).Select(i => (ulong)i)), "every label checked, in order, before the first step");
+        List<(bool Shuffled, List<ulong> Ids)> passes = cursors[1..];
         Assert.That(passes.All(pass => pass.Shuffled), Is.True, "every epoch asks for a random order");
         Assert.That(passes.Select(pass => pass.Ids.Order()), Is.All.EqualTo(Enumerable.Range(0, rows).Select(i => (ulong)i)), "every row once per epoch");
         Assert.That(passes.Select(pass => string.Join(",", pass.Ids)).Distinct().Count(), Is.EqualTo(3), "a new order every epoch");

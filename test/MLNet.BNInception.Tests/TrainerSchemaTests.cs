@@ -106,4 +106,23 @@ public class TrainerSchemaTests
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => Ml.MulticlassClassification.Trainers.BnInception(imageSize: 100));
         Assert.That(error!.Message, Does.Contain("ImageSize 100 is not supported").And.Contain("multiple of 32"));
     }
+
+    [Test]
+    public void AValidationRowWithoutALabelIsRefusedBeforeTheFirstStep()
+    {
+        // The key mapping fitted on the training rows knows c0 and c1; the validation list's third row is c2.
+        IDataView train = Colour(8);
+        IDataView validation = Ml.Data.LoadFromEnumerable(new[] { "c0", "c1", "c2", "c0" }.Select(label => new ColorRow { Label = label }));
+        ITransformer keys = Ml.Transforms.Conversion.MapValueToKey("Label").Fit(train);
+        int steps = 0;
+        var options = new BnInceptionMulticlassTrainer.Options
+        {
+            ImageSize = 64,
+            Training = TrainerOptions.PaperBnX5 with { Epochs = 1, BatchSize = 4 },
+            OnStep = _ => steps++,
+        };
+        var error = Assert.Throws<InvalidDataException>(() => Ml.MulticlassClassification.Trainers.BnInception(options).Fit(keys.Transform(train), keys.Transform(validation)))!;
+        Assert.That(error.Message, Does.StartWith("Row 2 of the validation data (0-based, in the source's order) has no label: Label is missing there"));
+        Assert.That(steps, Is.Zero, "refused before a step was trained, not after the epoch that a validation pass follows");
+    }
 }

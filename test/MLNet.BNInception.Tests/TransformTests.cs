@@ -186,6 +186,89 @@ public class TransformTests
         Assert.That(Ml.Model.CreatePredictionEngine<PipelineData.PixelRow, Output>(kept).Predict(row).Score, Has.Length.EqualTo(10), "the model made as the error says is still there");
     }
 
+    [Test]
+    public void AFeaturesVectorOfAnotherLengthThanItsTypeIsRefusedNamingTheRow()
+    {
+        // LoadFromEnumerable does not check an array against its [VectorType]: a short row would have
+        // been scored with the rest of an earlier row's pixels, left in the reused buffer.
+        PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 12);
+        rows[9] = new PipelineData.PixelRow { Features = rows[9].Features[..100], Label = rows[9].Label };
+        IDataView input = Ml.Data.LoadFromEnumerable(rows);
+        var batched = Assert.Throws<InvalidDataException>(() => Model.Transform(input).GetColumn<float[]>("Score").ToArray())!;
+        Assert.That(batched.Message, Does.Contain("Row 9 ").And.Contain("has 100 values in Features, not the 4096 of its type"));
+
+        var engine = Ml.Model.CreatePredictionEngine<PipelineData.PixelRow, Output>(Model, new PredictionEngineOptions { OwnsTransformer = false });
+        var single = Assert.Throws<InvalidDataException>(() => engine.Predict(rows[9]))!;
+        Assert.That(single.Message, Does.Contain("has 100 values in Features, not the 4096 of its type"));
+        Assert.That(engine.Predict(rows[8]).Score, Has.Length.EqualTo(10), "the engine scores the next row");
+
+        PipelineData.PixelRow[] longer = PipelineData.FashionRows("train", 16);
+        longer[5] = new PipelineData.PixelRow { Features = [.. longer[5].Features, 0.5f], Label = longer[5].Label };
+        var training = Assert.Throws<InvalidDataException>(() => TrainedModel.Train(Ml, PipelineData.KeyedView(Ml, longer)).Dispose())!;
+        Assert.That(training.Message, Does.Contain("Row 5 of the training data").And.Contain("has 4097 values in Features, not the 4096 of its type"));
+    }
+
+    [Test]
+    public void DisposingAModelWhileThreadsScoreWithItFailsTheirCallsAsDisposedOnly()
+    {
+        PipelineData.PixelRow[] rows = PipelineData.FashionRows("t10k", 3);
+        DataViewSchema.Column features = Ml.Data.LoadFromEnumerable(rows).Schema[Model.FeatureColumnName];
+        var failures = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+        for (int race = 0; race < 10; race++)
+        {
+            BnInceptionPredictionTransformer copy = CopyOfModel(features);
+            var predicted = new CountdownEvent(3 * 3);
+            Thread[] threads = [.. Enumerable.Range(0, 3).Select(t => new Thread(() =>
+            {
+                var engine = Ml.Model.CreatePredictionEngine<PipelineData.PixelRow, Output>(copy, new PredictionEngineOptions { OwnsTransformer = false });
+                try
+                {
+                    for (int i = 0; ; i++)
+                    {
+                        engine.Predict(rows[t]);
+                        if (i < 3)
+                        {
+                            predicted.Signal();
+                        }
+                    }
+                }
+                catch (Exception e)
+                {
+                    failures.Add(e);
+                }
+            }))];
+            foreach (Thread thread in threads)
+            {
+                thread.Start();
+            }
+
+            Assert.That(predicted.Wait(TimeSpan.FromMinutes(1)), Is.True);
+            copy.Dispose();
+            foreach (Thread thread in threads)
+            {
+                thread.Join();
+            }
+        }
+
+        Assert.That(failures, Has.Count.EqualTo(30));
+        Assert.That(failures.Where(e => e is not ObjectDisposedException).Select(e => e.ToString()), Is.Empty,
+            "a call in progress finishes on the network it started with; the calls after the disposal say it was disposed");
+    }
+
+    // Another transformer on the shared model's weights: one the test can dispose.
+    private static BnInceptionPredictionTransformer CopyOfModel(DataViewSchema.Column features)
+    {
+        var network = new Engine.Network.BnInception(Model.Model.Options);
+        using (TorchSharp.torch.NewDisposeScope())
+        {
+            network.load_state_dict(Model.Model.state_dict());
+        }
+
+        network.eval();
+        return new BnInceptionPredictionTransformer(new Engine.Training.TrainingResult(network, Model.History, Model.BestEpoch, Engine.Training.StopReason.Completed),
+            features, Model.Layout, Model.Label, new ScorerOptions());
+    }
+
     private sealed class InterleavedRow
     {
         [VectorType(64, 64, 1)]

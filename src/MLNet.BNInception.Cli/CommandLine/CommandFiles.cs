@@ -13,7 +13,7 @@ internal sealed record CommandFile(string Option, string Path, string? Role = nu
 
 /// <summary>
 /// The checks of a command's files that come before any work: every file it writes can be created
-/// (its folder exists, and the path is not a folder), and none of them is a file it reads or another
+/// (its folder exists and takes new files, and the path is not a folder), and none of them is a file it reads or another
 /// file it writes. Files are compared as the kernel sees them, by device and inode, so that a
 /// symbolic or hard link to the input list is caught as surely as the same path.
 /// </summary>
@@ -58,6 +58,27 @@ internal static class CommandFiles
             throw CommandLineException.BadArguments(File.Exists(folder)
                 ? $"{output}: '{folder}' is a file, not a folder; choose another {output.Option}"
                 : $"{output}: the folder '{folder}' does not exist; create it first, or choose another {output.Option}");
+        }
+
+        CheckFolderTakesFiles(output, folder ?? System.IO.Path.GetPathRoot(path)!);
+    }
+
+    // Every output is written through a new file in its folder, renamed into place: a folder that
+    // takes no new file (read-only, a mount of another user's, a full disk) would fail only when the
+    // first checkpoint or the model is written, after hours of training. A probe file, created and
+    // removed, finds that before any work.
+    private static void CheckFolderTakesFiles(CommandFile output, string folder)
+    {
+        string probe = System.IO.Path.Combine(folder, $".bninception-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw CommandLineException.BadArguments($"{output}: no file can be written in the folder '{folder}' ({e.Message}); choose another {output.Option}");
         }
     }
 

@@ -120,7 +120,7 @@ internal static class TrainCommand
 
         // The run.
         var output = new Option<FileInfo>("--out") { Description = "The model file to write (.zip), as mlContext.Model.Save writes it.", Required = true };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Replace --out if it exists." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace --out if it exists and, without --resume, the checkpoint of an earlier run." };
         var curves = new Option<FileInfo>("--curves")
         {
             Description = "Draw loss and accuracy per epoch to this PNG when training ends, with the numbers in a CSV of the same name beside it.",
@@ -160,7 +160,7 @@ internal static class TrainCommand
             LearningRateSchedule rateSchedule = scheduleName switch
             {
                 "exponential" => new ExponentialSchedule(decayGamma ?? PaperDecay.Gamma, decayEvery ?? PaperDecay.EveryEpochs),
-                "step" => new StepSchedule(checked((int)Math.Round(decayEvery ?? StepDecay.StepEpochs)), decayGamma ?? StepDecay.Gamma),
+                "step" => new StepSchedule(WholeEpochs(decayEvery ?? StepDecay.StepEpochs), decayGamma ?? StepDecay.Gamma),
                 "cosine" => new CosineSchedule(parsed.GetValue(minLrFactor)),
                 _ => new ConstantSchedule(),
             };
@@ -250,6 +250,11 @@ internal static class TrainCommand
     private static string Pair((double Min, double Max) range) => Text($"{range.Min:R},{range.Max:R}");
 
     private static string Text(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    // The step schedule drops the rate at whole epochs: a fraction would have been rounded, 0.3 to 0.
+    private static int WholeEpochs(double epochs) => epochs >= 1 && epochs <= int.MaxValue && epochs == Math.Floor(epochs)
+        ? (int)epochs
+        : throw CommandLineException.BadArguments(Text($"--decay-epochs {epochs}: the step schedule drops the rate after a whole number of epochs, 1 or more"));
 
     private static (double Min, double Max) Pair(string text, string option)
     {

@@ -55,6 +55,28 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             throw CommandLineException.BadArguments($"--resume: the checkpoint '{settings.Training.CheckpointPath}' does not exist; without --resume, training starts afresh");
         }
 
+        // A run started afresh writes its first checkpoint over the one there: an interrupted run's
+        // hours, lost to a forgotten --resume, unless the user said to replace it.
+        if (!settings.Resume && !settings.Overwrite && File.Exists(settings.Training.CheckpointPath))
+        {
+            throw CommandLineException.BadArguments(
+                $"the checkpoint '{settings.Training.CheckpointPath}' exists, an earlier run's: pass --resume to continue that run, or --overwrite to start afresh and replace it");
+        }
+
+        // The run a resume continues, read before any data: its epochs are the ones progress counts.
+        TrainerOptions? resumed = null;
+        if (settings.Resume)
+        {
+            try
+            {
+                resumed = TrainingCheckpoint.ReadDescription(settings.Training.CheckpointPath!).Trainer;
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+            {
+                throw CommandLineException.UnreadableInput($"--resume: the checkpoint cannot be resumed: {BnInceptionCommandLine.OneLine(e.Message)}", e);
+            }
+        }
+
         if (settings.CurvesPath is not null && TrainingCurves.CheckPath(settings.CurvesPath) is string curves)
         {
             throw CommandLineException.BadArguments($"--curves: {char.ToLowerInvariant(curves[0])}{curves[1..].TrimEnd('.')}");
@@ -67,16 +89,16 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         IDataView train = loader.Load(settings.TrainPath);
         IDataView? valid = settings.ValidPath is null ? null
             : ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, ReadMultilines = true, Columns = validColumns }).Load(settings.ValidPath);
-        long trainRows = CountRows(settings.TrainPath, separator);
+        long trainRows = RowCount.Of(settings.TrainPath, separator);
         if (trainRows == 0)
         {
             throw CommandLineException.UnreadableInput($"'{settings.TrainPath}' has a header and no rows: there is nothing to train on");
         }
 
-        return ProgressDisplay.RunAsync(context, "training", sink => Task.FromResult(Fit(ml, train, valid, imageFolder, trainRows, sink))).GetAwaiter().GetResult();
+        return ProgressDisplay.RunAsync(context, "training", sink => Task.FromResult(Fit(ml, train, valid, imageFolder, trainRows, resumed, sink))).GetAwaiter().GetResult();
     }
 
-    private TrainingReport Fit(MLContext ml, IDataView train, IDataView? valid, string imageFolder, long trainRows, IProgressSink sink)
+    private TrainingReport Fit(MLContext ml, IDataView train, IDataView? valid, string imageFolder, long trainRows, TrainerOptions? resumed, IProgressSink sink)
     {
         var clock = Stopwatch.StartNew();
         ml.Log += (_, message) =>
@@ -127,7 +149,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         {
             try
             {
-                trainImages = CountRows(preparedTrain, _cancellation);
+                trainImages = RowCount.Of(preparedTrain, _cancellation);
             }
             catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
             {
@@ -151,7 +173,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
 
         int classes = checked((int)((KeyDataViewType)preparedTrain.Schema[label].Type).Count);
-        int epochs = settings.Training.Epochs;
+        int epochs = (resumed ?? settings.Training).Epochs;
         var history = new List<EpochMetrics>();
         // What the run computes with, as score says it: a run of hours should not leave its user
         // guessing whether --threads or BNINCEPTION_NUM_THREADS took effect. A resumed run keeps its
@@ -214,6 +236,10 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             throw CommandLineException.UnreadableInput(
                 $"'{file}' leaves no rows to {(e.ParamName == "validationData" ? "validate" : "train")} on: {reason}", e);
         }
+        catch (CheckpointMismatchException e)
+        {
+            throw CommandLineException.BadArguments($"--resume: {BnInceptionCommandLine.OneLine(e.Message)}");
+        }
         catch (BatchSizeMismatchException e)
         {
             throw CommandLineException.BadArguments(e.Images % e.BatchSize == 1
@@ -228,6 +254,8 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
 
         bool curvesWritten = false;
         int keptEpoch = network.BestEpoch;
+        // The whole run's epochs, a resumed run's earlier ones included: the kept epoch may be among them.
+        IReadOnlyList<EpochMetrics> epochsRun = network.History;
         // Under mpirun every rank ends with the same model (the engine checks its replicas); rank 0
         // alone writes it, as it alone writes the checkpoint.
         int rank = world.Rank;
@@ -235,7 +263,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         {
             if (rank != 0)
             {
-                return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainImages, clock.Elapsed, Interrupted: false,
+                return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, epochsRun, classes, trainImages, clock.Elapsed, Interrupted: false,
                     settings.Training.Precision, null, keptEpoch, trainRows, trainSkipped) { Rank = rank };
             }
 
@@ -250,7 +278,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             curvesWritten = settings.CurvesPath is not null && SaveCurves(network, settings.CurvesPath, sink);
         }
 
-        return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainImages, clock.Elapsed, Interrupted: false,
+        return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, epochsRun, classes, trainImages, clock.Elapsed, Interrupted: false,
             settings.Training.Precision, curvesWritten ? settings.CurvesPath : null, keptEpoch, trainRows, trainSkipped);
     }
 
@@ -345,30 +373,5 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             new TextLoader.Column(settings.PathColumn, DataKind.String, pathIndex),
             new TextLoader.Column(settings.LabelColumn, DataKind.String, labelIndex),
         ];
-    }
-
-    private static long CountRows(IDataView view, CancellationToken cancellation)
-    {
-        using DataViewRowCursor cursor = view.GetRowCursor([]);
-        long rows = 0;
-        while (cursor.MoveNext())
-        {
-            cancellation.ThrowIfCancellationRequested();
-            rows++;
-        }
-
-        return rows;
-    }
-
-    private static long CountRows(string path, char separator)
-    {
-        using var reader = CsvHelper.CsvReader.FromFile(path, new CsvHelper.CsvReaderOptions { Separator = separator, HasHeader = true });
-        long rows = 0;
-        while (reader.Read())
-        {
-            rows++;
-        }
-
-        return rows;
     }
 }

@@ -61,14 +61,15 @@ public sealed record BnInceptionOptions
             throw new ArgumentException($"NumClasses must be at least 2, not {NumClasses}.", nameof(NumClasses));
         }
 
-        if (Dropout is < 0 or >= 1)
+        // Written as what a value must satisfy, so that NaN, for which every comparison is false, fails.
+        if (!(Dropout >= 0 && Dropout < 1))
         {
             throw new ArgumentException($"Dropout must be in [0, 1), not {Dropout}.", nameof(Dropout));
         }
 
-        if (BatchNormEpsilon <= 0 || BatchNormMomentum is <= 0 or > 1)
+        if (!(BatchNormEpsilon > 0 && double.IsFinite(BatchNormEpsilon) && BatchNormMomentum > 0 && BatchNormMomentum <= 1))
         {
-            throw new ArgumentException("BatchNormEpsilon must be positive and BatchNormMomentum in (0, 1].");
+            throw new ArgumentException($"BatchNormEpsilon must be a finite number above 0 and BatchNormMomentum in (0, 1], not {BatchNormEpsilon} and {BatchNormMomentum}.");
         }
     }
 

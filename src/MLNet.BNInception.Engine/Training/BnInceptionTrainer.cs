@@ -100,23 +100,44 @@ public sealed class BnInceptionTrainer
     /// <paramref name="device"/>, the run continues in that precision or on that device instead of
     /// the one it was started with.
     /// </summary>
-    /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format, or not of the expected network.</exception>
+    /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format.</exception>
+    /// <exception cref="CheckpointMismatchException">The checkpoint is a run of another network than <paramref name="expectedModel"/>.</exception>
     public static TrainingResult Resume(string checkpointPath, ILabelledBatchSource train, ILabelledBatchSource? validation = null,
         Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellationToken = default,
         BnInceptionOptions? expectedModel = null, TrainingPrecision? precision = null, string? device = null)
     {
         using TrainingCheckpoint.Loaded checkpoint = TrainingCheckpoint.Load(checkpointPath);
-        BnInceptionOptions saved = checkpoint.Model;
-        if (expectedModel is not null && (saved.NumClasses != expectedModel.NumClasses || saved.InputChannels != expectedModel.InputChannels ||
-            saved.InputSize != expectedModel.InputSize))
+        if (expectedModel is not null)
         {
-            throw new InvalidDataException(
+            CheckResumes(checkpointPath, checkpoint.Model, checkpoint.Trainer, expectedModel, expectedData: null);
+        }
+
+        return new TrainingRun(checkpoint.Model, Continuing(checkpoint.Trainer, precision, device), onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
+    }
+
+    /// <summary>
+    /// Refuses the resume of the run saved in <paramref name="checkpointPath"/> (of <paramref name="saved"/>
+    /// and <paramref name="savedTrainer"/>) on data for <paramref name="expectedModel"/>, and, where both
+    /// the checkpoint and the caller describe it, on other data than <paramref name="expectedData"/>.
+    /// </summary>
+    /// <exception cref="CheckpointMismatchException">The checkpoint is of another network or other data; the message says what differs.</exception>
+    internal static void CheckResumes(string checkpointPath, BnInceptionOptions saved, TrainerOptions savedTrainer, BnInceptionOptions expectedModel,
+        TrainingData? expectedData)
+    {
+        if (saved.NumClasses != expectedModel.NumClasses || saved.InputChannels != expectedModel.InputChannels || saved.InputSize != expectedModel.InputSize)
+        {
+            throw new CheckpointMismatchException(
                 $"{checkpointPath} is a run of a network for {saved.NumClasses} classes and {saved.InputChannels}x{saved.InputSize}x{saved.InputSize} images; " +
                 $"this data has {expectedModel.NumClasses} classes and {expectedModel.InputChannels}x{expectedModel.InputSize}x{expectedModel.InputSize} images. " +
                 "Delete the checkpoint or choose another path to start afresh.");
         }
 
-        return new TrainingRun(saved, Continuing(checkpoint.Trainer, precision, device), onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
+        if (expectedData is not null && savedTrainer.Data is { } savedData && expectedData.DifferenceFrom(savedData) is { } difference)
+        {
+            throw new CheckpointMismatchException(
+                $"{checkpointPath} is a run on other data: {difference}. Resume it on the data it was started with, " +
+                "or delete the checkpoint or choose another path to start afresh.");
+        }
     }
 
     // The saved options, with the precision and device the caller chose for the rest of the run.

@@ -24,7 +24,7 @@ public sealed record EarlyStoppingOptions
 
     internal void Validate()
     {
-        if (Patience < 1 || MinDelta < 0)
+        if (Patience < 1 || !(MinDelta >= 0 && double.IsFinite(MinDelta)))
         {
             throw new ArgumentException("EarlyStopping needs Patience >= 1 and MinDelta >= 0.");
         }

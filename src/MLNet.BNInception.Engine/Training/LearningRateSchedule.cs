@@ -26,6 +26,28 @@ public abstract record LearningRateSchedule
 
     /// <summary>The schedule's own multiplier, before warm-up.</summary>
     protected abstract double DecayFactor(double epochProgress, int totalEpochs);
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming the first setting out of range. A comparison
+    /// with NaN is false, so each range is written as what a value must satisfy: a NaN fails it.
+    /// </summary>
+    internal virtual void Validate()
+    {
+        if (!(WarmupEpochs >= 0 && double.IsFinite(WarmupEpochs)))
+        {
+            throw new ArgumentException($"The schedule's WarmupEpochs must be a finite number of epochs, 0 or more, not {WarmupEpochs}.", nameof(WarmupEpochs));
+        }
+    }
+
+    // The factor per period: at 0 or below the rate would stop training or turn it into ascent. Above
+    // 1 the rate grows, as a learning-rate range test wants, so that is allowed.
+    private protected static void CheckGamma(double gamma)
+    {
+        if (!(gamma > 0 && double.IsFinite(gamma)))
+        {
+            throw new ArgumentException($"The schedule's Gamma, its factor per period, must be a finite number above 0, not {gamma}.", "Gamma");
+        }
+    }
 }
 
 /// <summary>The base rate throughout.</summary>
@@ -51,6 +73,16 @@ public sealed record ExponentialSchedule(double Gamma, double EveryEpochs = 1, b
         double periods = epochProgress / EveryEpochs;
         return Math.Pow(Gamma, PerStep ? periods : Math.Floor(periods));
     }
+
+    internal override void Validate()
+    {
+        base.Validate();
+        CheckGamma(Gamma);
+        if (!(EveryEpochs > 0 && double.IsFinite(EveryEpochs)))
+        {
+            throw new ArgumentException($"The exponential schedule's EveryEpochs, its period, must be a finite number of epochs above 0, not {EveryEpochs}.", nameof(EveryEpochs));
+        }
+    }
 }
 
 /// <summary>The rate multiplied by <paramref name="Gamma"/> every <paramref name="StepEpochs"/> epochs.</summary>
@@ -60,6 +92,16 @@ public sealed record StepSchedule(int StepEpochs, double Gamma = 0.1) : Learning
 {
     /// <inheritdoc/>
     protected override double DecayFactor(double epochProgress, int totalEpochs) => Math.Pow(Gamma, Math.Floor(epochProgress / StepEpochs));
+
+    internal override void Validate()
+    {
+        base.Validate();
+        CheckGamma(Gamma);
+        if (StepEpochs < 1)
+        {
+            throw new ArgumentException($"The step schedule's StepEpochs must be at least 1, not {StepEpochs}.", nameof(StepEpochs));
+        }
+    }
 }
 
 /// <summary>Half a cosine from the base rate at the start down to <paramref name="MinimumFactor"/> times it at the end.</summary>
@@ -69,4 +111,13 @@ public sealed record CosineSchedule(double MinimumFactor = 0) : LearningRateSche
     /// <inheritdoc/>
     protected override double DecayFactor(double epochProgress, int totalEpochs) =>
         MinimumFactor + ((1 - MinimumFactor) * 0.5 * (1 + Math.Cos(Math.PI * Math.Min(1, epochProgress / totalEpochs))));
+
+    internal override void Validate()
+    {
+        base.Validate();
+        if (!(MinimumFactor >= 0 && MinimumFactor <= 1))
+        {
+            throw new ArgumentException($"The cosine schedule's MinimumFactor must be in [0, 1], not {MinimumFactor}.", nameof(MinimumFactor));
+        }
+    }
 }

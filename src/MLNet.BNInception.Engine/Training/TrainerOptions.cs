@@ -114,6 +114,13 @@ public sealed record TrainerOptions
     /// </summary>
     public string? InitialWeightsPath { get; init; }
 
+    /// <summary>
+    /// The data the caller prepared, kept in checkpoints beside these options (not in them: the JSON
+    /// of the options holds their public settings only) and handed back on resume. Null when the
+    /// caller describes none, as for tensors.
+    /// </summary>
+    internal TrainingData? Data { get; init; }
+
     /// <summary>The preset whose settings a <c>new TrainerOptions()</c> has.</summary>
     public const TrainingPreset DefaultPreset = TrainingPreset.BnX30;
 
@@ -144,12 +151,14 @@ public sealed record TrainerOptions
             throw new ArgumentException($"BatchSize must be at least 2: batch normalization needs batch statistics (got {BatchSize}).", nameof(BatchSize));
         }
 
+        // Each range is written as what a value must satisfy, so that NaN, for which every comparison is false, fails it.
         if (Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, not {Epochs}.", nameof(Epochs));
-        if (LearningRate <= 0) throw new ArgumentException($"LearningRate must be positive, not {LearningRate}.", nameof(LearningRate));
-        if (Momentum < 0 || WeightDecay < 0) throw new ArgumentException("Momentum and WeightDecay must not be negative.");
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentException($"LearningRate must be a finite number above 0, not {LearningRate}.", nameof(LearningRate));
+        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException($"Momentum must be in [0, 1), not {Momentum}.", nameof(Momentum));
+        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ArgumentException($"WeightDecay must be a finite number, 0 or more, not {WeightDecay}.", nameof(WeightDecay));
         if (Nesterov && Momentum <= 0) throw new ArgumentException("Nesterov needs Momentum > 0.", nameof(Nesterov));
-        if (LabelSmoothing is < 0 or >= 1) throw new ArgumentException($"LabelSmoothing must be in [0, 1), not {LabelSmoothing}.", nameof(LabelSmoothing));
-        if (ValidationFraction is < 0 or >= 1) throw new ArgumentException($"ValidationFraction must be in [0, 1), not {ValidationFraction}.", nameof(ValidationFraction));
+        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1)) throw new ArgumentException($"LabelSmoothing must be in [0, 1), not {LabelSmoothing}.", nameof(LabelSmoothing));
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentException($"ValidationFraction must be in [0, 1), not {ValidationFraction}.", nameof(ValidationFraction));
         if (StepsPerHostRead is < 1 or > MaxStepsPerHostRead)
         {
             throw new ArgumentException($"StepsPerHostRead must be between 1 and {MaxStepsPerHostRead} (or null for the device's default), not {StepsPerHostRead}.",
@@ -159,6 +168,7 @@ public sealed record TrainerOptions
         if (!Enum.IsDefined(Precision)) throw new ArgumentException($"Precision must be Float32 or BFloat16Mixed, not {Precision}.", nameof(Precision));
         ArgumentException.ThrowIfNullOrWhiteSpace(Device);
         ArgumentNullException.ThrowIfNull(Schedule);
+        Schedule.Validate();
         ArgumentNullException.ThrowIfNull(Augmentation);
         Augmentation.Validate();
         EarlyStopping?.Validate();

@@ -63,7 +63,9 @@ internal static class TrainingCheckpoint
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    private sealed record Meta(int FormatVersion, BnInceptionOptions Model, TrainerOptions Trainer, TrainingState State);
+    // Data: absent from the checkpoints of runs whose caller described no data, and of earlier versions.
+    private sealed record Meta(int FormatVersion, BnInceptionOptions Model, TrainerOptions Trainer, TrainingState State,
+        [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TrainingData? Data = null);
 
     public static void Save(string path, BnInceptionOptions model, TrainerOptions trainer, TrainingState state,
         IEnumerable<KeyValuePair<string, Tensor>> modelState, IReadOnlyList<Tensor?> momentumBuffers,
@@ -86,7 +88,7 @@ internal static class TrainingCheckpoint
         }
 
         entries.Add(new(RngKey, get_rng_state()));
-        byte[] description = JsonSerializer.SerializeToUtf8Bytes(new Meta(FormatVersion, model, trainer, state), Json);
+        byte[] description = JsonSerializer.SerializeToUtf8Bytes(new Meta(FormatVersion, model, trainer, state, trainer.Data), Json);
         TorchArchive.WriteFile(entries, path, new Dictionary<string, byte[]> { [DescriptionRecord] = description });
     }
 
@@ -152,39 +154,76 @@ internal static class TrainingCheckpoint
 
         try
         {
-            if (description is null)
-            {
-                throw new InvalidDataException(entries.Any(pair => pair.Key == Format2DescriptionKey)
-                    ? $"{path} is a checkpoint of an earlier version of MLNet.BNInception (format 2, which kept its description in the tensor " +
-                      $"'{Format2DescriptionKey}'); this version resumes format {FormatVersion} only. Start the training again without resuming from it " +
-                      "(delete it, or choose another checkpoint path); its weights can still start the new run (InitialWeightsPath, or --init-weights)."
-                    : $"{path} is not a BN-Inception training checkpoint: it has no record '{StorageTypes.ArchiveName}/{DescriptionRecord}'.");
-            }
-
-            Meta parsed = JsonSerializer.Deserialize<Meta>(description, Json)
-                ?? throw new InvalidDataException($"{path}: the checkpoint's description is empty.");
-            if (parsed.FormatVersion != FormatVersion)
+            if (description is null && entries.Any(pair => pair.Key == Format2DescriptionKey))
             {
                 throw new InvalidDataException(
-                    $"{path} is checkpoint format {parsed.FormatVersion}; this version resumes format {FormatVersion} only. Start the training again without resuming from it.");
+                    $"{path} is a checkpoint of an earlier version of MLNet.BNInception (format 2, which kept its description in the tensor " +
+                    $"'{Format2DescriptionKey}'); this version resumes format {FormatVersion} only. Start the training again without resuming from it " +
+                    "(delete it, or choose another checkpoint path); its weights can still start the new run (InitialWeightsPath, or --init-weights).");
             }
 
+            Meta parsed = Parse(path, description);
             if (entries.All(pair => pair.Key != RngKey))
             {
                 throw new InvalidDataException($"{path} has no '{RngKey}' entry: it is incomplete.");
             }
 
-            return new Loaded(path, entries, parsed.Model, parsed.Trainer, parsed.State);
+            return new Loaded(path, entries, parsed.Model, parsed.Trainer with { Data = parsed.Data }, parsed.State);
         }
-        catch (Exception error) when (error is JsonException or InvalidDataException)
+        catch (InvalidDataException)
         {
             foreach (KeyValuePair<string, Tensor> pair in entries)
             {
                 pair.Value.Dispose();
             }
 
-            throw error as InvalidDataException ?? new InvalidDataException($"{path}: the checkpoint's description is corrupt: {error.Message}", error);
+            throw;
         }
+    }
+
+    /// <summary>
+    /// What the checkpoint in <paramref name="path"/> is a run of, read without its tensors: for a
+    /// caller that checks a resume against its data before reading any of it.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint of this format; the message names it and says why.</exception>
+    public static (BnInceptionOptions Model, TrainerOptions Trainer, TrainingState State) ReadDescription(string path)
+    {
+        byte[]? description;
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        using (TorchArchive.Reader archive = TorchArchive.Reader.Open(file, path))
+        {
+            description = archive.ReadExtraRecord(DescriptionRecord);
+        }
+
+        Meta parsed = Parse(path, description);
+        return (parsed.Model, parsed.Trainer with { Data = parsed.Data }, parsed.State);
+    }
+
+    private static Meta Parse(string path, byte[]? description)
+    {
+        if (description is null)
+        {
+            throw new InvalidDataException(
+                $"{path} is not a BN-Inception training checkpoint: it has no record '{StorageTypes.ArchiveName}/{DescriptionRecord}'.");
+        }
+
+        Meta parsed;
+        try
+        {
+            parsed = JsonSerializer.Deserialize<Meta>(description, Json) ?? throw new InvalidDataException($"{path}: the checkpoint's description is empty.");
+        }
+        catch (JsonException error)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint's description is corrupt: {error.Message}", error);
+        }
+
+        if (parsed.FormatVersion != FormatVersion)
+        {
+            throw new InvalidDataException(
+                $"{path} is checkpoint format {parsed.FormatVersion}; this version resumes format {FormatVersion} only. Start the training again without resuming from it.");
+        }
+
+        return parsed;
     }
 
     private static KeyValuePair<string, Tensor> Prefixed(string prefix, KeyValuePair<string, Tensor> pair) => new(prefix + pair.Key, pair.Value);

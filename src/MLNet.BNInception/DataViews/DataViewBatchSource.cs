@@ -48,7 +48,7 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
     /// <param name="split">The rows to keep, by row id; null for all.</param>
     /// <param name="what">Names the data in messages ("training", "validation").</param>
     /// <param name="log">Where each pass reports how long the network waited for the pipeline; null for nowhere.</param>
-    /// <param name="cancellationToken">Stops the counting pass, when the view does not know its row count.</param>
+    /// <param name="cancellationToken">Stops the counting pass.</param>
     public DataViewBatchSource(IDataView data, string labelColumn, string featureColumn, ImageFeatureLayout layout, int classes,
         MLContext shuffler, int shufflePoolSize, RowSplit? split, string what, TrainingLog? log, CancellationToken cancellationToken)
     {
@@ -62,7 +62,7 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         _split = split;
         _what = what;
         _log = log;
-        Count = split is null && data.GetRowCount() is long known ? known : CountRows(cancellationToken);
+        Count = CountRowsCheckingLabels(cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -183,9 +183,14 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
                 Read(getFeatures, ref pixels, id, _featureColumn);
                 if (key == 0 || key > _classes)
                 {
-                    throw new InvalidDataException(
-                        $"Row {id.Low} of the {_what} data (0-based, in the source's order) has no label: {_labelColumn} is missing there " +
-                        "(a value the key mapping did not know, or empty).");
+                    throw NoLabel(id);
+                }
+
+                // ML.NET does not check a vector against its declared size: a short one would leave part of the slot as it was.
+                if (pixels.Length != _layout.Size)
+                {
+                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                        $"Row {id.Low} of the {_what} data (0-based, in the source's order) has {pixels.Length} values in {_featureColumn}, not the {_layout.Size} of its type: each row must hold one whole image."));
                 }
 
                 pixels.CopyTo(destination);
@@ -282,21 +287,42 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         return -1;
     }
 
-    private long CountRows(CancellationToken cancellationToken)
+    // One pass over the label column alone (no image is decoded for it, unless a filter before it
+    // must decode them to know which rows exist): the rows are counted, and a row without a label is
+    // refused here, before the first step, not when a pass reaches it, which for validation rows is
+    // after a whole epoch of training.
+    private long CountRowsCheckingLabels(CancellationToken cancellationToken)
     {
         long count = 0;
-        using DataViewRowCursor cursor = _data.GetRowCursor([]);
+        using DataViewRowCursor cursor = _data.GetRowCursor([_data.Schema[_labelColumn]]);
         ValueGetter<DataViewRowId> getId = cursor.GetIdGetter();
+        ValueGetter<uint> getLabel = cursor.GetGetter<uint>(_data.Schema[_labelColumn]);
         DataViewRowId id = default;
+        uint key = 0;
         while (cursor.MoveNext())
         {
             cancellationToken.ThrowIfCancellationRequested();
             getId(ref id);
-            count += _split is null || _split.Keeps(id) ? 1 : 0;
+            if (_split is not null && !_split.Keeps(id))
+            {
+                continue;
+            }
+
+            Read(getLabel, ref key, id, _labelColumn);
+            if (key == 0 || key > _classes)
+            {
+                throw NoLabel(id);
+            }
+
+            count++;
         }
 
         return count;
     }
+
+    private InvalidDataException NoLabel(DataViewRowId id) => new(
+        $"Row {id.Low} of the {_what} data (0-based, in the source's order) has no label: {_labelColumn} is missing there " +
+        "(a value the key mapping did not know, or empty).");
 
     /// <summary>One batch as the reader thread builds it: pixels, class indices and row numbers in managed arrays.</summary>
     private sealed class RawBatch(int capacity, int imageSize)

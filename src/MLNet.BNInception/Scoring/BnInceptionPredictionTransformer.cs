@@ -25,6 +25,13 @@ namespace MLNet.BNInception.Scoring;
 public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
 {
     private readonly BnInceptionScorer _scorer;
+
+    // Scoring calls in progress and the disposal: a model disposed while threads score with it (a
+    // prediction engine made with the default OwnsTransformer, disposed beside others that share the
+    // model) frees its network only when the last call in progress has left it. Freed under a call,
+    // libtorch read freed tensors: "Tensor invalid" errors, and a crash.
+    private readonly Lock _gate = new();
+    private int _callsInProgress;
     private bool _disposed;
 
     internal BnInceptionPredictionTransformer(TrainingResult result, DataViewSchema.Column featureColumn, ImageFeatureLayout layout, LabelKey label,
@@ -160,11 +167,44 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     /// <summary>Frees the network.</summary>
     public void Dispose()
     {
-        if (!_disposed)
+        lock (_gate)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
             _disposed = true;
-            _scorer.Dispose();
-            Model.Dispose();
+            if (_callsInProgress > 0)
+            {
+                return;  // the last call to leave frees the network
+            }
+        }
+
+        FreeNetwork();
+    }
+
+    private void FreeNetwork()
+    {
+        _scorer.Dispose();
+        Model.Dispose();
+    }
+
+    /// <summary>
+    /// Throws when <paramref name="length"/>, the values a row's features vector holds, is not the
+    /// model's image size: ML.NET does not check a vector against its declared size (an array given to
+    /// LoadFromEnumerable, a custom data view), and a short row would be scored with the rest of an
+    /// earlier row's pixels.
+    /// </summary>
+    /// <param name="length">The values the row's vector holds.</param>
+    /// <param name="row">The row's position in the scored view, 0-based.</param>
+    internal void CheckFeatureLength(int length, long row)
+    {
+        if (length != Layout.Size)
+        {
+            throw new InvalidDataException(
+                $"Row {row} (0-based) has {length} values in {FeatureColumnName}, not the {Layout.Size} of its type ({Layout.Channels}×{Layout.Side}×{Layout.Side}): " +
+                "each row must hold one whole image.");
         }
     }
 
@@ -187,7 +227,33 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     /// </summary>
     internal void Probabilities(float[] pixels, int count, float[] probabilities)
     {
-        ThrowIfDisposed();
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            _callsInProgress++;
+        }
+
+        try
+        {
+            Score(pixels, count, probabilities);
+        }
+        finally
+        {
+            bool free;
+            lock (_gate)
+            {
+                free = --_callsInProgress == 0 && _disposed;
+            }
+
+            if (free)
+            {
+                FreeNetwork();
+            }
+        }
+    }
+
+    private void Score(float[] pixels, int count, float[] probabilities)
+    {
         using DisposeScope scope = NewDisposeScope();
         int size = Layout.Size;
         Tensor images = tensor(count * size == pixels.Length ? pixels : pixels[..(count * size)], [count, Layout.Channels, Layout.Side, Layout.Side]);

@@ -140,6 +140,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
         {
             _getId(ref _ids[rows]);
             _getFeatures!(ref _featureValues);
+            _model.CheckFeatureLength(_featureValues.Length, _input.Position);
             _featureValues.CopyTo(_pixels.AsSpan(rows * size, size));
             foreach (ColumnBuffer buffer in _buffers.Values)
             {

@@ -81,6 +81,7 @@ internal sealed class ScoringRowMapper(DataViewSchema inputSchema, BnInceptionPr
 
                 // No row's scores until the network has answered: if it throws, the next call tries again.
                 _scoredPosition = null;
+                model.CheckFeatureLength(_features.Length, input.Position);
                 _features.CopyTo(_pixels);
                 model.Probabilities(_pixels, 1, _probabilities);
                 _scoredPosition = input.Position;

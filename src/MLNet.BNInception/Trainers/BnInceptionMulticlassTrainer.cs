@@ -88,6 +88,10 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
     /// <exception cref="ArgumentException">CurvesPath cannot take training curves (not a .png, no such folder, or it would replace files that are not earlier curves); nothing was read.</exception>
     /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
+    /// <exception cref="CheckpointMismatchException">
+    /// With <c>ResumeFromCheckpoint</c>, the checkpoint is a run on other data: other classes, the same classes numbered
+    /// otherwise (labels are keyed in the order they first appear), another image size, or another validation split; nothing was read.
+    /// </exception>
     /// <exception cref="Images.InvalidImageException">
     /// A row's image cannot be loaded (<c>LoadImagesSafely</c> with <see cref="Images.InvalidImagePolicy.Fail"/>); the message
     /// names the row, column and path, and what ML.NET's cursors threw is its inner exception.
@@ -126,7 +130,20 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
         }
 
         BnInceptionOptions architecture = o.Architecture with { NumClasses = label.Count, InputSize = o.NetworkInputSize, InputChannels = layout.Channels };
-        var trainer = new BnInceptionTrainer(architecture, training with { ValidationFraction = 0 });
+        var data = new TrainingData(label.ClassNames, validationData is not null ? "validation data of its own"
+            : split ? string.Create(CultureInfo.InvariantCulture, $"a ValidationFraction of {training.ValidationFraction:R} of the training rows held out with Seed {training.Seed}")
+            : "no validation data");
+        bool resuming = o.ResumeFromCheckpoint && training.CheckpointPath is not null && File.Exists(training.CheckpointPath);
+        TrainerOptions? saved = null;
+        bool finished = false;
+        if (resuming)
+        {
+            // Before the counting passes: a checkpoint of other classes, or of another split, is refused before any row is read.
+            (BnInceptionOptions savedModel, saved, TrainingState state) = TrainingCheckpoint.ReadDescription(training.CheckpointPath!);
+            BnInceptionTrainer.CheckResumes(training.CheckpointPath!, savedModel, saved, architecture, data);
+            finished = state.Epoch >= saved.Epochs;
+        }
+
         var ml = new MLContext(seed: unchecked((int)training.Seed));
         int poolSize = o.ShufflePoolSize ?? (int)Math.Clamp((1L << 30) / (4L * layout.Size), 1_000, 100_000);
         using var log = new TrainingLog(o.MLContext, "Training");
@@ -147,6 +164,14 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
                 nameof(trainData));
         }
 
+        // The rows, counted now, are part of what a resume must match: another list of the same classes would train on.
+        data = data with { TrainingRows = train.Count };
+        if (saved is not null)
+        {
+            BnInceptionTrainer.CheckResumes(training.CheckpointPath!, architecture, saved, architecture, data);
+        }
+
+        var trainer = new BnInceptionTrainer(architecture, training with { ValidationFraction = 0, Data = data });
         if (validation is { Count: 0 })
         {
             throw new ArgumentException(split
@@ -161,7 +186,8 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
         string validated = validation is null ? "" : string.Create(CultureInfo.InvariantCulture, $", {validation.Count} validation rows");
         log.Info(string.Create(CultureInfo.InvariantCulture,
             $"BN-Inception: {train.Count} training rows{validated}, {label.Count} classes, {layout.Channels}x{layout.Side}x{layout.Side} images{resized}; " +
-            $"{training.Epochs} epochs of batches of {training.BatchSize}, learning rate {training.LearningRate}, {(training.Precision == TrainingPrecision.BFloat16Mixed ? "mixed bfloat16" : "float32")}; " +
+            $"{(saved ?? training).Epochs} epochs of batches of {(saved ?? training).BatchSize}, learning rate {(saved ?? training).LearningRate}{(saved is null ? "" : " (the checkpoint's)")}, " +
+            $"{(training.Precision == TrainingPrecision.BFloat16Mixed ? "mixed bfloat16" : "float32")}; " +
             $"{train.ShuffleDescription}."));
 
         void OnStep(TrainingProgress progress)
@@ -186,10 +212,16 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
         }
 
         TrainingResult result;
-        if (o.ResumeFromCheckpoint && training.CheckpointPath is not null && File.Exists(training.CheckpointPath))
+        if (resuming)
         {
             log.Info($"resuming the run saved in {training.CheckpointPath}");
-            result = BnInceptionTrainer.Resume(training.CheckpointPath, train, validation, OnStep, OnEpoch, o.CancellationToken, expectedModel: architecture,
+            if (finished)
+            {
+                // A resume continues the run as it was started, its epochs included: one that ended trains nothing more.
+                log.Warning($"the run saved in {training.CheckpointPath} had finished its {saved!.Epochs} epoch{(saved.Epochs == 1 ? "" : "s")}: nothing more is trained, and the model is that run's; " +
+                    "to train further, start a new run from its weights (Training.InitialWeightsPath)");
+            }
+            result = BnInceptionTrainer.Resume(training.CheckpointPath!, train, validation, OnStep, OnEpoch, o.CancellationToken, expectedModel: architecture,
                 precision: training.Precision, device: training.Device);
         }
         else
