@@ -24,7 +24,7 @@ public class ArgumentTests
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
         OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, CommaListNamedTsv, TrainSemicolons, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, TrainBadInputSize, TrainSizeBelowInputSize,
-        TrainHeaderOnly, TrainNaNLearningRate, TrainNaNBatchNormMomentum, TrainNegativeGamma, TrainFractionalStepDecay,
+        TrainHeaderOnly, TrainEarlyStoppingWithoutValidation, TrainShufflePoolOfOne, TrainNaNLearningRate, TrainNaNBatchNormMomentum, TrainNegativeGamma, TrainFractionalStepDecay,
         TrainBadPrecision, TrainOnAMissingGpu, TrainBadDevice, ScoreOnAMissingGpu, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
     }
 
@@ -49,6 +49,8 @@ public class ArgumentTests
     [TestCase(Case.TrainNoLabelColumn, 3, "has no column 'Category'")]
     [TestCase(Case.TrainHeaderOnly, 3, "header.csv' has a header and no rows: there is nothing to train on")]
     [TestCase(Case.TrainZeroEpochs, 2, "the training settings are not valid: Epochs must be at least 1, not 0.")]
+    [TestCase(Case.TrainEarlyStoppingWithoutValidation, 2, "--early-stopping-patience stops on the validation metrics: give --valid or --valid-fraction")]
+    [TestCase(Case.TrainShufflePoolOfOne, 2, "--shuffle-pool 1: the pool must hold at least 2 rows to shuffle them")]
     [TestCase(Case.TrainNaNLearningRate, 2, "the training settings are not valid: LearningRate must be a finite number above 0, not NaN.")]
     [TestCase(Case.TrainNaNBatchNormMomentum, 2, "the training settings are not valid: BatchNormEpsilon must be a finite number above 0 and BatchNormMomentum in (0, 1], not 1E-05 and NaN.")]
     [TestCase(Case.TrainNegativeGamma, 2, "the training settings are not valid: The schedule's Gamma, its factor per period, must be a finite number above 0, not -1.")]
@@ -129,6 +131,8 @@ public class ArgumentTests
             Case.TrainHeaderOnly => ["train", "--train", work.File("header.csv"), "--out", work.File("m.zip")],
             Case.TrainZeroEpochs => ["train", "--train", data.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
             Case.TrainBadSize => ["train", "--train", data.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
+            Case.TrainEarlyStoppingWithoutValidation => ["train", "--train", data.TrainCsv, "--early-stopping-patience", "2", "--out", work.File("m.zip")],
+            Case.TrainShufflePoolOfOne => ["train", "--train", data.TrainCsv, "--shuffle-pool", "1", "--out", work.File("m.zip")],
             Case.TrainNaNLearningRate => ["train", "--train", data.TrainCsv, "--lr", "NaN", "--out", work.File("m.zip")],
             Case.TrainNaNBatchNormMomentum => ["train", "--train", data.TrainCsv, "--bn-momentum", "NaN", "--out", work.File("m.zip")],
             Case.TrainNegativeGamma => ["train", "--train", data.TrainCsv, "--gamma", "-1", "--out", work.File("m.zip")],
@@ -157,6 +161,32 @@ public class ArgumentTests
         Assert.That(lines[0], Has.Length.LessThan(1000), "what the message quotes from a file is cut short");
         Assert.That(File.Exists(output) || File.Exists(work.File("m.zip")) || File.Exists(work.File("exists.png")), Is.False, "nothing written");
         Assert.That(File.ReadAllText(work.File("exists.csv")), Is.EqualTo("ImagePath\n"), "an existing output is left alone");
+    }
+
+    [Test]
+    public void AValidationLabelTheTrainingListLacksStopsTheRunBeforeItTrains()
+    {
+        using var work = new TemporaryDirectory();
+        FashionMnistFiles.Files data = _data!;
+        string valid = UnknownLabelList(work, data);
+        ExternalProcess.Result run = InProcess(["train", "--train", data.TrainCsv, "--valid", valid, "--image-folder", data.ImageFolder,
+            "--size", "64", "--channels", "gray", "--batch", "8", "--out", work.File("m.zip")]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(3), run.Error);
+        Assert.That(run.Error, Does.Contain("bninception: Row 1 of the validation data (0-based, in the source's order) has no label: Label is missing there")
+            .And.Contain($"(--train '{data.TrainCsv}', --valid '{valid}')"));
+        Assert.That(run.Error, Does.Not.Contain("epoch 1/"), "refused before the first epoch, not after it");
+        Assert.That(File.Exists(work.File("m.zip")) || File.Exists(work.File("m.zip.ckpt")), Is.False, "nothing written");
+    }
+
+    // Three training rows as a validation list, the second's class renamed to one the training list
+    // does not have: no key, so no label.
+    private static string UnknownLabelList(TemporaryDirectory work, FashionMnistFiles.Files data)
+    {
+        string[] lines = File.ReadAllLines(data.TrainCsv);
+        string path = work.File("valid-wolf.csv");
+        File.WriteAllLines(path, [lines[0], lines[1], lines[2][..(lines[2].LastIndexOf(',') + 1)] + "Wolf", lines[3]]);
+        return path;
     }
 
     private static ExternalProcess.Result InProcess(string[] arguments)

@@ -94,11 +94,15 @@ public class TrainingCheckpointTests
         Assert.That(refusal, Does.StartWith(format2).And.Contain("earlier version").And.Contain("format 2")
             .And.Contain("Start the training again without resuming from it"));
         Assert.That(TrainingCheckpoint.HoldsATrainingRun(PyTorchStateDict.Load(format2)), Is.True, "its weights can still start a run");
+        Assert.That(Assert.Throws<InvalidDataException>(() => TrainingCheckpoint.ReadDescription(format2))!.Message, Is.EqualTo(refusal),
+            "the tool and the ML.NET trainer read the description alone first: the same refusal");
 
         // A state dict that never was a checkpoint is told apart from one of the earlier format.
         string weightsOnly = folder.File("weights.pt");
         PyTorchStateDict.Save(weights, weightsOnly);
         Assert.That(Assert.Throws<InvalidDataException>(() => TrainingCheckpoint.Load(weightsOnly).Dispose())!.Message,
+            Is.EqualTo($"{weightsOnly} is not a BN-Inception training checkpoint: it has no record 'archive/bninception-checkpoint.json'."));
+        Assert.That(Assert.Throws<InvalidDataException>(() => TrainingCheckpoint.ReadDescription(weightsOnly))!.Message,
             Is.EqualTo($"{weightsOnly} is not a BN-Inception training checkpoint: it has no record 'archive/bninception-checkpoint.json'."));
     }
 

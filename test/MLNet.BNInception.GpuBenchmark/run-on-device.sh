@@ -113,7 +113,11 @@ fi
   echo "TorchSharp's libtorch: $torch_lib"
   # Our native library was built against libtorch 2.10: a library it needs that is not there, or a
   # symbol this libtorch lacks (found at the first call otherwise, as a crash mid-run), shows here.
-  LD_LIBRARY_PATH=$torch_lib ldd "$work/app/libLibTorchSharp.so" | grep -i 'not found' || echo "libLibTorchSharp.so: every library it needs found"
+  if needed=$(LD_LIBRARY_PATH=$torch_lib ldd "$work/app/libLibTorchSharp.so" 2>&1); then
+    grep -i 'not found' <<<"$needed" || echo "libLibTorchSharp.so: every library it needs found"
+  else
+    echo "ldd could not read libLibTorchSharp.so: $needed"
+  fi
   LD_BIND_NOW=1 LD_LIBRARY_PATH=$torch_lib $python -c 'import ctypes, sys; ctypes.CDLL(sys.argv[1]); print("libLibTorchSharp.so: every symbol bound")' \
     "$work/app/libLibTorchSharp.so" 2>&1 | tail -3
   dotnet --list-runtimes
@@ -135,7 +139,7 @@ measure() {
   if ((now + estimate > budget)); then
     echo "[${now} s] skipped, about ${estimate} s would pass the budget of ${budget} s: $label"
     $python -c 'import json, sys; print(json.dumps({"label": sys.argv[1], "side": sys.argv[2], "skipped": "budget", "result": {}}))' "$label" "$side" >>"$results"
-    return 0
+    return 125  # not run: a caller that needs the result must not read this as success
   fi
   limit=$((budget - now))
   ((limit > 3 * estimate + 60)) && limit=$((3 * estimate + 60))
@@ -186,13 +190,14 @@ case $code in
   4) echo "run-on-device: WARNING: the sanity check found the device and the CPU disagreeing beyond 1e-3 (its line above); the measurements go on, to be read with that." ;;
   *)
     case $code in
+      125) why="it was skipped: too little of the budget was left" ;;
       124 | 137) why="it ran past its time" ;;
       127) why="a library or symbol was not found (environment.txt's ldd and binding lines)" ;;
-      134 | 139) why="it crashed (a native abort or segmentation fault)" ;;
+      134 | 139) why="it crashed (an abort, from native code or an unhandled .NET exception, or a segmentation fault)" ;;
       *) why="its line above says why" ;;
     esac
     echo "run-on-device: the sanity check did not finish (exit code $code: $why); probing whether TorchSharp computes on $device at all"
-    measure ours "probe: the scorer on $device" 20 --mode score --batch $b16 --warmup 1 --iterations 1 --steps-per-run 1 --data device ||
+    measure probe "probe: the scorer on $device" 20 --mode score --batch $b16 --warmup 1 --iterations 1 --steps-per-run 1 --data device ||
       fail "TorchSharp cannot compute on $device (the check's exit code $code: $why; is LD_LIBRARY_PATH=$torch_lib PyTorch's lib/?). Nothing was timed."
     echo "run-on-device: WARNING: TorchSharp scores on $device, but the sanity check did not finish; the measurements go on."
     ;;

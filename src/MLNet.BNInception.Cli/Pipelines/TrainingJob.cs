@@ -95,6 +95,13 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             throw CommandLineException.UnreadableInput($"'{settings.TrainPath}' has a header and no rows: there is nothing to train on");
         }
 
+        // Replaced as asked, now that every check has passed: were this run stopped before its first
+        // checkpoint, the earlier run's would otherwise stay, and the advice to resume would lead to it.
+        if (!settings.Resume && settings.Overwrite && File.Exists(settings.Training.CheckpointPath))
+        {
+            File.Delete(settings.Training.CheckpointPath);
+        }
+
         return ProgressDisplay.RunAsync(context, "training", sink => Task.FromResult(Fit(ml, train, valid, imageFolder, trainRows, resumed, sink))).GetAwaiter().GetResult();
     }
 
@@ -240,6 +247,12 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         {
             throw CommandLineException.BadArguments($"--resume: {BnInceptionCommandLine.OneLine(e.Message)}");
         }
+        catch (InvalidDataException e) when (InvalidImageException.FindIn(e) is null)
+        {
+            // A row without a label or with non-finite pixels (the engine names it), or a checkpoint that cannot be resumed.
+            string files = settings.ValidPath is null ? $"--train '{settings.TrainPath}'" : $"--train '{settings.TrainPath}', --valid '{settings.ValidPath}'";
+            throw CommandLineException.UnreadableInput($"{BnInceptionCommandLine.OneLine(e.Message)} ({files})", e);
+        }
         catch (BatchSizeMismatchException e)
         {
             throw CommandLineException.BadArguments(e.Images % e.BatchSize == 1
@@ -309,6 +322,17 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         if (sizeProblem is not null)
         {
             throw CommandLineException.BadArguments(sizeProblem.TrimEnd('.'));
+        }
+
+        if (settings.ShufflePoolSize < 2)
+        {
+            throw CommandLineException.BadArguments($"--shuffle-pool {settings.ShufflePoolSize}: the pool must hold at least 2 rows to shuffle them");
+        }
+
+        // The engine says so too, but only once the images are prepared: under skip, after a pass that decodes every one.
+        if (settings.Training.EarlyStopping is not null && settings.ValidPath is null && settings.Training.ValidationFraction == 0)
+        {
+            throw CommandLineException.BadArguments("--early-stopping-patience stops on the validation metrics: give --valid or --valid-fraction");
         }
 
         int channels = settings.Grayscale ? 1 : 3;

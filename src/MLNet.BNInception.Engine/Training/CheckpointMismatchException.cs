@@ -1,7 +1,7 @@
 namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
-/// A resume was refused before any data was read: the checkpoint is a run of another network (other
+/// A resume was refused before any training: the checkpoint is a run of another network (other
 /// classes, another input) or, where the caller described its data, of other data (classes named or
 /// numbered otherwise, another validation split, another number of rows). An <see cref="ArgumentException"/>:
 /// the checkpoint and the data given do not belong together, where an <see cref="InvalidDataException"/>

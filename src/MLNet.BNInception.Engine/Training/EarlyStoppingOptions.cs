@@ -26,7 +26,7 @@ public sealed record EarlyStoppingOptions
     {
         if (Patience < 1 || !(MinDelta >= 0 && double.IsFinite(MinDelta)))
         {
-            throw new ArgumentException("EarlyStopping needs Patience >= 1 and MinDelta >= 0.");
+            throw new ArgumentException($"EarlyStopping needs Patience >= 1 and a finite MinDelta >= 0, not {Patience} and {MinDelta}.");
         }
     }
 

@@ -195,6 +195,13 @@ internal static class TrainingCheckpoint
             description = archive.ReadExtraRecord(DescriptionRecord);
         }
 
+        if (description is null)
+        {
+            // Not a checkpoint of this format: Load says which it is (an earlier format names its
+            // tensor), at the cost of reading the tensors on this path only.
+            Load(path).Dispose();
+        }
+
         Meta parsed = Parse(path, description);
         return (parsed.Model, parsed.Trainer with { Data = parsed.Data }, parsed.State);
     }
@@ -221,6 +228,11 @@ internal static class TrainingCheckpoint
         {
             throw new InvalidDataException(
                 $"{path} is checkpoint format {parsed.FormatVersion}; this version resumes format {FormatVersion} only. Start the training again without resuming from it.");
+        }
+
+        if (parsed.Model is null || parsed.Trainer is null || parsed.State is null)
+        {
+            throw new InvalidDataException($"{path}: the checkpoint's description lacks its model, trainer or state: it is corrupt.");
         }
 
         return parsed;

@@ -77,6 +77,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
     /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
+    /// <exception cref="CheckpointMismatchException">With <c>ResumeFromCheckpoint</c>, the checkpoint is a run on other data (see the two-argument Fit).</exception>
     /// <exception cref="Images.InvalidImageException">
     /// A row's image cannot be loaded (<c>LoadImagesSafely</c> with <see cref="Images.InvalidImagePolicy.Fail"/>); the message
     /// names the row, column and path, and what ML.NET's cursors threw is its inner exception.
@@ -90,7 +91,8 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
     /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
     /// <exception cref="CheckpointMismatchException">
     /// With <c>ResumeFromCheckpoint</c>, the checkpoint is a run on other data: other classes, the same classes numbered
-    /// otherwise (labels are keyed in the order they first appear), another image size, or another validation split; nothing was read.
+    /// otherwise (labels are keyed in the order they first appear), another image size or another validation split, refused before
+    /// any row is read; or another number of training rows, refused after the pass that counts them, before any training.
     /// </exception>
     /// <exception cref="Images.InvalidImageException">
     /// A row's image cannot be loaded (<c>LoadImagesSafely</c> with <see cref="Images.InvalidImagePolicy.Fail"/>); the message
@@ -219,7 +221,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
             {
                 // A resume continues the run as it was started, its epochs included: one that ended trains nothing more.
                 log.Warning($"the run saved in {training.CheckpointPath} had finished its {saved!.Epochs} epoch{(saved.Epochs == 1 ? "" : "s")}: nothing more is trained, and the model is that run's; " +
-                    "to train further, start a new run from its weights (Training.InitialWeightsPath)");
+                    "to train further, start a new run from its weights (Training.InitialWeightsPath; the tool's --init-weights)");
             }
             result = BnInceptionTrainer.Resume(training.CheckpointPath!, train, validation, OnStep, OnEpoch, o.CancellationToken, expectedModel: architecture,
                 precision: training.Precision, device: training.Device);
