@@ -34,7 +34,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
     public TrainingReport Run()
     {
         CheckSettings();
-        CommandFiles.Check(Inputs(), Outputs());
+        CommandFiles.Check(settings.Inputs(), settings.Outputs());
         char separator = OptionValues.SeparatorFor(settings.TrainPath, settings.Separator);
         IReadOnlyList<string> trainHeader = CsvHeader.Read(settings.TrainPath, separator);
         TextLoader.Column[] trainColumns = Columns(trainHeader, settings.TrainPath, separator);
@@ -348,39 +348,6 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             string reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
             throw CommandLineException.BadArguments($"the training settings are not valid: {reason}");
         }
-    }
-
-    private List<CommandFile> Inputs()
-    {
-        var inputs = new List<CommandFile> { new("--train", settings.TrainPath) };
-        if (settings.ValidPath is not null)
-        {
-            inputs.Add(new("--valid", settings.ValidPath));
-        }
-
-        if (settings.Training.InitialWeightsPath is not null)
-        {
-            inputs.Add(new("--init-weights", settings.Training.InitialWeightsPath));
-        }
-
-        return inputs;
-    }
-
-    // The checkpoint is read as well with --resume, but it is the run's own file: it may be replaced.
-    private List<CommandFile> Outputs()
-    {
-        var outputs = new List<CommandFile>
-        {
-            new("--out", settings.OutputPath),
-            new("--checkpoint", settings.Training.CheckpointPath!),
-        };
-        if (settings.CurvesPath is not null)
-        {
-            outputs.Add(new("--curves", settings.CurvesPath));
-            outputs.Add(new("--curves", TrainingCurves.CsvPathFor(settings.CurvesPath), "its CSV"));
-        }
-
-        return outputs;
     }
 
     private TextLoader.Column[] Columns(IReadOnlyList<string> header, string path, char separator)

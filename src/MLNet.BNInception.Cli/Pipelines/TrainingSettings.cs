@@ -1,5 +1,7 @@
+using MLNet.BNInception.Cli.CommandLine;
 using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.Trainers;
 
 namespace MLNet.BNInception.Cli.Pipelines;
 
@@ -55,4 +57,38 @@ internal sealed record TrainingSettings
     public required TrainerOptions Training { get; init; }
 
     public BnInceptionOptions Architecture { get; init; } = new();
+
+    /// <summary>The files the run reads, as the command's file checks name them.</summary>
+    public List<CommandFile> Inputs()
+    {
+        var inputs = new List<CommandFile> { new("--train", TrainPath) };
+        if (ValidPath is not null)
+        {
+            inputs.Add(new("--valid", ValidPath));
+        }
+
+        if (Training.InitialWeightsPath is not null)
+        {
+            inputs.Add(new("--init-weights", Training.InitialWeightsPath));
+        }
+
+        return inputs;
+    }
+
+    /// <summary>The files the run writes. The checkpoint is read as well with --resume, but it is the run's own file: it may be replaced.</summary>
+    public List<CommandFile> Outputs()
+    {
+        var outputs = new List<CommandFile>
+        {
+            new("--out", OutputPath),
+            new("--checkpoint", Training.CheckpointPath!),
+        };
+        if (CurvesPath is not null)
+        {
+            outputs.Add(new("--curves", CurvesPath));
+            outputs.Add(new("--curves", TrainingCurves.CsvPathFor(CurvesPath), "its CSV"));
+        }
+
+        return outputs;
+    }
 }
