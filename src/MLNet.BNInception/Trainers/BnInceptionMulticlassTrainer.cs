@@ -170,6 +170,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
         data = data with { TrainingRows = train.Count };
         if (saved is not null)
         {
+            // The network matched the checkpoint's above; the data is checked again, with its rows.
             BnInceptionTrainer.CheckResumes(training.CheckpointPath!, architecture, saved, architecture, data);
         }
 
@@ -223,6 +224,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
                 log.Warning($"the run saved in {training.CheckpointPath} had finished its {saved!.Epochs} epoch{(saved.Epochs == 1 ? "" : "s")}: nothing more is trained, and the model is that run's; " +
                     "to train further, start a new run from its weights (Training.InitialWeightsPath; the tool's --init-weights)");
             }
+
             result = BnInceptionTrainer.Resume(training.CheckpointPath!, train, validation, OnStep, OnEpoch, o.CancellationToken, expectedModel: architecture,
                 precision: training.Precision, device: training.Device);
         }
