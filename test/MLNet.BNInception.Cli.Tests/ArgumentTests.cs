@@ -24,7 +24,7 @@ public class ArgumentTests
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
         OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, CommaListNamedTsv, TrainSemicolons, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, TrainBadInputSize, TrainSizeBelowInputSize,
-        TrainHeaderOnly, TrainEarlyStoppingWithoutValidation, TrainShufflePoolOfOne, TrainNaNLearningRate, TrainNaNBatchNormMomentum, TrainNegativeGamma, TrainFractionalStepDecay,
+        TrainHeaderOnly, TrainUnclosedQuote, ValidUnclosedQuote, TrainEarlyStoppingWithoutValidation, TrainShufflePoolOfOne, TrainNaNLearningRate, TrainNaNBatchNormMomentum, TrainNegativeGamma, TrainFractionalStepDecay,
         TrainBadPrecision, TrainOnAMissingGpu, TrainBadDevice, ScoreOnAMissingGpu, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
     }
 
@@ -49,6 +49,8 @@ public class ArgumentTests
     [TestCase(Case.TrainNoLabelColumn, 3, "has no column 'Category'")]
     [TestCase(Case.TrainHeaderOnly, 3, "header.csv' has a header and no rows: there is nothing to train on")]
     [TestCase(Case.TrainZeroEpochs, 2, "the training settings are not valid: Epochs must be at least 1, not 0.")]
+    [TestCase(Case.TrainUnclosedQuote, 3, "quote.csv': a quoted field that is never closed starts on line 3: the rest of the file would be read as one field")]
+    [TestCase(Case.ValidUnclosedQuote, 3, "quote.csv': a quoted field that is never closed starts on line 3: the rest of the file would be read as one field")]
     [TestCase(Case.TrainEarlyStoppingWithoutValidation, 2, "--early-stopping-patience stops on the validation metrics: give --valid or --valid-fraction")]
     [TestCase(Case.TrainShufflePoolOfOne, 2, "--shuffle-pool 1: the pool must hold at least 2 rows to shuffle them")]
     [TestCase(Case.TrainNaNLearningRate, 2, "the training settings are not valid: LearningRate must be a finite number above 0, not NaN.")]
@@ -98,6 +100,7 @@ public class ArgumentTests
         File.WriteAllBytes(work.File("program.csv"), BinaryFirstLine());
         Directory.CreateDirectory(work.File("images"));
         File.WriteAllText(work.File("header.csv"), "ImagePath,Label\n");
+        File.WriteAllText(work.File("quote.csv"), "ImagePath,Label\na.png,x\n\"b.png,y\nc.png,z\n");
         string[] score = ["score", "--model", model, "--input", input, "--output", output];
         string[] arguments = mistake switch
         {
@@ -131,6 +134,8 @@ public class ArgumentTests
             Case.TrainHeaderOnly => ["train", "--train", work.File("header.csv"), "--out", work.File("m.zip")],
             Case.TrainZeroEpochs => ["train", "--train", data.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
             Case.TrainBadSize => ["train", "--train", data.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
+            Case.TrainUnclosedQuote => ["train", "--train", work.File("quote.csv"), "--out", work.File("m.zip")],
+            Case.ValidUnclosedQuote => ["train", "--train", data.TrainCsv, "--valid", work.File("quote.csv"), "--out", work.File("m.zip")],
             Case.TrainEarlyStoppingWithoutValidation => ["train", "--train", data.TrainCsv, "--early-stopping-patience", "2", "--out", work.File("m.zip")],
             Case.TrainShufflePoolOfOne => ["train", "--train", data.TrainCsv, "--shuffle-pool", "1", "--out", work.File("m.zip")],
             Case.TrainNaNLearningRate => ["train", "--train", data.TrainCsv, "--lr", "NaN", "--out", work.File("m.zip")],

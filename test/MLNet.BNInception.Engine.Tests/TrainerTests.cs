@@ -236,12 +236,13 @@ public partial class TrainerTests : SingleThreadedFixture
     [Test]
     public void EarlyStoppingStopsAfterThePatienceAndKeepsTheBestWeights()
     {
+        using var folder = new TemporaryDirectory();
         (Tensor images, Tensor labels) = Data(16);
         using (images)
         using (labels)
         {
             // A required improvement no run can make: the first epoch is the best, then patience runs out.
-            TrainerOptions options = Options() with
+            TrainerOptions options = Options(folder.File("run.ckpt")) with
             {
                 Epochs = 6,
                 EarlyStopping = new EarlyStoppingOptions { Patience = 2, MinDelta = 100 },
@@ -250,6 +251,13 @@ public partial class TrainerTests : SingleThreadedFixture
             Assert.That(result.StopReason, Is.EqualTo(StopReason.EarlyStopped));
             Assert.That(result.History, Has.Count.EqualTo(3));
             Assert.That(result.BestEpoch, Is.EqualTo(1));
+
+            // Resumed from the checkpoint of its stop, the run stays stopped: no epoch more, the same model.
+            using TrainingResult resumed = BnInceptionTrainer.Resume(folder.File("run.ckpt"), images, labels);
+            Assert.That(resumed.StopReason, Is.EqualTo(StopReason.EarlyStopped));
+            Assert.That(resumed.History, Is.EqualTo(result.History));
+            Assert.That(resumed.BestEpoch, Is.EqualTo(1));
+            TestModels.AssertSameBytes(Weights(resumed.Model), Weights(result.Model), "the weights");
         }
     }
 

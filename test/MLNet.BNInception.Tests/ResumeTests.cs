@@ -123,6 +123,6 @@ public class ResumeTests : SingleThreadedFixture
         {
         }
 
-        Assert.That(warnings, Has.Some.Contains("had finished its 1 epoch: nothing more is trained"));
+        Assert.That(warnings, Has.Some.Contains("had ended (its 1 epoch trained, or stopped early): nothing more is trained"));
     }
 }

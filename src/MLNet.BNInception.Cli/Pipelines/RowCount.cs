@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLNet.BNInception.Cli.CommandLine;
 
 namespace MLNet.BNInception.Cli.Pipelines;
 
@@ -18,15 +19,38 @@ internal static class RowCount
         return rows;
     }
 
+    /// <summary>The rows of the CSV list at <paramref name="path"/>, its header not counted.</summary>
+    /// <exception cref="CommandLineException">A quoted field is never closed: ML.NET's loader would fail on it later, naming neither file nor line.</exception>
     public static long Of(string path, char separator)
     {
-        using var reader = CsvHelper.CsvReader.FromFile(path, new CsvHelper.CsvReaderOptions { Separator = separator, HasHeader = true });
-        long rows = 0;
-        while (reader.Read())
+        try
         {
-            rows++;
-        }
+            using var reader = CsvHelper.CsvReader.FromFile(path, new CsvHelper.CsvReaderOptions
+            {
+                Separator = separator,
+                HasHeader = true,
+                TrackLineNumbers = true,
+                OnMalformedRecord = record =>
+                {
+                    if (record.Reason == CsvHelper.CsvMalformedReason.UnterminatedQuote)
+                    {
+                        throw new CsvHelper.CsvFormatException(
+                            $"a quoted field that is never closed starts on line {record.LineNumber}: the rest of the file would be read as one field",
+                            record.RecordNumber, record.ByteOffset);
+                    }
+                },
+            });
+            long rows = 0;
+            while (reader.Read())
+            {
+                rows++;
+            }
 
-        return rows;
+            return rows;
+        }
+        catch (CsvHelper.CsvFormatException e)
+        {
+            throw CommandLineException.UnreadableInput($"'{path}': {e.Message}", e);
+        }
     }
 }

@@ -90,6 +90,11 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         IDataView? valid = settings.ValidPath is null ? null
             : ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, ReadMultilines = true, Columns = validColumns }).Load(settings.ValidPath);
         long trainRows = RowCount.Of(settings.TrainPath, separator);
+        if (settings.ValidPath is not null)
+        {
+            RowCount.Of(settings.ValidPath, separator);  // read for its quoting, before any image is
+        }
+
         if (trainRows == 0)
         {
             throw CommandLineException.UnreadableInput($"'{settings.TrainPath}' has a header and no rows: there is nothing to train on");

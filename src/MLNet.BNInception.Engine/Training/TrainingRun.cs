@@ -83,8 +83,10 @@ internal sealed class TrainingRun(
             bool pinMemory = device.type == DeviceType.CUDA;
             using var pending = new StepMetricsBuffer(options.StepsPerHostReadOn(device.type), device);
             _clock.Start();
-            StopReason reason = StopReason.Completed;
-            for (; _state.Epoch < options.Epochs; _state.Epoch++)
+            // A run resumed from the checkpoint of its early stop stays stopped: its patience is spent,
+            // and another epoch would change the model it ended with.
+            StopReason reason = StoppedEarly(options, _state) ? StopReason.EarlyStopped : StopReason.Completed;
+            for (; reason == StopReason.Completed && _state.Epoch < options.Epochs; _state.Epoch++)
             {
                 // A run stopped during its epoch's validation resumes there: nothing of the pass is left to read.
                 ulong epochSeed = RunSeeds.EpochSeed(options.Seed, _state.Epoch);
@@ -339,6 +341,10 @@ internal sealed class TrainingRun(
 
         return stop;
     }
+
+    /// <summary>Whether the run of <paramref name="settings"/> saved in <paramref name="state"/> had stopped early: no epoch left to train.</summary>
+    internal static bool StoppedEarly(TrainerOptions settings, TrainingState state) =>
+        settings.EarlyStopping is { } stopping && state.EpochsWithoutImprovement >= stopping.Patience;
 
     // Every rank holds the same network and state at a checkpoint; one writes it.
     private void SaveCheckpoint(BnInception model, FlatSgd optimizer, Dictionary<string, Tensor>? best)

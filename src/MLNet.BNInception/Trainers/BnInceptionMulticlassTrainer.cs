@@ -143,7 +143,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
             // Before the counting passes: a checkpoint of other classes, or of another split, is refused before any row is read.
             (BnInceptionOptions savedModel, saved, TrainingState state) = TrainingCheckpoint.ReadDescription(training.CheckpointPath!);
             BnInceptionTrainer.CheckResumes(training.CheckpointPath!, savedModel, saved, architecture, data);
-            finished = state.Epoch >= saved.Epochs;
+            finished = state.Epoch >= saved.Epochs || TrainingRun.StoppedEarly(saved, state);
         }
 
         var ml = new MLContext(seed: unchecked((int)training.Seed));
@@ -221,7 +221,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
             if (finished)
             {
                 // A resume continues the run as it was started, its epochs included: one that ended trains nothing more.
-                log.Warning($"the run saved in {training.CheckpointPath} had finished its {saved!.Epochs} epoch{(saved.Epochs == 1 ? "" : "s")}: nothing more is trained, and the model is that run's; " +
+                log.Warning($"the run saved in {training.CheckpointPath} had ended (its {saved!.Epochs} epoch{(saved.Epochs == 1 ? "" : "s")} trained, or stopped early): nothing more is trained, and the model is that run's; " +
                     "to train further, start a new run from its weights (Training.InitialWeightsPath; the tool's --init-weights)");
             }
 
