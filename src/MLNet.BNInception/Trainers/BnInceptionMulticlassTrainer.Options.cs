@@ -48,7 +48,13 @@ public sealed partial class BnInceptionMulticlassTrainer
         /// <summary>The network's side: <see cref="InputSize"/>, or <see cref="ImageSize"/> when it is null.</summary>
         internal int NetworkInputSize => InputSize ?? ImageSize;
 
-        /// <summary>Every training setting of the engine. Default <see cref="TrainerOptions.PaperBnX30"/>.</summary>
+        /// <summary>
+        /// Every training setting of the engine. Default <see cref="TrainerOptions.PaperBnX30"/>. The
+        /// shortcuts below (<see cref="Epochs"/>, <see cref="BatchSize"/>, …) read and write it, so
+        /// assigning it replaces what they set before: in an object initializer, set <c>Training</c>
+        /// first and the shortcuts after it (<c>new Options { Training = TrainerOptions.PaperBnX5, Epochs = 3 }</c>),
+        /// or put every setting in <c>Training</c>.
+        /// </summary>
         public TrainerOptions Training { get; set; } = TrainerOptions.PaperBnX30;
 
         /// <summary>
