@@ -30,15 +30,7 @@ internal static class RowCount
                 Separator = separator,
                 HasHeader = true,
                 TrackLineNumbers = true,
-                OnMalformedRecord = record =>
-                {
-                    if (record.Reason == CsvHelper.CsvMalformedReason.UnterminatedQuote)
-                    {
-                        throw new CsvHelper.CsvFormatException(
-                            $"a quoted field that is never closed starts on line {record.LineNumber}: the rest of the file would be read as one field",
-                            record.RecordNumber, record.ByteOffset);
-                    }
-                },
+                OnMalformedRecord = UnclosedQuotes.Refuse,
             });
             long rows = 0;
             while (reader.Read())

@@ -188,18 +188,8 @@ internal sealed class ScoringJob
                 TrackLineNumbers = true,
                 SkipEmptyLines = true,
 
-                // A stray quote inside a field is kept as text (the row is copied as it is); a quote
-                // that opens a field and is never closed would swallow the rest of the list as one
-                // field, so it stops the job, naming its line, before any row is scored.
-                OnMalformedRecord = record =>
-                {
-                    if (record.Reason == CsvMalformedReason.UnterminatedQuote)
-                    {
-                        throw new CsvFormatException(
-                            $"a quoted field that is never closed starts on line {record.LineNumber} (record {record.RecordNumber}): the rest of the file would be read as one field",
-                            record.RecordNumber, record.ByteOffset);
-                    }
-                },
+                // An unclosed quote stops the job, naming its line, before any row is scored.
+                OnMalformedRecord = UnclosedQuotes.Refuse,
             });
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
