@@ -113,7 +113,8 @@ public class ModelCommandTests
         string[] resume = [.. train.Select(argument => argument == "2" ? "7" : argument), "--resume"];
         ExternalProcess.Result resumed = InstalledTool.Succeed(work.Path, resume);
         Assert.That(resumed.Output, Does.Contain("Saved " + model));
-        Assert.That(resumed.Output, Does.Contain(" for 2 epochs "), "the summary counts the epoch before the interruption too");
+        Assert.That(resumed.Output, Does.Contain(" for 2 epochs (this run trained the last 1 of them, in "),
+            "the summary counts the epoch before the interruption too, and says which its time covers");
         Assert.That(resumed.Error, Does.Not.Contain("epoch 1/2:"), "the first epoch is not trained again");
         Assert.That(resumed.Error, Does.Contain("epoch 2/2:").And.Not.Contain("/7"));
         Assert.That(resumed.Error, Does.Contain($"resuming the run in {model}.ckpt with its epochs and batch size: float32 on cpu,"));

@@ -3,7 +3,7 @@ using MLNet.BNInception.Engine.Training;
 
 namespace MLNet.BNInception.Cli.Tests;
 
-/// <summary>The summary line of <c>bninception train</c> quotes the epoch whose weights were saved.</summary>
+/// <summary>The summary line of <c>bninception train</c> quotes the epoch whose weights were saved, and what its time covers.</summary>
 public class TrainingReportTests
 {
     private static readonly EpochMetrics[] Epochs =
@@ -26,5 +26,18 @@ public class TrainingReportTests
     {
         string text = new TrainingReport("model.zip", "model.zip.ckpt", Epochs, 10, 800, TimeSpan.FromSeconds(90), false, KeptEpoch: 3).Describe();
         Assert.That(text, Does.Contain("the saved model is epoch 3 (the last): train loss 0.9000, accuracy 70.00 %, validation loss 1.0500, accuracy 66.00 %"));
+    }
+
+    [TestCase(null, "for 3 epochs in 1:30;")]
+    [TestCase(3, "for 3 epochs in 1:30;")]
+    [TestCase(1, "for 3 epochs (this run trained the last 1 of them, in 1:30);")]
+    [TestCase(0, "for 3 epochs (this run trained none of them: the checkpoint's run had ended; 1:30);")]
+    public void AResumedRunsTimeIsSaidToCoverOnlyTheEpochsItTrained(int? trainedHere, string expected)
+    {
+        string text = new TrainingReport("model.zip", "model.zip.ckpt", Epochs, 10, 800, TimeSpan.FromSeconds(90), false, KeptEpoch: 3)
+        {
+            EpochsInThisRun = trainedHere,
+        }.Describe();
+        Assert.That(text, Does.Contain(expected));
     }
 }

@@ -297,7 +297,10 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
 
         return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, epochsRun, classes, trainImages, clock.Elapsed, Interrupted: false,
-            settings.Training.Precision, curvesWritten ? settings.CurvesPath : null, keptEpoch, trainRows, trainSkipped);
+            settings.Training.Precision, curvesWritten ? settings.CurvesPath : null, keptEpoch, trainRows, trainSkipped)
+        {
+            EpochsInThisRun = history.Count,
+        };
     }
 
     // Checked before training; what can still fail afterwards must not cost the saved model, so it

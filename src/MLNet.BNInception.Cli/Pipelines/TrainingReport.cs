@@ -20,6 +20,12 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
     /// <summary>This process's rank under mpirun; only rank 0 saves the model and hears of each epoch.</summary>
     public int Rank { get; init; }
 
+    /// <summary>
+    /// The epochs this process trained: fewer than <see cref="Epochs"/> when it resumed a run, whose
+    /// earlier epochs took time this process did not measure; null when it counted none.
+    /// </summary>
+    public int? EpochsInThisRun { get; init; }
+
     public string Describe()
     {
         if (Rank != 0 && !Interrupted)
@@ -54,6 +60,13 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
         string skipped = skippedRows == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
             $" ({skippedRows:N0} of the {TrainRows:N0} rows skipped, their images cannot be loaded: {SkippedImages.Describe(Skipped!)})");
         return string.Create(CultureInfo.InvariantCulture,
-            $"trained on {TrainImages:N0} images{skipped} of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} in {ProgressDisplay.FormatDuration(Elapsed)}{metrics}. Saved {ModelPath}{curves}.");
+            $"trained on {TrainImages:N0} images{skipped} of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} {Duration()}{metrics}. Saved {ModelPath}{curves}.");
     }
+
+    // Elapsed is this process's time: for a resumed run it says which of the epochs it covers.
+    private string Duration() => EpochsInThisRun is not { } trained || trained >= Epochs.Count
+        ? $"in {ProgressDisplay.FormatDuration(Elapsed)}"
+        : trained == 0
+            ? $"(this run trained none of them: the checkpoint's run had ended; {ProgressDisplay.FormatDuration(Elapsed)})"
+            : $"(this run trained the last {trained} of them, in {ProgressDisplay.FormatDuration(Elapsed)})";
 }

@@ -26,10 +26,10 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
 {
     private readonly BnInceptionScorer _scorer;
 
-    // Scoring calls in progress and the disposal: a model disposed while threads score with it (a
-    // prediction engine made with the default OwnsTransformer, disposed beside others that share the
-    // model) frees its network only when the last call in progress has left it. Freed under a call,
-    // libtorch read freed tensors: "Tensor invalid" errors, and a crash.
+    // Calls in progress (scoring, saving, exporting) and the disposal: a model disposed while threads
+    // use it (a prediction engine made with the default OwnsTransformer, disposed beside others that
+    // share the model) frees its network only when the last call in progress has left it. Freed under
+    // a call, libtorch read freed tensors: "Tensor invalid" errors, and a crash.
     private readonly Lock _gate = new();
     private int _callsInProgress;
     private bool _disposed;
@@ -134,29 +134,18 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     /// (within float rounding), one row at a time. To train further, keep the weights too
     /// (<see cref="SaveWeights"/>).
     /// </summary>
-    public void Save(ModelSaveContext ctx)
-    {
-        ThrowIfDisposed();
-        MLNetModelExport.Save(this, ctx);
-    }
+    public void Save(ModelSaveContext ctx) => WhileInUse(() => MLNetModelExport.Save(this, ctx));
 
     /// <summary>Saves the network's weights in PyTorch's format, to train further from (the trainer's <c>InitialWeightsPath</c>) or to load in Python.</summary>
-    public void SaveWeights(string path)
-    {
-        ThrowIfDisposed();
-        PyTorchStateDict.Save(Model.state_dict(), path);
-    }
+    public void SaveWeights(string path) => WhileInUse(() => PyTorchStateDict.Save(Model.state_dict(), path));
 
     /// <summary>
     /// Exports the network to ONNX (BN folded, dynamic batch), with the class names in the file's
     /// metadata and an input of <see cref="ImageSize"/> (resized in the graph to the network's side)
     /// unless the options say otherwise.
     /// </summary>
-    public void ExportOnnx(string path, OnnxExportOptions? options = null)
-    {
-        ThrowIfDisposed();
-        OnnxExporter.Export(Model, path, options ?? new OnnxExportOptions { ClassLabels = ClassNames, ImageSize = ImageSize });
-    }
+    public void ExportOnnx(string path, OnnxExportOptions? options = null) =>
+        WhileInUse(() => OnnxExporter.Export(Model, path, options ?? new OnnxExportOptions { ClassLabels = ClassNames, ImageSize = ImageSize }));
 
     /// <summary>
     /// Writes <see cref="History"/> as training curves: a PNG of loss and accuracy per epoch, and a CSV
@@ -225,7 +214,10 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     /// <paramref name="pixels"/> to the start of <paramref name="probabilities"/>, <paramref name="count"/> × classes values.
     /// The caller keeps the array from batch to batch: the network's output is copied once, into it.
     /// </summary>
-    internal void Probabilities(float[] pixels, int count, float[] probabilities)
+    internal void Probabilities(float[] pixels, int count, float[] probabilities) => WhileInUse(() => Score(pixels, count, probabilities));
+
+    // Runs a call that reads the network, which a Dispose meanwhile leaves to it to free.
+    private void WhileInUse(Action call)
     {
         lock (_gate)
         {
@@ -235,7 +227,7 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
 
         try
         {
-            Score(pixels, count, probabilities);
+            call();
         }
         finally
         {
