@@ -21,8 +21,8 @@ internal static class EvaluateCommand
     {
         var model = new Option<FileInfo>("--model") { Description = "The ML.NET model file (.zip).", Required = true };
         var data = new Option<FileInfo>("--data") { Description = "A CSV file with the columns the model was trained on (image paths and labels), with a header.", Required = true };
-        var labelColumn = new Option<string>("--label-column") { Description = "The label column.", DefaultValueFactory = _ => "Label" };
-        var imageFolder = new Option<DirectoryInfo>("--image-folder") { Description = "The folder relative paths are read from. Default: the folder the model was trained with." };
+        var labelColumn = new Option<string>("--label-column") { Description = "The label column. Default: the column the model was trained on as its label." };
+        var imageFolder = new Option<DirectoryInfo>("--image-folder") { Description = "The folder relative paths are read from. Default: the folder the model was trained with, when it exists here." };
         var separator = new Option<string>("--separator") { Description = "The field separator: a character, or 'tab'. Default: tab for .tsv files, else comma." };
         var topK = new Option<int>("--top-k") { Description = "The k of the top-k accuracy.", DefaultValueFactory = _ => 5 };
         var json = new Option<bool>("--json") { Description = "Write the metrics as JSON (for scripts) instead of text." };
@@ -39,11 +39,25 @@ internal static class EvaluateCommand
         };
         command.SetAction(parsed =>
         {
+            // Ctrl-C or SIGTERM stops the evaluation within a row, so that the model's temporary folder is removed.
+            CancellationToken cancellation = context.StopGracefully();
             string dataPath = parsed.GetRequiredValue(data).FullName;
             char fieldSeparator = OptionValues.SeparatorFor(dataPath, OptionValues.Separator(parsed.GetValue(separator)));
             IReadOnlyList<string> header = CsvHeader.Read(dataPath, fieldSeparator);
+            // Before the model is loaded: a quote never closed would merge the rows after it into one
+            // field, and a list of no rows would give metrics of nothing.
+            long fileRows = RowCount.Of(dataPath, fieldSeparator);
+            if (fileRows == 0)
+            {
+                throw CommandLineException.UnreadableInput($"'{dataPath}' has a header and no rows: there is nothing to evaluate");
+            }
+
+            long pixelLimit = OptionValues.Positive(parsed.GetValue(maxImagePixels), "--max-image-pixels");
+            int requestedTopK = OptionValues.Positive(parsed.GetValue(topK), "--top-k");
+            bool skipUnknown = parsed.GetValue(onUnknownLabel) == "skip";
             using SavedModel saved = SavedModel.Load(parsed.GetRequiredValue(model).FullName);
-            string label = parsed.GetRequiredValue(labelColumn);
+            cancellation.ThrowIfCancellationRequested();
+            string label = parsed.GetValue(labelColumn) ?? LabelColumnOf(saved);
             MLContext ml = saved.Context;
             var loader = ml.Data.CreateTextLoader(new TextLoader.Options
             {
@@ -53,18 +67,15 @@ internal static class EvaluateCommand
                 ReadMultilines = true,
                 Columns = [.. saved.InputSchema.Where(column => !column.IsHidden).Select(column => LoaderColumn(column, header, dataPath, label, fieldSeparator))],
             });
-            IDataView rows = loader.Load(dataPath);
-
-            string? folder = parsed.GetValue(imageFolder)?.FullName ?? saved.ImageFolder;
-            if (folder is not null && !Directory.Exists(folder))
+            IDataView rows = new CancellableDataView(loader.Load(dataPath), cancellation);
+            string? folder = ImageFolderChoice.Resolve(parsed.GetValue(imageFolder)?.FullName, saved, context.Error.WriteLine);
+            int k = Math.Min(requestedTopK, saved.ClassLabels.Count);
+            (IDataView scored, IDataView? keyed) = Scored(saved, folder, pixelLimit, rows, label, skipUnknown);
+            if (keyed is null)
             {
-                throw CommandLineException.UnreadableInput($"the image folder '{folder}' does not exist here: pass --image-folder");
+                throw CommandLineException.UnreadableInput(
+                    $"'{dataPath}' cannot be evaluated with '{saved.Path}': the model does not map its {label} column to classes; check --label-column");
             }
-
-            long pixelLimit = OptionValues.Positive(parsed.GetValue(maxImagePixels), "--max-image-pixels");
-            ITransformer pipeline = WithSafeImageLoader(saved, folder, pixelLimit, rows);
-            int k = Math.Min(OptionValues.Positive(parsed.GetValue(topK), "--top-k"), saved.ClassLabels.Count);
-            IDataView scored = pipeline.Transform(rows);
 
             // ML.NET's evaluator drops rows without a label key silently: a figure over fewer rows than the
             // file holds is refused, or, when asked for, given with the rows it leaves out counted.
@@ -79,7 +90,11 @@ internal static class EvaluateCommand
             UnknownLabels unknown;
             try
             {
-                unknown = UnknownLabels.Find(labelTexts, scored, label);
+                unknown = UnknownLabels.Find(labelTexts, keyed, label);
+            }
+            catch (Exception e) when (cancellation.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("evaluate was stopped", e, cancellation);
             }
             catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
             {
@@ -88,7 +103,7 @@ internal static class EvaluateCommand
                     $"'{dataPath}' cannot be evaluated with '{saved.Path}': its {label} column is not the model's label ({BnInceptionCommandLine.OneLine(e.Message)}); check --label-column", e);
             }
 
-            if (unknown.Rows > 0 && parsed.GetValue(onUnknownLabel) != "skip")
+            if (unknown.Rows > 0 && !skipUnknown)
             {
                 throw CommandLineException.UnreadableInput(
                     $"'{dataPath}' has {unknown.Rows} row{(unknown.Rows == 1 ? "" : "s")} whose {label} is none of the model's classes " +
@@ -97,15 +112,29 @@ internal static class EvaluateCommand
                     "--on-unknown-label skip to evaluate without those rows");
             }
 
+            if (unknown.Rows == fileRows)
+            {
+                throw CommandLineException.UnreadableInput(
+                    $"every one of the {fileRows} rows of '{dataPath}' has a {label} that is none of the model's classes, so none is left to evaluate: " +
+                    $"{BnInceptionCommandLine.OneLine(unknown.Describe())}");
+            }
+
             context.Error.WriteLine($"evaluating {saved.Path} on {dataPath}…");
             MulticlassClassificationMetrics metrics;
             try
             {
                 metrics = ml.MulticlassClassification.Evaluate(scored, label, topKPredictionCount: k);
             }
+            catch (Exception e) when (cancellation.IsCancellationRequested)
+            {
+                throw new OperationCanceledException("evaluate was stopped", e, cancellation);
+            }
             catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid)
             {
-                throw CommandLineException.UnreadableInput(BnInceptionCommandLine.OneLine(invalid.Message), e);
+                // The loader's advice is for code (InvalidImagePolicy.Skip); this says which list the row is of.
+                throw CommandLineException.UnreadableInput(
+                    $"'{dataPath}', row {invalid.Row} (counting from 0): the image '{BnInceptionCommandLine.OneLine(invalid.Path)}' cannot be loaded: " +
+                    $"{BnInceptionCommandLine.OneLine(invalid.Detail)} [{invalid.Reason}]. Fix or remove the file, or leave its row out of the list", e);
             }
             catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
             {
@@ -136,39 +165,75 @@ internal static class EvaluateCommand
         return new TextLoader.Column(column.Name, kind, index);
     }
 
-    // The saved steps, with LoadImagesSafely (same columns, folder as given) for the saved LoadImages.
-    private static TransformerChain<ITransformer> WithSafeImageLoader(SavedModel saved, string? folder, long maximumPixels, IDataView rows)
+    /// <summary>
+    /// The rows through the saved steps, with LoadImagesSafely (same columns, folder as given) for the saved
+    /// LoadImages; and the view where the label has become the model's key (null if it never does), to
+    /// find the rows whose label the model does not know. With <paramref name="skipUnknown"/> those rows
+    /// are dropped once both the label is a key and the image loader is behind: their images are never
+    /// read, and the loader still numbers rows as the file does.
+    /// </summary>
+    private static (IDataView Scored, IDataView? Keyed) Scored(SavedModel saved, string? folder, long maximumPixels, IDataView rows, string label, bool skipUnknown)
     {
-        var steps = new List<ITransformer>();
-        IDataView schema = rows;
+        IDataView view = rows;
+        IDataView? keyed = null;
+        bool imagesLoaded = false, filtered = false;
         foreach (ITransformer step in saved.Steps)
         {
-            ITransformer replaced = ReferenceEquals(step, saved.ImageLoader)
+            bool isLoader = ReferenceEquals(step, saved.ImageLoader);
+            ITransformer replaced = isLoader
                 ? saved.Context.Transforms.LoadImagesSafely(new SafeImageLoadingOptions
                 {
                     OutputColumnName = saved.ImageColumn,
                     InputColumnName = saved.PathColumn,
                     ImageFolder = folder,
                     MaximumPixels = maximumPixels,
-                }).Fit(schema)
+                }).Fit(view)
                 : step;
-            steps.Add(replaced);
-            schema = replaced.Transform(schema);
+            view = replaced.Transform(view);
+            imagesLoaded |= isLoader;
+            if (keyed is null && view.Schema.GetColumnOrNull(label) is { Type: KeyDataViewType })
+            {
+                keyed = view;
+            }
+
+            if (skipUnknown && !filtered && keyed is not null && imagesLoaded)
+            {
+                view = saved.Context.Data.FilterRowsByMissingValues(view, label);
+                filtered = true;
+            }
         }
 
-        return new TransformerChain<ITransformer>([.. steps]);
+        return (view, keyed);
     }
+
+    // The input column the saved pipeline maps to keys: what it was trained with as its label.
+    private static string LabelColumnOf(SavedModel saved)
+    {
+        DataViewSchema output = saved.Model.GetOutputSchema(saved.InputSchema);
+        string[] labels = [.. saved.InputSchema
+            .Where(column => !column.IsHidden && column.Type is not KeyDataViewType && output.GetColumnOrNull(column.Name) is { Type: KeyDataViewType })
+            .Select(column => column.Name)];
+        return labels.Length == 1 ? labels[0] : "Label";
+    }
+
+    // A metric the rows leave undefined (the log-loss reduction of a list of one class, whose prior
+    // log-loss is 0) is said so in the text and is null in the JSON, which has no NaN or infinity.
+    private const string Undefined = "not defined";
+
+    private static double? Defined(double value) => double.IsFinite(value) ? value : null;
 
     private static string Text(MulticlassClassificationMetrics metrics, UnknownLabels unknown) => string.Create(CultureInfo.InvariantCulture,
         $"""
-        {(unknown.Rows == 0 ? "" : $"left out {unknown.Rows} row{(unknown.Rows == 1 ? "" : "s")} whose label is none of the model's classes: {unknown.Describe()}{Environment.NewLine}")}micro accuracy  {metrics.MicroAccuracy:P2}
-        macro accuracy  {metrics.MacroAccuracy:P2}
-        top-{metrics.TopKPredictionCount} accuracy  {metrics.TopKAccuracy:P2}
-        log-loss        {metrics.LogLoss:F4}
-        log-loss reduction {metrics.LogLossReduction:F4}
+        {(unknown.Rows == 0 ? "" : $"left out {unknown.Rows} row{(unknown.Rows == 1 ? "" : "s")} whose label is none of the model's classes: {unknown.Describe()}{Environment.NewLine}")}micro accuracy  {Figure(metrics.MicroAccuracy, "P2")}
+        macro accuracy  {Figure(metrics.MacroAccuracy, "P2")}
+        top-{metrics.TopKPredictionCount} accuracy  {Figure(metrics.TopKAccuracy, "P2")}
+        log-loss        {Figure(metrics.LogLoss, "F4")}
+        log-loss reduction {Figure(metrics.LogLossReduction, "F4")}
 
         {metrics.ConfusionMatrix.GetFormattedConfusionTable()}
         """);
+
+    private static string Figure(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : Undefined;
 
     private static string Json(MulticlassClassificationMetrics metrics, SavedModel saved, string dataPath, UnknownLabels unknown)
     {
@@ -181,18 +246,18 @@ internal static class EvaluateCommand
             rows = (long)confusion.Counts.Sum(row => row.Sum()),
             rowsLeftOut = unknown.Rows,
             unknownLabels = unknown.Labels.Select(found => new { label = found.Text, rows = found.Rows, firstRows = found.FirstRows }),
-            microAccuracy = metrics.MicroAccuracy,
-            macroAccuracy = metrics.MacroAccuracy,
+            microAccuracy = Defined(metrics.MicroAccuracy),
+            macroAccuracy = Defined(metrics.MacroAccuracy),
             topK = metrics.TopKPredictionCount,
-            topKAccuracy = metrics.TopKAccuracy,
-            logLoss = metrics.LogLoss,
-            logLossReduction = metrics.LogLossReduction,
+            topKAccuracy = Defined(metrics.TopKAccuracy),
+            logLoss = Defined(metrics.LogLoss),
+            logLossReduction = Defined(metrics.LogLossReduction),
             perClass = classes.Select((name, i) => new
             {
                 label = name,
-                logLoss = metrics.PerClassLogLoss[i],
-                precision = confusion.PerClassPrecision[i],
-                recall = confusion.PerClassRecall[i],
+                logLoss = Defined(metrics.PerClassLogLoss[i]),
+                precision = Defined(confusion.PerClassPrecision[i]),
+                recall = Defined(confusion.PerClassRecall[i]),
             }),
             confusionMatrix = new { rowsAreLabels = true, classes, counts = confusion.Counts },
         };

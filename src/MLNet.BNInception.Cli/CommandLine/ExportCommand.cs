@@ -40,7 +40,11 @@ internal static class ExportCommand
                 throw CommandLineException.BadArguments($"--opset {version}: choose {OnnxExportOptions.MinimumOpset} to {OnnxExportOptions.MaximumOpset}");
             }
 
+            // Ctrl-C or SIGTERM lets the load finish and stops before the export (or lets a begun export
+            // finish): the model's temporary folder is removed, and no temporary file is left beside --onnx.
+            CancellationToken cancellation = context.StopGracefully();
             using SavedModel saved = SavedModel.Load(modelPath);
+            cancellation.ThrowIfCancellationRequested();
             ImportedNetwork network = saved.Network;
             var options = new OnnxExportOptions
             {

@@ -18,7 +18,10 @@ internal static class InfoCommand
         var command = new Command("info", "Describe a saved model: its pipeline, input columns, preprocessing, network, classes and versions.") { model, json };
         command.SetAction(parsed =>
         {
+            // Ctrl-C or SIGTERM lets the load finish, then stops: the model's temporary folder is removed.
+            CancellationToken cancellation = context.StopGracefully();
             using SavedModel saved = SavedModel.Load(parsed.GetRequiredValue(model).FullName);
+            cancellation.ThrowIfCancellationRequested();
             ModelDescription description = Describe(saved);
             context.Output.WriteLine(parsed.GetValue(json)
                 ? JsonSerializer.Serialize(description, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase })

@@ -4,8 +4,9 @@ namespace MLNet.BNInception.Cli.CommandLine;
 
 /// <summary>
 /// Turns the first Ctrl-C (SIGINT) or SIGTERM into a cancellation that a command which asked for it
-/// (<see cref="Honour"/>: scoring, training) honours at its next safe point (after a whole batch of
-/// rows is written, after a training step), so that what it leaves on disk is whole; a second
+/// (<see cref="Honour"/>: every command) honours at its next safe point (after a whole batch of
+/// rows is written, after a training step, at the next row evaluated, after a model is loaded or
+/// exported), so that what it leaves on disk is whole and its temporary files are removed; a second
 /// signal, or any signal to a command that did not ask, ends the process at once, which the
 /// scoring job's <c>--resume</c> and the trainer's checkpoint also survive.
 /// </summary>

@@ -67,7 +67,7 @@ internal sealed class ScoringJob
         OptionValues.CheckBatchFits(_options.BatchSize, Math.Max(network.FeatureLength, network.ClassLabels.Count),
             $"images of {network.FeatureLength} values each (the network's input)");
 
-        string? imageFolder = ResolveImageFolder(model, log);
+        string? imageFolder = ImageFolderChoice.Resolve(_options.ImageFolder, model, log);
         var preparer = new ImagePreparer(model, imageFolder, network.InputName, network.FeatureLength, _options.MaxImagePixels);
         string[] added = AddedColumns();
         string[] clashing = input.Headers.Intersect(added, StringComparer.Ordinal).ToArray();
@@ -284,23 +284,5 @@ internal sealed class ScoringJob
         }
 
         return new TorchNetwork(model.Network, model.ClassLabels, _options.Precision, _options.Device, _options.Threads, _options.BatchSize);
-    }
-
-    private string? ResolveImageFolder(SavedModel model, Action<string> log)
-    {
-        if (_options.ImageFolder is { } given)
-        {
-            return Directory.Exists(given) ? Path.GetFullPath(given)
-                : throw CommandLineException.UnreadableInput($"--image-folder '{given}' does not exist");
-        }
-
-        if (model.ImageFolder is null || Directory.Exists(model.ImageFolder))
-        {
-            return model.ImageFolder;
-        }
-
-        log($"warning: the model's image folder '{BnInceptionCommandLine.OneLine(model.ImageFolder)}' does not exist here; relative paths are read from the current directory " +
-            "(pass --image-folder to name their folder)");
-        return null;
     }
 }
