@@ -1,3 +1,6 @@
 using MLNet.BNInception.Cli.CommandLine;
 
-return BnInceptionCommandLine.Run(args);
+int exitCode = BnInceptionCommandLine.Run(args);
+// Read at process exit: under mpirun a rank that fails ends the whole job with its code (MpiWorld).
+Environment.ExitCode = exitCode;
+return exitCode;

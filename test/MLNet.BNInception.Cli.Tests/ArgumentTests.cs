@@ -184,6 +184,21 @@ public class ArgumentTests
         Assert.That(File.Exists(work.File("m.zip")) || File.Exists(work.File("m.zip.ckpt")), Is.False, "nothing written");
     }
 
+    [TestCase("--batch", "4", "5 training images in batches of 4 leave a last batch of 1 image, which batch normalization cannot train on (it needs 2 at least): pass --drop-last, or another --batch")]
+    [TestCase("--drop-last", "--batch=8", "5 training images do not fill one of the batches of 8, and --drop-last leaves out the part-filled one: pass a smaller --batch")]
+    public void BatchesBatchNormalizationCannotTrainOnStopTheRunBeforeItTrains(string option, string value, string message)
+    {
+        using var work = new TemporaryDirectory();
+        FashionMnistFiles.Files data = _data!;
+        File.WriteAllLines(work.File("five.csv"), File.ReadLines(data.TrainCsv).Take(1 + 5));
+        ExternalProcess.Result run = InProcess(["train", "--train", work.File("five.csv"), "--image-folder", data.ImageFolder, "--size", "64", "--channels", "gray",
+            option, value, "--out", work.File("m.zip")]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.Error);
+        Assert.That(run.Error, Does.Contain("bninception: " + message));
+        Assert.That(File.Exists(work.File("m.zip")) || File.Exists(work.File("m.zip.ckpt")), Is.False, "nothing written");
+    }
+
     // Three training rows as a validation list, the second's class renamed to one the training list
     // does not have: no key, so no label.
     private static string UnknownLabelList(TemporaryDirectory work, FashionMnistFiles.Files data)

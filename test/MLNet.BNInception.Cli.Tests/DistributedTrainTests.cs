@@ -37,4 +37,46 @@ public class DistributedTrainTests
         InstalledTool.Succeed(work.Path, "score", "--model", model, "--input", files.TestCsv, "--output", output, "--image-folder", files.ImageFolder);
         Assert.That(File.ReadLines(output).Count(), Is.EqualTo(9), "a header and the 8 test images");
     }
+
+    [Test]
+    public void ARankThatFailsAloneEndsTheWholeJobWithItsExitCode()
+    {
+        using var work = new TemporaryDirectory();
+        FashionMnistFiles.Files files = FashionMnistFiles.Write(work.File("data"), 16, 0, 1);
+        // Rank 1 reads its images from a copy of the folder in which one image is not an image.
+        string damaged = work.File("damaged");
+        foreach (string file in Directory.EnumerateFiles(files.ImageFolder, "*", SearchOption.AllDirectories))
+        {
+            string copy = Path.Combine(damaged, Path.GetRelativePath(files.ImageFolder, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+
+        string firstImage = File.ReadLines(files.TrainCsv).Skip(1).First().Split(',')[0];
+        File.WriteAllText(Path.Combine(damaged, firstImage), "not a PNG");
+        string model = work.File("model.zip");
+        const string PerRankFolder = "folder=$1; [ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && folder=$2; shift 2; exec \"$0\" \"$@\" --image-folder \"$folder\"";
+        string[] train =
+        [
+            "-c", PerRankFolder, InstalledTool.Command, files.ImageFolder, damaged,
+            "train", "--train", files.TrainCsv, "--size", "64", "--channels", "gray", "--epochs", "2", "--batch", "4", "--threads", "1", "--out", model,
+        ];
+
+        // Rank 1 fails before training while rank 0 waits for it in training's first broadcast: its exit
+        // ends the job (MPI_Abort), where it used to hang in MPI_Finalize, rank 0 waiting for ever.
+        ExternalProcess.Result run = Mpirun.RunTwoRanks("bash", train, TimeSpan.FromMinutes(3), work.Path);
+
+        Assert.That(run.ExitCode, Is.EqualTo(3), run.Output + run.Error);
+        Assert.That(run.Error, Does.Contain($"cannot load the image of row 0").And.Contain(firstImage));
+        Assert.That(File.Exists(model), Is.False);
+        Assert.That(Directory.EnumerateFiles(work.Path, "*.tmp", SearchOption.AllDirectories), Is.Empty, "no rank left a temporary file");
+        // 18 rows in global batches of 4 x 2: the last global batch of 2 gives each rank 1 image. Both ranks refuse it.
+        string eighteen = work.File("eighteen.csv");
+        File.WriteAllLines(eighteen, [.. File.ReadLines(files.TrainCsv), .. File.ReadLines(files.TrainCsv).Skip(1).Take(2)]);
+        ExternalProcess.Result lastBatch = Mpirun.RunTwoRanks(InstalledTool.Command, [.. train[5..^1].Select(a => a == files.TrainCsv ? eighteen : a), model,
+            "--image-folder", files.ImageFolder], TimeSpan.FromMinutes(3), work.Path);
+        Assert.That(lastBatch.ExitCode, Is.EqualTo(2), lastBatch.Output + lastBatch.Error);
+        Assert.That(lastBatch.Error, Does.Contain("18 training images in global batches of 4 x 2 ranks leave a last batch of 2 images, 1 on a rank, " +
+            "which batch normalization cannot train on (it needs 2 at least): pass --drop-last, or another --batch or -np"));
+    }
 }

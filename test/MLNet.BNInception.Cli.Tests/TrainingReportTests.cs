@@ -40,4 +40,12 @@ public class TrainingReportTests
         }.Describe();
         Assert.That(text, Does.Contain(expected));
     }
+
+    [Test]
+    public void UnderMpirunAnInterruptedRankOtherThanZeroLeavesTheCheckpointToRankZero()
+    {
+        // Rank 0 writes the checkpoint, perhaps on another machine: rank 1 cannot tell whether one exists.
+        string text = new TrainingReport("model.zip", "/nowhere/model.zip.ckpt", [], 10, 800, TimeSpan.FromSeconds(8), Interrupted: true) { Rank = 1 }.Describe();
+        Assert.That(text, Is.EqualTo("rank 1: interrupted after 0:08; rank 0 says whether its checkpoint holds the run."));
+    }
 }

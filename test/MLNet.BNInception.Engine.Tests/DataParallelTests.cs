@@ -88,7 +88,7 @@ public class DataParallelTests : SingleThreadedFixture
             // help-message channel can fail on a loaded machine.
 
             // A checkpoint of 2 ranks is refused by one process, which would read another share of each epoch.
-            InvalidDataException refused = Assert.Throws<InvalidDataException>(() => BnInceptionTrainer.Resume(killedCheckpoint, images, labels))!;
+            CheckpointMismatchException refused = Assert.Throws<CheckpointMismatchException>(() => BnInceptionTrainer.Resume(killedCheckpoint, images, labels))!;
             Assert.That(refused.Message, Does.Contain("is a run of 2 processes and this one has 1").And.Contain("under mpirun -np 2")
                 .And.Contain("4 per process x 2 = 8").And.Contain("InitialWeightsPath"));
 

@@ -274,4 +274,35 @@ public partial class TrainerTests
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
+
+    [Test]
+    public void ABatchOfOneImageFromASourceIsRefusedBeforeItsStep()
+    {
+        (Tensor images, Tensor labels) = Data(4);
+        using (images)
+        using (labels)
+        {
+            // It counts 4 examples, as two batches of 2 would hold, and gives 1 and 3.
+            var source = new UnevenSource(new InMemoryBatchSource(images, labels, Model));
+            int steps = 0;
+            var error = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { Epochs = 1, BatchSize = 2, ValidationFraction = 0 })
+                .Fit(source, onStep: _ => steps++).Dispose());
+            Assert.That(error!.Message, Does.StartWith("A training batch of 1 image (row ").And.Contain("at least two images"));
+            Assert.That(steps, Is.Zero, "no step was taken on it");
+        }
+    }
+
+    /// <summary>Gives its source's examples as a batch of one and a batch of the rest.</summary>
+    private sealed class UnevenSource(ILabelledBatchSource inner) : ILabelledBatchSource
+    {
+        public long Count => inner.Count;
+
+        public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
+        {
+            using LabelledBatch all = inner.ReadBatches((int)Count, shuffleSeed, 0, dropLastBatch, cancellationToken).Single();
+            long count = all.Images.size(0);
+            yield return new LabelledBatch(all.Images.narrow(0, 0, 1), all.Labels.narrow(0, 0, 1), [all.Rows[0]]);
+            yield return new LabelledBatch(all.Images.narrow(0, 1, count - 1), all.Labels.narrow(0, 1, count - 1), [.. all.Rows.Skip(1)]);
+        }
+    }
 }

@@ -236,7 +236,10 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
         catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
         {
-            return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainImages, clock.Elapsed, Interrupted: true);
+            return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, history, classes, trainImages, clock.Elapsed, Interrupted: true)
+            {
+                Rank = world.Rank,
+            };
         }
         catch (ArgumentException e) when (e.ParamName is "trainData" or "validationData")
         {
@@ -260,9 +263,14 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
         catch (BatchSizeMismatchException e)
         {
-            throw CommandLineException.BadArguments(e.Images % e.BatchSize == 1
-                ? $"{e.Images} training images in batches of {e.BatchSize} leave a last batch of 1 image, which batch normalization cannot train on: pass --drop-last, or another --batch"
-                : $"{e.Images} training images do not fill one batch of {e.BatchSize}, and --drop-last leaves out the part-filled one: pass a smaller --batch");
+            // Under mpirun the batches are global, --batch images on each rank, and a part-filled one is shared.
+            string batches = e.Processes == 1 ? $"batches of {e.BatchSize}" : $"global batches of {e.BatchSize} x {e.Processes} ranks";
+            long last = e.Images % ((long)e.BatchSize * e.Processes);
+            string what = e.Processes == 1 ? "--batch" : "--batch or -np";
+            throw CommandLineException.BadArguments(!(resumed ?? settings.Training).DropLastBatch
+                ? $"{e.Images} training images in {batches} leave a last batch of {last} image{(last == 1 ? "" : "s")}{(e.Processes == 1 ? "" : $", {last / e.Processes} on a rank")}, " +
+                  $"which batch normalization cannot train on (it needs 2 at least): pass --drop-last, or another {what}"
+                : $"{e.Images} training images do not fill one of the {batches}, and --drop-last leaves out the part-filled one: pass a smaller {what}");
         }
         catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid)
         {

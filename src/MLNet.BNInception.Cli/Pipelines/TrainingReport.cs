@@ -28,9 +28,12 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
 
     public string Describe()
     {
-        if (Rank != 0 && !Interrupted)
+        if (Rank != 0)
         {
-            return $"rank {Rank}: trained with the other ranks in {ProgressDisplay.FormatDuration(Elapsed)}; rank 0 saves the model to {ModelPath}.";
+            // Rank 0 writes the checkpoint, perhaps on another machine, and says whether and how to resume.
+            return Interrupted
+                ? $"rank {Rank}: interrupted after {ProgressDisplay.FormatDuration(Elapsed)}; rank 0 says whether its checkpoint holds the run."
+                : $"rank {Rank}: trained with the other ranks in {ProgressDisplay.FormatDuration(Elapsed)}; rank 0 saves the model to {ModelPath}.";
         }
 
         if (Interrupted && (InterruptedBeforeTraining || !File.Exists(CheckpointPath)))

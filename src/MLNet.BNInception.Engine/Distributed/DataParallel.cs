@@ -162,6 +162,9 @@ internal sealed class DataParallel : IDisposable
         return flag.data<long>()[0] > 0;
     }
 
+    /// <summary>Returns when every rank has called it.</summary>
+    public void WaitForEveryRank() => _world.Barrier();
+
     /// <summary>Rank 0's <paramref name="values"/>, on every rank: a decision made from them is the same everywhere.</summary>
     public double[] FromRankZero(params double[] values)
     {

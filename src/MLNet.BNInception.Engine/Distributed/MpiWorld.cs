@@ -53,6 +53,7 @@ public sealed class MpiWorld : IDisposable
     private readonly OpenMpi.Handles? _mpi;
     private readonly bool _initializedHere;
     private bool _finalized;
+    private volatile bool _outOfStep;
 
     private MpiWorld(OpenMpi.Handles? mpi, bool initializedHere, int rank, int size)
     {
@@ -152,7 +153,7 @@ public sealed class MpiWorld : IDisposable
         if (initializedHere)
         {
             // A rank that ends without MPI_Finalize is reported by mpirun as a failed job.
-            AppDomain.CurrentDomain.ProcessExit += (_, _) => world.Dispose();
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => world.EndAtExit();
         }
 
         return world;
@@ -232,6 +233,30 @@ public sealed class MpiWorld : IDisposable
         }
 
         Environment.Exit(errorCode);
+    }
+
+    /// <summary>
+    /// Records that this rank has left the job's common order of collective operations (a training
+    /// that failed or was cancelled on this rank, which the others may be waiting for in their next
+    /// one): at process exit the job is then ended with <c>MPI_Abort</c>, not finalised.
+    /// <c>MPI_Finalize</c> waits for every rank to finalise, and ranks that wait for this one in a
+    /// collective operation never do: the job hung.
+    /// </summary>
+    internal void MarkOutOfStep() => _outOfStep = true;
+
+    // At process exit: finalise, or, when this rank may have left others waiting (it left the common
+    // order, or the process ends with a failure, as the tool's exit code says), end the whole job
+    // with the process's exit code, as mpirun does when a rank dies.
+    private void EndAtExit()
+    {
+        int exitCode = Environment.ExitCode;
+        if (IsDistributed && _mpi is not null && !_finalized && (_outOfStep || exitCode != 0))
+        {
+            _ = OpenMpi.Abort(_mpi.CommWorld, exitCode != 0 ? exitCode : 1);
+            return;
+        }
+
+        Dispose();
     }
 
     /// <summary>

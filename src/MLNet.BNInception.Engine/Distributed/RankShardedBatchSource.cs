@@ -88,7 +88,7 @@ internal sealed class RankShardedBatchSource : ILabelledBatchSource
                   "cannot train on. Set DropLastBatch or change BatchSize."
                 : $"{count} training images in global batches of {batchSize} x {size} processes leave a last global batch of {remainder}, " +
                   $"which gives a process {remainder / size}: batch normalization needs at least 2 on each. Set DropLastBatch or change BatchSize.",
-                count, batchSize);
+                count, batchSize) { Processes = size };
         }
 
         long steps = dropLastBatch ? count / globalBatch : (count + globalBatch - 1) / globalBatch;
@@ -97,7 +97,7 @@ internal sealed class RankShardedBatchSource : ILabelledBatchSource
             throw new BatchSizeMismatchException(size == 1
                 ? $"{count} training images do not fill one batch of {batchSize} with DropLastBatch set."
                 : $"{count} training images do not fill one global batch of {batchSize} x {size} processes with DropLastBatch set.",
-                count, batchSize);
+                count, batchSize) { Processes = size };
         }
 
         return checked((int)steps);

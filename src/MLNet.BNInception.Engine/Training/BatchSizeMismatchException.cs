@@ -35,6 +35,9 @@ public sealed class BatchSizeMismatchException : ArgumentException
     /// <summary>The training images there were.</summary>
     public long Images { get; }
 
-    /// <summary>The batch size asked for.</summary>
+    /// <summary>The batch size asked for: of each process, under data-parallel training.</summary>
     public int BatchSize { get; }
+
+    /// <summary>The processes (MPI ranks) the global batch of <see cref="BatchSize"/> × processes is shared among: 1 without data parallelism.</summary>
+    public int Processes { get; init; } = 1;
 }

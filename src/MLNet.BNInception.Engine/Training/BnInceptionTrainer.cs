@@ -84,6 +84,7 @@ public sealed class BnInceptionTrainer
     /// <paramref name="device"/>, on that device (checkpoints hold the state on the CPU).
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format.</exception>
+    /// <exception cref="CheckpointMismatchException">The checkpoint is a run of another number of MPI ranks.</exception>
     public static TrainingResult Resume(string checkpointPath, Tensor images, Tensor labels, Tensor? validationImages = null,
         Tensor? validationLabels = null, Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null,
         CancellationToken cancellationToken = default, TrainingPrecision? precision = null, string? device = null)
@@ -101,7 +102,7 @@ public sealed class BnInceptionTrainer
     /// the one it was started with.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format.</exception>
-    /// <exception cref="CheckpointMismatchException">The checkpoint is a run of another network than <paramref name="expectedModel"/>.</exception>
+    /// <exception cref="CheckpointMismatchException">The checkpoint is a run of another network than <paramref name="expectedModel"/>, or of another number of MPI ranks.</exception>
     public static TrainingResult Resume(string checkpointPath, ILabelledBatchSource train, ILabelledBatchSource? validation = null,
         Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellationToken = default,
         BnInceptionOptions? expectedModel = null, TrainingPrecision? precision = null, string? device = null)

@@ -115,7 +115,7 @@ internal static class RunFiles
         }
 
         string how = saved == 1 ? "without mpirun (or under mpirun -np 1)" : $"under mpirun -np {saved}";
-        throw new InvalidDataException(
+        throw new CheckpointMismatchException(
             $"{checkpoint.Path} is a run of {saved} process{(saved == 1 ? "" : "es")} and this one has {worldSize}: its global batch " +
             $"({checkpoint.Trainer.BatchSize} per process x {saved} = {checkpoint.Trainer.BatchSize * saved}), the share of each epoch's order " +
             $"each process reads and the learning rate chosen for that batch hold for {saved} only, so it resumes exactly with {saved}. " +

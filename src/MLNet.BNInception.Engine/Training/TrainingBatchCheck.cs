@@ -10,6 +10,23 @@ namespace MLNet.BNInception.Engine.Training;
 internal static class TrainingBatchCheck
 {
     /// <summary>
+    /// Throws an <see cref="ArgumentException"/> when <paramref name="batch"/> holds fewer than two
+    /// images: batch normalization normalizes by the batch's own statistics, which one example does
+    /// not have (docs/paper.md, section 1: a training batch of 1 is an error). The trainer's settings
+    /// are checked for that before a run, but a source may hand over a batch of any size.
+    /// </summary>
+    public static void CheckSize(LabelledBatch batch)
+    {
+        if (batch.Images.size(0) < 2)
+        {
+            string rows = batch.Rows.Count == 0 ? "" : $" (row {string.Join(", ", batch.Rows)})";
+            throw new ArgumentException(
+                $"A training batch of {batch.Images.size(0)} image{(batch.Images.size(0) == 1 ? "" : "s")}{rows}: batch normalization trains on a batch's own " +
+                "statistics, which need at least two images. The batch source must give batches of at least two.");
+        }
+    }
+
+    /// <summary>
     /// Throws an <see cref="ArgumentException"/> naming the row when <paramref name="batch"/>'s labels
     /// are not one int64 class index per image, or one lies outside 0..<paramref name="numClasses"/>-1
     /// (unless <see cref="LabelsNeedChecking"/> says its source checked that already).

@@ -31,7 +31,22 @@ internal sealed class TrainingRun(
     public TrainingResult Run(ILabelledBatchSource train, ILabelledBatchSource? validation, TrainingCheckpoint.Loaded? checkpoint)
     {
         ArgumentNullException.ThrowIfNull(train);
-        using DataParallel? parallel = DataParallel.For(MpiWorld.Join());
+        MpiWorld world = MpiWorld.Join();
+        try
+        {
+            return RunOnThisRank(world, train, validation, checkpoint);
+        }
+        catch
+        {
+            // Failed or cancelled here, perhaps alone: other ranks may wait for this one in a collective operation.
+            world.MarkOutOfStep();
+            throw;
+        }
+    }
+
+    private TrainingResult RunOnThisRank(MpiWorld world, ILabelledBatchSource train, ILabelledBatchSource? validation, TrainingCheckpoint.Loaded? checkpoint)
+    {
+        using DataParallel? parallel = DataParallel.For(world);
         _parallel = parallel;
         if (checkpoint is not null)
         {
@@ -108,6 +123,8 @@ internal sealed class TrainingRun(
                         {
                             ReadPendingSteps(pending, stepsPerEpoch);
                             SaveCheckpoint(model, optimizer, best);
+                            // Stopped together, each rank's exit ends the job (MpiWorld): none leaves before rank 0's checkpoint is written.
+                            parallel?.WaitForEveryRank();
                             cancellationToken.ThrowIfCancellationRequested();
                             throw new OperationCanceledException("Another rank of the data-parallel run was cancelled.");
                         }
@@ -190,6 +207,7 @@ internal sealed class TrainingRun(
     {
         using DisposeScope stepScope = NewDisposeScope();
         modelOptions.CheckResizableImageShape(batch.Images.shape, "A training batch's images");
+        TrainingBatchCheck.CheckSize(batch);
         TrainingBatchCheck.CheckLabels(batch, modelOptions.NumClasses);
         if (_parallel is not null)
         {

@@ -101,6 +101,21 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
     /// <exception cref="OperationCanceledException">The options' cancellation token was cancelled; a checkpoint was written when a path is set.</exception>
     public BnInceptionPredictionTransformer Fit(IDataView trainData, IDataView? validationData)
     {
+        try
+        {
+            return FitOnThisRank(trainData, validationData);
+        }
+        catch when (Engine.Distributed.MpiWorld.Join() is { IsDistributed: true } world)
+        {
+            // Under mpirun, a rank that failed here (a bad row, say) may leave the others waiting for it in
+            // training's first collective operation: its process's exit then ends the job (docs/distributed.md).
+            world.MarkOutOfStep();
+            throw;
+        }
+    }
+
+    private BnInceptionPredictionTransformer FitOnThisRank(IDataView trainData, IDataView? validationData)
+    {
         ArgumentNullException.ThrowIfNull(trainData);
         Options o = Settings;
         o.Validate();
