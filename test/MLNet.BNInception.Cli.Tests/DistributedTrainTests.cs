@@ -78,5 +78,15 @@ public class DistributedTrainTests
         Assert.That(lastBatch.ExitCode, Is.EqualTo(2), lastBatch.Output + lastBatch.Error);
         Assert.That(lastBatch.Error, Does.Contain("18 training images in global batches of 4 x 2 ranks leave a last batch of 2 images, 1 on a rank, " +
             "which batch normalization cannot train on (it needs 2 at least): pass --drop-last, or another --batch or -np"));
+
+        // Another learning rate on rank 1: refused on both ranks before the first step, where it used to train
+        // to the end and fail there, blaming a network that differed.
+        const string OtherRateOnRankOne = "[ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && exec \"$0\" \"$@\" --lr 0.01; exec \"$0\" \"$@\"";
+        ExternalProcess.Result otherRate = Mpirun.RunTwoRanks("bash", ["-c", OtherRateOnRankOne, InstalledTool.Command, .. train[5..], "--image-folder", files.ImageFolder],
+            TimeSpan.FromMinutes(3), work.Path);
+        Assert.That(otherRate.ExitCode, Is.EqualTo(3), otherRate.Output + otherRate.Error);
+        Assert.That(otherRate.Error, Does.Contain("The ranks were not given the same run: the training settings of rank 1 differs from rank 0's."));
+        Assert.That(otherRate.Error, Does.Not.Contain("epoch 1/"), "refused before training");
+        Assert.That(File.Exists(model + ".ckpt"), Is.False);
     }
 }

@@ -193,6 +193,42 @@ internal sealed class DataParallel : IDisposable
     }
 
     /// <summary>
+    /// Throws on every rank, before any training, unless every rank was given the same run: the same
+    /// number of classes, of training and of validation examples, and the same settings (hashed; the
+    /// device and the paths may differ). Ranks given other settings or other data would otherwise
+    /// train to the end and fail only when their networks are compared, or pair mismatched collective
+    /// operations (MPI_ERR_TRUNCATE) and wait for ever.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A rank's fact differs from rank 0's; the message names the first such fact and the ranks.</exception>
+    public void CheckSameRun(BnInceptionOptions network, TrainerOptions training, long trainingExamples, long? validationExamples) => CheckSameRun(
+    [
+        ("number of classes", network.NumClasses, false),
+        ("number of training examples", trainingExamples, false),
+        ("number of validation examples", validationExamples ?? -1, false),
+        ("network settings", StableHash(network.ToString()), true),
+        // What may differ between ranks: the device (cuda:0 and cuda:1 on one machine) and paths (on other machines).
+        ("training settings", StableHash((training with { Device = "", CheckpointPath = null, InitialWeightsPath = null }).ToString()), true),
+    ]);
+
+    /// <summary><see cref="CheckSameRun(BnInceptionOptions, TrainerOptions, long, long?)"/>'s work, over facts given as they are (tests give their own).</summary>
+    internal void CheckSameRun(IReadOnlyList<(string Name, long Value, bool IsHash)> facts)
+    {
+        foreach ((string name, long value, bool isHash) in facts)
+        {
+            long[] slots = FromEveryRank(value);
+            int[] different = [.. Enumerable.Range(1, Size - 1).Where(rank => slots[rank] != slots[0])];
+            if (different.Length > 0)
+            {
+                string values = isHash ? "" : $" ({string.Join(", ", slots.Select((count, rank) => $"rank {rank}: {count}"))})";
+                throw new InvalidDataException(
+                    $"The ranks were not given the same run: the {name} of rank{(different.Length > 1 ? "s" : "")} {string.Join(", ", different)} " +
+                    $"differ{(different.Length > 1 ? "" : "s")} from rank 0's{values}. Every rank must run the same command, or the same program, on the " +
+                    "same data (docs/distributed.md); nothing was trained. This rank is " + Rank + ".");
+            }
+        }
+    }
+
+    /// <summary>
     /// Throws on every rank unless every rank read the same rows in the same order in the pass of
     /// <paramref name="epoch"/>: <paramref name="rowsHash"/> is this rank's
     /// <see cref="RankShardedBatchSource.RowsHashOfLastPass"/>. A source whose order for a seed differs
@@ -213,6 +249,18 @@ internal sealed class DataParallel : IDisposable
                 "global batch: build the same data on every rank (an ML.NET view of the same files in the same order, a sorted file " +
                 "list; a custom IDataView must shuffle with the Random its cursor is given). This rank is " + Rank + ".");
         }
+    }
+
+    // FNV-1a of the text: string.GetHashCode differs from process to process.
+    private static long StableHash(string text)
+    {
+        ulong hash = 0xCBF29CE484222325UL;
+        foreach (char c in text)
+        {
+            hash = (hash ^ c) * 0x100000001B3UL;
+        }
+
+        return unchecked((long)hash);
     }
 
     /// <summary>

@@ -55,6 +55,7 @@ internal sealed class TrainingRun(
 
         if (parallel is not null)
         {
+            parallel.CheckSameRun(modelOptions, options, train.Count, validation?.Count);
             train = new RankShardedBatchSource(train, parallel.Rank, parallel.Size);
         }
 
