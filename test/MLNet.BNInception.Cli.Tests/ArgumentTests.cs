@@ -26,6 +26,7 @@ public class ArgumentTests
         OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, CommaListNamedTsv, TrainSemicolons, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, TrainBadInputSize, TrainSizeBelowInputSize,
         TrainHeaderOnly, TrainUnclosedQuote, ValidUnclosedQuote, TrainEarlyStoppingWithoutValidation, TrainShufflePoolOfOne, TrainNaNLearningRate, TrainNaNBatchNormMomentum, TrainNegativeGamma, TrainFractionalStepDecay,
         TrainBadPrecision, TrainOnAMissingGpu, TrainBadDevice, ScoreOnAMissingGpu, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
+        ExportInputNamedLogits, ExportInputNamedProbabilities, ExportInputNameEmpty,
     }
 
     // The tool's own entry point, run in this process: the same parsing, checks and messages as the
@@ -67,6 +68,9 @@ public class ArgumentTests
     [TestCase(Case.TrainCurvesNoFolder, 2, "nowhere' does not exist")]
     [TestCase(Case.TrainCurvesOverData, 2, "exists.csv', which is not an earlier run's training curves: choose another name")]
     [TestCase(Case.EvaluateNotAModel, 4, "is not an ML.NET model file")]
+    [TestCase(Case.ExportInputNamedLogits, 2, "bninception: --input-name 'logits': the input needs a name of its own, not empty and neither 'logits' nor 'probabilities', the names of the outputs")]
+    [TestCase(Case.ExportInputNamedProbabilities, 2, "bninception: --input-name 'probabilities': the input needs a name of its own")]
+    [TestCase(Case.ExportInputNameEmpty, 2, "bninception: --input-name ' ': the input needs a name of its own")]
     [TestCase(Case.TrainSemicolons, 3, "has no column 'ImagePath' (its columns: 'ImagePath;Label', one column when read with the separator ','; pass --separator ';' if that")]
     public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message) => Check(mistake, exitCode, message, trainedModel: null);
 
@@ -153,6 +157,9 @@ public class ArgumentTests
             Case.EvaluateNotAModel => ["evaluate", "--model", work.File("notes.zip"), "--data", input],
             Case.EvaluateDataIsADirectory => ["evaluate", "--model", model, "--data", work.File("images")],
             Case.EvaluateBinaryData => ["evaluate", "--model", model, "--data", work.File("program.csv")],
+            Case.ExportInputNamedLogits => ["export", "--model", model, "--onnx", output, "--input-name", "logits"],
+            Case.ExportInputNamedProbabilities => ["export", "--model", model, "--onnx", output, "--input-name", "probabilities"],
+            Case.ExportInputNameEmpty => ["export", "--model", model, "--onnx", output, "--input-name", " "],
             _ => throw new ArgumentOutOfRangeException(nameof(mistake)),
         };
 

@@ -40,6 +40,16 @@ internal static class ExportCommand
                 throw CommandLineException.BadArguments($"--opset {version}: choose {OnnxExportOptions.MinimumOpset} to {OnnxExportOptions.MaximumOpset}");
             }
 
+            // Checked here, before the model is read, to name the option: the exporter's own check
+            // can only name its options object.
+            string graphInput = parsed.GetRequiredValue(inputName);
+            if (string.IsNullOrWhiteSpace(graphInput) || graphInput is OnnxExporter.LogitsOutput or OnnxExporter.ProbabilitiesOutput)
+            {
+                throw CommandLineException.BadArguments(
+                    $"--input-name '{graphInput}': the input needs a name of its own, not empty and neither '{OnnxExporter.LogitsOutput}' " +
+                    $"nor '{OnnxExporter.ProbabilitiesOutput}', the names of the outputs");
+            }
+
             using SavedModel saved = SavedModel.Load(modelPath);
             ImportedNetwork network = saved.Network;
             var options = new OnnxExportOptions
@@ -51,7 +61,7 @@ internal static class ExportCommand
                     "probabilities" => OnnxOutputs.Probabilities,
                     _ => OnnxOutputs.Both,
                 },
-                InputName = parsed.GetRequiredValue(inputName),
+                InputName = graphInput,
                 ClassLabels = saved.ClassLabels,
                 Normalization = network.Normalization,
                 IncludeNormalization = network.Normalization is not null,
@@ -64,7 +74,7 @@ internal static class ExportCommand
             }
             catch (ArgumentException e)
             {
-                throw CommandLineException.BadArguments(BnInceptionCommandLine.OneLine(e.Message));
+                throw CommandLineException.BadArguments(BnInceptionCommandLine.OneLine(OptionValues.Reason(e)));
             }
 
             var architecture = network.Model.Options;
