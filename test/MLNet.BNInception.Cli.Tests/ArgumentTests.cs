@@ -163,7 +163,7 @@ public class ArgumentTests
             _ => throw new ArgumentOutOfRangeException(nameof(mistake)),
         };
 
-        ExternalProcess.Result run = InProcess(arguments);
+        ExternalProcess.Result run = InProcessTool.Run(arguments);
 
         Assert.That(run.ExitCode, Is.EqualTo(exitCode), run.Error);
         string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -181,7 +181,7 @@ public class ArgumentTests
         using var work = new TemporaryDirectory();
         FashionMnistFiles.Files data = _data!;
         string valid = UnknownLabelList(work, data);
-        ExternalProcess.Result run = InProcess(["train", "--train", data.TrainCsv, "--valid", valid, "--image-folder", data.ImageFolder,
+        ExternalProcess.Result run = InProcessTool.Run(["train", "--train", data.TrainCsv, "--valid", valid, "--image-folder", data.ImageFolder,
             "--size", "64", "--channels", "gray", "--batch", "8", "--out", work.File("m.zip")]);
 
         Assert.That(run.ExitCode, Is.EqualTo(3), run.Error);
@@ -201,14 +201,6 @@ public class ArgumentTests
         return path;
     }
 
-    private static ExternalProcess.Result InProcess(string[] arguments)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int exitCode = BnInceptionCommandLine.Run(arguments, new CommandContext(output, error, () => CancellationToken.None, ProgressOnTerminal: false));
-        return new ExternalProcess.Result("bninception " + string.Join(' ', arguments), exitCode, output.ToString(), error.ToString());
-    }
-
     // A program's first bytes (an ELF header: NULs, DEL and other control characters), then a few
     // thousand bytes without a separator, quote or line break, as a binary file given for a list holds.
     private static byte[] BinaryFirstLine()
@@ -226,7 +218,7 @@ public class ArgumentTests
     [TestCase("info")]
     public void EveryVerbHasHelp(string verb)
     {
-        ExternalProcess.Result run = InProcess([verb, "--help"]).AssertSucceeded();
+        ExternalProcess.Result run = InProcessTool.Run([verb, "--help"]).AssertSucceeded();
         // In this process the usage line names the test host: the installed command's is checked below.
         Assert.That(run.Output, Does.Contain("Usage:").And.Contain($" {verb} [options]"));
         Assert.That(run.Output, Does.Contain(verb == "train" ? "--train" : "--model"));

@@ -107,7 +107,11 @@ internal sealed class SavedModel : IDisposable
         DeleteTemporaryFolder(_temporaryFolder);
     }
 
-    /// <summary>Loads the model at <paramref name="path"/>; a file that is missing or holds no usable BN-Inception pipeline gives <see cref="ExitCodes.InvalidModel"/>.</summary>
+    /// <summary>
+    /// Loads the model at <paramref name="path"/>; a file that is missing or holds no usable BN-Inception
+    /// pipeline gives <see cref="ExitCodes.InvalidModel"/>, with a message that says what the file is
+    /// (<see cref="UnloadableModelFile"/>).
+    /// </summary>
     public static SavedModel Load(string path)
     {
         string fullPath = System.IO.Path.GetFullPath(path);
@@ -131,16 +135,23 @@ internal sealed class SavedModel : IDisposable
         FileStream? file = null;
         try
         {
-            DataViewSchema inputSchema;
             try
             {
                 file = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw CommandLineException.InvalidModel($"the model file '{path}' cannot be read ({BnInceptionCommandLine.OneLine(e.Message)})", e);
+            }
+
+            DataViewSchema inputSchema;
+            try
+            {
                 model = BnInceptionModelFile.Load(context, file, out inputSchema);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                throw CommandLineException.InvalidModel(
-                    $"'{path}' is not an ML.NET model file ({BnInceptionCommandLine.OneLine(e.Message)}); give the .zip file mlContext.Model.Save or 'bninception train' wrote", e);
+                throw CommandLineException.InvalidModel(UnloadableModelFile.Describe(path, file, e), e);
             }
 
             return TakeApart(temporaryFolder, path, fullPath, file, context, model, inputSchema);
