@@ -104,7 +104,7 @@ internal sealed class SavedModel : IDisposable
     {
         _network?.Dispose();
         (Model as IDisposable)?.Dispose();
-        DeleteTemporaryFolder(_temporaryFolder);
+        TemporaryModelFolder.Delete(_temporaryFolder);
     }
 
     /// <summary>
@@ -159,24 +159,12 @@ internal sealed class SavedModel : IDisposable
         catch
         {
             (model as IDisposable)?.Dispose();
-            DeleteTemporaryFolder(temporaryFolder);
+            TemporaryModelFolder.Delete(temporaryFolder);
             throw;
         }
         finally
         {
             file?.Dispose();
-        }
-    }
-
-    private static void DeleteTemporaryFolder(string folder)
-    {
-        try
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Already gone, or a file in it still open elsewhere: nothing to stop the command for.
         }
     }
 

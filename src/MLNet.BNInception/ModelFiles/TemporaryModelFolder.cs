@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace MLNet.BNInception.Cli.ModelFiles;
+namespace MLNet.BNInception.ModelFiles;
 
 /// <summary>
-/// The temporary folder a loaded model gets (<see cref="SavedModel"/>), where ML.NET copies its
-/// network (about 40 MB). A command deletes its folder when it ends, but a process ended outright
-/// (<c>kill -9</c>, a crash) cannot; so on Linux the folder's name says which process owns it, and
-/// each later load removes the folders whose owner is provably gone.
+/// A temporary folder for a model's large files (about 40 MB for ten classes): the ONNX export that
+/// <see cref="MLNetModelExport"/> stages while a model is saved, and, in the command-line tool, the
+/// copy of its network ML.NET makes when a model is loaded. Its user deletes it when done, but a
+/// process ended outright (<c>kill -9</c>, a crash) cannot; so on Linux the folder's name says which
+/// process owns it, and each later save or load removes the folders whose owner is provably gone.
 /// </summary>
 /// <remarks>
 /// The name is <c>bninception-model-PID-START-BOOT-PIDNS-XXXXXX</c>: the owner's process id and its
@@ -31,6 +32,19 @@ internal static partial class TemporaryModelFolder
         }
 
         return Directory.CreateTempSubdirectory(Prefix + (owner is null ? "" : owner + "-")).FullName;
+    }
+
+    /// <summary>Deletes <paramref name="folder"/> and what is in it; one already gone, or that cannot be deleted now, is left to a later run.</summary>
+    public static void Delete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Already gone, or a file in it still open elsewhere: nothing to fail the caller's work for.
+        }
     }
 
     private static void RemoveOrphans()
