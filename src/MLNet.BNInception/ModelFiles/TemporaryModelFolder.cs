@@ -23,6 +23,10 @@ internal static partial class TemporaryModelFolder
     private const string Prefix = "bninception-model-";
 
     /// <summary>Removes orphaned model folders, then creates this process's own and returns its path.</summary>
+    /// <exception cref="IOException">
+    /// No folder can be created in the temporary folder (<c>$TMPDIR</c>, else <c>/tmp</c>): it is
+    /// missing or takes no new folders. The message names it and says to set TMPDIR.
+    /// </exception>
     public static string Create()
     {
         string? owner = Owner.OfThisProcess;
@@ -31,7 +35,21 @@ internal static partial class TemporaryModelFolder
             RemoveOrphans();
         }
 
-        return Directory.CreateTempSubdirectory(Prefix + (owner is null ? "" : owner + "-")).FullName;
+        try
+        {
+            return Directory.CreateTempSubdirectory(Prefix + (owner is null ? "" : owner + "-")).FullName;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // .NET says only "Unable to find the specified file." for a missing TMPDIR, and for one
+            // that takes no folders (/proc), naming nothing.
+            string parent = Path.GetTempPath();
+            string reason = !Directory.Exists(parent) ? "it does not exist"
+                : e is FileNotFoundException ? "no folder can be created in it"
+                : $"no folder can be created in it: {e.Message}";
+            throw new IOException(
+                $"The temporary folder '{parent}' cannot take a folder for the model's files ({reason}); set TMPDIR to a folder that exists and is writable.", e);
+        }
     }
 
     /// <summary>Deletes <paramref name="folder"/> and what is in it; one already gone, or that cannot be deleted now, is left to a later run.</summary>
