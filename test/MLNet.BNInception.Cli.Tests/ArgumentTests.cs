@@ -26,6 +26,7 @@ public class ArgumentTests
         OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, CommaListNamedTsv, TrainSemicolons, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, TrainBadInputSize, TrainSizeBelowInputSize,
         TrainHeaderOnly, TrainUnclosedQuote, ValidUnclosedQuote, TrainEarlyStoppingWithoutValidation, TrainShufflePoolOfOne, TrainNaNLearningRate, TrainNaNBatchNormMomentum, TrainNegativeGamma, TrainFractionalStepDecay,
         TrainBadPrecision, TrainOnAMissingGpu, TrainBadDevice, ScoreOnAMissingGpu, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
+        ExportInputNamedLogits, ExportInputNamedProbabilities, ExportInputNameEmpty,
     }
 
     // The tool's own entry point, run in this process: the same parsing, checks and messages as the
@@ -67,6 +68,9 @@ public class ArgumentTests
     [TestCase(Case.TrainCurvesNoFolder, 2, "nowhere' does not exist")]
     [TestCase(Case.TrainCurvesOverData, 2, "exists.csv', which is not an earlier run's training curves: choose another name")]
     [TestCase(Case.EvaluateNotAModel, 4, "is not an ML.NET model file")]
+    [TestCase(Case.ExportInputNamedLogits, 2, "bninception: --input-name 'logits': the input needs a name of its own, not empty and neither 'logits' nor 'probabilities', the names of the outputs")]
+    [TestCase(Case.ExportInputNamedProbabilities, 2, "bninception: --input-name 'probabilities': the input needs a name of its own")]
+    [TestCase(Case.ExportInputNameEmpty, 2, "bninception: --input-name ' ': the input needs a name of its own")]
     [TestCase(Case.TrainSemicolons, 3, "has no column 'ImagePath' (its columns: 'ImagePath;Label', one column when read with the separator ','; pass --separator ';' if that")]
     public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message) => Check(mistake, exitCode, message, trainedModel: null);
 
@@ -153,10 +157,13 @@ public class ArgumentTests
             Case.EvaluateNotAModel => ["evaluate", "--model", work.File("notes.zip"), "--data", input],
             Case.EvaluateDataIsADirectory => ["evaluate", "--model", model, "--data", work.File("images")],
             Case.EvaluateBinaryData => ["evaluate", "--model", model, "--data", work.File("program.csv")],
+            Case.ExportInputNamedLogits => ["export", "--model", model, "--onnx", output, "--input-name", "logits"],
+            Case.ExportInputNamedProbabilities => ["export", "--model", model, "--onnx", output, "--input-name", "probabilities"],
+            Case.ExportInputNameEmpty => ["export", "--model", model, "--onnx", output, "--input-name", " "],
             _ => throw new ArgumentOutOfRangeException(nameof(mistake)),
         };
 
-        ExternalProcess.Result run = InProcess(arguments);
+        ExternalProcess.Result run = InProcessTool.Run(arguments);
 
         Assert.That(run.ExitCode, Is.EqualTo(exitCode), run.Error);
         string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -174,7 +181,7 @@ public class ArgumentTests
         using var work = new TemporaryDirectory();
         FashionMnistFiles.Files data = _data!;
         string valid = UnknownLabelList(work, data);
-        ExternalProcess.Result run = InProcess(["train", "--train", data.TrainCsv, "--valid", valid, "--image-folder", data.ImageFolder,
+        ExternalProcess.Result run = InProcessTool.Run(["train", "--train", data.TrainCsv, "--valid", valid, "--image-folder", data.ImageFolder,
             "--size", "64", "--channels", "gray", "--batch", "8", "--out", work.File("m.zip")]);
 
         Assert.That(run.ExitCode, Is.EqualTo(3), run.Error);
@@ -191,7 +198,7 @@ public class ArgumentTests
         using var work = new TemporaryDirectory();
         FashionMnistFiles.Files data = _data!;
         File.WriteAllLines(work.File("five.csv"), File.ReadLines(data.TrainCsv).Take(1 + 5));
-        ExternalProcess.Result run = InProcess(["train", "--train", work.File("five.csv"), "--image-folder", data.ImageFolder, "--size", "64", "--channels", "gray",
+        ExternalProcess.Result run = InProcessTool.Run(["train", "--train", work.File("five.csv"), "--image-folder", data.ImageFolder, "--size", "64", "--channels", "gray",
             option, value, "--out", work.File("m.zip")]);
 
         Assert.That(run.ExitCode, Is.EqualTo(2), run.Error);
@@ -207,14 +214,6 @@ public class ArgumentTests
         string path = work.File("valid-wolf.csv");
         File.WriteAllLines(path, [lines[0], lines[1], lines[2][..(lines[2].LastIndexOf(',') + 1)] + "Wolf", lines[3]]);
         return path;
-    }
-
-    private static ExternalProcess.Result InProcess(string[] arguments)
-    {
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        int exitCode = BnInceptionCommandLine.Run(arguments, new CommandContext(output, error, () => CancellationToken.None, ProgressOnTerminal: false));
-        return new ExternalProcess.Result("bninception " + string.Join(' ', arguments), exitCode, output.ToString(), error.ToString());
     }
 
     // A program's first bytes (an ELF header: NULs, DEL and other control characters), then a few
@@ -234,7 +233,7 @@ public class ArgumentTests
     [TestCase("info")]
     public void EveryVerbHasHelp(string verb)
     {
-        ExternalProcess.Result run = InProcess([verb, "--help"]).AssertSucceeded();
+        ExternalProcess.Result run = InProcessTool.Run([verb, "--help"]).AssertSucceeded();
         // In this process the usage line names the test host: the installed command's is checked below.
         Assert.That(run.Output, Does.Contain("Usage:").And.Contain($" {verb} [options]"));
         Assert.That(run.Output, Does.Contain(verb == "train" ? "--train" : "--model"));

@@ -40,6 +40,16 @@ internal static class ExportCommand
                 throw CommandLineException.BadArguments($"--opset {version}: choose {OnnxExportOptions.MinimumOpset} to {OnnxExportOptions.MaximumOpset}");
             }
 
+            // Checked here, before the model is read, to name the option: the exporter's own check
+            // can only name its options object.
+            string graphInput = parsed.GetRequiredValue(inputName);
+            if (string.IsNullOrWhiteSpace(graphInput) || graphInput is OnnxExporter.LogitsOutput or OnnxExporter.ProbabilitiesOutput)
+            {
+                throw CommandLineException.BadArguments(
+                    $"--input-name '{graphInput}': the input needs a name of its own, not empty and neither '{OnnxExporter.LogitsOutput}' " +
+                    $"nor '{OnnxExporter.ProbabilitiesOutput}', the names of the outputs");
+            }
+
             // Ctrl-C or SIGTERM lets the load finish and stops before the export (or lets a begun export
             // finish): the model's temporary folder is removed, and no temporary file is left beside --onnx.
             CancellationToken cancellation = context.StopGracefully();
@@ -55,7 +65,7 @@ internal static class ExportCommand
                     "probabilities" => OnnxOutputs.Probabilities,
                     _ => OnnxOutputs.Both,
                 },
-                InputName = parsed.GetRequiredValue(inputName),
+                InputName = graphInput,
                 ClassLabels = saved.ClassLabels,
                 Normalization = network.Normalization,
                 IncludeNormalization = network.Normalization is not null,
@@ -68,7 +78,7 @@ internal static class ExportCommand
             }
             catch (ArgumentException e)
             {
-                throw CommandLineException.BadArguments(BnInceptionCommandLine.OneLine(e.Message));
+                throw CommandLineException.BadArguments(BnInceptionCommandLine.OneLine(OptionValues.Reason(e)));
             }
 
             var architecture = network.Model.Options;

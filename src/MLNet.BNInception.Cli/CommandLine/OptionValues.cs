@@ -135,10 +135,16 @@ internal static class OptionValues
         }
         catch (ArgumentException error)
         {
-            string reason = error.ParamName is null ? error.Message : error.Message.Replace($" (Parameter '{error.ParamName}')", "", StringComparison.Ordinal);
-            throw CommandLineException.BadArguments($"--device {text}: {reason}");
+            throw CommandLineException.BadArguments($"--device {text}: {Reason(error)}");
         }
     }
+
+    /// <summary>
+    /// What an <see cref="ArgumentException"/> says without the " (Parameter 'name')" that .NET adds,
+    /// which names a parameter of our code rather than anything the user typed.
+    /// </summary>
+    public static string Reason(ArgumentException error) =>
+        error.ParamName is null ? error.Message : error.Message.Replace($" (Parameter '{error.ParamName}')", "", StringComparison.Ordinal);
 
     /// <summary>The separator to use for <paramref name="path"/>: the one given, else tab for .tsv files and comma for the rest.</summary>
     public static char SeparatorFor(string path, char? given) =>

@@ -104,10 +104,14 @@ internal sealed class SavedModel : IDisposable
     {
         _network?.Dispose();
         (Model as IDisposable)?.Dispose();
-        DeleteTemporaryFolder(_temporaryFolder);
+        TemporaryModelFolder.Delete(_temporaryFolder);
     }
 
-    /// <summary>Loads the model at <paramref name="path"/>; a file that is missing or holds no usable BN-Inception pipeline gives <see cref="ExitCodes.InvalidModel"/>.</summary>
+    /// <summary>
+    /// Loads the model at <paramref name="path"/>; a file that is missing or holds no usable BN-Inception
+    /// pipeline gives <see cref="ExitCodes.InvalidModel"/>, with a message that says what the file is
+    /// (<see cref="UnloadableModelFile"/>).
+    /// </summary>
     public static SavedModel Load(string path)
     {
         string fullPath = System.IO.Path.GetFullPath(path);
@@ -121,7 +125,16 @@ internal sealed class SavedModel : IDisposable
         // ML.NET writes into its context's temporary folder while it loads (and leaves an empty
         // folder there when the file is not a model): a folder of this model's own, deleted with it
         // (or by a later run, if this process is killed), keeps whatever it writes from outliving the command.
-        string temporaryFolder = TemporaryModelFolder.Create();
+        string temporaryFolder;
+        try
+        {
+            temporaryFolder = TemporaryModelFolder.Create();
+        }
+        catch (IOException e)
+        {
+            throw CommandLineException.UnreadableInput(BnInceptionCommandLine.OneLine(e.Message), e);
+        }
+
         var context = new MLContext(seed: 0) { TempFilePath = temporaryFolder };
         ITransformer? model = null;
 
@@ -131,16 +144,23 @@ internal sealed class SavedModel : IDisposable
         FileStream? file = null;
         try
         {
-            DataViewSchema inputSchema;
             try
             {
                 file = new FileStream(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw CommandLineException.InvalidModel($"the model file '{path}' cannot be read ({BnInceptionCommandLine.OneLine(e.Message)})", e);
+            }
+
+            DataViewSchema inputSchema;
+            try
+            {
                 model = BnInceptionModelFile.Load(context, file, out inputSchema);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                throw CommandLineException.InvalidModel(
-                    $"'{path}' is not an ML.NET model file ({BnInceptionCommandLine.OneLine(e.Message)}); give the .zip file mlContext.Model.Save or 'bninception train' wrote", e);
+                throw CommandLineException.InvalidModel(UnloadableModelFile.Describe(path, file, e), e);
             }
 
             return TakeApart(temporaryFolder, path, fullPath, file, context, model, inputSchema);
@@ -148,24 +168,12 @@ internal sealed class SavedModel : IDisposable
         catch
         {
             (model as IDisposable)?.Dispose();
-            DeleteTemporaryFolder(temporaryFolder);
+            TemporaryModelFolder.Delete(temporaryFolder);
             throw;
         }
         finally
         {
             file?.Dispose();
-        }
-    }
-
-    private static void DeleteTemporaryFolder(string folder)
-    {
-        try
-        {
-            Directory.Delete(folder, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Already gone, or a file in it still open elsewhere: nothing to stop the command for.
         }
     }
 

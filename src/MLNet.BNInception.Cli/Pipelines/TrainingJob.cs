@@ -361,8 +361,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
         catch (ArgumentException e)
         {
-            string reason = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
-            throw CommandLineException.BadArguments($"the training settings are not valid: {reason}");
+            throw CommandLineException.BadArguments($"the training settings are not valid: {OptionValues.Reason(e)}");
         }
     }
 

@@ -98,6 +98,30 @@ internal static class TrainingCheckpoint
     /// </summary>
     public static bool HoldsATrainingRun(IEnumerable<KeyValuePair<string, Tensor>> entries) => entries.Any(pair => pair.Key == RngKey);
 
+    /// <summary>
+    /// Whether <paramref name="file"/>, from its position on, holds a checkpoint of this format (a
+    /// torch.save archive with the description record), read without its tensors: for a caller that
+    /// tells a checkpoint given in place of another file. Anything else, a damaged checkpoint
+    /// included, is false. The stream must be seekable; its position is put back.
+    /// </summary>
+    public static bool IsCheckpoint(Stream file, string source)
+    {
+        long start = file.Position;
+        try
+        {
+            using TorchArchive.Reader archive = TorchArchive.Reader.Open(file, source);
+            return archive.ReadExtraRecord(DescriptionRecord) is not null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            return false;
+        }
+        finally
+        {
+            file.Position = start;
+        }
+    }
+
     /// <summary>A loaded checkpoint; dispose it to free its tensors.</summary>
     public sealed class Loaded : IDisposable
     {

@@ -41,8 +41,11 @@ internal static class MLNetModelExport
     public static void Save(BnInceptionPredictionTransformer model, ModelSaveContext ctx)
     {
         // OnnxTransformer copies a model given as a stream to a temporary file it never deletes, so
-        // the export goes to a file of ours, removed once the chain has been written.
-        string onnxPath = Path.Combine(Path.GetTempPath(), $"bninception-{Guid.NewGuid():N}.onnx");
+        // the export goes to a file of ours, removed once the chain has been written. It lives in a
+        // folder named after this process, so that a process killed while saving leaves a folder
+        // the next save or load of a model removes, not a file nothing would ever remove.
+        string folder = TemporaryModelFolder.Create();
+        string onnxPath = Path.Combine(folder, "network.onnx");
         try
         {
             OnnxExporter.Export(model.Model, onnxPath, new OnnxExportOptions
@@ -55,18 +58,19 @@ internal static class MLNetModelExport
                 // The features column's images; the graph resizes them when they are larger than the network's input.
                 ImageSize = model.ImageSize,
             });
-            using TransformerChain<ITransformer> chain = Build(model, onnxPath);
+            using TransformerChain<ITransformer> chain = Build(model, onnxPath, folder);
             ((ICanSaveModel)chain).Save(ctx);
         }
         finally
         {
-            File.Delete(onnxPath);
+            TemporaryModelFolder.Delete(folder);
         }
     }
 
-    private static TransformerChain<ITransformer> Build(BnInceptionPredictionTransformer model, string onnxPath)
+    private static TransformerChain<ITransformer> Build(BnInceptionPredictionTransformer model, string onnxPath, string temporaryFolder)
     {
-        var ml = new MLContext(seed: 0);
+        // Whatever ML.NET writes while the chain is built goes to the same folder, and goes with it.
+        var ml = new MLContext(seed: 0) { TempFilePath = temporaryFolder };
         int classes = model.Label.Count;
         var featureSchema = new DataViewSchema.Builder();
         featureSchema.AddColumn(model.FeatureColumnName, model.FeatureType);

@@ -1,13 +1,14 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 
-namespace MLNet.BNInception.Cli.ModelFiles;
+namespace MLNet.BNInception.ModelFiles;
 
 /// <summary>
-/// The temporary folder a loaded model gets (<see cref="SavedModel"/>), where ML.NET copies its
-/// network (about 40 MB). A command deletes its folder when it ends, but a process ended outright
-/// (<c>kill -9</c>, a crash) cannot; so on Linux the folder's name says which process owns it, and
-/// each later load removes the folders whose owner is provably gone.
+/// A temporary folder for a model's large files (about 40 MB for ten classes): the ONNX export that
+/// <see cref="MLNetModelExport"/> stages while a model is saved, and, in the command-line tool, the
+/// copy of its network ML.NET makes when a model is loaded. Its user deletes it when done, but a
+/// process ended outright (<c>kill -9</c>, a crash) cannot; so on Linux the folder's name says which
+/// process owns it, and each later save or load removes the folders whose owner is provably gone.
 /// </summary>
 /// <remarks>
 /// The name is <c>bninception-model-PID-START-BOOT-PIDNS-XXXXXX</c>: the owner's process id and its
@@ -22,6 +23,10 @@ internal static partial class TemporaryModelFolder
     private const string Prefix = "bninception-model-";
 
     /// <summary>Removes orphaned model folders, then creates this process's own and returns its path.</summary>
+    /// <exception cref="IOException">
+    /// No folder can be created in the temporary folder (<c>$TMPDIR</c>, else <c>/tmp</c>): it is
+    /// missing or takes no new folders. The message names it and says to set TMPDIR.
+    /// </exception>
     public static string Create()
     {
         string? owner = Owner.OfThisProcess;
@@ -30,7 +35,34 @@ internal static partial class TemporaryModelFolder
             RemoveOrphans();
         }
 
-        return Directory.CreateTempSubdirectory(Prefix + (owner is null ? "" : owner + "-")).FullName;
+        try
+        {
+            return Directory.CreateTempSubdirectory(Prefix + (owner is null ? "" : owner + "-")).FullName;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // .NET says only "Unable to find the specified file." for a missing TMPDIR, and for one
+            // that takes no folders (/proc), naming nothing.
+            string parent = Path.GetTempPath();
+            string reason = !Directory.Exists(parent) ? "it does not exist"
+                : e is FileNotFoundException ? "no folder can be created in it"
+                : $"no folder can be created in it: {e.Message}";
+            throw new IOException(
+                $"The temporary folder '{parent}' cannot take a folder for the model's files ({reason}); set TMPDIR to a folder that exists and is writable.", e);
+        }
+    }
+
+    /// <summary>Deletes <paramref name="folder"/> and what is in it; one already gone, or that cannot be deleted now, is left to a later run.</summary>
+    public static void Delete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Already gone, or a file in it still open elsewhere: nothing to fail the caller's work for.
+        }
     }
 
     private static void RemoveOrphans()

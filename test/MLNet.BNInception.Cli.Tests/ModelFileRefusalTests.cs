@@ -1,0 +1,130 @@
+using System.IO.Compression;
+using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.DemoData;
+
+namespace MLNet.BNInception.Cli.Tests;
+
+/// <summary>
+/// A file given as --model that ML.NET cannot load is refused with exit code 4 and one line that
+/// says what the file is (an ONNX model, a training checkpoint, a damaged model file) and what to
+/// give or do instead, with the cause in the words of the exception that knows it, not ML.NET's
+/// outermost "Error during class instantiation". The files are what the tool itself writes: a
+/// model and its checkpoint from a one-epoch run on eight images, and that model exported to ONNX.
+/// </summary>
+[Trains]
+public class ModelFileRefusalTests
+{
+    private TemporaryDirectory? _folder;
+    private string _model = "", _checkpoint = "", _onnx = "", _images = "";
+
+    [OneTimeSetUp]
+    public void TrainAndExport()
+    {
+        _folder = new TemporaryDirectory();
+        FashionMnistFiles.Files data = FashionMnistFiles.Write(_folder.File("data"), 8, 0, 1);
+        _model = _folder.File("model.zip");
+        _checkpoint = _model + ".ckpt";
+        _onnx = _folder.File("model.onnx");
+        _images = data.TestCsv;
+        InProcessTool.Run("train", "--train", data.TrainCsv, "--image-folder", data.ImageFolder, "--size", "64", "--channels", "gray",
+            "--epochs", "1", "--batch", "4", "--no-augment", "--out", _model).AssertSucceeded();
+        InProcessTool.Run("export", "--model", _model, "--onnx", _onnx).AssertSucceeded();
+    }
+
+    [OneTimeTearDown]
+    public void Delete() => _folder?.Dispose();
+
+    public enum Kind
+    {
+        NetworkEntryZeroed, NetworkEntryRemoved, CutShort, Checkpoint, Onnx,
+    }
+
+    [TestCase(Kind.NetworkEntryZeroed, "info", "is a damaged ML.NET model file ([ErrorCode:InvalidProtobuf] ", "Protobuf parsing failed.): restore it from a copy, or train the model again")]
+    [TestCase(Kind.NetworkEntryRemoved, "info", "is a damaged ML.NET model file (", "holds no ONNX model (no entry named …/OnnxModel")]
+    [TestCase(Kind.CutShort, "info", "is a damaged ML.NET model file, cut short or overwritten (", "): restore it from a copy, or train the model again")]
+    [TestCase(Kind.CutShort, "evaluate", "is a damaged ML.NET model file, cut short or overwritten (", "): restore it from a copy, or train the model again")]
+    [TestCase(Kind.Checkpoint, "info", "is a training checkpoint, which 'bninception train' writes after every epoch, not a model file: ", "--resume --checkpoint")]
+    [TestCase(Kind.Checkpoint, "score", "is a training checkpoint, which 'bninception train' writes after every epoch, not a model file: ", "give the .zip file the run saves when it ends (its --out)")]
+    [TestCase(Kind.Onnx, "info", "is an ONNX model (written by 'MLNet.BNInception'), not an ML.NET model file: ", "run it with ONNX Runtime, or give the .zip file")]
+    [TestCase(Kind.Onnx, "export", "is an ONNX model (written by 'MLNet.BNInception'), not an ML.NET model file: ", "run it with ONNX Runtime, or give the .zip file")]
+    public void AFileThatIsNotAUsableModelIsNamedForWhatItIs(Kind kind, string verb, string what, string cause)
+    {
+        using var work = new TemporaryDirectory();
+        string path = Write(kind, work);
+        string[] arguments = verb switch
+        {
+            "info" => ["info", "--model", path],
+            "evaluate" => ["evaluate", "--model", path, "--data", _images],
+            "score" => ["score", "--model", path, "--input", _images, "--output", work.File("scores.csv")],
+            "export" => ["export", "--model", path, "--onnx", work.File("exported.onnx")],
+            _ => throw new ArgumentOutOfRangeException(nameof(verb)),
+        };
+
+        ExternalProcess.Result run = InProcessTool.Run(arguments);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.InvalidModel), run.Error);
+        string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), run.Error);
+        Assert.That(lines[0], Does.StartWith($"bninception: '{path}' {what}").And.Contain(cause));
+        Assert.That(lines[0], Does.Not.Contain("Error during class instantiation").And.Not.Contain("is not an ML.NET model file"));
+        Assert.That(Directory.EnumerateFileSystemEntries(work.Path).Select(Path.GetFileName), Is.EqualTo(new[] { Path.GetFileName(path) }), "nothing written");
+    }
+
+    // The file of that kind, in the test's folder.
+    private string Write(Kind kind, TemporaryDirectory work)
+    {
+        string path = work.File(kind switch
+        {
+            Kind.Checkpoint => "model.zip.ckpt",
+            Kind.Onnx => "model.onnx",
+            _ => "model.zip",
+        });
+        switch (kind)
+        {
+            case Kind.NetworkEntryZeroed:
+                // The network's first bytes after ML.NET's length prefix: its first field's tag, which
+                // protobuf cannot read as 0.
+                CopyModel(path, (name, content) => IsNetwork(name) ? [.. content[..4], .. new byte[10], .. content[14..]] : content);
+                break;
+            case Kind.NetworkEntryRemoved:
+                CopyModel(path, (name, content) => IsNetwork(name) ? null : content);
+                break;
+            case Kind.CutShort:
+                byte[] whole = File.ReadAllBytes(_model);
+                File.WriteAllBytes(path, whole[..(whole.Length / 2)]);
+                break;
+            case Kind.Checkpoint:
+                File.Copy(_checkpoint, path);
+                break;
+            case Kind.Onnx:
+                File.Copy(_onnx, path);
+                break;
+        }
+
+        return path;
+    }
+
+    private static bool IsNetwork(string entryName) => entryName.EndsWith("/OnnxModel", StringComparison.Ordinal);
+
+    // The trained model's entries, in order, each changed or (for null) left out.
+    private void CopyModel(string path, Func<string, byte[], byte[]?> change)
+    {
+        using ZipArchive source = ZipFile.OpenRead(_model);
+        using ZipArchive copy = ZipFile.Open(path, ZipArchiveMode.Create);
+        Assert.That(source.Entries.Count(entry => IsNetwork(entry.FullName)), Is.EqualTo(1), "the model's network entry");
+        foreach (ZipArchiveEntry entry in source.Entries)
+        {
+            using var content = new MemoryStream();
+            using (Stream read = entry.Open())
+            {
+                read.CopyTo(content);
+            }
+
+            if (change(entry.FullName, content.ToArray()) is byte[] changed)
+            {
+                using Stream write = copy.CreateEntry(entry.FullName).Open();
+                write.Write(changed);
+            }
+        }
+    }
+}
