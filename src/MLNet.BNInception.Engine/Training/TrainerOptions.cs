@@ -124,7 +124,7 @@ public sealed record TrainerOptions
     /// <summary>The preset whose settings a <c>new TrainerOptions()</c> has.</summary>
     public const TrainingPreset DefaultPreset = TrainingPreset.BnX30;
 
-    /// <summary>The paper's BN-x5: 5 × the baseline's learning rate, no dropout, L2 reduced 5×, decay 6× faster.</summary>
+    /// <summary>The paper's BN-x5: 5 × the baseline's learning rate, L2 reduced 5×, decay 6× faster (no dropout: the network's default, not set here).</summary>
     public static TrainerOptions PaperBnX5 { get; } = new() { LearningRate = 5 * InceptionLearningRate };
 
     /// <summary>The paper's BN-x30: as BN-x5 with 30 × the baseline's learning rate.</summary>

@@ -7,7 +7,10 @@ namespace MLNet.BNInception.Engine.Training;
 /// </summary>
 public enum TrainingPreset
 {
-    /// <summary>BN-x5: 5 × the Inception baseline's learning rate, no dropout, L2 reduced 5×, decay 6× faster.</summary>
+    /// <summary>
+    /// BN-x5: 5 × the Inception baseline's learning rate, L2 reduced 5×, decay 6× faster; no dropout is
+    /// the network's default (<c>BnInceptionOptions.Dropout</c> 0), which a preset does not set.
+    /// </summary>
     BnX5,
 
     /// <summary>BN-x30: as BN-x5 with 30 × the baseline's learning rate, the paper's best single network.</summary>

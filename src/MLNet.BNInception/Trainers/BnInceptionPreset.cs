@@ -9,7 +9,7 @@ namespace MLNet.BNInception.Trainers;
 /// </summary>
 public enum BnInceptionPreset
 {
-    /// <summary>BN-x5: learning rate 0.0075, no dropout, L2 reduced 5×, decay 6× faster.</summary>
+    /// <summary>BN-x5: learning rate 0.0075, L2 reduced 5×, decay 6× faster; no dropout is the architecture's default (Dropout 0), which a preset does not set.</summary>
     BnX5 = (int)TrainingPreset.BnX5,
 
     /// <summary>BN-x30: as BN-x5 with learning rate 0.045, the paper's best single network.</summary>
