@@ -1,4 +1,5 @@
 using MLNet.BNInception.IO;
+using MLNet.BNInception.ModelFiles;
 
 namespace MLNet.BNInception.Cli.CommandLine;
 
@@ -19,6 +20,23 @@ internal sealed record CommandFile(string Option, string Path, string? Role = nu
 /// </summary>
 internal static class CommandFiles
 {
+    /// <summary>
+    /// A folder of this process's own for a model's files, in the temporary folder (<c>$TMPDIR</c>);
+    /// the caller deletes it with <see cref="TemporaryModelFolder.Delete"/>.
+    /// </summary>
+    /// <exception cref="CommandLineException">No folder can be made there (<see cref="ExitCodes.UnreadableInput"/>); the message names the folder and says to set TMPDIR.</exception>
+    public static string NewTemporaryModelFolder()
+    {
+        try
+        {
+            return TemporaryModelFolder.Create();
+        }
+        catch (IOException e)
+        {
+            throw CommandLineException.UnreadableInput(BnInceptionCommandLine.OneLine(e.Message), e);
+        }
+    }
+
     /// <summary>Refuses, with <see cref="ExitCodes.BadArguments"/> and a message naming both paths, any output that cannot be written or would destroy another file of the command.</summary>
     public static void Check(IReadOnlyList<CommandFile> inputs, IReadOnlyList<CommandFile> outputs)
     {

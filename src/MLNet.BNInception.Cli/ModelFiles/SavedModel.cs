@@ -125,15 +125,7 @@ internal sealed class SavedModel : IDisposable
         // ML.NET writes into its context's temporary folder while it loads (and leaves an empty
         // folder there when the file is not a model): a folder of this model's own, deleted with it
         // (or by a later run, if this process is killed), keeps whatever it writes from outliving the command.
-        string temporaryFolder;
-        try
-        {
-            temporaryFolder = TemporaryModelFolder.Create();
-        }
-        catch (IOException e)
-        {
-            throw CommandLineException.UnreadableInput(BnInceptionCommandLine.OneLine(e.Message), e);
-        }
+        string temporaryFolder = CommandFiles.NewTemporaryModelFolder();
 
         var context = new MLContext(seed: 0) { TempFilePath = temporaryFolder };
         ITransformer? model = null;

@@ -12,6 +12,7 @@ using MLNet.BNInception.Engine.Onnx;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Engine;
 using MLNet.BNInception.Images;
+using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
 using TorchSharp;
@@ -35,6 +36,8 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
     {
         CheckSettings();
         CommandFiles.Check(settings.Inputs(), settings.Outputs());
+        // The model's save stages its network in the temporary folder: one that takes no folder would fail it after the training.
+        TemporaryModelFolder.Delete(CommandFiles.NewTemporaryModelFolder());
         char separator = OptionValues.SeparatorFor(settings.TrainPath, settings.Separator);
         IReadOnlyList<string> trainHeader = CsvHeader.Read(settings.TrainPath, separator);
         TextLoader.Column[] trainColumns = Columns(trainHeader, settings.TrainPath, separator);
