@@ -155,6 +155,54 @@ public class DataParallelTests : SingleThreadedFixture
         Assert.That(RankShardedBatchSource.Share(7, 2, 3), Is.EqualTo((4, 3)));
     }
 
+    [Trains]
+    [Test]
+    public void RanksStoppedTogetherInsideAnEpochResumeToTheUninterruptedWeightsAndBatchNormStatistics()
+    {
+        using var folder = new TemporaryDirectory();
+        string data = folder.File("data.pt");
+        (Tensor images, Tensor labels) = WriteData(data, count: 16);
+        images.Dispose();
+        labels.Dispose();
+        string straight = folder.File("straight.ckpt"), stopped = folder.File("stopped.ckpt");
+        MpiTests.RunTwoRanks(["dp-train", data, straight], JobTimeout).AssertSucceeded();
+
+        // Rank 0 cancels after the first of epoch 2's two steps; the ranks agree on it at the next step.
+        ExternalProcess.Result cancelled = MpiTests.RunTwoRanks(["dp-cancel", data, stopped], JobTimeout);
+        Assert.That(cancelled.Output, Does.Contain("rank 0: cancelled").And.Contain("rank 1: cancelled"), cancelled.Error);
+        Assert.That(cancelled.ExitCode, Is.Not.Zero, "a rank's non-zero exit ends the job with it");
+        using (TrainingCheckpoint.Loaded saved = TrainingCheckpoint.Load(stopped))
+        {
+            Assert.That((saved.State.Epoch, saved.State.NextBatch), Is.EqualTo((1, 1)), "written inside epoch 2, after its first step");
+        }
+
+        MpiTests.RunTwoRanks(["dp-resume", data, stopped], JobTimeout).AssertSucceeded();
+        Dictionary<string, Tensor> expected = PyTorchStateDict.Load(straight + ".final").ToDictionary(pair => pair.Key, pair => pair.Value);
+        Dictionary<string, Tensor> resumed = PyTorchStateDict.Load(stopped + ".final").ToDictionary(pair => pair.Key, pair => pair.Value);
+        try
+        {
+            using DisposeScope scope = NewDisposeScope();
+            Assert.That(resumed.Keys, Is.EquivalentTo(expected.Keys));
+            foreach ((string name, Tensor value) in resumed.Where(pair => !pair.Key.Contains("running_", StringComparison.Ordinal)))
+            {
+                Assert.That(value.equal(expected[name]).all().item<bool>(), Is.True, $"{name}: the weights and counts continue bit for bit");
+            }
+
+            // Each rank keeps statistics of its own rows within an epoch: the checkpoint holds their average,
+            // which the epoch's end would have taken (the running averages are linear), so only rounding differs.
+            double largest = resumed.Where(pair => pair.Key.Contains("running_", StringComparison.Ordinal))
+                .Max(pair => (pair.Value - expected[pair.Key]).abs().max().item<float>() / Math.Max(1, expected[pair.Key].abs().max().item<float>()));
+            Assert.That(largest, Is.LessThan(1e-6), "BN's running statistics, relative to each buffer's largest value");
+        }
+        finally
+        {
+            foreach (Tensor tensor in resumed.Values.Concat(expected.Values))
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+
     private static (Tensor Images, Tensor Labels) WriteData(string path, int count)
     {
         using var generator = new Generator(2024);

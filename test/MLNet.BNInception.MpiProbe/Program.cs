@@ -12,7 +12,7 @@ using static TorchSharp.torch;
 //                the launcher must end rank 0 (rank 0 gives up after 30 s with exit code 3)
 //   abort        rank 1 calls Abort(7) while rank 0 waits in a barrier
 //   time         rank 0 prints how long each of 7 reductions of 11,285,224 floats took, and the median
-//   dp-step|dp-train|dp-kill|dp-resume DATA TARGET
+//   dp-step|dp-train|dp-kill|dp-cancel|dp-resume DATA TARGET
 //                data-parallel training (TrainingProbe.cs says what each does)
 //   mlnet-fit DATA FOLDER
 //                the ML.NET trainer in a pipeline on every rank; rank 0 saves the model (MLNetProbe.cs)
@@ -36,7 +36,7 @@ bool understood = args switch
 };
 if (!understood)
 {
-    Console.Error.WriteLine("usage: MpiProbe collectives|kill|abort|time, MpiProbe dp-step|dp-train|dp-kill|dp-resume DATA TARGET, " +
+    Console.Error.WriteLine("usage: MpiProbe collectives|kill|abort|time, MpiProbe dp-step|dp-train|dp-kill|dp-cancel|dp-resume DATA TARGET, " +
         "MpiProbe mlnet-fit DATA FOLDER, or MpiProbe dp-time [STEPS]");
     return 2;
 }

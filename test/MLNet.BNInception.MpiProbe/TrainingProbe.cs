@@ -16,7 +16,10 @@ using static TorchSharp.torch;
 /// rank, checkpoints to CHECKPOINT; each rank prints the hash of its trained network.</item>
 /// <item><c>dp-kill DATA CHECKPOINT</c>: as dp-train, but rank 1 kills itself with SIGKILL once rank 0
 /// has written the checkpoint of epoch 2 and the third epoch is under way.</item>
+/// <item><c>dp-cancel DATA CHECKPOINT</c>: as dp-train, but rank 0 cancels its token after the first step
+/// of epoch 2, so that both ranks stop together inside that epoch; each prints "cancelled" and exits with 130.</item>
 /// <item><c>dp-resume DATA CHECKPOINT</c>: resumes CHECKPOINT on the same data and prints the hash.</item>
+/// <item>dp-train and dp-resume: rank 0 also writes the trained network's state dict to TARGET.final.</item>
 /// <item><c>dp-order DATA CHECKPOINT</c>: as dp-train, but rank 1's source draws each epoch's order from
 /// another seed than rank 0's; the run is to fail at the first epoch's end.</item>
 /// </list>
@@ -53,6 +56,21 @@ internal static class TrainingProbe
         using (images)
         using (labels)
         {
+            if (mode == "dp-cancel")
+            {
+                try
+                {
+                    using TrainingResult never = Train(world, images, labels, target, killAfterCheckpointOfEpoch: null, cancelInEpoch: 2);
+                }
+                catch (OperationCanceledException)
+                {
+                    Console.WriteLine($"rank {world.Rank}: cancelled");
+                    return 130;
+                }
+
+                throw new InvalidOperationException("dp-cancel trained to the end");
+            }
+
             TrainingResult result = mode switch
             {
                 "dp-step" => new BnInceptionTrainer(Network(batchNorm: false), StepOptions((int)(images.size(0) / world.Size))).Fit(images, labels),
@@ -69,6 +87,10 @@ internal static class TrainingProbe
                 {
                     PyTorchStateDict.Save(result.Model.state_dict(), target);
                 }
+                else if (mode is "dp-train" or "dp-resume" && world.Rank == 0)
+                {
+                    PyTorchStateDict.Save(result.Model.state_dict(), target + ".final");
+                }
 
                 Console.WriteLine($"rank {world.Rank}: trained {result.History.Count} epochs of a world of {world.Size}, " +
                     $"hash {DataParallel.Hash(result.Model):X16}");
@@ -79,8 +101,9 @@ internal static class TrainingProbe
     }
 
     private static TrainingResult Train(MpiWorld world, Tensor images, Tensor labels, string checkpoint, int? killAfterCheckpointOfEpoch,
-        bool reseedOnRankOne = false)
+        bool reseedOnRankOne = false, int? cancelInEpoch = null)
     {
+        using var cancellation = new CancellationTokenSource();
         var options = TrainOptions(checkpoint);
         var model = Network(batchNorm: true);
         var train = new InMemoryBatchSource(images, labels, model, "training");
@@ -88,7 +111,10 @@ internal static class TrainingProbe
             : killAfterCheckpointOfEpoch is { } epoch ? new KillingSource(train, checkpoint, epoch)
             : reseedOnRankOne ? new ReseededSource(train)
             : train;
-        return new BnInceptionTrainer(model, options).Fit(source, onEpoch: metrics => Report(world, metrics));
+        // Progress is reported on rank 0 only: the cancellation reaches rank 1 through the ranks' agreement at the next step.
+        return new BnInceptionTrainer(model, options).Fit(source, onEpoch: metrics => Report(world, metrics),
+            onStep: progress => { if (progress.Epoch == cancelInEpoch && progress.StepInEpoch == 1) cancellation.Cancel(); },
+            cancellationToken: cancellation.Token);
     }
 
     private static void Report(MpiWorld world, EpochMetrics metrics)

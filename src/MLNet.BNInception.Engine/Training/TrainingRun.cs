@@ -123,6 +123,9 @@ internal sealed class TrainingRun(
                         if (cancelled)
                         {
                             ReadPendingSteps(pending, stepsPerEpoch);
+                            // Each rank's BN statistics are of its own rows until the epoch's end averages them; being linear,
+                            // their average now lets a resumed epoch end as it would have, up to rounding.
+                            parallel?.AverageBatchNormStatistics(model);
                             SaveCheckpoint(model, optimizer, best);
                             // Stopped together, each rank's exit ends the job (MpiWorld): none leaves before rank 0's checkpoint is written.
                             parallel?.WaitForEveryRank();
