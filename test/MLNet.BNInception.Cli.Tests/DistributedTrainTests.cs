@@ -88,5 +88,12 @@ public class DistributedTrainTests
         Assert.That(otherRate.Error, Does.Contain("The ranks were not given the same run: the training settings of rank 1 differs from rank 0's."));
         Assert.That(otherRate.Error, Does.Not.Contain("epoch 1/"), "refused before training");
         Assert.That(File.Exists(model + ".ckpt"), Is.False);
+
+        // Rank 1 skips its damaged image and so has one example fewer: refused before training, naming the counts;
+        // its warning says it is rank 1's.
+        ExternalProcess.Result skipped = Mpirun.RunTwoRanks("bash", [.. train, "--on-invalid-image", "skip"], TimeSpan.FromMinutes(3), work.Path);
+        Assert.That(skipped.ExitCode, Is.EqualTo(3), skipped.Output + skipped.Error);
+        Assert.That(skipped.Error, Does.Match("rank 1: warning: [^\n]*LoadImagesSafely skips row 0"));
+        Assert.That(skipped.Error, Does.Contain("the number of training examples of rank 1 differs from rank 0's (rank 0: 16, rank 1: 15)"));
     }
 }

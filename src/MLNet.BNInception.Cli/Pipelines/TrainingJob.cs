@@ -116,11 +116,13 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
     private TrainingReport Fit(MLContext ml, IDataView train, IDataView? valid, string imageFolder, long trainRows, TrainerOptions? resumed, IProgressSink sink)
     {
         var clock = Stopwatch.StartNew();
+        // Under mpirun every rank reads every row, and may see other files: a warning says which rank's it is.
+        string fromRank = Engine.Distributed.MpiWorld.Join() is { Rank: > 0 } rankWorld ? $"rank {rankWorld.Rank}: " : "";
         ml.Log += (_, message) =>
         {
             if (message.Kind == ChannelMessageKind.Warning)
             {
-                sink.Line("warning: " + BnInceptionCommandLine.OneLine(message.Message));
+                sink.Line(fromRank + "warning: " + BnInceptionCommandLine.OneLine(message.Message));
             }
         };
 
