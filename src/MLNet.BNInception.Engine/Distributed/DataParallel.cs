@@ -1,3 +1,4 @@
+using System.Globalization;
 using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Engine.Training;
 using TorchSharp;
@@ -37,6 +38,12 @@ internal sealed class DataParallel : IDisposable
 
     /// <summary>The number of ranks.</summary>
     public int Size => _world.Size;
+
+    /// <summary>
+    /// Whether a collective operation has told every rank to stop (a cancellation on some rank, a
+    /// non-finite loss, a check that failed): every rank then stops at the same point, in step.
+    /// </summary>
+    public bool StoppedTogether { get; private set; }
 
     /// <summary>The data-parallel side of a run in <paramref name="world"/>, or null for a world of one.</summary>
     public static DataParallel? For(MpiWorld world)
@@ -149,6 +156,7 @@ internal sealed class DataParallel : IDisposable
         for (int i = 0; i < count; i++)
         {
             global[i] = new ReadStep(steps[i].Step with { Images = (long)values[(2 * count) + i] }, (float)(values[i] / Size), (long)values[count + i]);
+            StoppedTogether |= !float.IsFinite(global[i].Loss);
         }
 
         return global;
@@ -159,7 +167,9 @@ internal sealed class DataParallel : IDisposable
     {
         using Tensor flag = tensor(new[] { condition ? 1L : 0L });
         _world.AllReduceSum(flag);
-        return flag.data<long>()[0] > 0;
+        bool any = flag.data<long>()[0] > 0;
+        StoppedTogether |= any;
+        return any;
     }
 
     /// <summary>Returns when every rank has called it.</summary>
@@ -184,6 +194,7 @@ internal sealed class DataParallel : IDisposable
         int[] different = [.. Enumerable.Range(1, Size - 1).Where(rank => slots[rank] != slots[0])];
         if (different.Length > 0)
         {
+            StoppedTogether = true;
             throw new InvalidOperationException(
                 $"After training, the network of rank{(different.Length > 1 ? "s" : "")} {string.Join(", ", different)} differs from rank 0's " +
                 $"(state-dict hashes {string.Join(", ", slots.Select((hash, rank) => $"rank {rank}: {hash:X16}"))}). Data-parallel ranks take the " +
@@ -200,15 +211,32 @@ internal sealed class DataParallel : IDisposable
     /// operations (MPI_ERR_TRUNCATE) and wait for ever.
     /// </summary>
     /// <exception cref="InvalidDataException">A rank's fact differs from rank 0's; the message names the first such fact and the ranks.</exception>
-    public void CheckSameRun(BnInceptionOptions network, TrainerOptions training, long trainingExamples, long? validationExamples) => CheckSameRun(
-    [
-        ("number of classes", network.NumClasses, false),
-        ("number of training examples", trainingExamples, false),
-        ("number of validation examples", validationExamples ?? -1, false),
-        ("network settings", StableHash(network.ToString()), true),
-        // What may differ between ranks: the device (cuda:0 and cuda:1 on one machine) and paths (on other machines).
-        ("training settings", StableHash((training with { Device = "", CheckpointPath = null, InitialWeightsPath = null }).ToString()), true),
-    ]);
+    public void CheckSameRun(BnInceptionOptions network, TrainerOptions training, long trainingExamples, long? validationExamples)
+    {
+        // The settings as text, numbers written alike whatever each machine's culture (0.045, not 0,045).
+        CultureInfo culture = CultureInfo.CurrentCulture;
+        string networkSettings, trainingSettings;
+        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        try
+        {
+            networkSettings = network.ToString();
+            // What may differ between ranks: the device (cuda:0 and cuda:1 on one machine) and paths (on other machines).
+            trainingSettings = (training with { Device = "", CheckpointPath = null, InitialWeightsPath = null }).ToString();
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
+
+        CheckSameRun(
+        [
+            ("number of classes", network.NumClasses, false),
+            ("number of training examples", trainingExamples, false),
+            ("number of validation examples", validationExamples ?? -1, false),
+            ("network settings", StableHash(networkSettings), true),
+            ("training settings", StableHash(trainingSettings), true),
+        ]);
+    }
 
     /// <summary><see cref="CheckSameRun(BnInceptionOptions, TrainerOptions, long, long?)"/>'s work, over facts given as they are (tests give their own).</summary>
     internal void CheckSameRun(IReadOnlyList<(string Name, long Value, bool IsHash)> facts)
@@ -220,6 +248,7 @@ internal sealed class DataParallel : IDisposable
             if (different.Length > 0)
             {
                 string values = isHash ? "" : $" ({string.Join(", ", slots.Select((count, rank) => $"rank {rank}: {count}"))})";
+                StoppedTogether = true;
                 throw new InvalidDataException(
                     $"The ranks were not given the same run: the {name} of rank{(different.Length > 1 ? "s" : "")} {string.Join(", ", different)} " +
                     $"differ{(different.Length > 1 ? "" : "s")} from rank 0's{values}. Every rank must run the same command, or the same program, on the " +
@@ -242,6 +271,7 @@ internal sealed class DataParallel : IDisposable
         int[] different = [.. Enumerable.Range(1, Size - 1).Where(rank => slots[rank] != slots[0])];
         if (different.Length > 0)
         {
+            StoppedTogether = true;
             throw new InvalidDataException(
                 $"In epoch {epoch}, rank{(different.Length > 1 ? "s" : "")} {string.Join(", ", different)} read other rows than rank 0, or in another " +
                 $"order (hashes of the row numbers of the global batches: {string.Join(", ", slots.Select((hash, rank) => $"rank {rank}: {hash:X16}"))}). " +

@@ -54,6 +54,7 @@ public sealed class MpiWorld : IDisposable
     private readonly bool _initializedHere;
     private bool _finalized;
     private volatile bool _outOfStep;
+    private volatile bool _stoppedTogether;
 
     private MpiWorld(OpenMpi.Handles? mpi, bool initializedHere, int rank, int size)
     {
@@ -244,13 +245,21 @@ public sealed class MpiWorld : IDisposable
     /// </summary>
     internal void MarkOutOfStep() => _outOfStep = true;
 
+    /// <summary>
+    /// Records whether this rank's last training stopped where every rank stopped (an agreed
+    /// cancellation, say): its process may then end with a failure's exit code and still finalise,
+    /// as every rank does, rather than abort the job.
+    /// </summary>
+    internal void MarkStoppedTogether(bool together) => _stoppedTogether = together;
+
     // At process exit: finalise, or, when this rank may have left others waiting (it left the common
-    // order, or the process ends with a failure, as the tool's exit code says), end the whole job
-    // with the process's exit code, as mpirun does when a rank dies.
+    // order, or the process ends with a failure, as the tool's exit code says, that its training did
+    // not share with every rank), end the whole job with the process's exit code, as mpirun does when
+    // a rank dies.
     private void EndAtExit()
     {
         int exitCode = Environment.ExitCode;
-        if (IsDistributed && _mpi is not null && !_finalized && (_outOfStep || exitCode != 0))
+        if (IsDistributed && _mpi is not null && !_finalized && (_outOfStep || (exitCode != 0 && !_stoppedTogether)))
         {
             _ = OpenMpi.Abort(_mpi.CommWorld, exitCode != 0 ? exitCode : 1);
             return;

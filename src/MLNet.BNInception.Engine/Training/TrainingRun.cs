@@ -32,17 +32,31 @@ internal sealed class TrainingRun(
     {
         ArgumentNullException.ThrowIfNull(train);
         MpiWorld world = MpiWorld.Join();
+        world.MarkStoppedTogether(false);
         try
         {
             return RunOnThisRank(world, train, validation, checkpoint);
         }
-        catch
+        catch (Exception error)
         {
-            // Failed or cancelled here, perhaps alone: other ranks may wait for this one in a collective operation.
-            world.MarkOutOfStep();
+            // Stopped where every rank stops (an agreed cancellation or divergence, a check every rank made alike),
+            // the ranks are in step; failed or cancelled here alone, others may wait for this one in a collective operation.
+            if (_parallel is { StoppedTogether: true } || (_parallel is not null && error is BatchSizeMismatchException))
+            {
+                world.MarkStoppedTogether(true);
+                error.Data[RanksStoppedTogether] = true;
+            }
+            else
+            {
+                world.MarkOutOfStep();
+            }
+
             throw;
         }
     }
+
+    /// <summary>The key in <see cref="Exception.Data"/> of an exception every rank of a data-parallel run threw at the same point.</summary>
+    internal const string RanksStoppedTogether = "MLNet.BNInception.RanksStoppedTogether";
 
     private TrainingResult RunOnThisRank(MpiWorld world, ILabelledBatchSource train, ILabelledBatchSource? validation, TrainingCheckpoint.Loaded? checkpoint)
     {
@@ -272,7 +286,7 @@ internal sealed class TrainingRun(
         {
             if (!float.IsFinite(read.Loss))
             {
-                throw Diverged(read, steps[^1].Step.Step);
+                throw TrainingDivergedException.At(read.Step, read.Loss, steps[^1].Step.Step, options.CheckpointPath);
             }
 
             _state.EpochLossSum += read.Loss;
@@ -356,6 +370,8 @@ internal sealed class TrainingRun(
         _state.Epoch++;
         SaveCheckpoint(model, optimizer, best);
         _state.Epoch--;
+        // A rank that then fails alone ends the job at its exit (MpiWorld): not before the checkpoint is written.
+        _parallel?.WaitForEveryRank();
         if (IsRankZero)
         {
             onEpoch?.Invoke(metrics);
@@ -375,25 +391,5 @@ internal sealed class TrainingRun(
         {
             RunFiles.Save(modelOptions, options, _state, model, optimizer, best);
         }
-    }
-
-    // The weights have taken every step up to the read, the bad one included: the last checkpoint is
-    // the state to go back to, and every checkpoint is written after a read that found all losses finite.
-    private TrainingDivergedException Diverged(ReadStep first, long lastStepTaken)
-    {
-        PendingStep step = first.Step;
-        string moved = lastStepTaken > step.Step
-            ? $"The weights in memory have moved since: steps {step.Step} to {lastStepTaken} were applied before their losses were read (StepsPerHostRead)."
-            : "The weights in memory have moved since: the step was applied before its loss was read.";
-        string checkpointNote = options.CheckpointPath is null
-            ? "No checkpoint was being written."
-            : $"The last checkpoint, {options.CheckpointPath}, is from before step {step.Step} and intact.";
-        return new TrainingDivergedException(
-            $"Training diverged: the loss became {first.Loss} at step {step.Step} (epoch {step.Epoch + 1}, learning rate {step.LearningRate:G4}). " +
-            $"{moved} {checkpointNote} Lower the learning rate or check the input data.")
-        {
-            Step = step.Step,
-            LearningRate = step.LearningRate,
-        };
     }
 }

@@ -77,7 +77,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
     /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
-    /// <exception cref="CheckpointMismatchException">With <c>ResumeFromCheckpoint</c>, the checkpoint is a run on other data (see the two-argument Fit).</exception>
+    /// <exception cref="CheckpointMismatchException">With <c>ResumeFromCheckpoint</c>, the checkpoint is a run on other data or of another number of MPI ranks (see the two-argument Fit).</exception>
     /// <exception cref="Images.InvalidImageException">
     /// A row's image cannot be loaded (<c>LoadImagesSafely</c> with <see cref="Images.InvalidImagePolicy.Fail"/>); the message
     /// names the row, column and path, and what ML.NET's cursors threw is its inner exception.
@@ -92,7 +92,8 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
     /// <exception cref="CheckpointMismatchException">
     /// With <c>ResumeFromCheckpoint</c>, the checkpoint is a run on other data: other classes, the same classes numbered
     /// otherwise (labels are keyed in the order they first appear), another image size or another validation split, refused before
-    /// any row is read; or another number of training rows, refused after the pass that counts them, before any training.
+    /// any row is read; or another number of training rows, refused after the pass that counts them, before any training; or
+    /// a run of another number of MPI ranks (docs/distributed.md; an <c>InvalidDataException</c> before this version).
     /// </exception>
     /// <exception cref="Images.InvalidImageException">
     /// A row's image cannot be loaded (<c>LoadImagesSafely</c> with <see cref="Images.InvalidImagePolicy.Fail"/>); the message
@@ -105,7 +106,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
         {
             return FitOnThisRank(trainData, validationData);
         }
-        catch when (Engine.Distributed.MpiWorld.Join() is { IsDistributed: true } world)
+        catch (Exception error) when (!error.Data.Contains(TrainingRun.RanksStoppedTogether) && Engine.Distributed.MpiWorld.Join() is { IsDistributed: true } world)
         {
             // Under mpirun, a rank that failed here (a bad row, say) may leave the others waiting for it in
             // training's first collective operation: its process's exit then ends the job (docs/distributed.md).
