@@ -141,7 +141,7 @@ internal sealed class TrainingRun(
                             // their average now lets a resumed epoch end as it would have, up to rounding.
                             parallel?.AverageBatchNormStatistics(model);
                             SaveCheckpoint(model, optimizer, best);
-                            // Stopped together, each rank's exit ends the job (MpiWorld): none leaves before rank 0's checkpoint is written.
+                            // None leaves before rank 0's checkpoint is written: a later failure of its own would end the job (MpiWorld).
                             parallel?.WaitForEveryRank();
                             cancellationToken.ThrowIfCancellationRequested();
                             throw new OperationCanceledException("Another rank of the data-parallel run was cancelled.");
