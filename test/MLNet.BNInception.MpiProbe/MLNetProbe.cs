@@ -55,6 +55,36 @@ internal static class MLNetProbe
         Architecture = new BnInceptionOptions { BatchNorm = false },
     };
 
+    /// <summary>
+    /// The <c>mlnet-fit-fails-on-rank-1</c> mode: as <see cref="Fit"/>, but rank 1's first row has a label
+    /// none of the classes (no key, refused by the trainer's counting pass, before training), and the
+    /// program catches what Fit throws, prints it and returns 0, as a program that goes on would.
+    /// </summary>
+    public static int FitFailingOnRankOne(MpiWorld world, string data)
+    {
+        ImageRow[] rows = Rows(data);
+        if (world.Rank == 1)
+        {
+            rows[0].Label = "hexagon";
+        }
+
+        var ml = new MLContext(seed: 1);
+        IDataView keys = ml.Data.LoadFromEnumerable(ClassNames.Select(name => new { Label = name }));
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keys)
+            .Append(ml.MulticlassClassification.Trainers.BnInception(Options(rows.Length / 2 / world.Size)));
+        try
+        {
+            pipeline.Fit(ml.Data.LoadFromEnumerable(rows)).LastTransformer.Dispose();
+            Console.WriteLine($"rank {world.Rank}: fitted");
+        }
+        catch (InvalidDataException e)
+        {
+            Console.WriteLine($"rank {world.Rank}: Fit failed: {e.Message}");
+        }
+
+        return 0;
+    }
+
     public static int Fit(MpiWorld world, string data, string folder)
     {
         ImageRow[] rows = Rows(data);

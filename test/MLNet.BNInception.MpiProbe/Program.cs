@@ -31,13 +31,14 @@ bool understood = args switch
 {
     ["collectives" or "kill" or "abort" or "time"] => true,
     [string mode, _, _] when mode.StartsWith("dp-", StringComparison.Ordinal) || mode == "mlnet-fit" => true,
+    ["mlnet-fit-fails-on-rank-1", _] => true,
     ["dp-time"] or ["dp-time", _] => true,
     _ => false,
 };
 if (!understood)
 {
     Console.Error.WriteLine("usage: MpiProbe collectives|kill|abort|time, MpiProbe dp-step|dp-train|dp-kill|dp-cancel|dp-resume DATA TARGET, " +
-        "MpiProbe mlnet-fit DATA FOLDER, or MpiProbe dp-time [STEPS]");
+        "MpiProbe mlnet-fit DATA FOLDER, MpiProbe mlnet-fit-fails-on-rank-1 DATA, or MpiProbe dp-time [STEPS]");
     return 2;
 }
 
@@ -53,6 +54,7 @@ try
         "abort" => Probe.Abort(world),
         "time" => Probe.Time(world),
         "mlnet-fit" => MLNetProbe.Fit(world, args[1], args[2]),
+        "mlnet-fit-fails-on-rank-1" => MLNetProbe.FitFailingOnRankOne(world, args[1]),
         "dp-time" => TimingProbe.Run(world, args.Length == 2 ? int.Parse(args[1], CultureInfo.InvariantCulture) : TimingProbe.DefaultSteps),
         _ when args.Length == 3 => TrainingProbe.Run(world, args[0], args[1], args[2]),
         _ => 2,

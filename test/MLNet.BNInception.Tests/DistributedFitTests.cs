@@ -38,6 +38,22 @@ public class DistributedFitTests : SingleThreadedFixture
         public string Label { get; set; } = "";
     }
 
+    [Test]
+    public void ARankWhoseFitFailsAloneEndsTheJobEvenWhenItsProgramGoesOn()
+    {
+        using var folder = new TemporaryDirectory();
+        WriteData(folder.File("data.pt"));
+
+        // Rank 1's Fit refuses a row before training while rank 0 waits for it in training's first collective
+        // operation; rank 1's program catches that and ends with 0. Its disposal of the world ends the job
+        // (MPI_Abort) where MPI_Finalize would have waited for rank 0 for ever.
+        ExternalProcess.Result job = Mpirun.RunTwoRanks("dotnet", [Probe, "mlnet-fit-fails-on-rank-1", folder.File("data.pt")], TimeSpan.FromMinutes(3),
+            environment: new Dictionary<string, string?> { [TorchRuntime.ThreadsVariable] = "1" });
+
+        Assert.That(job.Output, Does.Contain("rank 1: Fit failed: ").And.Not.Contain("fitted"), job.Error);
+        Assert.That(job.ExitCode, Is.EqualTo(1), job.Output + job.Error);
+    }
+
     [Trains]
     [Test]
     public void TwoRanksFitWhatOneProcessFitsOnTheGlobalBatchesAndRankZeroSavesAModelThatLoads()

@@ -272,6 +272,9 @@ public sealed class MpiWorld : IDisposable
     /// Finalises MPI when <see cref="Join()"/> initialised it (<c>MPI_Finalize</c>, which waits for the
     /// other ranks to finalise too); nothing in a world of one. It also happens at process exit, so an
     /// application need not call it. After it, the collective operations and <see cref="Join()"/> throw.
+    /// A rank whose training failed or was cancelled alone (see <see cref="MarkOutOfStep"/>) ends the
+    /// whole job instead (<c>MPI_Abort</c>, error code 1): the others wait for it in a collective
+    /// operation, and would never finalise.
     /// </summary>
     public void Dispose()
     {
@@ -279,6 +282,12 @@ public sealed class MpiWorld : IDisposable
         {
             if (_mpi is null || _finalized)
             {
+                return;
+            }
+
+            if (_outOfStep && IsDistributed)
+            {
+                _ = OpenMpi.Abort(_mpi.CommWorld, Environment.ExitCode != 0 ? Environment.ExitCode : 1);
                 return;
             }
 
