@@ -246,6 +246,11 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
                 Rank = world.Rank,
             };
         }
+        catch (ArgumentException e) when (e.ParamName is "options" && world.IsDistributed)
+        {
+            // Under mpirun: the ranks were given other settings (DataParallel.CheckSameRun).
+            throw CommandLineException.BadArguments(OptionValues.Reason(e));
+        }
         catch (ArgumentException e) when (e.ParamName is "trainData" or "validationData")
         {
             // No rows left to train or validate on: every row skipped, or a hold-out that takes none.

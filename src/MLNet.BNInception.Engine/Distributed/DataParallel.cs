@@ -210,7 +210,8 @@ internal sealed class DataParallel : IDisposable
     /// train to the end and fail only when their networks are compared, or pair mismatched collective
     /// operations (MPI_ERR_TRUNCATE) and wait for ever.
     /// </summary>
-    /// <exception cref="InvalidDataException">A rank's fact differs from rank 0's; the message names the first such fact and the ranks.</exception>
+    /// <exception cref="InvalidDataException">A rank's number of classes or examples differs from rank 0's; the message names the first such and the ranks.</exception>
+    /// <exception cref="ArgumentException">A rank's settings differ from rank 0's (<see cref="ArgumentException.ParamName"/> "options"); the message says which.</exception>
     public void CheckSameRun(BnInceptionOptions network, TrainerOptions training, long trainingExamples, long? validationExamples)
     {
         // The settings as text, numbers written alike whatever each machine's culture (0.045, not 0,045).
@@ -248,11 +249,12 @@ internal sealed class DataParallel : IDisposable
             if (different.Length > 0)
             {
                 string values = isHash ? "" : $" ({string.Join(", ", slots.Select((count, rank) => $"rank {rank}: {count}"))})";
-                StoppedTogether = true;
-                throw new InvalidDataException(
-                    $"The ranks were not given the same run: the {name} of rank{(different.Length > 1 ? "s" : "")} {string.Join(", ", different)} " +
+                string message = $"The ranks were not given the same run: the {name} of rank{(different.Length > 1 ? "s" : "")} {string.Join(", ", different)} " +
                     $"differ{(different.Length > 1 ? "" : "s")} from rank 0's{values}. Every rank must run the same command, or the same program, on the " +
-                    "same data (docs/distributed.md); nothing was trained. This rank is " + Rank + ".");
+                    "same data (docs/distributed.md); nothing was trained. This rank is " + Rank + ".";
+                StoppedTogether = true;
+                // Other settings are other arguments; other counts, other data.
+                throw isHash ? new ArgumentException(message, "options") : new InvalidDataException(message);
             }
         }
     }
