@@ -105,10 +105,7 @@ public class DataParallelTests : SingleThreadedFixture
     public void RanksThatReadTheRowsInDifferentOrdersFailAtTheFirstEpochsEnd()
     {
         using var folder = new TemporaryDirectory();
-        string data = folder.File("data.pt");
-        (Tensor images, Tensor labels) = WriteData(data, count: 16);
-        images.Dispose();
-        labels.Dispose();
+        string data = WriteDataOnly(folder.File("data.pt"), count: 16);
 
         // Rank 1's source draws each epoch's order from another seed: its replicas would stay identical
         // (the gradients are averaged), but the ranks would train on overlapping shares of the data.
@@ -160,10 +157,7 @@ public class DataParallelTests : SingleThreadedFixture
     public void RanksStoppedTogetherInsideAnEpochResumeToTheUninterruptedWeightsAndBatchNormStatistics()
     {
         using var folder = new TemporaryDirectory();
-        string data = folder.File("data.pt");
-        (Tensor images, Tensor labels) = WriteData(data, count: 16);
-        images.Dispose();
-        labels.Dispose();
+        string data = WriteDataOnly(folder.File("data.pt"), count: 16);
         string straight = folder.File("straight.ckpt"), stopped = folder.File("stopped.ckpt");
         MpiTests.RunTwoRanks(["dp-train", data, straight], JobTimeout).AssertSucceeded();
 
@@ -213,6 +207,15 @@ public class DataParallelTests : SingleThreadedFixture
         Tensor images = noise.add(labels.to(ScalarType.Float32).reshape(count, 1, 1, 1), TestTensors.One);
         PyTorchStateDict.Save([new("images", images), new("labels", labels)], path);
         return (images.DetachFromDisposeScope(), labels.DetachFromDisposeScope());
+    }
+
+    // The data file alone, for tests that train only under mpirun.
+    private static string WriteDataOnly(string path, int count)
+    {
+        (Tensor images, Tensor labels) = WriteData(path, count);
+        images.Dispose();
+        labels.Dispose();
+        return path;
     }
 
     private static IReadOnlyList<string> Hashes(ExternalProcess.Result job) =>

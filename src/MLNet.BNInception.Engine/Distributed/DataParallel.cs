@@ -234,8 +234,8 @@ internal sealed class DataParallel : IDisposable
             ("number of classes", network.NumClasses, false),
             ("number of training examples", trainingExamples, false),
             ("number of validation examples", validationExamples ?? -1, false),
-            ("network settings", StableHash(networkSettings), true),
-            ("training settings", StableHash(trainingSettings), true),
+            ("network settings", unchecked((long)Fnv1a.Add(Fnv1a.Empty, networkSettings)), true),
+            ("training settings", unchecked((long)Fnv1a.Add(Fnv1a.Empty, trainingSettings)), true),
         ]);
     }
 
@@ -283,47 +283,31 @@ internal sealed class DataParallel : IDisposable
         }
     }
 
-    // FNV-1a of the text: string.GetHashCode differs from process to process.
-    private static long StableHash(string text)
-    {
-        ulong hash = 0xCBF29CE484222325UL;
-        foreach (char c in text)
-        {
-            hash = (hash ^ c) * 0x100000001B3UL;
-        }
-
-        return unchecked((long)hash);
-    }
-
     /// <summary>
     /// A 64-bit hash of every value of the state dict, bit for bit (FNV-1a over each value's bits, the
     /// entries in order): equal networks hash equal, and one flipped bit changes it.
     /// </summary>
     internal static long Hash(BnInception model)
     {
-        const ulong prime = 0x100000001B3UL;
-        ulong hash = 0xCBF29CE484222325UL;
+        ulong hash = Fnv1a.Empty;
         using DisposeScope scope = NewDisposeScope();
         foreach ((string name, Tensor value) in model.state_dict())
         {
-            foreach (char c in name)
-            {
-                hash = (hash ^ c) * prime;
-            }
+            hash = Fnv1a.Add(hash, name);
 
             Tensor host = value.detach().cpu().contiguous();
             if (host.dtype == ScalarType.Int64)
             {
                 foreach (long item in host.data<long>())
                 {
-                    hash = (hash ^ (ulong)item) * prime;
+                    hash = Fnv1a.Add(hash, (ulong)item);
                 }
             }
             else
             {
                 foreach (float item in host.to_type(ScalarType.Float32).data<float>())
                 {
-                    hash = (hash ^ (uint)BitConverter.SingleToInt32Bits(item)) * prime;
+                    hash = Fnv1a.Add(hash, (uint)BitConverter.SingleToInt32Bits(item));
                 }
             }
         }

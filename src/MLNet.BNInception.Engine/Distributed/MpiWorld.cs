@@ -252,17 +252,14 @@ public sealed class MpiWorld : IDisposable
     /// </summary>
     internal void MarkStoppedTogether(bool together) => _stoppedTogether = together;
 
-    // At process exit: finalise, or, when this rank may have left others waiting (it left the common
-    // order, or the process ends with a failure, as the tool's exit code says, that its training did
-    // not share with every rank), end the whole job with the process's exit code, as mpirun does when
-    // a rank dies.
+    // At process exit: as Dispose, which ends the job when this rank is out of step; and so when the
+    // process ends with a failure (as the tool's exit code says) that its training did not share with
+    // every rank, as mpirun does when a rank dies.
     private void EndAtExit()
     {
-        int exitCode = Environment.ExitCode;
-        if (IsDistributed && _mpi is not null && !_finalized && (_outOfStep || (exitCode != 0 && !_stoppedTogether)))
+        if (Environment.ExitCode != 0 && !_stoppedTogether)
         {
-            _ = OpenMpi.Abort(_mpi.CommWorld, exitCode != 0 ? exitCode : 1);
-            return;
+            MarkOutOfStep();
         }
 
         Dispose();
@@ -273,8 +270,8 @@ public sealed class MpiWorld : IDisposable
     /// other ranks to finalise too); nothing in a world of one. It also happens at process exit, so an
     /// application need not call it. After it, the collective operations and <see cref="Join()"/> throw.
     /// A rank whose training failed or was cancelled alone (see <see cref="MarkOutOfStep"/>) ends the
-    /// whole job instead (<c>MPI_Abort</c>, error code 1): the others wait for it in a collective
-    /// operation, and would never finalise.
+    /// whole job instead (<c>MPI_Abort</c>, with the process's exit code, else 1): the others wait for
+    /// it in a collective operation, and would never finalise.
     /// </summary>
     public void Dispose()
     {
@@ -287,6 +284,7 @@ public sealed class MpiWorld : IDisposable
 
             if (_outOfStep && IsDistributed)
             {
+                // With the process's exit code, which mpirun then exits with.
                 _ = OpenMpi.Abort(_mpi.CommWorld, Environment.ExitCode != 0 ? Environment.ExitCode : 1);
                 return;
             }

@@ -18,13 +18,10 @@ namespace MLNet.BNInception.Engine.Distributed;
 /// </remarks>
 internal sealed class RankShardedBatchSource : ILabelledBatchSource
 {
-    private const ulong FnvOffsetBasis = 0xCBF29CE484222325UL;
-    private const ulong FnvPrime = 0x100000001B3UL;
-
     private readonly ILabelledBatchSource _global;
     private readonly int _rank;
     private readonly int _size;
-    private ulong _rowsHash = FnvOffsetBasis;
+    private ulong _rowsHash = Fnv1a.Empty;
 
     /// <summary>Rank <paramref name="rank"/>'s share, of <paramref name="size"/> ranks, of <paramref name="global"/>.</summary>
     public RankShardedBatchSource(ILabelledBatchSource global, int rank, int size)
@@ -105,14 +102,14 @@ internal sealed class RankShardedBatchSource : ILabelledBatchSource
 
     private IEnumerable<LabelledBatch> Slices(IEnumerable<LabelledBatch> globalBatches)
     {
-        _rowsHash = FnvOffsetBasis;
+        _rowsHash = Fnv1a.Empty;
         foreach (LabelledBatch global in globalBatches)
         {
             using (global)
             {
                 foreach (long row in global.Rows)
                 {
-                    _rowsHash = (_rowsHash ^ (ulong)row) * FnvPrime;
+                    _rowsHash = Fnv1a.Add(_rowsHash, (ulong)row);
                 }
 
                 (int start, int count) = Share(global.Rows.Count, _rank, _size);
