@@ -184,4 +184,42 @@ public class InferenceTests
             }
         }
     }
+
+    [Test]
+    public void ADisposeDuringACallLetsTheCallFinishWholeAndRefusesLaterCalls()
+    {
+        using BnInception model = ModelWithNonDefaultBatchNorm();
+        var scorer = new BnInceptionScorer(model, new ScorerOptions { BatchSize = 1 });
+        manual_seed(3);
+        using Tensor images = randn([3, 3, 64, 64]);
+        float[] expected;
+        using (Tensor logits = scorer.Logits(images))
+        {
+            expected = TestModels.Values(logits);
+        }
+
+        // The call on the other thread stops before its second batch until Dispose has returned.
+        using var atSecondBatch = new ManualResetEventSlim();
+        using var disposed = new ManualResetEventSlim();
+        int batches = 0;
+        scorer.BeforeEachBatch = () =>
+        {
+            if (++batches == 2)
+            {
+                atSecondBatch.Set();
+                disposed.Wait(TimeSpan.FromMinutes(1));
+            }
+        };
+        Task<float[]> call = Task.Run(() =>
+        {
+            using Tensor logits = scorer.Logits(images);
+            return TestModels.Values(logits);
+        });
+        Assert.That(atSecondBatch.Wait(TimeSpan.FromMinutes(1)), Is.True, "the call reached its second batch");
+        scorer.Dispose();
+        disposed.Set();
+
+        Assert.That(call.Result, Is.EqualTo(expected).Within(1e-6), "the call under way finished with the weights it began with");
+        Assert.Throws<ObjectDisposedException>(() => scorer.Logits(images).Dispose());
+    }
 }

@@ -25,6 +25,10 @@ public sealed class BnInceptionScorer : IDisposable
     // On the CPU, one batch's activations reuse the heap the batch before freed (KeptHeap); null on
     // a GPU, or where the deployer keeps glibc's own settings.
     private readonly KeptHeap? _heap;
+    // Guards _disposed and _callsInProgress: a Dispose during a call leaves the freeing to the last
+    // call to end, so a call under way finishes whole.
+    private readonly object _gate = new();
+    private int _callsInProgress;
     private bool _disposed;
 
     /// <summary>Creates the scorer from <paramref name="model"/>'s current weights.</summary>
@@ -76,10 +80,37 @@ public sealed class BnInceptionScorer : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">The images do not fit the network.</exception>
     /// <exception cref="InsufficientMemoryException">The GPU ran out of memory; the message says which batch size to lower.</exception>
+    /// <exception cref="ObjectDisposedException">The scorer was disposed before the call (one disposed during it finishes it first).</exception>
     public Tensor Logits(Tensor images)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(images);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _callsInProgress++;
+        }
+
+        try
+        {
+            return LogitsOfLiveNetwork(images);
+        }
+        finally
+        {
+            bool free;
+            lock (_gate)
+            {
+                free = --_callsInProgress == 0 && _disposed;
+            }
+
+            if (free)
+            {
+                FreeNetwork();
+            }
+        }
+    }
+
+    private Tensor LogitsOfLiveNetwork(Tensor images)
+    {
         if (images.dtype != ScalarType.Float32)
         {
             throw new ArgumentException($"The scorer takes float32 images, not {images.dtype}.", nameof(images));
@@ -154,15 +185,33 @@ public sealed class BnInceptionScorer : IDisposable
         return probabilities.topk(k, dim: 1);
     }
 
-    /// <summary>Frees the scorer's copy of the weights, and lets glibc's heap shrink if nothing else keeps it.</summary>
+    /// <summary>
+    /// Frees the scorer's copy of the weights, and lets glibc's heap shrink if nothing else keeps it;
+    /// calls under way on other threads finish first, and the last of them frees them.
+    /// </summary>
     public void Dispose()
     {
-        if (!_disposed)
+        lock (_gate)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
             _disposed = true;
-            _network.Dispose();
-            _heap?.Dispose();
+            if (_callsInProgress > 0)
+            {
+                return;
+            }
         }
+
+        FreeNetwork();
+    }
+
+    private void FreeNetwork()
+    {
+        _network.Dispose();
+        _heap?.Dispose();
     }
 
     private static BnInception Copy(BnInception model)
