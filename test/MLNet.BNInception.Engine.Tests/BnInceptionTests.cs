@@ -51,6 +51,7 @@ public class BnInceptionTests
     [TestCase(32)]
     [TestCase(100)]
     [TestCase(225)]
+    [TestCase(4128)] // a multiple of 32 beyond 4096, the largest side
     public void OtherInputSizesAreRejectedWhenTheModelIsBuilt(int side)
     {
         var error = Assert.Throws<ArgumentException>(() => new BnInception(new BnInceptionOptions { InputSize = side }));

@@ -105,6 +105,50 @@ public class OnnxExportTests
         Assert.That(declared.GetProperty("outputs").EnumerateObject().Select(o => o.Name), Is.EqualTo(new[] { "logits" }));
     }
 
+    // 'pool1', 'flatten', 'global_pool', 'fc_output', 'softmax_output' and 'flat_shape' name values
+    // inside the graph; given to the input or an output, each stays that value's name, and the value
+    // inside moves aside (ONNX names each value once: its checker and ONNX Runtime refuse a file that
+    // names one twice).
+    [TestCase("pool1", "flatten", "fc_output", false)]
+    [TestCase("softmax_output", "global_pool", "flat_shape", true)]
+    public void NamesTheGraphUsesInsideCanNameItsInputAndOutputs(string input, string logits, string probabilities, bool forMLNet)
+    {
+        using var folder = new TemporaryDirectory();
+        using BnInception model = TrainedLikeModel(new BnInceptionOptions { InputSize = 64, NumClasses = 3 });
+        string path = folder.File("renamed.onnx");
+        OnnxExporter.Export(model, path, new OnnxExportOptions
+        {
+            InputName = input, LogitsName = logits, ProbabilitiesName = probabilities,
+            ForMLNetOnnxTransformer = forMLNet, ClassLabels = ["a", "b", "c"],
+        });
+
+        JsonElement declared = JsonDocument.Parse(PythonReference.Run("onnx_check.py", path)).RootElement;
+        Assert.That(declared.GetProperty("inputs").EnumerateObject().Select(i => i.Name), Is.EqualTo(new[] { input }));
+        Assert.That(declared.GetProperty("outputs").EnumerateObject().Select(o => o.Name), Is.SupersetOf(new[] { logits, probabilities }));
+        using var scorer = new BnInceptionScorer(model);
+        using var runtime = new OnnxRuntimeReference(path);
+        using ImportedNetwork imported = OnnxImporter.Import(path);
+        using var importedScorer = new BnInceptionScorer(imported.Model);
+        using DisposeScope scope = NewDisposeScope();
+        Tensor images = randn([1, 3, 64, 64]);
+        Tensor expected = scorer.Logits(images);
+        Tensor fromRuntime = runtime.Run(images, logits);
+        AssertSameScores(expected, forMLNet ? fromRuntime.reshape(1, -1) : fromRuntime, "ONNX Runtime's logits");
+        AssertSameScores(expected, importedScorer.Logits(images), "the imported network's logits");
+    }
+
+    [Test]
+    public void AnInputOrOutputNamedAsOneOfTheWeightsIsRefused()
+    {
+        using BnInception model = TrainedLikeModel(new BnInceptionOptions { InputSize = 64, NumClasses = 3 });
+        using var stream = new MemoryStream();
+        Assert.That(Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, stream, new OnnxExportOptions { InputName = "fc.weight" }))!.Message,
+            Does.StartWith("The input name 'fc.weight' is the name of one of the network's weights in the graph"));
+        Assert.That(Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, stream, new OnnxExportOptions { LogitsName = "conv1.conv.weight" }))!.Message,
+            Does.StartWith("The logits name 'conv1.conv.weight' is the name of one of the network's weights in the graph"));
+        Assert.That(stream.Length, Is.Zero, "nothing is written when a name is refused");
+    }
+
     [Test]
     public void SettingsThatCannotBeExportedAreClearErrors()
     {

@@ -214,6 +214,13 @@ public class OnnxImportTests
         Assert.That(OnnxImporter.ReadProducerName(new MemoryStream(Write(model))), Is.EqualTo("pytorch"));
         Assert.That(OnnxImporter.ReadProducerName(new MemoryStream(Export(original, new OnnxExportOptions()))), Is.EqualTo(OnnxExporter.ProducerName));
         Assert.That(OnnxImporter.ReadProducerName(new MemoryStream("not a model"u8.ToArray())), Is.Null);
+        // Bytes that parse as protobuf, a producer name among them (field 2, "hello"), are still no
+        // model without the IR version and the graph every ONNX model has.
+        Assert.That(OnnxImporter.ReadProducerName(new MemoryStream("\x12\x05hello"u8.ToArray())), Is.Null);
+        using var headerOnly = new MemoryStream();
+        Serializer.Serialize(headerOnly, new ModelHeaderProto { IrVersion = 8, ProducerName = "pytorch" });
+        headerOnly.Position = 0;
+        Assert.That(OnnxImporter.ReadProducerName(headerOnly), Is.Null, "a model's header without its graph");
     }
 
     [Test]
@@ -238,6 +245,19 @@ public class OnnxImportTests
         TensorProto bias = shortData.Graph.Initializer.Single(initializer => initializer.Name == "fc.bias");
         bias.RawData = bias.RawData![..^4];
         Assert.That(RefusalOf(Write(shortData)), Does.Contain("'fc.bias' holds 36 bytes of raw data, where 10 float32 values take 40"));
+
+        // Shapes declared without their values are refused before a network of their size is built:
+        // 2^31 - 1 classes would be 8.8 TB, and a convolution of 2^40 x 2^40 x 7 x 7 more than a long counts.
+        ModelProto hollow = Parse(onnx);
+        TensorProto declared = hollow.Graph.Initializer.Single(initializer => initializer.Name == "fc.weight");
+        declared.Dims[0] = int.MaxValue;
+        declared.RawData = [];
+        Assert.That(RefusalOf(Write(hollow)), Does.Contain("'fc.weight' holds 0 bytes of raw data, where 2147483647 x 1024 float32 values take 8796093018112"));
+        ModelProto huge = Parse(onnx);
+        TensorProto convolution = huge.Graph.Initializer.Single(initializer => initializer.Name == "conv1.conv.weight");
+        convolution.Dims.Clear();
+        convolution.Dims.AddRange([1L << 40, 1L << 40, 7, 7]);
+        Assert.That(RefusalOf(Write(huge)), Does.Contain("'conv1.conv.weight' holds 37632 bytes of raw data, where 1099511627776 x 1099511627776 x 7 x 7 float32 values cannot be held"));
 
         ModelProto classifier = Parse(onnx);
         TensorProto fc = classifier.Graph.Initializer.Single(initializer => initializer.Name == "fc.weight");

@@ -86,6 +86,9 @@ public class SettingsValidationTests
         yield return new TestCaseData(defaults with { BatchNormMomentum = 1.5 }, "BatchNormMomentum").SetName("{m}(BatchNormMomentum 1.5)");
         yield return new TestCaseData(defaults with { BatchNormEpsilon = double.NaN }, "BatchNormEpsilon").SetName("{m}(BatchNormEpsilon NaN)");
         yield return new TestCaseData(defaults with { BatchNormEpsilon = double.PositiveInfinity }, "BatchNormEpsilon").SetName("{m}(BatchNormEpsilon Infinity)");
+        // Beyond float32's range: 1e-50 rounds to 0 there and 1e39 to infinity (float32's largest value is about 3.4e38).
+        yield return new TestCaseData(defaults with { BatchNormEpsilon = 1e-50 }, "BatchNormEpsilon").SetName("{m}(BatchNormEpsilon 1e-50)");
+        yield return new TestCaseData(defaults with { BatchNormEpsilon = 1e39 }, "BatchNormEpsilon").SetName("{m}(BatchNormEpsilon 1e39)");
     }
 
     [TestCaseSource(nameof(BadNetworkSettings))]

@@ -32,8 +32,15 @@ public sealed record BnInceptionOptions
     /// <summary>Weight of a new batch in the BN running statistics. Default 0.1.</summary>
     public double BatchNormMomentum { get; init; } = 0.1;
 
-    /// <summary>The input sides the network accepts, for error messages: 64, 96, … up to 512 and beyond by 32.</summary>
-    public static bool IsValidInputSize(int size) => size >= 64 && size % 32 == 0;
+    /// <summary>
+    /// The largest input side: 3 × 4096 × 4096 values, an image's, are far from the 2³¹ that the
+    /// buffers sized by int (ML.NET's vectors, ONNX Runtime's inputs) hold; at about 26,800 they would
+    /// not be. BN-Inception's own side is 224.
+    /// </summary>
+    public const int MaximumInputSize = 4096;
+
+    /// <summary>The input sides the network accepts: 64, 96, … by 32 up to <see cref="MaximumInputSize"/>.</summary>
+    public static bool IsValidInputSize(int size) => size >= 64 && size <= MaximumInputSize && size % 32 == 0;
 
     /// <summary>
     /// Why <paramref name="size"/> cannot be the side of the input images, or null when it can: the
@@ -41,7 +48,7 @@ public sealed record BnInceptionOptions
     /// ImageSize in the ML.NET trainer, --size in the tool).
     /// </summary>
     internal static string? InputSizeProblem(int size, string setting) => IsValidInputSize(size) ? null
-        : $"{setting} {size} is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, 160, 192, 224, 256, …).";
+        : $"{setting} {size} is not supported: the side must be a multiple of 32 and at least 64 (64, 96, 128, 160, 192, 224, 256, … up to {MaximumInputSize}).";
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the bad setting and what is allowed.</summary>
     public void Validate()
@@ -67,9 +74,13 @@ public sealed record BnInceptionOptions
             throw new ArgumentException($"Dropout must be in [0, 1), not {Dropout}.", nameof(Dropout));
         }
 
-        if (!(BatchNormEpsilon > 0 && double.IsFinite(BatchNormEpsilon) && BatchNormMomentum > 0 && BatchNormMomentum <= 1))
+        // BN adds epsilon in float32 (libtorch's float kernels, and ONNX's attribute): one that float32
+        // rounds to 0 or to infinity would divide by zero on a channel of constant values, or by infinity.
+        float epsilonInFloat32 = (float)BatchNormEpsilon;
+        if (!(epsilonInFloat32 > 0 && float.IsFinite(epsilonInFloat32) && BatchNormMomentum > 0 && BatchNormMomentum <= 1))
         {
-            throw new ArgumentException($"BatchNormEpsilon must be a finite number above 0 and BatchNormMomentum in (0, 1], not {BatchNormEpsilon} and {BatchNormMomentum}.");
+            throw new ArgumentException(
+                $"BatchNormEpsilon must be a finite number above 0 that float32 holds (1e-45 to 3.4e38) and BatchNormMomentum in (0, 1], not {BatchNormEpsilon} and {BatchNormMomentum}.");
         }
     }
 

@@ -112,7 +112,7 @@ public static class OnnxExporter
     private static ModelProto BuildModel(BnInception network, OnnxExportOptions options)
     {
         BnInceptionOptions architecture = network.Options;
-        var writer = new OnnxGraphWriter();
+        var writer = new OnnxGraphWriter(("input", options.InputName), ("logits", options.LogitsName), ("probabilities", options.ProbabilitiesName));
         string x = options.InputName;
         int imageSize = options.ImageSize ?? architecture.InputSize;
         if (imageSize != architecture.InputSize)
@@ -143,7 +143,7 @@ public static class OnnxExporter
         bool wantLogits = options.Outputs.HasFlag(OnnxOutputs.Logits);
         bool flatten = options.ForMLNetOnnxTransformer;
         string logits = writer.NodeWithOutput("Gemm", "fc", [x, writer.Initializer("fc.weight", fc.weight), writer.Initializer("fc.bias", fc.bias!)],
-            wantLogits && !flatten ? options.LogitsName : "fc_output", Int("transB", 1));
+            wantLogits && !flatten ? options.LogitsName : writer.InternalName("fc_output"), Int("transB", 1));
         if (wantLogits && flatten)
         {
             writer.NodeWithOutput("Reshape", "logits_flat", [logits, writer.Int64Initializer("flat_shape", -1)], options.LogitsName);
@@ -151,7 +151,7 @@ public static class OnnxExporter
 
         if (options.Outputs.HasFlag(OnnxOutputs.Probabilities))
         {
-            string probabilities = writer.NodeWithOutput("Softmax", "softmax", [logits], flatten ? "softmax_output" : options.ProbabilitiesName, Int("axis", 1));
+            string probabilities = writer.NodeWithOutput("Softmax", "softmax", [logits], flatten ? writer.InternalName("softmax_output") : options.ProbabilitiesName, Int("axis", 1));
             if (flatten)
             {
                 writer.NodeWithOutput("Reshape", "probabilities_flat", [probabilities, writer.Int64Initializer("flat_shape", -1)], options.ProbabilitiesName);

@@ -3,10 +3,24 @@ using static TorchSharp.torch;
 
 namespace MLNet.BNInception.Engine.Onnx;
 
-/// <summary>Accumulates nodes and initializers with unique names; the exporter describes the network through it.</summary>
+/// <summary>
+/// Accumulates nodes and initializers with unique names; the exporter describes the network through it.
+/// The names the caller chose for the graph's input and outputs are taken from the start: a node's
+/// output that would have one of them gets a suffix instead (ONNX requires each value to be named
+/// once), and a weight that would have one of them is refused, as the importer finds weights by name.
+/// </summary>
 internal sealed class OnnxGraphWriter
 {
-    private readonly HashSet<string> _names = [];
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _rolesOfCallersNames;
+    private readonly Dictionary<string, string> _int64Initializers = new(StringComparer.Ordinal);
+
+    /// <param name="callersNames">The graph's input and output names as the caller chose them (distinct), each with its role ("input", say).</param>
+    public OnnxGraphWriter(params IEnumerable<(string Role, string Name)> callersNames)
+    {
+        _rolesOfCallersNames = callersNames.ToDictionary(entry => entry.Name, entry => entry.Role, StringComparer.Ordinal);
+        _names.UnionWith(_rolesOfCallersNames.Keys);
+    }
 
     public GraphProto Graph { get; } = new() { Name = "bn_inception" };
 
@@ -16,6 +30,12 @@ internal sealed class OnnxGraphWriter
         // Row-major float32 on the CPU, whatever the tensor's layout, type or device. The scope holds
         // each tensor of the chain until its bytes are read: one dropped mid-chain can be freed by a
         // collection during the next native call (docs/engine.md, "Tensors that stay alive").
+        if (_rolesOfCallersNames.TryGetValue(name, out string? role))
+        {
+            throw new ArgumentException(
+                $"The {role} name '{name}' is the name of one of the network's weights in the graph, by which they are read back: choose another.", "options");
+        }
+
         using DisposeScope scope = NewDisposeScope();
         Tensor values = tensor.detach().to(ScalarType.Float32).cpu().contiguous();
         var proto = new TensorProto { Name = Unique(name), DataType = (int)OnnxDataType.Float, RawData = values.bytes.ToArray() };
@@ -28,9 +48,9 @@ internal sealed class OnnxGraphWriter
     /// <summary>Adds an int64 constant (e.g. the pads input of Pad) once per name and returns its name.</summary>
     public string Int64Initializer(string name, params long[] values)
     {
-        if (Graph.Initializer.Any(existing => existing.Name == name))
+        if (_int64Initializers.TryGetValue(name, out string? written))
         {
-            return name;
+            return written;
         }
 
         var bytes = new byte[values.Length * sizeof(long)];
@@ -38,12 +58,16 @@ internal sealed class OnnxGraphWriter
         var proto = new TensorProto { Name = Unique(name), DataType = (int)OnnxDataType.Int64, RawData = bytes };
         proto.Dims.Add(values.Length);
         Graph.Initializer.Add(proto);
+        _int64Initializers.Add(name, proto.Name);
         return proto.Name;
     }
 
     /// <summary>Adds a node and returns the name of its (single) output.</summary>
     public string Node(string opType, string name, IEnumerable<string> inputs, params AttributeProto[] attributes) =>
         NodeWithOutput(opType, name, inputs, Unique(name), attributes);
+
+    /// <summary>A name for a value inside the graph: <paramref name="name"/>, or it with a suffix when that is taken.</summary>
+    public string InternalName(string name) => Unique(name);
 
     /// <summary>Adds a node whose output has the given graph-level name.</summary>
     public string NodeWithOutput(string opType, string name, IEnumerable<string> inputs, string output, params AttributeProto[] attributes)

@@ -62,6 +62,11 @@ public static class OnnxImporter
         Dictionary<string, TensorProto> initializers = Initializers(file.Graph, source);
         (BnInceptionOptions architecture, BatchNormalization batchNormalization, OnnxExportOptions settings) =
             new OnnxSettingsReader(file, metadata, initializers, source).Read();
+        foreach (TensorProto initializer in initializers.Values)
+        {
+            CheckHoldsItsValues(initializer, source);
+        }
+
         string described = Describe(architecture, batchNormalization);
         BnInception network = batchNormalization == BatchNormalization.FoldedIntoConvolutions
             ? BnInception.WithFoldedBatchNorm(architecture)
@@ -93,7 +98,7 @@ public static class OnnxImporter
     /// <summary>
     /// The producer name an ONNX model records (<see cref="OnnxExporter.ProducerName"/> for ours),
     /// read without building its graph, or null when <paramref name="onnx"/> is not a readable ONNX
-    /// model (not protobuf, truncated, or with neither a producer nor an IR version).
+    /// model (not protobuf, truncated, or without an IR version or a graph).
     /// </summary>
     public static string? ReadProducerName(Stream onnx)
     {
@@ -101,7 +106,9 @@ public static class OnnxImporter
         try
         {
             ModelHeaderProto header = Parse<ModelHeaderProto>(onnx, "the stream");
-            return header.IrVersion == 0 && header.ProducerName.Length == 0 ? null : header.ProducerName;
+            // Every ONNX model has an IR version and a graph: a few bytes that merely parse as protobuf
+            // (most short files do) have neither.
+            return header.IrVersion <= 0 || header.Graph is null ? null : header.ProducerName;
         }
         catch (InvalidDataException)
         {
@@ -159,6 +166,49 @@ public static class OnnxImporter
         }
 
         return initializers;
+    }
+
+    // Made before a network is built from the shapes the file declares (classes from fc.weight's): a
+    // file that declares a shape without holding its values would otherwise have the importer allocate
+    // it, up to terabytes for a 30 KB file. With this check no allocation is larger than the file.
+    private static void CheckHoldsItsValues(TensorProto initializer, string source)
+    {
+        (int valueSize, string type) = initializer.DataType switch
+        {
+            (int)OnnxDataType.Float => (sizeof(float), "float32"),
+            (int)OnnxDataType.Int64 => (sizeof(long), "int64"),
+            // The class labels ML.NET's transformer reads: strings, never allocated as a tensor.
+            (int)OnnxDataType.String => (0, "string"),
+            _ => throw new InvalidDataException(
+                $"{source}: the initializer '{initializer.Name}' holds ONNX data type {initializer.DataType}; our exporter writes float32 (1), int64 (7) and string (8) only."),
+        };
+        if (valueSize == 0)
+        {
+            return;
+        }
+
+        long length = initializer.RawData?.Length ?? 0;
+        long expected = initializer.Dims.Any(dim => dim < 0) ? -1 : ByteCount(initializer.Dims, valueSize);
+        if (expected != length)
+        {
+            string take = expected < 0 ? "cannot be held" : $"take {expected}";
+            throw new InvalidDataException(
+                $"{source}: the initializer '{initializer.Name}' holds {length} bytes of raw data, where {DescribeShape(initializer.Dims)} {type} values {take}: " +
+                "the file is damaged, or was not written by our exporter.");
+        }
+    }
+
+    // The bytes of values of this shape, or -1 where that is beyond a long (no file holds as many).
+    private static long ByteCount(IEnumerable<long> dims, int valueSize)
+    {
+        try
+        {
+            return dims.Aggregate((long)valueSize, (product, dim) => checked(product * dim));
+        }
+        catch (OverflowException)
+        {
+            return -1;
+        }
     }
 
     // Every parameter and BN statistic, by its state-dict key, which is the initializer's name.
