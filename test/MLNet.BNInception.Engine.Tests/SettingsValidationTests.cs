@@ -1,3 +1,5 @@
+using System.Globalization;
+using MLNet.BNInception.Engine.Distributed;
 using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Engine.Training;
 
@@ -113,5 +115,33 @@ public class SettingsValidationTests
         Assert.DoesNotThrow((Defaults with { Schedule = new CosineSchedule(0) }).Validate);
         Assert.DoesNotThrow((Defaults with { Augmentation = new AugmentationOptions { CropScale = (1, 1), CropAspectRatio = (1, 1) } }).Validate);
         Assert.DoesNotThrow(new BnInceptionOptions { Dropout = 0.99, BatchNormMomentum = 1 }.Validate);
+    }
+
+    // Ranks compare a hash of their settings' text before training (docs/distributed.md): ranks on
+    // machines of other cultures, given the same run, must write the same text.
+    [Test]
+    public void TheSettingsRanksCompareAreWrittenAlikeInEveryCultureWithoutDevicesAndPaths()
+    {
+        var network = new BnInceptionOptions { NumClasses = 10, Dropout = 0.4 };
+        TrainerOptions training = Defaults with { LearningRate = 0.045, Device = "cpu", CheckpointPath = "/machine-a/run.ckpt" };
+        CultureInfo before = CultureInfo.CurrentCulture;
+        try
+        {
+            CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE");
+            Assert.That(0.045.ToString(CultureInfo.CurrentCulture), Is.EqualTo("0,045"), "this machine's ICU writes German numbers with a decimal comma");
+            (string Network, string Training) german = DataParallel.SettingsCompared(network, training);
+            Assert.That(CultureInfo.CurrentCulture.Name, Is.EqualTo("de-DE"), "the caller's culture is given back");
+
+            CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("en-US");
+            (string Network, string Training) american = DataParallel.SettingsCompared(network, training with { Device = "cuda:1", CheckpointPath = "/machine-b/run.ckpt" });
+
+            Assert.That(german, Is.EqualTo(american));
+            Assert.That(german.Training, Does.Contain("0.045").And.Not.Contain("0,045").And.Not.Contain("machine-a"));
+            Assert.That(german.Network, Does.Contain("0.4").And.Not.Contain("0,4"));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = before;
+        }
     }
 }

@@ -214,21 +214,7 @@ internal sealed class DataParallel : IDisposable
     /// <exception cref="ArgumentException">A rank's settings differ from rank 0's (<see cref="ArgumentException.ParamName"/> "options"); the message says which.</exception>
     public void CheckSameRun(BnInceptionOptions network, TrainerOptions training, long trainingExamples, long? validationExamples)
     {
-        // The settings as text, numbers written alike whatever each machine's culture (0.045, not 0,045).
-        CultureInfo culture = CultureInfo.CurrentCulture;
-        string networkSettings, trainingSettings;
-        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-        try
-        {
-            networkSettings = network.ToString();
-            // What may differ between ranks: the device (cuda:0 and cuda:1 on one machine) and paths (on other machines).
-            trainingSettings = (training with { Device = "", CheckpointPath = null, InitialWeightsPath = null }).ToString();
-        }
-        finally
-        {
-            CultureInfo.CurrentCulture = culture;
-        }
-
+        (string networkSettings, string trainingSettings) = SettingsCompared(network, training);
         CheckSameRun(
         [
             ("number of classes", network.NumClasses, false),
@@ -237,6 +223,25 @@ internal sealed class DataParallel : IDisposable
             ("network settings", unchecked((long)Fnv1a.Add(Fnv1a.Empty, networkSettings)), true),
             ("training settings", unchecked((long)Fnv1a.Add(Fnv1a.Empty, trainingSettings)), true),
         ]);
+    }
+
+    /// <summary>
+    /// The settings every rank must share, as the text whose hash the ranks compare: numbers written
+    /// alike whatever each machine's culture (0.045, not 0,045), without what may differ between
+    /// ranks: the device (cuda:0 and cuda:1 on one machine) and the paths (on other machines).
+    /// </summary>
+    internal static (string Network, string Training) SettingsCompared(BnInceptionOptions network, TrainerOptions training)
+    {
+        CultureInfo culture = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        try
+        {
+            return (network.ToString(), (training with { Device = "", CheckpointPath = null, InitialWeightsPath = null }).ToString());
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
     }
 
     /// <summary><see cref="CheckSameRun(BnInceptionOptions, TrainerOptions, long, long?)"/>'s work, over facts given as they are (tests give their own).</summary>
