@@ -36,10 +36,12 @@ public class ModelFileRefusalTests
 
     public enum Kind
     {
-        NetworkEntryZeroed, NetworkEntryRemoved, CutShort, Checkpoint, Onnx,
+        NetworkEntryZeroed, NetworkLengthZeroed, NetworkEntryRemoved, CutShort, Checkpoint, Onnx,
     }
 
-    [TestCase(Kind.NetworkEntryZeroed, "info", "is a damaged ML.NET model file ([ErrorCode:InvalidProtobuf] ", "Protobuf parsing failed.): restore it from a copy, or train the model again")]
+    [TestCase(Kind.NetworkEntryZeroed, "info", "is a damaged ML.NET model file (holds no ONNX model written by BN-Inception, only '",
+        "/OnnxModel' (not a readable ONNX model: damaged or truncated); expected a model file saved")]
+    [TestCase(Kind.NetworkLengthZeroed, "info", "is a damaged ML.NET model file (the entry '", "/OnnxModel' is not an ONNX model as ML.NET's OnnxTransformer stores it")]
     [TestCase(Kind.NetworkEntryRemoved, "info", "is a damaged ML.NET model file (", "holds no ONNX model (no entry named …/OnnxModel")]
     [TestCase(Kind.CutShort, "info", "is a damaged ML.NET model file, cut short or overwritten (", "): restore it from a copy, or train the model again")]
     [TestCase(Kind.CutShort, "evaluate", "is a damaged ML.NET model file, cut short or overwritten (", "): restore it from a copy, or train the model again")]
@@ -67,6 +69,9 @@ public class ModelFileRefusalTests
         Assert.That(lines, Has.Length.EqualTo(1), run.Error);
         Assert.That(lines[0], Does.StartWith($"bninception: '{path}' {what}").And.Contain(cause));
         Assert.That(lines[0], Does.Not.Contain("Error during class instantiation").And.Not.Contain("is not an ML.NET model file"));
+        // The checkpoint's line names it twice on purpose: in the command that resumes from it.
+        Assert.That(lines[0].Split(path).Length - 1, Is.EqualTo(kind == Kind.Checkpoint ? 2 : 1), "how often the path is named");
+        Assert.That(lines[0].Replace(path, "the model"), Does.Not.Contain(Path.GetTempPath()), "no temporary copy's path, gone when the message is read");
         Assert.That(Directory.EnumerateFileSystemEntries(work.Path).Select(Path.GetFileName), Is.EqualTo(new[] { Path.GetFileName(path) }), "nothing written");
     }
 
@@ -85,6 +90,10 @@ public class ModelFileRefusalTests
                 // The network's first bytes after ML.NET's length prefix: its first field's tag, which
                 // protobuf cannot read as 0.
                 CopyModel(path, (name, content) => IsNetwork(name) ? [.. content[..4], .. new byte[10], .. content[14..]] : content);
+                break;
+            case Kind.NetworkLengthZeroed:
+                // ML.NET's length prefix read as 0: ML.NET then says only "ModelFile cannot be null or white space".
+                CopyModel(path, (name, content) => IsNetwork(name) ? [.. new byte[4], .. content[4..]] : content);
                 break;
             case Kind.NetworkEntryRemoved:
                 CopyModel(path, (name, content) => IsNetwork(name) ? null : content);

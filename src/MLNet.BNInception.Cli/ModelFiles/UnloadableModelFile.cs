@@ -79,9 +79,11 @@ internal static class UnloadableModelFile
             return $"'{path}' is not an ML.NET model file: a zip file, but without the entries ML.NET writes (…/Model.key) ({cause}); {WhatToGive}";
         }
 
-        // When ML.NET's own messages say nothing of the cause (a missing entry gives only "invalid
-        // format"), the network's entry may: it is what this tool needs from the file.
-        if (IsSilent(error) && NetworkProblem(file, path) is string problem)
+        // The network's entry, what this tool needs from the file, says more than ML.NET's messages
+        // when it is what is damaged: those say nothing (a missing entry gives "invalid format"),
+        // name ML.NET's own parameters ("ModelFile cannot be null or white space", for an entry
+        // zeroed), or quote ONNX Runtime on ML.NET's temporary copy of the entry, gone by now.
+        if (NetworkProblem(file, path) is string problem)
         {
             cause = problem;
         }
@@ -109,19 +111,6 @@ internal static class UnloadableModelFile
     private static bool SaysNothing(Exception error) =>
         error is TargetInvocationException or AggregateException || SayNothing.Contains(error.Message.Trim(), StringComparer.Ordinal);
 
-    private static bool IsSilent(Exception error)
-    {
-        for (Exception? inner = error; inner is not null; inner = inner.InnerException)
-        {
-            if (!SaysNothing(inner))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
-
     private static string? NetworkProblem(Stream file, string path)
     {
         try
@@ -132,7 +121,10 @@ internal static class UnloadableModelFile
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            return BnInceptionCommandLine.OneLine(e.Message);
+            // The line names the path already, at its start ("'model.zip' is a damaged ML.NET model
+            // file (the entry … / holds no ONNX model …)").
+            string message = e.Message.StartsWith(path, StringComparison.Ordinal) ? e.Message[path.Length..].TrimStart(':', ' ') : e.Message;
+            return BnInceptionCommandLine.OneLine(message);
         }
     }
 
