@@ -58,7 +58,7 @@ public sealed class HostileFileTests
         Assert.That(Directory.EnumerateFileSystemEntries(work.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal),
             Is.EqualTo(new[] { "corpus", "list.csv", "out.csv", "out.csv.job.json" }), "files beside the output");
         int bad = corpus.Count(file => file.Reason is not null);
-        Assert.That(run.Output, Does.Contain($"{bad} bad rows").And.Contain("NotARegularFile 5").And.Contain("TooManyPixels 2"));
+        Assert.That(run.Output, Does.Contain($"{bad} bad rows").And.Contain("NotARegularFile 6").And.Contain("TooManyPixels 2"));
     }
 
     [Test]

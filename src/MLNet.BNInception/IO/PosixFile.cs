@@ -27,6 +27,13 @@ internal enum FileKind
     /// <summary>A Unix domain socket.</summary>
     Socket,
 
+    /// <summary>
+    /// A file of a file system the kernel makes up as it is read (/proc, /sys, debugfs, tracefs, …)
+    /// that states no size: reading one can wait for ever (/proc/kmsg, trace_pipe) or take what it
+    /// holds away from others (the kernel's log).
+    /// </summary>
+    KernelFile,
+
     /// <summary>Anything else the kernel reports.</summary>
     Other,
 }
@@ -56,6 +63,7 @@ internal static partial class PosixFile
     private const int AtEmptyPath = 0x1000;
     private const uint StatxBasicStats = 0x7FF;
     private const int StatxBufferBytes = 256;
+    private const int StatfsBufferBytes = 256;
 
     private const int NoSuchFile = 2;
     private const int Interrupted = 4;
@@ -121,6 +129,11 @@ internal static partial class PosixFile
         try
         {
             (FileKind kind, _, long size) = Describe(opened, path);
+            if (kind == FileKind.Regular && size == 0 && IsOnKernelFileSystem(opened))
+            {
+                kind = FileKind.KernelFile;
+            }
+
             if (kind != FileKind.Regular)
             {
                 opened.Dispose();
@@ -199,6 +212,7 @@ internal static partial class PosixFile
         FileKind.CharacterDevice => "a character device",
         FileKind.BlockDevice => "a block device",
         FileKind.Socket => "a socket",
+        FileKind.KernelFile => "a file the kernel writes as it is read (as in /proc or /sys)",
         _ => "a special file",
     };
 
@@ -226,6 +240,32 @@ internal static partial class PosixFile
         return (KindIn(buffer), IdentityIn(buffer), BitConverter.ToInt64(buffer[40..48]));
     }
 
+    // The magic numbers of linux/magic.h for the file systems whose files the kernel writes as they are
+    // read: proc, sysfs, debugfs, tracefs, securityfs, configfs, cgroup, cgroup2, bpf, pstore, efivarfs.
+    private static readonly HashSet<long> KernelFileSystems =
+        [0x9FA0, 0x62656572, 0x64626720, 0x74726163, 0x73636673, 0x62656570, 0x27E0EB, 0x63677270, 0xCAFE4A11, 0x6165676C, 0xDE5E81E4];
+
+    // struct statfs starts with f_type, 8 bytes on x86-64 and ARM64 (statfs(2)); the buffer covers the
+    // whole struct (120 bytes on both) with room to spare.
+    private static bool IsOnKernelFileSystem(SafeFileHandle handle)
+    {
+        Span<byte> buffer = stackalloc byte[StatfsBufferBytes];
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            return Fstatfs((int)handle.DangerousGetHandle(), ref MemoryMarshal.GetReference(buffer)) == 0
+                && KernelFileSystems.Contains(BitConverter.ToInt64(buffer[..8]));
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
     // struct statx (linux/stat.h, the same on every architecture): stx_mode is a u16 at byte 28,
     // stx_ino a u64 at 32, stx_size a u64 at 40, stx_dev_major and stx_dev_minor u32s at 136 and 140.
     private static FileKind KindIn(ReadOnlySpan<byte> statx) => (BitConverter.ToUInt16(statx[28..30]) & 0xF000) switch
@@ -250,6 +290,9 @@ internal static partial class PosixFile
 
     [LibraryImport(LibC, EntryPoint = "fcntl", SetLastError = true)]
     private static partial int Fcntl(int descriptor, int command, int argument);
+
+    [LibraryImport(LibC, EntryPoint = "fstatfs", SetLastError = true)]
+    private static partial int Fstatfs(int descriptor, ref byte buffer);
 
     [LibraryImport(LibC, EntryPoint = "statx", SetLastError = true)]
     private static partial int Statx(int directory, byte[] path, int flags, uint mask, ref byte buffer);

@@ -51,8 +51,9 @@ internal static class ImageFileContents
 
             if (length == 0)
             {
-                // Some file systems (procfs, some FUSE mounts) report 0 for files that have content: read it,
-                // but no further than a limit of its own, well below the one for files that state their size.
+                // Some file systems (some FUSE mounts) report 0 for files that have content: read it, but no
+                // further than a limit of its own, well below the one for files that state their size. The
+                // kernel's own (/proc, /sys) are refused before, where the C library is at hand (FileKind.KernelFile).
                 MemoryStream copy = ReadAtMost(stream, MaximumUnsizedFileBytes + 1L);
                 if (copy.Length == 0)
                 {

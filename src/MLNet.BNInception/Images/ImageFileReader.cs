@@ -9,7 +9,7 @@ namespace MLNet.BNInception.Images;
 /// Reads one image file at a time into 8-bit BGRA pixels (premultiplied alpha, sRGB), the layout of the
 /// <see cref="MLImage"/> that ML.NET's own loader produces, checking everything ML.NET's loader does not:
 /// the file's existence and kind, SkiaSharp's result code (which is how a truncated file shows), and the
-/// EXIF orientation. It reads only regular files (<see cref="ImageFileContents"/>), never waiting on a named pipe or reading a device, and
+/// EXIF orientation. It reads only regular files (<see cref="ImageFileContents"/>), never waiting on a named pipe or reading a device or a file the kernel writes as it is read (/proc/kmsg), and
 /// refuses an image with more pixels than its limit before decoding it. One reader per cursor: it keeps its pixel buffer from row to row and is not thread-safe.
 /// </summary>
 internal sealed class ImageFileReader

@@ -107,6 +107,9 @@ internal static class HostileFileCorpus
         Bad("Unix socket", "socket.png", null, InvalidImageReason.NotARegularFile);
         Bad("/dev/zero", "/dev/zero", null, InvalidImageReason.NotARegularFile);
         Bad("/dev/null", "/dev/null", null, InvalidImageReason.NotARegularFile);
+        // A regular file to stat(2) that states no size, on procfs: /proc/kmsg, of the same kind, waits
+        // for ever for the kernel's next message (and takes it from the system's log).
+        Bad("procfs file", "/proc/self/status", null, InvalidImageReason.NotARegularFile);
         File.CreateSymbolicLink(In("zeros.jpg"), "/dev/zero");
         Bad("symbolic link to /dev/zero", "zeros.jpg", null, InvalidImageReason.NotARegularFile);
         Bad("PNG whose header declares 16000x16000", "bomb.png", WithPngSize(png, 16000, 16000), InvalidImageReason.TooManyPixels);
