@@ -10,6 +10,9 @@ namespace MLNet.BNInception.Images;
 /// </summary>
 internal static class ImageFileContents
 {
+    /// <summary>Why a file whose first bytes are <paramref name="header"/> is not read further, or null to read it.</summary>
+    public delegate ImageReadFailure? HeaderCheck(ReadOnlySpan<byte> header);
+
     /// <summary>
     /// The most bytes a file may have: no image this loader is for comes near it.
     /// </summary>
@@ -29,8 +32,12 @@ internal static class ImageFileContents
     /// </summary>
     /// <param name="fullPath">The file, as resolved from the row's path.</param>
     /// <param name="notFound">The failure for a missing file, which says where relative paths lead.</param>
+    /// <param name="checkHeader">
+    /// Looks at the file's first <see cref="ImageFormatSignature.HeaderLength"/> bytes (fewer in a shorter file)
+    /// before the rest is read: a file of a gigabyte that no image starts like is refused from them.
+    /// </param>
     /// <param name="failure">Why the file was not read; null when it was.</param>
-    public static SKData? Read(string fullPath, Func<ImageReadFailure> notFound, out ImageReadFailure? failure)
+    public static SKData? Read(string fullPath, Func<ImageReadFailure> notFound, HeaderCheck checkHeader, out ImageReadFailure? failure)
     {
         failure = null;
         string shown = FileNameBytes.Printable(fullPath);
@@ -70,8 +77,17 @@ internal static class ImageFileContents
                 return SKData.CreateCopy(copy.GetBuffer().AsSpan(0, (int)copy.Length));
             }
 
+            Span<byte> header = stackalloc byte[(int)Math.Min(length, ImageFormatSignature.HeaderLength)];
+            int read = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+            if (read == header.Length && checkHeader(header) is { } refused)
+            {
+                failure = refused;
+                return null;
+            }
+
             SKData data = SKData.Create(length);
-            int read = stream.ReadAtLeast(data.Span, (int)length, throwOnEndOfStream: false);
+            header[..read].CopyTo(data.Span);
+            read += read < header.Length ? 0 : stream.ReadAtLeast(data.Span[header.Length..], (int)length - header.Length, throwOnEndOfStream: false);
             if (read < length)
             {
                 // The file shrank between Length and Read: another process is writing it.

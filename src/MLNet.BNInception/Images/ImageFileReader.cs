@@ -81,7 +81,7 @@ internal sealed class ImageFileReader
             return ImageFileContents.DirectoryFailure(Shown);
         }
 
-        using SKData? contents = ImageFileContents.Read(FullPath, NotFound, out ImageReadFailure? failure);
+        using SKData? contents = ImageFileContents.Read(FullPath, NotFound, RefusedFromItsStart, out ImageReadFailure? failure);
         if (contents is null)
         {
             return failure;
@@ -185,6 +185,14 @@ internal sealed class ImageFileReader
             ? new(InvalidImageReason.Truncated,
                 $"'{Shown}' ends before its {ImageFormatSignature.Decodable(header)} image data does: its header says {declared} bytes, the file has {length} (a half-written or interrupted copy)")
             : null;
+
+    // A file that starts like none of the formats SkiaSharp decodes is refused from its first bytes,
+    // before the rest is read, with the reason SkiaSharp's refusal would have led to. WBMP has no
+    // signature, only two zero bytes first (type 0, fixed header 0), then its width, which is not 0:
+    // such a file goes to the decoder. A file that starts with three zero bytes (one allocated but
+    // never written, say) is no WBMP.
+    private ImageReadFailure? RefusedFromItsStart(ReadOnlySpan<byte> header) =>
+        ImageFormatSignature.Decodable(header) is not null || header is [0, 0, not 0, ..] ? null : Refused(header, SKCodecResult.Unimplemented);
 
     private ImageReadFailure Refused(ReadOnlySpan<byte> header, SKCodecResult created)
     {

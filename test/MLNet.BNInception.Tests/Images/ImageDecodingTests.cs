@@ -41,6 +41,23 @@ public sealed class ImageDecodingTests
         Assert.That(png.Tag, Is.EqualTo(_folder.File("drawn.png")), "tagged with its file, as ML.NET's loader tags");
     }
 
+    // WBMP (WAP's type 0) has no signature: two zero bytes (type, fixed header), the width and height
+    // as multi-byte integers, then rows of 1-bit pixels, most significant bit first, 1 white and 0
+    // black. The loader reads a file's first bytes before the rest, and must send this one on.
+    [Test]
+    public void AWbmpDecodesItsBlackAndWhitePixels()
+    {
+        using MLImage wbmp = Load("two-rows.wbmp", [0x00, 0x00, 8, 2, 0b1010_1010, 0b0101_0101]);
+
+        Assert.That((wbmp.Width, wbmp.Height), Is.EqualTo((8, 2)));
+        for (int x = 0; x < 8; x++)
+        {
+            byte first = x % 2 == 0 ? (byte)255 : (byte)0, second = (byte)(255 - first);
+            Assert.That(TestImages.Pixel(wbmp, x, 0), Is.EqualTo((first, first, first, (byte)255)), $"row 0, x {x}");
+            Assert.That(TestImages.Pixel(wbmp, x, 1), Is.EqualTo((second, second, second, (byte)255)), $"row 1, x {x}");
+        }
+    }
+
     [Test]
     public void GrayscalePngAndJpegBecomeEqualRgb()
     {
