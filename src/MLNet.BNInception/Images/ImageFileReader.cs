@@ -106,7 +106,10 @@ internal sealed class ImageFileReader
         using SKCodec? codec = SKCodec.Create(stream, out SKCodecResult created);
         if (codec is null)
         {
-            return CutOff(header, contents.Size) ?? Refused(header, created);
+            // A file that ends as its format ends (PNG's IEND chunk, JPEG's end-of-image marker) was not
+            // cut off, whatever the decoder calls its failure: its header is damaged.
+            SKCodecResult reason = created == SKCodecResult.IncompleteInput && ImageFormatSignature.EndsWhole(contents.AsSpan()) ? SKCodecResult.InvalidInput : created;
+            return CutOff(header, contents.Size) ?? Refused(header, reason);
         }
 
         SKEncodedOrigin origin = codec.EncodedOrigin;

@@ -55,6 +55,21 @@ internal static class ImageFormatSignature
         _ => null,
     };
 
+    /// <summary>
+    /// True when <paramref name="file"/> ends as a whole file of its format does: a PNG with its IEND
+    /// chunk (length 0, type, CRC AE426082), a JPEG with its end-of-image marker (FFD9).
+    /// </summary>
+    public static bool EndsWhole(ReadOnlySpan<byte> file) => Decodable(file) switch
+    {
+        "PNG" => file.EndsWith(PngEnd),
+        "JPEG" => file.EndsWith(JpegEnd),
+        _ => false,
+    };
+
+    private static ReadOnlySpan<byte> PngEnd => [0, 0, 0, 0, (byte)'I', (byte)'E', (byte)'N', (byte)'D', 0xAE, 0x42, 0x60, 0x82];
+
+    private static ReadOnlySpan<byte> JpegEnd => [0xFF, 0xD9];
+
     /// <summary>The first bytes in hex and as text, so a message shows what the file holds instead.</summary>
     public static string Describe(ReadOnlySpan<byte> header)
     {

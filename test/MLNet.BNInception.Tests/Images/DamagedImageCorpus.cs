@@ -20,6 +20,8 @@ internal static class DamagedImageCorpus
         new("WEBP cut off inside a chunk", "cut-chunk.webp", InvalidImageReason.Truncated, "its header says"),
         new("GIF cut off halfway", "truncated.gif", InvalidImageReason.Truncated, "ends before its GIF image data does"),
         new("PNG with damaged compressed data", "corrupt.png", InvalidImageReason.Corrupt, "damaged PNG image data"),
+        // Whole (it ends with IEND), so not cut off, though the decoder reports its header as incomplete.
+        new("whole PNG whose header's checksum is damaged", "bad-header-crc.png", InvalidImageReason.Corrupt, "starts like a PNG file but its header is damaged"),
         new("zero-byte file", "empty.jpg", InvalidImageReason.EmptyFile, "is empty (0 bytes)"),
         new("directory named like an image", "folder.jpg", InvalidImageReason.Directory, "is a directory"),
         new("missing file", "missing.jpg", InvalidImageReason.FileNotFound, "no file exists at"),
@@ -45,6 +47,9 @@ internal static class DamagedImageCorpus
         File.WriteAllBytes(In("zero-tail.jpg"), zeroTail);
         File.WriteAllBytes(In("truncated.png"), png[..(png.Length / 2)]);
         File.WriteAllBytes(In("corrupt.png"), WithDamagedMiddle(png));
+        byte[] badHeaderCrc = (byte[])png.Clone();
+        badHeaderCrc[29] ^= 0xFF; // the IHDR chunk's CRC: bytes 29 to 32, after the signature (8) and the chunk's length, type and 13 bytes of data
+        File.WriteAllBytes(In("bad-header-crc.png"), badHeaderCrc);
         byte[] webp = TestImages.Encode(noise, SKEncodedImageFormat.Webp, 90);
         File.WriteAllBytes(In("truncated.webp"), webp[..(webp.Length / 2)]);
         // A flat image compresses so well that half its file ends inside a chunk, where SkiaSharp's WEBP codec
