@@ -73,7 +73,7 @@ else
     foreach (Figure3Summary row in summary)
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{row.Configuration}: steps to Inception's best {(row.StepsToBaselineBest?.ToString(CultureInfo.InvariantCulture) ?? "never")}, best {row.BestAccuracy:P2} ({row.Note})"));
+            $"{row.Configuration}: steps to Inception's best {row.StepsText}, best {row.BestAccuracy:P2} ({row.Note})"));
     }
 }
 

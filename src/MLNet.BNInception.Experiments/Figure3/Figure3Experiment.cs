@@ -42,7 +42,16 @@ internal sealed record Configuration(string Name, BnInceptionOptions Architectur
 internal sealed record Figure3Point(string Configuration, int Epoch, long Step, double TrainLoss, double? ValidationLoss, double? ValidationAccuracy);
 
 /// <summary>What the paper's table gives for each configuration.</summary>
-internal sealed record Figure3Summary(string Configuration, long? StepsToBaselineBest, double BestAccuracy, string Note);
+/// <param name="Configuration">The configuration's name.</param>
+/// <param name="StepsToBaselineBest">The first step at which its validation accuracy reached Inception's best; null when it never did, or when there is no such best.</param>
+/// <param name="BestAccuracy">Its best validation accuracy.</param>
+/// <param name="Note">How long it took, or how it diverged.</param>
+/// <param name="BaselineMeasured">Whether Inception has a validation result to reach: false when it was not run or diverged before its first epoch.</param>
+internal sealed record Figure3Summary(string Configuration, long? StepsToBaselineBest, double BestAccuracy, string Note, bool BaselineMeasured)
+{
+    /// <summary>The table's entry: the step, "never", or "n/a" when Inception has no best to reach.</summary>
+    public string StepsText => !BaselineMeasured ? "n/a" : StepsToBaselineBest?.ToString(CultureInfo.InvariantCulture) ?? "never";
+}
 
 /// <summary>
 /// The paper's Figure 3 and its table in miniature: the five configurations trained on the same
@@ -124,15 +133,18 @@ internal static class Figure3Experiment
     }
 
     // The paper's table: the steps each configuration takes to reach the best validation accuracy
-    // of Inception (the baseline without BN), and its own best.
-    private static List<Figure3Summary> Summarise(List<Figure3Point> points, Dictionary<string, string> notes)
+    // of Inception (the baseline without BN), and its own best. Without an Inception result (not run,
+    // or diverged before its first validation) there is nothing to reach: a best of 0 would have every
+    // configuration "reach" it at its first epoch.
+    internal static List<Figure3Summary> Summarise(IReadOnlyList<Figure3Point> points, IReadOnlyDictionary<string, string> notes)
     {
-        double baselineBest = points.Where(p => p.Configuration == "Inception").Select(p => p.ValidationAccuracy ?? 0).DefaultIfEmpty(0).Max();
+        double? baselineBest = points.Where(p => p.Configuration == "Inception" && p.ValidationAccuracy is not null)
+            .Select(p => p.ValidationAccuracy).DefaultIfEmpty(null).Max();
         return notes.Keys.Select(name =>
         {
             List<Figure3Point> own = points.Where(p => p.Configuration == name).ToList();
-            long? reached = own.FirstOrDefault(p => p.ValidationAccuracy >= baselineBest)?.Step;
-            return new Figure3Summary(name, reached, own.Select(p => p.ValidationAccuracy ?? 0).DefaultIfEmpty(0).Max(), notes[name]);
+            long? reached = baselineBest is null ? null : own.FirstOrDefault(p => p.ValidationAccuracy >= baselineBest)?.Step;
+            return new Figure3Summary(name, reached, own.Select(p => p.ValidationAccuracy ?? 0).DefaultIfEmpty(0).Max(), notes[name], baselineBest is not null);
         }).ToList();
     }
 
@@ -145,8 +157,7 @@ internal static class Figure3Experiment
                 Number(p.TrainLoss), Number(p.ValidationLoss), Number(p.ValidationAccuracy)]))
             .Prepend("configuration,epoch,step,train_loss,validation_loss,validation_accuracy"), flushToDisk: false);
         AtomicFile.WriteAllLines(Path.Combine(folder, "figure3-table.csv"),
-            summary.Select(s => CsvText.Record([s.Configuration, s.StepsToBaselineBest?.ToString(CultureInfo.InvariantCulture) ?? "never",
-                Number(s.BestAccuracy), s.Note]))
+            summary.Select(s => CsvText.Record([s.Configuration, s.StepsText, Number(s.BestAccuracy), s.Note]))
             .Prepend("configuration,steps_to_inception_best,best_validation_accuracy,note"), flushToDisk: false);
         AtomicFile.WriteAllBytes(Path.Combine(folder, "figure3-validation-accuracy.png"), LinePlot.Png("Validation accuracy, BN-Inception at 64×64 on Fashion-MNIST", "training step",
             "validation accuracy",
