@@ -42,6 +42,22 @@ internal sealed record Figure1Settings
 
     /// <summary>Which unit of the last hidden layer is followed (the paper shows one).</summary>
     public int Unit { get; init; }
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming the first setting out of range, by its option
+    /// of the experiment program where it has one, before any image is loaded.
+    /// </summary>
+    public void Validate()
+    {
+        // Each range is written as what a value must satisfy, so that NaN, for which every comparison is false, fails it.
+        if (Steps < 1) throw new ArgumentException($"--steps {Steps}: train at least 1 step");
+        if (Every < 1) throw new ArgumentException($"--every {Every}: measure every 1 or more steps");
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentException($"--lr {LearningRate}: a finite number above 0");
+        if (!(InitStd > 0 && double.IsFinite(InitStd))) throw new ArgumentException($"--init-std {InitStd}: a finite number above 0");
+        if (Seed < 0) throw new ArgumentException($"--seed {Seed}: a whole number, 0 or more");
+        if (BatchSize is < 2 or > FashionMnist.TrainingImages) throw new ArgumentException($"BatchSize {BatchSize}: batch normalization needs 2 or more examples, and there are {FashionMnist.TrainingImages}");
+        if (Unit is < 0 or >= SigmoidNetwork.Hidden) throw new ArgumentException($"Unit {Unit}: one of the last hidden layer's {SigmoidNetwork.Hidden} units, 0 to {SigmoidNetwork.Hidden - 1}");
+    }
 }
 
 /// <summary>One measurement: the step, each network's test accuracy and the followed sigmoid input's 15th, 50th and 85th percentiles over the test set.</summary>
@@ -56,8 +72,11 @@ internal static class Figure1Experiment
 {
     public static readonly double[] Quantiles = [0.15, 0.50, 0.85];
 
+    /// <summary>Trains both networks, measuring them every <see cref="Figure1Settings.Every"/> steps, and writes the CSV and plots.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range (<see cref="Figure1Settings.Validate"/>); nothing was loaded or written.</exception>
     public static IReadOnlyList<Figure1Point> Run(Figure1Settings settings, string outputFolder, TextWriter log)
     {
+        settings.Validate();
         Directory.CreateDirectory(outputFolder);
         using DisposeScope data = NewDisposeScope();
         (Tensor trainImages, Tensor trainLabels) = Flat("train");

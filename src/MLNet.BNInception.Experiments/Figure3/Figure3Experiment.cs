@@ -33,6 +33,38 @@ internal sealed record Figure3Settings
     /// float32 at twice the speed here (docs/engine.md); false trains in float32.
     /// </summary>
     public bool Mixed { get; init; } = true;
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming the first setting out of range, by its option
+    /// of the experiment program where it has one, before any image is loaded.
+    /// </summary>
+    public void Validate()
+    {
+        if (Epochs < 1)
+        {
+            throw new ArgumentException($"--epochs {Epochs}: train at least 1 epoch");
+        }
+
+        if (ValidationImages is < 1 or >= FashionMnist.TrainingImages)
+        {
+            throw new ArgumentException($"ValidationImages {ValidationImages}: between 1 and {FashionMnist.TrainingImages - 1:N0} of the training split's last images");
+        }
+
+        // Validation takes the split's last images: training must end before them, or it would train
+        // on the images it is measured on.
+        int most = FashionMnist.TrainingImages - ValidationImages;
+        if (TrainImages < BatchSize || TrainImages > most)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--train-images {TrainImages}: between {BatchSize} (a batch) and {most:N0} (Fashion-MNIST's {FashionMnist.TrainingImages:N0} training images less the {ValidationImages:N0} validation images, which are never trained on)"));
+        }
+
+        if (TrainImages % BatchSize == 1)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--train-images {TrainImages}: leaves a last batch of one image, which batch normalization cannot train on; choose {TrainImages - 1} or {TrainImages + 1}"));
+        }
+    }
 }
 
 /// <summary>One of the paper's five networks: its architecture and its recipe.</summary>
@@ -92,14 +124,17 @@ internal static class Figure3Experiment
         Precision = settings.Mixed ? TrainingPrecision.BFloat16Mixed : TrainingPrecision.Float32,
     };
 
+    /// <summary>Trains the configurations in turn and writes the files.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range (<see cref="Figure3Settings.Validate"/>); nothing was loaded or written.</exception>
     public static (IReadOnlyList<Figure3Point> Points, IReadOnlyList<Figure3Summary> Summary) Run(Figure3Settings settings, string outputFolder, TextWriter log,
         IReadOnlyList<string>? only = null)
     {
+        settings.Validate();
         Directory.CreateDirectory(outputFolder);
         using DisposeScope data = NewDisposeScope();
         (Tensor trainImages, Tensor trainLabels) = FashionMnist.LoadTensors(FashionMnist.DefaultFolder, "train", 0, settings.TrainImages, settings.Side);
-        (Tensor validationImages, Tensor validationLabels) = FashionMnist.LoadTensors(FashionMnist.DefaultFolder, "train", 60_000 - settings.ValidationImages,
-            settings.ValidationImages, settings.Side);
+        (Tensor validationImages, Tensor validationLabels) = FashionMnist.LoadTensors(FashionMnist.DefaultFolder, "train",
+            FashionMnist.TrainingImages - settings.ValidationImages, settings.ValidationImages, settings.Side);
         long stepsPerEpoch = (settings.TrainImages + settings.BatchSize - 1) / settings.BatchSize;
 
         var points = new List<Figure3Point>();
