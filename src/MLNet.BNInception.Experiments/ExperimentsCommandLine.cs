@@ -17,6 +17,9 @@ internal static class ExperimentsCommandLine
     /// <summary>The arguments are wrong: the bninception tool's code for it.</summary>
     public const int BadArguments = 2;
 
+    /// <summary>Ctrl-C or SIGTERM stopped the run; what it wrote is whole.</summary>
+    public const int Interrupted = 130;
+
     private const string WholeNumber = "a whole number up to 2,147,483,647";
 
     private const string Usage =
@@ -24,7 +27,7 @@ internal static class ExperimentsCommandLine
         "       MLNet.BNInception.Experiments figure3 [--epochs N] [--train-images N] [--seed N] [--precision mixed|float32] [--out FOLDER]";
 
     /// <summary>Runs the experiment <paramref name="args"/> name; returns the exit code.</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         if (args.Length == 0 || args[0] is not ("figure1" or "figure3"))
         {
@@ -77,20 +80,28 @@ internal static class ExperimentsCommandLine
         }
 
         TorchRuntime.EnsureLoaded();
-        if (figure1 is not null)
+        try
         {
-            output.WriteLine($"Figure 1 on Fashion-MNIST: {figure1}; writing to {folder}");
-            Figure1Experiment.Run(figure1, folder, output);
-        }
-        else
-        {
-            output.WriteLine($"Figure 3 in miniature: {figure3}; writing to {folder}");
-            (_, IReadOnlyList<Figure3Summary> summary) = Figure3Experiment.Run(figure3!, folder, output);
-            foreach (Figure3Summary row in summary)
+            if (figure1 is not null)
             {
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{row.Configuration}: steps to Inception's best {row.StepsText}, best {row.BestAccuracy:P2} ({row.Note})"));
+                output.WriteLine($"Figure 1 on Fashion-MNIST: {figure1}; writing to {folder}");
+                Figure1Experiment.Run(figure1, folder, output, cancellationToken);
             }
+            else
+            {
+                output.WriteLine($"Figure 3 in miniature: {figure3}; writing to {folder}");
+                (_, IReadOnlyList<Figure3Summary> summary) = Figure3Experiment.Run(figure3!, folder, output, cancellationToken: cancellationToken);
+                foreach (Figure3Summary row in summary)
+                {
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{row.Configuration}: steps to Inception's best {row.StepsText}, best {row.BestAccuracy:P2} ({row.Note})"));
+                }
+            }
+        }
+        catch (OperationCanceledException stopped) when (cancellationToken.IsCancellationRequested)
+        {
+            error.WriteLine($"{experiment}: {stopped.Message}");
+            return Interrupted;
         }
 
         return 0;

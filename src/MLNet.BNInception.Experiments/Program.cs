@@ -1,6 +1,9 @@
+using MLNet.BNInception.DemoData;
 using MLNet.BNInception.Experiments;
 
 // The paper's experiments at this machine's scale; docs/experiments.md shows and discusses a run.
 //   figure1 [--steps 50000] [--every 500] [--lr 0.5] [--init-std 0.01] [--seed 1] [--out experiments/figure1]
 //   figure3 [--epochs 10] [--train-images 12288] [--seed 1] [--precision mixed|float32] [--out experiments/figure3]
-return ExperimentsCommandLine.Run(args, Console.Out, Console.Error);
+// The first Ctrl-C stops a run within a batch, keeping what finished; a second ends it at once.
+using var interruption = new Interruption("experiments", Console.Error);
+return ExperimentsCommandLine.Run(args, Console.Out, Console.Error, interruption.Token);

@@ -72,16 +72,20 @@ public class ExperimentArgumentTests
     public void Figure3RefusesToTrainOnItsValidationImagesBeforeLoadingOrWritingAnything()
     {
         using var folder = new TemporaryDirectory();
-        Assert.That(() => Figure3Experiment.Run(new Figure3Settings { TrainImages = 60_000 }, folder.File("out"), TestContext.Out),
+        Assert.That(() => Figure3Experiment.Run(new Figure3Settings { TrainImages = 60_000 }, folder.File("out"), TestContext.Out, cancellationToken: Stopped()),
             Throws.ArgumentException.With.Message.StartWith("--train-images 60000: between 32 (a batch) and 58,000"));
         Assert.That(folder.File("out"), Does.Not.Exist);
     }
+
+    // A token cancelled from the start: a mistake let through would end at the run's first step
+    // (exit code 130), not after minutes of training.
+    private static CancellationToken Stopped() => new CancellationToken(canceled: true);
 
     private static ExternalProcess.Result Run(string[] arguments)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
-        int exitCode = ExperimentsCommandLine.Run(arguments, output, error);
+        int exitCode = ExperimentsCommandLine.Run(arguments, output, error, Stopped());
         return new ExternalProcess.Result("experiments " + string.Join(' ', arguments), exitCode, output.ToString(), error.ToString());
     }
 }

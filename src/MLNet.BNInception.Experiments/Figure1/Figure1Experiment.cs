@@ -74,7 +74,11 @@ internal static class Figure1Experiment
 
     /// <summary>Trains both networks, measuring them every <see cref="Figure1Settings.Every"/> steps, and writes the CSV and plots.</summary>
     /// <exception cref="ArgumentException">A setting is out of range (<see cref="Figure1Settings.Validate"/>); nothing was loaded or written.</exception>
-    public static IReadOnlyList<Figure1Point> Run(Figure1Settings settings, string outputFolder, TextWriter log)
+    /// <exception cref="OperationCanceledException">
+    /// <paramref name="cancellationToken"/> stopped the run between two steps; the files hold the
+    /// measurements made until then, and the message says up to which step.
+    /// </exception>
+    public static IReadOnlyList<Figure1Point> Run(Figure1Settings settings, string outputFolder, TextWriter log, CancellationToken cancellationToken = default)
     {
         settings.Validate();
         Directory.CreateDirectory(outputFolder);
@@ -95,6 +99,12 @@ internal static class Figure1Experiment
         long position = 0;
         for (int step = 1; step <= settings.Steps; step++)
         {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                permutation.Dispose();
+                throw new OperationCanceledException(KeepMeasurements(points, settings, outputFolder, step - 1), cancellationToken);
+            }
+
             using (DisposeScope scope = NewDisposeScope())
             {
                 if (position + settings.BatchSize > examples)
@@ -130,6 +140,18 @@ internal static class Figure1Experiment
             (double bnAccuracy, double[] bnPercentiles) = Evaluate(normalised, testImages, testLabels, settings.Unit);
             return new Figure1Point(step, plainAccuracy, bnAccuracy, plainPercentiles, bnPercentiles);
         }
+    }
+
+    // A run stopped early keeps its curves so far: the measurements up to the last one are whole.
+    private static string KeepMeasurements(IReadOnlyList<Figure1Point> points, Figure1Settings settings, string folder, int stepsDone)
+    {
+        if (points.Count < 2)
+        {
+            return $"stopped after {stepsDone} steps, before the first measurement after step 0: nothing of this run was written to {folder}";
+        }
+
+        Write(points, settings, folder);
+        return $"stopped after {stepsDone} steps; {folder} holds the measurements up to step {points[^1].Step}: figure1.csv and the three plots";
     }
 
     private static void Step(SigmoidNetwork network, SGD optimizer, Tensor images, Tensor labels)

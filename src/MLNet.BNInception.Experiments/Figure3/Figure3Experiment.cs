@@ -124,10 +124,14 @@ internal static class Figure3Experiment
         Precision = settings.Mixed ? TrainingPrecision.BFloat16Mixed : TrainingPrecision.Float32,
     };
 
-    /// <summary>Trains the configurations in turn and writes the files.</summary>
+    /// <summary>Trains the configurations in turn, writing the files after each one.</summary>
     /// <exception cref="ArgumentException">A setting is out of range (<see cref="Figure3Settings.Validate"/>); nothing was loaded or written.</exception>
+    /// <exception cref="OperationCanceledException">
+    /// <paramref name="cancellationToken"/> stopped the run within a batch; the files hold the
+    /// configurations that had finished, and the message says which.
+    /// </exception>
     public static (IReadOnlyList<Figure3Point> Points, IReadOnlyList<Figure3Summary> Summary) Run(Figure3Settings settings, string outputFolder, TextWriter log,
-        IReadOnlyList<string>? only = null)
+        IReadOnlyList<string>? only = null, CancellationToken cancellationToken = default)
     {
         settings.Validate();
         Directory.CreateDirectory(outputFolder);
@@ -139,19 +143,22 @@ internal static class Figure3Experiment
 
         var points = new List<Figure3Point>();
         var notes = new Dictionary<string, string>();
+        IReadOnlyList<Figure3Summary> summary = [];
         foreach (Configuration configuration in Configurations(settings).Where(c => only is null || only.Contains(c.Name)))
         {
             var clock = Stopwatch.StartNew();
+            var own = new List<Figure3Point>();
             try
             {
                 using TrainingResult result = new BnInceptionTrainer(configuration.Architecture, configuration.Recipe).Fit(
                     trainImages, trainLabels, validationImages, validationLabels,
                     onEpoch: epoch =>
                     {
-                        points.Add(new Figure3Point(configuration.Name, epoch.Epoch, epoch.Epoch * stepsPerEpoch, epoch.TrainLoss, epoch.ValidationLoss, epoch.ValidationAccuracy));
+                        own.Add(new Figure3Point(configuration.Name, epoch.Epoch, epoch.Epoch * stepsPerEpoch, epoch.TrainLoss, epoch.ValidationLoss, epoch.ValidationAccuracy));
                         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"{configuration.Name}, epoch {epoch.Epoch}: training loss {epoch.TrainLoss:F4}, validation accuracy {epoch.ValidationAccuracy:P2} ({clock.Elapsed.TotalSeconds:F0} s)"));
-                    });
+                    },
+                    cancellationToken: cancellationToken);
                 notes[configuration.Name] = string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalMinutes:F1} min");
             }
             catch (TrainingDivergedException error)
@@ -160,12 +167,25 @@ internal static class Figure3Experiment
                 notes[configuration.Name] = "diverged: " + error.Message;
                 log.WriteLine($"{configuration.Name}: {error.Message}");
             }
+            catch (OperationCanceledException stopped) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(WhatWasKept(configuration.Name, notes.Keys.ToList(), outputFolder), stopped, cancellationToken);
+            }
+
+            points.AddRange(own);
+            // After every configuration, not once at the end: a run stopped or killed in its fourth
+            // configuration (of 46 minutes) keeps the three that finished.
+            summary = Summarise(points, notes);
+            Write(points, summary, outputFolder);
         }
 
-        IReadOnlyList<Figure3Summary> summary = Summarise(points, notes);
-        Write(points, summary, outputFolder);
         return (points, summary);
     }
+
+    private static string WhatWasKept(string stoppedIn, List<string> finished, string folder) => finished.Count == 0
+        ? $"stopped during {stoppedIn}, before any configuration had finished: nothing of this run was written to {folder}"
+        : $"stopped during {stoppedIn}; {folder} holds the {finished.Count} configuration{(finished.Count == 1 ? "" : "s")} that had finished ({string.Join(", ", finished)}): " +
+          "figure3.csv, figure3-table.csv and figure3-validation-accuracy.png";
 
     // The paper's table: the steps each configuration takes to reach the best validation accuracy
     // of Inception (the baseline without BN), and its own best. Without an Inception result (not run,
