@@ -67,6 +67,18 @@ public class DemoCommandLineTests
         Assert.That(other.Error, Does.EndWith("In the demo: give that run's --train-images, or leave out --resume.\n"));
     }
 
+    // The 8% hold-out is drawn row by row with the demo's seed: of the first 103 images it keeps 97
+    // for training (seen), three batches of 32 and one image, which BN cannot train on alone.
+    [Test]
+    public void ACountThatLeavesALastBatchOfOneIsRefusedBeforeTraining()
+    {
+        using var folder = new TemporaryDirectory();
+        ExternalProcess.Result run = Run(["--output", folder.Path, "--train-images", "103", "--test-images", "5"], CancellationToken.None);
+
+        AssertOneLine(run, 2, "demo: --train-images 103: the 97 images left to train on once 8% are held out for validation leave a last batch of one in batches of 32");
+        Assert.That(Path.Combine(folder.Path, "training.ckpt"), Does.Not.Exist);
+    }
+
     // Before, the demo took no Ctrl-C outside training: it went on to the end and exited with 0.
     [Test]
     [Trains]
