@@ -4,8 +4,8 @@
 #   bash build/demo.sh [--output DIR] [--epochs N] [--train-images N] [--test-images N] [--resume]
 #     --output DIR        where the data, model, curves and predictions go (default artifacts/walkthrough)
 #     --epochs N          training epochs (default 1)
-#     --train-images N    Fashion-MNIST training images to use (default 12,288; 8% held out for validation)
-#     --test-images N     test images to evaluate (default 2,000)
+#     --train-images N    Fashion-MNIST training images to use, 100 to 60,000 (default 12,288; 8% held out for validation)
+#     --test-images N     test images to evaluate, 1 to 10,000 (default 2,000)
 #     --resume            continue from the checkpoint a stopped run (Ctrl-C) left in DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."

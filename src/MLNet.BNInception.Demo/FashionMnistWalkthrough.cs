@@ -48,17 +48,27 @@ public static class FashionMnistWalkthrough
     }
 
     /// <summary>Runs the walk-through, reporting to <paramref name="log"/>.</summary>
-    /// <exception cref="OperationCanceledException">Training was cancelled; the checkpoint in the output folder is valid.</exception>
+    /// <exception cref="ArgumentException">A setting is out of range (<see cref="WalkthroughSettings.Validate"/>); nothing was done.</exception>
+    /// <exception cref="OperationCanceledException">
+    /// <paramref name="cancellationToken"/> stopped the run: within a batch of training, which leaves
+    /// a valid checkpoint (<see cref="WalkthroughSettings.CheckpointPath"/>), or between the steps
+    /// before or after it (at the next image written, or before evaluating, saving, predicting or
+    /// exporting). Every file written is whole.
+    /// </exception>
+    /// <exception cref="CheckpointMismatchException">With <see cref="WalkthroughSettings.Resume"/>, the checkpoint is of a run on other images; nothing was trained.</exception>
+    /// <exception cref="BatchSizeMismatchException">The training images left after the validation hold-out leave a last batch of one; nothing was trained.</exception>
     public static WalkthroughResult Run(WalkthroughSettings settings, TextWriter log, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
+        settings.Validate();
         var clock = Stopwatch.StartNew();
         string output = Path.GetFullPath(settings.OutputFolder);
         Directory.CreateDirectory(output);
 
         // 1. The data: image files and CSV lists, as most image data reaches a pipeline.
-        FashionMnistFiles.Files files = FashionMnistFiles.Write(Path.Combine(output, "data"), settings.TrainImages, 0, settings.TestImages);
+        FashionMnistFiles.Files files = FashionMnistFiles.Write(Path.Combine(output, "data"), settings.TrainImages, 0, settings.TestImages,
+            cancellationToken: cancellationToken);
         log.WriteLine($"Fashion-MNIST as files: {settings.TrainImages} training and {settings.TestImages} test PNG images under {files.ImageFolder}");
 
         var ml = new MLContext(seed: 1);
@@ -88,7 +98,7 @@ public static class FashionMnistWalkthrough
                 // The images are small and centred: a gentle crop keeps what there is to see.
                 Augmentation = new AugmentationOptions { CropScale = (0.7, 1.0) },
                 ValidationFraction = 0.08,
-                CheckpointPath = Path.Combine(output, "training.ckpt"),
+                CheckpointPath = settings.CheckpointPath,
             },
             ResumeFromCheckpoint = settings.Resume,
             // Loss and accuracy per epoch, drawn when training ends, with the numbers beside them.
@@ -109,7 +119,9 @@ public static class FashionMnistWalkthrough
         BnInceptionPredictionTransformer network = model.OfType<BnInceptionPredictionTransformer>().Single();
         try
         {
-            // 3. Evaluate on the test images.
+            // 3. Evaluate on the test images. From here on a stop comes between the steps: ML.NET's
+            // Evaluate, Save and Load take no token.
+            cancellationToken.ThrowIfCancellationRequested();
             MulticlassClassificationMetrics metrics = ml.MulticlassClassification.Evaluate(model.Transform(test), topKPredictionCount: 5);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"test: micro accuracy {metrics.MicroAccuracy:P2}, macro accuracy {metrics.MacroAccuracy:P2}, top-5 {metrics.TopKAccuracy:P2}, log-loss {metrics.LogLoss:F4}"));
@@ -120,7 +132,7 @@ public static class FashionMnistWalkthrough
             // Model.Save writes as it goes: through a temporary file renamed at the end, no damaged
             // model.zip is left if anything fails on the way.
             string modelPath = Path.Combine(output, "model.zip");
-            AtomicFile.Write(modelPath, file => ml.Model.Save(model, train.Schema, file), flushToDisk: false);
+            AtomicFile.Write(modelPath, file => ml.Model.Save(model, train.Schema, file), flushToDisk: false, cancellationToken);
             // Disposed at the end: the loaded OnnxTransformer keeps a copy of the network in the
             // temporary folder until then, and a process that ends without disposing it leaves it.
             using var loaded = (TransformerChain<ITransformer>)BnInceptionModelFile.Load(ml, modelPath, out _);
@@ -130,12 +142,14 @@ public static class FashionMnistWalkthrough
 
             // 5. Predictions for a list of image paths, written whole to a CSV.
             string predictionsPath = Path.Combine(output, "predictions.csv");
-            long predictions = WritePredictions(ml, loaded, test, files, predictionsPath);
+            long predictions = WritePredictions(ml, loaded, test, files, predictionsPath, cancellationToken);
             log.WriteLine($"wrote {predictions} predictions to {predictionsPath}");
 
             // 6. The ONNX export, scored by ONNX Runtime.
             string onnxPath = Path.Combine(output, "bn_inception.onnx");
+            cancellationToken.ThrowIfCancellationRequested();
             network.ExportOnnx(onnxPath);
+            cancellationToken.ThrowIfCancellationRequested();
             int onnxChecked = Math.Min(settings.OnnxCheckImages, settings.TestImages);
             int agreement = OnnxRuntimeAgreement(ml, model, network, test, onnxPath, onnxChecked);
             log.WriteLine($"exported {onnxPath}; ONNX Runtime agrees with the pipeline's top class on {agreement} of {onnxChecked} test images");
@@ -151,11 +165,12 @@ public static class FashionMnistWalkthrough
     // A path-only list, as a scoring job gets it: the label column is empty, which the key mapping
     // passes as a missing key. The paths are the test list's, read by ML.NET's text loader (quoting
     // and all). Rows go to a temporary file renamed at the end, so no half file is left.
-    private static long WritePredictions(MLContext ml, ITransformer model, IDataView test, FashionMnistFiles.Files files, string path)
+    private static long WritePredictions(MLContext ml, ITransformer model, IDataView test, FashionMnistFiles.Files files, string path, CancellationToken cancellationToken)
     {
         string paths = Path.Combine(Path.GetDirectoryName(files.TestCsv)!, "paths.csv");
         AtomicFile.WriteAllLines(paths,
             ["ImagePath", .. ml.Data.CreateEnumerable<ImageRow>(test, reuseRowObject: false).Select(row => CsvText.Field(row.ImagePath))], flushToDisk: false);
+        cancellationToken.ThrowIfCancellationRequested();
         IDataView toScore = ml.Data.LoadFromTextFile<ImageRow>(paths, separatorChar: ',', hasHeader: true, allowQuoting: true);
         long count = 0;
         AtomicFile.Write(path, file =>
@@ -164,11 +179,12 @@ public static class FashionMnistWalkthrough
             writer.WriteLine("ImagePath,PredictedLabel,Probability");
             foreach (Prediction prediction in ml.Data.CreateEnumerable<Prediction>(model.Transform(toScore), reuseRowObject: true))
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 writer.WriteLine(CsvText.Record([prediction.ImagePath, prediction.PredictedLabel,
                     prediction.Score.Max().ToString("F4", CultureInfo.InvariantCulture)]));
                 count++;
             }
-        }, flushToDisk: false);
+        }, flushToDisk: false, cancellationToken);
         return count;
     }
 

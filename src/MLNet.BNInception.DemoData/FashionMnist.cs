@@ -16,6 +16,12 @@ public static class FashionMnist
     /// <summary>Where Debian installs the files.</summary>
     public const string DefaultFolder = "/usr/share/datasets/fashion-mnist";
 
+    /// <summary>Images in the "train" split.</summary>
+    public const int TrainingImages = 60_000;
+
+    /// <summary>Images in the "t10k" split.</summary>
+    public const int TestImages = 10_000;
+
     /// <summary>The class names, indexed by label.</summary>
     public static readonly IReadOnlyList<string> ClassNames =
         ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
@@ -44,15 +50,17 @@ public static class FashionMnist
     /// split as float32 tensors, N × 1 × <paramref name="side"/> × <paramref name="side"/> in [0, 1]
     /// (resized bilinearly from 28×28), with their int64 labels.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The split ends before the last image asked for.</exception>
     public static (Tensor Images, Tensor Labels) LoadTensors(string folder, string split, int skip, int count, int side)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(skip);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         TorchRuntime.EnsureLoaded();
         (byte[] pixels, long[] labels, int loaded) = Load(folder, split, skip + count);
-        if (loaded <= skip)
+        // Fewer images than asked for would go unnoticed by a caller that counts its steps from count.
+        if (loaded < skip + count)
         {
-            throw new ArgumentException($"The {split} split has {loaded} images; skipping {skip} leaves none.", nameof(skip));
+            throw new ArgumentOutOfRangeException(nameof(count), $"The {split} split has {loaded} images; images {skip} to {skip + count - 1} were asked for.");
         }
 
         using DisposeScope scope = NewDisposeScope();

@@ -9,7 +9,8 @@ namespace MLNet.BNInception.DemoData;
 /// Debian's Fashion-MNIST written out as image files and CSV lists, the shape most image data has
 /// when it reaches an ML.NET pipeline: <c>images/{split}/{n}.png</c> under a folder, and CSV files
 /// with a header <c>ImagePath,Label</c> (paths relative to the images folder, labels the class
-/// names). Writing is idempotent: a complete earlier output is reused.
+/// names). Writing is idempotent: an earlier list is reused when it names exactly the images this
+/// call would list, and written again otherwise.
 /// </summary>
 public static class FashionMnistFiles
 {
@@ -26,7 +27,10 @@ public static class FashionMnistFiles
     /// <param name="validationCount">Validation images.</param>
     /// <param name="testCount">Test images.</param>
     /// <param name="source">The folder of Debian's Fashion-MNIST files.</param>
-    public static Files Write(string folder, int trainCount, int validationCount, int testCount, string source = FashionMnist.DefaultFolder)
+    /// <param name="cancellationToken">Checked before every image; a cancelled call leaves the lists it had not finished unwritten.</param>
+    /// <exception cref="OperationCanceledException">The call was cancelled.</exception>
+    public static Files Write(string folder, int trainCount, int validationCount, int testCount, string source = FashionMnist.DefaultFolder,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         ArgumentOutOfRangeException.ThrowIfLessThan(trainCount, 1);
@@ -34,16 +38,16 @@ public static class FashionMnistFiles
         ArgumentOutOfRangeException.ThrowIfLessThan(testCount, 1);
         string images = Path.Combine(Path.GetFullPath(folder), "images");
         var files = new Files(images, Path.Combine(folder, "train.csv"), Path.Combine(folder, "validation.csv"), Path.Combine(folder, "test.csv"));
-        WriteSplit(source, "train", 0, trainCount, images, files.TrainCsv);
-        WriteSplit(source, "train", trainCount, validationCount, images, files.ValidationCsv);
-        WriteSplit(source, "t10k", 0, testCount, images, files.TestCsv);
+        WriteSplit(source, "train", 0, trainCount, images, files.TrainCsv, cancellationToken);
+        WriteSplit(source, "train", trainCount, validationCount, images, files.ValidationCsv, cancellationToken);
+        WriteSplit(source, "t10k", 0, testCount, images, files.TestCsv, cancellationToken);
         return files;
     }
 
-    private static void WriteSplit(string source, string split, int skip, int count, string images, string csv)
+    private static void WriteSplit(string source, string split, int skip, int count, string images, string csv, CancellationToken cancellationToken)
     {
         // The CSV is written last and renamed into place, so its presence means every image it lists is complete.
-        if (File.Exists(csv) && File.ReadLines(csv).Count() == count + 1)
+        if (ListsExactly(csv, split, skip, count))
         {
             return;
         }
@@ -60,6 +64,7 @@ public static class FashionMnistFiles
         var bgra = new byte[28 * 28 * 4];
         for (int i = skip; i < skip + count; i++)
         {
+            cancellationToken.ThrowIfCancellationRequested();
             for (int p = 0; p < 28 * 28; p++)
             {
                 byte gray = pixels[(i * 28 * 28) + p];
@@ -67,7 +72,7 @@ public static class FashionMnistFiles
                 bgra[(p * 4) + 3] = 255;
             }
 
-            string relative = $"{split}/{i.ToString(CultureInfo.InvariantCulture)}.png";
+            string relative = RelativePath(split, i);
             using (MLImage image = MLImage.CreateFromPixels(28, 28, MLPixelFormat.Bgra32, bgra))
             {
                 image.Save(Path.Combine(images, relative));
@@ -78,5 +83,35 @@ public static class FashionMnistFiles
 
         // Not synced to disk: after a power cut, a CSV that is missing or lists too few images is written again.
         AtomicFile.WriteAllText(csv, lines.ToString(), flushToDisk: false);
+    }
+
+    private static string RelativePath(string split, int index) => $"{split}/{index.ToString(CultureInfo.InvariantCulture)}.png";
+
+    // Whether an earlier list is the one this call would write. A count alone is not enough: a
+    // validation list of the same length written after fewer training images names images that a
+    // longer training list now holds too. Image i of a split is always the same file, so the paths
+    // in order say which images a list holds; none of them needs quoting.
+    private static bool ListsExactly(string csv, string split, int skip, int count)
+    {
+        if (!File.Exists(csv))
+        {
+            return false;
+        }
+
+        using IEnumerator<string> lines = File.ReadLines(csv).GetEnumerator();
+        if (!lines.MoveNext() || lines.Current != "ImagePath,Label")
+        {
+            return false;
+        }
+
+        for (int i = skip; i < skip + count; i++)
+        {
+            if (!lines.MoveNext() || !lines.Current.StartsWith(RelativePath(split, i) + ",", StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return !lines.MoveNext();
     }
 }

@@ -41,6 +41,23 @@ public class Figure1Tests
         Assert.That(Drift(points, p => p.PercentilesWithBN), Is.LessThan(Drift(points, p => p.PercentilesWithoutBN)), "BN keeps the sigmoid's input steadier");
     }
 
+    [Test]
+    public void ARunStoppedBetweenStepsKeepsItsMeasurementsSoFar()
+    {
+        using var folder = new TemporaryDirectory();
+        TorchRuntime.EnsureLoaded();
+        using var stop = new CancellationTokenSource();
+        // The measurement at step 30 is logged after it is made: the stop comes before step 31.
+        using var log = new StoppingWriter("step 30:", stop, TestContext.Out);
+        Assert.That(() => Figure1Experiment.Run(new Figure1Settings { Steps = 100, Every = 10 }, folder.Path, log, stop.Token),
+            Throws.InstanceOf<OperationCanceledException>().With.Message.EqualTo(
+                $"stopped after 30 steps; {folder.Path} holds the measurements up to step 30: figure1.csv and the three plots"));
+
+        Assert.That(File.ReadAllLines(folder.File("figure1.csv")).Skip(1).Select(line => line.Split(',')[0]), Is.EqualTo(new[] { "0", "10", "20", "30" }));
+        Assert.That(Directory.GetFiles(folder.Path, "*.png").Select(Path.GetFileName).Order(),
+            Is.EqualTo(new[] { "figure1a-accuracy.png", "figure1b-without-bn.png", "figure1c-with-bn.png" }));
+    }
+
     // How far the median of the sigmoid's input travels over the run, in units of its 15–85
     // percentile spread: the drift the paper's Figure 1(b) shows and (c) does not.
     private static double Drift(IReadOnlyList<Figure1Point> points, Func<Figure1Point, double[]> percentiles)

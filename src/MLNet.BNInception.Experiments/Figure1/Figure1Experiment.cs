@@ -42,6 +42,22 @@ internal sealed record Figure1Settings
 
     /// <summary>Which unit of the last hidden layer is followed (the paper shows one).</summary>
     public int Unit { get; init; }
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming the first setting out of range, by its option
+    /// of the experiment program where it has one, before any image is loaded.
+    /// </summary>
+    public void Validate()
+    {
+        // Each range is written as what a value must satisfy, so that NaN, for which every comparison is false, fails it.
+        if (Steps < 1) throw new ArgumentException($"--steps {Steps}: train at least 1 step");
+        if (Every < 1) throw new ArgumentException($"--every {Every}: measure every 1 or more steps");
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentException($"--lr {LearningRate}: a finite number above 0");
+        if (!(InitStd > 0 && double.IsFinite(InitStd))) throw new ArgumentException($"--init-std {InitStd}: a finite number above 0");
+        if (Seed < 0) throw new ArgumentException($"--seed {Seed}: a whole number, 0 or more");
+        if (BatchSize is < 2 or > FashionMnist.TrainingImages) throw new ArgumentException($"BatchSize {BatchSize}: batch normalization needs 2 or more examples, and there are {FashionMnist.TrainingImages}");
+        if (Unit is < 0 or >= SigmoidNetwork.Hidden) throw new ArgumentException($"Unit {Unit}: one of the last hidden layer's {SigmoidNetwork.Hidden} units, 0 to {SigmoidNetwork.Hidden - 1}");
+    }
 }
 
 /// <summary>One measurement: the step, each network's test accuracy and the followed sigmoid input's 15th, 50th and 85th percentiles over the test set.</summary>
@@ -56,8 +72,15 @@ internal static class Figure1Experiment
 {
     public static readonly double[] Quantiles = [0.15, 0.50, 0.85];
 
-    public static IReadOnlyList<Figure1Point> Run(Figure1Settings settings, string outputFolder, TextWriter log)
+    /// <summary>Trains both networks, measuring them every <see cref="Figure1Settings.Every"/> steps, and writes the CSV and plots.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range (<see cref="Figure1Settings.Validate"/>); nothing was loaded or written.</exception>
+    /// <exception cref="OperationCanceledException">
+    /// <paramref name="cancellationToken"/> stopped the run between two steps; the files hold the
+    /// measurements made until then, and the message says up to which step.
+    /// </exception>
+    public static IReadOnlyList<Figure1Point> Run(Figure1Settings settings, string outputFolder, TextWriter log, CancellationToken cancellationToken = default)
     {
+        settings.Validate();
         Directory.CreateDirectory(outputFolder);
         using DisposeScope data = NewDisposeScope();
         (Tensor trainImages, Tensor trainLabels) = Flat("train");
@@ -76,6 +99,12 @@ internal static class Figure1Experiment
         long position = 0;
         for (int step = 1; step <= settings.Steps; step++)
         {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                permutation.Dispose();
+                throw new OperationCanceledException(KeepMeasurements(points, settings, outputFolder, step - 1), cancellationToken);
+            }
+
             using (DisposeScope scope = NewDisposeScope())
             {
                 if (position + settings.BatchSize > examples)
@@ -111,6 +140,18 @@ internal static class Figure1Experiment
             (double bnAccuracy, double[] bnPercentiles) = Evaluate(normalised, testImages, testLabels, settings.Unit);
             return new Figure1Point(step, plainAccuracy, bnAccuracy, plainPercentiles, bnPercentiles);
         }
+    }
+
+    // A run stopped early keeps its curves so far: the measurements up to the last one are whole.
+    private static string KeepMeasurements(IReadOnlyList<Figure1Point> points, Figure1Settings settings, string folder, int stepsDone)
+    {
+        if (points.Count < 2)
+        {
+            return $"stopped after {stepsDone} steps, before the first measurement after step 0: nothing of this run was written to {folder}";
+        }
+
+        Write(points, settings, folder);
+        return $"stopped after {stepsDone} steps; {folder} holds the measurements up to step {points[^1].Step}: figure1.csv and the three plots";
     }
 
     private static void Step(SigmoidNetwork network, SGD optimizer, Tensor images, Tensor labels)

@@ -40,6 +40,9 @@ internal sealed class SigmoidNetwork : nn.Module<Tensor, Tensor>
         // same weights.
         using var generator = new Generator((ulong)seed);
         using IDisposable noGrad = no_grad();
+        // An in-place call returns a new handle to its tensor: the scope frees those, which a network
+        // built outside any scope of its caller's would otherwise leave to the finalizer.
+        using DisposeScope scope = NewDisposeScope();
         // TorchSharp's normal(0, std, size) is randn·std + 0 with Scalars it makes implicitly, which
         // a garbage collection can free mid-call (dotnet/TorchSharp#1434): the same with held ones.
         using Scalar std = initStd.ToScalar(), zero = 0.ToScalar(), one = 1.ToScalar();

@@ -33,6 +33,38 @@ internal sealed record Figure3Settings
     /// float32 at twice the speed here (docs/engine.md); false trains in float32.
     /// </summary>
     public bool Mixed { get; init; } = true;
+
+    /// <summary>
+    /// Throws an <see cref="ArgumentException"/> naming the first setting out of range, by its option
+    /// of the experiment program where it has one, before any image is loaded.
+    /// </summary>
+    public void Validate()
+    {
+        if (Epochs < 1)
+        {
+            throw new ArgumentException($"--epochs {Epochs}: train at least 1 epoch");
+        }
+
+        if (ValidationImages is < 1 or >= FashionMnist.TrainingImages)
+        {
+            throw new ArgumentException($"ValidationImages {ValidationImages}: between 1 and {FashionMnist.TrainingImages - 1:N0} of the training split's last images");
+        }
+
+        // Validation takes the split's last images: training must end before them, or it would train
+        // on the images it is measured on.
+        int most = FashionMnist.TrainingImages - ValidationImages;
+        if (TrainImages < BatchSize || TrainImages > most)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--train-images {TrainImages}: between {BatchSize} (a batch) and {most:N0} (Fashion-MNIST's {FashionMnist.TrainingImages:N0} training images less the {ValidationImages:N0} validation images, which are never trained on)"));
+        }
+
+        if (TrainImages % BatchSize == 1)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"--train-images {TrainImages}: leaves a last batch of one image, which batch normalization cannot train on; choose {TrainImages - 1} or {TrainImages + 1}"));
+        }
+    }
 }
 
 /// <summary>One of the paper's five networks: its architecture and its recipe.</summary>
@@ -42,7 +74,16 @@ internal sealed record Configuration(string Name, BnInceptionOptions Architectur
 internal sealed record Figure3Point(string Configuration, int Epoch, long Step, double TrainLoss, double? ValidationLoss, double? ValidationAccuracy);
 
 /// <summary>What the paper's table gives for each configuration.</summary>
-internal sealed record Figure3Summary(string Configuration, long? StepsToBaselineBest, double BestAccuracy, string Note);
+/// <param name="Configuration">The configuration's name.</param>
+/// <param name="StepsToBaselineBest">The first step at which its validation accuracy reached Inception's best; null when it never did, or when there is no such best.</param>
+/// <param name="BestAccuracy">Its best validation accuracy.</param>
+/// <param name="Note">How long it took, or how it diverged.</param>
+/// <param name="BaselineMeasured">Whether Inception has a validation result to reach: false when it was not run or diverged before its first epoch.</param>
+internal sealed record Figure3Summary(string Configuration, long? StepsToBaselineBest, double BestAccuracy, string Note, bool BaselineMeasured)
+{
+    /// <summary>The table's entry: the step, "never", or "n/a" when Inception has no best to reach.</summary>
+    public string StepsText => !BaselineMeasured ? "n/a" : StepsToBaselineBest?.ToString(CultureInfo.InvariantCulture) ?? "never";
+}
 
 /// <summary>
 /// The paper's Figure 3 and its table in miniature: the five configurations trained on the same
@@ -83,31 +124,41 @@ internal static class Figure3Experiment
         Precision = settings.Mixed ? TrainingPrecision.BFloat16Mixed : TrainingPrecision.Float32,
     };
 
+    /// <summary>Trains the configurations in turn, writing the files after each one.</summary>
+    /// <exception cref="ArgumentException">A setting is out of range (<see cref="Figure3Settings.Validate"/>); nothing was loaded or written.</exception>
+    /// <exception cref="OperationCanceledException">
+    /// <paramref name="cancellationToken"/> stopped the run within a batch; the files hold the
+    /// configurations that had finished, and the message says which.
+    /// </exception>
     public static (IReadOnlyList<Figure3Point> Points, IReadOnlyList<Figure3Summary> Summary) Run(Figure3Settings settings, string outputFolder, TextWriter log,
-        IReadOnlyList<string>? only = null)
+        IReadOnlyList<string>? only = null, CancellationToken cancellationToken = default)
     {
+        settings.Validate();
         Directory.CreateDirectory(outputFolder);
         using DisposeScope data = NewDisposeScope();
         (Tensor trainImages, Tensor trainLabels) = FashionMnist.LoadTensors(FashionMnist.DefaultFolder, "train", 0, settings.TrainImages, settings.Side);
-        (Tensor validationImages, Tensor validationLabels) = FashionMnist.LoadTensors(FashionMnist.DefaultFolder, "train", 60_000 - settings.ValidationImages,
-            settings.ValidationImages, settings.Side);
+        (Tensor validationImages, Tensor validationLabels) = FashionMnist.LoadTensors(FashionMnist.DefaultFolder, "train",
+            FashionMnist.TrainingImages - settings.ValidationImages, settings.ValidationImages, settings.Side);
         long stepsPerEpoch = (settings.TrainImages + settings.BatchSize - 1) / settings.BatchSize;
 
         var points = new List<Figure3Point>();
         var notes = new Dictionary<string, string>();
+        IReadOnlyList<Figure3Summary> summary = [];
         foreach (Configuration configuration in Configurations(settings).Where(c => only is null || only.Contains(c.Name)))
         {
             var clock = Stopwatch.StartNew();
+            var own = new List<Figure3Point>();
             try
             {
                 using TrainingResult result = new BnInceptionTrainer(configuration.Architecture, configuration.Recipe).Fit(
                     trainImages, trainLabels, validationImages, validationLabels,
                     onEpoch: epoch =>
                     {
-                        points.Add(new Figure3Point(configuration.Name, epoch.Epoch, epoch.Epoch * stepsPerEpoch, epoch.TrainLoss, epoch.ValidationLoss, epoch.ValidationAccuracy));
+                        own.Add(new Figure3Point(configuration.Name, epoch.Epoch, epoch.Epoch * stepsPerEpoch, epoch.TrainLoss, epoch.ValidationLoss, epoch.ValidationAccuracy));
                         log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"{configuration.Name}, epoch {epoch.Epoch}: training loss {epoch.TrainLoss:F4}, validation accuracy {epoch.ValidationAccuracy:P2} ({clock.Elapsed.TotalSeconds:F0} s)"));
-                    });
+                    },
+                    cancellationToken: cancellationToken);
                 notes[configuration.Name] = string.Create(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalMinutes:F1} min");
             }
             catch (TrainingDivergedException error)
@@ -116,23 +167,39 @@ internal static class Figure3Experiment
                 notes[configuration.Name] = "diverged: " + error.Message;
                 log.WriteLine($"{configuration.Name}: {error.Message}");
             }
+            catch (OperationCanceledException stopped) when (cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(WhatWasKept(configuration.Name, notes.Keys.ToList(), outputFolder), stopped, cancellationToken);
+            }
+
+            points.AddRange(own);
+            // After every configuration, not once at the end: a run stopped or killed in its fourth
+            // configuration (of 46 minutes) keeps the three that finished.
+            summary = Summarise(points, notes);
+            Write(points, summary, outputFolder);
         }
 
-        IReadOnlyList<Figure3Summary> summary = Summarise(points, notes);
-        Write(points, summary, outputFolder);
         return (points, summary);
     }
 
+    private static string WhatWasKept(string stoppedIn, List<string> finished, string folder) => finished.Count == 0
+        ? $"stopped during {stoppedIn}, before any configuration had finished: nothing of this run was written to {folder}"
+        : $"stopped during {stoppedIn}; {folder} holds the {finished.Count} configuration{(finished.Count == 1 ? "" : "s")} that had finished ({string.Join(", ", finished)}): " +
+          "figure3.csv, figure3-table.csv and figure3-validation-accuracy.png";
+
     // The paper's table: the steps each configuration takes to reach the best validation accuracy
-    // of Inception (the baseline without BN), and its own best.
-    private static List<Figure3Summary> Summarise(List<Figure3Point> points, Dictionary<string, string> notes)
+    // of Inception (the baseline without BN), and its own best. Without an Inception result (not run,
+    // or diverged before its first validation) there is nothing to reach: a best of 0 would have every
+    // configuration "reach" it at its first epoch.
+    internal static List<Figure3Summary> Summarise(IReadOnlyList<Figure3Point> points, IReadOnlyDictionary<string, string> notes)
     {
-        double baselineBest = points.Where(p => p.Configuration == "Inception").Select(p => p.ValidationAccuracy ?? 0).DefaultIfEmpty(0).Max();
+        double? baselineBest = points.Where(p => p.Configuration == "Inception" && p.ValidationAccuracy is not null)
+            .Select(p => p.ValidationAccuracy).DefaultIfEmpty(null).Max();
         return notes.Keys.Select(name =>
         {
             List<Figure3Point> own = points.Where(p => p.Configuration == name).ToList();
-            long? reached = own.FirstOrDefault(p => p.ValidationAccuracy >= baselineBest)?.Step;
-            return new Figure3Summary(name, reached, own.Select(p => p.ValidationAccuracy ?? 0).DefaultIfEmpty(0).Max(), notes[name]);
+            long? reached = baselineBest is null ? null : own.FirstOrDefault(p => p.ValidationAccuracy >= baselineBest)?.Step;
+            return new Figure3Summary(name, reached, own.Select(p => p.ValidationAccuracy ?? 0).DefaultIfEmpty(0).Max(), notes[name], baselineBest is not null);
         }).ToList();
     }
 
@@ -145,8 +212,7 @@ internal static class Figure3Experiment
                 Number(p.TrainLoss), Number(p.ValidationLoss), Number(p.ValidationAccuracy)]))
             .Prepend("configuration,epoch,step,train_loss,validation_loss,validation_accuracy"), flushToDisk: false);
         AtomicFile.WriteAllLines(Path.Combine(folder, "figure3-table.csv"),
-            summary.Select(s => CsvText.Record([s.Configuration, s.StepsToBaselineBest?.ToString(CultureInfo.InvariantCulture) ?? "never",
-                Number(s.BestAccuracy), s.Note]))
+            summary.Select(s => CsvText.Record([s.Configuration, s.StepsText, Number(s.BestAccuracy), s.Note]))
             .Prepend("configuration,steps_to_inception_best,best_validation_accuracy,note"), flushToDisk: false);
         AtomicFile.WriteAllBytes(Path.Combine(folder, "figure3-validation-accuracy.png"), LinePlot.Png("Validation accuracy, BN-Inception at 64×64 on Fashion-MNIST", "training step",
             "validation accuracy",
