@@ -7,12 +7,14 @@ the same work as the C# benchmark, on the independent PyTorch network of the eng
   infer  eval mode under torch.inference_mode(); --fuse folds BN into the convolutions first
          (torch.fx's conv-BN fusion), as the engine's scorer does; --precision bfloat16-autocast
          runs it under torch.autocast("cpu", torch.bfloat16)
---layout channels-last (model.to(memory_format=torch.channels_last)) or contiguous. The line also
-gives the process's peak resident memory (VmHWM), read at the end.
+--layout channels-last (model.to(memory_format=torch.channels_last)) or contiguous. The line gives
+the median of the timed steps (the mean of the middle two for an even count) and the process's
+peak resident memory (VmHWM), read at the end.
 """
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 
@@ -90,5 +92,5 @@ print(json.dumps({
     "engine": "PyTorch %s (Debian)" % torch.__version__,
     "mode": args.mode, "layout": args.layout, "precision": args.precision, "fused": args.fuse,
     "image_side": args.side, "batch": args.batch, "threads": torch.get_num_threads(),
-    "images_per_second": rates[len(rates) // 2], "runs": rates, "peak_resident_bytes": peak_resident_bytes(),
+    "images_per_second": statistics.median(rates), "runs": rates, "peak_resident_bytes": peak_resident_bytes(),
 }))
