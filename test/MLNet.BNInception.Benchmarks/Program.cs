@@ -174,6 +174,8 @@ Console.WriteLine(JsonSerializer.Serialize(new
     image_side = side,
     batch,
     threads = get_num_threads(),
+    warmup_steps = warmup,
+    timed_steps = iterations,
     images_per_second = Rates.Median(rates),
     runs = rates,
     peak_resident_bytes = Memory.PeakResidentBytes(),

@@ -53,6 +53,8 @@ internal static class TrainerBenchmark
             image_side = side,
             batch,
             threads = get_num_threads(),
+            warmup_steps = warmupSteps,
+            timed_steps = timedSteps,
             images_per_second = Rates.Median(rates),
             runs = rates,
             peak_resident_bytes = Memory.PeakResidentBytes(),

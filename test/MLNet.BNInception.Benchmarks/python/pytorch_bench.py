@@ -95,5 +95,6 @@ print(json.dumps({
     "engine": "PyTorch %s (Debian)" % torch.__version__,
     "mode": args.mode, "layout": args.layout, "precision": args.precision, "fused": args.fuse,
     "image_side": args.side, "batch": args.batch, "threads": torch.get_num_threads(),
+    "warmup_steps": args.warmup, "timed_steps": args.iterations,
     "images_per_second": statistics.median(rates), "runs": rates, "peak_resident_bytes": peak_resident_bytes(),
 }))
