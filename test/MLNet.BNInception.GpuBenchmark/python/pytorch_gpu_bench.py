@@ -2,10 +2,13 @@
 work as the GPU benchmark's C# side (MLNet.BNInception.GpuBenchmark), on the independent PyTorch
 network of the engine's tests.
 
-  train  forward, cross-entropy, backward and an SGD step (momentum 0.9, learning rate 0.01,
-         PyTorch's default implementation: foreach on CUDA), channels-last, random images and
-         labels; --precision bfloat16-autocast runs forward and loss under
-         torch.autocast(bfloat16), PyTorch's own mixed precision
+  train  forward, cross-entropy, backward and an SGD step, channels-last, random images and labels,
+         with the optimizer settings of the engine's run beside it (TrainerOptions' defaults, the
+         BN-x30 recipe, at a constant rate): learning rate 0.045, momentum 0.9, weight decay 4e-5 on
+         the convolution and classifier weights only (a second group, BN's gamma and beta and the
+         biases, without decay, as TrainerOptions.DecayBatchNormAndBias = false does), PyTorch's
+         default implementation (foreach on CUDA); --precision bfloat16-autocast runs forward and
+         loss under torch.autocast(bfloat16), PyTorch's own mixed precision
   score  eval mode under torch.inference_mode(), channels-last; --precision bfloat16 converts the
          network to bfloat16 (as the engine's scorer does); a run scores --steps-per-run batches
          and reads their logits back once, at its end
@@ -98,12 +101,20 @@ def to_device(tensor):
     return tensor.to(device, non_blocking=True) if args.data == "host" else tensor
 
 
+# The optimizer of the engine's run beside this one: TrainerOptions' defaults (the BN-x30 recipe),
+# which the C# side trains with at a constant rate. gpu_report.py checks that both lines agree.
+OPTIMIZER = {"learning_rate": 0.045, "momentum": 0.9, "nesterov": False, "weight_decay": 4e-5,
+             "decay_batch_norm_and_bias": False, "schedule": "constant"}
+
 torch.manual_seed(0)
 net = BNInception(args.classes, 3)
 if args.mode == "train":
     net = net.to(device, memory_format=torch.channels_last).train()
     model = torch.compile(net) if compile_state else net
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    decayed = [p for name, p in net.named_parameters() if name.endswith("conv.weight") or name == "fc.weight"]
+    exempt = [p for name, p in net.named_parameters() if not (name.endswith("conv.weight") or name == "fc.weight")]
+    optimizer = torch.optim.SGD([{"params": decayed, "weight_decay": OPTIMIZER["weight_decay"]}, {"params": exempt, "weight_decay": 0.0}],
+                                lr=OPTIMIZER["learning_rate"], momentum=OPTIMIZER["momentum"], nesterov=OPTIMIZER["nesterov"])
     autocast = args.precision == "bfloat16-autocast"
     images, labels = random_batches(args.distinct_batches * args.batch)
     image_batches, label_batches = images.split(args.batch), labels.split(args.batch)
@@ -174,7 +185,7 @@ print(json.dumps({
     "warmup_steps": args.warmup, "steps_per_run": steps_per_run,
     "images_per_second": statistics.median(rates), "runs": rates,
     "warmup_seconds": warmup_seconds,
-    "optimizer": "torch.optim.SGD, momentum 0.9, defaults" if args.mode == "train" else None,
+    "optimizer": dict(OPTIMIZER, implementation="torch.optim.SGD, two parameter groups, PyTorch's default (foreach on CUDA)") if args.mode == "train" else None,
     "device_name": device_name(),
     "cudnn_allow_tf32": cudnn_allow_tf32(), "cudnn_benchmark": torch.backends.cudnn.benchmark,
     "max_memory_allocated_bytes": torch.cuda.max_memory_allocated(device) if cuda else None,
