@@ -15,21 +15,29 @@ network of the engine's tests.
          sqrt(var + eps)), as the engine's scorer does; a run scores --steps-per-run batches and
          reads their logits back once, at its end
 
---compile wraps the network in torch.compile (default mode). --data host keeps the batches in
-pinned host memory and copies each to the device with non_blocking=True, as a DataLoader with
-pin_memory=True hands them over; --data device has them on the device from the start. Timing:
---warmup steps (scoring: batches, rounded up to whole runs), then --iterations runs of
---steps-per-run steps each, with torch.cuda.synchronize() at every run's ends; the line gives each
-run's rate and their median, the GPU's peak memory (torch.cuda.max_memory_allocated and
-max_memory_reserved) and the process's peak resident memory. It also runs with --device cpu on Debian's PyTorch 1.13 (/usr/bin/python3), which
+--compile wraps the network in torch.compile (default mode). --data host keeps the images in
+pageable host memory, and a thread of its own gathers each batch (training: in a new random order
+every pass over the distinct batches, as ours), copies it into pinned memory and queues it, two
+batches ahead of the step, which copies it to the device with non_blocking=True: what the
+pin-memory thread of a DataLoader(shuffle=True, pin_memory=True) hands over, with one gather per
+batch in place of its per-image collation (ours gathers whole batches too), all inside the timing.
+(Ours: the trainer's reader thread gathers and pins two batches ahead likewise; the scorer pins
+each batch on the calling thread, so in scoring PyTorch has the thread to itself.)
+--data device has the batches on the device from the start. Timing: --warmup steps (scoring:
+batches, rounded up to whole runs), then --iterations runs of --steps-per-run steps each, with
+torch.cuda.synchronize() at every run's ends; the line gives each run's rate and their median, the
+GPU's peak memory (torch.cuda.max_memory_allocated and max_memory_reserved) and the process's peak
+resident memory. It also runs with --device cpu on Debian's PyTorch 1.13 (/usr/bin/python3), which
 has no torch.compile: the line then says "compile": "unavailable" and the network runs eagerly.
 """
 import argparse
 import copy
 import json
 import os
+import queue
 import statistics
 import sys
+import threading
 import time
 
 import torch
@@ -90,20 +98,51 @@ def peak_resident_bytes():
     return None
 
 
-def random_batches(count):
-    """count random images and labels, drawn on the device (fast on a GPU), then left where --data says."""
+def random_data(count):
+    """count random images and labels, drawn on the device (fast on a GPU), then left where --data
+    says: on the device, or in pageable host memory (as ours keeps them)."""
     torch.manual_seed(0)
     images = torch.randn(count, 3, args.side, args.side, device=device)
     labels = torch.randint(0, args.classes, (count,), device=device)
     if args.data == "host":
         images, labels = images.cpu(), labels.cpu()
-        if cuda:
-            images, labels = images.pin_memory(), labels.pin_memory()
     return images, labels
 
 
-def to_device(tensor):
-    return tensor.to(device, non_blocking=True) if args.data == "host" else tensor
+class PinnedBatches:
+    """count batches of the host tensors' rows, as a DataLoader(pin_memory=True)'s pin-memory thread
+    hands them over: a thread of its own gathers each batch (shuffle: in a new random order every
+    pass, else in order), copies it into pinned memory on a GPU machine and queues it, AHEAD batches
+    ahead of the step that takes it with next(). Whatever the thread raises, next() raises."""
+    AHEAD = 2  # the engine's BatchPrefetcher.DefaultBatchesAhead, and a DataLoader's prefetch_factor
+
+    def __init__(self, tensors, batch, count, shuffle):
+        self._queue = queue.Queue(maxsize=self.AHEAD)
+        threading.Thread(target=self._produce, args=(tensors, batch, count, shuffle), daemon=True).start()
+
+    def _produce(self, tensors, batch, count, shuffle):
+        try:
+            generator = torch.Generator().manual_seed(0)
+            rows = tensors[0].shape[0]
+            if rows < batch:
+                raise ValueError("%d rows make no batch of %d" % (rows, batch))
+            served = 0
+            while served < count:
+                order = torch.randperm(rows, generator=generator) if shuffle else torch.arange(rows)
+                for start in range(0, rows - batch + 1, batch):
+                    gathered = [tensor.index_select(0, order[start:start + batch]) for tensor in tensors]
+                    self._queue.put([tensor.pin_memory() for tensor in gathered] if cuda else gathered)
+                    served += 1
+                    if served == count:
+                        return
+        except BaseException as error:  # noqa: BLE001 - handed to the step, which raises it
+            self._queue.put(error)
+
+    def next(self):
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return [tensor.to(device, non_blocking=True) for tensor in item]
 
 
 def fold_batch_norm(network):
@@ -155,13 +194,18 @@ if args.mode == "train":
     optimizer = torch.optim.SGD([{"params": decayed, "weight_decay": OPTIMIZER["weight_decay"]}, {"params": exempt, "weight_decay": 0.0}],
                                 lr=OPTIMIZER["learning_rate"], momentum=OPTIMIZER["momentum"], nesterov=OPTIMIZER["nesterov"])
     autocast = args.precision == "bfloat16-autocast"
-    images, labels = random_batches(args.distinct_batches * args.batch)
-    image_batches, label_batches = images.split(args.batch), labels.split(args.batch)
+    images, labels = random_data(args.distinct_batches * args.batch)
+    if args.data == "host":
+        loader = PinnedBatches((images, labels), args.batch, args.warmup + args.iterations * steps_per_run, shuffle=True)
+    else:
+        image_batches, label_batches = images.split(args.batch), labels.split(args.batch)
 
     def step(number):
-        i = number % len(image_batches)
-        x = to_device(image_batches[i]).contiguous(memory_format=torch.channels_last)
-        y = to_device(label_batches[i])
+        if args.data == "host":
+            x, y = loader.next()
+        else:
+            x, y = image_batches[number % len(image_batches)], label_batches[number % len(image_batches)]
+        x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad()
@@ -177,13 +221,19 @@ else:
         net = fold_batch_norm(net)
     net = net.to(device, dtype=dtype, memory_format=torch.channels_last)
     model = torch.compile(net) if compile_state else net
-    images, _ = random_batches(steps_per_run * args.batch)
-    image_batches = images.split(args.batch)
+    images, _ = random_data(steps_per_run * args.batch)
     warmup_runs = -(-args.warmup // steps_per_run)
+    if args.data == "host":
+        loader = PinnedBatches((images,), args.batch, (warmup_runs + args.iterations) * steps_per_run, shuffle=False)
+    else:
+        image_batches = images.split(args.batch)
 
     def step(number):
         with torch.inference_mode():
-            logits = [model(to_device(batch).to(dtype).contiguous(memory_format=torch.channels_last)).float() for batch in image_batches]
+            logits = []
+            for i in range(steps_per_run):
+                batch = loader.next()[0] if args.data == "host" else image_batches[i]
+                logits.append(model(batch.to(dtype).contiguous(memory_format=torch.channels_last)).float())
             return torch.cat(logits).cpu()
 
 if cuda:
