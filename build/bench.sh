@@ -8,6 +8,11 @@
 # job over 2,000 JPEG files. The report (table, targets, chart) goes to standard output and to
 # --chart. docs/performance.md records a run.
 #   bash build/bench.sh [--repeats 3] [--out results.jsonl] [--chart docs/performance-ratios.png]
+# Every run keeps its raw lines and its printed report where the repository can commit them:
+# docs/benchmarks/DATE-PROCESSOR.jsonl and .md (the date in UTC; the processor's name, family and
+# model, and "no-avx512" where it lacks AVX-512; -2, -3, … for another run of the same day and
+# kind), or --out's .jsonl and a .md beside it. They are put there once the run has finished, so
+# nothing half-written is left behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,9 +32,25 @@ done
 # different path without it (docs/engine.md, "Processors without AVX-512"). Without it, PyTorch
 # 1.13's autocast runs its bfloat16 convolutions at 1/22 to 1/37 of its float32 speed (one 224x224
 # training measurement took 589 s): those rows leave the rounds and run once after them, one timed
-# step each and no warm-up (a first step's setup is seconds against minutes of arithmetic).
+# step each and no warm-up (a first step's setup is seconds against minutes of arithmetic). Ours gets
+# its warm-up, 5 steps and 3 rounds there too, so the report calls such a target "not comparable"
+# rather than met or missed (every line gives its warm-up and timed steps, and the report compares them).
 avx512=$(grep -qw avx512bw /proc/cpuinfo && echo "AVX-512" || echo "no AVX-512")
 cpu="$(lscpu | sed -n 's/^Model name: *//p') (CPU family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p'), $avx512)"
+# The same in a file name: "AMD EPYC (CPU family 26, model 2, AVX-512)" becomes amd-epyc-family26-model2.
+processor=$(lscpu | sed -n 's/^Model name: *//p' | tr 'A-Z' 'a-z' | sed -E 's/\((r|tm)\)//g; s/@.*//; s/\b(processor|cpu)\b//g; s/[^a-z0-9]+/-/g; s/^-+|-+$//g')
+processor="${processor:-cpu}-family$(lscpu | sed -n 's/^CPU family: *//p')-model$(lscpu | sed -n 's/^Model: *//p')"
+[[ $avx512 == "AVX-512" ]] || processor+=-no-avx512
+if [[ -z $out ]]; then
+  stem=docs/benchmarks/$(date -u +%F)-$processor
+  out=$stem.jsonl
+  n=1
+  while [[ -e $out || -e ${out%.jsonl}.md ]]; do
+    n=$((n + 1))
+    out=$stem-$n.jsonl
+  done
+fi
+report=${out%.jsonl}.md
 
 bash build/setup.sh --with-test-deps >/dev/null
 dotnet build test/MLNet.BNInception.Benchmarks.Report -c Release -nologo -v quiet >/dev/null
@@ -37,7 +58,7 @@ threads=${BNINCEPTION_NUM_THREADS:-$(nproc)}
 export BNINCEPTION_NUM_THREADS=$threads
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-results=${out:-$work/results.jsonl}
+results=$work/results.jsonl
 : > "$results"
 ours=(dotnet test/MLNet.BNInception.Benchmarks/bin/Release/net10.0/MLNet.BNInception.Benchmarks.dll)
 pytorch=(/usr/bin/python3 test/MLNet.BNInception.Benchmarks/python/pytorch_bench.py --threads "$threads")
@@ -114,8 +135,22 @@ bash build/install-tool.sh --tool-path "$work/tool" >/dev/null
 rate=$(grep -oE '[0-9.]+ rows/s' "$work/score.log" | tail -n 1 | cut -d' ' -f1)
 printf '{"label": "%s", "result": {"images_per_second": %s, "rounds": 1}}\n' "score job 224x224 b64: bninception score, 2,000 JPEG files" "$rate" >>"$results"
 
-echo "# BN-Inception benchmark, $(date -u +%Y-%m-%d), $cpu, $(nproc) cores, $threads threads"
-[[ $avx512 == "AVX-512" ]] || echo "# without AVX-512: PyTorch's autocast rows ran once, after the rounds, 1 timed step and no warm-up"
-echo "# .NET $(dotnet --version), TorchSharp 0.107.0, libtorch 2.10.0, ONNX Runtime 1.32.0, ML.NET 6.0.0;" \
-  "$(/usr/bin/python3 -c 'import torch; print("PyTorch", torch.__version__)') (Debian), Python $(/usr/bin/python3 -c 'import platform; print(platform.python_version())')"
-dotnet test/MLNet.BNInception.Benchmarks.Report/bin/Release/net10.0/MLNet.BNInception.Benchmarks.Report.dll "$results" "$chart"
+{
+  echo "# BN-Inception benchmark, $(date -u +%Y-%m-%d), $cpu, $(nproc) cores, $threads threads"
+  echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([[ -n "$(git status --porcelain 2>/dev/null)" ]] && echo ', with uncommitted changes')"
+  [[ $avx512 == "AVX-512" ]] || echo "# without AVX-512: PyTorch's autocast rows ran once, after the rounds, 1 timed step and no warm-up (their targets: not comparable)"
+  echo "# .NET $(dotnet --version), TorchSharp 0.107.0, libtorch 2.10.0, ONNX Runtime 1.32.0, ML.NET 6.0.0;" \
+    "$(/usr/bin/python3 -c 'import torch; print("PyTorch", torch.__version__)') (Debian), Python $(/usr/bin/python3 -c 'import platform; print(platform.python_version())')"
+  echo
+  dotnet test/MLNet.BNInception.Benchmarks.Report/bin/Release/net10.0/MLNet.BNInception.Benchmarks.Report.dll "$results" "$chart"
+} | tee "$work/report.md"
+
+# Kept: copied beside their final names, then renamed, so that a name holds a whole file or none.
+keep() {
+  mkdir -p "$(dirname "$2")"
+  cp "$1" "$2.partial"
+  mv "$2.partial" "$2"
+}
+keep "$results" "$out"
+keep "$work/report.md" "$report"
+echo "bench: kept $out and $report (commit them to docs/benchmarks/ with the docs/performance.md section they back)" >&2

@@ -84,7 +84,7 @@ internal static class PipelineBenchmark
             image_side = side,
             batch,
             threads = TorchSharp.torch.get_num_threads(),
-            images_per_second = rates[rates.Count / 2],
+            images_per_second = Rates.Median(rates),
             runs = rates,
             steps = lastStep,
             waited = waits,

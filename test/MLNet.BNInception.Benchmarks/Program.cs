@@ -174,7 +174,9 @@ Console.WriteLine(JsonSerializer.Serialize(new
     image_side = side,
     batch,
     threads = get_num_threads(),
-    images_per_second = rates[rates.Count / 2],
+    warmup_steps = warmup,
+    timed_steps = iterations,
+    images_per_second = Rates.Median(rates),
     runs = rates,
     peak_resident_bytes = Memory.PeakResidentBytes(),
 }));

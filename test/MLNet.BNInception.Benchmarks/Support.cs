@@ -37,3 +37,18 @@ internal static class Memory
         return null;
     }
 }
+
+/// <summary>What a measurement reports of its timed steps.</summary>
+internal static class Rates
+{
+    /// <summary>
+    /// The median of <paramref name="values"/>: the middle one, or the mean of the middle two for an
+    /// even count (the upper of the two would favour the faster half).
+    /// </summary>
+    public static double Median(IEnumerable<double> values)
+    {
+        double[] sorted = [.. values.Order()];
+        int middle = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+}

@@ -53,7 +53,9 @@ internal static class TrainerBenchmark
             image_side = side,
             batch,
             threads = get_num_threads(),
-            images_per_second = rates[rates.Count / 2],
+            warmup_steps = warmupSteps,
+            timed_steps = timedSteps,
+            images_per_second = Rates.Median(rates),
             runs = rates,
             peak_resident_bytes = Memory.PeakResidentBytes(),
         };

@@ -32,9 +32,9 @@ internal static class TrainingBenchmarks
         using (labels)
         {
             var model = new BnInceptionOptions { InputSize = settings.Side, NumClasses = settings.Classes };
-            // The trainer reads the loss back every StepsPerRun steps (TrainerOptionsFor), so that
+            // The trainer reads the loss back every StepsPerRun steps (Recipe), so that
             // every timed run ends at a read: the device has done its steps when onStep sees them.
-            var trainer = new BnInceptionTrainer(model, TrainerOptionsFor(settings, epochs: 1));
+            var trainer = new BnInceptionTrainer(model, Recipe(settings, epochs: 1));
             // One epoch of every step, as the ML.NET side below trains, cycling through the distinct batches.
             var source = new CyclingBatchSource(new InMemoryBatchSource(images, labels, model), settings.Batch, settings.TotalSteps);
             var clock = new RunClock(settings);
@@ -48,19 +48,19 @@ internal static class TrainingBenchmarks
                 // Stopped on purpose after the last run.
             }
 
-            return Machine.Result(settings, device, clock.Rates(), new() { ["learning_rate"] = trainer.Options.LearningRate });
+            return Machine.Result(settings, device, clock.Rates(), new() { ["optimizer"] = Optimizer(trainer.Options, "the engine's FlatSgd") });
         }
     }
 
     /// <summary>
     /// A plain TorchSharp loop over the engine's <see cref="BnInception"/>: channels-last, data already
-    /// on the device, cross-entropy, TorchSharp's own <c>optim.SGD</c> (momentum 0.9, learning rate
-    /// 0.01, as the PyTorch side), no augmentation, no read-back; the device is waited for only at the
-    /// clock's readings.
+    /// on the device, cross-entropy, TorchSharp's own <c>optim.SGD</c> with the engine's settings and
+    /// parameter groups (<see cref="Recipe"/>, as the PyTorch side), no augmentation, no read-back;
+    /// the device is waited for only at the clock's readings.
     /// </summary>
     public static Dictionary<string, object?> Loop(BenchmarkSettings settings)
     {
-        const double LearningRate = 0.01, Momentum = 0.9;
+        TrainerOptions recipe = Recipe(settings, epochs: 1);
         Device device = TorchRuntime.ResolveDevice(settings.Device);
         (Tensor images, Tensor labels) = Machine.RandomImages(settings, (long)settings.DistinctBatches * settings.Batch, device, "device");
         using (images)
@@ -75,7 +75,17 @@ internal static class TrainingBenchmarks
             // Scalars implicitly, which a garbage collection can free mid-call (docs/engine.md, "Scalars
             // that stay alive"), so the engine never calls it; here a rare crash costs one measurement,
             // and run-on-device.sh goes on to the next.
-            using TorchSharp.Modules.SGD optimizer = optim.SGD(net.parameters(), LearningRate, momentum: Momentum);
+            // The trainer's two groups (FlatSgd.ForTraining): decay on the convolution and classifier
+            // weights only, unless DecayBatchNormAndBias.
+            static bool Decayed(string name) => name.EndsWith("conv.weight", StringComparison.Ordinal) || name == "fc.weight";
+            var decayed = net.named_parameters().Where(p => recipe.DecayBatchNormAndBias || Decayed(p.name)).Select(p => p.parameter).ToArray();
+            var exempt = net.parameters().Except(decayed).ToArray();
+            using TorchSharp.Modules.SGD optimizer = optim.SGD(
+                [
+                    new TorchSharp.Modules.SGD.ParamGroup(decayed, recipe.LearningRate, recipe.Momentum, weight_decay: recipe.WeightDecay, nesterov: recipe.Nesterov),
+                    new TorchSharp.Modules.SGD.ParamGroup(exempt, recipe.LearningRate, recipe.Momentum, weight_decay: 0, nesterov: recipe.Nesterov),
+                ],
+                recipe.LearningRate, recipe.Momentum, nesterov: recipe.Nesterov);
             var clock = new RunClock(settings);
             for (long step = 1; step <= settings.TotalSteps; step++)
             {
@@ -100,7 +110,7 @@ internal static class TrainingBenchmarks
                 batch.Dispose();
             }
 
-            return Machine.Result(settings, device, clock.Rates(), new() { ["learning_rate"] = LearningRate, ["optimizer"] = "TorchSharp optim.SGD, momentum 0.9" });
+            return Machine.Result(settings, device, clock.Rates(), new() { ["optimizer"] = Optimizer(recipe, "TorchSharp optim.SGD, two parameter groups") });
         }
     }
 
@@ -149,7 +159,7 @@ internal static class TrainingBenchmarks
         var options = new BnInceptionMulticlassTrainer.Options
         {
             ImageSize = settings.Side,
-            Training = TrainerOptionsFor(settings, epochs: 1),
+            Training = Recipe(settings, epochs: 1),
             OnStep = progress => Observe(progress, clock, stop),
             CancellationToken = stop.Token,
         };
@@ -162,18 +172,40 @@ internal static class TrainingBenchmarks
             // Stopped on purpose after the last run.
         }
 
-        return Machine.Result(settings, device, clock.Rates(), new() { ["learning_rate"] = options.LearningRate, ["rows"] = rows });
+        return Machine.Result(settings, device, clock.Rates(), new() { ["optimizer"] = Optimizer(options.Training, "the engine's FlatSgd"), ["rows"] = rows });
     }
 
-    /// <summary>The engine's default recipe (BN-x30) with the benchmark's batch, precision, device and augmentation.</summary>
-    private static TrainerOptions TrainerOptionsFor(BenchmarkSettings settings, int epochs) => new()
+    /// <summary>
+    /// The engine's default recipe (BN-x30: SGD at 0.045 with momentum 0.9, weight decay 4e-5 on the
+    /// convolution and classifier weights only) at a constant rate, with the benchmark's batch,
+    /// precision, device and augmentation. A constant rate, so that every side steps alike: PyTorch's
+    /// side cannot follow the engine's schedule step for step, and over one epoch the default
+    /// schedule (a 4% decay every 8/6 epochs) would not change the rate anyway.
+    /// </summary>
+    private static TrainerOptions Recipe(BenchmarkSettings settings, int epochs) => new()
     {
         Epochs = epochs,
+        Schedule = new ConstantSchedule(),
         BatchSize = settings.Batch,
         Precision = settings.MixedPrecision ? TrainingPrecision.BFloat16Mixed : TrainingPrecision.Float32,
         Device = settings.Device,
         Augmentation = settings.Augment ? new AugmentationOptions() : AugmentationOptions.None,
         StepsPerHostRead = settings.StepsPerRun,
+    };
+
+    /// <summary>
+    /// The optimizer's settings as the JSON line gives them, under the names pytorch_gpu_bench.py
+    /// uses, so that gpu_report.py can check that both sides trained alike.
+    /// </summary>
+    private static Dictionary<string, object?> Optimizer(TrainerOptions options, string implementation) => new()
+    {
+        ["learning_rate"] = options.LearningRate,
+        ["momentum"] = options.Momentum,
+        ["nesterov"] = options.Nesterov,
+        ["weight_decay"] = options.WeightDecay,
+        ["decay_batch_norm_and_bias"] = options.DecayBatchNormAndBias,
+        ["schedule"] = options.Schedule is ConstantSchedule { WarmupEpochs: 0 } ? "constant" : options.Schedule.ToString(),
+        ["implementation"] = implementation,
     };
 
     private static void Observe(TrainingProgress progress, RunClock clock, CancellationTokenSource stop)

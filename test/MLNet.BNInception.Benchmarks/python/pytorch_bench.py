@@ -7,12 +7,16 @@ the same work as the C# benchmark, on the independent PyTorch network of the eng
   infer  eval mode under torch.inference_mode(); --fuse folds BN into the convolutions first
          (torch.fx's conv-BN fusion), as the engine's scorer does; --precision bfloat16-autocast
          runs it under torch.autocast("cpu", torch.bfloat16)
---layout channels-last (model.to(memory_format=torch.channels_last)) or contiguous. The line also
-gives the process's peak resident memory (VmHWM), read at the end.
+--layout channels-last (model.to(memory_format=torch.channels_last)) or contiguous. --threads sets
+PyTorch's thread count; by default BNINCEPTION_NUM_THREADS, as the C# side reads it, so that a
+command typed by hand gives both sides the same count (PyTorch's own default where it is unset).
+The line gives the median of the timed steps (the mean of the middle two for an even count), the
+warm-up and timed steps it ran, and the process's peak resident memory (VmHWM), read at the end.
 """
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 
@@ -31,7 +35,8 @@ parser.add_argument("--fuse", action="store_true")
 parser.add_argument("--precision", default="float32", choices=["float32", "bfloat16-autocast"])
 parser.add_argument("--warmup", type=int, default=2)
 parser.add_argument("--iterations", type=int, default=5)
-parser.add_argument("--threads", type=int, default=0)
+parser.add_argument("--threads", type=int, default=int(os.environ.get("BNINCEPTION_NUM_THREADS") or 0),
+                    help="default: BNINCEPTION_NUM_THREADS, else PyTorch's own")
 args = parser.parse_args()
 
 if args.threads:
@@ -90,5 +95,6 @@ print(json.dumps({
     "engine": "PyTorch %s (Debian)" % torch.__version__,
     "mode": args.mode, "layout": args.layout, "precision": args.precision, "fused": args.fuse,
     "image_side": args.side, "batch": args.batch, "threads": torch.get_num_threads(),
-    "images_per_second": rates[len(rates) // 2], "runs": rates, "peak_resident_bytes": peak_resident_bytes(),
+    "warmup_steps": args.warmup, "timed_steps": args.iterations,
+    "images_per_second": statistics.median(rates), "runs": rates, "peak_resident_bytes": peak_resident_bytes(),
 }))
