@@ -25,11 +25,8 @@ public sealed class BnInceptionScorer : IDisposable
     // On the CPU, one batch's activations reuse the heap the batch before freed (KeptHeap); null on
     // a GPU, or where the deployer keeps glibc's own settings.
     private readonly KeptHeap? _heap;
-    // Guards _disposed and _callsInProgress: a Dispose during a call leaves the freeing to the last
-    // call to end, so a call under way finishes whole.
-    private readonly object _gate = new();
-    private int _callsInProgress;
-    private bool _disposed;
+    // A Dispose during a call leaves the freeing to the last call to end, so a call under way finishes whole.
+    private readonly CallsInProgress _calls;
 
     /// <summary>Creates the scorer from <paramref name="model"/>'s current weights.</summary>
     /// <param name="model">The trained network.</param>
@@ -57,6 +54,7 @@ public sealed class BnInceptionScorer : IDisposable
         }
 
         _heap = _device.type == DeviceType.CPU ? KeptHeap.Hold() : null;
+        _calls = new CallsInProgress(FreeNetwork, () => new ObjectDisposedException(nameof(BnInceptionScorer)));
     }
 
     /// <summary>The settings the scorer runs with.</summary>
@@ -84,29 +82,7 @@ public sealed class BnInceptionScorer : IDisposable
     public Tensor Logits(Tensor images)
     {
         ArgumentNullException.ThrowIfNull(images);
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            _callsInProgress++;
-        }
-
-        try
-        {
-            return LogitsOfLiveNetwork(images);
-        }
-        finally
-        {
-            bool free;
-            lock (_gate)
-            {
-                free = --_callsInProgress == 0 && _disposed;
-            }
-
-            if (free)
-            {
-                FreeNetwork();
-            }
-        }
+        return _calls.Run(() => LogitsOfLiveNetwork(images));
     }
 
     private Tensor LogitsOfLiveNetwork(Tensor images)
@@ -189,24 +165,7 @@ public sealed class BnInceptionScorer : IDisposable
     /// Frees the scorer's copy of the weights, and lets glibc's heap shrink if nothing else keeps it;
     /// calls under way on other threads finish first, and the last of them frees them.
     /// </summary>
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
-            if (_callsInProgress > 0)
-            {
-                return;
-            }
-        }
-
-        FreeNetwork();
-    }
+    public void Dispose() => _calls.Dispose();
 
     private void FreeNetwork()
     {

@@ -1,6 +1,7 @@
 using Microsoft.ML.Data;
 using Microsoft.ML;
 using MLNet.BNInception.DataViews;
+using MLNet.BNInception.Engine;
 using MLNet.BNInception.Engine.Inference;
 using MLNet.BNInception.Engine.Interop;
 using MLNet.BNInception.Engine.Network;
@@ -30,9 +31,7 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     // use it (a prediction engine made with the default OwnsTransformer, disposed beside others that
     // share the model) frees its network only when the last call in progress has left it. Freed under
     // a call, libtorch read freed tensors: "Tensor invalid" errors, and a crash.
-    private readonly Lock _gate = new();
-    private int _callsInProgress;
-    private bool _disposed;
+    private readonly CallsInProgress _calls;
 
     internal BnInceptionPredictionTransformer(TrainingResult result, DataViewSchema.Column featureColumn, ImageFeatureLayout layout, LabelKey label,
         ScorerOptions scoring)
@@ -46,6 +45,7 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
         Label = label;
         ScoringBatchSize = scoring.BatchSize;
         _scorer = new BnInceptionScorer(Model, scoring);
+        _calls = new CallsInProgress(FreeNetwork, DisposedError);
     }
 
     /// <summary>The trained network (the engine's module); the transformer owns it.</summary>
@@ -153,25 +153,8 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     /// </summary>
     public void SaveTrainingCurves(string pngPath) => TrainingCurves.Save(pngPath, History, BestEpoch);
 
-    /// <summary>Frees the network.</summary>
-    public void Dispose()
-    {
-        lock (_gate)
-        {
-            if (_disposed)
-            {
-                return;
-            }
-
-            _disposed = true;
-            if (_callsInProgress > 0)
-            {
-                return;  // the last call to leave frees the network
-            }
-        }
-
-        FreeNetwork();
-    }
+    /// <summary>Frees the network, once the calls under way on other threads have ended.</summary>
+    public void Dispose() => _calls.Dispose();
 
     private void FreeNetwork()
     {
@@ -197,17 +180,13 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
         }
     }
 
+    private void ThrowIfDisposed() => _calls.ThrowIfDisposed();
+
     // ML.NET's prediction engines own the transformer they are made from unless told otherwise
     // (PredictionEngineOptions.OwnsTransformer, true by default), and dispose it with themselves.
-    private void ThrowIfDisposed()
-    {
-        if (_disposed)
-        {
-            throw new ObjectDisposedException(nameof(BnInceptionPredictionTransformer),
-                "The BN-Inception model has been disposed. A prediction engine disposes the model it was made from when it is disposed, " +
-                "unless it was made with new PredictionEngineOptions { OwnsTransformer = false } (ML.NET's default is true): make it so to keep using the model.");
-        }
-    }
+    private static ObjectDisposedException DisposedError() => new(nameof(BnInceptionPredictionTransformer),
+        "The BN-Inception model has been disposed. A prediction engine disposes the model it was made from when it is disposed, " +
+        "unless it was made with new PredictionEngineOptions { OwnsTransformer = false } (ML.NET's default is true): make it so to keep using the model.");
 
     /// <summary>
     /// Writes the softmax probabilities of the first <paramref name="count"/> images laid out one after the other in
@@ -217,32 +196,7 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     internal void Probabilities(float[] pixels, int count, float[] probabilities) => WhileInUse(() => Score(pixels, count, probabilities));
 
     // Runs a call that reads the network, which a Dispose meanwhile leaves to it to free.
-    private void WhileInUse(Action call)
-    {
-        lock (_gate)
-        {
-            ThrowIfDisposed();
-            _callsInProgress++;
-        }
-
-        try
-        {
-            call();
-        }
-        finally
-        {
-            bool free;
-            lock (_gate)
-            {
-                free = --_callsInProgress == 0 && _disposed;
-            }
-
-            if (free)
-            {
-                FreeNetwork();
-            }
-        }
-    }
+    private void WhileInUse(Action call) => _calls.Run(call);
 
     private void Score(float[] pixels, int count, float[] probabilities)
     {
