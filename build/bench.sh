@@ -135,6 +135,17 @@ bash build/install-tool.sh --tool-path "$work/tool" >/dev/null
 rate=$(grep -oE '[0-9.]+ rows/s' "$work/score.log" | tail -n 1 | cut -d' ' -f1)
 printf '{"label": "%s", "result": {"images_per_second": %s, "rounds": 1}}\n' "score job 224x224 b64: bninception score, 2,000 JPEG files" "$rate" >>"$results"
 
+# Kept: copied beside their final names, then renamed, so that a name holds a whole file or none.
+keep() {
+  mkdir -p "$(dirname "$2")"
+  cp "$1" "$2.partial"
+  mv "$2.partial" "$2"
+}
+# The raw lines first: a report that fails (a line it cannot read, the chart) must not take the
+# run's measurements with it when the work folder goes.
+keep "$results" "$out"
+
+report_status=0
 {
   echo "# BN-Inception benchmark, $(date -u +%Y-%m-%d), $cpu, $(nproc) cores, $threads threads"
   echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([[ -n "$(git status --porcelain 2>/dev/null)" ]] && echo ', with uncommitted changes')"
@@ -143,14 +154,11 @@ printf '{"label": "%s", "result": {"images_per_second": %s, "rounds": 1}}\n' "sc
     "$(/usr/bin/python3 -c 'import torch; print("PyTorch", torch.__version__)') (Debian), Python $(/usr/bin/python3 -c 'import platform; print(platform.python_version())')"
   echo
   dotnet test/MLNet.BNInception.Benchmarks.Report/bin/Release/net10.0/MLNet.BNInception.Benchmarks.Report.dll "$results" "$chart"
-} | tee "$work/report.md"
+} | tee "$work/report.md" || report_status=$?
 
-# Kept: copied beside their final names, then renamed, so that a name holds a whole file or none.
-keep() {
-  mkdir -p "$(dirname "$2")"
-  cp "$1" "$2.partial"
-  mv "$2.partial" "$2"
-}
-keep "$results" "$out"
+if ((report_status != 0)); then
+  echo "bench: the report failed (exit $report_status); the raw lines are kept in $out: rerun the report program on them" >&2
+  exit "$report_status"
+fi
 keep "$work/report.md" "$report"
 echo "bench: kept $out and $report (commit them to docs/benchmarks/ with the docs/performance.md section they back)" >&2

@@ -33,7 +33,7 @@ internal sealed class OnnxGraphWriter
         if (_rolesOfCallersNames.TryGetValue(name, out string? role))
         {
             throw new ArgumentException(
-                $"The {role} name '{name}' is the name of one of the network's weights in the graph, by which they are read back: choose another.", "options");
+                $"The {role} name '{name}' is the name of one of the graph's constants (the network's weights, and the normalisation's and resize's where the graph has them), by which the importer reads them back: choose another.", "options");
         }
 
         using DisposeScope scope = NewDisposeScope();

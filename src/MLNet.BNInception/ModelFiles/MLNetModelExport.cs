@@ -48,16 +48,29 @@ internal static class MLNetModelExport
         string onnxPath = Path.Combine(folder, "network.onnx");
         try
         {
-            OnnxExporter.Export(model.Model, onnxPath, new OnnxExportOptions
+            try
             {
-                InputName = model.FeatureColumnName,
-                ProbabilitiesName = Probabilities,
-                Outputs = OnnxOutputs.Probabilities,
-                ClassLabels = model.Label.ClassNames,
-                ForMLNetOnnxTransformer = true,
-                // The features column's images; the graph resizes them when they are larger than the network's input.
-                ImageSize = model.ImageSize,
-            });
+                OnnxExporter.Export(model.Model, onnxPath, new OnnxExportOptions
+                {
+                    InputName = model.FeatureColumnName,
+                    ProbabilitiesName = Probabilities,
+                    Outputs = OnnxOutputs.Probabilities,
+                    ClassLabels = model.Label.ClassNames,
+                    ForMLNetOnnxTransformer = true,
+                    // The features column's images; the graph resizes them when they are larger than the network's input.
+                    ImageSize = model.ImageSize,
+                });
+            }
+            catch (ArgumentException error)
+            {
+                // The only setting here that is the user's is the features column's name, which
+                // OnnxTransformer needs as the graph's input: one of the graph's own constants'
+                // names (fc.weight, say) cannot be it.
+                throw new InvalidOperationException(
+                    $"The model cannot be saved with its features column named '{model.FeatureColumnName}': {error.Message} " +
+                    "Give the features column another name in the pipeline (mlContext.Transforms.CopyColumns, say) and train again.", error);
+            }
+
             using TransformerChain<ITransformer> chain = Build(model, onnxPath, folder);
             ((ICanSaveModel)chain).Save(ctx);
         }
