@@ -142,9 +142,9 @@ public class OnnxExportTests
     {
         using BnInception model = TrainedLikeModel(new BnInceptionOptions { InputSize = 64, NumClasses = 3 });
         using var stream = new MemoryStream();
-        Assert.That(Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, stream, new OnnxExportOptions { InputName = "fc.weight" }))!.Message,
+        Assert.That(Assert.Throws<OnnxNameTakenException>(() => OnnxExporter.Export(model, stream, new OnnxExportOptions { InputName = "fc.weight" }))!.Message,
             Does.StartWith("The input name 'fc.weight' is the name of one of the graph's constants (the network's weights"));
-        Assert.That(Assert.Throws<ArgumentException>(() => OnnxExporter.Export(model, stream, new OnnxExportOptions { LogitsName = "conv1.conv.weight" }))!.Message,
+        Assert.That(Assert.Throws<OnnxNameTakenException>(() => OnnxExporter.Export(model, stream, new OnnxExportOptions { LogitsName = "conv1.conv.weight" }))!.Message,
             Does.StartWith("The logits name 'conv1.conv.weight' is the name of one of the graph's constants"));
         Assert.That(stream.Length, Is.Zero, "nothing is written when a name is refused");
     }

@@ -32,8 +32,8 @@ internal sealed class OnnxGraphWriter
         // collection during the next native call (docs/engine.md, "Tensors that stay alive").
         if (_rolesOfCallersNames.TryGetValue(name, out string? role))
         {
-            throw new ArgumentException(
-                $"The {role} name '{name}' is the name of one of the graph's constants (the network's weights, and the normalisation's and resize's where the graph has them), by which the importer reads them back: choose another.", "options");
+            throw new OnnxNameTakenException(
+                $"The {role} name '{name}' is the name of one of the graph's constants (the network's weights, and the normalisation's and resize's where the graph has them), by which the importer reads them back: choose another.");
         }
 
         using DisposeScope scope = NewDisposeScope();
@@ -114,3 +114,10 @@ internal sealed class OnnxGraphWriter
         return candidate;
     }
 }
+
+/// <summary>
+/// An input or output name the caller chose is one of the graph's constants' names: an
+/// <see cref="ArgumentException"/> of its own, so that a caller who passed a name on (the ML.NET
+/// layer, the features column's) can say which of its names it was.
+/// </summary>
+internal sealed class OnnxNameTakenException(string message) : ArgumentException(message, "options");

@@ -61,11 +61,10 @@ internal static class MLNetModelExport
                     ImageSize = model.ImageSize,
                 });
             }
-            catch (ArgumentException error)
+            catch (OnnxNameTakenException error)
             {
-                // The only setting here that is the user's is the features column's name, which
-                // OnnxTransformer needs as the graph's input: one of the graph's own constants'
-                // names (fc.weight, say) cannot be it.
+                // The graph's input takes the features column's name, as OnnxTransformer needs it:
+                // one of the graph's own constants' names (fc.weight, say) cannot be it.
                 throw new InvalidOperationException(
                     $"The model cannot be saved with its features column named '{model.FeatureColumnName}': {error.Message} " +
                     "Give the features column another name in the pipeline (mlContext.Transforms.CopyColumns, say) and train again.", error);
