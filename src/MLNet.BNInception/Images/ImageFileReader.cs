@@ -109,7 +109,7 @@ internal sealed class ImageFileReader
             // A file that ends as its format ends (PNG's IEND chunk, JPEG's end-of-image marker) was not
             // cut off, whatever the decoder calls its failure: its header is damaged.
             SKCodecResult reason = created == SKCodecResult.IncompleteInput && ImageFormatSignature.EndsWhole(contents.AsSpan()) ? SKCodecResult.InvalidInput : created;
-            return CutOff(header, contents.Size) ?? Refused(header, reason);
+            return CutOff(header, contents.Size) ?? UndecodableJpeg(header, contents.AsSpan()) ?? Refused(header, reason);
         }
 
         SKEncodedOrigin origin = codec.EncodedOrigin;
@@ -196,6 +196,14 @@ internal sealed class ImageFileReader
     // never written, say) is no WBMP.
     private ImageReadFailure? RefusedFromItsStart(ReadOnlySpan<byte> header) =>
         ImageFormatSignature.Decodable(header) is not null || header is [0, 0, not 0, ..] ? null : Refused(header, SKCodecResult.Unimplemented);
+
+    // libjpeg-turbo refuses a JPEG coded in a way it does not decode (12-bit, lossless) as it refuses a
+    // damaged header; its frame header tells the two apart.
+    private ImageReadFailure? UndecodableJpeg(ReadOnlySpan<byte> header, ReadOnlySpan<byte> contents) =>
+        ImageFormatSignature.Decodable(header) == "JPEG" && JpegFrame.UndecodableCoding(contents) is { } coding
+            ? new(InvalidImageReason.UnsupportedFormat,
+                $"'{Shown}' is a {coding} JPEG, which SkiaSharp decodes only as 8-bit sequential or progressive JPEG; convert it to one of those, or to PNG")
+            : null;
 
     private ImageReadFailure Refused(ReadOnlySpan<byte> header, SKCodecResult created)
     {

@@ -114,6 +114,11 @@ internal static class HostileFileCorpus
         Bad("symbolic link to /dev/zero", "zeros.jpg", null, InvalidImageReason.NotARegularFile);
         Bad("PNG whose header declares 16000x16000", "bomb.png", WithPngSize(png, 16000, 16000), InvalidImageReason.TooManyPixels);
         Bad("JPEG whose header declares 30000x30000", "bomb.jpg", WithJpegSize(jpeg, 30000, 30000), InvalidImageReason.TooManyPixels);
+        // Medical and archival JPEGs: SkiaSharp's libjpeg-turbo decodes 8-bit sequential and progressive
+        // JPEGs only, and refuses these from their frame header, before their image data.
+        Bad("JPEG whose frame header says 12-bit samples", "twelve-bit.jpg", WithJpegFrame(jpeg, 0xC1, precision: 12), InvalidImageReason.UnsupportedFormat);
+        Bad("lossless JPEG (SOF3)", "lossless.jpg", WithJpegFrame(jpeg, 0xC3, precision: 8), InvalidImageReason.UnsupportedFormat);
+        Bad("hierarchical JPEG (SOF5)", "hierarchical.jpg", WithJpegFrame(jpeg, 0xC5, precision: 8), InvalidImageReason.UnsupportedFormat);
         return rows;
     }
 
@@ -230,6 +235,17 @@ internal static class HostileFileCorpus
         }
 
         return ~crc;
+    }
+
+    // The baseline frame header (FFC0) marked as another coding process, with another sample precision.
+    private static byte[] WithJpegFrame(byte[] jpeg, byte frameMarker, byte precision)
+    {
+        byte[] hostile = (byte[])jpeg.Clone();
+        int frame = hostile.AsSpan().IndexOf([(byte)0xFF, (byte)0xC0]);
+        Debug.Assert(frame > 0, "SkiaSharp writes baseline JPEGs");
+        hostile[frame + 1] = frameMarker;
+        hostile[frame + 4] = precision;
+        return hostile;
     }
 
     // The baseline frame header (FFC0): length, precision, then height and width as 16-bit numbers.
