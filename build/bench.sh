@@ -148,9 +148,9 @@ keep "$results" "$out"
 report_status=0
 {
   echo "# BN-Inception benchmark, $(date -u +%Y-%m-%d), $cpu, $(nproc) cores, $threads threads"
-  echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([[ -n "$(git status --porcelain 2>/dev/null)" ]] && echo ', with uncommitted changes')"
-  [[ $avx512 == "AVX-512" ]] || echo "# without AVX-512: PyTorch's autocast rows ran once, after the rounds, 1 timed step and no warm-up (their targets: not comparable)"
-  echo "# .NET $(dotnet --version), TorchSharp 0.107.0, libtorch 2.10.0, ONNX Runtime 1.32.0, ML.NET 6.0.0;" \
+  echo "- commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([[ -n "$(git status --porcelain 2>/dev/null)" ]] && echo ', with uncommitted changes')"
+  [[ $avx512 == "AVX-512" ]] || echo "- without AVX-512: PyTorch's autocast rows ran once, after the rounds, 1 timed step and no warm-up (their targets: not comparable)"
+  echo "- .NET $(dotnet --version), TorchSharp 0.107.0, libtorch 2.10.0, ONNX Runtime 1.32.0, ML.NET 6.0.0;" \
     "$(/usr/bin/python3 -c 'import torch; print("PyTorch", torch.__version__)') (Debian), Python $(/usr/bin/python3 -c 'import platform; print(platform.python_version())')"
   echo
   dotnet test/MLNet.BNInception.Benchmarks.Report/bin/Release/net10.0/MLNet.BNInception.Benchmarks.Report.dll "$results" "$chart"
