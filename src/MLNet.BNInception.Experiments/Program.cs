@@ -1,4 +1,4 @@
-using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Programs;
 using MLNet.BNInception.Experiments;
 
 // The paper's experiments at this machine's scale; docs/experiments.md shows and discusses a run.
@@ -6,4 +6,4 @@ using MLNet.BNInception.Experiments;
 //   figure3 [--epochs 10] [--train-images 12288] [--seed 1] [--precision mixed|float32] [--out experiments/figure3]
 // The first Ctrl-C stops a run within a batch, keeping what finished; a second ends it at once.
 using var interruption = new Interruption("experiments", Console.Error);
-return ExperimentsCommandLine.Run(args, Console.Out, Console.Error, interruption.Token);
+return ExperimentsCommandLine.Run(args, Console.Out, Console.Error, interruption.Honour());

@@ -1,3 +1,4 @@
+using MLNet.BNInception.Programs;
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Parsing;
@@ -13,7 +14,7 @@ public static class BnInceptionCommandLine
     /// <summary>Runs the tool with <paramref name="args"/> against the process's console; returns the exit code (see <see cref="ExitCodes"/>).</summary>
     public static int Run(string[] args)
     {
-        using var interruption = new Interruption(Console.Error);
+        using var interruption = new Interruption("bninception", Console.Error);
         var context = new CommandContext(Console.Out, Console.Error, interruption.Honour,
             ProgressOnTerminal: !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb"));
         return Run(args, context);
