@@ -124,6 +124,8 @@ internal sealed class SafeImageCursor : DataViewRowCursor
 
     private void End(bool completed)
     {
+        // Past the end, or disposed, a cursor has no current row (DataViewRowCursor.Position's contract).
+        _position = -1;
         if (!_ended)
         {
             _ended = true;

@@ -65,6 +65,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
     {
         if (_disposed)
         {
+            _position = -1;
             return false;
         }
 
@@ -94,7 +95,11 @@ internal sealed class ScoringCursor : DataViewRowCursor
 
         if (column.Index < _inputCount)
         {
-            return _scores ? (ValueGetter<TValue>)_buffers[column.Index].Getter(CurrentSlot) : _input.GetGetter<TValue>(column);
+            // ML.NET's cursors refuse a getter of the wrong type with an InvalidOperationException, as the
+            // input's own cursor does when this one does not score.
+            return !_scores ? _input.GetGetter<TValue>(column)
+                : _buffers[column.Index].Getter(CurrentSlot) as ValueGetter<TValue>
+                ?? throw new InvalidOperationException($"Column {column.Name} holds {column.Type} values; a getter of {typeof(TValue).Name} cannot read it.");
         }
 
         int classes = _model.Label.Count;

@@ -30,6 +30,15 @@ internal sealed class ScoringRowMapper(DataViewSchema inputSchema, BnInceptionPr
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(activeColumns);
+        if (input.Schema != InputSchema)
+        {
+            // The output's columns are numbered from the mapper's input schema: a row of another
+            // schema would have its columns read as others (IRowToRowMapper.GetRow's contract).
+            throw new ArgumentException(
+                $"The row's schema ({string.Join(", ", input.Schema.Select(column => column.Name))}) is not the one this mapper was made for; get a mapper for that schema (GetRowToRowMapper).",
+                nameof(input));
+        }
+
         return new ScoredRow(input, OutputSchema, activeColumns.Select(column => column.Index).ToHashSet(), model);
     }
 
@@ -88,6 +97,18 @@ internal sealed class ScoringRowMapper(DataViewSchema inputSchema, BnInceptionPr
             }
 
             return _probabilities;
+        }
+
+        // The row disposes the row it maps (IRowToRowMapper.GetRow's contract): a transformer chain's
+        // rows are each the next one's input.
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                input.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
     }
 }
