@@ -24,7 +24,7 @@ public class ArgumentTests
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
         OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, CommaListNamedTsv, TrainSemicolons, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, TrainBadInputSize, TrainSizeBelowInputSize,
-        TrainHeaderOnly, TrainUnclosedQuote, ValidUnclosedQuote, TrainEarlyStoppingWithoutValidation, TrainShufflePoolOfOne, TrainNaNLearningRate, TrainNaNBatchNormMomentum, TrainNegativeGamma, TrainFractionalStepDecay,
+        TrainHeaderOnly, TrainOneClass, TrainValidFractionOverHalf, TrainUnclosedQuote, ValidUnclosedQuote, TrainEarlyStoppingWithoutValidation, TrainShufflePoolOfOne, TrainNaNLearningRate, TrainNaNBatchNormMomentum, TrainNegativeGamma, TrainFractionalStepDecay,
         TrainBadPrecision, TrainOnAMissingGpu, TrainBadDevice, ScoreOnAMissingGpu, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
         ExportInputNamedLogits, ExportInputNamedProbabilities, ExportInputNameEmpty,
     }
@@ -49,6 +49,8 @@ public class ArgumentTests
     [TestCase(Case.TrainCsvIsADirectory, 3, "images' is a directory: give the CSV file itself")]
     [TestCase(Case.TrainNoLabelColumn, 3, "has no column 'Category'")]
     [TestCase(Case.TrainHeaderOnly, 3, "header.csv' has a header and no rows: there is nothing to train on")]
+    [TestCase(Case.TrainOneClass, 3, "coats.csv' has the same Label, 'Coat': a classifier needs rows of 2 classes at least")]
+    [TestCase(Case.TrainValidFractionOverHalf, 2, "--valid-fraction 0.6: hold out from 0 to 0.5 of the training rows, or give validation rows with --valid")]
     [TestCase(Case.TrainZeroEpochs, 2, "the training settings are not valid: Epochs must be at least 1, not 0.")]
     [TestCase(Case.TrainUnclosedQuote, 3, "quote.csv': a quoted field that is never closed starts on line 3 (record 3): the rest of the file would be read as one field")]
     [TestCase(Case.ValidUnclosedQuote, 3, "quote.csv': a quoted field that is never closed starts on line 3 (record 3): the rest of the file would be read as one field")]
@@ -104,6 +106,7 @@ public class ArgumentTests
         File.WriteAllBytes(work.File("program.csv"), BinaryFirstLine());
         Directory.CreateDirectory(work.File("images"));
         File.WriteAllText(work.File("header.csv"), "ImagePath,Label\n");
+        File.WriteAllLines(work.File("coats.csv"), ["ImagePath,Label", .. File.ReadLines(data.TrainCsv).Skip(1).Select(line => line[..line.IndexOf(',')] + ",Coat")]);
         File.WriteAllText(work.File("quote.csv"), "ImagePath,Label\na.png,x\n\"b.png,y\nc.png,z\n");
         string[] score = ["score", "--model", model, "--input", input, "--output", output];
         string[] arguments = mistake switch
@@ -136,6 +139,8 @@ public class ArgumentTests
             Case.TrainCsvIsADirectory => ["train", "--train", work.File("images"), "--out", work.File("m.zip")],
             Case.TrainNoLabelColumn => ["train", "--train", data.TrainCsv, "--label-column", "Category", "--out", work.File("m.zip")],
             Case.TrainHeaderOnly => ["train", "--train", work.File("header.csv"), "--out", work.File("m.zip")],
+            Case.TrainOneClass => ["train", "--train", work.File("coats.csv"), "--image-folder", data.ImageFolder, "--size", "64", "--out", work.File("m.zip")],
+            Case.TrainValidFractionOverHalf => ["train", "--train", data.TrainCsv, "--valid-fraction", "0.6", "--out", work.File("m.zip")],
             Case.TrainZeroEpochs => ["train", "--train", data.TrainCsv, "--epochs", "0", "--out", work.File("m.zip")],
             Case.TrainBadSize => ["train", "--train", data.TrainCsv, "--size", "100", "--out", work.File("m.zip")],
             Case.TrainUnclosedQuote => ["train", "--train", work.File("quote.csv"), "--out", work.File("m.zip")],

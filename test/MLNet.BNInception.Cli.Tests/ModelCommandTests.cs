@@ -179,6 +179,20 @@ public class ModelCommandTests
     }
 
     [Test]
+    public void ExportSaysWhatItWroteOnOneLineWhateverThePath()
+    {
+        // A line break in a path is \x0A in what the tool prints, as in its failures: a log reader takes
+        // each line for one message.
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string onnx = work.File("two\nlines.onnx");
+        ExternalProcess.Result run = InProcessTool.Run("export", "--model", trained.ModelPath, "--onnx", onnx);
+        Assert.That(run.ExitCode, Is.Zero, run.Error);
+        Assert.That(run.Output.TrimEnd('\n'), Does.StartWith($"wrote {work.File("two")}\\x0Alines.onnx: input 'input'").And.Not.Contain('\n'));
+        Assert.That(File.Exists(onnx), Is.True);
+    }
+
+    [Test]
     public void InfoDescribesWhatTheModelWasTrainedWith()
     {
         TrainedTool.Context trained = TrainedTool.Get();

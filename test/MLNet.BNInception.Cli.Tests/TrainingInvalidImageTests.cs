@@ -50,8 +50,8 @@ public class TrainingInvalidImageTests
 
         Assert.That(result.ExitCode, Is.EqualTo(3), result.Error);
         string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(lines[^1], Does.StartWith("bninception: LoadImagesSafely cannot load the image of row 5 (counting from 0), column 'ImagePath', " +
-            $"path '{path}'").And.Contain("[Truncated]").And.EndWith("(or pass --on-invalid-image skip)"));
+        Assert.That(lines[^1], Does.StartWith($"bninception: --train '{files.TrainCsv}', row 5 (counting from 0), column 'ImagePath', " +
+            $"path '{path}'").And.Contain("[Truncated]").And.EndWith("Fix or replace the file, or pass --on-invalid-image skip to leave such rows out"));
         Assert.That(result.Error, Does.Not.Contain("unexpected"));
         Assert.That(File.Exists(work.File("model.zip")), Is.False);
     }
@@ -99,5 +99,41 @@ public class TrainingInvalidImageTests
         Assert.That(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1], Is.EqualTo(
             $"bninception: '{valid}' leaves no rows to validate on: every row was skipped (the warnings above name each row, path and reason)"));
         Assert.That(File.Exists(work.File("model.zip")), Is.False);
+    }
+    [Test]
+    public void ADamagedValidationImageIsNamedAsARowOfTheValidationList()
+    {
+        // The training and validation lists go through one loader and number their rows alike: row 1 is
+        // --valid's, whose message must say so (it did not: "row 1" alone, read as --train's).
+        using var work = new TemporaryDirectory();
+        FashionMnistFiles.Files files = Data(work, rows: 8, damaged: [], missing: []);
+        string good = Csv.Read(files.TrainCsv).Column("ImagePath")[0];
+        string label = Csv.Read(files.TrainCsv).Column("Label")[0];
+        byte[] image = File.ReadAllBytes(Path.Combine(files.ImageFolder, good));
+        File.WriteAllBytes(Path.Combine(files.ImageFolder, "cut.png"), image[..(image.Length / 2)]);
+        string valid = work.File("valid.csv");
+        File.WriteAllLines(valid, ["ImagePath,Label", $"{good},{label}", $"cut.png,{label}"]);
+
+        ExternalProcess.Result result = InstalledTool.Run(work.Path, Train(files, work.File("model.zip"), "--valid", valid));
+
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.Error);
+        Assert.That(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1], Does.StartWith(
+            $"bninception: --valid '{valid}', row 1 (counting from 0), column 'ImagePath', path 'cut.png': ").And.Contain("[Truncated]"));
+        Assert.That(File.Exists(work.File("model.zip")), Is.False);
+    }
+
+    [Test]
+    public void TheSummaryCountsTheImagesTrainedOnWithoutTheRowsHeldOut()
+    {
+        // --valid-fraction 0.25 of 16 rows: the rows held out (chosen per row, about 4) are not trained on.
+        using var work = new TemporaryDirectory();
+        FashionMnistFiles.Files files = Data(work, rows: 16, damaged: [], missing: []);
+
+        ExternalProcess.Result result = InstalledTool.Succeed(work.Path, Train(files, work.File("model.zip"), "--valid-fraction", "0.25", "--drop-last"));
+
+        var counted = System.Text.RegularExpressions.Regex.Match(result.Output, @"^trained on (\d+) images of ");
+        Assert.That(counted.Success, Is.True, result.Output);
+        int trained = int.Parse(counted.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(trained, Is.InRange(8, 15), "16 rows less those held out");
     }
 }

@@ -82,7 +82,7 @@ internal static class ExportCommand
             }
 
             var architecture = network.Model.Options;
-            context.Output.WriteLine($"wrote {path}: input '{options.InputName}' N × {architecture.InputChannels} × {network.ImageSize} × {network.ImageSize} " +
+            context.Output.WriteLine($"wrote {Printable.Escaped(path)}: input '{options.InputName}' N × {architecture.InputChannels} × {network.ImageSize} × {network.ImageSize} " +
                 $"(the pixels the model's pipeline extracts), {parsed.GetValue(outputs)} N × {architecture.NumClasses}, opset {version}");
             return ExitCodes.Success;
         });

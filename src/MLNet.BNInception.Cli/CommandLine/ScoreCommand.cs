@@ -104,8 +104,10 @@ internal static class ScoreCommand
         return command;
     }
 
-    private static string Describe(ScoringSummary summary, string output)
+    private static string Describe(ScoringSummary summary, string outputPath)
     {
+        // One line, as every failure is: a line break in the path is \x0A.
+        string output = Printable.Escaped(outputPath);
         string bad = summary.BadRowCount == 0 ? "no bad rows"
             : $"{summary.BadRowCount:N0} bad row{(summary.BadRowCount == 1 ? "" : "s")} ({string.Join(", ", summary.BadRows.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value:N0}"))})";
         string resumed = summary.RowsAlreadyDone > 0 ? $" after {summary.RowsAlreadyDone:N0} done earlier" : "";

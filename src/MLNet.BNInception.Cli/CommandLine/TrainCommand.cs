@@ -239,6 +239,11 @@ internal static class TrainCommand
                 throw CommandLineException.BadArguments("--valid and --valid-fraction both name validation data: choose one");
             }
 
+            if (parsed.GetValue(validFraction) is double fraction && !(fraction >= 0 && fraction <= 0.5))
+            {
+                throw CommandLineException.BadArguments(Text($"--valid-fraction {fraction}: hold out from 0 to 0.5 of the training rows, or give validation rows with --valid"));
+            }
+
             TrainingReport report = new TrainingJob(settings, context).Run();
             context.Output.WriteLine(report.Describe());
             return report.Interrupted ? ExitCodes.Interrupted : ExitCodes.Success;

@@ -11,6 +11,7 @@ using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Engine.Onnx;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Engine;
+using MLNet.BNInception.IO;
 using MLNet.BNInception.Images;
 using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
@@ -190,6 +191,15 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
 
         int classes = checked((int)((KeyDataViewType)preparedTrain.Schema[label].Type).Count);
+        if (classes < 2)
+        {
+            // The labels are keyed from --train's rows: one value among them leaves nothing to tell apart.
+            VBuffer<ReadOnlyMemory<char>> names = default;
+            preparedTrain.Schema[label].GetKeyValues(ref names);
+            throw CommandLineException.UnreadableInput(
+                $"every row of '{settings.TrainPath}' has the same {settings.LabelColumn}, '{Printable.Escaped(names.DenseValues().FirstOrDefault().ToString())}': " +
+                "a classifier needs rows of 2 classes at least");
+        }
         int epochs = (resumed ?? settings.Training).Epochs;
         var history = new List<EpochMetrics>();
         // What the run computes with, as score says it: a run of hours should not leave its user
@@ -285,9 +295,20 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid)
         {
             // The trainer throws the loader's exception itself; found wherever ML.NET may have wrapped it all the same.
-            throw CommandLineException.UnreadableInput(BnInceptionCommandLine.OneLine(invalid.Message) + (settings.SkipInvalidImages ? "" : " (or pass --on-invalid-image skip)"), e);
+            // Said in the tool's words: which list (the training and validation lists number their rows alike), and
+            // its option rather than the library's InvalidImagePolicy. Under skip, a row kept by an earlier pass whose
+            // file changed since: the loader's message says why it cannot be skipped now.
+            string list = invalid.DataRead != "validation" ? $"--train '{settings.TrainPath}'"
+                : settings.ValidPath is { } validPath ? $"--valid '{validPath}'"
+                : $"the rows --valid-fraction holds out of --train '{settings.TrainPath}'";
+            throw CommandLineException.UnreadableInput(settings.SkipInvalidImages
+                ? $"{list}: {BnInceptionCommandLine.OneLine(invalid.Message)}"
+                : $"{list}, row {invalid.Row} (counting from 0), column '{invalid.ColumnName}', path '{Printable.Escaped(FileNameBytes.Printable(invalid.Path))}': " +
+                  $"{BnInceptionCommandLine.OneLine(invalid.Detail)} [{invalid.Reason}]. Fix or replace the file, or pass --on-invalid-image skip to leave such rows out", e);
         }
 
+        // What the network trained on: --valid-fraction's hold-out is chosen inside the trainer.
+        trainImages = network.TrainingRows ?? trainImages;
         bool curvesWritten = false;
         int keptEpoch = network.BestEpoch;
         // The whole run's epochs, a resumed run's earlier ones included: the kept epoch may be among them.

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLNet.BNInception.Cli.CommandLine;
 using MLNet.BNInception.Cli.Progress;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Images;
@@ -33,7 +34,7 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
             // Rank 0 writes the checkpoint, perhaps on another machine, and says whether and how to resume.
             return Interrupted
                 ? $"rank {Rank}: interrupted after {ProgressDisplay.FormatDuration(Elapsed)}; rank 0 says whether its checkpoint holds the run."
-                : $"rank {Rank}: trained with the other ranks in {ProgressDisplay.FormatDuration(Elapsed)}; rank 0 saves the model to {ModelPath}.";
+                : $"rank {Rank}: trained with the other ranks in {ProgressDisplay.FormatDuration(Elapsed)}; rank 0 saves the model to {Printable.Escaped(ModelPath)}.";
         }
 
         if (Interrupted && (InterruptedBeforeTraining || !File.Exists(CheckpointPath)))
@@ -45,7 +46,7 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
 
         if (Interrupted)
         {
-            return $"interrupted after {ProgressDisplay.FormatDuration(Elapsed)}: the checkpoint '{CheckpointPath}' holds the run; rerun the same command with --resume to continue it.";
+            return $"interrupted after {ProgressDisplay.FormatDuration(Elapsed)}: the checkpoint '{Printable.Escaped(CheckpointPath)}' holds the run; rerun the same command with --resume to continue it.";
         }
 
         // The figures of the model that was saved: with validation, the best epoch's, which need not be the last.
@@ -58,12 +59,12 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
             : $"epoch {kept.Epoch} (best validation; the last was {Epochs[^1].Epoch})";
         string metrics = kept is null ? "" : string.Create(CultureInfo.InvariantCulture,
             $"; the saved model is {which}: train loss {kept.TrainLoss:F4}, accuracy {kept.TrainAccuracy:P2}{validation}");
-        string curves = CurvesPath is null ? "" : $"; training curves in {CurvesPath} and {TrainingCurves.CsvPathFor(CurvesPath)}";
+        string curves = CurvesPath is null ? "" : $"; training curves in {Printable.Escaped(CurvesPath)} and {Printable.Escaped(TrainingCurves.CsvPathFor(CurvesPath))}";
         long skippedRows = Skipped?.Sum(pair => pair.Rows) ?? 0;
         string skipped = skippedRows == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
             $" ({skippedRows:N0} of the {TrainRows:N0} rows skipped, their images cannot be loaded: {SkippedImages.Describe(Skipped!)})");
         return string.Create(CultureInfo.InvariantCulture,
-            $"trained on {TrainImages:N0} images{skipped} of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} {Duration()}{metrics}. Saved {ModelPath}{curves}.");
+            $"trained on {TrainImages:N0} images{skipped} of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} {Duration()}{metrics}. Saved {Printable.Escaped(ModelPath)}{curves}.");
     }
 
     // Elapsed is this process's time: for a resumed run it says which of the epochs it covers.

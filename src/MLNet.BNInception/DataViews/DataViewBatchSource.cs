@@ -214,12 +214,13 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
                 ready.Add(batch, stop);
             }
         }
-        catch (Exception error) when (error is not InvalidImageException && InvalidImageException.FindIn(error) is { } invalid)
+        catch (Exception error) when (InvalidImageException.FindIn(error) is { } invalid)
         {
             // ML.NET's shuffle pool and cache load rows on threads of their own and rethrow a failure
             // wrapped in generic exceptions ("Shuffle input cursor reader failed…"): the caller gets the
-            // loader's, which names the row and path, with ML.NET's kept inside it.
-            throw invalid.RaisedFrom(error);
+            // loader's, which names the row and path, with ML.NET's kept inside it, and says which data:
+            // the training and validation views of one loader number their rows alike.
+            throw invalid.RaisedFrom(error, _what);
         }
         finally
         {

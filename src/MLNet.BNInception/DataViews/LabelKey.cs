@@ -43,7 +43,15 @@ internal sealed class LabelKey
                 $"Map the labels with mlContext.Transforms.Conversion.MapValueToKey(\"{column.Name}\").");
         }
 
-        if (column.Type is not KeyDataViewType key || key.Count < 2 || key.Count > int.MaxValue)
+        if (column.Type is KeyDataViewType { Count: < 2 } one)
+        {
+            // MapValueToKey made it, from labels that hold one class (or none): mapping again would not help.
+            throw new ArgumentOutOfRangeException(null,
+                $"{column.Name} is {column.Type}, a key of {one.Count} class{(one.Count == 1 ? "" : "es")}: a classifier needs at least 2 classes. " +
+                "The data it was mapped from holds only one label value; train on rows of every class.");
+        }
+
+        if (column.Type is not KeyDataViewType key || key.Count > int.MaxValue)
         {
             string count = column.Type is KeyDataViewType single ? $" of {single.Count} class{(single.Count == 1 ? "" : "es")}" : "";
             throw new ArgumentOutOfRangeException(null,

@@ -20,7 +20,7 @@ public sealed class InvalidImageException : Exception
     }
 
     private InvalidImageException(string message, long row, string columnName, string path, InvalidImageReason reason, string detail,
-        Exception? innerException)
+        Exception? innerException, string? dataRead = null)
         : base(message, innerException)
     {
         Row = row;
@@ -28,6 +28,7 @@ public sealed class InvalidImageException : Exception
         Path = path;
         Reason = reason;
         Detail = detail;
+        DataRead = dataRead;
     }
 
     /// <summary>
@@ -60,6 +61,17 @@ public sealed class InvalidImageException : Exception
         _ => FindIn(error.InnerException),
     };
 
-    /// <summary>The same failure, to throw in place of <paramref name="wrapper"/>, which becomes its inner exception.</summary>
-    internal InvalidImageException RaisedFrom(Exception wrapper) => new(Message, Row, ColumnName, Path, Reason, Detail, wrapper);
+    /// <summary>
+    /// Which of a trainer's data the row is in, "training" or "validation", when the trainer was reading it (both can
+    /// be views of the same loader, with rows numbered alike); null elsewhere.
+    /// </summary>
+    internal string? DataRead { get; }
+
+    /// <summary>
+    /// The same failure, to throw in place of <paramref name="wrapper"/>, which becomes its inner exception; read as
+    /// part of a trainer's <paramref name="dataRead"/> data ("training", "validation"), the message says so first.
+    /// </summary>
+    internal InvalidImageException RaisedFrom(Exception wrapper, string? dataRead = null) => dataRead is null || DataRead is not null
+        ? new(Message, Row, ColumnName, Path, Reason, Detail, wrapper, DataRead)
+        : new($"In the {dataRead} data, {Message}", Row, ColumnName, Path, Reason, Detail, wrapper, dataRead);
 }

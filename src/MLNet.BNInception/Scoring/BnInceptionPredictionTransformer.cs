@@ -34,8 +34,9 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     private readonly CallsInProgress _calls;
 
     internal BnInceptionPredictionTransformer(TrainingResult result, DataViewSchema.Column featureColumn, ImageFeatureLayout layout, LabelKey label,
-        ScorerOptions scoring)
+        ScorerOptions scoring, long? trainingRows = null)
     {
+        TrainingRows = trainingRows;
         Model = result.Model;
         History = result.History;
         BestEpoch = result.BestEpoch;
@@ -53,6 +54,12 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
 
     /// <summary>Training and validation loss and accuracy per epoch.</summary>
     public IReadOnlyList<EpochMetrics> History { get; }
+
+    /// <summary>
+    /// The rows it was trained on, after any validation hold-out and the rows a safe loader skipped; null for a
+    /// model read from a file. For the tool's summary.
+    /// </summary>
+    internal long? TrainingRows { get; }
 
     /// <summary>The epoch whose weights the model holds (the best on validation, when validated), counting from 1.</summary>
     public int BestEpoch { get; }

@@ -257,7 +257,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
 
         try
         {
-            return new BnInceptionPredictionTransformer(result, features, layout, label, o.Scoring);
+            return new BnInceptionPredictionTransformer(result, features, layout, label, o.Scoring, train.Count);
         }
         catch
         {

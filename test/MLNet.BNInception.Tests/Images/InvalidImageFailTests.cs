@@ -110,6 +110,7 @@ public sealed class InvalidImageFailTests
         Assert.Multiple(() =>
         {
             Assert.That(error.Message, Does.Contain("row 5 (counting from 0)").And.Contain("path 'truncated.jpg'").And.Contain("[Truncated]"));
+            Assert.That(error.Message, Does.StartWith("In the training data, LoadImagesSafely cannot load"), "which data: a validation view numbers its rows alike");
             Assert.That((error.Row, error.Path, error.Reason), Is.EqualTo((5L, "truncated.jpg", InvalidImageReason.Truncated)));
             Assert.That(error.InnerException, Is.Not.Null, "what ML.NET threw is kept as the inner exception");
             Assert.That(Chain(error).Skip(1).OfType<InvalidImageException>().Single().Row, Is.EqualTo(5), "and the loader's own exception within it");
