@@ -11,7 +11,6 @@ using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Engine.Onnx;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Engine;
-using MLNet.BNInception.IO;
 using MLNet.BNInception.Images;
 using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
@@ -194,11 +193,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         if (classes < 2)
         {
             // The labels are keyed from --train's rows: one value among them leaves nothing to tell apart.
-            VBuffer<ReadOnlyMemory<char>> names = default;
-            preparedTrain.Schema[label].GetKeyValues(ref names);
-            throw CommandLineException.UnreadableInput(
-                $"every row of '{settings.TrainPath}' has the same {settings.LabelColumn}, '{Printable.Escaped(names.DenseValues().FirstOrDefault().ToString())}': " +
-                "a classifier needs rows of 2 classes at least");
+            throw TrainingFailures.OneClass(settings, preparedTrain.Schema[label]);
         }
         int epochs = (resumed ?? settings.Training).Epochs;
         var history = new List<EpochMetrics>();
@@ -283,28 +278,12 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
         catch (BatchSizeMismatchException e)
         {
-            // Under mpirun the batches are global, --batch images on each rank, and a part-filled one is shared.
-            string batches = e.Processes == 1 ? $"batches of {e.BatchSize}" : $"global batches of {e.BatchSize} x {e.Processes} ranks";
-            long last = e.Images % ((long)e.BatchSize * e.Processes);
-            string what = e.Processes == 1 ? "--batch" : "--batch or -np";
-            throw CommandLineException.BadArguments(!(resumed ?? settings.Training).DropLastBatch
-                ? $"{e.Images} training images in {batches} leave a last batch of {last} image{(last == 1 ? "" : "s")}{(e.Processes == 1 ? "" : $", {last / e.Processes} on a rank")}, " +
-                  $"which batch normalization cannot train on (it needs 2 at least): pass --drop-last, or another {what}"
-                : $"{e.Images} training images do not fill one of the {batches}, and --drop-last leaves out the part-filled one: pass a smaller {what}");
+            throw TrainingFailures.BatchesDoNotFit(e, (resumed ?? settings.Training).DropLastBatch);
         }
         catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid)
         {
             // The trainer throws the loader's exception itself; found wherever ML.NET may have wrapped it all the same.
-            // Said in the tool's words: which list (the training and validation lists number their rows alike), and
-            // its option rather than the library's InvalidImagePolicy. Under skip, a row kept by an earlier pass whose
-            // file changed since: the loader's message says why it cannot be skipped now.
-            string list = invalid.DataRead != "validation" ? $"--train '{settings.TrainPath}'"
-                : settings.ValidPath is { } validPath ? $"--valid '{validPath}'"
-                : $"the rows --valid-fraction holds out of --train '{settings.TrainPath}'";
-            throw CommandLineException.UnreadableInput(settings.SkipInvalidImages
-                ? $"{list}: {BnInceptionCommandLine.OneLine(invalid.Message)}"
-                : $"{list}, row {invalid.Row} (counting from 0), column '{invalid.ColumnName}', path '{Printable.Escaped(FileNameBytes.Printable(invalid.Path))}': " +
-                  $"{BnInceptionCommandLine.OneLine(invalid.Detail)} [{invalid.Reason}]. Fix or replace the file, or pass --on-invalid-image skip to leave such rows out", e);
+            throw TrainingFailures.ImageCannotBeLoaded(settings, invalid, e);
         }
 
         // What the network trained on: --valid-fraction's hold-out is chosen inside the trainer.

@@ -1,0 +1,53 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.IO;
+using MLNet.BNInception.Images;
+
+namespace MLNet.BNInception.Cli.Pipelines;
+
+/// <summary>
+/// What <c>train</c> says when its data cannot be trained on, in the tool's words: the list it read
+/// (<c>--train</c>, <c>--valid</c>) and its options, not the library's names for them.
+/// </summary>
+internal static class TrainingFailures
+{
+    /// <summary>Every row of --train has one label (the key MapValueToKey made from them has one value).</summary>
+    public static CommandLineException OneClass(TrainingSettings settings, DataViewSchema.Column label)
+    {
+        VBuffer<ReadOnlyMemory<char>> names = default;
+        label.GetKeyValues(ref names);
+        return CommandLineException.UnreadableInput(
+            $"every row of '{settings.TrainPath}' has the same {settings.LabelColumn}, '{Printable.Escaped(names.DenseValues().FirstOrDefault().ToString())}': " +
+            "a classifier needs rows of 2 classes at least");
+    }
+
+    /// <summary>
+    /// A row's image cannot be loaded. The training and validation lists go through one loader and number their rows
+    /// alike, so the list is named. Under skip, it is a row kept by an earlier pass whose file changed since: the
+    /// loader's message says why it cannot be skipped now.
+    /// </summary>
+    public static CommandLineException ImageCannotBeLoaded(TrainingSettings settings, InvalidImageException invalid, Exception thrown)
+    {
+        string list = invalid.DataRead != "validation" ? $"--train '{settings.TrainPath}'"
+            : settings.ValidPath is { } validPath ? $"--valid '{validPath}'"
+            : $"the rows --valid-fraction holds out of --train '{settings.TrainPath}'";
+        return CommandLineException.UnreadableInput(settings.SkipInvalidImages
+            ? $"{list}: {BnInceptionCommandLine.OneLine(invalid.Message)}"
+            : $"{list}, row {invalid.Row} (counting from 0), column '{invalid.ColumnName}', path '{Printable.Escaped(FileNameBytes.Printable(invalid.Path))}': " +
+              $"{BnInceptionCommandLine.OneLine(invalid.Detail)} [{invalid.Reason}]. Fix or replace the file, or pass --on-invalid-image skip to leave such rows out", thrown);
+    }
+
+    /// <summary>The training rows leave a last batch of one, or fill no batch. Under mpirun the batches are global, --batch images on each rank.</summary>
+    public static CommandLineException BatchesDoNotFit(BatchSizeMismatchException e, bool dropLastBatch)
+    {
+        string batches = e.Processes == 1 ? $"batches of {e.BatchSize}" : $"global batches of {e.BatchSize} x {e.Processes} ranks";
+        long last = e.Images % ((long)e.BatchSize * e.Processes);
+        string what = e.Processes == 1 ? "--batch" : "--batch or -np";
+        return CommandLineException.BadArguments(!dropLastBatch
+            ? $"{e.Images} training images in {batches} leave a last batch of {last} image{(last == 1 ? "" : "s")}{(e.Processes == 1 ? "" : $", {last / e.Processes} on a rank")}, " +
+              $"which batch normalization cannot train on (it needs 2 at least): pass --drop-last, or another {what}"
+            : $"{e.Images} training images do not fill one of the {batches}, and --drop-last leaves out the part-filled one: pass a smaller {what}");
+    }
+}
