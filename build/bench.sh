@@ -15,6 +15,7 @@
 # nothing half-written is left behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source build/quietly.sh
 
 repeats=3 out="" chart=docs/performance-ratios.png
 while (($#)); do
@@ -52,8 +53,8 @@ if [[ -z $out ]]; then
 fi
 report=${out%.jsonl}.md
 
-bash build/setup.sh --with-test-deps >/dev/null
-dotnet build test/MLNet.BNInception.Benchmarks.Report -c Release -nologo -v quiet >/dev/null
+quietly bench "the setup and build (build/setup.sh --with-test-deps)" bash build/setup.sh --with-test-deps
+quietly bench "the report program's build" dotnet build test/MLNet.BNInception.Benchmarks.Report -c Release -nologo -v quiet
 threads=${BNINCEPTION_NUM_THREADS:-$(nproc)}
 export BNINCEPTION_NUM_THREADS=$threads
 work=$(mktemp -d)
@@ -129,7 +130,7 @@ jpegs=$work/jpegs
 record "agreement" "${ours[@]}" --mode agreement
 record "decode 224x224: ML.NET image transforms, $threads threads" "${ours[@]}" --mode decode --side 224 --images 2000 --threads "$threads" --folder "$jpegs"
 record "pipeline 224x224 b32: ML.NET trainer from JPEG files" "${ours[@]}" --mode pipeline-train --side 224 --batch 32 --images 2000 --train-images 320 --folder "$jpegs"
-bash build/install-tool.sh --tool-path "$work/tool" >/dev/null
+quietly bench "the tool's install (build/install-tool.sh)" bash build/install-tool.sh --tool-path "$work/tool"
 "$work/tool/bninception" score --model "$jpegs/model.zip" --input "$jpegs/images.csv" --output "$work/predictions.csv" --batch 64 --threads "$threads" \
   2>&1 | tee "$work/score.log" >&2
 rate=$(grep -oE '[0-9.]+ rows/s' "$work/score.log" | tail -n 1 | cut -d' ' -f1)

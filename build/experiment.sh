@@ -10,5 +10,6 @@ if (($# == 0)); then
   echo "usage: bash build/experiment.sh figure1|figure3 [options]" >&2
   exit 2
 fi
-bash build/setup.sh >/dev/null
+source build/quietly.sh
+quietly experiment "the setup and build (build/setup.sh)" bash build/setup.sh
 exec dotnet src/MLNet.BNInception.Experiments/bin/Release/net10.0/MLNet.BNInception.Experiments.dll "$@"

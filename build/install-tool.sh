@@ -4,6 +4,7 @@
 #   bash build/install-tool.sh [--tool-path DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source build/quietly.sh
 
 tool_path=""
 while (($#)); do
@@ -15,7 +16,8 @@ while (($#)); do
 done
 
 feed=artifacts/packages
-version=$(bash build/pack.sh --output "$feed" | tail -1)
+quietly install-tool "the build and pack (build/pack.sh)" bash build/pack.sh --output "$feed"
+version=$(tail -n 1 <<<"$quietly_output")
 if [[ -n "$tool_path" ]]; then
   dotnet tool uninstall MLNet.BNInception.Cli --tool-path "$tool_path" >/dev/null 2>&1 || true
   dotnet tool install MLNet.BNInception.Cli --version "$version" --add-source "$feed" --tool-path "$tool_path"
