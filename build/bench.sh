@@ -12,20 +12,21 @@
 # docs/benchmarks/DATE-PROCESSOR.jsonl and .md (the date in UTC; the processor's name, family and
 # model, and "no-avx512" where it lacks AVX-512; -2, -3, … for another run of the same day and
 # kind), or --out's .jsonl and a .md beside it. They are put there once the run has finished, so
-# nothing half-written is left behind.
+# nothing half-written is left behind. A relative --out or --chart is taken from the folder the command
+# is run in; the defaults are the repository's.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source build/quietly.sh
 
 repeats=3 out="" chart=docs/performance-ratios.png
 while (($#)); do
   case "$1" in
     --repeats) repeats=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    --chart) chart=$2; shift 2 ;;
+    --out) out=$(realpath -m -- "$2"); shift 2 ;;
+    --chart) chart=$(realpath -m -- "$2"); shift 2 ;;
     *) echo "bench: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+cd "$(dirname "$0")/.."
+source build/quietly.sh
 
 # The processor by name, family and model: one name ("AMD EPYC") covers machines of different
 # generations in our pool, whose figures differ (docs/performance.md shows each kind). Whether the

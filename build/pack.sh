@@ -15,9 +15,9 @@
 # what the last Release build made, without setting up or building first (the test suite uses it,
 # after build/test.sh's own build). --without-tool packs the three libraries only, all that notebooks
 # and samples use: the tool's package holds libtorch (150 MB compressed) and takes most of a pack's
-# time (about 20 of 22 s on 2 cores).
+# time (about 20 of 22 s on 2 cores). A relative DIR is taken from the folder the command is run in;
+# the default is the repository's artifacts/packages.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
 output=artifacts/packages
 version=""
@@ -25,14 +25,15 @@ build=true
 projects=(MLNet.BNInception.Engine MLNet.BNInception.Plots MLNet.BNInception MLNet.BNInception.Cli)
 while (($#)); do
   case "$1" in
-    --output) output=${2:?--output needs a folder}; shift 2 ;;
+    --output) output=$(realpath -m -- "${2:?--output needs a folder}"); shift 2 ;;
     --version) version=${2:?--version needs a version}; shift 2 ;;
     --no-build) build=false; shift ;;
     --without-tool) projects=("${projects[@]:0:3}"); shift ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "pack: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done
+cd "$(dirname "$0")/.."
 
 prefix=$(dotnet msbuild src/MLNet.BNInception -getProperty:VersionPrefix)
 stamp=$(date -u +%Y%m%d.%H%M%S)
