@@ -16,13 +16,21 @@
 # is run in; the defaults are the repository's.
 set -euo pipefail
 
+usage_error() { echo "bench: $1 (try --help)" >&2; exit 2; }
 repeats=3 out="" chart=docs/performance-ratios.png
 while (($#)); do
   case "$1" in
-    --repeats) repeats=$2; shift 2 ;;
-    --out) out=$(realpath -m -- "$2"); shift 2 ;;
-    --chart) chart=$(realpath -m -- "$2"); shift 2 ;;
-    *) echo "bench: unknown argument $1" >&2; exit 2 ;;
+    --repeats|--out|--chart)
+      # Every option here takes a value: there, not empty, and not the next option.
+      [[ $# -ge 2 && -n $2 && $2 != --* ]] || usage_error "$1 needs a value"
+      case "$1" in
+        --repeats) [[ $2 =~ ^[1-9][0-9]*$ ]] || usage_error "--repeats needs a whole number above 0, not '$2'"; repeats=$2 ;;
+        --out) out=$(realpath -m -- "$2") ;;
+        --chart) chart=$(realpath -m -- "$2") ;;
+      esac
+      shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) usage_error "unknown argument '$1'" ;;
   esac
 done
 cd "$(dirname "$0")/.."

@@ -8,7 +8,12 @@ set -euo pipefail
 tool_path=""
 while (($#)); do
   case "$1" in
-    --tool-path) tool_path=$(realpath -m -- "${2:?--tool-path needs a folder}"); shift 2 ;;
+    --tool-path)
+      if [[ $# -lt 2 || -z $2 || $2 == --* ]]; then
+        echo "install-tool: --tool-path needs a folder (try --help)" >&2
+        exit 2
+      fi
+      tool_path=$(realpath -m -- "$2"); shift 2 ;;
     -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install-tool: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac

@@ -25,10 +25,12 @@ output=artifacts/packages
 version=""
 build=true
 projects=(MLNet.BNInception.Engine MLNet.BNInception.Plots MLNet.BNInception MLNet.BNInception.Cli)
+# An option's value: there, not empty, and not the next option; else a usage error (exit 2).
+needs() { echo "pack: $1 needs $2 (try --help)" >&2; exit 2; }
 while (($#)); do
   case "$1" in
-    --output) output=$(realpath -m -- "${2:?--output needs a folder}"); shift 2 ;;
-    --version) version=${2:?--version needs a version}; shift 2 ;;
+    --output) [[ $# -ge 2 && -n $2 && $2 != --* ]] || needs "$1" "a folder"; output=$(realpath -m -- "$2"); shift 2 ;;
+    --version) [[ $# -ge 2 && -n $2 && $2 != --* ]] || needs "$1" "a version"; version=$2; shift 2 ;;
     --no-build) build=false; shift ;;
     --without-tool) projects=("${projects[@]:0:3}"); shift ;;
     -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
