@@ -12,19 +12,29 @@
 # docs/benchmarks/DATE-PROCESSOR.jsonl and .md (the date in UTC; the processor's name, family and
 # model, and "no-avx512" where it lacks AVX-512; -2, -3, … for another run of the same day and
 # kind), or --out's .jsonl and a .md beside it. They are put there once the run has finished, so
-# nothing half-written is left behind.
+# nothing half-written is left behind. A relative --out or --chart is taken from the folder the command
+# is run in; the defaults are the repository's.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 
+usage_error() { echo "bench: $1 (try --help)" >&2; exit 2; }
 repeats=3 out="" chart=docs/performance-ratios.png
 while (($#)); do
   case "$1" in
-    --repeats) repeats=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    --chart) chart=$2; shift 2 ;;
-    *) echo "bench: unknown argument $1" >&2; exit 2 ;;
+    --repeats|--out|--chart)
+      # Every option here takes a value: there, not empty, and not the next option.
+      [[ $# -ge 2 && -n $2 && $2 != --* ]] || usage_error "$1 needs a value"
+      case "$1" in
+        --repeats) [[ $2 =~ ^[1-9][0-9]*$ ]] || usage_error "--repeats needs a whole number above 0, not '$2'"; repeats=$2 ;;
+        --out) out=$(realpath -m -- "$2") ;;
+        --chart) chart=$(realpath -m -- "$2") ;;
+      esac
+      shift 2 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) usage_error "unknown argument '$1'" ;;
   esac
 done
+cd "$(dirname "$0")/.."
+source build/quietly.sh
 
 # The processor by name, family and model: one name ("AMD EPYC") covers machines of different
 # generations in our pool, whose figures differ (docs/performance.md shows each kind). Whether the
@@ -52,8 +62,8 @@ if [[ -z $out ]]; then
 fi
 report=${out%.jsonl}.md
 
-bash build/setup.sh --with-test-deps >/dev/null
-dotnet build test/MLNet.BNInception.Benchmarks.Report -c Release -nologo -v quiet >/dev/null
+quietly bench "the setup and build (build/setup.sh --with-test-deps)" bash build/setup.sh --with-test-deps
+quietly bench "the report program's build" dotnet build test/MLNet.BNInception.Benchmarks.Report -c Release -nologo -v quiet
 threads=${BNINCEPTION_NUM_THREADS:-$(nproc)}
 export BNINCEPTION_NUM_THREADS=$threads
 work=$(mktemp -d)
@@ -129,7 +139,7 @@ jpegs=$work/jpegs
 record "agreement" "${ours[@]}" --mode agreement
 record "decode 224x224: ML.NET image transforms, $threads threads" "${ours[@]}" --mode decode --side 224 --images 2000 --threads "$threads" --folder "$jpegs"
 record "pipeline 224x224 b32: ML.NET trainer from JPEG files" "${ours[@]}" --mode pipeline-train --side 224 --batch 32 --images 2000 --train-images 320 --folder "$jpegs"
-bash build/install-tool.sh --tool-path "$work/tool" >/dev/null
+quietly bench "the tool's install (build/install-tool.sh)" bash build/install-tool.sh --tool-path "$work/tool"
 "$work/tool/bninception" score --model "$jpegs/model.zip" --input "$jpegs/images.csv" --output "$work/predictions.csv" --batch 64 --threads "$threads" \
   2>&1 | tee "$work/score.log" >&2
 rate=$(grep -oE '[0-9.]+ rows/s' "$work/score.log" | tail -n 1 | cut -d' ' -f1)

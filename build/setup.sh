@@ -6,7 +6,19 @@
 # With --with-test-deps it also installs what the tests compare against or drive: Debian's PyTorch,
 # ONNX's checker, and Open MPI (mpirun and libmpi.so.40, for the tests of the distributed binding,
 # which run two ranks on this machine; training without mpirun needs none of it).
+#   bash build/setup.sh [--with-test-deps]
 set -euo pipefail
+
+# An unknown option is refused, not ignored: a typo of --with-test-deps would otherwise install
+# nothing for the tests and still succeed.
+with_test_deps=false
+for argument in "$@"; do
+  case "$argument" in
+    --with-test-deps) with_test_deps=true ;;
+    -h|--help) sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup: unknown option '$argument'; the known ones: --with-test-deps, -h/--help" >&2; exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 
 runtime_packages=(
@@ -16,7 +28,7 @@ runtime_packages=(
 test_packages=(python3-torch python3-numpy python3-onnx openmpi-bin libopenmpi-dev iproute2)
 
 packages=("${runtime_packages[@]}")
-if [[ "${1:-}" == "--with-test-deps" ]]; then
+if $with_test_deps; then
   packages+=("${test_packages[@]}")
 fi
 

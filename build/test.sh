@@ -6,24 +6,21 @@
 #   bash build/test.sh          the whole suite, as CI runs it (its budget: 15 minutes on 2 cores)
 #   bash build/test.sh --fast   every test that trains nothing (its budget: 2 minutes): the inner
 #                               loop. Tests that train carry [Trains] (test/Shared/TrainsAttribute.cs);
-#                               a --filter given after --fast narrows it further.
+#                               --fast may come anywhere among the arguments, and a --filter, before
+#                               or after it, narrows it further.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-fast_tier=0
-if [[ "${1:-}" == "--fast" ]]; then
-  shift
-  fast_tier=1
-fi
 # dotnet test keeps only the last --filter: a caller's own is joined to the tier's and to the part of
-# a project a lane runs (below), not left to replace them.
+# a project a lane runs (below), not left to replace them. --fast is this script's, wherever it is.
+fast_tier=0
 filter=""
-if (( fast_tier )); then
-  filter="TestCategory!=Trains"
-fi
 rest=()
 while (($#)); do
-  if [[ "$1" == "--filter" && $# -ge 2 ]]; then
+  if [[ "$1" == "--fast" ]]; then
+    fast_tier=1
+    shift
+  elif [[ "$1" == "--filter" && $# -ge 2 ]]; then
     filter="($2)${filter:+&$filter}"
     shift 2
   else
@@ -32,6 +29,9 @@ while (($#)); do
   fi
 done
 set -- "${rest[@]}"
+if (( fast_tier )); then
+  filter="${filter:+$filter&}TestCategory!=Trains"
+fi
 
 if ! bash build/setup.sh --with-test-deps; then
   echo "setup or build failed: no tests ran"
