@@ -45,7 +45,16 @@ public class EnginePackageTests
             using (ZipArchive package = ZipFile.OpenRead(Path.Combine(feed, $"{PackageId}.{version}.nupkg")))
             {
                 Assert.That(package.Entries.Select(entry => entry.FullName),
-                    Is.SupersetOf(new[] { $"buildTransitive/{PackageId}.targets", "buildTransitive/LibTorchSharpVersionFix.cs" }));
+                    Is.SupersetOf(new[] { $"buildTransitive/{PackageId}.targets", "buildTransitive/LibTorchSharpVersionFix.cs", "README.md" }));
+                string nuspec = new StreamReader(package.GetEntry($"{PackageId}.nuspec")!.Open()).ReadToEnd();
+                Assert.That(nuspec, Does.Contain("<readme>README.md</readme>").And.Contain("<authors>The MLNet.BNInception team</authors>"));
+
+                // The symbols travel inside the assembly: an application's stack traces name our files and lines.
+                using var assembly = new MemoryStream();
+                package.GetEntry($"lib/net10.0/{PackageId}.dll")!.Open().CopyTo(assembly);
+                assembly.Position = 0;
+                using var pe = new System.Reflection.PortableExecutable.PEReader(assembly);
+                Assert.That(pe.ReadDebugDirectory().Select(entry => entry.Type), Does.Contain(System.Reflection.PortableExecutable.DebugDirectoryEntryType.EmbeddedPortablePdb));
             }
 
             UserProject.Write(root.Path, feed, application, [(PackageId, version), ("libtorch-cpu-linux-x64", "2.10.0")], Program);
