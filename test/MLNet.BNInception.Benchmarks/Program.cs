@@ -103,7 +103,9 @@ switch (settings["mode"])
             Tensor loss = F.cross_entropy(net.call(images), labels);
             optimizer.zero_grad();
             loss.backward();
-            optimizer.step();
+            // TorchSharp's SGD.step with its numbers in held Scalars (its own makes them implicitly, which a
+            // collection can free mid-call: the engine's SgdStep).
+            MLNet.BNInception.Engine.Training.SgdStep.Apply(optimizer);
         };
         break;
     case "infer":

@@ -24,17 +24,6 @@ public sealed class ConvolutionBlock : nn.Module<Tensor, Tensor>
     private readonly long _stride;
     private readonly long _padding;
 
-    // Held for the life of the process, so never freed under a native call.
-    private static readonly Scalar One;
-
-    // A type's static fields are set before any of its constructors runs: the Scalar is native, so
-    // TorchSharp's library is loaded first.
-    static ConvolutionBlock()
-    {
-        TorchRuntime.EnsureLoaded();
-        One = 1.ToScalar();
-    }
-
     /// <summary>Creates the block.</summary>
     public ConvolutionBlock(long inChannels, long outChannels, long kernelSize, long stride, long padding, BnInceptionOptions options)
         : base(TorchRuntime.ModuleName(nameof(ConvolutionBlock)))
@@ -121,27 +110,8 @@ public sealed class ConvolutionBlock : nn.Module<Tensor, Tensor>
         // The convolution's output is released at once (autograd keeps it if BN's backward needs it).
         using (convolved)
         {
-            return ActivateInPlace(Normalize(_bn, convolved));
+            return ActivateInPlace(BatchNormForward.Apply(_bn, convolved));
         }
-    }
-
-    // What TorchSharp's BatchNorm.forward does, but counting batches with a Scalar that stays alive:
-    // its add_(1) makes Scalars the garbage collector can free during the native call (see
-    // Training.SgdStep), which broke a training run in CI. Workaround for dotnet/TorchSharp#1434 and
-    // #1496 (open at 0.107.0): back to bn.forward in the first release with them, as SgdStep says.
-    private static Tensor Normalize(BatchNorm2d bn, Tensor input)
-    {
-        double averagingFactor = bn.momentum ?? 0.0;
-        if (bn.training && bn.track_running_stats && bn.num_batches_tracked is { } batches)
-        {
-            batches.add_(One, One);
-            averagingFactor = bn.momentum ?? 1.0 / batches.item<long>();
-        }
-
-        bool useBatchStatistics = bn.training || (bn.running_mean is null && bn.running_var is null);
-        bool useRunningStatistics = !bn.training || bn.track_running_stats;
-        return F.batch_norm(input, useRunningStatistics ? bn.running_mean : null, useRunningStatistics ? bn.running_var : null, bn.weight, bn.bias,
-            useBatchStatistics, averagingFactor, bn.eps);
     }
 
     // With copies (training), they are the weights: casts of the float32 values made once per step,

@@ -15,7 +15,7 @@ namespace MLNet.BNInception.Engine.Training;
 /// groups; this per-parameter step serves a TorchSharp optimizer (the Figure 1 experiment) and is
 /// the reference the flat step is tested against.
 /// Workaround for dotnet/TorchSharp#1434 and #1496 (dispose the Scalars TorchSharp makes implicitly;
-/// both open at TorchSharp 0.107.0): it can go, with <c>ConvolutionBlock.Normalize</c>, in the first release
+/// both open at TorchSharp 0.107.0): it can go, with <c>Network.BatchNormForward</c>, in the first release
 /// that has them, once <c>ScalarLifetimeTests</c> passes with TorchSharp's own <c>SGD.step</c>.
 /// </summary>
 internal static class SgdStep

@@ -1,4 +1,5 @@
 using TorchSharp;
+using MLNet.BNInception.Engine.Network;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -67,7 +68,8 @@ internal sealed class SigmoidNetwork : nn.Module<Tensor, Tensor>
             Tensor preActivation = _layers[i].call(x);
             if (_norms is not null)
             {
-                preActivation = _norms[i].call(preActivation);
+                // Not _norms[i].call: TorchSharp's BatchNorm counts batches with an implicit Scalar.
+                preActivation = BatchNormForward.Apply(_norms[i], preActivation);
             }
 
             lastSigmoidInput = preActivation;
