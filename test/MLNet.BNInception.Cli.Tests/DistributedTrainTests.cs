@@ -67,7 +67,7 @@ public class DistributedTrainTests
         ExternalProcess.Result run = Mpirun.RunTwoRanks("bash", train, TimeSpan.FromMinutes(3), work.Path);
 
         Assert.That(run.ExitCode, Is.EqualTo(3), run.Output + run.Error);
-        Assert.That(run.Error, Does.Contain($"cannot load the image of row 0").And.Contain(firstImage));
+        Assert.That(run.Error, Does.Contain($"--train '{files.TrainCsv}', row 0 (counting from 0): the image '{firstImage}' (column 'ImagePath') cannot be loaded: "));
         Assert.That(File.Exists(model), Is.False);
         // mpirun ends rank 0 with SIGTERM, then SIGKILL: rank 0 may have stopped at a safe point and written the
         // checkpoint of the steps both ranks took, as at a Ctrl-C (seen once in CI, on a loaded machine), or

@@ -35,7 +35,7 @@ internal static class TrainingFailures
             : $"the rows --valid-fraction holds out of --train '{settings.TrainPath}'";
         return CommandLineException.UnreadableInput(settings.SkipInvalidImages
             ? $"{list}: {BnInceptionCommandLine.OneLine(invalid.Message)}"
-            : $"{list}, row {invalid.Row} (counting from 0), column '{invalid.ColumnName}', path '{Printable.Escaped(FileNameBytes.Printable(invalid.Path))}': " +
+            : $"{list}, row {invalid.Row} (counting from 0): the image '{Printable.Escaped(FileNameBytes.Printable(invalid.Path))}' (column '{invalid.ColumnName}') cannot be loaded: " +
               $"{BnInceptionCommandLine.OneLine(invalid.Detail)} [{invalid.Reason}]. Fix or replace the file, or pass --on-invalid-image skip to leave such rows out", thrown);
     }
 
