@@ -33,7 +33,7 @@ while (($#)); do
     --version) [[ $# -ge 2 && -n $2 && $2 != --* ]] || needs "$1" "a version"; version=$2; shift 2 ;;
     --no-build) build=false; shift ;;
     --without-tool) projects=("${projects[@]:0:3}"); shift ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "pack: unknown argument '$1' (try --help)" >&2; exit 2 ;;
   esac
 done

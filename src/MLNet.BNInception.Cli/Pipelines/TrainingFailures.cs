@@ -25,14 +25,13 @@ internal static class TrainingFailures
 
     /// <summary>
     /// A row's image cannot be loaded. The training and validation lists go through one loader and number their rows
-    /// alike, so the list is named. Under skip, it is a row kept by an earlier pass whose file changed since: the
-    /// loader's message says why it cannot be skipped now.
+    /// alike, so the list is named; the rows --valid-fraction holds out are rows of --train (read with the training
+    /// data first). Under skip, it is a row kept by an earlier pass whose file changed since: the loader's message
+    /// says why it cannot be skipped now.
     /// </summary>
     public static CommandLineException ImageCannotBeLoaded(TrainingSettings settings, InvalidImageException invalid, Exception thrown)
     {
-        string list = invalid.DataRead != "validation" ? $"--train '{settings.TrainPath}'"
-            : settings.ValidPath is { } validPath ? $"--valid '{validPath}'"
-            : $"the rows --valid-fraction holds out of --train '{settings.TrainPath}'";
+        string list = invalid.DataRead == "validation" && settings.ValidPath is { } validPath ? $"--valid '{validPath}'" : $"--train '{settings.TrainPath}'";
         return CommandLineException.UnreadableInput(settings.SkipInvalidImages
             ? $"{list}: {BnInceptionCommandLine.OneLine(invalid.Message)}"
             : $"{list}, row {invalid.Row} (counting from 0): the image '{Printable.Escaped(FileNameBytes.Printable(invalid.Path))}' (column '{invalid.ColumnName}') cannot be loaded: " +

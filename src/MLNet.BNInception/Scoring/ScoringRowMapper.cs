@@ -50,6 +50,7 @@ internal sealed class ScoringRowMapper(DataViewSchema inputSchema, BnInceptionPr
         private float[] _pixels = [];
         private float[] _probabilities = [];
         private long? _scoredPosition;
+        private bool _disposed;
 
         public override DataViewSchema Schema => schema;
 
@@ -103,8 +104,9 @@ internal sealed class ScoringRowMapper(DataViewSchema inputSchema, BnInceptionPr
         // rows are each the next one's input.
         protected override void Dispose(bool disposing)
         {
-            if (disposing)
+            if (disposing && !_disposed)
             {
+                _disposed = true;
                 input.Dispose();
             }
 
