@@ -287,7 +287,8 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
 
         // What the network trained on: --valid-fraction's hold-out is chosen inside the trainer.
-        trainImages = network.TrainingRows ?? trainImages;
+        long heldOut = network.TrainingRows is { } trainedOn ? trainImages - trainedOn : 0;
+        trainImages -= heldOut;
         bool curvesWritten = false;
         int keptEpoch = network.BestEpoch;
         // The whole run's epochs, a resumed run's earlier ones included: the kept epoch may be among them.
@@ -318,6 +319,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             settings.Training.Precision, curvesWritten ? settings.CurvesPath : null, keptEpoch, trainRows, trainSkipped)
         {
             EpochsInThisRun = history.Count,
+            HeldOut = heldOut,
         };
     }
 

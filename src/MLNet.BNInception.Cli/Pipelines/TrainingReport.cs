@@ -27,6 +27,9 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
     /// </summary>
     public int? EpochsInThisRun { get; init; }
 
+    /// <summary>The rows --valid-fraction held out for validation, not counted in <see cref="TrainImages"/>.</summary>
+    public long HeldOut { get; init; }
+
     public string Describe()
     {
         if (Rank != 0)
@@ -64,7 +67,7 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
         string skipped = skippedRows == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
             $" ({skippedRows:N0} of the {TrainRows:N0} rows skipped, their images cannot be loaded: {SkippedImages.Describe(Skipped!)})");
         return string.Create(CultureInfo.InvariantCulture,
-            $"trained on {TrainImages:N0} images{skipped} of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} {Duration()}{metrics}. Saved {Printable.Escaped(ModelPath)}{curves}.");
+            $"trained on {TrainImages:N0} images{skipped}{(HeldOut > 0 ? $" ({HeldOut:N0} more held out for validation)" : "")} of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} {Duration()}{metrics}. Saved {Printable.Escaped(ModelPath)}{curves}.");
     }
 
     // Elapsed is this process's time: for a resumed run it says which of the epochs it covers.
