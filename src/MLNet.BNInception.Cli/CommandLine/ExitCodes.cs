@@ -15,7 +15,10 @@ public static class ExitCodes
     /// <summary>The arguments are wrong: an unknown or missing option, a value out of range, an output that exists.</summary>
     public const int BadArguments = 2;
 
-    /// <summary>An input cannot be read: a missing or unreadable CSV file, a column it lacks, a missing image folder.</summary>
+    /// <summary>
+    /// An input cannot be read (a missing or unreadable CSV file, a column it lacks, a missing image folder), or a file
+    /// cannot be written once the work has begun (a full disk, a full temporary folder).
+    /// </summary>
     public const int UnreadableInput = 3;
 
     /// <summary>The model file is missing, is not an ML.NET model, or holds no BN-Inception this tool can run.</summary>

@@ -80,6 +80,11 @@ internal static class ExportCommand
             {
                 throw CommandLineException.BadArguments(BnInceptionCommandLine.OneLine(OptionValues.Reason(e)));
             }
+            catch (Exception e) when (WriteFailure.FindIn(e) is { } failed)
+            {
+                // The temporary file is gone and a file at --onnx is as it was.
+                throw CommandLineException.UnreadableInput($"the ONNX file '{path}' cannot be written: {WriteFailure.Describe(failed)}", e);
+            }
 
             var architecture = network.Model.Options;
             context.Output.WriteLine($"wrote {Printable.Escaped(path)}: input '{options.InputName}' N × {architecture.InputChannels} × {network.ImageSize} × {network.ImageSize} " +

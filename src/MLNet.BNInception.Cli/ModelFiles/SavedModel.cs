@@ -150,6 +150,11 @@ internal sealed class SavedModel : IDisposable
             {
                 model = BnInceptionModelFile.Load(context, file, out inputSchema);
             }
+            catch (Exception e) when (WriteFailure.FindIn(e) is { } failed && failed.Message.Contains(temporaryFolder, StringComparison.Ordinal))
+            {
+                // ML.NET's copy of the network could not be written (a full $TMPDIR): the model itself is not at fault.
+                throw CommandLineException.UnreadableInput($"the model '{path}' cannot be loaded: ML.NET's copy of its network cannot be written: {WriteFailure.Describe(failed)}", e);
+            }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
                 throw CommandLineException.InvalidModel(UnloadableModelFile.Describe(path, file, e), e);

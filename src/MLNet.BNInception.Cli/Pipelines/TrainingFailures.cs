@@ -38,6 +38,26 @@ internal static class TrainingFailures
               $"{BnInceptionCommandLine.OneLine(invalid.Detail)} [{invalid.Reason}]. Fix or replace the file, or pass --on-invalid-image skip to leave such rows out", thrown);
     }
 
+    /// <summary>
+    /// A file could not be read or written while training ran: the checkpoint, on a disk that filled up, most
+    /// often. The checkpoint of the last epoch written stays whole (it is replaced by renaming a complete file).
+    /// </summary>
+    public static CommandLineException StoppedByAFile(TrainingSettings settings, Exception failed, Exception thrown)
+    {
+        string checkpoint = settings.Training.CheckpointPath!;
+        return CommandLineException.UnreadableInput(
+            $"training stopped: a file cannot be read or written: {WriteFailure.Describe(failed)}" +
+            (File.Exists(checkpoint)
+                ? $"; the checkpoint '{Printable.Escaped(checkpoint)}' holds the last epoch written: free space and rerun the same command with --resume to continue"
+                : ""), thrown);
+    }
+
+    /// <summary>The model could not be written once training had finished: its weights are in the checkpoint, which --resume saves from without training again.</summary>
+    public static CommandLineException ModelNotSaved(TrainingSettings settings, Exception failed, Exception thrown) =>
+        CommandLineException.UnreadableInput(
+            $"the model '{Printable.Escaped(settings.OutputPath)}' cannot be written: {WriteFailure.Describe(failed)}; nothing of it is left there, and the trained " +
+            $"weights are in the checkpoint '{Printable.Escaped(settings.Training.CheckpointPath!)}': free space and rerun the same command with --resume to save the model without training again", thrown);
+
     /// <summary>The training rows leave a last batch of one, or fill no batch. Under mpirun the batches are global, --batch images on each rank.</summary>
     public static CommandLineException BatchesDoNotFit(BatchSizeMismatchException e, bool dropLastBatch)
     {

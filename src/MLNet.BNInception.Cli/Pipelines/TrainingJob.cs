@@ -285,6 +285,10 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             // The trainer throws the loader's exception itself; found wherever ML.NET may have wrapped it all the same.
             throw TrainingFailures.ImageCannotBeLoaded(settings, invalid, e);
         }
+        catch (Exception e) when (WriteFailure.FindIn(e) is { } failed)
+        {
+            throw TrainingFailures.StoppedByAFile(settings, failed, e);
+        }
 
         // What the network trained on: --valid-fraction's hold-out is chosen inside the trainer.
         long heldOut = network.TrainingRows is { } trainedOn ? trainImages - trainedOn : 0;
@@ -307,12 +311,8 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             ITransformer labels = ml.Transforms.Conversion.MapKeyToValue("PredictedLabel").Fit(network.Transform(preparedTrain));
             var model = new TransformerChain<ITransformer>([.. (IEnumerable<ITransformer>)preparation, network, labels]);
 
-            // Model.Save writes as it goes: through a temporary file, a failure never leaves a
-            // damaged model at --out. Not synced to disk, as it never was: the checkpoint, which
-            // is, holds the trained weights.
-            AtomicFile.Write(settings.OutputPath, file => ml.Model.Save(model, train.Schema, file), flushToDisk: false);
-
-            curvesWritten = settings.CurvesPath is not null && SaveCurves(network, settings.CurvesPath, sink);
+            TrainingOutputs.SaveModel(settings, ml, model, train.Schema);
+            curvesWritten = settings.CurvesPath is not null && TrainingOutputs.SaveCurves(network, settings.CurvesPath, sink);
         }
 
         return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, epochsRun, classes, trainImages, clock.Elapsed, Interrupted: false,
@@ -321,22 +321,6 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             EpochsInThisRun = history.Count,
             HeldOut = heldOut,
         };
-    }
-
-    // Checked before training; what can still fail afterwards must not cost the saved model, so it
-    // is a warning and the run still succeeds.
-    private static bool SaveCurves(BnInceptionPredictionTransformer network, string path, IProgressSink sink)
-    {
-        try
-        {
-            network.SaveTrainingCurves(path);
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
-        {
-            sink.Line($"warning: training curves were not written to {path}: {e.Message}");
-            return false;
-        }
     }
 
     // The engine checks every setting, but only once the data is prepared: checked here first, its

@@ -33,11 +33,12 @@ internal sealed class PredictionsFile : IDisposable
     public static PredictionsFile Create(string path, string? header, bool overwrite, Action writeJobRecord)
     {
         FileStream stream;
+        bool created = !overwrite || !File.Exists(path);
         try
         {
             // Opened without emptying it: a file another job is still writing to is found locked
             // before anything of it, or of its record, is changed.
-            stream = new FileStream(path, overwrite ? FileMode.OpenOrCreate : FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+            stream = Open(path, overwrite ? FileMode.OpenOrCreate : FileMode.CreateNew);
         }
         catch (IOException) when (!overwrite && File.Exists(path))
         {
@@ -67,12 +68,35 @@ internal sealed class PredictionsFile : IDisposable
         catch (IOException e)
         {
             stream.Dispose();
+            RemoveIfCreated(path, created);
             throw CommandLineException.UnreadableInput($"the output '{path}' cannot be written: {e.Message}", e);
         }
         catch
         {
             stream.Dispose();
+            RemoveIfCreated(path, created);
             throw;
+        }
+    }
+
+    // Unbuffered: every Append is one write to the operating system, so a write that fails (a full disk)
+    // leaves no bytes in a buffer for Dispose to try again, whose failure would hide the first one's.
+    private static FileStream Open(string path, FileMode mode) => new(path, mode, FileAccess.Write, FileShare.Read, bufferSize: 0);
+
+    // An output this call made and could not start (its job record did not fit on the disk, say) would
+    // be an output with no record, which neither a rerun nor --resume accepts: it goes.
+    private static void RemoveIfCreated(string path, bool created)
+    {
+        if (created)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Left as it is: the error that is being reported says what went wrong first.
+            }
         }
     }
 
@@ -91,7 +115,7 @@ internal sealed class PredictionsFile : IDisposable
         try
         {
             // Locked before it is read: another job still writing to it would change what is read.
-            stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);
+            stream = Open(path, FileMode.Open);
             Lock(stream, path);
             (long keepBytes, long rows) = WholeRows(path, header, fieldCount, separator, batchRows);
             stream.SetLength(keepBytes);

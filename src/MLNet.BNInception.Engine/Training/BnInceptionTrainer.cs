@@ -11,7 +11,9 @@ namespace MLNet.BNInception.Engine.Training;
 /// every epoch, can stop early keeping the best weights, writes atomic checkpoints from which a run
 /// resumes exactly, stops with a clear error when the loss diverges, and honours cancellation
 /// within one batch. Data comes from an <see cref="ILabelledBatchSource"/> (or two tensors), a batch
-/// at a time. Given a seed and one thread (<c>torch.set_num_threads(1)</c>), runs are bit-identical.
+/// at a time. Given a seed and one thread (<c>torch.set_num_threads(1)</c>), runs are bit-identical,
+/// when nothing else in the process uses libtorch's global random generator meanwhile: another training,
+/// or a network or scorer being built, on another thread changes the draws (docs/engine.md).
 /// </summary>
 public sealed class BnInceptionTrainer
 {
