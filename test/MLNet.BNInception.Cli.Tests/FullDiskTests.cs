@@ -64,12 +64,7 @@ public sealed class FullDiskTests
         // A checkpoint of this network (64x64, grey) is about 82 MB and is replaced through a new file: 120 MB
         // hold the first, not the second beside it.
         using var work = new TemporaryDirectory();
-        FashionMnistFiles.Files files = FashionMnistFiles.Write(work.File("data"), 16, 0, 1);
-        string[] train =
-        [
-            "train", "--train", files.TrainCsv, "--image-folder", files.ImageFolder, "--size", "64", "--channels", "gray", "--epochs", "3", "--batch", "4",
-            "--no-augment", "--out", work.File("model.zip"),
-        ];
+        string[] train = [.. Training(work, epochs: 3), "--out", work.File("model.zip")];
         ExternalProcess.Result run = OnASmallDisk(work, "120m", $"""
             "$TOOL" {Quoted(train)} --checkpoint "$DISK/run.ckpt"; echo "first exit $?"
             echo "left: $(ls -A "$DISK" | grep -v '^run.ckpt$')"
@@ -118,12 +113,7 @@ public sealed class FullDiskTests
     public void AModelThatDoesNotFitAfterTrainingIsSavedFromItsCheckpointByResume()
     {
         using var work = new TemporaryDirectory();
-        FashionMnistFiles.Files files = FashionMnistFiles.Write(work.File("data"), 16, 0, 1);
-        string[] train =
-        [
-            "train", "--train", files.TrainCsv, "--image-folder", files.ImageFolder, "--size", "64", "--channels", "gray", "--epochs", "1", "--batch", "4",
-            "--no-augment", "--checkpoint", work.File("run.ckpt"),
-        ];
+        string[] train = [.. Training(work, epochs: 1), "--checkpoint", work.File("run.ckpt")];
         ExternalProcess.Result run = OnASmallDisk(work, "1m", $"""
             "$TOOL" {Quoted(train)} --out "$DISK/model.zip"; echo "first exit $?"
             echo "left: $(ls -A "$DISK")"
@@ -136,6 +126,17 @@ public sealed class FullDiskTests
         Assert.That(Left(run), Is.Empty, "files left on the disk by the first run");
         Assert.That(run.Error, Does.Contain("model.zip' cannot be written: No space left on device")
             .And.Contain($"the trained weights are in the checkpoint '{work.File("run.ckpt")}'").And.Contain("--resume").And.Not.Contain("unexpected"));
+    }
+
+    // A small training run's arguments: 16 Fashion-MNIST images at 64x64, grey, batches of 4.
+    private static string[] Training(TemporaryDirectory work, int epochs)
+    {
+        FashionMnistFiles.Files files = FashionMnistFiles.Write(work.File("data"), 16, 0, 1);
+        return
+        [
+            "train", "--train", files.TrainCsv, "--image-folder", files.ImageFolder, "--size", "64", "--channels", "gray",
+            "--epochs", epochs.ToString(CultureInfo.InvariantCulture), "--batch", "4", "--no-augment",
+        ];
     }
 
     // Runs a bash script with $DISK a tmpfs of SIZE, mounted in a mount namespace of its own; $TOOL is the
