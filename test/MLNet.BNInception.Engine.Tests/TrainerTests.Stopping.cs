@@ -42,6 +42,28 @@ public partial class TrainerTests
 
     [Trains]
     [Test]
+    public void AResumedRunSavesToTheCheckpointItWasResumedFromNotToThePathItRecords()
+    {
+        using var folder = new TemporaryDirectory();
+        (Tensor images, Tensor labels) = Data(16);
+        using (images)
+        using (labels)
+        {
+            string started = folder.File("run.ckpt");
+            TrainUntilCancelled(Options() with { CheckpointPath = started }, images, labels, stepInEpoch: 0);
+            // A checkpoint moved away, or one copied from a colleague, still records the path its run began at.
+            string moved = folder.File("moved.ckpt");
+            File.Move(started, moved);
+            Assert.That(TrainingCheckpoint.ReadDescription(moved).Trainer.CheckpointPath, Is.EqualTo(started));
+
+            using TrainingResult resumed = BnInceptionTrainer.Resume(moved, images, labels);
+            Assert.That(File.Exists(started), Is.False, "nothing was written where the run began");
+            Assert.That(TrainingCheckpoint.ReadDescription(moved).State.History, Has.Count.EqualTo(2), "the file resumed from holds both epochs");
+        }
+    }
+
+    [Trains]
+    [Test]
     public void AMixedPrecisionCheckpointResumesInFloat32()
     {
         using var folder = new TemporaryDirectory();

@@ -83,7 +83,8 @@ public sealed class BnInceptionTrainer
     /// Continues the run saved in <paramref name="checkpointPath"/> on the same data, with the options
     /// it was started with, as if it had never stopped. With <paramref name="precision"/>, it continues
     /// in that precision instead (checkpoints hold float32 state in either); with
-    /// <paramref name="device"/>, on that device (checkpoints hold the state on the CPU).
+    /// <paramref name="device"/>, on that device (checkpoints hold the state on the CPU). The run
+    /// goes on saving its checkpoints to <paramref name="checkpointPath"/>.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format.</exception>
     /// <exception cref="CheckpointMismatchException">The checkpoint is a run of another number of MPI ranks.</exception>
@@ -92,7 +93,7 @@ public sealed class BnInceptionTrainer
         CancellationToken cancellationToken = default, TrainingPrecision? precision = null, string? device = null)
     {
         using TrainingCheckpoint.Loaded checkpoint = TrainingCheckpoint.Load(checkpointPath);
-        return FitTensors(checkpoint.Model, Continuing(checkpoint.Trainer, precision, device), images, labels, validationImages, validationLabels, checkpoint, onStep, onEpoch,
+        return FitTensors(checkpoint.Model, Continuing(checkpoint.Trainer, checkpointPath, precision, device), images, labels, validationImages, validationLabels, checkpoint, onStep, onEpoch,
             cancellationToken);
     }
 
@@ -101,7 +102,7 @@ public sealed class BnInceptionTrainer
     /// With <paramref name="expectedModel"/>, a checkpoint of a network of other classes or another
     /// input is refused before anything is read. With <paramref name="precision"/> or
     /// <paramref name="device"/>, the run continues in that precision or on that device instead of
-    /// the one it was started with.
+    /// the one it was started with. The run goes on saving its checkpoints to <paramref name="checkpointPath"/>.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format.</exception>
     /// <exception cref="CheckpointMismatchException">The checkpoint is a run of another network than <paramref name="expectedModel"/>, or of another number of MPI ranks.</exception>
@@ -115,7 +116,7 @@ public sealed class BnInceptionTrainer
             CheckResumes(checkpointPath, checkpoint.Model, checkpoint.Trainer, expectedModel, expectedData: null);
         }
 
-        return new TrainingRun(checkpoint.Model, Continuing(checkpoint.Trainer, precision, device), onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
+        return new TrainingRun(checkpoint.Model, Continuing(checkpoint.Trainer, checkpointPath, precision, device), onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
     }
 
     /// <summary>
@@ -143,10 +144,12 @@ public sealed class BnInceptionTrainer
         }
     }
 
-    // The saved options, with the precision and device the caller chose for the rest of the run.
-    private static TrainerOptions Continuing(TrainerOptions saved, TrainingPrecision? precision, string? device)
+    // The saved options, with the precision and device the caller chose for the rest of the run. The
+    // run goes on saving to the file it was resumed from, never to the path the file records: that is
+    // where the run began, which a moved or copied checkpoint (a colleague's, a download) does not own.
+    private static TrainerOptions Continuing(TrainerOptions saved, string checkpointPath, TrainingPrecision? precision, string? device)
     {
-        TrainerOptions options = saved with { Precision = precision ?? saved.Precision, Device = device ?? saved.Device };
+        TrainerOptions options = saved with { CheckpointPath = checkpointPath, Precision = precision ?? saved.Precision, Device = device ?? saved.Device };
         options.Validate();
         return options;
     }
