@@ -27,6 +27,7 @@ public partial class PyTorchStateDictTests
         AssertLoadFails(s_python.File("other_object.pt"), "unsupported object 'collections.Counter'");
         AssertLoadFails(s_python.File("subclass.pt"), "unsupported tensor type '__main__.TaggedTensor'");
         AssertLoadFails(s_python.File("torchscript.pt"), "TorchScript archive");
+        AssertLoadFails(s_python.File("expanded_huge.pt"), "would take 2147483648 bytes once loaded, from 4 bytes of storage");
 
         using Tensor stillWorking = ones([1]);
         Assert.That(stillWorking.item<float>(), Is.EqualTo(1));

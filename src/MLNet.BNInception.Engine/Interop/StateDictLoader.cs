@@ -22,13 +22,38 @@ internal static class StateDictLoader
 
         var references = new List<KeyValuePair<string, TensorReference>>();
         Flatten(dict, "", 0, references, new HashSet<string>(StringComparer.Ordinal), source);
+        long loadedBytes = 0;
         foreach ((string name, TensorReference reference) in references)
         {
-            CheckBounds(name, reference, source);
+            loadedBytes = SaturatingAdd(loadedBytes, CheckBounds(name, reference, source));
         }
 
+        CheckExpansion(references, loadedBytes, source);
         return Materialise(references, readStorage);
     }
+
+    // Views may repeat their storage's elements (a stride of 0, overlapping slices), and each loaded
+    // tensor gets memory of its own: a file of a few hundred bytes could otherwise ask for terabytes
+    // before anything else about it is checked. Real state dicts view each element a few times at
+    // most (shared weights, a buffer saved beside its slices).
+    private const long MaxExpansion = 4;
+    private const long ExpansionAllowanceBytes = 64L << 20;
+
+    private static void CheckExpansion(List<KeyValuePair<string, TensorReference>> references, long loadedBytes, string source)
+    {
+        long storedBytes = references.Select(pair => pair.Value.Storage).Distinct()
+            .Aggregate(0L, (sum, storage) => SaturatingAdd(sum, SaturatingMultiply(storage.ElementCount, storage.Type.ElementSize())));
+        if (loadedBytes > SaturatingAdd(SaturatingMultiply(storedBytes, MaxExpansion), ExpansionAllowanceBytes))
+        {
+            throw new InvalidDataException(
+                $"{source}: its tensors would take {loadedBytes} bytes once loaded, from {storedBytes} bytes of storage; views that " +
+                $"repeat their storage's elements (a stride of 0) more than {MaxExpansion} times over are refused: this is not a state dict of weights.");
+        }
+    }
+
+    private static long SaturatingAdd(long a, long b) => a > long.MaxValue - b ? long.MaxValue : a + b;
+
+    private static long SaturatingMultiply(long a, long b) => a != 0 && b > long.MaxValue / a ? long.MaxValue : a * b;
 
     private static void Flatten(PickleDict dict, string prefix, int depth, List<KeyValuePair<string, TensorReference>> output,
         HashSet<string> names, string source)
@@ -63,8 +88,9 @@ internal static class StateDictLoader
         }
     }
 
-    // as_strided would reach outside the storage for a malformed reference; it is refused before any storage is read.
-    private static void CheckBounds(string name, TensorReference reference, string source)
+    // as_strided would reach outside the storage for a malformed reference; it is refused before any
+    // storage is read. Returns the bytes the tensor takes once loaded.
+    private static long CheckBounds(string name, TensorReference reference, string source)
     {
         long[] size = reference.Size, stride = reference.Stride;
         if (size.Length != stride.Length || reference.Offset < 0 || size.Any(s => s < 0) || stride.Any(s => s < 0))
@@ -89,6 +115,8 @@ internal static class StateDictLoader
                     throw new InvalidDataException(
                         $"{source}: entry '{name}' reaches element {last} of a storage of {reference.Storage.ElementCount}.");
                 }
+
+                return count;
             }
         }
         catch (OverflowException)

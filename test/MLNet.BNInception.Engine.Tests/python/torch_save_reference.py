@@ -118,6 +118,8 @@ def write(directory):
     torch.save({"w": base, "epoch": 3}, os.path.join(directory, "not_only_tensors.pt"))
     torch.save({"w": base, "counts": collections.Counter(a=1)}, os.path.join(directory, "other_object.pt"))
     torch.save({"w": torch.ones(2).as_subclass(TaggedTensor)}, os.path.join(directory, "subclass.pt"))
+    # 4 bytes of storage seen 2**29 times by a stride-0 view: 2 GiB for whoever gives each tensor memory of its own.
+    torch.save({"bias": torch.zeros(1).expand(512, 1024, 1024)}, os.path.join(directory, "expanded_huge.pt"))
     torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), os.path.join(directory, "torchscript.pt"))
 
 
