@@ -216,6 +216,44 @@ public class BnInceptionModelFileTests
     }
 
     [Test]
+    public void LargeEntriesBesideOurNetworkAreNotReadIntoMemory()
+    {
+        // Two entries named as ML.NET names ONNX models, 256 MB of zeros each after their length
+        // (a few hundred kB in the zip): a file that costs little to send and much to read whole.
+        const int JunkBytes = 256 << 20;
+        string path = Edited("with-junk.zip", zip =>
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                using Stream stream = zip.CreateEntry($"Junk{i}/OnnxModel", CompressionLevel.Optimal).Open();
+                stream.Write(BitConverter.GetBytes(JunkBytes));
+                byte[] zeros = new byte[1 << 20];
+                for (int written = 0; written < JunkBytes; written += zeros.Length)
+                {
+                    stream.Write(zeros);
+                }
+            }
+        });
+        long networkBytes;
+        using (ZipArchive model = ZipFile.OpenRead(s_modelFile))
+        {
+            networkBytes = ReadEntry(model, s_onnxEntry).Length;
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        using (ImportedNetwork network = BnInceptionModelFile.ReadNetwork(path))
+        {
+            Assert.That(network.ClassLabels, Is.EqualTo(Trained.ClassNames));
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // Reading the network takes a few copies of it (its entry, its ONNX bytes, its parsed tensors: 6 in
+        // all, seen here); the junk entries read whole would add 512 MB.
+        Assert.That(allocated, Is.LessThan(networkBytes * 8), $"{allocated} bytes allocated to read a network of {networkBytes}: the junk was read");
+        Assert.That(networkBytes * 8, Is.LessThan(2L * JunkBytes), "reading the junk entries whole would fail the check");
+    }
+
+    [Test]
     public void AFileThatIsNotAZipIsRefused()
     {
         string path = s_folder.File("model.csv");

@@ -189,15 +189,17 @@ public static class BnInceptionModelFile
                     $"{source} holds no ONNX model (no entry named …/{EntryName}, where ML.NET's OnnxTransformer keeps its model); expected {Expected}.");
             }
 
-            var ours = new List<(ZipArchiveEntry Entry, byte[] Content)>();
+            // Each candidate's producer is read as it streams past; only the one network is then read
+            // whole. A file with other large entries of that name (a model of something else, or junk
+            // made to look like one) costs no more memory than its network.
+            var ours = new List<ZipArchiveEntry>();
             var others = new List<string>();
             foreach (ZipArchiveEntry entry in candidates)
             {
-                byte[] content = Read(entry, source);
-                string? producer = OnnxImporter.ReadProducerName(Onnx(content));
+                string? producer = ReadProducerName(entry, source);
                 if (producer == OnnxExporter.ProducerName)
                 {
-                    ours.Add((entry, content));
+                    ours.Add(entry);
                 }
                 else
                 {
@@ -207,13 +209,45 @@ public static class BnInceptionModelFile
 
             return ours.Count switch
             {
-                1 => (ours[0].Content[sizeof(int)..], ours[0].Entry.FullName),
+                1 => (Read(ours[0], source)[sizeof(int)..], ours[0].FullName),
                 0 => throw new InvalidDataException(
                     $"{source} holds no ONNX model written by BN-Inception, only {string.Join("; ", others)}; expected {Expected}."),
                 _ => throw new InvalidDataException(
-                    $"{source} holds {ours.Count} BN-Inception networks ({string.Join(", ", ours.Select(model => $"'{model.Entry.FullName}'"))}), " +
+                    $"{source} holds {ours.Count} BN-Inception networks ({string.Join(", ", ours.Select(entry => $"'{entry.FullName}'"))}), " +
                     $"and cannot tell which to read; expected {Expected}, with one."),
             };
+        }
+    }
+
+    // The producer of the ONNX model in the entry, read without holding the entry in memory; null when
+    // it is no readable ONNX model.
+    private static string? ReadProducerName(ZipArchiveEntry entry, string path)
+    {
+        CheckLength(entry, path);
+        Span<byte> length = stackalloc byte[sizeof(int)];
+        using Stream stream = entry.Open();
+        try
+        {
+            stream.ReadExactly(length);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            throw Damaged(entry, path, e);
+        }
+
+        int declared = BinaryPrimitives.ReadInt32LittleEndian(length);
+        if (declared != entry.Length - sizeof(int))
+        {
+            throw Layout(entry, path, $"it starts with the length {declared} but holds {entry.Length - sizeof(int)} bytes after it");
+        }
+
+        try
+        {
+            return OnnxImporter.ReadProducerName(stream);
+        }
+        catch (IOException e)
+        {
+            throw Damaged(entry, path, e);
         }
     }
 
@@ -227,11 +261,7 @@ public static class BnInceptionModelFile
     // The entry whole: ML.NET's WriteByteArray, an Int32 length (little-endian), then the bytes.
     private static byte[] Read(ZipArchiveEntry entry, string path)
     {
-        if (entry.Length is < sizeof(int) or > int.MaxValue)
-        {
-            throw Layout(entry, path, $"it holds {entry.Length} bytes");
-        }
-
+        CheckLength(entry, path);
         var content = new byte[entry.Length];
         try
         {
@@ -240,7 +270,7 @@ public static class BnInceptionModelFile
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            throw new InvalidDataException($"{path}: the entry '{entry.FullName}' cannot be read, the zip file is damaged ({e.Message}); expected {Expected}.", e);
+            throw Damaged(entry, path, e);
         }
 
         int declared = BinaryPrimitives.ReadInt32LittleEndian(content);
@@ -249,7 +279,16 @@ public static class BnInceptionModelFile
             : throw Layout(entry, path, $"it starts with the length {declared} but holds {content.Length - sizeof(int)} bytes after it");
     }
 
-    private static MemoryStream Onnx(byte[] content) => new(content, sizeof(int), content.Length - sizeof(int), writable: false);
+    private static void CheckLength(ZipArchiveEntry entry, string path)
+    {
+        if (entry.Length is < sizeof(int) or > int.MaxValue)
+        {
+            throw Layout(entry, path, $"it holds {entry.Length} bytes");
+        }
+    }
+
+    private static InvalidDataException Damaged(ZipArchiveEntry entry, string path, Exception e) =>
+        new($"{path}: the entry '{entry.FullName}' cannot be read, the zip file is damaged ({e.Message}); expected {Expected}.", e);
 
     private static InvalidDataException Layout(ZipArchiveEntry entry, string path, string what) => new(
         $"{path}: the entry '{entry.FullName}' is not an ONNX model as ML.NET's OnnxTransformer stores it (an Int32 length, then that many bytes): {what}. " +
