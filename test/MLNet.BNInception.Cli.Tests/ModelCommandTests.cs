@@ -209,6 +209,7 @@ public class ModelCommandTests
 
         string text = InstalledTool.Succeed(work.Path, "info", "--model", trained.ModelPath).Output;
         Assert.That(text, Does.Contain("BN-Inception, input 'Features' 1×64×64, 10 classes, Relu, batch normalization folded into the convolutions")
-            .And.Contain("ML.NET 6.0.0"));
+            .And.Contain("ML.NET 6.0.0")
+            .And.Contain("classes        " + string.Join(", ", MLNetReference.ClassNames(trained.ModelPath).Select(name => $"'{name}'"))));
     }
 }

@@ -75,6 +75,67 @@ public class ModelFileRefusalTests
         Assert.That(Directory.EnumerateFileSystemEntries(work.Path).Select(Path.GetFileName), Is.EqualTo(new[] { Path.GetFileName(path) }), "nothing written");
     }
 
+    public enum Swap
+    {
+        /// <summary>A network of another kind, giving one value more than the pipeline's classes.</summary>
+        OtherClassCount,
+
+        /// <summary>The model's network, its class names one short.</summary>
+        ClassNameMissing,
+
+        /// <summary>The model's network, its first class named twice in place of the second.</summary>
+        ClassNameRepeated,
+    }
+
+    // Edited with python's onnx package, not with this repository's code, so the files are what another tool makes.
+    [TestCase(Swap.OtherClassCount, "evaluate")]
+    [TestCase(Swap.OtherClassCount, "score")]
+    [TestCase(Swap.ClassNameMissing, "score")]
+    [TestCase(Swap.ClassNameRepeated, "score")]
+    public void ANetworkSwappedOrRelabelledInTheFileIsRefusedBeforeAnythingIsWritten(Swap swap, string verb)
+    {
+        using var work = new TemporaryDirectory();
+        string[] classes = MLNetReference.ClassNames(_model);
+        string network = work.File("network.onnx"), edited = work.File("edited.onnx");
+        using (ZipArchive model = ZipFile.OpenRead(_model))
+        using (Stream entry = model.Entries.Single(e => IsNetwork(e.FullName)).Open())
+        using (FileStream onnx = File.Create(network))
+        {
+            entry.ReadExactly(new byte[sizeof(int)]);   // ML.NET's length prefix
+            entry.CopyTo(onnx);
+        }
+
+        string[] labels = swap switch
+        {
+            Swap.ClassNameMissing => classes[..^1],
+            Swap.ClassNameRepeated => [classes[0], classes[0], .. classes[2..]],
+            _ => classes,
+        };
+        PythonReference.Run("swap_network.py", swap == Swap.OtherClassCount ? ["other-class-count", network, edited]
+            : ["relabel", network, edited, System.Text.Json.JsonSerializer.Serialize(labels)]);
+        byte[] swapped = File.ReadAllBytes(edited);
+        File.Delete(network);
+        File.Delete(edited);
+        string path = work.File("model.zip");
+        CopyModel(path, (name, content) => IsNetwork(name) ? [.. BitConverter.GetBytes(swapped.Length), .. swapped] : content);
+
+        ExternalProcess.Result run = InProcessTool.Run(verb == "score"
+            ? ["score", "--model", path, "--input", _images, "--output", work.File("scores.csv")]
+            : ["evaluate", "--model", path, "--data", _images]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.InvalidModel), run.Error);
+        string[] lines = run.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines, Has.Length.EqualTo(1), run.Error);
+        Assert.That(lines[0], Does.StartWith("bninception: ").And.Contain(path).And.Contain(swap switch
+        {
+            Swap.OtherClassCount => $"its steps do not fit together (Schema mismatch for feature column 'BnInception.Probabilities': expected Vector<Single, {classes.Length}>, " +
+                $"got Vector<Single, {classes.Length + 1}>",
+            Swap.ClassNameMissing => $"the network's output 'BnInception.Probabilities' is [{classes.Length}], not {classes.Length - 1} values an image",
+            _ => $"the network's class names (metadata 'class_labels') name '{classes[0]}' more than once",
+        }));
+        Assert.That(Directory.EnumerateFileSystemEntries(work.Path).Select(Path.GetFileName), Is.EqualTo(new[] { "model.zip" }), "nothing written");
+    }
+
     // The file of that kind, in the test's folder.
     private string Write(Kind kind, TemporaryDirectory work)
     {

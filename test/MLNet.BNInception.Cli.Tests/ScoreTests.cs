@@ -267,4 +267,26 @@ public class ScoreTests
         Assert.That(message, Does.Not.Contain("--resume (in place of --overwrite"));
         Assert.That(File.ReadAllLines(work.File("out.csv")), Has.Length.EqualTo(2), "the header and the row before the bad one");
     }
+
+    [TestCase("--overwrite")]
+    [TestCase("--resume")]
+    public void AnOutputThatIsASymbolicLinkIsRefusedAndItsTargetLeftAlone(string reopening)
+    {
+        // A link planted at the output's path (in a shared folder, say) would have the job write into
+        // whatever file it names; train and export replace such a link, score opens its output in place.
+        TrainedTool.Context trained = TrainedTool.Get();
+        using var work = new TemporaryDirectory();
+        string victim = work.File("victim.txt"), output = work.File("out.csv");
+        File.WriteAllText(victim, "not the job's to write\n");
+        File.CreateSymbolicLink(output, victim);
+
+        ExternalProcess.Result run = InstalledTool.Run(work.Path, "score", "--model", trained.ModelPath, "--input", trained.Files.TestCsv, "--output", output,
+            "--image-folder", trained.Files.ImageFolder, reopening);
+
+        Assert.That(run.ExitCode, Is.EqualTo(2), run.Error);
+        Assert.That(run.Error.Trim(), Is.EqualTo($"bninception: the output '{output}' is a symbolic link (to '{victim}'): give the path of a file, not of a link"));
+        Assert.That(File.ReadAllText(victim), Is.EqualTo("not the job's to write\n"));
+        Assert.That(new FileInfo(output).LinkTarget, Is.EqualTo(victim));
+        Assert.That(Directory.EnumerateFileSystemEntries(work.Path).Count(), Is.EqualTo(2), "no job record either");
+    }
 }

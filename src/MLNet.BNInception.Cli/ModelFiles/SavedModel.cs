@@ -192,6 +192,18 @@ internal sealed class SavedModel : IDisposable
                 $"'{path}' holds no BN-Inception network after its image loading step; its steps are {Describe(steps)}. Was the pipeline fitted with the BnInception trainer?");
         }
 
+        // ML.NET checks each step against the one before it only when data flows; a network swapped in
+        // the file for one of another class count would otherwise fail mid-command as an unexpected error.
+        try
+        {
+            model.GetOutputSchema(inputSchema);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            throw CommandLineException.InvalidModel(
+                $"'{path}': its steps do not fit together ({BnInceptionCommandLine.OneLine(e.Message)}): the file was changed after ML.NET saved it; its steps are {Describe(steps)}", e);
+        }
+
         var imageLoader = (ImageLoadingTransformer)steps[loader];
         (string imageColumn, string pathColumn) = ImageColumns(path, inputSchema, steps, loader);
         byte[] onnx;

@@ -51,7 +51,10 @@ internal sealed class OnnxRuntimeNetwork : IScoringNetwork
             }
 
             _imageShape = dimensions.Skip(1).Select(d => (long)d).ToArray();
-            FeatureLength = (int)(_imageShape[0] * _imageShape[1] * _imageShape[2]);
+            long featureLength = _imageShape[0] * _imageShape[1] * _imageShape[2];
+            FeatureLength = featureLength <= Array.MaxLength
+                ? (int)featureLength
+                : throw CommandLineException.InvalidModel($"{source}: the network's input is [{string.Join(", ", dimensions)}], {featureLength} values an image, more than an array holds");
             // A network saved for ML.NET carries, besides its probabilities, the outputs through which
             // ML.NET's OnnxTransformer learns slot names ("mlnet.<output>.unusedOutput").
             string[] outputs = _session.OutputNames.Where(name => !(name.StartsWith("mlnet.", StringComparison.Ordinal) && name.EndsWith(".unusedOutput", StringComparison.Ordinal))).ToArray();
@@ -59,6 +62,17 @@ internal sealed class OnnxRuntimeNetwork : IScoringNetwork
                 : outputs.Contains("probabilities") ? "probabilities"
                 : throw CommandLineException.InvalidModel($"{source}: the network has outputs {string.Join(", ", _session.OutputNames)}, and none is the probabilities");
             ClassLabels = ReadClassLabels(_session.ModelMetadata, source);
+            // Checked here, before any output is written: a network that gives another number of
+            // values than it names classes would otherwise fail at the first batch, or mislabel.
+            // A network saved for ML.NET declares its output as the vector of one image ([classes]);
+            // an export declares the batch too ([N, classes]).
+            int[] outputDimensions = _session.OutputMetadata[_output].Dimensions;
+            if (outputDimensions.Length is not (1 or 2) || (outputDimensions[^1] >= 0 && outputDimensions[^1] != ClassLabels.Count))
+            {
+                throw CommandLineException.InvalidModel(
+                    $"{source}: the network's output '{_output}' is [{string.Join(", ", outputDimensions)}], not {ClassLabels.Count} values an image: " +
+                    $"one probability for each of the {ClassLabels.Count} class names it records");
+            }
             Description = $"ONNX Runtime {OrtEnv.Instance().GetVersionString()}, float32, {threads} thread{(threads == 1 ? "" : "s")}";
         }
         catch
@@ -85,7 +99,8 @@ internal sealed class OnnxRuntimeNetwork : IScoringNetwork
         ReadOnlySpan<float> result = outputs[0].GetTensorDataAsSpan<float>();
         if (result.Length != count * ClassLabels.Count)
         {
-            throw new InvalidOperationException($"The network gave {result.Length} values for {count} images of {ClassLabels.Count} classes.");
+            throw CommandLineException.InvalidModel(
+                $"the network gave {result.Length} values for {count} images of the {ClassLabels.Count} classes it names: it is no BN-Inception classifier of them");
         }
 
         result.CopyTo(probabilities);
@@ -113,13 +128,19 @@ internal sealed class OnnxRuntimeNetwork : IScoringNetwork
             throw CommandLineException.InvalidModel($"{source}: the network records no class names (metadata 'class_labels'); was it saved by this package's trainer?");
         }
 
+        string[] labels;
         try
         {
-            return JsonSerializer.Deserialize<string[]>(json) ?? throw new JsonException("null");
+            labels = JsonSerializer.Deserialize<string[]>(json) ?? throw new JsonException("null");
         }
         catch (JsonException e)
         {
             throw CommandLineException.InvalidModel($"{source}: the network's class names (metadata 'class_labels') are not a JSON list of strings", e);
         }
+
+        // Two classes of one name could not be told apart in the predictions.
+        return labels.CountBy(label => label, StringComparer.Ordinal).FirstOrDefault(group => group.Value > 1) is { Key: { } repeated }
+            ? throw CommandLineException.InvalidModel($"{source}: the network's class names (metadata 'class_labels') name '{Printable.Escaped(repeated)}' more than once")
+            : labels;
     }
 }

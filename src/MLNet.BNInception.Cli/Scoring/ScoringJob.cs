@@ -49,6 +49,14 @@ internal sealed class ScoringJob
     {
         CheckInputIsAFile();
 
+        // --overwrite and --resume open the output in place, which would write through a link to
+        // whatever file it names (one planted in a shared folder, say); a new output never follows one.
+        if (new FileInfo(_options.OutputPath).LinkTarget is { } linkTarget)
+        {
+            throw CommandLineException.BadArguments(
+                $"the output '{Printable.Escaped(_options.OutputPath)}' is a symbolic link (to '{Printable.Escaped(linkTarget)}'): give the path of a file, not of a link");
+        }
+
         if (File.Exists(_options.OutputPath) && !_options.Resume && !_options.Overwrite)
         {
             throw CommandLineException.BadArguments(
