@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Text.RegularExpressions;
 using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.Cli.Pipelines;
+using MLNet.BNInception.Cli.Scoring;
 using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.Training;
 
 namespace MLNet.BNInception.Cli.Tests;
 
@@ -112,6 +115,29 @@ public class LocaleTests
         ExternalProcess.Result run = InProcessTool.Run(["train", "--train", _data!.TrainCsv, "--out", work.File("m.zip"), option, value, .. others]);
         Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.BadArguments), run.Error);
         Assert.That(run.Error, Does.Contain(message));
+    }
+
+    [Test]
+    public void InAGermanCultureTheSummariesGroupThousandsWithCommas()
+    {
+        using var german = CultureScope.German();
+        string trained = new TrainingReport("model.zip", "model.zip.ckpt", [new(1, 1.5, 0.40, null, null, 0.045)], 10, 4800, TimeSpan.FromSeconds(90), false)
+        {
+            HeldOut = 1200,
+        }.Describe();
+        var scored = new ScoringSummary(12_000, 2_000, 10_000, new Dictionary<RowErrorReason, long> { [RowErrorReason.FieldCount] = 1_500 },
+            TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(4), "TorchSharp", Interrupted: false);
+        var model = new InfoCommand.ModelDescription("model.zip", 38_000_000, [], [], "ImagePath", null, [], "Features", 1, 64, 64, 10, [], "BN", "Relu",
+            "(x - [0.5]) / [0.25]", 13, new Dictionary<string, string>());
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(trained, Does.StartWith("trained on 4,800 images (1,200 more held out for validation) of 10 classes"));
+            Assert.That(ScoreCommand.Describe(scored, "out.csv"), Is.EqualTo(
+                "done: 12,000 rows in out.csv. This run wrote 10,000 rows after 2,000 done earlier in 0:08 (1250.0 rows/s; the network, TorchSharp, busy 50% of the time); " +
+                "1,500 bad rows (FieldCount 1,500)."));
+            Assert.That(model.ToText(), Does.StartWith("model          model.zip (36.2 MB)"));
+        });
     }
 
     private static void Refused(TemporaryDirectory work, string[] arguments, string message)
