@@ -1,8 +1,10 @@
 using System.Globalization;
+using System.Numerics;
 using MLNet.BNInception.DemoData;
 using MLNet.BNInception.Engine;
 using MLNet.BNInception.Experiments.Figure1;
 using MLNet.BNInception.Experiments.Figure3;
+using MLNet.BNInception.Programs;
 
 namespace MLNet.BNInception.Experiments;
 
@@ -84,12 +86,12 @@ internal static class ExperimentsCommandLine
         {
             if (figure1 is not null)
             {
-                output.WriteLine($"Figure 1 on Fashion-MNIST: {figure1}; writing to {folder}");
+                output.WriteLine($"Figure 1 on Fashion-MNIST: {Invariant(figure1)}; writing to {folder}");
                 Figure1Experiment.Run(figure1, folder, output, cancellationToken);
             }
             else
             {
-                output.WriteLine($"Figure 3 in miniature: {figure3}; writing to {folder}");
+                output.WriteLine($"Figure 3 in miniature: {Invariant(figure3!)}; writing to {folder}");
                 (_, IReadOnlyList<Figure3Summary> summary) = Figure3Experiment.Run(figure3!, folder, output, cancellationToken: cancellationToken);
                 foreach (Figure3Summary row in summary)
                 {
@@ -114,8 +116,8 @@ internal static class ExperimentsCommandLine
         {
             Steps = Parse(options, "steps", defaults.Steps, WholeNumber),
             Every = Parse(options, "every", defaults.Every, WholeNumber),
-            LearningRate = Parse(options, "lr", defaults.LearningRate, "a number"),
-            InitStd = Parse(options, "init-std", defaults.InitStd, "a number"),
+            LearningRate = Decimal(options, "lr", defaults.LearningRate),
+            InitStd = Decimal(options, "init-std", defaults.InitStd),
             Seed = Parse(options, "seed", defaults.Seed, "a whole number"),
         };
     }
@@ -138,9 +140,9 @@ internal static class ExperimentsCommandLine
         };
     }
 
-    // The option's value, or its default; text that is not a value of the type is refused here,
-    // its range by the settings' Validate.
-    private static T Parse<T>(Dictionary<string, string> options, string name, T fallback, string what) where T : IParsable<T>
+    // The option's value, or its default; text that is not a whole number is refused here, its range
+    // by the settings' Validate.
+    private static T Parse<T>(Dictionary<string, string> options, string name, T fallback, string what) where T : IBinaryInteger<T>
     {
         if (!options.TryGetValue(name, out string? text))
         {
@@ -150,5 +152,34 @@ internal static class ExperimentsCommandLine
         return T.TryParse(text, CultureInfo.InvariantCulture, out T? value)
             ? value
             : throw new ArgumentException($"--{name} '{text}' is not {what}");
+    }
+
+    // A decimal as the bninception tool reads one: a point, whatever the locale, and no thousands
+    // separators (double's own TryParse reads 0,5 as 5, even in the invariant culture).
+    private static double Decimal(Dictionary<string, string> options, string name, double fallback)
+    {
+        if (!options.TryGetValue(name, out string? text))
+        {
+            return fallback;
+        }
+
+        return ProgramCulture.TryParseDecimal(text, out double value)
+            ? value
+            : throw new ArgumentException(ProgramCulture.NotADecimal("--" + name, text));
+    }
+
+    // A record writes its numbers in the current culture; the settings line reads alike in every one.
+    private static string Invariant(object settings)
+    {
+        CultureInfo culture = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        try
+        {
+            return settings.ToString()!;
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = culture;
+        }
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using MLNet.BNInception.Programs;
 using ScottPlot;
 
 // Reads the lines bench.sh collected ({"label": …, "result": {…}} per measurement), and writes
@@ -8,6 +9,8 @@ using ScottPlot;
 // targets' ratios (PNG). Every ratio is of two figures of the same run.
 //   Report results.jsonl chart.png
 
+// The chart's tick labels are ScottPlot's, in the current culture: decimals with a point, whatever LANG says.
+ProgramCulture.UseInvariant();
 if (args.Length != 2)
 {
     Console.Error.WriteLine("usage: MLNet.BNInception.Benchmarks.Report results.jsonl chart.png");

@@ -8,6 +8,7 @@ using MLNet.BNInception.Benchmarks;
 using MLNet.BNInception.Engine.Inference;
 using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Engine;
+using MLNet.BNInception.Programs;
 using TorchSharp;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -34,6 +35,8 @@ using F = TorchSharp.torch.nn.functional;
 //   pipeline-train  the ML.NET trainer fed from JPEG files through ML.NET's image transforms
 // --layout channels-last (default) or contiguous.
 
+// The JSON lines bench.sh collects, and the libraries' messages, read alike on every machine, whatever LANG says.
+ProgramCulture.UseInvariant();
 var settings = new Dictionary<string, string>
 {
     ["mode"] = "train", ["side"] = "224", ["batch"] = "32", ["layout"] = "channels-last", ["precision"] = "float32",

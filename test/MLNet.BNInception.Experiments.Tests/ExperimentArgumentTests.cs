@@ -17,6 +17,7 @@ public class ExperimentArgumentTests
     [TestCase(new[] { "figure1", "--steps", "0" }, "figure1: --steps 0: train at least 1 step")]
     [TestCase(new[] { "figure1", "--every", "0" }, "figure1: --every 0: measure every 1 or more steps")]
     [TestCase(new[] { "figure1", "--lr", "NaN" }, "figure1: --lr NaN: a finite number above 0")]
+    [TestCase(new[] { "figure1", "--lr", "0,5" }, "figure1: --lr '0,5' is not a number: write decimals with a point, 0.5")]
     [TestCase(new[] { "figure1", "--init-std", "-0.01" }, "figure1: --init-std -0.01: a finite number above 0")]
     [TestCase(new[] { "figure1", "--seed", "-1" }, "figure1: --seed -1: a whole number, 0 or more")]
     [TestCase(new[] { "figure3", "--seed", "-1" }, "figure3: --seed '-1' is not a whole number, 0 or more")]
@@ -42,6 +43,28 @@ public class ExperimentArgumentTests
         }
 
         Assert.That(run.Output, Is.Empty);
+    }
+
+    // In a German culture a comma marks decimals and a point groups thousands: the program reads and
+    // quotes numbers as it does everywhere else, whatever culture it runs in (here, the test's).
+    [TestCase(new[] { "figure1", "--lr", "-0.5" }, "figure1: --lr -0.5: a finite number above 0")]
+    [TestCase(new[] { "figure1", "--init-std", "-1.5" }, "figure1: --init-std -1.5: a finite number above 0")]
+    public void InAGermanCultureAMistakeIsReadAndQuotedAsAnywhereElse(string[] arguments, string message)
+    {
+        using var german = CultureScope.German();
+        AMistakeGetsOneLineAndExitCode2BeforeAnyWork(arguments, message);
+    }
+
+    // The settings line opens the run's log; the token, cancelled from the start, stops the run before its first step.
+    [Test]
+    public void InAGermanCultureTheSettingsLineWritesDecimalPoints()
+    {
+        using var folder = new TemporaryDirectory();
+        using var german = CultureScope.German();
+        ExternalProcess.Result run = Run(["figure1", "--lr", "0.25", "--init-std", "0.02", "--steps", "1", "--out", folder.File("out")]);
+
+        Assert.That(run.ExitCode, Is.EqualTo(ExperimentsCommandLine.Interrupted), run.Error);
+        Assert.That(run.Output, Does.StartWith("Figure 1 on Fashion-MNIST: Figure1Settings { Steps = 1, Every = 500, BatchSize = 60, LearningRate = 0.25, InitStd = 0.02,"));
     }
 
     [TestCase("figure1", "/dev/null/x")]

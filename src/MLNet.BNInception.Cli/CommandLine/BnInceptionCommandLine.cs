@@ -14,6 +14,9 @@ public static class BnInceptionCommandLine
     /// <summary>Runs the tool with <paramref name="args"/> against the process's console; returns the exit code (see <see cref="ExitCodes"/>).</summary>
     public static int Run(string[] args)
     {
+        // The same command means the same on every machine, and what it writes (CSV files, summaries,
+        // charts, help) reads alike: decimals with a point and English words, whatever LANG says.
+        ProgramCulture.UseInvariant();
         using var interruption = new Interruption("bninception", Console.Error);
         var context = new CommandContext(Console.Out, Console.Error, interruption.Honour,
             ProgressOnTerminal: !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb"));
@@ -75,7 +78,8 @@ public static class BnInceptionCommandLine
         }
     }
 
-    private static RootCommand Create(CommandContext context) => new(
+    /// <summary>The tool's verbs and their options, as <see cref="Run(string[], CommandContext)"/> parses them.</summary>
+    internal static RootCommand Create(CommandContext context) => new(
         "BN-Inception (Ioffe and Szegedy, 2015) for ML.NET: train from CSV lists of image files, evaluate, score in batch jobs, export ONNX.")
     {
         TrainCommand.Create(context),

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using Microsoft.ML.Transforms.Image;
@@ -38,7 +39,7 @@ internal static class InfoCommand
     {
         public string ToText() => string.Join(Environment.NewLine,
         [
-            $"model          {Model} ({Bytes / 1024.0 / 1024:F1} MB)",
+            string.Create(CultureInfo.InvariantCulture, $"model          {Model} ({Bytes / 1024.0 / 1024:F1} MB)"),
             $"pipeline       {string.Join(" → ", Pipeline)}",
             $"input columns  {string.Join(", ", InputColumns)}",
             $"images         paths in '{PathColumn}', relative to {(ImageFolder is null ? "the current directory" : $"'{ImageFolder}'")}",

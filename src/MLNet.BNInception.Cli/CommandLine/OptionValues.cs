@@ -1,6 +1,8 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Text;
 using MLNet.BNInception.Engine;
+using MLNet.BNInception.Programs;
 
 namespace MLNet.BNInception.Cli.CommandLine;
 
@@ -14,6 +16,28 @@ internal static class OptionValues
     /// <summary><paramref name="value"/>, when it is at least 1.</summary>
     public static long Positive(long value, string option) =>
         value >= 1 ? value : throw CommandLineException.BadArguments($"{option} {value}: must be at least 1");
+
+    /// <summary>
+    /// The parser of every decimal option (its <c>CustomParser</c>): a point for decimals whatever the
+    /// locale, and no thousands separators. System.CommandLine's own reads the current culture's
+    /// number, thousands included: under de_DE <c>--lr 0.01</c> was 1, and in every locale
+    /// <c>--valid-fraction 0,7</c> was 7. A value that is not a number is a parse error naming the option.
+    /// </summary>
+    public static double? OptionalDecimal(ArgumentResult result)
+    {
+        string text = string.Join(" ", result.Tokens.Select(token => token.Value));
+        if (ProgramCulture.TryParseDecimal(text, out double value))
+        {
+            return value;
+        }
+
+        string option = result.Parent is OptionResult given ? given.Option.Name : result.Argument.Name;
+        result.AddError(ProgramCulture.NotADecimal(option, text));
+        return null;
+    }
+
+    /// <summary><see cref="OptionalDecimal"/> for an option that always has a value (its default when not given).</summary>
+    public static double Decimal(ArgumentResult result) => OptionalDecimal(result) ?? 0;
 
     /// <summary>
     /// How users type <paramref name="value"/>: its name in lower case, a hyphen before each word

@@ -104,20 +104,24 @@ internal static class ScoreCommand
         return command;
     }
 
-    private static string Describe(ScoringSummary summary, string outputPath)
+    /// <summary>The line a job ends with: what it wrote, how fast, and its bad rows by reason.</summary>
+    internal static string Describe(ScoringSummary summary, string outputPath)
     {
         // One line, as every failure is: a line break in the path is \x0A.
         string output = Printable.Escaped(outputPath);
+        // Every part is formatted invariantly on its own: an interpolated string nested in another takes the current culture.
         string bad = summary.BadRowCount == 0 ? "no bad rows"
-            : $"{summary.BadRowCount:N0} bad row{(summary.BadRowCount == 1 ? "" : "s")} ({string.Join(", ", summary.BadRows.OrderByDescending(kv => kv.Value).Select(kv => $"{kv.Key} {kv.Value:N0}"))})";
-        string resumed = summary.RowsAlreadyDone > 0 ? $" after {summary.RowsAlreadyDone:N0} done earlier" : "";
+            : Text($"{summary.BadRowCount:N0} bad row{(summary.BadRowCount == 1 ? "" : "s")} ({string.Join(", ", summary.BadRows.OrderByDescending(kv => kv.Value).Select(kv => Text($"{kv.Key} {kv.Value:N0}")))})");
+        string resumed = summary.RowsAlreadyDone > 0 ? Text($" after {summary.RowsAlreadyDone:N0} done earlier") : "";
         string state = summary.Interrupted
-            ? $"interrupted: {summary.RowsAlreadyDone + summary.RowsWritten:N0} of {summary.RowsInShard:N0} rows are in {output}; rerun with --resume to continue"
-            : $"done: {summary.RowsInShard:N0} rows in {output}";
+            ? Text($"interrupted: {summary.RowsAlreadyDone + summary.RowsWritten:N0} of {summary.RowsInShard:N0} rows are in {output}; rerun with --resume to continue")
+            : Text($"done: {summary.RowsInShard:N0} rows in {output}");
         return string.Create(CultureInfo.InvariantCulture,
             $"{state}. This run wrote {summary.RowsWritten:N0} rows{resumed} in {ProgressDisplay.FormatDuration(summary.Elapsed)} " +
             $"({summary.RowsPerSecond:F1} rows/s; the network, {summary.Engine}, busy {Share(summary.NetworkTime, summary.Elapsed)} of the time); {bad}.");
     }
+
+    private static string Text(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     private static string Share(TimeSpan part, TimeSpan whole) =>
         whole > TimeSpan.Zero ? string.Create(CultureInfo.InvariantCulture, $"{100 * part.TotalSeconds / whole.TotalSeconds:F0}%") : "0%";

@@ -3,6 +3,7 @@ using System.Globalization;
 using MLNet.BNInception.Cli.Pipelines;
 using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.Programs;
 
 namespace MLNet.BNInception.Cli.CommandLine;
 
@@ -31,10 +32,12 @@ internal static class TrainCommand
 
     public static Command Create(CommandContext context)
     {
+        // Every decimal option reads its value with OptionValues.Decimal: a point for decimals, whatever the locale.
+
         // The data.
         var train = new Option<FileInfo>("--train") { Description = "The CSV file of training images: a header, a column of image paths and a column of labels.", Required = true };
         var valid = new Option<FileInfo>("--valid") { Description = "A CSV file of validation images (same columns); reported every epoch, and what early stopping watches." };
-        var validFraction = new Option<double?>("--valid-fraction") { Description = "Instead of --valid, hold out this fraction of the training rows (0 to 0.5)." };
+        var validFraction = new Option<double?>("--valid-fraction") { Description = "Instead of --valid, hold out this fraction of the training rows (0 to 0.5).", CustomParser = OptionValues.OptionalDecimal };
         var imageFolder = new Option<DirectoryInfo>("--image-folder") { Description = "The folder relative image paths are read from. Default: the folder of the --train file." };
         var pathColumn = new Option<string>("--path-column") { Description = "The column of image paths.", DefaultValueFactory = _ => "ImagePath" };
         var labelColumn = new Option<string>("--label-column") { Description = "The column of labels (any text: class names or numbers).", DefaultValueFactory = _ => "Label" };
@@ -72,12 +75,13 @@ internal static class TrainCommand
             .AcceptOnlyFromAmong(OptionValues.Spellings<TrainingPreset>());
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training data.", DefaultValueFactory = _ => Training.Epochs };
         var batch = new Option<int>("--batch") { Description = "Images per step (at least 2).", DefaultValueFactory = _ => Training.BatchSize };
-        var lr = new Option<double?>("--lr") { Description = "The base learning rate. Default: the preset's." };
-        var momentum = new Option<double?>("--momentum") { Description = Text($"SGD momentum. Default: the preset's, {Training.Momentum}.") };
+        var lr = new Option<double?>("--lr") { Description = "The base learning rate. Default: the preset's.", CustomParser = OptionValues.OptionalDecimal };
+        var momentum = new Option<double?>("--momentum") { Description = Text($"SGD momentum. Default: the preset's, {Training.Momentum}."), CustomParser = OptionValues.OptionalDecimal };
         var nesterov = new Option<bool>("--nesterov") { Description = "Nesterov momentum." };
         var weightDecay = new Option<double?>("--weight-decay")
         {
             Description = Text($"L2 weight decay. Default: the preset's, {Training.WeightDecay:0.#######} (the Inception baseline's {TrainerOptions.InceptionWeightDecay:0.#######}, reduced 5× as the paper does)."),
+            CustomParser = OptionValues.OptionalDecimal,
         };
         var decayBatchNorm = new Option<bool>("--decay-bn-and-bias") { Description = "Apply weight decay to BN's scale and shift and to biases too." };
         var schedule = new Option<string>("--schedule")
@@ -86,14 +90,15 @@ internal static class TrainCommand
                 DefaultValueFactory = _ => Schedules.Single(kind => kind.Kind == Training.Schedule.GetType()).Name,
             }
             .AcceptOnlyFromAmong([.. Schedules.Select(kind => kind.Name)]);
-        var gamma = new Option<double?>("--gamma") { Description = Text($"The factor of exponential and step decay. Default {PaperDecay.Gamma} (exponential), {StepDecay.Gamma} (step).") };
+        var gamma = new Option<double?>("--gamma") { Description = Text($"The factor of exponential and step decay. Default {PaperDecay.Gamma} (exponential), {StepDecay.Gamma} (step)."), CustomParser = OptionValues.OptionalDecimal };
         var decayEpochs = new Option<double?>("--decay-epochs")
         {
             Description = Text($"Epochs between decays. Default {PaperDecay.EveryEpochs:0.##} (exponential: the paper's 6× faster decay of the baseline's every 8 epochs), {StepDecay.StepEpochs} (step)."),
+            CustomParser = OptionValues.OptionalDecimal,
         };
-        var minLrFactor = new Option<double>("--min-lr-factor") { Description = "Cosine: the final rate as a fraction of the base rate.", DefaultValueFactory = _ => new CosineSchedule().MinimumFactor };
-        var warmup = new Option<double>("--warmup-epochs") { Description = "Epochs of linear warm-up to the base rate.", DefaultValueFactory = _ => Training.Schedule.WarmupEpochs };
-        var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing of the cross-entropy (0 to 1).", DefaultValueFactory = _ => Training.LabelSmoothing };
+        var minLrFactor = new Option<double>("--min-lr-factor") { Description = "Cosine: the final rate as a fraction of the base rate.", DefaultValueFactory = _ => new CosineSchedule().MinimumFactor, CustomParser = OptionValues.Decimal };
+        var warmup = new Option<double>("--warmup-epochs") { Description = "Epochs of linear warm-up to the base rate.", DefaultValueFactory = _ => Training.Schedule.WarmupEpochs, CustomParser = OptionValues.Decimal };
+        var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing of the cross-entropy (0 to 1).", DefaultValueFactory = _ => Training.LabelSmoothing, CustomParser = OptionValues.Decimal };
         var dropLast = new Option<bool>("--drop-last") { Description = "Drop each epoch's last, smaller batch." };
         var noAugment = new Option<bool>("--no-augment") { Description = "Train on the images as they are: no random crops or flips." };
         var cropScale = new Option<string>("--crop-scale") { Description = "Random crops cover MIN,MAX of the image's area.", DefaultValueFactory = _ => Pair(Training.Augmentation.CropScale) };
@@ -107,15 +112,15 @@ internal static class TrainCommand
                 DefaultValueFactory = _ => Stopping.Metric == StoppingMetric.ValidationAccuracy ? "accuracy" : "loss",
             }
             .AcceptOnlyFromAmong("loss", "accuracy");
-        var minDelta = new Option<double>("--early-stopping-min-delta") { Description = "The least change that counts as an improvement.", DefaultValueFactory = _ => Stopping.MinDelta };
+        var minDelta = new Option<double>("--early-stopping-min-delta") { Description = "The least change that counts as an improvement.", DefaultValueFactory = _ => Stopping.MinDelta, CustomParser = OptionValues.Decimal };
 
         // The network.
-        var dropout = new Option<double>("--dropout") { Description = "Dropout before the classifier (the paper removes it).", DefaultValueFactory = _ => Network.Dropout };
+        var dropout = new Option<double>("--dropout") { Description = "Dropout before the classifier (the paper removes it).", DefaultValueFactory = _ => Network.Dropout, CustomParser = OptionValues.Decimal };
         var noBatchNorm = new Option<bool>("--no-batch-norm") { Description = "The Inception baseline without Batch Normalization." };
         var activation = new Option<string>("--activation") { Description = "relu or sigmoid (the paper's sigmoid experiment).", DefaultValueFactory = _ => OptionValues.Spelling(Network.Activation) }
             .AcceptOnlyFromAmong(OptionValues.Spellings<Activation>());
-        var bnEpsilon = new Option<double>("--bn-epsilon") { Description = "BN's ε.", DefaultValueFactory = _ => Network.BatchNormEpsilon };
-        var bnMomentum = new Option<double>("--bn-momentum") { Description = "BN's running-statistics momentum.", DefaultValueFactory = _ => Network.BatchNormMomentum };
+        var bnEpsilon = new Option<double>("--bn-epsilon") { Description = "BN's ε.", DefaultValueFactory = _ => Network.BatchNormEpsilon, CustomParser = OptionValues.Decimal };
+        var bnMomentum = new Option<double>("--bn-momentum") { Description = "BN's running-statistics momentum.", DefaultValueFactory = _ => Network.BatchNormMomentum, CustomParser = OptionValues.Decimal };
         var initWeights = new Option<FileInfo>("--init-weights") { Description = "Start from the weights of a PyTorch state dict (.pt, torch.save of model.state_dict())." };
 
         // The run.
@@ -265,8 +270,8 @@ internal static class TrainCommand
     {
         string[] parts = text.Split(',');
         return parts.Length == 2
-            && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double min)
-            && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double max)
+            && ProgramCulture.TryParseDecimal(parts[0], out double min)
+            && ProgramCulture.TryParseDecimal(parts[1], out double max)
             ? (min, max)
             : throw CommandLineException.BadArguments($"{option} '{text}': give MIN,MAX, for example 0.08,1");
     }

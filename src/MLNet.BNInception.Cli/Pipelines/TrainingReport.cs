@@ -66,8 +66,10 @@ internal sealed record TrainingReport(string ModelPath, string CheckpointPath, I
         long skippedRows = Skipped?.Sum(pair => pair.Rows) ?? 0;
         string skipped = skippedRows == 0 ? "" : string.Create(CultureInfo.InvariantCulture,
             $" ({skippedRows:N0} of the {TrainRows:N0} rows skipped, their images cannot be loaded: {SkippedImages.Describe(Skipped!)})");
+        // Each part is formatted on its own: an interpolated string nested in another takes the current culture.
+        string heldOut = HeldOut == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $" ({HeldOut:N0} more held out for validation)");
         return string.Create(CultureInfo.InvariantCulture,
-            $"trained on {TrainImages:N0} images{skipped}{(HeldOut > 0 ? $" ({HeldOut:N0} more held out for validation)" : "")} of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} {Duration()}{metrics}. Saved {Printable.Escaped(ModelPath)}{curves}.");
+            $"trained on {TrainImages:N0} images{skipped}{heldOut} of {Classes} classes for {Epochs.Count} epoch{(Epochs.Count == 1 ? "" : "s")}{(Precision == TrainingPrecision.BFloat16Mixed ? " in mixed bfloat16" : "")} {Duration()}{metrics}. Saved {Printable.Escaped(ModelPath)}{curves}.");
     }
 
     // Elapsed is this process's time: for a resumed run it says which of the epochs it covers.

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace MLNet.BNInception.Engine.Network;
 
 /// <summary>Architecture settings of <see cref="BnInception"/>. The defaults build the paper's network for ImageNet.</summary>
@@ -71,7 +73,7 @@ public sealed record BnInceptionOptions
         // Written as what a value must satisfy, so that NaN, for which every comparison is false, fails.
         if (!(Dropout >= 0 && Dropout < 1))
         {
-            throw new ArgumentException($"Dropout must be in [0, 1), not {Dropout}.", nameof(Dropout));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Dropout must be in [0, 1), not {Dropout}."), nameof(Dropout));
         }
 
         // BN adds epsilon in float32 (libtorch's float kernels, and ONNX's attribute): one that float32
@@ -80,7 +82,7 @@ public sealed record BnInceptionOptions
         if (!(epsilonInFloat32 > 0 && float.IsFinite(epsilonInFloat32) && BatchNormMomentum > 0 && BatchNormMomentum <= 1))
         {
             throw new ArgumentException(
-                $"BatchNormEpsilon must be a finite number above 0 that float32 holds (1e-45 to 3.4e38) and BatchNormMomentum in (0, 1], not {BatchNormEpsilon} and {BatchNormMomentum}.");
+                string.Create(CultureInfo.InvariantCulture, $"BatchNormEpsilon must be a finite number above 0 that float32 holds (1e-45 to 3.4e38) and BatchNormMomentum in (0, 1], not {BatchNormEpsilon} and {BatchNormMomentum}."));
         }
     }
 

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace MLNet.BNInception.Engine.Network;
 
 /// <summary>
@@ -27,6 +29,12 @@ public sealed record ImageNormalization(IReadOnlyList<float> Mean, IReadOnlyList
         }
     }
 
-    /// <summary>A readable description, e.g. for a model's documentation.</summary>
-    public override string ToString() => $"(x - [{string.Join(", ", Mean)}]) / [{string.Join(", ", Std)}]";
+    /// <summary>
+    /// A readable description, e.g. for a model's documentation: the same text in every culture, since
+    /// an exported ONNX file records it (its input's description and <c>input_normalization</c>).
+    /// </summary>
+    public override string ToString() =>
+        $"(x - [{string.Join(", ", Mean.Select(Number))}]) / [{string.Join(", ", Std.Select(Number))}]";
+
+    private static string Number(float value) => value.ToString(CultureInfo.InvariantCulture);
 }

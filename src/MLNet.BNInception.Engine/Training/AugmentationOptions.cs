@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
@@ -28,12 +30,12 @@ public sealed record AugmentationOptions
         // Written as what the bounds must satisfy, so that NaN, for which every comparison is false, fails.
         if (!(CropScale.Min > 0 && CropScale.Max <= 1 && CropScale.Min <= CropScale.Max))
         {
-            throw new ArgumentException($"CropScale must satisfy 0 < min <= max <= 1, not ({CropScale.Min}, {CropScale.Max}).");
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"CropScale must satisfy 0 < min <= max <= 1, not ({CropScale.Min}, {CropScale.Max})."));
         }
 
         if (!(CropAspectRatio.Min > 0 && CropAspectRatio.Min <= CropAspectRatio.Max && double.IsFinite(CropAspectRatio.Max)))
         {
-            throw new ArgumentException($"CropAspectRatio must satisfy 0 < min <= max < infinity, not ({CropAspectRatio.Min}, {CropAspectRatio.Max}).");
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"CropAspectRatio must satisfy 0 < min <= max < infinity, not ({CropAspectRatio.Min}, {CropAspectRatio.Max})."));
         }
     }
 }

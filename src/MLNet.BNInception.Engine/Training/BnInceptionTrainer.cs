@@ -1,3 +1,4 @@
+using System.Globalization;
 using MLNet.BNInception.Engine.Network;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -242,7 +243,7 @@ public sealed class BnInceptionTrainer
         long held = (long)Math.Round(count * options.ValidationFraction);
         if (held < 1 || count - held < 2)
         {
-            throw new ArgumentException($"ValidationFraction {options.ValidationFraction} of {count} images leaves no usable split.");
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"ValidationFraction {options.ValidationFraction} of {count} images leaves no usable split."));
         }
 
         using var generator = new Generator(options.Seed);

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>The validation metric early stopping watches.</summary>
@@ -26,7 +28,7 @@ public sealed record EarlyStoppingOptions
     {
         if (Patience < 1 || !(MinDelta >= 0 && double.IsFinite(MinDelta)))
         {
-            throw new ArgumentException($"EarlyStopping needs Patience >= 1 and a finite MinDelta >= 0, not {Patience} and {MinDelta}.");
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"EarlyStopping needs Patience >= 1 and a finite MinDelta >= 0, not {Patience} and {MinDelta}."));
         }
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
 
 namespace MLNet.BNInception.Engine.Training;
@@ -35,7 +36,7 @@ public abstract record LearningRateSchedule
     {
         if (!(WarmupEpochs >= 0 && double.IsFinite(WarmupEpochs)))
         {
-            throw new ArgumentException($"The schedule's WarmupEpochs must be a finite number of epochs, 0 or more, not {WarmupEpochs}.", nameof(WarmupEpochs));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The schedule's WarmupEpochs must be a finite number of epochs, 0 or more, not {WarmupEpochs}."), nameof(WarmupEpochs));
         }
     }
 
@@ -45,7 +46,7 @@ public abstract record LearningRateSchedule
     {
         if (!(gamma > 0 && double.IsFinite(gamma)))
         {
-            throw new ArgumentException($"The schedule's Gamma, its factor per period, must be a finite number above 0, not {gamma}.", "Gamma");
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The schedule's Gamma, its factor per period, must be a finite number above 0, not {gamma}."), "Gamma");
         }
     }
 }
@@ -80,7 +81,7 @@ public sealed record ExponentialSchedule(double Gamma, double EveryEpochs = 1, b
         CheckGamma(Gamma);
         if (!(EveryEpochs > 0 && double.IsFinite(EveryEpochs)))
         {
-            throw new ArgumentException($"The exponential schedule's EveryEpochs, its period, must be a finite number of epochs above 0, not {EveryEpochs}.", nameof(EveryEpochs));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The exponential schedule's EveryEpochs, its period, must be a finite number of epochs above 0, not {EveryEpochs}."), nameof(EveryEpochs));
         }
     }
 }
@@ -117,7 +118,7 @@ public sealed record CosineSchedule(double MinimumFactor = 0) : LearningRateSche
         base.Validate();
         if (!(MinimumFactor >= 0 && MinimumFactor <= 1))
         {
-            throw new ArgumentException($"The cosine schedule's MinimumFactor must be in [0, 1], not {MinimumFactor}.", nameof(MinimumFactor));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The cosine schedule's MinimumFactor must be in [0, 1], not {MinimumFactor}."), nameof(MinimumFactor));
         }
     }
 }

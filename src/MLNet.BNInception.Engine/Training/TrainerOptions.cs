@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
@@ -153,12 +155,12 @@ public sealed record TrainerOptions
 
         // Each range is written as what a value must satisfy, so that NaN, for which every comparison is false, fails it.
         if (Epochs < 1) throw new ArgumentException($"Epochs must be at least 1, not {Epochs}.", nameof(Epochs));
-        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentException($"LearningRate must be a finite number above 0, not {LearningRate}.", nameof(LearningRate));
-        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException($"Momentum must be in [0, 1), not {Momentum}.", nameof(Momentum));
-        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ArgumentException($"WeightDecay must be a finite number, 0 or more, not {WeightDecay}.", nameof(WeightDecay));
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"LearningRate must be a finite number above 0, not {LearningRate}."), nameof(LearningRate));
+        if (!(Momentum >= 0 && Momentum < 1)) throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"Momentum must be in [0, 1), not {Momentum}."), nameof(Momentum));
+        if (!(WeightDecay >= 0 && double.IsFinite(WeightDecay))) throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"WeightDecay must be a finite number, 0 or more, not {WeightDecay}."), nameof(WeightDecay));
         if (Nesterov && Momentum <= 0) throw new ArgumentException("Nesterov needs Momentum > 0.", nameof(Nesterov));
-        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1)) throw new ArgumentException($"LabelSmoothing must be in [0, 1), not {LabelSmoothing}.", nameof(LabelSmoothing));
-        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentException($"ValidationFraction must be in [0, 1), not {ValidationFraction}.", nameof(ValidationFraction));
+        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1)) throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"LabelSmoothing must be in [0, 1), not {LabelSmoothing}."), nameof(LabelSmoothing));
+        if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"ValidationFraction must be in [0, 1), not {ValidationFraction}."), nameof(ValidationFraction));
         if (StepsPerHostRead is < 1 or > MaxStepsPerHostRead)
         {
             throw new ArgumentException($"StepsPerHostRead must be between 1 and {MaxStepsPerHostRead} (or null for the device's default), not {StepsPerHostRead}.",

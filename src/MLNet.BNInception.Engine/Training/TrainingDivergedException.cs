@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace MLNet.BNInception.Engine.Training;
 
 /// <summary>
@@ -42,7 +44,7 @@ public sealed class TrainingDivergedException : Exception
             ? "No checkpoint was being written."
             : $"The last checkpoint, {checkpointPath}, is from before step {step.Step} and intact.";
         return new TrainingDivergedException(
-            $"Training diverged: the loss became {loss} at step {step.Step} (epoch {step.Epoch + 1}, learning rate {step.LearningRate:G4}). " +
+            string.Create(CultureInfo.InvariantCulture, $"Training diverged: the loss became {loss} at step {step.Step} (epoch {step.Epoch + 1}, learning rate {step.LearningRate:G4}). ") +
             $"{moved} {checkpointNote} Lower the learning rate or check the input data.")
         {
             Step = step.Step,

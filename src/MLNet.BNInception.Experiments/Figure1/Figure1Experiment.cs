@@ -52,8 +52,8 @@ internal sealed record Figure1Settings
         // Each range is written as what a value must satisfy, so that NaN, for which every comparison is false, fails it.
         if (Steps < 1) throw new ArgumentException($"--steps {Steps}: train at least 1 step");
         if (Every < 1) throw new ArgumentException($"--every {Every}: measure every 1 or more steps");
-        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentException($"--lr {LearningRate}: a finite number above 0");
-        if (!(InitStd > 0 && double.IsFinite(InitStd))) throw new ArgumentException($"--init-std {InitStd}: a finite number above 0");
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate))) throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--lr {LearningRate}: a finite number above 0"));
+        if (!(InitStd > 0 && double.IsFinite(InitStd))) throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--init-std {InitStd}: a finite number above 0"));
         if (Seed < 0) throw new ArgumentException($"--seed {Seed}: a whole number, 0 or more");
         if (BatchSize is < 2 or > FashionMnist.TrainingImages) throw new ArgumentException($"BatchSize {BatchSize}: batch normalization needs 2 or more examples, and there are {FashionMnist.TrainingImages}");
         if (Unit is < 0 or >= SigmoidNetwork.Hidden) throw new ArgumentException($"Unit {Unit}: one of the last hidden layer's {SigmoidNetwork.Hidden} units, 0 to {SigmoidNetwork.Hidden - 1}");

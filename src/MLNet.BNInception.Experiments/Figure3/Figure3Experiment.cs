@@ -47,7 +47,8 @@ internal sealed record Figure3Settings
 
         if (ValidationImages is < 1 or >= FashionMnist.TrainingImages)
         {
-            throw new ArgumentException($"ValidationImages {ValidationImages}: between 1 and {FashionMnist.TrainingImages - 1:N0} of the training split's last images");
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"ValidationImages {ValidationImages}: between 1 and {FashionMnist.TrainingImages - 1:N0} of the training split's last images"));
         }
 
         // Validation takes the split's last images: training must end before them, or it would train
