@@ -272,6 +272,18 @@ public class ArgumentTests
         Assert.That(InstalledTool.RunWithVariables(notACount, work.Path, "score", "--help").AssertSucceeded().Output, Does.Contain("--threads"));
     }
 
+    [TestCase("help")]
+    [TestCase("info")]
+    public void AStandardOutputThatCannotBeWrittenIsSaidAsSuchWithExitCode3(string what)
+    {
+        // /dev/full refuses every write as a full disk would; the shell redirects the tool's output there.
+        using var work = new TemporaryDirectory();
+        string[] arguments = what == "help" ? ["score", "--help"] : ["info", "--model", TrainedTool.Get().ModelPath];
+        ExternalProcess.Result run = ExternalProcess.Run("bash", ["-c", "exec \"$0\" \"$@\" > /dev/full", InstalledTool.Command, .. arguments]);
+        Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.UnreadableInput), run.Error);
+        Assert.That(run.Error.Trim(), Is.EqualTo("bninception: standard output cannot be written: No space left on device"));
+    }
+
     [Test]
     public void TheInstalledCommandsHelpNamesIt()
     {

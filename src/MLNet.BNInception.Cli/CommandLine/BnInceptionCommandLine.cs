@@ -18,7 +18,7 @@ public static class BnInceptionCommandLine
         // charts, help) reads alike: decimals with a point and English words, whatever LANG says.
         ProgramCulture.UseInvariant();
         using var interruption = new Interruption("bninception", Console.Error);
-        var context = new CommandContext(Console.Out, Console.Error, interruption.Honour,
+        var context = new CommandContext(new StandardOutput(Console.Out), Console.Error, interruption.Honour,
             ProgressOnTerminal: !Console.IsErrorRedirected && Environment.GetEnvironmentVariable("TERM") is not (null or "dumb"));
         return Run(args, context);
     }
