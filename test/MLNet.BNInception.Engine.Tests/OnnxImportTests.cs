@@ -293,6 +293,8 @@ public class OnnxImportTests
         ModelProto labels = Parse(onnx);
         labels.MetadataProps.Single(entry => entry.Key == "class_labels").Value = "[\"a\", \"b\"]";
         Assert.That(RefusalOf(Write(labels)), Is.EqualTo($"{Source}: the metadata class_labels names 2 classes, but the classifier 'fc.weight' has 3."));
+        labels.MetadataProps.Single(entry => entry.Key == "class_labels").Value = "[\"a\", \"b\", \"a\"]";
+        Assert.That(RefusalOf(Write(labels)), Is.EqualTo($"{Source}: the metadata class_labels names 'a' more than once."));
 
         // Only the metadata tells a folded graph from one of a network trained without BN.
         ModelProto unrecorded = Parse(onnx);

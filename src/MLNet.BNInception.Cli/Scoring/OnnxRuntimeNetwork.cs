@@ -131,7 +131,7 @@ internal sealed class OnnxRuntimeNetwork : IScoringNetwork
         string[] labels;
         try
         {
-            labels = JsonSerializer.Deserialize<string[]>(json) ?? throw new JsonException("null");
+            labels = JsonSerializer.Deserialize<string[]>(json) is { } read && !read.Contains(null) ? read : throw new JsonException("null");
         }
         catch (JsonException e)
         {

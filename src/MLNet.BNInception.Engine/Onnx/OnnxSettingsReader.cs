@@ -283,8 +283,14 @@ internal sealed class OnnxSettingsReader(ModelProto file, IReadOnlyDictionary<st
             throw new InvalidDataException($"{source}: the metadata class_labels is not a JSON array of strings (it holds null).");
         }
 
-        return labels.Length == classes
-            ? labels
-            : throw new InvalidDataException($"{source}: the metadata class_labels names {labels.Length} classes, but the classifier '{OnnxImporter.ClassifierWeight}' has {classes}.");
+        if (labels.Length != classes)
+        {
+            throw new InvalidDataException($"{source}: the metadata class_labels names {labels.Length} classes, but the classifier '{OnnxImporter.ClassifierWeight}' has {classes}.");
+        }
+
+        // Two classes of one name could not be told apart in the predictions.
+        return labels.CountBy(label => label, StringComparer.Ordinal).FirstOrDefault(group => group.Value > 1) is { Key: { } repeated }
+            ? throw new InvalidDataException($"{source}: the metadata class_labels names '{repeated}' more than once.")
+            : labels;
     }
 }
