@@ -57,7 +57,10 @@ internal sealed class ScoringJob
                 $"the output '{Printable.Escaped(_options.OutputPath)}' is a symbolic link (to '{Printable.Escaped(linkTarget)}'): give the path of a file, not of a link");
         }
 
-        if (File.Exists(_options.OutputPath) && !_options.Resume && !_options.Overwrite)
+        // A job killed between creating its output and writing the output's record leaves an empty file
+        // and no record: it holds no rows, so any run (a retry with --resume, a plain rerun) starts it afresh.
+        bool unstarted = File.Exists(_options.OutputPath) && new FileInfo(_options.OutputPath).Length == 0 && !File.Exists(JobRecord.PathFor(_options.OutputPath));
+        if (File.Exists(_options.OutputPath) && !unstarted && !_options.Resume && !_options.Overwrite)
         {
             throw CommandLineException.BadArguments(
                 $"the output '{_options.OutputPath}' exists: pass --resume to continue the job that wrote it, or --overwrite to start again");
@@ -89,7 +92,7 @@ internal sealed class ScoringJob
         int outputFields = input.FieldCount + added.Length;
         JobRecord job = JobRecord.Of(_options, input.PathIndex, _separator, imageFolder ?? Directory.GetCurrentDirectory());
         PredictionsFile output;
-        if (_options.Resume && File.Exists(_options.OutputPath))
+        if (_options.Resume && File.Exists(_options.OutputPath) && !unstarted)
         {
             JobRecord earlier = job.CheckResumes(_options.OutputPath);
             output = PredictionsFile.OpenForResume(_options.OutputPath, header, outputFields, _separator, _options.BatchSize);
@@ -102,7 +105,12 @@ internal sealed class ScoringJob
         else
         {
             // The record before any row: rows never exist without the record that says what they are.
-            output = PredictionsFile.Create(_options.OutputPath, header, _options.Overwrite || _options.Resume,
+            if (unstarted)
+            {
+                log($"'{_options.OutputPath}' is empty and has no job record (a job stopped before its first row): starting afresh");
+            }
+
+            output = PredictionsFile.Create(_options.OutputPath, header, _options.Overwrite || _options.Resume || unstarted,
                 () => WriteOrFail(() => job.Write(_options.OutputPath), JobRecord.PathFor(_options.OutputPath)));
         }
 
