@@ -1,6 +1,8 @@
 using System.Globalization;
 using MLNet.BNInception.DemoData;
 using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.Images;
+using MLNet.BNInception.ModelFiles;
 
 namespace MLNet.BNInception.Demo;
 
@@ -14,6 +16,9 @@ public static class DemoCommandLine
 {
     /// <summary>The arguments are wrong: the bninception tool's code for it.</summary>
     public const int BadArguments = 2;
+
+    /// <summary>An input cannot be used: an image of the demo's data cannot be loaded, or no folder can be made in $TMPDIR. The bninception tool's code for it.</summary>
+    public const int UnreadableInput = 3;
 
     /// <summary>Ctrl-C or SIGTERM stopped the demo; what it wrote is whole.</summary>
     public const int Interrupted = 130;
@@ -45,6 +50,17 @@ public static class DemoCommandLine
             return BadArguments;
         }
 
+        try
+        {
+            // The run keeps ML.NET's files in a folder of its own in $TMPDIR: one that takes none is found before any work.
+            TemporaryModelFolder.Delete(TemporaryModelFolder.Create());
+        }
+        catch (IOException temporary)
+        {
+            error.WriteLine($"demo: {OneLine(temporary.Message)}");
+            return UnreadableInput;
+        }
+
         DateTime started = DateTime.UtcNow;
         try
         {
@@ -74,6 +90,15 @@ public static class DemoCommandLine
             error.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"demo: --train-images {settings.TrainImages}: the {batches.Images} images left to train on once 8% are held out for validation leave a last batch of one in batches of {batches.BatchSize}, which batch normalization cannot train on; choose another --train-images."));
             return BadArguments;
+        }
+        catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid)
+        {
+            // The demo writes its images itself and writes an empty or cut-off one again on the next
+            // run; one damaged otherwise (its bytes changed by hand, a failing disk) it cannot tell.
+            string data = Path.Combine(Path.GetFullPath(settings.OutputFolder), "data");
+            error.WriteLine($"demo: the image '{invalid.Path}' cannot be loaded: {OneLine(invalid.Detail)} [{invalid.Reason}]. " +
+                $"The demo's images are its own: delete {data} and run again to write them anew.");
+            return UnreadableInput;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

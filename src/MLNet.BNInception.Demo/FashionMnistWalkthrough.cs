@@ -57,11 +57,28 @@ public static class FashionMnistWalkthrough
     /// </exception>
     /// <exception cref="CheckpointMismatchException">With <see cref="WalkthroughSettings.Resume"/>, the checkpoint is of a run on other images; nothing was trained.</exception>
     /// <exception cref="BatchSizeMismatchException">The training images left after the validation hold-out leave a last batch of one; nothing was trained.</exception>
+    /// <exception cref="IOException">No folder can be made in the temporary folder ($TMPDIR) for ML.NET's files; the message says to set TMPDIR. Nothing was done.</exception>
     public static WalkthroughResult Run(WalkthroughSettings settings, TextWriter log, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(log);
         settings.Validate();
+        // ML.NET's Model.Save writes the model's parts into a folder of its own under the context's
+        // temporary folder, and Model.Load copies the network there: in a folder of this process's
+        // own, what a process killed meanwhile leaves is removed by the next save or load of a model.
+        string temporaryFolder = TemporaryModelFolder.Create();
+        try
+        {
+            return Run(settings, log, temporaryFolder, cancellationToken);
+        }
+        finally
+        {
+            TemporaryModelFolder.Delete(temporaryFolder);
+        }
+    }
+
+    private static WalkthroughResult Run(WalkthroughSettings settings, TextWriter log, string temporaryFolder, CancellationToken cancellationToken)
+    {
         var clock = Stopwatch.StartNew();
         string output = Path.GetFullPath(settings.OutputFolder);
         Directory.CreateDirectory(output);
@@ -71,7 +88,7 @@ public static class FashionMnistWalkthrough
             cancellationToken: cancellationToken);
         log.WriteLine($"Fashion-MNIST as files: {settings.TrainImages} training and {settings.TestImages} test PNG images under {files.ImageFolder}");
 
-        var ml = new MLContext(seed: 1);
+        var ml = new MLContext(seed: 1) { TempFilePath = temporaryFolder };
         ml.Log += (_, e) =>
         {
             if (e.Kind >= Microsoft.ML.Runtime.ChannelMessageKind.Info && e.Source.StartsWith("BnInception", StringComparison.Ordinal))

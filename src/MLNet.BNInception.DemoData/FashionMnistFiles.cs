@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Microsoft.ML.Data;
+using SkiaSharp;
 using MLNet.BNInception.Engine.IO;
 
 namespace MLNet.BNInception.DemoData;
@@ -10,7 +10,9 @@ namespace MLNet.BNInception.DemoData;
 /// when it reaches an ML.NET pipeline: <c>images/{split}/{n}.png</c> under a folder, and CSV files
 /// with a header <c>ImagePath,Label</c> (paths relative to the images folder, labels the class
 /// names). Writing is idempotent: an earlier list is reused when it names exactly the images this
-/// call would list, and written again otherwise.
+/// call would list and each of them is a whole PNG file, and written again otherwise. Each image is
+/// written through a temporary file renamed over it (<see cref="AtomicFile"/>), and only when its
+/// bytes differ from what is there: a process killed while it writes leaves every image whole.
 /// </summary>
 public static class FashionMnistFiles
 {
@@ -46,8 +48,10 @@ public static class FashionMnistFiles
 
     private static void WriteSplit(string source, string split, int skip, int count, string images, string csv, CancellationToken cancellationToken)
     {
-        // The CSV is written last and renamed into place, so its presence means every image it lists is complete.
-        if (ListsExactly(csv, split, skip, count))
+        // The CSV is written last and renamed into place, and every image is renamed into place
+        // whole. The images are still checked: a list written before a run that rewrote its images in
+        // place (as versions before this one did, truncating each file first) may name an empty one.
+        if (ListsExactly(csv, split, skip, count) && ImagesAreWhole(images, split, skip, count))
         {
             return;
         }
@@ -73,10 +77,7 @@ public static class FashionMnistFiles
             }
 
             string relative = RelativePath(split, i);
-            using (MLImage image = MLImage.CreateFromPixels(28, 28, MLPixelFormat.Bgra32, bgra))
-            {
-                image.Save(Path.Combine(images, relative));
-            }
+            WriteUnlessTheSame(Path.Combine(images, relative), EncodePng(bgra));
 
             lines.Append(CsvText.Record([relative, FashionMnist.ClassNames[(int)labels[i]]])).Append('\n');
         }
@@ -84,6 +85,67 @@ public static class FashionMnistFiles
         // Not synced to disk: after a power cut, a CSV that is missing or lists too few images is written again.
         AtomicFile.WriteAllText(csv, lines.ToString(), flushToDisk: false);
     }
+
+    // SkiaSharp, the library ML.NET's MLImage encodes with, at full quality, into memory, so that the
+    // bytes can be compared with the file's and written through a temporary file.
+    private static byte[] EncodePng(byte[] bgra)
+    {
+        using SKImage image = SKImage.FromPixelCopy(new SKImageInfo(28, 28, SKColorType.Bgra8888, SKAlphaType.Opaque), bgra);
+        using SKData png = image.Encode(SKEncodedImageFormat.Png, 100);
+        return png.ToArray();
+    }
+
+    // An image already as it would be written is left alone (a rerun replaces no file); any other,
+    // an empty or cut-off one included, is replaced whole. Not synced to disk: after a power cut an
+    // image may be missing or old, which the next call finds and writes again.
+    private static void WriteUnlessTheSame(string path, byte[] png)
+    {
+        FileInfo existing = new(path);
+        if (existing.Exists && existing.Length == png.Length && File.ReadAllBytes(path).AsSpan().SequenceEqual(png))
+        {
+            return;
+        }
+
+        AtomicFile.WriteAllBytes(path, png, flushToDisk: false);
+    }
+
+    // Whether every image a reused list names is a whole PNG file: it starts with PNG's signature and
+    // ends with its IEND chunk, which a file cut off while it was written lacks. Only the ends are read.
+    private static bool ImagesAreWhole(string images, string split, int skip, int count)
+    {
+        Span<byte> start = stackalloc byte[PngSignature.Length];
+        Span<byte> end = stackalloc byte[PngEnd.Length];
+        for (int i = skip; i < skip + count; i++)
+        {
+            try
+            {
+                using var file = new FileStream(Path.Combine(images, RelativePath(split, i)), FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+                if (file.Length < PngSignature.Length + PngEnd.Length)
+                {
+                    return false;
+                }
+
+                file.ReadExactly(start);
+                file.Seek(-PngEnd.Length, SeekOrigin.End);
+                file.ReadExactly(end);
+                if (!start.SequenceEqual(PngSignature) || !end.SequenceEqual(PngEnd))
+                {
+                    return false;
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static ReadOnlySpan<byte> PngSignature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+    // The IEND chunk, every PNG file's last: a length of 0, its type and the type's CRC.
+    private static ReadOnlySpan<byte> PngEnd => [0, 0, 0, 0, (byte)'I', (byte)'E', (byte)'N', (byte)'D', 0xAE, 0x42, 0x60, 0x82];
 
     private static string RelativePath(string split, int index) => $"{split}/{index.ToString(CultureInfo.InvariantCulture)}.png";
 

@@ -1,4 +1,5 @@
 using MLNet.BNInception.Demo;
+using MLNet.BNInception.DemoData;
 
 namespace MLNet.BNInception.Tests;
 
@@ -92,6 +93,23 @@ public class DemoCommandLineTests
         AssertOneLine(stopped, 130, $"demo: stopped after training: the checkpoint in {Path.Combine(folder.Path, "training.ckpt")} holds the finished run; " +
             "run again with --resume to evaluate, save and export it without training again.");
         Assert.That(Path.Combine(folder.Path, "model.zip"), Does.Not.Exist, "stopped before the model is saved");
+    }
+
+    // The demo's own data, an image damaged where the next run's check of its images (its ends)
+    // cannot see it: the loader's InvalidImageException went up unhandled, a stack trace and exit 134.
+    [Test]
+    public void AnImageThatCannotBeLoadedIsOneLineAndExitCode3()
+    {
+        using var folder = new TemporaryDirectory();
+        FashionMnistFiles.Files files = FashionMnistFiles.Write(Path.Combine(folder.Path, "data"), 100, 0, 5);
+        string image = Path.Combine(files.ImageFolder, "train", "0.png");
+        byte[] bytes = File.ReadAllBytes(image);
+        bytes.AsSpan(8, 25).Fill(0xFF);  // the header chunk, between the signature and the last chunk
+        File.WriteAllBytes(image, bytes);
+        ExternalProcess.Result run = Run(["--output", folder.Path, "--train-images", "100", "--test-images", "5"], CancellationToken.None);
+
+        AssertOneLine(run, 3, $"demo: the image 'train/0.png' cannot be loaded: '{image}' ");
+        Assert.That(run.Error, Does.EndWith($"The demo's images are its own: delete {Path.Combine(folder.Path, "data")} and run again to write them anew.\n"));
     }
 
     private static void AssertOneLine(ExternalProcess.Result run, int exitCode, string message)

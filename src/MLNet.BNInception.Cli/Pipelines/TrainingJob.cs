@@ -85,32 +85,43 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             throw CommandLineException.BadArguments($"--curves: {char.ToLowerInvariant(curves[0])}{curves[1..].TrimEnd('.')}");
         }
 
-        var ml = new MLContext(seed: (int)(settings.Training.Seed % int.MaxValue));
-        TorchRuntime.EnsureLoaded();
-        torch.set_num_threads(settings.Threads);
-        var loader = ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, ReadMultilines = true, Columns = trainColumns });
-        IDataView train = loader.Load(settings.TrainPath);
-        IDataView? valid = settings.ValidPath is null ? null
-            : ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, ReadMultilines = true, Columns = validColumns }).Load(settings.ValidPath);
-        long trainRows = RowCount.Of(settings.TrainPath, separator);
-        if (settings.ValidPath is not null)
+        // mlContext.Model.Save writes the model's parts into a folder of its own under the context's
+        // temporary folder before it zips them, and leaves it there when the process is killed
+        // meanwhile: in a folder of this process's own, the next run that saves or loads a model removes it.
+        string temporaryFolder = CommandFiles.NewTemporaryModelFolder();
+        try
         {
-            RowCount.Of(settings.ValidPath, separator);  // read for its quoting, before any image is
-        }
+            var ml = new MLContext(seed: (int)(settings.Training.Seed % int.MaxValue)) { TempFilePath = temporaryFolder };
+            TorchRuntime.EnsureLoaded();
+            torch.set_num_threads(settings.Threads);
+            var loader = ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, ReadMultilines = true, Columns = trainColumns });
+            IDataView train = loader.Load(settings.TrainPath);
+            IDataView? valid = settings.ValidPath is null ? null
+                : ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, ReadMultilines = true, Columns = validColumns }).Load(settings.ValidPath);
+            long trainRows = RowCount.Of(settings.TrainPath, separator);
+            if (settings.ValidPath is not null)
+            {
+                RowCount.Of(settings.ValidPath, separator);  // read for its quoting, before any image is
+            }
 
-        if (trainRows == 0)
+            if (trainRows == 0)
+            {
+                throw CommandLineException.UnreadableInput($"'{settings.TrainPath}' has a header and no rows: there is nothing to train on");
+            }
+
+            // Replaced as asked, now that every check has passed: were this run stopped before its first
+            // checkpoint, the earlier run's would otherwise stay, and the advice to resume would lead to it.
+            if (!settings.Resume && settings.Overwrite && File.Exists(settings.Training.CheckpointPath))
+            {
+                File.Delete(settings.Training.CheckpointPath);
+            }
+
+            return ProgressDisplay.RunAsync(context, "training", sink => Task.FromResult(Fit(ml, train, valid, imageFolder, trainRows, resumed, sink))).GetAwaiter().GetResult();
+        }
+        finally
         {
-            throw CommandLineException.UnreadableInput($"'{settings.TrainPath}' has a header and no rows: there is nothing to train on");
+            TemporaryModelFolder.Delete(temporaryFolder);
         }
-
-        // Replaced as asked, now that every check has passed: were this run stopped before its first
-        // checkpoint, the earlier run's would otherwise stay, and the advice to resume would lead to it.
-        if (!settings.Resume && settings.Overwrite && File.Exists(settings.Training.CheckpointPath))
-        {
-            File.Delete(settings.Training.CheckpointPath);
-        }
-
-        return ProgressDisplay.RunAsync(context, "training", sink => Task.FromResult(Fit(ml, train, valid, imageFolder, trainRows, resumed, sink))).GetAwaiter().GetResult();
     }
 
     private TrainingReport Fit(MLContext ml, IDataView train, IDataView? valid, string imageFolder, long trainRows, TrainerOptions? resumed, IProgressSink sink)
