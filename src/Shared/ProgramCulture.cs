@@ -40,7 +40,10 @@ internal static class ProgramCulture
     public static string NotADecimal(string option, string text)
     {
         string withPoint = text.Replace(',', '.');
-        string example = text.Count(c => c == ',') == 1 && !text.Contains('.', StringComparison.Ordinal) && TryParseDecimal(withPoint, out _)
+        // 1,000 is more likely a thousand than a decimal comma: it gets the general example.
+        int comma = text.IndexOf(',', StringComparison.Ordinal);
+        bool decimalComma = comma >= 0 && text.Length - comma - 1 != 3;
+        string example = decimalComma && text.Count(c => c == ',') == 1 && !text.Contains('.', StringComparison.Ordinal) && TryParseDecimal(withPoint, out _)
             ? withPoint
             : "as in 0.5 or 1e-5";
         return $"{option} '{text}' is not a number: write decimals with a point, {example}";

@@ -7,7 +7,7 @@ namespace MLNet.BNInception.Cli.Tests;
 
 /// <summary>The scoring job as an unattended job: killed and resumed, split into shards, and over many rows.</summary>
 [Trains]
-public class JobTests
+public partial class JobTests
 {
     [Test]
     public void AJobKilledWithSigkillResumesToTheBytesOfAnUninterruptedRun()
@@ -35,23 +35,6 @@ public class JobTests
 
         Assert.That(run.Output, Does.Contain("done earlier"));
         Assert.That(File.ReadAllBytes(resumed), Is.EqualTo(File.ReadAllBytes(whole)));
-    }
-
-    [TestCase("--resume")]
-    [TestCase(null)]
-    public void AJobKilledBeforeItsFirstRecordStartsAfreshWithOrWithoutResume(string? flag)
-    {
-        // What a kill between creating the output and writing its job record leaves: an empty output and
-        // no record. Refused, it would stop a retry loop that always passes --resume for good.
-        using var work = new TemporaryDirectory();
-        (string[] job, string whole, string output) = UninterruptedRun(work);
-        File.WriteAllBytes(output, []);
-
-        ExternalProcess.Result run = InstalledTool.Succeed(work.Path, [.. job, "--output", output, .. flag is null ? Array.Empty<string>() : [flag]]);
-
-        Assert.That(run.Error, Does.Contain($"'{output}' is empty and has no job record (a job stopped before its first row): starting afresh"));
-        Assert.That(File.ReadAllBytes(output), Is.EqualTo(File.ReadAllBytes(whole)));
-        Assert.That(File.Exists(JobRecord.PathFor(output)), Is.True);
     }
 
     [Test]

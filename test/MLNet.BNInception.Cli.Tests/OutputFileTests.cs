@@ -63,6 +63,33 @@ public class OutputFileTests
     }
 
     [Test]
+    public void AnOutputTakenOverAsUnstartedIsRefusedIfAnotherJobBeganItMeanwhile()
+    {
+        // The job finds an empty output without a record at its start, and takes it over once it has
+        // loaded its model; by then another job may have begun it (rows, or its record first).
+        using var work = new TemporaryDirectory();
+        string output = work.File("out.csv");
+        File.WriteAllText(output, Header + "\na.png,Coat,0.5,\n");
+        CommandLineException rows = Assert.Throws<CommandLineException>(
+            () => PredictionsFile.Create(output, Header, overwrite: false, writeJobRecord: () => Assert.Fail("no record"), onlyIfUnstarted: true))!;
+        Assert.That(rows.Message, Does.Contain($"the output '{output}' was begun by another job while this one loaded"));
+        Assert.That(File.ReadAllText(output), Is.EqualTo(Header + "\na.png,Coat,0.5,\n"), "left as it was");
+
+        File.WriteAllBytes(output, []);
+        File.WriteAllText(JobRecord.PathFor(output), "{}");
+        Assert.Throws<CommandLineException>(
+            () => PredictionsFile.Create(output, Header, overwrite: false, writeJobRecord: () => Assert.Fail("no record"), onlyIfUnstarted: true));
+
+        File.Delete(JobRecord.PathFor(output));
+        using (PredictionsFile taken = PredictionsFile.Create(output, Header, overwrite: false, writeJobRecord: () => { }, onlyIfUnstarted: true))
+        {
+            Assert.That(taken.RowsDone, Is.Zero);
+        }
+
+        Assert.That(File.ReadAllText(output), Is.EqualTo(Header + "\n"));
+    }
+
+    [Test]
     public void AnOutputAnotherJobIsWritingIsRefusedAndLeftAsItIsAndStaysReadable()
     {
         using var work = new TemporaryDirectory();

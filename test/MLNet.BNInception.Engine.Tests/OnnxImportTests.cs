@@ -217,10 +217,39 @@ public class OnnxImportTests
         // Bytes that parse as protobuf, a producer name among them (field 2, "hello"), are still no
         // model without the IR version and the graph every ONNX model has.
         Assert.That(OnnxImporter.ReadProducerName(new MemoryStream("\x12\x05hello"u8.ToArray())), Is.Null);
-        using var headerOnly = new MemoryStream();
-        Serializer.Serialize(headerOnly, new ModelHeaderProto { IrVersion = 8, ProducerName = "pytorch" });
-        headerOnly.Position = 0;
-        Assert.That(OnnxImporter.ReadProducerName(headerOnly), Is.Null, "a model's header without its graph");
+        // ir_version 8 (field 1), producer_name "pytorch" (field 2), and no graph (field 7).
+        Assert.That(OnnxImporter.ReadProducerName(new MemoryStream([0x08, 0x08, 0x12, 0x07, .. "pytorch"u8])), Is.Null, "a model's header without its graph");
+    }
+
+    [Test]
+    public void TheProducerNameIsReadWithoutHoldingTheModelAndATruncatedModelHasNone()
+    {
+        using BnInception original = TrainedLikeModel(new BnInceptionOptions { InputSize = 64, NumClasses = 3 });
+        byte[] onnx = Export(original, new OnnxExportOptions());
+        // A stream that cannot seek, as a zip entry's: what is skipped is read through, not held.
+        Assert.That(OnnxImporter.ReadProducerName(new ForwardOnly(onnx)), Is.EqualTo(OnnxExporter.ProducerName));
+        Assert.That(OnnxImporter.ReadProducerName(new ForwardOnly(onnx[..(onnx.Length / 2)])), Is.Null, "cut in half: the graph's length runs past the end");
+        Assert.That(OnnxImporter.ReadProducerName(new MemoryStream(onnx[..(onnx.Length - 1)])), Is.Null, "one byte short");
+
+        // A producer name that claims 600 MB: not read, so only the end of the stream tells this is no model.
+        byte[] claim = [0x08, 0x08, 0x12, 0x80, 0x80, 0x80, 0xAC, 0x02];   // ir_version 8; field 2 of 629,145,600 bytes (a varint, 7 bits a byte)
+        using var claimed = new ForwardOnly([.. claim, .. new byte[1 << 20]]);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Assert.That(OnnxImporter.ReadProducerName(claimed), Is.Null);
+        Assert.That(GC.GetAllocatedBytesForCurrentThread() - before, Is.LessThan(1 << 20), "the 600 MB name was not allocated");
+
+        // A model whose producer name is longer than any producer writes is still a model, its producer described.
+        ModelProto longName = Parse(onnx);
+        longName.ProducerName = new string('x', 5000);
+        Assert.That(OnnxImporter.ReadProducerName(new MemoryStream(Write(longName))), Is.EqualTo("a name of 5000 bytes"));
+    }
+
+    // A stream that reads forward only, as a zip entry's does.
+    private sealed class ForwardOnly(byte[] content) : MemoryStream(content)
+    {
+        public override bool CanSeek => false;
+
+        public override long Seek(long offset, SeekOrigin loc) => throw new NotSupportedException();
     }
 
     [Test]

@@ -3,8 +3,8 @@ using System.Text;
 namespace MLNet.BNInception.Cli.CommandLine;
 
 /// <summary>
-/// The commands' standard output. A write that fails (a full disk behind <c>&gt; file</c>, a pipe whose
-/// reader has gone) ends the command as a <see cref="CommandLineException"/> that says it was standard
+/// The commands' standard output. A write that fails (a full disk behind <c>&gt; file</c>; .NET ignores
+/// a pipe whose reader has gone) ends the command as a <see cref="CommandLineException"/> that says it was standard
 /// output that could not be written (exit code 3), not as an unexpected <see cref="IOException"/>, and
 /// not as a failure of whichever file the command was working on when it wrote.
 /// </summary>

@@ -193,7 +193,8 @@ internal sealed class SavedModel : IDisposable
         }
 
         // ML.NET checks each step against the one before it only when data flows; a network swapped in
-        // the file for one of another class count would otherwise fail mid-command as an unexpected error.
+        // the file for one of another class count, or an input schema saved without a column a step
+        // reads, would otherwise fail mid-command as an unexpected error.
         try
         {
             model.GetOutputSchema(inputSchema);
@@ -201,7 +202,7 @@ internal sealed class SavedModel : IDisposable
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             throw CommandLineException.InvalidModel(
-                $"'{path}': its steps do not fit together ({BnInceptionCommandLine.OneLine(e.Message)}): the file was changed after ML.NET saved it; its steps are {Describe(steps)}", e);
+                $"'{path}': its steps do not fit together with each other or with the input schema saved with them ({BnInceptionCommandLine.OneLine(e.Message)}); its steps are {Describe(steps)}", e);
         }
 
         var imageLoader = (ImageLoadingTransformer)steps[loader];

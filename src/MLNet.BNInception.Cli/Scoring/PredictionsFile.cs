@@ -28,17 +28,19 @@ internal sealed class PredictionsFile : IDisposable
     /// <summary>
     /// Creates the file (replacing it only when <paramref name="overwrite"/>), locked against another
     /// job's writing (<see cref="WriterLock"/>), then has <paramref name="writeJobRecord"/> write the
-    /// record of the job, and writes the header, if any.
+    /// record of the job, and writes the header, if any. With <paramref name="onlyIfUnstarted"/>, the
+    /// file exists and is taken over only if, once locked, it is still empty and has no job record.
     /// </summary>
-    public static PredictionsFile Create(string path, string? header, bool overwrite, Action writeJobRecord)
+    public static PredictionsFile Create(string path, string? header, bool overwrite, Action writeJobRecord, bool onlyIfUnstarted = false)
     {
         FileStream stream;
-        bool created = !overwrite || !File.Exists(path);
+        bool created = !overwrite && !onlyIfUnstarted || !File.Exists(path);
+        bool locked = false;
         try
         {
             // Opened without emptying it: a file another job is still writing to is found locked
             // before anything of it, or of its record, is changed.
-            stream = Open(path, overwrite ? FileMode.OpenOrCreate : FileMode.CreateNew);
+            stream = Open(path, overwrite || onlyIfUnstarted ? FileMode.OpenOrCreate : FileMode.CreateNew);
         }
         catch (IOException) when (!overwrite && File.Exists(path))
         {
@@ -53,6 +55,14 @@ internal sealed class PredictionsFile : IDisposable
         try
         {
             Lock(stream, path);
+            locked = true;
+            // Checked under the lock: another job may have begun the file since it was found empty.
+            if (onlyIfUnstarted && (stream.Length > 0 || File.Exists(JobRecord.PathFor(path))))
+            {
+                throw CommandLineException.BadArguments(
+                    $"the output '{path}' was begun by another job while this one loaded: pass --resume to continue that job, or --overwrite to start again");
+            }
+
             // Emptied before the new record is written: a kill between the two leaves an empty
             // output under the old record, never another job's rows under this job's record.
             stream.SetLength(0);
@@ -65,16 +75,17 @@ internal sealed class PredictionsFile : IDisposable
 
             return file;
         }
+        // Only a file this call made and locked is removed: one whose lock another job took first is that job's.
         catch (IOException e)
         {
             stream.Dispose();
-            RemoveIfCreated(path, created);
+            RemoveIfCreated(path, created && locked);
             throw CommandLineException.UnreadableInput($"the output '{path}' cannot be written: {e.Message}", e);
         }
         catch
         {
             stream.Dispose();
-            RemoveIfCreated(path, created);
+            RemoveIfCreated(path, created && locked);
             throw;
         }
     }

@@ -53,8 +53,10 @@ internal sealed class ScoringJob
         // whatever file it names (one planted in a shared folder, say); a new output never follows one.
         if (new FileInfo(_options.OutputPath).LinkTarget is { } linkTarget)
         {
+            // A relative target is relative to the link's folder, not to the current one.
+            string target = Path.GetFullPath(linkTarget, Path.GetDirectoryName(Path.GetFullPath(_options.OutputPath))!);
             throw CommandLineException.BadArguments(
-                $"the output '{Printable.Escaped(_options.OutputPath)}' is a symbolic link (to '{Printable.Escaped(linkTarget)}'): give the path of a file, not of a link");
+                $"the output '{Printable.Escaped(_options.OutputPath)}' is a symbolic link (to '{Printable.Escaped(target)}'): give the path of a file, not of a link");
         }
 
         // A job killed between creating its output and writing the output's record leaves an empty file
@@ -110,8 +112,8 @@ internal sealed class ScoringJob
                 log($"'{_options.OutputPath}' is empty and has no job record (a job stopped before its first row): starting afresh");
             }
 
-            output = PredictionsFile.Create(_options.OutputPath, header, _options.Overwrite || _options.Resume || unstarted,
-                () => WriteOrFail(() => job.Write(_options.OutputPath), JobRecord.PathFor(_options.OutputPath)));
+            output = PredictionsFile.Create(_options.OutputPath, header, _options.Overwrite || (_options.Resume && !unstarted),
+                () => WriteOrFail(() => job.Write(_options.OutputPath), JobRecord.PathFor(_options.OutputPath)), onlyIfUnstarted: unstarted && !_options.Overwrite);
         }
 
         using PredictionsFile outputFile = output;

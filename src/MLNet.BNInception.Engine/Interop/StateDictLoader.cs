@@ -13,7 +13,12 @@ internal static class StateDictLoader
     // pickle's memo) reaches it instead of recursing until the process dies.
     private const int MaxDepth = 64;
 
-    public static List<KeyValuePair<string, Tensor>> Load(object? top, Func<StorageReference, byte[]> readStorage, string source)
+    /// <param name="top">The dict data.pkl holds.</param>
+    /// <param name="readStorage">Reads a storage's bytes.</param>
+    /// <param name="storedBytes">The bytes a storage's record takes in the file (less than its size when compressed).</param>
+    /// <param name="source">The file, for messages.</param>
+    public static List<KeyValuePair<string, Tensor>> Load(object? top, Func<StorageReference, byte[]> readStorage, Func<StorageReference, long> storedBytes,
+        string source)
     {
         if (top is not PickleDict dict)
         {
@@ -28,26 +33,28 @@ internal static class StateDictLoader
             loadedBytes = SaturatingAdd(loadedBytes, CheckBounds(name, reference, source));
         }
 
-        CheckExpansion(references, loadedBytes, source);
+        CheckExpansion(references, loadedBytes, storedBytes, source);
         return Materialise(references, readStorage);
     }
 
     // Views may repeat their storage's elements (a stride of 0, overlapping slices), and each loaded
     // tensor gets memory of its own: a file of a few hundred bytes could otherwise ask for terabytes
     // before anything else about it is checked. Real state dicts view each element a few times at
-    // most (shared weights, a buffer saved beside its slices).
+    // most (shared weights, a buffer saved beside its slices). The bound is on the bytes the file
+    // holds, not on the storages' sizes: a compressed record of zeros is small in the file and large once read.
     private const long MaxExpansion = 4;
     private const long ExpansionAllowanceBytes = 64L << 20;
 
-    private static void CheckExpansion(List<KeyValuePair<string, TensorReference>> references, long loadedBytes, string source)
+    private static void CheckExpansion(List<KeyValuePair<string, TensorReference>> references, long loadedBytes, Func<StorageReference, long> storedBytes,
+        string source)
     {
-        long storedBytes = references.Select(pair => pair.Value.Storage).Distinct()
-            .Aggregate(0L, (sum, storage) => SaturatingAdd(sum, SaturatingMultiply(storage.ElementCount, storage.Type.ElementSize())));
-        if (loadedBytes > SaturatingAdd(SaturatingMultiply(storedBytes, MaxExpansion), ExpansionAllowanceBytes))
+        long inFile = references.Select(pair => pair.Value.Storage).Distinct().Aggregate(0L, (sum, storage) => SaturatingAdd(sum, Math.Max(0, storedBytes(storage))));
+        if (loadedBytes > SaturatingAdd(SaturatingMultiply(inFile, MaxExpansion), ExpansionAllowanceBytes))
         {
             throw new InvalidDataException(
-                $"{source}: its tensors would take {loadedBytes} bytes once loaded, from {storedBytes} bytes of storage; views that " +
-                $"repeat their storage's elements (a stride of 0) more than {MaxExpansion} times over are refused: this is not a state dict of weights.");
+                $"{source}: its tensors would take {loadedBytes} bytes once loaded, from {inFile} bytes of storage in the file; views that " +
+                $"repeat their storage's elements (a stride of 0), or compressed storage, more than {MaxExpansion} times over are refused: " +
+                "this is not a state dict of weights.");
         }
     }
 

@@ -154,7 +154,8 @@ internal static class TorchArchive
         public List<KeyValuePair<string, Tensor>> ReadStateDict()
         {
             object? top = PickleReader.Read(ReadRecord(_zip, _prefix + StorageTypes.PickleRecord, _source), _source);
-            return StateDictLoader.Load(top, storage => ReadStorage(_zip, _prefix, storage, _source), _source);
+            return StateDictLoader.Load(top, storage => ReadStorage(_zip, _prefix, storage, _source),
+                storage => _zip.GetEntry(_prefix + StorageTypes.StorageRecord(storage.Key))?.CompressedLength ?? 0, _source);
         }
 
         /// <summary>Closes the archive (not the stream it was opened on).</summary>

@@ -103,17 +103,7 @@ public static class OnnxImporter
     public static string? ReadProducerName(Stream onnx)
     {
         ArgumentNullException.ThrowIfNull(onnx);
-        try
-        {
-            ModelHeaderProto header = Parse<ModelHeaderProto>(onnx, "the stream");
-            // Every ONNX model has an IR version and a graph: a few bytes that merely parse as protobuf
-            // (most short files do) have neither.
-            return header.IrVersion <= 0 || header.Graph is null ? null : header.ProducerName;
-        }
-        catch (InvalidDataException)
-        {
-            return null;
-        }
+        return OnnxHeaderScanner.ReadProducerName(onnx);
     }
 
     /// <summary>"'name' version", or "an unnamed producer".</summary>

@@ -21,21 +21,6 @@ internal sealed class ModelProto
     [ProtoMember(14)] public List<StringStringEntryProto> MetadataProps { get; } = [];
 }
 
-// ModelProto's leading fields and whether it has a graph: reading it skips the graph's contents
-// without building them, to tell whose file it is cheaply.
-[ProtoContract]
-internal sealed class ModelHeaderProto
-{
-    [ProtoMember(1)] public long IrVersion { get; set; }
-    [ProtoMember(2)] public string ProducerName { get; set; } = "";
-    [ProtoMember(3)] public string ProducerVersion { get; set; } = "";
-    [ProtoMember(7)] public SkippedMessage? Graph { get; set; }
-}
-
-// A message read for its presence only: its fields are skipped.
-[ProtoContract]
-internal sealed class SkippedMessage;
-
 [ProtoContract]
 internal sealed class OperatorSetIdProto
 {

@@ -14,6 +14,7 @@ import collections
 import json
 import os
 import sys
+import zipfile
 
 import numpy
 import torch
@@ -120,6 +121,14 @@ def write(directory):
     torch.save({"w": torch.ones(2).as_subclass(TaggedTensor)}, os.path.join(directory, "subclass.pt"))
     # 4 bytes of storage seen 2**29 times by a stride-0 view: 2 GiB for whoever gives each tensor memory of its own.
     torch.save({"bias": torch.zeros(1).expand(512, 1024, 1024)}, os.path.join(directory, "expanded_huge.pt"))
+    # 64 MB of zeros viewed 5 times over (320 MB), its record deflated to a few kB: small in the file, large once read.
+    deflated = os.path.join(directory, "deflated_expanded.pt")
+    torch.save({"w": torch.zeros(16 << 20).as_strided((5, 16 << 20), (0, 1))}, deflated)
+    with zipfile.ZipFile(deflated) as stored:
+        records = [(info.filename, stored.read(info)) for info in stored.infolist()]
+    with zipfile.ZipFile(deflated, "w", zipfile.ZIP_DEFLATED) as compressed:
+        for name, data in records:
+            compressed.writestr(name, data)
     torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), os.path.join(directory, "torchscript.pt"))
 
 
