@@ -96,6 +96,45 @@ public class ScoreTests
         Assert.That(byDefault.Output + byDefault.Error, Does.Contain($"float32, {Environment.ProcessorCount} thread"));
     }
 
+    /// <summary>
+    /// The count the description names is the one ONNX Runtime computes on: its session's intra-op
+    /// pool has one thread fewer than the count, the caller's thread being the other. A Linux thread
+    /// starts with the name of the thread that started it, so the session is made on a thread named
+    /// for the test alone, and the process's threads of that name are the maker and its pool.
+    /// </summary>
+    [TestCase(1)]
+    [TestCase(3)]
+    public void OnnxRuntimeComputesOnTheThreadsItIsGiven(int threads)
+    {
+        byte[] onnx = MLNet.BNInception.ModelFiles.BnInceptionModelFile.ReadOnnxModel(TrainedTool.Get().ModelPath);
+        // ONNX Runtime's environment, made once per process, is made here rather than on the named thread.
+        _ = Microsoft.ML.OnnxRuntime.OrtEnv.Instance();
+        string name = $"ort-test-{threads}";
+        int named = 0;
+        var maker = new Thread(() =>
+        {
+            using var network = new Scoring.OnnxRuntimeNetwork(onnx, threads, "the Cli tests' model");
+            named = ThreadsNamed(name);
+        }) { Name = name };
+        maker.Start();
+        maker.Join();
+        Assert.That(named, Is.EqualTo(threads), $"the maker and the {threads - 1} threads of its session's pool");
+    }
+
+    private static int ThreadsNamed(string name) =>
+        Directory.GetDirectories("/proc/self/task").Count(task =>
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name;
+            }
+            catch (IOException)
+            {
+                // A thread that ended while the folder was listed.
+                return false;
+            }
+        });
+
     [Test]
     public void AnyCsvDialectIsReadAndItsColumnsAreKeptAsTheyWere()
     {
