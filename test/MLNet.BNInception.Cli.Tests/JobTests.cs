@@ -330,7 +330,7 @@ public partial class JobTests
         Assert.That(fifo.Error.Trim(), Does.Contain("list.fifo' is a named pipe (FIFO), not a file"));
     }
 
-    // A job of 4,000 rows in batches of 16, run to the end: the output an interrupted run must equal.
+    // A job of 2,000 rows in batches of 16, run to the end: the output an interrupted run must equal.
     // The interrupted runs are stopped once 400 rows are out: these leave a few seconds of work after that.
     private const int UninterruptedRows = 2000;
 

@@ -99,4 +99,81 @@ public class BnInceptionTests
         using var other = new BnInception(new BnInceptionOptions { InputSize = 64, NumClasses = 10 }, seed: 6);
         Assert.That(TestTensors.SameBytes(other.state_dict()["conv1.conv.weight"], first.state_dict()["conv1.conv.weight"]), Is.False);
     }
+
+    /// <summary>
+    /// Dropout before the classifier as PyTorch's F.dropout has it: in training mode each pooled
+    /// feature is zeroed with probability p and the others are multiplied by 1/(1 − p), drawn anew at
+    /// each call and alike after the same seed (the trainer seeds it); in eval mode nothing is
+    /// dropped, and the network gives what the same weights without dropout give. Seen through a
+    /// classifier that copies its 1024 inputs to its logits, against those weights without dropout
+    /// in the same mode: in training mode BN takes the batch's statistics, alike in both.
+    /// </summary>
+    [Test]
+    public void DropoutZeroesTheShareOfFeaturesItIsGivenAndScalesTheRestInTrainingOnly()
+    {
+        const double p = 0.3;
+        var options = new BnInceptionOptions { InputSize = 64, InputChannels = 1, NumClasses = 1024 };
+        using var withoutDropout = WithCopyingClassifier(new BnInception(options, seed: 4));
+        using var withDropout = WithCopyingClassifier(new BnInception(options with { Dropout = p }, seed: 4));
+        manual_seed(9);
+        using Tensor images = randn([8, 1, 64, 64]);
+        using DisposeScope scope = NewDisposeScope();
+        using IDisposable noGrad = no_grad();
+
+        // Eval mode first: a training-mode call moves BN's running statistics.
+        withoutDropout.eval();
+        withDropout.eval();
+        float[] evalFeatures = TestModels.Values(withoutDropout.call(images));
+        TestModels.AssertEqualValues(TestModels.Values(withDropout.call(images)), evalFeatures, "eval mode, with dropout and without");
+        TestModels.AssertEqualValues(TestModels.Values(withDropout.call(images)), evalFeatures, "eval mode, called again");
+
+        withoutDropout.train();
+        withDropout.train();
+        float[] features = TestModels.Values(withoutDropout.call(images));
+        manual_seed(10);
+        float[] dropped = TestModels.Values(withDropout.call(images));
+        float[] next = TestModels.Values(withDropout.call(images));
+        manual_seed(10);
+        TestModels.AssertEqualValues(TestModels.Values(withDropout.call(images)), dropped, "training mode after the same seed");
+
+        // A feature that is 0 tells nothing; every other is 0 or scaled.
+        int zeroed = 0, kept = 0;
+        double worstScaling = 0;
+        for (int i = 0; i < features.Length; i++)
+        {
+            if (features[i] == 0)
+            {
+                continue;
+            }
+
+            if (dropped[i] == 0)
+            {
+                zeroed++;
+                continue;
+            }
+
+            kept++;
+            worstScaling = Math.Max(worstScaling, Math.Abs(dropped[i] / (features[i] / (1 - p)) - 1));
+        }
+
+        Assert.That(worstScaling, Is.LessThan(1e-6), "a feature kept is multiplied by 1/(1 - p)");
+        int told = zeroed + kept;
+        Assert.That(told, Is.GreaterThan(features.Length / 2), "most pooled features are not 0");
+        // Binomial: the share zeroed lies within 5 standard deviations of p (6e-7 of draws lie outside).
+        Assert.That((double)zeroed / told, Is.EqualTo(p).Within(5 * Math.Sqrt(p * (1 - p) / told)), $"{zeroed} of {told} features zeroed");
+        // Two draws differ on a feature with probability 2p(1 − p), 0.42: about 3,400 of 8,192.
+        Assert.That(next.Zip(dropped).Count(pair => pair.First != pair.Second), Is.GreaterThan(features.Length / 4), "the next call drops other features");
+    }
+
+    // The classifier copies its 1024 inputs to the logits: they are the features it is given.
+    private static BnInception WithCopyingClassifier(BnInception net)
+    {
+        using IDisposable noGrad = no_grad();
+        // Frees the handles the in-place calls return.
+        using DisposeScope scope = NewDisposeScope();
+        using Tensor identity = eye(1024);
+        net.Classifier.weight.copy_(identity);
+        net.Classifier.bias!.zero_();
+        return net;
+    }
 }

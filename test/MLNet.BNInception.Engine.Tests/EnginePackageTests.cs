@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Runtime.Versioning;
 
@@ -36,10 +35,9 @@ public class EnginePackageTests
         using var root = new TemporaryDirectory();
         string feed = Path.Combine(root.Path, "feed");
         string application = Path.Combine(root.Path, "app");
-        var timings = new List<string>();
         try
         {
-            Step(timings, "pack", root.Path,
+            UserProject.Dotnet(root.Path,
                  ["pack", BuildSettings.EngineProject, "--configuration", BuildSettings.Configuration, "--no-build", "--output", feed,
                   $"-p:PackageVersion={version}", $"-p:NuspecOutputPath={Path.Combine(root.Path, "nuspec")}/"]);
             using (ZipArchive package = ZipFile.OpenRead(Path.Combine(feed, $"{PackageId}.{version}.nupkg")))
@@ -58,17 +56,17 @@ public class EnginePackageTests
             }
 
             UserProject.Write(root.Path, feed, application, [(PackageId, version), ("libtorch-cpu-linux-x64", "2.10.0")], Program);
-            Step(timings, "build", application, ["build", "--configuration", "Release"]);
+            UserProject.Dotnet(application, ["build", "--configuration", "Release"]);
             string built = Path.Combine(application, "bin", "Release", "net10.0");
             AssertFixed(Path.Combine(built, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"));
-            Assert.That(Step(timings, "run the build", built, ["App.dll"]), Does.Contain(ExpectedOutput));
+            Assert.That(UserProject.Dotnet(built, ["App.dll"]), Does.Contain(ExpectedOutput));
 
             // Publishing copies the libraries from the NuGet cache again, not from the build's output,
             // so the publish folder needs the step of its own.
             string published = Path.Combine(application, "publish");
-            Step(timings, "publish", application, ["publish", "--configuration", "Release", "--no-build", "--output", published]);
+            UserProject.Dotnet(application, ["publish", "--configuration", "Release", "--no-build", "--output", published]);
             AssertFixed(Path.Combine(published, "runtimes", "linux-x64", "native", "libLibTorchSharp.so"));
-            Assert.That(Step(timings, "run the publish", published, ["App.dll"]), Does.Contain(ExpectedOutput));
+            Assert.That(UserProject.Dotnet(published, ["App.dll"]), Does.Contain(ExpectedOutput));
         }
         finally
         {
@@ -82,8 +80,6 @@ public class EnginePackageTests
             {
                 Directory.Delete(restored);
             }
-
-            TestContext.Out.WriteLine(string.Join(", ", timings));
         }
     }
 
@@ -92,14 +88,5 @@ public class EnginePackageTests
         Assert.That(LibTorchSharpFiles.MissingVersionNeed(library).Weak, Is.EqualTo(!LibTorchSharpFiles.MachineHasMissingVersion),
             $"{library}: {LibTorchSharpFiles.MachineCase}");
         Assert.That(File.GetUnixFileMode(library), Is.EqualTo(File.GetUnixFileMode(LibTorchSharpFiles.PackageOriginal)), $"{library}: mode kept");
-    }
-
-    /// <summary>Runs dotnet with <paramref name="arguments"/>, timing it, fails the test with its output if it fails, and returns its output.</summary>
-    private static string Step(List<string> timings, string what, string workingDirectory, string[] arguments)
-    {
-        var clock = Stopwatch.StartNew();
-        string output = UserProject.Dotnet(workingDirectory, arguments);
-        timings.Add($"{what} {clock.Elapsed.TotalSeconds:F1} s");
-        return output;
     }
 }

@@ -32,7 +32,9 @@ public class PyTorchParityTests() : ThreadCountFixture(Threads)
     /// training-mode pass amplifies rounding (PyTorch's own mixed and float32 logits differ by about
     /// 20% of their scale), so the bound is bfloat16's own effect: ours may differ from PyTorch's
     /// mixed results by at most three times what PyTorch's float32 results do, and the logits must be
-    /// nearer PyTorch's mixed than its float32 ones.
+    /// nearer PyTorch's mixed than its float32 ones and bfloat16 values, as the classifier's output is.
+    /// That bound is as large as a step, so in mixed precision every parameter's eval-mode gradient
+    /// is compared too, where bfloat16 matters less (AssertEvalModeGradientsNearPyTorchs).
     /// </summary>
     [TestCase(64, 3, 10, false, "float32")]
     [TestCase(96, 1, 5, false, "float32")]
@@ -88,6 +90,11 @@ public class PyTorchParityTests() : ThreadCountFixture(Threads)
             }
         }
 
+        if (mixed)
+        {
+            AssertEvalModeGradientsNearPyTorchs(net, images, labels, folder);
+        }
+
         net.train();
         var decayed = net.named_parameters().Where(p => p.name.EndsWith("conv.weight", StringComparison.Ordinal) || p.name == "fc.weight").Select(p => p.parameter);
         var exempt = net.named_parameters().Where(p => !(p.name.EndsWith("conv.weight", StringComparison.Ordinal) || p.name == "fc.weight")).Select(p => p.parameter);
@@ -101,9 +108,13 @@ public class PyTorchParityTests() : ThreadCountFixture(Threads)
         {
             AssertNoFurtherThanFloat32(TestModels.Values(logits), trainLogits, float32Logits, "training-mode logits");
 
-            // And it does compute in bfloat16: nearer PyTorch's mixed result than its float32 one.
+            // And it does compute in bfloat16: nearer PyTorch's mixed result than its float32 one; and
+            // the classifier too, whose float32 logits are bfloat16 values widened, as PyTorch's are.
+            // Its own rounding is too small beside the layers' below for the comparisons to show.
             float[] mixedLogits = TestModels.Values(logits);
             Assert.That(mixedLogits.Zip(trainLogits, (a, b) => Math.Abs(a - b)).Max(), Is.LessThan(mixedLogits.Zip(float32Logits, (a, b) => Math.Abs(a - b)).Max()));
+            Assert.That(trainLogits.All(IsBFloat16), Is.True, "PyTorch's mixed logits are bfloat16 values");
+            Assert.That(mixedLogits.All(IsBFloat16), Is.True, "the classifier computes in bfloat16");
         }
         else
         {
@@ -146,7 +157,9 @@ public class PyTorchParityTests() : ThreadCountFixture(Threads)
     // float32 result is (the two versions' bfloat16 kernels round apart too: up to 1.45× seen on
     // small tensors such as fc.bias with oneDNN's bfloat16 kernels, 2.01× on inception_5a's
     // pool_proj weight where both widen to float32 on an AVX2 processor), and not far off at all where
-    // bfloat16 hardly matters. A missing gradient or a wrong cast is off by the whole value.
+    // bfloat16 hardly matters. That finds a wrong layer or a value off by far more than bfloat16's
+    // rounding, not a missing gradient: on a fresh network bfloat16 moves a training step by about as
+    // much as the step, which AssertEvalModeGradientsNearPyTorchs checks instead.
     private static void AssertNoFurtherThanFloat32(float[] ours, float[] theirsMixed, float[] theirsFloat32, string what)
     {
         double worst = ours.Zip(theirsMixed, (a, b) => Math.Abs(a - b)).DefaultIfEmpty(0).Max();
@@ -157,6 +170,38 @@ public class PyTorchParityTests() : ThreadCountFixture(Threads)
             $"{what}: max |difference| {worst:G3} from PyTorch's mixed precision, whose own float32 differs by {bfloat16Effect:G3}");
     }
 
+    // Every parameter's gradient of the eval-mode loss against PyTorch's mixed precision, in proportion
+    // to its size. The training step cannot show a missing gradient: on this fresh network in training
+    // mode bfloat16 moves a step by about as much as the step (PyTorch's float32 update is 1.0 to 1.4
+    // times its norm from its mixed one, for every tensor). In eval mode BN is a fixed affine map and
+    // bfloat16 moves each gradient by at most 0.55 of its norm (PyTorch's float32 from its mixed;
+    // ours from PyTorch's mixed: at most 0.29, seen with AVX-512), while one missing (a weight cast
+    // cut from autograd) or zero is off by 1 and a negated one by 2: the bound, 0.75, lies between.
+    private static void AssertEvalModeGradientsNearPyTorchs(BnInception net, Tensor images, Tensor labels, TemporaryDirectory folder)
+    {
+        Dictionary<string, Tensor> mixed = PyTorchStateDict.Load(folder.File("eval_gradients.pt")).ToDictionary(p => p.Key, p => p.Value);
+        Dictionary<string, Tensor> float32 = PyTorchStateDict.Load(folder.File("eval_gradients_float32.pt")).ToDictionary(p => p.Key, p => p.Value);
+        static double Distance(float[] a, float[] b) => Math.Sqrt(a.Zip(b, (x, y) => ((double)x - y) * ((double)x - y)).Sum());
+        F.cross_entropy(net.call(images), labels).backward();
+        (double Error, double Bfloat16Effect, string Name) worst = (0, 0, "");
+        foreach ((string name, Parameter parameter) in net.named_parameters())
+        {
+            Tensor? gradient = parameter.grad;
+            Assert.That(gradient, Is.Not.Null, $"{name} has a gradient");
+            Assert.That(gradient!.dtype, Is.EqualTo(ScalarType.Float32), $"{name}'s gradient, cast back to its weight's type");
+            float[] theirs = TestModels.Values(mixed[name]);
+            double norm = Distance(theirs, new float[theirs.Length]);
+            double error = Distance(TestModels.Values(gradient), theirs) / norm;
+            double bfloat16Effect = Distance(TestModels.Values(float32[name]), theirs) / norm;
+            Assert.That(error, Is.LessThanOrEqualTo(0.75),
+                $"{name}: the eval-mode gradient is {error:G3} of its norm from PyTorch's mixed one (PyTorch's float32 one: {bfloat16Effect:G3})");
+            worst = error > worst.Error ? (error, bfloat16Effect, name) : worst;
+        }
+
+        TestContext.Out.WriteLine($"eval-mode gradients: ours vs PyTorch mixed at most {worst.Error:G3} of the norm ({worst.Name}, where PyTorch's float32 is {worst.Bfloat16Effect:G3})");
+        net.zero_grad();
+    }
+
     [Test]
     public void TheNetworkHasTheReferencesParameterCount()
     {
@@ -164,6 +209,9 @@ public class PyTorchParityTests() : ThreadCountFixture(Threads)
         long ours = net.parameters().Sum(p => p.numel());
         Assert.That(long.Parse(PythonReference.Run("bn_inception_reference.py", "count").Trim(), System.Globalization.CultureInfo.InvariantCulture), Is.EqualTo(ours));
     }
+
+    // A float32 widened from bfloat16 has the low 16 bits of its pattern zero.
+    private static bool IsBFloat16(float value) => (BitConverter.SingleToInt32Bits(value) & 0xFFFF) == 0;
 
     private static float[] ReadFloats(string path) => MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(path)).ToArray();
 }

@@ -16,6 +16,17 @@ public partial class TrainerTests
             cancellationToken: cancellation.Token));
     }
 
+    // A run that validates returns its best epoch's weights, which can be from before the stop; the
+    // checkpoint written at its end holds the last ones, and the momentum they were stepped with.
+    private static void AssertSameLastWeightsAndMomentum(string checkpoint, string expectedCheckpoint)
+    {
+        using TrainingCheckpoint.Loaded actual = TrainingCheckpoint.Load(checkpoint);
+        using TrainingCheckpoint.Loaded expected = TrainingCheckpoint.Load(expectedCheckpoint);
+        Assert.That(WeightsHash(actual.Section("model.")), Is.EqualTo(WeightsHash(expected.Section("model."))), "the last weights");
+        Assert.That(WeightsHash(actual.Section(TrainingCheckpoint.MomentumPrefix)), Is.EqualTo(WeightsHash(expected.Section(TrainingCheckpoint.MomentumPrefix))),
+            "the last momentum");
+    }
+
     [Trains]
     // Inside an epoch in mixed precision only: what a resumption inside an epoch restores (the step,
     // the batch order, the momentum) does not depend on the precision.
@@ -29,12 +40,13 @@ public partial class TrainerTests
         using (labels)
         {
             TrainerOptions options = Options() with { Precision = precision };
-            using TrainingResult straight = new BnInceptionTrainer(Model, options).Fit(images, labels);
+            using TrainingResult straight = new BnInceptionTrainer(Model, options with { CheckpointPath = folder.File("straight.ckpt") }).Fit(images, labels);
 
             string checkpoint = folder.File("run.ckpt");
             TrainUntilCancelled(options with { CheckpointPath = checkpoint }, images, labels, cancelAfterStepInEpoch);
             using TrainingResult resumed = BnInceptionTrainer.Resume(checkpoint, images, labels);
             TestModels.AssertSameBytes(Weights(resumed.Model), Weights(straight.Model), "the weights");
+            AssertSameLastWeightsAndMomentum(checkpoint, folder.File("straight.ckpt"));
             Assert.That(resumed.History, Is.EqualTo(straight.History));
             Assert.That(straight.History, Has.Count.EqualTo(2));
         }
@@ -120,7 +132,7 @@ public partial class TrainerTests
         using (images)
         using (labels)
         {
-            using TrainingResult straight = new BnInceptionTrainer(Model, Options()).Fit(images, labels);
+            using TrainingResult straight = new BnInceptionTrainer(Model, Options(folder.File("straight.ckpt"))).Fit(images, labels);
 
             // Cancelled after the first epoch's last step (of 3): the token is seen while validating.
             string checkpoint = folder.File("run.ckpt");
@@ -136,6 +148,7 @@ public partial class TrainerTests
             using TrainingResult resumed = BnInceptionTrainer.Resume(checkpoint, images, labels, onStep: _ => resumedSteps++);
             Assert.That(resumedSteps, Is.EqualTo(3), "only the second epoch's steps ran again");
             TestModels.AssertSameBytes(Weights(resumed.Model), Weights(straight.Model), "the weights");
+            AssertSameLastWeightsAndMomentum(checkpoint, folder.File("straight.ckpt"));
             Assert.That(resumed.History, Is.EqualTo(straight.History));
         }
     }

@@ -4,8 +4,9 @@ using TorchSharp.Modules;
 namespace MLNet.BNInception.Engine.Tests;
 
 /// <summary>
-/// The training engine's contract: determinism, the steps' host reads, bad input, early stopping,
-/// streaming; divergence, cancellation and resumption are in TrainerTests.Stopping.cs.
+/// The training engine's contract: determinism, the steps' host reads, bad input, streaming;
+/// divergence, cancellation and resumption are in TrainerTests.Stopping.cs, early stopping and the
+/// best epoch's weights in TrainerTests.BestEpoch.cs.
 /// </summary>
 public partial class TrainerTests : SingleThreadedFixture
 {
@@ -229,35 +230,6 @@ public partial class TrainerTests : SingleThreadedFixture
             var checkedForMore = new InMemoryBatchSource(images, wideLabels, Model with { NumClasses = 10 });
             var refused = Assert.Throws<ArgumentException>(() => new BnInceptionTrainer(Model, Options() with { BatchSize = 8, ValidationFraction = 0 }).Fit(checkedForMore));
             Assert.That(refused!.Message, Does.Contain("training label at row 4 is 7, outside 0..2"));
-        }
-    }
-
-    [Trains]
-    [Test]
-    public void EarlyStoppingStopsAfterThePatienceAndKeepsTheBestWeights()
-    {
-        using var folder = new TemporaryDirectory();
-        (Tensor images, Tensor labels) = Data(16);
-        using (images)
-        using (labels)
-        {
-            // A required improvement no run can make: the first epoch is the best, then patience runs out.
-            TrainerOptions options = Options(folder.File("run.ckpt")) with
-            {
-                Epochs = 6,
-                EarlyStopping = new EarlyStoppingOptions { Patience = 2, MinDelta = 100 },
-            };
-            using TrainingResult result = new BnInceptionTrainer(Model, options).Fit(images, labels);
-            Assert.That(result.StopReason, Is.EqualTo(StopReason.EarlyStopped));
-            Assert.That(result.History, Has.Count.EqualTo(3));
-            Assert.That(result.BestEpoch, Is.EqualTo(1));
-
-            // Resumed from the checkpoint of its stop, the run stays stopped: no epoch more, the same model.
-            using TrainingResult resumed = BnInceptionTrainer.Resume(folder.File("run.ckpt"), images, labels);
-            Assert.That(resumed.StopReason, Is.EqualTo(StopReason.EarlyStopped));
-            Assert.That(resumed.History, Is.EqualTo(result.History));
-            Assert.That(resumed.BestEpoch, Is.EqualTo(1));
-            TestModels.AssertSameBytes(Weights(resumed.Model), Weights(result.Model), "the weights");
         }
     }
 

@@ -142,7 +142,9 @@ def parity(directory):
     SGD step (momentum, optional Nesterov, weight decay on conv and fc weights only) on the
     cross-entropy of the training-mode logits. With dtype "bfloat16-mixed" these are computed in
     mixed precision, and eval_logits_float32.bin, train_logits_float32.bin and updated_float32.pt give the same in
-    float32 from the same weights: how far bfloat16's rounding alone moves the results. "threads", when
+    float32 from the same weights: how far bfloat16's rounding alone moves the results; and
+    eval_gradients.pt and eval_gradients_float32.pt hold every parameter's gradient of the cross-entropy
+    of the eval-mode logits (BN on its running statistics), which bfloat16 moves little. "threads", when
     given, is the caller's libtorch thread count (else PyTorch's default, one per core): a float32 convolution's weight gradient
     depends on it (which kernel, or how the sum is split; not traced), and a fresh network's batch
     normalisation amplifies the difference."""
@@ -181,11 +183,17 @@ def parity(directory):
             net.eval()(x).numpy().astype("<f4").tofile(os.path.join(directory, "eval_logits%s.bin" % suffix))
         return net
 
+    def eval_gradients(net, suffix):
+        net.eval()
+        F.cross_entropy(net(x), labels).backward()
+        torch.save({name: p.grad for name, p in net.named_parameters()}, os.path.join(directory, "eval_gradients%s.pt" % suffix))
     COMPUTE_DTYPE = torch.bfloat16 if mixed else None
     step(evaluate(load(), ""), "")
     if mixed:
+        eval_gradients(load(), "")
         COMPUTE_DTYPE = None
         step(evaluate(load(), "_float32"), "_float32")
+        eval_gradients(load(), "_float32")
 
 
 if __name__ == "__main__":
