@@ -128,7 +128,7 @@ public class ModelFileRefusalTests
         Assert.That(lines, Has.Length.EqualTo(1), run.Error);
         Assert.That(lines[0], Does.StartWith("bninception: ").And.Contain(path).And.Contain(swap switch
         {
-            Swap.OtherClassCount => $"its steps do not fit together (Schema mismatch for feature column 'BnInception.Probabilities': expected Vector<Single, {classes.Length}>, " +
+            Swap.OtherClassCount => $"its steps do not fit together with each other or with the input schema saved with them (Schema mismatch for feature column 'BnInception.Probabilities': expected Vector<Single, {classes.Length}>, " +
                 $"got Vector<Single, {classes.Length + 1}>",
             Swap.ClassNameMissing => $"the network's output 'BnInception.Probabilities' is [{classes.Length}], not {classes.Length - 1} values an image",
             _ => $"the network's class names (metadata 'class_labels') name '{classes[0]}' more than once",
