@@ -198,9 +198,18 @@ public class TransformTests
         Assert.That(batched.Message, Does.Contain("Row 9 ").And.Contain("has 100 values in Features, not the 4096 of its type"));
 
         var engine = Ml.Model.CreatePredictionEngine<PipelineData.PixelRow, Output>(Model, new PredictionEngineOptions { OwnsTransformer = false });
+        engine.Predict(rows[8]);
         var single = Assert.Throws<InvalidDataException>(() => engine.Predict(rows[9]))!;
-        Assert.That(single.Message, Does.Contain("has 100 values in Features, not the 4096 of its type"));
+        // A prediction engine's row is the one it was given: no number (its position counts its calls, 1 here).
+        Assert.That(single.Message, Does.StartWith("The row has 100 values in Features, not the 4096 of its type"));
         Assert.That(engine.Predict(rows[8]).Score, Has.Length.EqualTo(10), "the engine scores the next row");
+
+        // A pixel that is no number gives what ML.NET's own predictors give: NaN scores, a missing label.
+        float[] notANumber = (float[])rows[8].Features.Clone();
+        notANumber[3] = float.NaN;
+        Output nan = engine.Predict(new PipelineData.PixelRow { Features = notANumber, Label = rows[8].Label });
+        Assert.That(nan.Score, Has.All.NaN);
+        Assert.That(nan.PredictedLabel, Is.Zero);
 
         PipelineData.PixelRow[] longer = PipelineData.FashionRows("train", 16);
         longer[5] = new PipelineData.PixelRow { Features = [.. longer[5].Features, 0.5f], Label = longer[5].Label };

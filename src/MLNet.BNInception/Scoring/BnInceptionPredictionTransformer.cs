@@ -22,6 +22,8 @@ namespace MLNet.BNInception.Scoring;
 /// engines work unchanged. <see cref="Transform"/> is lazy and scores in batches (BN folded,
 /// channels-last); a prediction engine scores one row at a time. <c>mlContext.Model.Save</c> writes
 /// the model as ML.NET's own transformers (see <see cref="Save"/>). Dispose it to free the network.
+/// A row whose features hold NaN or an infinity gets NaN scores and a missing <c>PredictedLabel</c>
+/// (key 0), as ML.NET's own predictors give it (training refuses such a row, naming it).
 /// </summary>
 public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
 {
@@ -177,12 +179,12 @@ public sealed class BnInceptionPredictionTransformer : ITransformer, IDisposable
     /// </summary>
     /// <param name="length">The values the row's vector holds.</param>
     /// <param name="row">The row's position in the scored view, 0-based.</param>
-    internal void CheckFeatureLength(int length, long row)
+    internal void CheckFeatureLength(int length, long? row)
     {
         if (length != Layout.Size)
         {
             throw new InvalidDataException(
-                $"Row {row} (0-based) has {length} values in {FeatureColumnName}, not the {Layout.Size} of its type ({Layout.Channels}×{Layout.Side}×{Layout.Side}): " +
+                $"{(row is null ? "The row" : $"Row {row} (0-based)")} has {length} values in {FeatureColumnName}, not the {Layout.Size} of its type ({Layout.Channels}×{Layout.Side}×{Layout.Side}): " +
                 "each row must hold one whole image.");
         }
     }

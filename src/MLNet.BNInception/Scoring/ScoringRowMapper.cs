@@ -91,7 +91,8 @@ internal sealed class ScoringRowMapper(DataViewSchema inputSchema, BnInceptionPr
 
                 // No row's scores until the network has answered: if it throws, the next call tries again.
                 _scoredPosition = null;
-                model.CheckFeatureLength(_features.Length, input.Position);
+                // No row number: a prediction engine's rows are one at a time, and its position only counts its calls.
+                model.CheckFeatureLength(_features.Length, row: null);
                 _features.CopyTo(_pixels);
                 model.Probabilities(_pixels, 1, _probabilities);
                 _scoredPosition = input.Position;

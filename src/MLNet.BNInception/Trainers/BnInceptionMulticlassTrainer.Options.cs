@@ -127,7 +127,11 @@ public sealed partial class BnInceptionMulticlassTrainer
         /// <summary>Called after every epoch.</summary>
         public Action<EpochMetrics>? OnEpoch { get; set; }
 
-        /// <summary>Stops training within one batch (writing a checkpoint first when a path is set), with an OperationCanceledException.</summary>
+        /// <summary>
+        /// Stops training within one batch (writing a checkpoint first when a path is set), with an
+        /// OperationCanceledException. This token is the way to stop it: <c>MLContext.CancelExecution()</c>
+        /// does not, because ML.NET keeps a context's cancelled state internal to itself.
+        /// </summary>
         public CancellationToken CancellationToken { get; set; }
 
         /// <summary>
