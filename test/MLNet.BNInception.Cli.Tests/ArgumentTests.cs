@@ -4,22 +4,8 @@ using MLNet.BNInception.DemoData;
 namespace MLNet.BNInception.Cli.Tests;
 
 /// <summary>Mistakes get one line on standard error and an exit code that says what kind of mistake it was.</summary>
-public class ArgumentTests
+public class ArgumentTests : FewImagesFixture
 {
-    private TemporaryDirectory? _folder;
-    private FashionMnistFiles.Files? _data;
-
-    // A few images and their lists: what the checks look at, not enough to train on.
-    [OneTimeSetUp]
-    public void WriteData()
-    {
-        _folder = new TemporaryDirectory();
-        _data = FashionMnistFiles.Write(_folder.File("data"), 16, 8, 16);
-    }
-
-    [OneTimeTearDown]
-    public void DeleteData() => _folder?.Dispose();
-
     public enum Case
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
@@ -93,7 +79,7 @@ public class ArgumentTests
 
     private void Check(Case mistake, int exitCode, string message, string? trainedModel)
     {
-        FashionMnistFiles.Files data = _data!;
+        FashionMnistFiles.Files data = Data!;
         using var work = new TemporaryDirectory();
         string model = trainedModel ?? work.File("no-model-was-trained.zip");
         string input = data.TestCsv, output = work.File("out.csv");
@@ -184,7 +170,7 @@ public class ArgumentTests
     public void AValidationLabelTheTrainingListLacksStopsTheRunBeforeItTrains()
     {
         using var work = new TemporaryDirectory();
-        FashionMnistFiles.Files data = _data!;
+        FashionMnistFiles.Files data = Data!;
         string valid = UnknownLabelList(work, data);
         ExternalProcess.Result run = InProcessTool.Run(["train", "--train", data.TrainCsv, "--valid", valid, "--image-folder", data.ImageFolder,
             "--size", "64", "--channels", "gray", "--batch", "8", "--out", work.File("m.zip")]);
@@ -201,7 +187,7 @@ public class ArgumentTests
     public void BatchesBatchNormalizationCannotTrainOnStopTheRunBeforeItTrains(string option, string value, string message)
     {
         using var work = new TemporaryDirectory();
-        FashionMnistFiles.Files data = _data!;
+        FashionMnistFiles.Files data = Data!;
         File.WriteAllLines(work.File("five.csv"), File.ReadLines(data.TrainCsv).Take(1 + 5));
         ExternalProcess.Result run = InProcessTool.Run(["train", "--train", work.File("five.csv"), "--image-folder", data.ImageFolder, "--size", "64", "--channels", "gray",
             option, value, "--out", work.File("m.zip")]);
@@ -256,8 +242,8 @@ public class ArgumentTests
         var notACount = new Dictionary<string, string?> { ["BNINCEPTION_NUM_THREADS"] = "two" };
         string[][] runs =
         [
-            ["train", "--train", _data!.TrainCsv, "--image-folder", _data.ImageFolder, "--out", work.File("model.zip")],
-            ["score", "--model", work.File("model.zip"), "--input", _data.TestCsv, "--output", work.File("predictions.csv"), "--threads", "1"],
+            ["train", "--train", Data!.TrainCsv, "--image-folder", Data.ImageFolder, "--out", work.File("model.zip")],
+            ["score", "--model", work.File("model.zip"), "--input", Data.TestCsv, "--output", work.File("predictions.csv"), "--threads", "1"],
             ["info", "--model", work.File("model.zip")],
         ];
         foreach (string[] arguments in runs)

@@ -3,7 +3,6 @@ using System.Text.RegularExpressions;
 using MLNet.BNInception.Cli.CommandLine;
 using MLNet.BNInception.Cli.Pipelines;
 using MLNet.BNInception.Cli.Scoring;
-using MLNet.BNInception.DemoData;
 using MLNet.BNInception.Engine.Training;
 
 namespace MLNet.BNInception.Cli.Tests;
@@ -14,30 +13,16 @@ namespace MLNet.BNInception.Cli.Tests;
 /// ICU, with or without the system's locales), and under de_DE a point groups thousands: the parser
 /// read <c>--lr 0.01</c> as 1 and trained on, and <c>--valid-fraction 0,7</c> as 7 in every locale.
 /// </summary>
-public class LocaleTests
+public class LocaleTests : FewImagesFixture
 {
     // A German locale as a user's shell sets it.
     private static readonly Dictionary<string, string?> GermanLocale = new() { ["LANG"] = "de_DE.UTF-8", ["LC_ALL"] = "de_DE.UTF-8" };
-
-    private TemporaryDirectory? _folder;
-    private FashionMnistFiles.Files? _data;
-
-    // A few images and their lists: what the checks look at, not enough to train on.
-    [OneTimeSetUp]
-    public void WriteData()
-    {
-        _folder = new TemporaryDirectory();
-        _data = FashionMnistFiles.Write(_folder.File("data"), 16, 8, 16);
-    }
-
-    [OneTimeTearDown]
-    public void DeleteData() => _folder?.Dispose();
 
     [Test]
     public void UnderAGermanLocaleTheInstalledToolReadsDecimalsWithAPoint()
     {
         using var work = new TemporaryDirectory();
-        string[] train = ["train", "--train", _data!.TrainCsv, "--image-folder", _data.ImageFolder, "--size", "64", "--out", work.File("m.zip")];
+        string[] train = ["train", "--train", Data!.TrainCsv, "--image-folder", Data.ImageFolder, "--size", "64", "--out", work.File("m.zip")];
 
         // Over the 0.5 the option allows, named as typed (misread, it was 7).
         Refused(work, [.. train, "--valid-fraction", "0.7"],
@@ -112,7 +97,7 @@ public class LocaleTests
     {
         using var work = new TemporaryDirectory();
         using var german = CultureScope.German();
-        ExternalProcess.Result run = InProcessTool.Run(["train", "--train", _data!.TrainCsv, "--out", work.File("m.zip"), option, value, .. others]);
+        ExternalProcess.Result run = InProcessTool.Run(["train", "--train", Data!.TrainCsv, "--out", work.File("m.zip"), option, value, .. others]);
         Assert.That(run.ExitCode, Is.EqualTo(ExitCodes.BadArguments), run.Error);
         Assert.That(run.Error, Does.Contain(message));
     }
