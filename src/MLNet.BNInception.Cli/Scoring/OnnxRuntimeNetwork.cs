@@ -1,6 +1,6 @@
-using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.Engine.Onnx;
 
 namespace MLNet.BNInception.Cli.Scoring;
 
@@ -123,24 +123,18 @@ internal sealed class OnnxRuntimeNetwork : IScoringNetwork
     // The exporter records the class names in the model's metadata, in the order of the outputs.
     private static string[] ReadClassLabels(ModelMetadata metadata, string source)
     {
-        if (!metadata.CustomMetadataMap.TryGetValue("class_labels", out string? json))
+        if (!metadata.CustomMetadataMap.TryGetValue(ClassLabelsMetadata.Key, out string? json))
         {
             throw CommandLineException.InvalidModel($"{source}: the network records no class names (metadata 'class_labels'); was it saved by this package's trainer?");
         }
 
-        string[] labels;
         try
         {
-            labels = JsonSerializer.Deserialize<string[]>(json) is { } read && !read.Contains(null) ? read : throw new JsonException("null");
+            return ClassLabelsMetadata.Parse(json, source);
         }
-        catch (JsonException e)
+        catch (InvalidDataException e)
         {
-            throw CommandLineException.InvalidModel($"{source}: the network's class names (metadata 'class_labels') are not a JSON list of strings", e);
+            throw CommandLineException.InvalidModel(BnInceptionCommandLine.OneLine(e.Message), e);
         }
-
-        // Two classes of one name could not be told apart in the predictions.
-        return labels.CountBy(label => label, StringComparer.Ordinal).FirstOrDefault(group => group.Value > 1) is { Key: { } repeated }
-            ? throw CommandLineException.InvalidModel($"{source}: the network's class names (metadata 'class_labels') name '{Printable.Escaped(repeated)}' more than once")
-            : labels;
     }
 }

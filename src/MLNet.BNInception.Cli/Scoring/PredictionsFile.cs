@@ -34,7 +34,7 @@ internal sealed class PredictionsFile : IDisposable
     public static PredictionsFile Create(string path, string? header, bool overwrite, Action writeJobRecord, bool onlyIfUnstarted = false)
     {
         FileStream stream;
-        bool created = !overwrite && !onlyIfUnstarted || !File.Exists(path);
+        bool created = (!overwrite && !onlyIfUnstarted) || !File.Exists(path);
         bool locked = false;
         try
         {

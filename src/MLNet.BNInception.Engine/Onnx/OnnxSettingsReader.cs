@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using MLNet.BNInception.Engine.Network;
 
 namespace MLNet.BNInception.Engine.Onnx;
@@ -263,34 +262,14 @@ internal sealed class OnnxSettingsReader(ModelProto file, IReadOnlyDictionary<st
 
     private string[]? ReadClassLabels(int classes)
     {
-        if (!metadata.TryGetValue("class_labels", out string? json))
+        if (!metadata.TryGetValue(ClassLabelsMetadata.Key, out string? json))
         {
             return null;
         }
 
-        string[]? labels;
-        try
-        {
-            labels = JsonSerializer.Deserialize<string[]>(json);
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"{source}: the metadata class_labels is not a JSON array of strings: {e.Message}", e);
-        }
-
-        if (labels is null || labels.Any(label => label is null))
-        {
-            throw new InvalidDataException($"{source}: the metadata class_labels is not a JSON array of strings (it holds null).");
-        }
-
-        if (labels.Length != classes)
-        {
-            throw new InvalidDataException($"{source}: the metadata class_labels names {labels.Length} classes, but the classifier '{OnnxImporter.ClassifierWeight}' has {classes}.");
-        }
-
-        // Two classes of one name could not be told apart in the predictions.
-        return labels.CountBy(label => label, StringComparer.Ordinal).FirstOrDefault(group => group.Value > 1) is { Key: { } repeated }
-            ? throw new InvalidDataException($"{source}: the metadata class_labels names '{repeated}' more than once.")
-            : labels;
+        string[] labels = ClassLabelsMetadata.Parse(json, source);
+        return labels.Length == classes
+            ? labels
+            : throw new InvalidDataException($"{source}: the metadata class_labels names {labels.Length} classes, but the classifier '{OnnxImporter.ClassifierWeight}' has {classes}.");
     }
 }
