@@ -28,6 +28,14 @@ internal static class TestModels
         return model;
     }
 
+    /// <summary>The bytes of every tensor of the network's state dict, in order, each in the contiguous layout.</summary>
+    public static byte[] WeightBytes(BnInception model) =>
+        model.state_dict().Values.SelectMany(value =>
+        {
+            using DisposeScope scope = NewDisposeScope();
+            return value.detach().contiguous().bytes.ToArray();
+        }).ToArray();
+
     /// <summary>Every value of a float tensor (any layout or type) as float32, in row-major order.</summary>
     public static float[] Values(Tensor tensor)
     {

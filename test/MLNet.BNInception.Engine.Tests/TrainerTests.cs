@@ -28,12 +28,7 @@ public partial class TrainerTests : SingleThreadedFixture
         Augmentation = new AugmentationOptions { CropScale = (0.5, 1.0) },
     };
 
-    private static byte[] Weights(BnInception model) =>
-        model.state_dict().Values.SelectMany(value =>
-        {
-            using DisposeScope scope = NewDisposeScope();
-            return value.detach().contiguous().bytes.ToArray();
-        }).ToArray();
+    private static byte[] Weights(BnInception model) => TestModels.WeightBytes(model);
 
     // The whole training step under back-to-back garbage collections: see ScalarLifetimeTests.
     [Trains]

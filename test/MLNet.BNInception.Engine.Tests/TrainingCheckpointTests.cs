@@ -39,8 +39,16 @@ public class TrainingCheckpointTests
     {
         var state = new TrainingState { Epoch = 2, NextBatch = 1, Step = 21, History = [new EpochMetrics(1, 1.5, 0.25, null, null, 0.01), new EpochMetrics(2, 1.25, 0.5, null, null, 0.005)] };
         string path = folder.File("run.ckpt");
-        TrainingCheckpoint.Save(path, Model, Trainer, state, weights, [momentum, null], bestWeights: null);
+        TrainingCheckpoint.Save(path, Model, Trainer, state, weights, [momentum, null], bestWeights: null, GeneratorState(11));
         return path;
+    }
+
+    // The state of a generator seeded with seed that has drawn a few numbers: the state of no fresh one.
+    private static Tensor GeneratorState(ulong seed)
+    {
+        using var generator = new Generator(seed);
+        using Tensor drawn = rand([5], generator: generator);
+        return generator.get_state();
     }
 
     [Test]
@@ -78,6 +86,7 @@ public class TrainingCheckpointTests
         Assert.That((loaded.State.Epoch, loaded.State.NextBatch, loaded.State.Step), Is.EqualTo((2, 1, 21L)));
         Assert.That(loaded.State.History, Is.EqualTo(new[] { new EpochMetrics(1, 1.5, 0.25, null, null, 0.01), new EpochMetrics(2, 1.25, 0.5, null, null, 0.005) }));
         Assert.That(TestTensors.SameBytes(loaded.Section("model.").Single(pair => pair.Key == "conv.weight").Value, weights["conv.weight"]), Is.True);
+        Assert.That(TestTensors.SameBytes(loaded.RngState, GeneratorState(11)), Is.True, "the run's generator state");
         Assert.That(TestTensors.SameBytes(loaded.Find(TrainingCheckpoint.MomentumPrefix + "0")!, momentum), Is.True);
     }
 
@@ -113,7 +122,7 @@ public class TrainingCheckpointTests
         using DisposeScope scope = NewDisposeScope();
         var state = new TrainingState { Epoch = 1, Step = 3 };
         string path = folder.File("run.ckpt");
-        TrainingCheckpoint.Save(path, Model, Trainer with { StepsPerHostRead = 5 }, state, [new("fc.bias", zeros(3))], [], bestWeights: null);
+        TrainingCheckpoint.Save(path, Model, Trainer with { StepsPerHostRead = 5 }, state, [new("fc.bias", zeros(3))], [], bestWeights: null, GeneratorState(1));
         using (TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.Load(path))
         {
             Assert.That(loaded.Trainer.StepsPerHostRead, Is.EqualTo(5));

@@ -131,34 +131,32 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
     /// </summary>
     public bool ComputesInBFloat16 { get; private set; }
 
+    /// <summary>
+    /// The generator dropout draws its masks from in training mode (a CPU generator; on another
+    /// device the mask is drawn on the CPU and copied there), or null, the default, for libtorch's
+    /// global one. <see cref="Training.BnInceptionTrainer"/> sets its run's own while it trains, so that
+    /// a seed gives the same run whatever other threads draw meanwhile, and clears it when it returns
+    /// the network. The network does not own it.
+    /// </summary>
+    public Generator? DropoutGenerator { get; set; }
+
     /// <summary>Every convolution-BN-nonlinearity block, with its name (e.g. "inception_3a.branch3x3").</summary>
     public IEnumerable<(string Name, ConvolutionBlock Block)> Blocks() =>
         named_modules().Where(named => named.module is ConvolutionBlock).Select(named => (named.name, (ConvolutionBlock)named.module));
 
     /// <summary>
-    /// Sets every weight from a generator seeded with <paramref name="seed"/>, the one place weights
-    /// are initialised: convolutions He-normal (std √(2/fan_in), for ReLU; √(1/fan_in) for sigmoid),
-    /// biases 0, BN γ = 1 and β = 0 with fresh running statistics, the classifier N(0, 0.01²).
-    /// Values are drawn in the contiguous layout and copied in, so a channels-last network gets the
-    /// same weights. The global generator's state is restored afterwards, so building a model
-    /// mid-training (to score, or to fold BN) does not change the training's random stream.
+    /// Sets every weight from a generator of its own seeded with <paramref name="seed"/>, the one
+    /// place weights are initialised: convolutions He-normal (std √(2/fan_in), for ReLU; √(1/fan_in)
+    /// for sigmoid), biases 0, BN γ = 1 and β = 0 with fresh running statistics, the classifier
+    /// N(0, 0.01²). Values are drawn in the contiguous layout and copied in, so a channels-last
+    /// network gets the same weights. The generator is not libtorch's global one, so the same seed
+    /// gives the same weights whatever other threads draw meanwhile, and the global stream is not moved.
     /// </summary>
     public void Initialize(ulong seed)
     {
-        using Tensor savedState = get_rng_state();
-        try
-        {
-            manual_seed((long)seed);
-            InitializeFromCurrentGenerator();
-        }
-        finally
-        {
-            set_rng_state(savedState);
-        }
-    }
-
-    private void InitializeFromCurrentGenerator()
-    {
+        // A fresh CPU generator with a seed draws what libtorch's global one draws after manual_seed
+        // with that seed, so the weights are those of earlier versions, which seeded the global one.
+        using var generator = new Generator(seed);
         double gain = Options.Activation == Activation.Relu ? 2.0 : 1.0;
         using IDisposable noGrad = no_grad();
         using DisposeScope scope = NewDisposeScope();
@@ -170,7 +168,7 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
             {
                 case Conv2d conv:
                     long fanIn = conv.weight.shape.Skip(1).Aggregate(1L, (product, size) => product * size);
-                    conv.weight.copy_(Normal(0, Math.Sqrt(gain / fanIn), conv.weight.shape, one));
+                    conv.weight.copy_(Normal(0, Math.Sqrt(gain / fanIn), conv.weight.shape, one, generator));
                     conv.bias?.zero_();
                     break;
                 case BatchNorm2d bn:
@@ -181,7 +179,7 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
                     bn.num_batches_tracked?.zero_();
                     break;
                 case Linear linear:
-                    linear.weight.copy_(Normal(0, 0.01, linear.weight.shape, one));
+                    linear.weight.copy_(Normal(0, 0.01, linear.weight.shape, one, generator));
                     linear.bias?.zero_();
                     break;
             }
@@ -190,10 +188,10 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
 
     // TorchSharp's normal(mean, std, size), randn(size)·std + mean, with the numbers in Scalars held
     // to the end: TorchSharp makes them implicitly there (see Training.SgdStep for why that is avoided).
-    private static Tensor Normal(double mean, double std, long[] shape, Scalar one)
+    private static Tensor Normal(double mean, double std, long[] shape, Scalar one, Generator generator)
     {
         using Scalar scale = std.ToScalar(), shift = mean.ToScalar();
-        return randn(shape).mul_(scale).add_(shift, one);
+        return randn(shape, generator: generator).mul_(scale).add_(shift, one);
     }
 
     /// <summary>
@@ -350,11 +348,26 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
         observeStage?.Invoke("pool", x);
         if (Options.Dropout > 0)
         {
-            x = F.dropout(x, Options.Dropout, training);
+            x = Dropout(x);
         }
 
         Tensor logits = ComputesInBFloat16 ? Classify(x, ScalarType.BFloat16).to(ScalarType.Float32) : _fc.call(x);
         return logits.MoveToOuterDisposeScope();                                       // N x classes
+    }
+
+    // libtorch's own CPU dropout (a Bernoulli(1 − p) mask divided by 1 − p, times x) with the given
+    // generator, so on the CPU it draws and computes what F.dropout would from that generator's state.
+    private Tensor Dropout(Tensor x)
+    {
+        if (!training || DropoutGenerator is null)
+        {
+            return F.dropout(x, Options.Dropout, training);
+        }
+
+        double keep = 1 - Options.Dropout;
+        using Scalar keepScalar = keep.ToScalar();
+        using Tensor mask = empty(x.shape, x.dtype).bernoulli_(keep, DropoutGenerator).div_(keepScalar);
+        return x.mul(mask.to(x.device, non_blocking: true));
     }
 
     // As ConvolutionBlock.Convolve: the copies kept current by the optimizer, or casts for this call.

@@ -13,8 +13,8 @@ namespace MLNet.BNInception.Engine.Training;
 /// resumes exactly, stops with a clear error when the loss diverges, and honours cancellation
 /// within one batch. Data comes from an <see cref="ILabelledBatchSource"/> (or two tensors), a batch
 /// at a time. Given a seed and one thread (<c>torch.set_num_threads(1)</c>), runs are bit-identical,
-/// when nothing else in the process uses libtorch's global random generator meanwhile: another training,
-/// or a network or scorer being built, on another thread changes the draws (docs/engine.md).
+/// whatever else the process does meanwhile: a run draws from a random generator of its own, not
+/// from libtorch's global one (docs/engine.md, "The network").
 /// </summary>
 public sealed class BnInceptionTrainer
 {

@@ -27,17 +27,18 @@ internal sealed record CropBoxes(Tensor Top, Tensor Left, Tensor Height, Tensor 
 
     /// <summary>
     /// Draws boxes for <paramref name="count"/> images of <paramref name="height"/> ×
-    /// <paramref name="width"/> pixels. The draws come from libtorch's default (CPU) generator, the one
-    /// a checkpoint saves, so a resumed run cuts the same crops on any device; the
+    /// <paramref name="width"/> pixels. The draws come from <paramref name="generator"/>, a CPU
+    /// generator (a training run's own, the one its checkpoint saves, so a resumed run cuts the same
+    /// crops on any device), or from libtorch's global one when it is null; the
     /// <paramref name="count"/> × 41 numbers go to <paramref name="device"/> without waiting for it,
     /// and every step after that runs there. The tensors belong to the caller's dispose scope.
     /// </summary>
-    public static CropBoxes Draw(long count, long height, long width, AugmentationOptions options, Device device)
+    public static CropBoxes Draw(long count, long height, long width, AugmentationOptions options, Device device, Generator? generator = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         // The draws are in ordinary (pageable) host memory, which CUDA stages before the copy call
         // returns, so they may be freed at once; on the CPU the copy is the tensor itself.
-        Tensor draws = rand([count, DrawsPerImage]).to(device, non_blocking: true).to_type(ScalarType.Float64);
+        Tensor draws = rand([count, DrawsPerImage], generator: generator).to(device, non_blocking: true).to_type(ScalarType.Float64);
         Tensor attempts = draws.narrow(1, 0, CropAttempts * 4).view(count, CropAttempts, 4);
         double logRatioMin = Math.Log(options.CropAspectRatio.Min), logRatioMax = Math.Log(options.CropAspectRatio.Max);
         using Scalar area = ((double)height * width).ToScalar();

@@ -14,14 +14,15 @@ internal static class ImageAugmenter
 {
     /// <summary>
     /// A new N × C × <paramref name="outputSize"/> × <paramref name="outputSize"/> batch, each image
-    /// cropped and flipped on its own, with randomness from libtorch's default generator. The images
-    /// may be larger than the output and need not be square; all share one size.
+    /// cropped and flipped on its own, with randomness from <paramref name="generator"/> (a CPU
+    /// generator; null for libtorch's global one). The images may be larger than the output and need
+    /// not be square; all share one size.
     /// </summary>
-    public static Tensor Augment(Tensor images, AugmentationOptions options, long outputSize)
+    public static Tensor Augment(Tensor images, AugmentationOptions options, long outputSize, Generator? generator = null)
     {
         ArgumentNullException.ThrowIfNull(images);
         using DisposeScope scope = NewDisposeScope();
-        CropBoxes boxes = CropBoxes.Draw(images.size(0), images.size(2), images.size(3), options, images.device);
+        CropBoxes boxes = CropBoxes.Draw(images.size(0), images.size(2), images.size(3), options, images.device, generator);
         return Resample(images, boxes, outputSize).MoveToOuterDisposeScope();
     }
 

@@ -14,7 +14,7 @@ namespace MLNet.BNInception.Engine.Training;
 internal static class RunFiles
 {
     /// <summary>Puts a checkpoint's weights, momentum, best weights and generator state back; returns where the run stood.</summary>
-    public static TrainingState Restore(TrainingCheckpoint.Loaded checkpoint, BnInception model, FlatSgd optimizer, out Dictionary<string, Tensor>? best)
+    public static TrainingState Restore(TrainingCheckpoint.Loaded checkpoint, BnInception model, FlatSgd optimizer, Generator random, out Dictionary<string, Tensor>? best)
     {
         // Copied into the parameters, which stay views into the optimizer's buffers.
         PyTorchStateDict.LoadInto(model, checkpoint.Section("model."), source: "the checkpoint's model");
@@ -42,7 +42,9 @@ internal static class RunFiles
 
         List<KeyValuePair<string, Tensor>> savedBest = checkpoint.Section("best.").ToList();
         best = savedBest.Count > 0 ? savedBest.ToDictionary(p => p.Key, p => p.Value.clone().DetachFromDisposeScope()) : null;
-        set_rng_state(checkpoint.RngState);
+        // Checkpoints of earlier versions saved libtorch's global generator, which those runs drew
+        // from as a run now draws from its own: the same state, read the same way.
+        random.set_state(checkpoint.RngState);
         return checkpoint.State;
     }
 
@@ -66,13 +68,14 @@ internal static class RunFiles
 
     /// <summary>Writes the run's checkpoint to <see cref="TrainerOptions.CheckpointPath"/>.</summary>
     public static void Save(BnInceptionOptions modelOptions, TrainerOptions options, TrainingState state, BnInception model, FlatSgd optimizer,
-        Dictionary<string, Tensor>? best)
+        Dictionary<string, Tensor>? best, Generator random)
     {
 
         Tensor?[] momentum = optimizer.MomentumBuffers();
         try
         {
-            TrainingCheckpoint.Save(options.CheckpointPath!, modelOptions, options, state, model.state_dict(), momentum, best);
+            using Tensor randomState = random.get_state();
+            TrainingCheckpoint.Save(options.CheckpointPath!, modelOptions, options, state, model.state_dict(), momentum, best, randomState);
         }
         finally
         {

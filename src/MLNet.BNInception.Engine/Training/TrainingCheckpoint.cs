@@ -31,8 +31,8 @@ internal sealed record TrainingState
 /// <summary>
 /// One checkpoint file in PyTorch's format, which <c>torch.load</c> reads as a dict of tensors: the
 /// model's state dict under <c>model.</c>, SGD's momentum buffers under <c>optimizer.momentum.{i}</c>
-/// (parameters in the optimizer's order), the best weights so far under <c>best.</c>, and the global
-/// generator's state. The options and progress are UTF-8 JSON in a record of their own beside the
+/// (parameters in the optimizer's order), the best weights so far under <c>best.</c>, and the state
+/// of the run's random generator (augmentation, dropout). The options and progress are UTF-8 JSON in a record of their own beside the
 /// tensors, <c>archive/bninception-checkpoint.json</c>, readable with any zip tool; torch.load
 /// ignores it. Each epoch's shuffle order follows from the seed, so it is not stored. Written
 /// atomically (a temporary file, then a rename).
@@ -69,7 +69,7 @@ internal static class TrainingCheckpoint
 
     public static void Save(string path, BnInceptionOptions model, TrainerOptions trainer, TrainingState state,
         IEnumerable<KeyValuePair<string, Tensor>> modelState, IReadOnlyList<Tensor?> momentumBuffers,
-        IEnumerable<KeyValuePair<string, Tensor>>? bestWeights)
+        IEnumerable<KeyValuePair<string, Tensor>>? bestWeights, Tensor generatorState)
     {
         using DisposeScope scope = NewDisposeScope();
         var entries = new List<KeyValuePair<string, Tensor>>();
@@ -87,7 +87,7 @@ internal static class TrainingCheckpoint
             entries.AddRange(bestWeights.Select(pair => Prefixed("best.", pair)));
         }
 
-        entries.Add(new(RngKey, get_rng_state()));
+        entries.Add(new(RngKey, generatorState));
         byte[] description = JsonSerializer.SerializeToUtf8Bytes(new Meta(FormatVersion, model, trainer, state, trainer.Data), Json);
         TorchArchive.WriteFile(entries, path, new Dictionary<string, byte[]> { [DescriptionRecord] = description });
     }

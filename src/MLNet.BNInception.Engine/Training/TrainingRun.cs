@@ -22,6 +22,7 @@ internal sealed class TrainingRun(
     private TrainingState _state = new();
     private long _sessionImages, _sessionSteps;
     private DataParallel? _parallel;
+    private Generator? _random;
 
     // Rank 0 alone writes checkpoints and reports progress; a run of one process is rank 0.
     private bool IsRankZero => _parallel is null || _parallel.Rank == 0;
@@ -83,9 +84,12 @@ internal sealed class TrainingRun(
         // On the CPU the heap the steps' activations use stays from one step to the next; released
         // last, after the model and the kept weights (KeptHeap).
         using KeptHeap? heap = device.type == DeviceType.CPU ? KeptHeap.Hold() : null;
-        // Everything random that is not the shuffle hangs off the seed: augmentation and dropout.
-        manual_seed(unchecked((long)options.Seed));
-        var model = new BnInception(modelOptions, options.Seed);
+        // Everything random that is not the shuffle (augmentation, dropout) draws from the run's own
+        // generator, seeded with the run's seed, not from libtorch's global one, which another
+        // thread's run or model may seed and draw from meanwhile (docs/engine.md, "The network").
+        using var random = new Generator(options.Seed);
+        _random = random;
+        var model = new BnInception(modelOptions, options.Seed) { DropoutGenerator = random };
         Dictionary<string, Tensor>? best = null;
         try
         {
@@ -98,7 +102,7 @@ internal sealed class TrainingRun(
             using FlatSgd optimizer = FlatSgd.ForTraining(model, options);
             if (checkpoint is not null)
             {
-                _state = RunFiles.Restore(checkpoint, model, optimizer, out best);
+                _state = RunFiles.Restore(checkpoint, model, optimizer, random, out best);
             }
 
             if (parallel is not null)
@@ -209,6 +213,7 @@ internal sealed class TrainingRun(
         }
         finally
         {
+            model.DropoutGenerator = null;
             if (best is not null)
             {
                 foreach (Tensor tensor in best.Values)
@@ -232,7 +237,7 @@ internal sealed class TrainingRun(
             // Each rank draws its own augmentation and dropout, from a seed of the run, the rank and
             // the step, so a resumed run draws on every rank what it would have drawn uninterrupted
             // (a checkpoint keeps rank 0's generator state only).
-            manual_seed(RunSeeds.RankStepSeed(options.Seed, _parallel.Rank, _state.Step));
+            _random!.manual_seed(RunSeeds.RankStepSeed(options.Seed, _parallel.Rank, _state.Step));
         }
 
         // From pinned memory (BatchPrefetcher) these copies do not block the host; on the CPU there is no copy.
@@ -240,7 +245,7 @@ internal sealed class TrainingRun(
         // A random crop resampled to the input size, or without augmentation the whole image resized
         // to it (nothing at all when the images are that size already).
         images = options.Augmentation.Enabled
-            ? ImageAugmenter.Augment(images, options.Augmentation, modelOptions.InputSize)
+            ? ImageAugmenter.Augment(images, options.Augmentation, modelOptions.InputSize, _random)
             : WholeImageResize.ToSide(images, modelOptions.InputSize);
 
         double lr = options.LearningRate * options.Schedule.Factor(_state.Epoch + ((double)_state.NextBatch / stepsPerEpoch), options.Epochs);
@@ -389,7 +394,7 @@ internal sealed class TrainingRun(
     {
         if (options.CheckpointPath is not null && IsRankZero)
         {
-            RunFiles.Save(modelOptions, options, _state, model, optimizer, best);
+            RunFiles.Save(modelOptions, options, _state, model, optimizer, best, _random!);
         }
     }
 }
