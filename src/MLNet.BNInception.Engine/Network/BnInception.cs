@@ -348,26 +348,13 @@ public sealed class BnInception : nn.Module<Tensor, Tensor>
         observeStage?.Invoke("pool", x);
         if (Options.Dropout > 0)
         {
-            x = Dropout(x);
+            x = training && DropoutGenerator is { } generator
+                ? GeneratorDropout.Apply(x, Options.Dropout, generator)
+                : F.dropout(x, Options.Dropout, training);
         }
 
         Tensor logits = ComputesInBFloat16 ? Classify(x, ScalarType.BFloat16).to(ScalarType.Float32) : _fc.call(x);
         return logits.MoveToOuterDisposeScope();                                       // N x classes
-    }
-
-    // libtorch's own CPU dropout (a Bernoulli(1 − p) mask divided by 1 − p, times x) with the given
-    // generator, so on the CPU it draws and computes what F.dropout would from that generator's state.
-    private Tensor Dropout(Tensor x)
-    {
-        if (!training || DropoutGenerator is null)
-        {
-            return F.dropout(x, Options.Dropout, training);
-        }
-
-        double keep = 1 - Options.Dropout;
-        using Scalar keepScalar = keep.ToScalar();
-        using Tensor mask = empty(x.shape, x.dtype).bernoulli_(keep, DropoutGenerator).div_(keepScalar);
-        return x.mul(mask.to(x.device, non_blocking: true));
     }
 
     // As ConvolutionBlock.Convolve: the copies kept current by the optimizer, or casts for this call.
