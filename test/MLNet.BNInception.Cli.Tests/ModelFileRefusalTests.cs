@@ -131,7 +131,7 @@ public class ModelFileRefusalTests
             Swap.OtherClassCount => $"its steps do not fit together with each other or with the input schema saved with them (Schema mismatch for feature column 'BnInception.Probabilities': expected Vector<Single, {classes.Length}>, " +
                 $"got Vector<Single, {classes.Length + 1}>",
             Swap.ClassNameMissing => $"the network's output 'BnInception.Probabilities' is [{classes.Length}], not {classes.Length - 1} values an image",
-            _ => $"the metadata class_labels names '{classes[0]}' more than once",
+            _ => $"the metadata class_labels names \"{classes[0]}\" more than once",
         }));
         Assert.That(Directory.EnumerateFileSystemEntries(work.Path).Select(Path.GetFileName), Is.EqualTo(new[] { "model.zip" }), "nothing written");
     }

@@ -323,7 +323,10 @@ public class OnnxImportTests
         labels.MetadataProps.Single(entry => entry.Key == "class_labels").Value = "[\"a\", \"b\"]";
         Assert.That(RefusalOf(Write(labels)), Is.EqualTo($"{Source}: the metadata class_labels names 2 classes, but the classifier 'fc.weight' has 3."));
         labels.MetadataProps.Single(entry => entry.Key == "class_labels").Value = "[\"a\", \"b\", \"a\"]";
-        Assert.That(RefusalOf(Write(labels)), Is.EqualTo($"{Source}: the metadata class_labels names 'a' more than once."));
+        Assert.That(RefusalOf(Write(labels)), Is.EqualTo($"{Source}: the metadata class_labels names \"a\" more than once."));
+        // A name with a line break and a control character stays on the message's one line, escaped.
+        labels.MetadataProps.Single(entry => entry.Key == "class_labels").Value = "[\"caf\u00e9\\nx\\u0007\", \"b\", \"caf\u00e9\\nx\\u0007\"]";
+        Assert.That(RefusalOf(Write(labels)), Is.EqualTo($"{Source}: the metadata class_labels names \"café\\nx\\u0007\" more than once."));
 
         // Only the metadata tells a folded graph from one of a network trained without BN.
         ModelProto unrecorded = Parse(onnx);

@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace MLNet.BNInception.Engine.Onnx;
@@ -30,9 +31,13 @@ internal static class ClassLabelsMetadata
             throw new InvalidDataException($"{source}: the metadata {Key} is not a JSON array of strings (it holds null).");
         }
 
-        // Two classes of one name could not be told apart in the predictions.
+        // Two classes of one name could not be told apart in the predictions. The name is quoted as
+        // JSON, so that a line break or control character in it cannot split or garble the message.
         return labels.CountBy(label => label, StringComparer.Ordinal).FirstOrDefault(group => group.Value > 1) is { Key: { } repeated }
-            ? throw new InvalidDataException($"{source}: the metadata {Key} names '{repeated}' more than once.")
+            ? throw new InvalidDataException($"{source}: the metadata {Key} names {Quoted(repeated)} more than once.")
             : labels;
     }
+
+    private static string Quoted(string name) =>
+        JsonSerializer.Serialize(name, new JsonSerializerOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 }
