@@ -141,7 +141,7 @@ internal static class EvaluateCommand
                 throw CommandLineException.UnreadableInput($"'{dataPath}' cannot be evaluated with '{saved.Path}': {BnInceptionCommandLine.OneLine(e.Message)}", e);
             }
 
-            context.Output.WriteLine(parsed.GetValue(json) ? Json(metrics, saved, dataPath, unknown) : Text(metrics, unknown));
+            context.Output.WriteLine(parsed.GetValue(json) ? Json(metrics, saved, dataPath, unknown) : Text(metrics, saved.ClassLabels, unknown));
             return ExitCodes.Success;
         });
         return command;
@@ -222,7 +222,7 @@ internal static class EvaluateCommand
 
     private static double? Defined(double value) => double.IsFinite(value) ? value : null;
 
-    private static string Text(MulticlassClassificationMetrics metrics, UnknownLabels unknown) => string.Create(CultureInfo.InvariantCulture,
+    private static string Text(MulticlassClassificationMetrics metrics, IReadOnlyList<string> classes, UnknownLabels unknown) => string.Create(CultureInfo.InvariantCulture,
         $"""
         {(unknown.Rows == 0 ? "" : $"left out {unknown.Rows} row{(unknown.Rows == 1 ? "" : "s")} whose label is none of the model's classes: {unknown.Describe()}{Environment.NewLine}")}micro accuracy  {Figure(metrics.MicroAccuracy, "P2")}
         macro accuracy  {Figure(metrics.MacroAccuracy, "P2")}
@@ -230,7 +230,7 @@ internal static class EvaluateCommand
         log-loss        {Figure(metrics.LogLoss, "F4")}
         log-loss reduction {Figure(metrics.LogLossReduction, "F4")}
 
-        {metrics.ConfusionMatrix.GetFormattedConfusionTable()}
+        {ConfusionTable.Text(metrics.ConfusionMatrix, classes)}
         """);
 
     private static string Figure(double value, string format) => double.IsFinite(value) ? value.ToString(format, CultureInfo.InvariantCulture) : Undefined;
