@@ -36,7 +36,7 @@ public class ConfusionTableTests
         rows.Add((1, 3));
         rows.AddRange(Enumerable.Range(11, 8).Select(label => (label, label + 1)));
         string[] names = Names(25);
-        names[1] = "Ankle\nboot";
+        names[1] = "Ankle\nboot's";
 
         string text = ConfusionTable.Text(ConfusionOf(25, [.. rows]), names);
 
@@ -45,9 +45,9 @@ public class ConfusionTableTests
             "The confusion table of 25 classes is not printed (25 x 25 cells; --json writes its counts).",
             "The 10 most frequent confusions, label -> predicted: rows",
             "  'class 3' -> 'class 7': 5",
-            @"  'Ankle\x0Aboot' -> 'class 2': 3",
+            @"  'Ankle\x0Aboot\'s' -> 'class 2': 3",
             "  'class 10' -> 'class 2': 3",
-            @"  'Ankle\x0Aboot' -> 'class 3': 1",
+            @"  'Ankle\x0Aboot\'s' -> 'class 3': 1",
             "  'class 11' -> 'class 12': 1",
             "  'class 12' -> 'class 13': 1",
             "  'class 13' -> 'class 14': 1",

@@ -51,7 +51,6 @@ internal static class ConfusionTable
         return text.ToString();
     }
 
-    // Quoted, its control characters escaped: a class name comes from the training list and may be anything.
     private static string Name(IReadOnlyList<string> classes, int index) =>
-        index < classes.Count ? $"'{Printable.Content(classes[index])}'" : index.ToString(CultureInfo.InvariantCulture);
+        index < classes.Count ? Printable.QuotedName(classes[index]) : index.ToString(CultureInfo.InvariantCulture);
 }

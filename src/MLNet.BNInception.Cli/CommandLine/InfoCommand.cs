@@ -45,8 +45,7 @@ internal static class InfoCommand
             $"images         paths in '{PathColumn}', relative to {(ImageFolder is null ? "the current directory" : $"'{ImageFolder}'")}",
             $"preprocessing  {string.Join("; ", Preprocessing)}",
             $"network        BN-Inception, input '{FeatureColumn}' {Channels}×{ImageSize}×{ImageSize}{(NetworkSide == ImageSize ? "" : $" resized whole to {NetworkSide}×{NetworkSide} inside")}, {Classes} classes, {Activation}, {BatchNorm}{(Normalization is null ? "" : $", normalises its input as {Normalization}")}, ONNX opset {Opset}",
-            // Quoted: a class name may hold a comma, a space, a quote or a line break (escaped, as every message escapes them).
-            $"classes        {string.Join(", ", ClassLabels.Select(label => $"'{Printable.Escaped(label.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("'", @"\'", StringComparison.Ordinal))}'"))}",
+            $"classes        {string.Join(", ", ClassLabels.Select(Printable.QuotedName))}",
             $"versions       {string.Join(", ", Versions.Select(kv => $"{kv.Key} {kv.Value}"))}",
         ]);
     }

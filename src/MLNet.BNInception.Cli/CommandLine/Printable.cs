@@ -63,4 +63,11 @@ internal static class Printable
 
         return escaped.ToString();
     }
+
+    /// <summary>
+    /// A class name in single quotes, its backslashes and quotes escaped (\\ and \') and its control
+    /// characters as \xNN: a name may hold a comma, a space, a quote or a line break.
+    /// </summary>
+    public static string QuotedName(string name) =>
+        $"'{Escaped(name.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("'", @"\'", StringComparison.Ordinal))}'";
 }
