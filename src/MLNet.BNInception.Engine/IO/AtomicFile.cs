@@ -7,7 +7,9 @@ namespace MLNet.BNInception.Engine.IO;
 /// of a unique name in the target's folder (so the rename stays on one file system, and two writers
 /// never share a temporary file), which is closed — flushed to the disk first when asked — and then
 /// renamed over the target. A reader of the target sees the old bytes or the new ones, never a mix;
-/// a writer that throws, or a cancellation, leaves the target as it was and no temporary file.
+/// a writer that throws, or a cancellation, leaves the target as it was and no temporary file. A
+/// process ended outright leaves its temporary file, which a later write of the target removes
+/// (<see cref="AtomicTemporaryFile"/>).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -77,8 +79,8 @@ internal static class AtomicFile
         ArgumentNullException.ThrowIfNull(write);
         cancellationToken.ThrowIfCancellationRequested();
         string target = Path.GetFullPath(path);
-        // Beside the target, named after it: model.zip.<32 hex digits>.tmp.
-        string temporary = $"{target}.{Guid.NewGuid():N}.tmp";
+        AtomicTemporaryFile.RemoveOrphansOf(target);
+        string temporary = AtomicTemporaryFile.NewFor(target);
 
         // CreateNew: a name already taken is an error, never written through (and not deleted below).
         var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None);

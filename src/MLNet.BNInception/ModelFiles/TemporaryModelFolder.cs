@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using MLNet.BNInception.Engine.IO;
 
 namespace MLNet.BNInception.ModelFiles;
 
@@ -22,6 +23,11 @@ internal static partial class TemporaryModelFolder
 {
     private const string Prefix = "bninception-model-";
 
+    // PID-START-BOOT-PIDNS, or null where /proc cannot tell.
+    private static readonly string? OwnerOfThisProcess = ProcessOwner.StartOfThisProcess is ulong start
+        ? string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}-{start}-{ProcessOwner.BootId}-{ProcessOwner.PidNamespace}")
+        : null;
+
     /// <summary>Removes orphaned model folders, then creates this process's own and returns its path.</summary>
     /// <exception cref="IOException">
     /// No folder can be created in the temporary folder (<c>$TMPDIR</c>, else <c>/tmp</c>): it is
@@ -29,7 +35,7 @@ internal static partial class TemporaryModelFolder
     /// </exception>
     public static string Create()
     {
-        string? owner = Owner.OfThisProcess;
+        string? owner = OwnerOfThisProcess;
         if (owner is not null)
         {
             RemoveOrphans();
@@ -96,90 +102,16 @@ internal static partial class TemporaryModelFolder
     private static bool IsOrphaned(string name)
     {
         Match owner = OwnedFolderName().Match(name);
-        if (!owner.Success || owner.Groups["boot"].Value != Owner.BootId || owner.Groups["namespace"].Value != Owner.PidNamespace
+        if (!owner.Success || owner.Groups["boot"].Value != ProcessOwner.BootId || owner.Groups["namespace"].Value != ProcessOwner.PidNamespace
             || !int.TryParse(owner.Groups["pid"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
             || !ulong.TryParse(owner.Groups["start"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out ulong start))
         {
             return false;
         }
 
-        return Owner.StartTimeOf(pid) switch
-        {
-            Owner.Gone => true,
-            ulong running => running != start,
-            null => false,
-        };
+        return ProcessOwner.HasEnded(pid, start);
     }
 
     [GeneratedRegex(@"^bninception-model-(?<pid>[0-9]+)-(?<start>[0-9]+)-(?<boot>[0-9a-f]{32})-(?<namespace>[0-9]+)-[A-Za-z0-9]+$")]
     private static partial Regex OwnedFolderName();
-
-    /// <summary>What Linux's /proc says about processes; nothing anywhere else.</summary>
-    private static class Owner
-    {
-        /// <summary>The start time of a process that does not exist.</summary>
-        public const ulong Gone = ulong.MaxValue;
-
-        public static string? BootId { get; } = Read(() => File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim().Replace("-", "", StringComparison.Ordinal));
-
-        // "pid:[4026531836]": the namespace's inode.
-        public static string? PidNamespace { get; } = Read(() => new FileInfo("/proc/self/ns/pid").LinkTarget?.Trim('p', 'i', 'd', ':', '[', ']'));
-
-        /// <summary>PID-START-BOOT-PIDNS of this process, or null where /proc cannot tell.</summary>
-        public static string? OfThisProcess { get; } =
-            OperatingSystem.IsLinux() && ProcShowsThisNamespace() && BootId is { Length: 32 } && PidNamespace is { Length: > 0 } && StartTimeOf(Environment.ProcessId) is ulong start and not Gone
-                ? string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessId}-{start}-{BootId}-{PidNamespace}")
-                : null;
-
-        // A /proc mounted for another pid namespace (unshare -p without --mount-proc, some sandboxes)
-        // would answer for other processes than the ones our pids name: then no folder is judged.
-        private static bool ProcShowsThisNamespace()
-        {
-            try
-            {
-                return new DirectoryInfo("/proc/self").LinkTarget == Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return false;
-            }
-        }
-
-        /// <summary>The start time of process <paramref name="pid"/> in clock ticks after boot; <see cref="Gone"/> when there is no such process; null when /proc cannot tell.</summary>
-        public static ulong? StartTimeOf(int pid)
-        {
-            string stat;
-            try
-            {
-                stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
-            }
-            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-            {
-                return Gone;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // A process that exits while its file is read is gone, but cannot be told from an
-                // unreadable one: left for the next run.
-                return null;
-            }
-
-            // The command name (field 2) is in parentheses and may hold spaces and parentheses
-            // itself; the fields after its last ')' start at field 3, and the start time is field 22.
-            string[] fields = stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return fields.Length > 19 && ulong.TryParse(fields[19], NumberStyles.None, CultureInfo.InvariantCulture, out ulong start) ? start : null;
-        }
-
-        private static string? Read(Func<string?> read)
-        {
-            try
-            {
-                return OperatingSystem.IsLinux() ? read() : null;
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                return null;
-            }
-        }
-    }
 }
