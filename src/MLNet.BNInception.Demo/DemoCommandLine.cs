@@ -61,6 +61,14 @@ public static class DemoCommandLine
             return UnreadableInput;
         }
 
+        if (settings.Resume && UnresumableCheckpoint(settings.CheckpointPath) is { } reason)
+        {
+            // The engine's messages name the file; one of the system's may not.
+            string named = reason.Contains(settings.CheckpointPath, StringComparison.Ordinal) ? reason : $"{settings.CheckpointPath} cannot be continued: {reason}";
+            error.WriteLine($"demo: --resume: {named.TrimEnd('.')}; run again without --resume to start afresh.");
+            return BadArguments;
+        }
+
         DateTime started = DateTime.UtcNow;
         try
         {
@@ -157,6 +165,27 @@ public static class DemoCommandLine
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
             return $"stopped; {checkpoint} is not a checkpoint this demo can resume ({OneLine(e.Message)}): run again without --resume.";
+        }
+    }
+
+    // Why the checkpoint a --resume would continue cannot be read whole (damaged, not a checkpoint,
+    // or of an earlier version's format), before the images are written and read; null when it can,
+    // or when there is none (a resume without one starts afresh).
+    private static string? UnresumableCheckpoint(string checkpoint)
+    {
+        if (!File.Exists(checkpoint))
+        {
+            return null;
+        }
+
+        try
+        {
+            using TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.Load(checkpoint);
+            return null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+        {
+            return OneLine(e.Message);
         }
     }
 

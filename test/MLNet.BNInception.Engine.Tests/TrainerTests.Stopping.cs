@@ -76,6 +76,30 @@ public partial class TrainerTests
 
     [Trains]
     [Test]
+    public void ACheckpointStoppedInsideAnEpochIsRefusedOnTooFewRowsForWhereItStopped()
+    {
+        using var folder = new TemporaryDirectory();
+        (Tensor images, Tensor labels) = Data(16);
+        (Tensor fewImages, Tensor fewLabels) = Data(4);
+        using (images)
+        using (labels)
+        using (fewImages)
+        using (fewLabels)
+        {
+            string checkpoint = folder.File("run.ckpt");
+            TrainUntilCancelled(Options() with { CheckpointPath = checkpoint }, images, labels, stepInEpoch: 2);
+            byte[] saved = File.ReadAllBytes(checkpoint);
+
+            // 4 images, 1 held out: 3 rows, one batch an epoch, where the run stopped after its second.
+            var refused = Assert.Throws<CheckpointMismatchException>(() => BnInceptionTrainer.Resume(checkpoint, fewImages, fewLabels));
+            Assert.That(refused!.Message, Is.EqualTo($"{checkpoint} stopped after batch 2 of its epoch 1, but the training rows given make epochs of 1 batch of 4: " +
+                "it is a run on more rows than these. Resume it on the data it was started with, or delete the checkpoint or choose another path to start afresh."));
+            Assert.That(File.ReadAllBytes(checkpoint), Is.EqualTo(saved), "the checkpoint is left as it was");
+        }
+    }
+
+    [Trains]
+    [Test]
     public void AMixedPrecisionCheckpointResumesInFloat32()
     {
         using var folder = new TemporaryDirectory();

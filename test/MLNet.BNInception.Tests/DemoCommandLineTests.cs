@@ -1,3 +1,4 @@
+using MLNet.BNInception.Engine.Interop;
 using MLNet.BNInception.Demo;
 using MLNet.BNInception.DemoData;
 
@@ -110,6 +111,33 @@ public class DemoCommandLineTests
 
         AssertOneLine(run, 3, $"demo: the image 'train/0.png' cannot be loaded: '{image}' ");
         Assert.That(run.Error, Does.EndWith($"The demo's images are its own: delete {Path.Combine(folder.Path, "data")} and run again to write them anew.\n"));
+    }
+
+    // Before, the trainer's InvalidDataException went up unhandled: a stack trace and exit 134.
+    [TestCase("not a checkpoint", TestName = "{m}(not a checkpoint)")]
+    [TestCase("format 2", TestName = "{m}(an earlier version's format)")]
+    public void ACheckpointThatCannotBeContinuedIsOneLineAndExitCode2BeforeAnyWork(string kind)
+    {
+        using var folder = new TemporaryDirectory();
+        string checkpoint = Path.Combine(folder.Path, "training.ckpt");
+        if (kind == "format 2")
+        {
+            // As versions before the description's own record wrote it: the JSON as a byte tensor among the weights.
+            using TorchSharp.torch.Tensor meta = TorchSharp.torch.tensor(System.Text.Encoding.UTF8.GetBytes("{\"FormatVersion\":2}"));
+            using TorchSharp.torch.Tensor bias = TorchSharp.torch.zeros(10);
+            PyTorchStateDict.Save([new("model.fc.bias", bias), new("trainer.meta", meta)], checkpoint);
+        }
+        else
+        {
+            File.WriteAllText(checkpoint, "a text file where the checkpoint would be");
+        }
+
+        ExternalProcess.Result run = Run(["--output", folder.Path, "--train-images", "100", "--test-images", "5", "--resume"], new CancellationToken(canceled: true));
+
+        AssertOneLine(run, 2, $"demo: --resume: {checkpoint} is ");
+        Assert.That(run.Error, Does.Contain(kind == "format 2" ? "is a checkpoint of an earlier version" : "is not a PyTorch file")
+            .And.EndWith("; run again without --resume to start afresh.\n"));
+        Assert.That(Path.Combine(folder.Path, "data"), Does.Not.Exist, "refused before any image is written");
     }
 
     private static void AssertOneLine(ExternalProcess.Result run, int exitCode, string message)

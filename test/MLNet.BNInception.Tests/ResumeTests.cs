@@ -1,3 +1,6 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
@@ -124,5 +127,78 @@ public class ResumeTests : SingleThreadedFixture
         }
 
         Assert.That(warnings, Has.Some.Contains("had ended (its 1 epoch trained, or stopped early): nothing more is trained"));
+    }
+
+    [Test]
+    public void ACheckpointThatRecordsNoDataResumesWithAWarningAndRecordsTheRowsItGoesOnWith()
+    {
+        var ml = new MLContext(seed: 1);
+        var warnings = new List<string>();
+        ml.Log += (_, message) =>
+        {
+            if (message.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
+            {
+                warnings.Add(message.Message);
+            }
+        };
+        using var folder = new TemporaryDirectory();
+        string checkpoint = folder.File("run.ckpt");
+        BnInceptionMulticlassTrainer.Options Options(CancellationToken token = default, Action<TrainingProgress>? onStep = null) => new()
+        {
+            ImageSize = 64,
+            Training = TrainerOptions.PaperBnX5 with { Epochs = 2, BatchSize = 8, CheckpointPath = checkpoint },
+            ResumeFromCheckpoint = true,
+            MLContext = ml,
+            CancellationToken = token,
+            OnStep = onStep,
+        };
+        PipelineData.PixelRow[] rows = PipelineData.FashionRows("train", 16);
+        using (var cancellation = new CancellationTokenSource())
+        {
+            // 16 rows in batches of 8: stopped inside the second epoch.
+            Assert.Throws<OperationCanceledException>(() => ml.MulticlassClassification.Trainers
+                .BnInception(Options(cancellation.Token, progress => { if (progress.Step == 3) cancellation.Cancel(); })).Fit(PipelineData.KeyedView(ml, rows)));
+        }
+
+        // As the checkpoints of versions before the record of the data were written.
+        Assert.That(EditDescription(checkpoint, description => description.Remove("Data")), Is.True, "the record held the data");
+
+        // Keyed in the opposite order, which a checkpoint that records its data refuses (ACheckpointOfOtherDataIsRefusedNamingWhatDiffers).
+        IDataView view = ml.Data.LoadFromEnumerable(rows);
+        IDataView reversedKeys = ml.Data.LoadFromEnumerable(PipelineData.ClassNames.Reverse().Select(name => new { Label = name }));
+        IDataView reordered = ml.Transforms.Conversion.MapValueToKey("Label", keyData: reversedKeys).Fit(view).Transform(view);
+        using (ml.MulticlassClassification.Trainers.BnInception(Options()).Fit(reordered))
+        {
+        }
+
+        Assert.That(warnings, Has.One.Contains($"the checkpoint {checkpoint} records no data (an earlier version wrote it), so this resume cannot be checked against these rows"));
+        JsonNode? recorded = null;
+        EditDescription(checkpoint, description => (recorded = description["Data"]?.DeepClone()) is not null);
+        Assert.That(recorded?["ClassNames"]?.AsArray().Select(name => name!.GetValue<string>()), Is.EqualTo(PipelineData.ClassNames.Reverse()),
+            "the checkpoint written after the resume records the rows it went on with");
+    }
+
+    // Passes the checkpoint's description (the JSON record beside its tensors) to edit, and writes
+    // it back changed when edit returns true.
+    private static bool EditDescription(string checkpoint, Func<JsonObject, bool> edit)
+    {
+        using ZipArchive zip = ZipFile.Open(checkpoint, ZipArchiveMode.Update);
+        ZipArchiveEntry entry = zip.Entries.Single(e => e.FullName.EndsWith("/bninception-checkpoint.json", StringComparison.Ordinal));
+        JsonObject description;
+        using (Stream stream = entry.Open())
+        {
+            description = JsonNode.Parse(stream)!.AsObject();
+        }
+
+        if (!edit(description))
+        {
+            return false;
+        }
+
+        string name = entry.FullName;
+        entry.Delete();
+        using Stream rewritten = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
+        JsonSerializer.Serialize(rewritten, description);
+        return true;
     }
 }

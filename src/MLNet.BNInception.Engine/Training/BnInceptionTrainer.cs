@@ -88,7 +88,7 @@ public sealed class BnInceptionTrainer
     /// goes on saving its checkpoints to <paramref name="checkpointPath"/>.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format.</exception>
-    /// <exception cref="CheckpointMismatchException">The checkpoint is a run of another number of MPI ranks.</exception>
+    /// <exception cref="CheckpointMismatchException">The checkpoint is a run of another number of MPI ranks, or one stopped inside an epoch after more batches than these images make.</exception>
     public static TrainingResult Resume(string checkpointPath, Tensor images, Tensor labels, Tensor? validationImages = null,
         Tensor? validationLabels = null, Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null,
         CancellationToken cancellationToken = default, TrainingPrecision? precision = null, string? device = null)
@@ -106,10 +106,21 @@ public sealed class BnInceptionTrainer
     /// the one it was started with. The run goes on saving its checkpoints to <paramref name="checkpointPath"/>.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a complete checkpoint of this format.</exception>
-    /// <exception cref="CheckpointMismatchException">The checkpoint is a run of another network than <paramref name="expectedModel"/>, or of another number of MPI ranks.</exception>
+    /// <exception cref="CheckpointMismatchException">
+    /// The checkpoint is a run of another network than <paramref name="expectedModel"/>, or of another number of MPI ranks, or one
+    /// stopped inside an epoch after more batches than <paramref name="train"/> makes.
+    /// </exception>
     public static TrainingResult Resume(string checkpointPath, ILabelledBatchSource train, ILabelledBatchSource? validation = null,
         Action<TrainingProgress>? onStep = null, Action<EpochMetrics>? onEpoch = null, CancellationToken cancellationToken = default,
-        BnInceptionOptions? expectedModel = null, TrainingPrecision? precision = null, string? device = null)
+        BnInceptionOptions? expectedModel = null, TrainingPrecision? precision = null, string? device = null) =>
+        Resume(checkpointPath, train, validation, onStep, onEpoch, cancellationToken, expectedModel, precision, device, dataIfUnrecorded: null);
+
+    // The ML.NET trainer's resume: a checkpoint that records no data (an earlier version's) records
+    // dataIfUnrecorded, the rows the run goes on with, in its checkpoints from now on, so that a
+    // later resume is checked against them.
+    internal static TrainingResult Resume(string checkpointPath, ILabelledBatchSource train, ILabelledBatchSource? validation,
+        Action<TrainingProgress>? onStep, Action<EpochMetrics>? onEpoch, CancellationToken cancellationToken,
+        BnInceptionOptions? expectedModel, TrainingPrecision? precision, string? device, TrainingData? dataIfUnrecorded)
     {
         using TrainingCheckpoint.Loaded checkpoint = TrainingCheckpoint.Load(checkpointPath);
         if (expectedModel is not null)
@@ -117,7 +128,9 @@ public sealed class BnInceptionTrainer
             CheckResumes(checkpointPath, checkpoint.Model, checkpoint.Trainer, expectedModel, expectedData: null);
         }
 
-        return new TrainingRun(checkpoint.Model, Continuing(checkpoint.Trainer, checkpointPath, precision, device), onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
+        TrainerOptions options = Continuing(checkpoint.Trainer, checkpointPath, precision, device);
+        options = options with { Data = options.Data ?? dataIfUnrecorded };
+        return new TrainingRun(checkpoint.Model, options, onStep, onEpoch, cancellationToken).Run(train, validation, checkpoint);
     }
 
     /// <summary>

@@ -108,6 +108,23 @@ internal static class RunFiles
         return target;
     }
 
+    // A run stopped inside an epoch resumes at its next batch, which the rows given must have. A
+    // checkpoint that records no data (the engine's own, or an earlier version's) is checked against
+    // nothing else, and one of a run on more rows would fail deep in the batch reader.
+    public static void CheckPosition(TrainingCheckpoint.Loaded? checkpoint, int stepsPerEpoch)
+    {
+        int done = checkpoint?.State.NextBatch ?? 0;
+        if (checkpoint is null || done <= stepsPerEpoch)
+        {
+            return;
+        }
+
+        string epochs = string.Create(CultureInfo.InvariantCulture,
+            $"stopped after batch {done} of its epoch {checkpoint.State.Epoch + 1}, but the training rows given make epochs of {stepsPerEpoch} batch{(stepsPerEpoch == 1 ? "" : "es")} of {checkpoint.Trainer.BatchSize}");
+        throw new CheckpointMismatchException($"{checkpoint.Path} {epochs}: it is a run on more rows than these. " +
+            "Resume it on the data it was started with, or delete the checkpoint or choose another path to start afresh.");
+    }
+
     // A checkpoint's global batch, shuffle split and learning rate hold for its number of ranks only.
     public static void CheckWorldSize(TrainingCheckpoint.Loaded checkpoint, int worldSize)
     {

@@ -75,6 +75,7 @@ internal sealed class TrainingRun(
         }
 
         int stepsPerEpoch = RankShardedBatchSource.StepsPerEpoch(train.Count, options.BatchSize, WorldSize, options.DropLastBatch);
+        RunFiles.CheckPosition(checkpoint, stepsPerEpoch);
         if (options.EarlyStopping is not null && validation is null)
         {
             throw new ArgumentException("EarlyStopping needs validation data: pass a validation set or set ValidationFraction.");
@@ -84,9 +85,8 @@ internal sealed class TrainingRun(
         // On the CPU the heap the steps' activations use stays from one step to the next; released
         // last, after the model and the kept weights (KeptHeap).
         using KeptHeap? heap = device.type == DeviceType.CPU ? KeptHeap.Hold() : null;
-        // Everything random that is not the shuffle (augmentation, dropout) draws from the run's own
-        // generator, seeded with the run's seed, not from libtorch's global one, which another
-        // thread's run or model may seed and draw from meanwhile (docs/engine.md, "The network").
+        // Augmentation and dropout draw from the run's own generator, not libtorch's global one, which
+        // another thread's run or model may seed and draw from meanwhile (docs/engine.md, "The network").
         using var random = new Generator(options.Seed);
         _random = random;
         var model = new BnInception(modelOptions, options.Seed) { DropoutGenerator = random };

@@ -76,7 +76,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
     /// <c>Training.ValidationFraction</c> is set (chosen by row id, so the view stays shufflable).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
-    /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
+    /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel (the message names it); or, with <c>ResumeFromCheckpoint</c>, the checkpoint is damaged, or of an earlier version's format.</exception>
     /// <exception cref="CheckpointMismatchException">With <c>ResumeFromCheckpoint</c>, the checkpoint is a run on other data or of another number of MPI ranks (see the two-argument Fit).</exception>
     /// <exception cref="Images.InvalidImageException">
     /// A row's image cannot be loaded (<c>LoadImagesSafely</c> with <see cref="Images.InvalidImagePolicy.Fail"/>); the message
@@ -88,12 +88,14 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
     /// <summary>Trains on <paramref name="trainData"/>, validating on <paramref name="validationData"/> after every epoch.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A column is missing or mistyped; nothing was read.</exception>
     /// <exception cref="ArgumentException">CurvesPath cannot take training curves (not a .png, no such folder, or it would replace files that are not earlier curves); nothing was read.</exception>
-    /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel; the message names it.</exception>
+    /// <exception cref="InvalidDataException">A row has no label or a non-finite pixel (the message names it); or, with <c>ResumeFromCheckpoint</c>, the checkpoint is damaged, or of an earlier version's format.</exception>
     /// <exception cref="CheckpointMismatchException">
     /// With <c>ResumeFromCheckpoint</c>, the checkpoint is a run on other data: other classes, the same classes numbered
     /// otherwise (labels are keyed in the order they first appear), another image size or another validation split, refused before
     /// any row is read; or another number of training rows, refused after the pass that counts them, before any training; or
-    /// a run of another number of MPI ranks (docs/distributed.md; an <c>InvalidDataException</c> before this version).
+    /// a run of another number of MPI ranks (docs/distributed.md; an <c>InvalidDataException</c> before this version), or one
+    /// stopped inside an epoch after more batches than these rows make. A checkpoint of an earlier version records no data and
+    /// is not checked against it: a warning in the log says so.
     /// </exception>
     /// <exception cref="Images.InvalidImageException">
     /// A row's image cannot be loaded (<c>LoadImagesSafely</c> with <see cref="Images.InvalidImagePolicy.Fail"/>); the message
@@ -241,8 +243,15 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
                     "to train further, start a new run from its weights (Training.InitialWeightsPath; the tool's --init-weights)");
             }
 
+            if (saved!.Data is null)
+            {
+                log.Warning($"the checkpoint {training.CheckpointPath} records no data (an earlier version wrote it), so this resume cannot be checked against these rows: " +
+                    "their classes are taken as the run's, in the same order, and the run goes on with them; resume it only on the data it was started with. " +
+                    "Its checkpoints record these rows from now on");
+            }
+
             result = BnInceptionTrainer.Resume(training.CheckpointPath!, train, validation, OnStep, OnEpoch, o.CancellationToken, expectedModel: architecture,
-                precision: training.Precision, device: training.Device);
+                precision: training.Precision, device: training.Device, dataIfUnrecorded: data);
         }
         else
         {
