@@ -1,15 +1,19 @@
 using System.IO.Compression;
+using System.Text.Json.Nodes;
 using MLNet.BNInception.Cli.CommandLine;
 using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.Interop;
+using TorchSharp;
 
 namespace MLNet.BNInception.Cli.Tests;
 
 /// <summary>
 /// A file given as --model that ML.NET cannot load is refused with exit code 4 and one line that
-/// says what the file is (an ONNX model, a training checkpoint, a damaged model file) and what to
-/// give or do instead, with the cause in the words of the exception that knows it, not ML.NET's
-/// outermost "Error during class instantiation". The files are what the tool itself writes: a
-/// model and its checkpoint from a one-epoch run on eight images, and that model exported to ONNX.
+/// says what the file is (an ONNX model, a training checkpoint, one of an earlier version, a PyTorch
+/// state dict, a damaged model file) and what to give or do instead, with the cause in the words of
+/// the exception that knows it, not ML.NET's outermost "Error during class instantiation". The files
+/// are what the tool itself writes: a model and its checkpoint from a one-epoch run on eight images,
+/// that checkpoint as format 2 wrote it, and that model exported to ONNX; and a state dict PyTorch saved.
 /// </summary>
 [Trains]
 public class ModelFileRefusalTests
@@ -36,8 +40,11 @@ public class ModelFileRefusalTests
 
     public enum Kind
     {
-        NetworkEntryZeroed, NetworkLengthZeroed, NetworkEntryRemoved, CutShort, Checkpoint, Onnx,
+        NetworkEntryZeroed, NetworkLengthZeroed, NetworkEntryRemoved, CutShort, Checkpoint, Format2Checkpoint, StateDict, Onnx,
     }
+
+    private const string Format2 = "is a training checkpoint of an earlier version of 'bninception train' (format 2), not a model file, and this version cannot resume from it: ";
+    private const string StateDict = "is a PyTorch file (torch.save's: a state dict, say), not an ML.NET model file: ";
 
     [TestCase(Kind.NetworkEntryZeroed, "info", "is a damaged ML.NET model file (holds no ONNX model written by BN-Inception, only '",
         "/OnnxModel' (not a readable ONNX model: damaged or truncated); expected a model file saved")]
@@ -47,6 +54,10 @@ public class ModelFileRefusalTests
     [TestCase(Kind.CutShort, "evaluate", "is a damaged ML.NET model file, cut short or overwritten (", "): restore it from a copy, or train the model again")]
     [TestCase(Kind.Checkpoint, "info", "is a training checkpoint, which 'bninception train' writes after every epoch, not a model file: ", "--resume --checkpoint")]
     [TestCase(Kind.Checkpoint, "score", "is a training checkpoint, which 'bninception train' writes after every epoch, not a model file: ", "give the .zip file the run saves when it ends (its --out)")]
+    [TestCase(Kind.Format2Checkpoint, "info", Format2, "give the .zip file the run saved when it ended (its --out), or start a new run from its weights with 'bninception train … --init-weights ")]
+    [TestCase(Kind.Format2Checkpoint, "score", Format2, "start a new run from its weights with 'bninception train … --init-weights ")]
+    [TestCase(Kind.StateDict, "info", StateDict, "start a training run from its weights with 'bninception train … --init-weights ")]
+    [TestCase(Kind.StateDict, "evaluate", StateDict, "or give the .zip file mlContext.Model.Save or 'bninception train' wrote")]
     [TestCase(Kind.Onnx, "info", "is an ONNX model (written by 'MLNet.BNInception'), not an ML.NET model file: ", "run it with ONNX Runtime, or give the .zip file")]
     [TestCase(Kind.Onnx, "export", "is an ONNX model (written by 'MLNet.BNInception'), not an ML.NET model file: ", "run it with ONNX Runtime, or give the .zip file")]
     public void AFileThatIsNotAUsableModelIsNamedForWhatItIs(Kind kind, string verb, string what, string cause)
@@ -69,8 +80,8 @@ public class ModelFileRefusalTests
         Assert.That(lines, Has.Length.EqualTo(1), run.Error);
         Assert.That(lines[0], Does.StartWith($"bninception: '{path}' {what}").And.Contain(cause));
         Assert.That(lines[0], Does.Not.Contain("Error during class instantiation").And.Not.Contain("is not an ML.NET model file"));
-        // The checkpoint's line names it twice on purpose: in the command that resumes from it.
-        Assert.That(lines[0].Split(path).Length - 1, Is.EqualTo(kind == Kind.Checkpoint ? 2 : 1), "how often the path is named");
+        // The lines of checkpoints and state dicts name them twice on purpose: in the command that resumes or starts from them.
+        Assert.That(lines[0].Split(path).Length - 1, Is.EqualTo(kind is Kind.Checkpoint or Kind.Format2Checkpoint or Kind.StateDict ? 2 : 1), "how often the path is named");
         Assert.That(lines[0].Replace(path, "the model"), Does.Not.Contain(Path.GetTempPath()), "no temporary copy's path, gone when the message is read");
         Assert.That(Directory.EnumerateFileSystemEntries(work.Path).Select(Path.GetFileName), Is.EqualTo(new[] { Path.GetFileName(path) }), "nothing written");
     }
@@ -141,7 +152,8 @@ public class ModelFileRefusalTests
     {
         string path = work.File(kind switch
         {
-            Kind.Checkpoint => "model.zip.ckpt",
+            Kind.Checkpoint or Kind.Format2Checkpoint => "model.zip.ckpt",
+            Kind.StateDict => "weights.pt",
             Kind.Onnx => "model.onnx",
             _ => "model.zip",
         });
@@ -166,12 +178,38 @@ public class ModelFileRefusalTests
             case Kind.Checkpoint:
                 File.Copy(_checkpoint, path);
                 break;
+            case Kind.Format2Checkpoint:
+                WriteAsFormat2(_checkpoint, path);
+                break;
+            case Kind.StateDict:
+                // PyTorch's own file (1.13 names its folder after the file: weights/data.pkl), not this repository's writer's.
+                ExternalProcess.Run(PythonReference.Interpreter, ["-c",
+                    "import sys, torch; torch.save({'conv1.weight': torch.zeros(4, 1, 3, 3), 'fc.bias': torch.zeros(3)}, sys.argv[1])", path]).AssertSucceeded();
+                break;
             case Kind.Onnx:
                 File.Copy(_onnx, path);
                 break;
         }
 
         return path;
+    }
+
+    // The checkpoint as format 2 wrote it: the same tensors, and its description, with FormatVersion 2,
+    // as a byte tensor named trainer.meta instead of a record (TrainingCheckpointTests.WriteAsFormat2).
+    private static void WriteAsFormat2(string checkpoint, string path)
+    {
+        JsonNode description;
+        using (ZipArchive zip = ZipFile.OpenRead(checkpoint))
+        using (Stream record = zip.GetEntry("archive/bninception-checkpoint.json")!.Open())
+        {
+            description = JsonNode.Parse(record)!;
+        }
+
+        description["FormatVersion"] = 2;
+        using DisposeScope scope = torch.NewDisposeScope();
+        List<KeyValuePair<string, torch.Tensor>> entries = [.. PyTorchStateDict.Load(checkpoint)];
+        entries.Add(new("trainer.meta", torch.tensor(System.Text.Encoding.UTF8.GetBytes(description.ToJsonString()))));
+        PyTorchStateDict.Save(entries, path);
     }
 
     private static bool IsNetwork(string entryName) => entryName.EndsWith("/OnnxModel", StringComparison.Ordinal);

@@ -116,6 +116,32 @@ public class TrainingCheckpointTests
     }
 
     [Test]
+    public void ACheckpointOfEitherFormatAndAStateDictAreToldApartFromTheirNamesAlone()
+    {
+        using var folder = new TemporaryDirectory();
+        using DisposeScope scope = NewDisposeScope();
+        var weights = new Dictionary<string, Tensor> { ["fc.bias"] = randn([3]) };
+        string checkpoint = SaveCheckpoint(folder, weights, randn([3])), format2 = folder.File("format2.ckpt");
+        WriteAsFormat2(checkpoint, format2);
+        string weightsOnly = folder.File("weights.pt"), longerName = folder.File("longer.pt"), notTorch = folder.File("model.zip");
+        PyTorchStateDict.Save(weights, weightsOnly);
+        // A key that starts with format 2's, and a tensor that holds its text (in a storage record, not data.pkl): neither is the key.
+        PyTorchStateDict.Save([new("trainer.metadata", randn([3])), new("names", tensor(System.Text.Encoding.UTF8.GetBytes("trainer.meta")))], longerName);
+        File.WriteAllBytes(notTorch, [.. "PK\u0003\u0004"u8, .. new byte[64]]);
+
+        foreach ((string path, TrainingCheckpoint.FileKind kind) in new[]
+        {
+            (checkpoint, TrainingCheckpoint.FileKind.Checkpoint), (format2, TrainingCheckpoint.FileKind.Format2Checkpoint),
+            (weightsOnly, TrainingCheckpoint.FileKind.TorchSave), (longerName, TrainingCheckpoint.FileKind.TorchSave), (notTorch, TrainingCheckpoint.FileKind.Other),
+        })
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read);
+            Assert.That(TrainingCheckpoint.Identify(file, path), Is.EqualTo(kind), Path.GetFileName(path));
+            Assert.That(file.Position, Is.Zero, "the position put back");
+        }
+    }
+
+    [Test]
     public void StepsPerHostReadIsKeptAndACheckpointWrittenBeforeItExistedLoadsWithTheDevicesDefault()
     {
         using var folder = new TemporaryDirectory();

@@ -10,8 +10,8 @@ namespace MLNet.BNInception.Cli.ModelFiles;
 
 /// <summary>
 /// What a file given as a model is, when ML.NET cannot load it, told from its content: an ONNX model,
-/// a training checkpoint, an ML.NET model file that is damaged, a damaged zip file, or something
-/// else; and why ML.NET refused it, in the words of the exception that says so. ML.NET wraps a
+/// a training checkpoint (of this version or an earlier one), a PyTorch state dict, an ML.NET model
+/// file that is damaged, a damaged zip file, or something else; and why ML.NET refused it, in the words of the exception that says so. ML.NET wraps a
 /// loader's failure in several layers of "Error during class instantiation", so its outermost
 /// message says nothing of the cause (ONNX Runtime's "Protobuf parsing failed", say).
 /// </summary>
@@ -68,10 +68,18 @@ internal static class UnloadableModelFile
         }
 
         file.Position = 0;
-        if (TrainingCheckpoint.IsCheckpoint(file, path))
+        switch (TrainingCheckpoint.Identify(file, path))
         {
-            return $"'{path}' is a training checkpoint, which 'bninception train' writes after every epoch, not a model file: give the .zip file " +
-                $"the run saves when it ends (its --out), or continue the run from it with 'bninception train … --resume --checkpoint {path}'";
+            case TrainingCheckpoint.FileKind.Checkpoint:
+                return $"'{path}' is a training checkpoint, which 'bninception train' writes after every epoch, not a model file: give the .zip file " +
+                    $"the run saves when it ends (its --out), or continue the run from it with 'bninception train … --resume --checkpoint {path}'";
+            case TrainingCheckpoint.FileKind.Format2Checkpoint:
+                return $"'{path}' is a training checkpoint of an earlier version of 'bninception train' (format 2), not a model file, and this version " +
+                    "cannot resume from it: give the .zip file the run saved when it ended (its --out), or start a new run from its weights with " +
+                    $"'bninception train … --init-weights {path}'";
+            case TrainingCheckpoint.FileKind.TorchSave when !mlnet:
+                return $"'{path}' is a PyTorch file (torch.save's: a state dict, say), not an ML.NET model file: start a training run from its weights " +
+                    $"with 'bninception train … --init-weights {path}', or {WhatToGive}";
         }
 
         if (!mlnet)

@@ -12,7 +12,8 @@ namespace MLNet.BNInception.Cli.Scoring;
 /// input file (by size and time), and the settings that decide which rows the output holds and how
 /// they are scored. Anything else would mix two jobs' rows in one file without a trace. The folder
 /// relative image paths were read from is recorded too, but a resume from another one is only
-/// warned of (<see cref="ImageFolderWarning"/>).
+/// warned of (<see cref="ImageFolderWarning"/>), as is a resume of a record of an earlier version,
+/// which did not keep it.
 /// </summary>
 internal sealed record JobRecord(
     string Model, string ModelSha256, string Input, long InputBytes, DateTime InputWrittenUtc, string PathColumn, string Separator, bool HasHeader,
@@ -90,17 +91,33 @@ internal sealed record JobRecord(
 
     /// <summary>
     /// What to warn of when the rows <paramref name="earlier"/> wrote read relative image paths from
-    /// another folder than this run will; null when they read the same one, or when the record is older
-    /// than the field (its ImageFolder is then null). A warning, not a refusal: a list of absolute paths
-    /// does not depend on the folder, and a job resumed on another machine may find the same images
-    /// under another mount point.
+    /// another folder than this run will; null when they read the same one. A record older than the
+    /// field (its ImageFolder null) cannot say: that is warned of when the list has relative paths
+    /// (<paramref name="listHasRelativePaths"/>, asked only then), null otherwise. A warning, not a
+    /// refusal: a list of absolute paths does not depend on the folder, and a job resumed on another
+    /// machine may find the same images under another mount point.
     /// </summary>
-    public string? ImageFolderWarning(JobRecord earlier) =>
-        earlier.ImageFolder is { } earlierFolder && ImageFolder is { } folder && FolderName(earlierFolder) != folder
-            ? $"warning: --resume: the rows already written read relative image paths from '{BnInceptionCommandLine.OneLine(earlierFolder)}', " +
+    /// <param name="earlier">The record of the job that wrote the rows, read from beside <paramref name="output"/>.</param>
+    /// <param name="output">The output, whose record the warning names.</param>
+    /// <param name="listHasRelativePaths">Whether a row of the job's list names its image by a relative path.</param>
+    public string? ImageFolderWarning(JobRecord earlier, string output, Func<bool> listHasRelativePaths)
+    {
+        if (earlier.ImageFolder is null)
+        {
+            return ImageFolder is { } current && listHasRelativePaths()
+                ? $"warning: --resume: the job record '{BnInceptionCommandLine.OneLine(PathFor(output))}', of an earlier version, does not say which folder " +
+                  $"the rows already written read relative image paths from, so it cannot be checked that this run's, '{BnInceptionCommandLine.OneLine(current)}', " +
+                  "is the same; if it is not, the output will hold rows scored from images of both folders (pass --image-folder with the folder the first " +
+                  "rows' images came from, or --overwrite to score every row again)"
+                : null;
+        }
+
+        return ImageFolder is { } folder && FolderName(earlier.ImageFolder) != folder
+            ? $"warning: --resume: the rows already written read relative image paths from '{BnInceptionCommandLine.OneLine(earlier.ImageFolder)}', " +
               $"this run reads them from '{BnInceptionCommandLine.OneLine(folder)}'; if the list's paths are relative, the output will hold " +
               "rows scored from images of both folders (pass --image-folder with the folder the first rows' images came from)"
             : null;
+    }
 
     // One spelling per folder, so that "images/" and "images", or a path relative to the directory
     // the job started in, compare as the folder they name. Of stores it so; a record's earlier value

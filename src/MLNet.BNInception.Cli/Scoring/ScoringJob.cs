@@ -99,7 +99,7 @@ internal sealed class ScoringJob
             JobRecord earlier = job.CheckResumes(_options.OutputPath);
             output = PredictionsFile.OpenForResume(_options.OutputPath, header, outputFields, _separator, _options.BatchSize);
             // Only a resume that has rows behind it and rows ahead of it can mix two folders' images.
-            if (output.RowsDone > 0 && output.RowsDone < rowsInShard && job.ImageFolderWarning(earlier) is { } warning)
+            if (output.RowsDone > 0 && output.RowsDone < rowsInShard && job.ImageFolderWarning(earlier, _options.OutputPath, () => ShardHasRelativePaths(input.PathIndex)) is { } warning)
             {
                 log(warning);
             }
@@ -292,6 +292,30 @@ internal sealed class ScoringJob
         }
 
         return inShard;
+    }
+
+    // Whether a row of the shard names its image by a relative path, which is read from the image folder.
+    private bool ShardHasRelativePaths(int pathIndex)
+    {
+        using CsvReader reader = OpenInput();
+        long index = 0;
+        try
+        {
+            while (reader.Read())
+            {
+                if (_options.Shard.Contains(index++) && pathIndex < reader.FieldCount &&
+                    FileNameBytes.Decode(reader.GetSpan(pathIndex)) is { Length: > 0 } path && !Path.IsPathRooted(path))
+                {
+                    return true;
+                }
+            }
+        }
+        catch (CsvFormatException e)
+        {
+            throw CommandLineException.UnreadableInput($"the input '{_options.InputPath}' is not readable CSV: {e.Message}", e);
+        }
+
+        return false;
     }
 
     private IScoringNetwork CreateNetwork(SavedModel model)

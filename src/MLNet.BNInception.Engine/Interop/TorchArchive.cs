@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
@@ -149,6 +150,36 @@ internal static class TorchArchive
         /// <summary>The bytes of the extra record <paramref name="name"/> (checksum checked), or null when the archive has none of that name.</summary>
         public byte[]? ReadExtraRecord(string name) =>
             _zip.GetEntry(_prefix + name) is null ? null : ReadRecord(_zip, _prefix + name, _source);
+
+        /// <summary>
+        /// Whether the pickle record holds <paramref name="text"/> as a pickled string (a dict key, say),
+        /// found by the bytes of its opcodes, without running the pickle: cheap, and safe on any file.
+        /// False when the record is larger than <paramref name="limit"/> bytes.
+        /// </summary>
+        /// <exception cref="InvalidDataException">The record cannot be read, or is corrupt.</exception>
+        public bool PickleHoldsString(string text, long limit)
+        {
+            string name = _prefix + StorageTypes.PickleRecord;
+            if (_zip.GetEntry(name) is not { } entry || entry.Length > limit)
+            {
+                return false;
+            }
+
+            byte[] pickle = ReadRecord(_zip, name, _source);
+            byte[] utf8 = Encoding.UTF8.GetBytes(text);
+            var length = new byte[sizeof(long)];
+            BinaryPrimitives.WriteInt64LittleEndian(length, utf8.Length);
+
+            // BINUNICODE (a 4-byte length: torch.save's protocol 2, and this writer's), BINUNICODE8 (an
+            // 8-byte length) and SHORT_BINUNICODE (a 1-byte length, protocol 4 and later).
+            List<byte[]> forms = [[PickleOpcodes.BinUnicode, .. length.AsSpan(0, sizeof(int)), .. utf8], [PickleOpcodes.BinUnicode8, .. length, .. utf8]];
+            if (utf8.Length <= byte.MaxValue)
+            {
+                forms.Add([PickleOpcodes.ShortBinUnicode, (byte)utf8.Length, .. utf8]);
+            }
+
+            return forms.Any(form => pickle.AsSpan().IndexOf(form) >= 0);
+        }
 
         /// <summary>The state dict; see <see cref="PyTorchStateDict.Load(string)"/>.</summary>
         public List<KeyValuePair<string, Tensor>> ReadStateDict()

@@ -98,23 +98,45 @@ internal static class TrainingCheckpoint
     /// </summary>
     public static bool HoldsATrainingRun(IEnumerable<KeyValuePair<string, Tensor>> entries) => entries.Any(pair => pair.Key == RngKey);
 
+    /// <summary>What <see cref="Identify"/> tells a file to be.</summary>
+    public enum FileKind
+    {
+        /// <summary>No torch.save archive, or a damaged one.</summary>
+        Other,
+
+        /// <summary>A torch.save archive that is no checkpoint: a state dict, say.</summary>
+        TorchSave,
+
+        /// <summary>A checkpoint of this format.</summary>
+        Checkpoint,
+
+        /// <summary>A checkpoint of format 2, which this version does not resume.</summary>
+        Format2Checkpoint,
+    }
+
+    // Format 2's data.pkl is about 100 bytes a tensor; a larger one is searched no further.
+    private const long LargestPickleSearched = 64L << 20;
+
     /// <summary>
-    /// Whether <paramref name="file"/>, from its position on, holds a checkpoint of this format (a
-    /// torch.save archive with the description record), read without its tensors: for a caller that
-    /// tells a checkpoint given in place of another file. Anything else, a damaged checkpoint
-    /// included, is false. The stream must be seekable; its position is put back.
+    /// What <paramref name="file"/>, from its position on, holds, read without its tensors, for a
+    /// caller that tells a checkpoint or a state dict given in place of another file: a checkpoint of
+    /// this format has the description record; one of format 2 names <c>trainer.meta</c> in its
+    /// data.pkl, found by its bytes without unpickling it. A damaged archive is <see cref="FileKind.Other"/>.
+    /// The stream must be seekable; its position is put back.
     /// </summary>
-    public static bool IsCheckpoint(Stream file, string source)
+    public static FileKind Identify(Stream file, string source)
     {
         long start = file.Position;
         try
         {
             using TorchArchive.Reader archive = TorchArchive.Reader.Open(file, source);
-            return archive.ReadExtraRecord(DescriptionRecord) is not null;
+            return archive.ReadExtraRecord(DescriptionRecord) is not null ? FileKind.Checkpoint
+                : archive.PickleHoldsString(Format2DescriptionKey, LargestPickleSearched) ? FileKind.Format2Checkpoint
+                : FileKind.TorchSave;
         }
         catch (Exception e) when (e is InvalidDataException or IOException)
         {
-            return false;
+            return FileKind.Other;
         }
         finally
         {
