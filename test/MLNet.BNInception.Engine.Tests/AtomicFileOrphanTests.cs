@@ -24,6 +24,21 @@ public class AtomicFileOrphanTests
     [SetUp]
     public void OnLinux() => Assume.That(OperatingSystem.IsLinux(), "the writers' processes are looked up in Linux's /proc");
 
+    // A /proc that hides other users' processes makes a running writer look ended: then nothing is
+    // judged. Lines as /proc/self/mountinfo has them; the last mount on /proc is the one seen.
+    [TestCase("22 27 0:21 / /proc rw,relatime - proc proc rw", ExpectedResult = true)]
+    [TestCase("22 27 0:21 / /proc rw,relatime shared:12 - proc proc rw,hidepid=0", ExpectedResult = true)]
+    [TestCase("22 27 0:21 / /proc rw,relatime - proc proc rw,hidepid=2", ExpectedResult = false)]
+    [TestCase("22 27 0:21 / /proc rw,relatime - proc proc rw,hidepid=invisible", ExpectedResult = false)]
+    [TestCase("22 27 0:21 / /proc rw,relatime - proc proc rw,hidepid=noaccess,subset=pid", ExpectedResult = false)]
+    [TestCase("22 27 0:21 / /proc rw,nosuid,hidepid=ptraceable - proc proc rw", ExpectedResult = false)]
+    [TestCase("22 27 0:21 / /proc rw - proc proc rw\n40 22 0:50 / /proc rw - proc proc rw,hidepid=2", ExpectedResult = false)]
+    [TestCase("22 27 0:21 / /proc rw - proc proc rw,hidepid=2\n40 22 0:50 / /proc rw - proc proc rw", ExpectedResult = true)]
+    [TestCase("22 27 0:21 / /proc rw - tmpfs none rw\n23 27 0:22 / /sys rw - sysfs sysfs rw", ExpectedResult = false)]
+    [TestCase("", ExpectedResult = false)]
+    public bool ProcIsTrustedOnlyWhenItShowsEveryUsersProcesses(string mountInfo) =>
+        ProcessOwner.ProcShowsEveryProcess(mountInfo.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+
     [Test]
     public void TheTemporaryFileIsNamedAfterTheTargetAndThisProcess()
     {

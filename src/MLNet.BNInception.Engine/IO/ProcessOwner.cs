@@ -20,11 +20,13 @@ internal static class ProcessOwner
     public static string? PidNamespace { get; } = Read(() => new FileInfo("/proc/self/ns/pid").LinkTarget?.Trim('p', 'i', 'd', ':', '[', ']'));
 
     /// <summary>
-    /// This process's start time; null where /proc cannot tell the owner of anything (not Linux, or a
-    /// /proc of another namespace): then no name says its owner, and nothing is judged.
+    /// This process's start time; null where /proc cannot tell the owner of anything (not Linux, a
+    /// /proc of another namespace, or one that hides other users' processes): then no name says its
+    /// owner, and nothing is judged.
     /// </summary>
     public static ulong? StartOfThisProcess { get; } =
-        OperatingSystem.IsLinux() && ProcShowsThisNamespace() && BootId is { Length: 32 } && PidNamespace is { Length: > 0 }
+        OperatingSystem.IsLinux() && ProcShowsThisNamespace() && ProcShowsEveryProcess()
+        && BootId is { Length: 32 } && PidNamespace is { Length: > 0 }
         && StartTimeOf(Environment.ProcessId) is ulong start and not Gone
             ? start
             : null;
@@ -73,6 +75,43 @@ internal static class ProcessOwner
         try
         {
             return new DirectoryInfo("/proc/self").LinkTarget == Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether the /proc of <paramref name="mountInfo"/> (the lines of /proc/self/mountinfo; the last
+    /// mount on /proc is the one seen) shows every user's processes. Mounted with hidepid=2
+    /// (invisible) or 4 (ptraceable), another user's running process has no /proc entry and would
+    /// look ended, and its files would be removed; with 1 (noaccess) its entry cannot be read. So any
+    /// hidepid but 0 (off) is "cannot tell", as is a /proc that cannot be found.
+    /// </summary>
+    internal static bool ProcShowsEveryProcess(IEnumerable<string> mountInfo)
+    {
+        bool? showsEvery = null;
+        foreach (string line in mountInfo)
+        {
+            // ID PARENT MAJOR:MINOR ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER-OPTIONS
+            string[] fields = line.Split(' ');
+            int separator = fields.Length > 6 ? Array.IndexOf(fields, "-", 6) : -1;
+            if (fields.Length > 5 && fields[4] == "/proc" && separator > 0 && separator + 3 < fields.Length && fields[separator + 1] == "proc")
+            {
+                showsEvery = !$"{fields[5]},{fields[separator + 3]}".Split(',')
+                    .Any(option => option.StartsWith("hidepid=", StringComparison.Ordinal) && option is not ("hidepid=0" or "hidepid=off"));
+            }
+        }
+
+        return showsEvery ?? false;
+    }
+
+    private static bool ProcShowsEveryProcess()
+    {
+        try
+        {
+            return ProcShowsEveryProcess(File.ReadAllLines("/proc/self/mountinfo"));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
