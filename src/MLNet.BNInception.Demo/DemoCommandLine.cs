@@ -180,6 +180,15 @@ public static class DemoCommandLine
 
         try
         {
+            // The engine's refusal of that format advises options the demo does not have.
+            using (FileStream file = File.OpenRead(checkpoint))
+            {
+                if (TrainingCheckpoint.Identify(file, checkpoint) == TrainingCheckpoint.FileKind.Format2Checkpoint)
+                {
+                    return "it is a checkpoint of an earlier version, whose format this one does not continue";
+                }
+            }
+
             using TrainingCheckpoint.Loaded loaded = TrainingCheckpoint.Load(checkpoint);
             return null;
         }

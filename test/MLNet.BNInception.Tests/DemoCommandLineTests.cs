@@ -134,9 +134,10 @@ public class DemoCommandLineTests
 
         ExternalProcess.Result run = Run(["--output", folder.Path, "--train-images", "100", "--test-images", "5", "--resume"], new CancellationToken(canceled: true));
 
-        AssertOneLine(run, 2, $"demo: --resume: {checkpoint} is ");
-        Assert.That(run.Error, Does.Contain(kind == "format 2" ? "is a checkpoint of an earlier version" : "is not a PyTorch file")
-            .And.EndWith("; run again without --resume to start afresh.\n"));
+        AssertOneLine(run, 2, kind == "format 2"
+            ? $"demo: --resume: {checkpoint} cannot be continued: it is a checkpoint of an earlier version, whose format this one does not continue; run again without --resume to start afresh."
+            : $"demo: --resume: {checkpoint} is not a PyTorch file");
+        Assert.That(run.Error, Does.EndWith("; run again without --resume to start afresh.\n"));
         Assert.That(Path.Combine(folder.Path, "data"), Does.Not.Exist, "refused before any image is written");
     }
 

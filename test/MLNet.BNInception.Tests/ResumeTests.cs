@@ -171,7 +171,7 @@ public class ResumeTests : SingleThreadedFixture
         {
         }
 
-        Assert.That(warnings, Has.One.Contains($"the checkpoint {checkpoint} records no data (an earlier version wrote it), so this resume cannot be checked against these rows"));
+        Assert.That(warnings, Has.One.Contains($"the checkpoint {checkpoint} records no data (an earlier version, or the engine's BnInceptionTrainer, wrote it), so this resume cannot be checked against these rows"));
         JsonNode? recorded = null;
         EditDescription(checkpoint, description => (recorded = description["Data"]?.DeepClone()) is not null);
         Assert.That(recorded?["ClassNames"]?.AsArray().Select(name => name!.GetValue<string>()), Is.EqualTo(PipelineData.ClassNames.Reverse()),
