@@ -48,7 +48,7 @@ public class AtomicFileOrphanTests
         AtomicFile.Write(target, stream => temporary = ((FileStream)stream).Name, flushToDisk: false);
 
         Assert.That(Path.GetFileName(temporary), Does.Match(
-            $@"^model\.zip\.{Environment.ProcessId}-{StartTime(Environment.ProcessId)}-{BootAndNamespace}\.[0-9a-f]{{16}}\.tmp\z"));
+            $@"^model\.zip\.{Environment.ProcessId}-{EndedProcess.StartTime(Environment.ProcessId)}-{BootAndNamespace}\.[0-9a-f]{{16}}\.tmp\z"));
     }
 
     [Test]
@@ -56,7 +56,7 @@ public class AtomicFileOrphanTests
     {
         using var folder = new TemporaryDirectory();
         string target = folder.File("model.zip");
-        string orphan = Orphan(folder, "model.zip", AProcessThatWasKilled());
+        string orphan = Orphan(folder, "model.zip", EndedProcess.Make());
 
         AtomicFile.WriteAllText(target, "new model", flushToDisk: false);
 
@@ -71,7 +71,7 @@ public class AtomicFileOrphanTests
         using var folder = new TemporaryDirectory();
         using var other = new TemporaryDirectory();
         string target = folder.File("model.zip");
-        (int Pid, ulong Start) killed = AProcessThatWasKilled();
+        (int Pid, ulong Start) killed = EndedProcess.Make();
         string[] removed =
         [
             Orphan(folder, "model.zip", killed),
@@ -84,8 +84,8 @@ public class AtomicFileOrphanTests
         {
             string[] left =
             [
-                Orphan(folder, "model.zip", (Environment.ProcessId, StartTime(Environment.ProcessId))),
-                Orphan(folder, "model.zip", (running.Id, StartTime(running.Id))),
+                Orphan(folder, "model.zip", (Environment.ProcessId, EndedProcess.StartTime(Environment.ProcessId))),
+                Orphan(folder, "model.zip", (running.Id, EndedProcess.StartTime(running.Id))),
                 Orphan(folder, "model.zip", killed, bootAndNamespace: BootAndNamespace == "00000000" ? "00000001" : "00000000"),
                 Orphan(folder, "model.zip2", killed),
                 Orphan(folder, "other.model.zip", killed),
@@ -120,7 +120,7 @@ public class AtomicFileOrphanTests
     public void EachTargetInAFolderRemovesItsOwnOrphansWhenItIsWritten()
     {
         using var folder = new TemporaryDirectory();
-        (int, ulong) killed = AProcessThatWasKilled();
+        (int, ulong) killed = EndedProcess.Make();
         string[] orphans = [Orphan(folder, "0.png", killed), Orphan(folder, "1.png", killed), Orphan(folder, "1.png", killed)];
 
         AtomicFile.WriteAllBytes(folder.File("0.png"), [0], flushToDisk: false);
@@ -154,7 +154,7 @@ public class AtomicFileOrphanTests
 
         // In a folder this process has not listed yet.
         using var another = new TemporaryDirectory();
-        string orphan = Orphan(another, stem, AProcessThatWasKilled());
+        string orphan = Orphan(another, stem, EndedProcess.Make());
         AtomicFile.WriteAllText(another.File(name), "again", flushToDisk: false);
         Assert.That(Directory.GetFiles(another.Path), Is.EqualTo(new[] { another.File(name) }), "a write of the same name removes its orphan");
     }
@@ -183,21 +183,5 @@ public class AtomicFileOrphanTests
     {
         File.WriteAllText(path, "what a killed write left");
         return path;
-    }
-
-    private static (int Pid, ulong Start) AProcessThatWasKilled()
-    {
-        using Process killed = Process.Start("sleep", "60");
-        ulong start = StartTime(killed.Id);
-        killed.Kill();
-        killed.WaitForExit();
-        return (killed.Id, start);
-    }
-
-    // Field 22 of /proc/PID/stat: clock ticks after boot; the fields after the command's ')' start at field 3.
-    private static ulong StartTime(int pid)
-    {
-        string stat = File.ReadAllText($"/proc/{pid}/stat");
-        return ulong.Parse(stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[19], CultureInfo.InvariantCulture);
     }
 }

@@ -65,9 +65,9 @@ public class ModelSaveTemporaryFolderTests
     {
         string boot = File.ReadAllText("/proc/sys/kernel/random/boot_id").Trim().Replace("-", "", StringComparison.Ordinal);
         string pidNamespace = new FileInfo("/proc/self/ns/pid").LinkTarget!.Trim('p', 'i', 'd', ':', '[', ']');
-        (int deadPid, ulong deadStart) = AProcessThatHasEnded();
+        (int deadPid, ulong deadStart) = EndedProcess.Make();
         string dead = Path.Combine(_temporary.Path, $"bninception-model-{deadPid}-{deadStart}-{boot}-{pidNamespace}-Killed");
-        string running = Path.Combine(_temporary.Path, $"bninception-model-{Environment.ProcessId}-{StartTime(Environment.ProcessId)}-{boot}-{pidNamespace}-Running");
+        string running = Path.Combine(_temporary.Path, $"bninception-model-{Environment.ProcessId}-{EndedProcess.StartTime(Environment.ProcessId)}-{boot}-{pidNamespace}-Running");
         foreach (string folder in new[] { dead, running })
         {
             Directory.CreateDirectory(folder);
@@ -91,22 +91,6 @@ public class ModelSaveTemporaryFolderTests
     private string[] Left() => Directory.EnumerateFileSystemEntries(_temporary.Path, "*", SearchOption.AllDirectories)
         .Where(entry => Path.GetFileName(entry) != OnnxRuntimeSessionFile)
         .Select(entry => Path.GetRelativePath(_temporary.Path, entry)).ToArray();
-
-    private static (int Pid, ulong Start) AProcessThatHasEnded()
-    {
-        using Process ended = Process.Start("sleep", "60");
-        ulong start = StartTime(ended.Id);
-        ended.Kill();
-        ended.WaitForExit();
-        return (ended.Id, start);
-    }
-
-    // Field 22 of /proc/PID/stat: clock ticks after boot; the fields after the command's ')' start at field 3.
-    private static ulong StartTime(int pid)
-    {
-        string stat = File.ReadAllText($"/proc/{pid}/stat");
-        return ulong.Parse(stat[(stat.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries)[19], CultureInfo.InvariantCulture);
-    }
 
     /// <summary>
     /// The model file being written, in memory: it notes the files in the temporary folder once

@@ -114,14 +114,7 @@ public class ResumeTests : SingleThreadedFixture
         Assert.That(File.ReadAllBytes(checkpoint).AsSpan().SequenceEqual(written), Is.True, "a refused resume leaves the checkpoint as it was");
 
         // The same data resumes; the run had finished its one epoch, which the log says.
-        var warnings = new List<string>();
-        ml.Log += (_, message) =>
-        {
-            if (message.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
-            {
-                warnings.Add(message.Message);
-            }
-        };
+        List<string> warnings = MLContextWarnings.Collect(ml);
         using (ml.MulticlassClassification.Trainers.BnInception(Options(epochs: 2)).Fit(PipelineData.KeyedView(ml, rows)))
         {
         }
@@ -133,14 +126,7 @@ public class ResumeTests : SingleThreadedFixture
     public void ACheckpointThatRecordsNoDataResumesWithAWarningAndRecordsTheRowsItGoesOnWith()
     {
         var ml = new MLContext(seed: 1);
-        var warnings = new List<string>();
-        ml.Log += (_, message) =>
-        {
-            if (message.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
-            {
-                warnings.Add(message.Message);
-            }
-        };
+        List<string> warnings = MLContextWarnings.Collect(ml);
         using var folder = new TemporaryDirectory();
         string checkpoint = folder.File("run.ckpt");
         BnInceptionMulticlassTrainer.Options Options(CancellationToken token = default, Action<TrainingProgress>? onStep = null) => new()

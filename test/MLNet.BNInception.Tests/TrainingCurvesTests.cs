@@ -118,14 +118,7 @@ public class TrainingCurvesTests : SingleThreadedFixture
     public void CurvesThatCannotBeWrittenAfterTrainingAreAWarningAndTheModelIsKept()
     {
         var ml = new MLContext(seed: 1);
-        var warnings = new List<string>();
-        ml.Log += (_, message) =>
-        {
-            if (message.Kind == Microsoft.ML.Runtime.ChannelMessageKind.Warning)
-            {
-                warnings.Add(message.Message);
-            }
-        };
+        List<string> warnings = MLContextWarnings.Collect(ml);
         using var folder = new TemporaryDirectory();
         string gone = Directory.CreateDirectory(folder.File("gone")).FullName;
         var options = new BnInceptionMulticlassTrainer.Options
