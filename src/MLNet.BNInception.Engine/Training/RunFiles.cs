@@ -113,12 +113,12 @@ internal static class RunFiles
     // nothing else, and one of a run on more rows would fail deep in the batch reader.
     public static void CheckPosition(TrainingCheckpoint.Loaded? checkpoint, int stepsPerEpoch)
     {
-        int done = checkpoint?.State.NextBatch ?? 0;
-        if (checkpoint is null || done <= stepsPerEpoch)
+        if (checkpoint is null || checkpoint.State.NextBatch <= stepsPerEpoch)
         {
             return;
         }
 
+        int done = checkpoint.State.NextBatch;
         string epochs = string.Create(CultureInfo.InvariantCulture,
             $"stopped after batch {done} of its epoch {checkpoint.State.Epoch + 1}, but the training rows given make epochs of {stepsPerEpoch} batch{(stepsPerEpoch == 1 ? "" : "es")} of {checkpoint.Trainer.BatchSize}");
         throw new CheckpointMismatchException($"{checkpoint.Path} {epochs}: it is a run on more rows than these. " +
