@@ -58,6 +58,25 @@ public class ConfusionTableTests
     }
 
     [Test]
+    public void UpToTwentyClassesANameThatWouldNotPrintAsItIsGivesTheListWithTheNameEscaped()
+    {
+        // ML.NET's table prints a name as it is: the right-to-left override would show the rest of
+        // its line reversed, "shirt" as "exe.txt" and the counts after it backwards.
+        (int Label, int Predicted)[] rows = [.. Correct(3, each: 2), (1, 2), (1, 2), (0, 1)];
+        string[] names = ["sandal", "shirt\u202Etxt.exe", "boot"];
+
+        string text = ConfusionTable.Text(ConfusionOf(3, rows), names);
+
+        Assert.That(text.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[]
+        {
+            "The confusion table is not printed: a class name holds a control or bidirectional formatting character, which it would print as it is (--json writes its counts).",
+            "The 2 most frequent confusions, label -> predicted: rows",
+            @"  'shirt\u202Etxt.exe' -> 'boot': 2",
+            @"  'sandal' -> 'shirt\u202Etxt.exe': 1",
+        }));
+    }
+
+    [Test]
     public void PastTwentyClassesWithNoConfusionItSaysSo()
     {
         string text = ConfusionTable.Text(ConfusionOf(21, Correct(21, each: 1)), Names(21));

@@ -8,6 +8,9 @@ namespace MLNet.BNInception.Cli.CommandLine;
 /// The confusion table of <c>evaluate</c>'s text: ML.NET's own up to <see cref="MostClassesShown"/>
 /// classes; beyond, the most frequent confusions instead. ML.NET prints every cell whatever the
 /// number of classes: for ImageNet's 1,000 that is a million numbers, some 6 MB no terminal shows.
+/// ML.NET's table also prints the class names as they are, so where one holds a character that
+/// <see cref="Printable"/> escapes (a line break, an escape sequence, a direction override), the
+/// list is printed instead, its names quoted and escaped.
 /// </summary>
 internal static class ConfusionTable
 {
@@ -21,7 +24,8 @@ internal static class ConfusionTable
     public static string Text(ConfusionMatrix confusion, IReadOnlyList<string> classes)
     {
         int count = confusion.Counts.Count;
-        if (count <= MostClassesShown)
+        bool namesPlain = classes.All(Printable.IsPlain);
+        if (count <= MostClassesShown && namesPlain)
         {
             return confusion.GetFormattedConfusionTable();
         }
@@ -34,8 +38,9 @@ internal static class ConfusionTable
             .Take(ConfusionsListed)
             .ToList();
         var text = new StringBuilder();
-        text.AppendLine(CultureInfo.InvariantCulture,
-            $"The confusion table of {count} classes is not printed ({count} x {count} cells; --json writes its counts).");
+        text.AppendLine(count > MostClassesShown
+            ? string.Create(CultureInfo.InvariantCulture, $"The confusion table of {count} classes is not printed ({count} x {count} cells; --json writes its counts).")
+            : "The confusion table is not printed: a class name holds a control or bidirectional formatting character, which it would print as it is (--json writes its counts).");
         if (confusions.Count == 0)
         {
             text.AppendLine("No row was predicted as a class other than its label.");

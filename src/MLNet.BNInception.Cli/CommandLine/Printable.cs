@@ -7,28 +7,31 @@ namespace MLNet.BNInception.Cli.CommandLine;
 /// Text for a message on a terminal. What a message quotes from a file (a header, a line of an
 /// output) may be anything, a binary file's bytes included: its control characters would ring the
 /// bell, move the cursor or cut the line, and a file without line breaks would fill the screen.
+/// Unicode's bidirectional formatting characters are escaped too: a terminal that applies the
+/// bidirectional algorithm would show the rest of the line reversed or reordered (the "Trojan
+/// Source" characters, CVE-2021-42574), so a class name or path could show as another.
 /// </summary>
 internal static class Printable
 {
     /// <summary>The most characters of a file's content a message quotes.</summary>
     public const int ContentLimit = 120;
 
-    /// <summary><paramref name="content"/> from a file, its control characters escaped (\x00), in at most <paramref name="limit"/> characters and "…".</summary>
+    /// <summary><paramref name="content"/> from a file, its control and bidirectional formatting characters escaped (\x00, \u202E), in at most <paramref name="limit"/> characters and "…".</summary>
     public static string Content(string content, int limit = ContentLimit)
     {
         var text = new StringBuilder(Math.Min(content.Length, limit) + 1);
         for (int i = 0; i < content.Length; i++)
         {
             char c = content[i];
-            int length = char.IsControl(c) ? 4 : char.IsHighSurrogate(c) && i + 1 < content.Length ? 2 : 1;
+            int length = IsEscaped(c) ? EscapeLength(c) : char.IsHighSurrogate(c) && i + 1 < content.Length ? 2 : 1;
             if (text.Length + length > limit)
             {
                 return text.Append('…').ToString();
             }
 
-            if (char.IsControl(c))
+            if (IsEscaped(c))
             {
-                text.Append(@"\x").Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+                AppendEscape(text, c);
             }
             else
             {
@@ -40,10 +43,13 @@ internal static class Printable
         return text.ToString();
     }
 
-    /// <summary><paramref name="text"/> with every control character (C0, DEL, C1) written as \xNN, line breaks included.</summary>
+    /// <summary>
+    /// <paramref name="text"/> with every control character (C0, DEL, C1) written as \xNN, line
+    /// breaks included, and every bidirectional formatting character as \uNNNN.
+    /// </summary>
     public static string Escaped(string text)
     {
-        if (!text.Any(char.IsControl))
+        if (IsPlain(text))
         {
             return text;
         }
@@ -51,9 +57,9 @@ internal static class Printable
         var escaped = new StringBuilder(text.Length + 16);
         foreach (char c in text)
         {
-            if (char.IsControl(c))
+            if (IsEscaped(c))
             {
-                escaped.Append(@"\x").Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+                AppendEscape(escaped, c);
             }
             else
             {
@@ -66,8 +72,34 @@ internal static class Printable
 
     /// <summary>
     /// A class name in single quotes, its backslashes and quotes escaped (\\ and \') and its control
-    /// characters as \xNN: a name may hold a comma, a space, a quote or a line break.
+    /// and bidirectional formatting characters as \xNN and \uNNNN: a name may hold a comma, a space,
+    /// a quote or a line break.
     /// </summary>
     public static string QuotedName(string name) =>
         $"'{Escaped(name.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("'", @"\'", StringComparison.Ordinal))}'";
+
+    /// <summary>Whether <paramref name="text"/> prints as it is: no character of it is escaped.</summary>
+    public static bool IsPlain(string text) => !text.Any(IsEscaped);
+
+    /// <summary>
+    /// Whether <paramref name="c"/> is written as an escape: a control character, or one of the
+    /// characters that embed, override or isolate a direction (U+202A to U+202E, U+2066 to U+2069)
+    /// or mark one (U+200E, U+200F, U+061C).
+    /// </summary>
+    private static bool IsEscaped(char c) =>
+        char.IsControl(c) || c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
+
+    private static int EscapeLength(char c) => c <= '\u00FF' ? 4 : 6;
+
+    private static void AppendEscape(StringBuilder text, char c)
+    {
+        if (c <= '\u00FF')
+        {
+            text.Append(@"\x").Append(((int)c).ToString("X2", CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            text.Append(@"\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+        }
+    }
 }

@@ -1,0 +1,53 @@
+using MLNet.BNInception.Cli.CommandLine;
+
+namespace MLNet.BNInception.Cli.Tests;
+
+/// <summary>
+/// What a message quotes from a file or a model prints as one line that shows what it holds: control
+/// characters as \xNN, and the characters that reorder a line on a terminal applying Unicode's
+/// bidirectional algorithm as \uNNNN (the list of CVE-2021-42574, "Trojan Source"); every other
+/// character, accented or not, as it is.
+/// </summary>
+public class PrintableTests
+{
+    // Each character that embeds, overrides or isolates a direction, or marks one.
+    private static readonly char[] DirectionCharacters =
+        ['\u061C', '\u200E', '\u200F', '\u202A', '\u202B', '\u202C', '\u202D', '\u202E', '\u2066', '\u2067', '\u2068', '\u2069'];
+
+    [Test]
+    public void DirectionCharactersAreEscapedByTheirCodePoints([ValueSource(nameof(DirectionCharacters))] char direction)
+    {
+        string escaped = Printable.Escaped($"a{direction}b");
+
+        Assert.That(escaped, Is.EqualTo($@"a\u{(int)direction:X4}b"));
+        Assert.That(Printable.IsPlain($"a{direction}b"), Is.False);
+    }
+
+    [Test]
+    public void ControlCharactersAreEscapedAndOtherCharactersKept()
+    {
+        Assert.That(Printable.Escaped("Ankle\nboot\u0085\u007F"), Is.EqualTo(@"Ankle\x0Aboot\x85\x7F"));
+        // Letters of right-to-left scripts are not formatting characters: a Hebrew or Arabic class name prints as it is.
+        const string Kept = "T-shirt/top Ärmel 💩 שמלה فستان zero\u200Bwidth";
+        Assert.That(Printable.Escaped(Kept), Is.SameAs(Kept));
+        Assert.That(Printable.IsPlain(Kept), Is.True);
+    }
+
+    [Test]
+    public void AQuotedNameEscapesItsQuotesBackslashesAndDirectionCharacters()
+    {
+        Assert.That(Printable.QuotedName("boot's\\\u202Etxt.exe"), Is.EqualTo(@"'boot\'s\\\u202Etxt.exe'"));
+    }
+
+    [Test]
+    public void ContentCountsAnEscapeWholeAgainstItsLimit()
+    {
+        string content = new string('a', 114) + "\u202Ebc";
+
+        // 114 characters and the six of \u202E make 120: the limit, then "…" for what is left.
+        Assert.That(Printable.Content(content, 120), Is.EqualTo(new string('a', 114) + @"\u202E…"));
+        // One fewer: the escape is not cut in two.
+        Assert.That(Printable.Content(content, 119), Is.EqualTo(new string('a', 114) + "…"));
+        Assert.That(Printable.Content("\u2066x\t", 120), Is.EqualTo(@"\u2066x\x09"));
+    }
+}
