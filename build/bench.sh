@@ -35,6 +35,9 @@ while (($#)); do
 done
 cd "$(dirname "$0")/.."
 source build/quietly.sh
+# The commit measured, read before the run writes anything: its own files (the raw lines kept in
+# docs/benchmarks/, the chart) would otherwise count as uncommitted changes.
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([[ -n "$(git status --porcelain 2>/dev/null)" ]] && echo ', with uncommitted changes')"
 
 # The processor by name, family and model: one name ("AMD EPYC") covers machines of different
 # generations in our pool, whose figures differ (docs/performance.md shows each kind). Whether the
@@ -158,7 +161,7 @@ keep "$results" "$out"
 report_status=0
 {
   echo "# BN-Inception benchmark, $(date -u +%Y-%m-%d), $cpu, $(nproc) cores, $threads threads"
-  echo "- commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([[ -n "$(git status --porcelain 2>/dev/null)" ]] && echo ', with uncommitted changes')"
+  echo "- commit $commit"
   [[ $avx512 == "AVX-512" ]] || echo "- without AVX-512: PyTorch's autocast rows ran once, after the rounds, 1 timed step and no warm-up (their targets: not comparable)"
   echo "- .NET $(dotnet --version), TorchSharp 0.107.0, libtorch 2.10.0, ONNX Runtime 1.32.0, ML.NET 6.0.0;" \
     "$(/usr/bin/python3 -c 'import torch; print("PyTorch", torch.__version__)') (Debian), Python $(/usr/bin/python3 -c 'import platform; print(platform.python_version())')"
