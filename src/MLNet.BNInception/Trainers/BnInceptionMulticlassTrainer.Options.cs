@@ -142,6 +142,13 @@ public sealed partial class BnInceptionMulticlassTrainer
         /// </summary>
         public int? ShufflePoolSize { get; set; }
 
+        /// <summary>
+        /// Refuse, as the engine does, training rows that leave a last batch of one image, instead of
+        /// leaving that image out of each epoch with a warning. The command-line tool's: its user chose
+        /// --batch, and its error says to pass --drop-last or another --batch.
+        /// </summary>
+        internal bool RefuseLastBatchOfOne { get; set; }
+
         internal void Validate()
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(LabelColumnName);
