@@ -93,12 +93,6 @@ public static class DemoCommandLine
             error.WriteLine($"demo: --resume: {OneLine(mismatch.Message)} In the demo: give that run's --train-images, or leave out --resume.");
             return BadArguments;
         }
-        catch (BatchSizeMismatchException batches)
-        {
-            error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"demo: --train-images {settings.TrainImages}: the {batches.Images} images left to train on once 8% are held out for validation leave a last batch of one in batches of {batches.BatchSize}, which batch normalization cannot train on; choose another --train-images."));
-            return BadArguments;
-        }
         catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid)
         {
             // The demo writes its images itself and writes an empty or cut-off one again on the next

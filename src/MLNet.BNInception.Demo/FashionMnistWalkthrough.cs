@@ -56,7 +56,6 @@ public static class FashionMnistWalkthrough
     /// exporting). Every file written is whole.
     /// </exception>
     /// <exception cref="CheckpointMismatchException">With <see cref="WalkthroughSettings.Resume"/>, the checkpoint is of a run on other images; nothing was trained.</exception>
-    /// <exception cref="BatchSizeMismatchException">The training images left after the validation hold-out leave a last batch of one; nothing was trained.</exception>
     /// <exception cref="IOException">No folder can be made in the temporary folder ($TMPDIR) for ML.NET's files; the message says to set TMPDIR. Nothing was done.</exception>
     public static WalkthroughResult Run(WalkthroughSettings settings, TextWriter log, CancellationToken cancellationToken = default)
     {

@@ -34,6 +34,10 @@ namespace MLNet.BNInception.Engine;
 /// threshold, so work there keeps part of it.
 /// </para>
 /// <para>
+/// A holder that is never disposed is released by its finalizer, once the garbage collector finds it
+/// unreachable with the scorer or model that held it.
+/// </para>
+/// <para>
 /// Nothing is changed where the process is not on glibc, where the deployer has tuned glibc's
 /// allocator (a <c>glibc.malloc.</c> tunable in <c>GLIBC_TUNABLES</c>, or one of the older
 /// <c>MALLOC_…_</c> variables), or where <see cref="KeepHeapVariable"/> is <c>0</c>.
@@ -109,6 +113,18 @@ internal sealed class KeptHeap : IDisposable
 
     /// <inheritdoc/>
     public void Dispose()
+    {
+        Release();
+        GC.SuppressFinalize(this);
+    }
+
+    // A scorer or model dropped without Dispose would otherwise hold the heap for the rest of the
+    // process: no trimming, and every later holder's freed memory kept too. The release touches no
+    // tensor and no other object that may already be finalized, only the count under its lock and
+    // two glibc calls that are safe on any thread, so it can run on the finalizer thread.
+    ~KeptHeap() => Release();
+
+    private void Release()
     {
         lock (Gate)
         {

@@ -65,6 +65,13 @@ public sealed class CursorContractTests
         Assert.That(() => scoring.GetGetter<float>(label), Throws.InvalidOperationException.With.Message.Contains("Label").And.Message.Contains("Single"));
         Assert.That(scoring.GetGetter<uint>(label), Is.Not.Null, "the right type still reads");
 
+        // A generic getter type is named as the caller wrote it, not by its metadata name (VBuffer`1).
+        DataViewSchema.Column score = scored.Schema["Score"];
+        Assert.That(() => scoring.GetGetter<VBuffer<double>>(score),
+            Throws.InvalidOperationException.With.Message.Contains("Score").And.Message.Contains("cannot be read as VBuffer<Double>."));
+        Assert.That(() => scoring.GetGetter<VBuffer<float>>(label),
+            Throws.InvalidOperationException.With.Message.Contains("a getter of VBuffer<Single> cannot read it"));
+
         scoring.Dispose();
         Assert.That(scoring.MoveNext(), Is.False);
         Assert.That(scoring.Position, Is.EqualTo(-1), "a disposed cursor has no current row");

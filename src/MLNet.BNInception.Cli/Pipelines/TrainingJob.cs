@@ -236,6 +236,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             Architecture = settings.Architecture,
             ResumeFromCheckpoint = settings.Resume,
             ShufflePoolSize = settings.ShufflePoolSize,
+            RefuseLastBatchOfOne = true,
             CancellationToken = _cancellation,
             OnStep = step => sink.Report(step.Step, (double)step.StepsPerEpoch * epochs, string.Create(CultureInfo.InvariantCulture,
                 $"epoch {step.Epoch}/{epochs}, step {step.StepInEpoch}/{step.StepsPerEpoch}, loss {step.Loss:F4}, accuracy {step.Accuracy:P1}, lr {step.LearningRate:G4}, {step.ImagesPerSecond:F1} images/s")),

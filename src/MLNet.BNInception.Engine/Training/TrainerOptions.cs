@@ -49,7 +49,10 @@ public sealed record TrainerOptions
     /// <summary>Label smoothing ε of the cross-entropy loss. Default 0.</summary>
     public double LabelSmoothing { get; init; }
 
-    /// <summary>Drop the last batch of an epoch when it is short. Default false (it is kept, and must hold at least 2 images).</summary>
+    /// <summary>
+    /// Drop the last batch of an epoch when it is short. Default false: it is kept, and must hold at least 2 images (the
+    /// ML.NET trainer leaves out a last batch of 1 image instead, with a warning, as its folds' sizes are ML.NET's choice).
+    /// </summary>
     public bool DropLastBatch { get; init; }
 
     /// <summary>Training-time image distortions. Default: random resized crop and horizontal flip.</summary>

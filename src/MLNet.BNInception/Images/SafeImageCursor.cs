@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.BNInception.DataViews;
 
 namespace MLNet.BNInception.Images;
 
@@ -80,7 +81,7 @@ internal sealed class SafeImageCursor : DataViewRowCursor
         if (typeof(TValue) != typeof(MLImage))
         {
             throw new InvalidOperationException(
-                $"Column '{column.Name}' holds {nameof(MLImage)} values; a getter of {typeof(TValue).Name} cannot read it.");
+                $"Column '{column.Name}' holds {nameof(MLImage)} values; a getter of {GetterTypeName.Of(typeof(TValue))} cannot read it.");
         }
 
         ValueGetter<MLImage> getter = GetImage;

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNet.BNInception.DataViews;
 
 namespace MLNet.BNInception.Images;
 
@@ -95,7 +96,7 @@ internal sealed class SafeImageRowMapper : IRowToRowMapper
             if (!_imageActive || typeof(TValue) != typeof(MLImage))
             {
                 throw new InvalidOperationException(
-                    $"Column '{column.Name}' is readable only when it is active, and only as {nameof(MLImage)} (asked: {typeof(TValue).Name}).");
+                    $"Column '{column.Name}' is readable only when it is active, and only as {nameof(MLImage)} (asked: {GetterTypeName.Of(typeof(TValue))}).");
             }
 
             ValueGetter<MLImage> getter = GetImage;

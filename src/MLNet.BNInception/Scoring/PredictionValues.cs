@@ -1,5 +1,6 @@
 using Microsoft.ML.Data;
 using Microsoft.ML;
+using MLNet.BNInception.DataViews;
 
 namespace MLNet.BNInception.Scoring;
 
@@ -28,7 +29,7 @@ internal static class PredictionValues
             })
             : (ValueGetter<uint>)((ref uint value) => value = (uint)(ArgMax(probabilities()) + 1));
         return getter as ValueGetter<TValue>
-            ?? throw new InvalidOperationException($"Column {column.Name} is {column.Type}; it cannot be read as {typeof(TValue).Name}.");
+            ?? throw new InvalidOperationException($"Column {column.Name} is {column.Type}; it cannot be read as {GetterTypeName.Of(typeof(TValue))}.");
     }
 
     // The highest probability's class, the first of equals, as ML.NET's multiclass scorers pick it:

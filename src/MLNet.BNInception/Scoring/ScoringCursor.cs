@@ -99,7 +99,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
             // input's own cursor does when this one does not score.
             return !_scores ? _input.GetGetter<TValue>(column)
                 : _buffers[column.Index].Getter(CurrentSlot) as ValueGetter<TValue>
-                ?? throw new InvalidOperationException($"Column {column.Name} holds {column.Type} values; a getter of {typeof(TValue).Name} cannot read it.");
+                ?? throw new InvalidOperationException($"Column {column.Name} holds {column.Type} values; a getter of {GetterTypeName.Of(typeof(TValue))} cannot read it.");
         }
 
         int classes = _model.Label.Count;

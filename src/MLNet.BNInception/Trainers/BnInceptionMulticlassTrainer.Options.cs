@@ -76,7 +76,11 @@ public sealed partial class BnInceptionMulticlassTrainer
         /// <summary>Base learning rate. Shortcut for <see cref="Training"/>.LearningRate; default 0.045 (BN-x30).</summary>
         public double LearningRate { get => Training.LearningRate; set => Training = Training with { LearningRate = value }; }
 
-        /// <summary>Seed of initialisation, shuffling and augmentation. Shortcut for <see cref="Training"/>.Seed; default 0.</summary>
+        /// <summary>
+        /// Seed of initialisation, shuffling, augmentation, dropout and the validation split: the trainer's only source of
+        /// randomness (the MLContext's seed does not reach it, ML.NET keeping a context's random source internal).
+        /// Shortcut for <see cref="Training"/>.Seed; default 0.
+        /// </summary>
         public ulong Seed { get => Training.Seed; set => Training = Training with { Seed = value }; }
 
         /// <summary>Checkpoint file, written after every epoch and on cancellation. Shortcut for <see cref="Training"/>.CheckpointPath; default none.</summary>
@@ -141,6 +145,13 @@ public sealed partial class BnInceptionMulticlassTrainer
         /// the trainer the view reshuffles fully instead.
         /// </summary>
         public int? ShufflePoolSize { get; set; }
+
+        /// <summary>
+        /// Refuse, as the engine does, training rows that leave a last batch of one image, instead of
+        /// leaving that image out of each epoch with a warning. The command-line tool's: its user chose
+        /// --batch, and its error says to pass --drop-last or another --batch.
+        /// </summary>
+        internal bool RefuseLastBatchOfOne { get; set; }
 
         internal void Validate()
         {

@@ -192,7 +192,16 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
             BnInceptionTrainer.CheckResumes(training.CheckpointPath!, architecture, saved, architecture, data);
         }
 
-        var trainer = new BnInceptionTrainer(architecture, training with { ValidationFraction = 0, Data = data });
+        // A run started so goes on so when resumed: its checkpoint holds DropLastBatch, and the warning is given again.
+        bool leavesOutLastImage = saved is null
+            ? LeavesOutALoneLastImage(train.Count, training)
+            : saved.DropLastBatch && !training.DropLastBatch && train.Count > saved.BatchSize && train.Count % saved.BatchSize == 1;
+        if (leavesOutLastImage)
+        {
+            log.Warning(LoneLastImageLeftOut(train.Count, (saved ?? training).BatchSize));
+        }
+
+        var trainer = new BnInceptionTrainer(architecture, training with { ValidationFraction = 0, Data = data, DropLastBatch = training.DropLastBatch || leavesOutLastImage });
         if (validation is { Count: 0 })
         {
             throw new ArgumentException(split
@@ -275,6 +284,20 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
             throw;
         }
     }
+
+    // ML.NET's CrossValidate and TrainTestSplit choose how many rows each fold trains on, as ValidationFraction's
+    // hold-out does, so a user cannot pick a BatchSize that is sure to leave more than one image in the last batch.
+    // Rather than refuse the run, the last batch of one is dropped: one image of the epoch's shuffled order, drawn
+    // anew each epoch. Under mpirun the ranks' shares of the last global batch make it more than one image, so the
+    // engine's refusal stays; the command-line tool keeps it too (RefuseLastBatchOfOne).
+    private bool LeavesOutALoneLastImage(long rows, TrainerOptions training) =>
+        !Settings.RefuseLastBatchOfOne && !training.DropLastBatch && rows > training.BatchSize && rows % training.BatchSize == 1
+        && !Engine.Distributed.MpiWorld.Join().IsDistributed;
+
+    private static string LoneLastImageLeftOut(long rows, int batchSize) =>
+        string.Create(CultureInfo.InvariantCulture, $"{rows} training rows in batches of {batchSize} leave a last batch of 1 image, which batch normalization cannot train on: ") +
+        string.Create(CultureInfo.InvariantCulture, $"each epoch leaves out the one image its shuffled order puts last (another each epoch) and trains on {rows - 1} of the {rows} rows. ") +
+        "Set Training.DropLastBatch to drop a short last batch knowingly, or choose a BatchSize that leaves more than one image";
 
     // The path was checked before training; what can still fail (a full disk, say)
     // must not cost the trained model, so it is reported in the log instead of thrown.
