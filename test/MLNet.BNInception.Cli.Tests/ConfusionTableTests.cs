@@ -58,22 +58,26 @@ public class ConfusionTableTests
     }
 
     [Test]
-    public void UpToTwentyClassesANameThatWouldNotPrintAsItIsGivesTheListWithTheNameEscaped()
+    public void UpToTwentyClassesANameThatWouldNotPrintAsItIsGivesEveryConfusionWithTheNameEscaped()
     {
         // ML.NET's table prints a name as it is: the right-to-left override would show the rest of
-        // its line reversed, "shirt" as "exe.txt" and the counts after it backwards.
-        (int Label, int Predicted)[] rows = [.. Correct(3, each: 2), (1, 2), (1, 2), (0, 1)];
-        string[] names = ["sandal", "shirt\u202Etxt.exe", "boot"];
+        // its line reversed, "shirt" as "exe.txt" and the counts after it backwards. Eleven
+        // confusions of 12 classes: more than the list of a larger table holds, all of them here.
+        (int Label, int Predicted)[] rows = [.. Correct(12, each: 2), (1, 2), (1, 2), (0, 1), .. Enumerable.Range(3, 9).Select(label => (label, label - 1))];
+        string[] names = ["sandal", "shirt\u202Etxt.exe", "boot", .. Enumerable.Range(3, 9).Select(i => $"class {i}")];
 
-        string text = ConfusionTable.Text(ConfusionOf(3, rows), names);
+        string text = ConfusionTable.Text(ConfusionOf(12, rows), names);
 
-        Assert.That(text.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(new[]
-        {
+        string[] expected =
+        [
             "The confusion table is not printed: a class name holds a control or bidirectional formatting character, which it would print as it is (--json writes its counts).",
-            "The 2 most frequent confusions, label -> predicted: rows",
+            "Every confusion, the most frequent first, label -> predicted: rows",
             @"  'shirt\u202Etxt.exe' -> 'boot': 2",
             @"  'sandal' -> 'shirt\u202Etxt.exe': 1",
-        }));
+            "  'class 3' -> 'boot': 1",
+            .. Enumerable.Range(4, 8).Select(label => $"  'class {label}' -> 'class {label - 1}': 1"),
+        ];
+        Assert.That(text.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries), Is.EqualTo(expected));
     }
 
     [Test]

@@ -4,9 +4,9 @@ namespace MLNet.BNInception.Cli.Tests;
 
 /// <summary>
 /// What a message quotes from a file or a model prints as one line that shows what it holds: control
-/// characters as \xNN, and the characters that reorder a line on a terminal applying Unicode's
-/// bidirectional algorithm as \uNNNN (the list of CVE-2021-42574, "Trojan Source"); every other
-/// character, accented or not, as it is.
+/// characters as \xNN, and Unicode's line and paragraph separators and the characters that reorder a
+/// line on a terminal applying Unicode's bidirectional algorithm as \uNNNN (the list of
+/// CVE-2021-42574, "Trojan Source"); every other character, accented or not, as it is.
 /// </summary>
 public class PrintableTests
 {
@@ -24,9 +24,11 @@ public class PrintableTests
     }
 
     [Test]
-    public void ControlCharactersAreEscapedAndOtherCharactersKept()
+    public void ControlCharactersAndLineSeparatorsAreEscapedAndOtherCharactersKept()
     {
         Assert.That(Printable.Escaped("Ankle\nboot\u0085\u007F"), Is.EqualTo(@"Ankle\x0Aboot\x85\x7F"));
+        // Unicode's line and paragraph separators are no control characters, but break a line in some viewers.
+        Assert.That(Printable.Escaped("one\u2028two\u2029"), Is.EqualTo(@"one\u2028two\u2029"));
         // Letters of right-to-left scripts are not formatting characters: a Hebrew or Arabic class name prints as it is.
         const string Kept = "T-shirt/top Ärmel 💩 שמלה فستان zero\u200Bwidth";
         Assert.That(Printable.Escaped(Kept), Is.SameAs(Kept));
@@ -49,5 +51,22 @@ public class PrintableTests
         // One fewer: the escape is not cut in two.
         Assert.That(Printable.Content(content, 119), Is.EqualTo(new string('a', 114) + "…"));
         Assert.That(Printable.Content("\u2066x\t", 120), Is.EqualTo(@"\u2066x\x09"));
+    }
+
+    [Test]
+    public void InfoEscapesWhatTheModelFileSays()
+    {
+        // Every line but the first two comes from the model file, which may have come from anywhere.
+        var model = new InfoCommand.ModelDescription("down\u202Eload.zip", 38_000_000, ["Onnx\u2066Transformer"], ["Image\nPath", "Label"], "Image\nPath",
+            "/data/\u202Eimages", ["resize\u202D"], "Feat\u2028ures", 1, 64, 64, 2, ["a", "b\u202E"], "BN", "Relu", null, 13,
+            new Dictionary<string, string> { ["tool"] = "0.1.0\u202E" });
+
+        string[] lines = model.ToText().Split(Environment.NewLine);
+
+        Assert.That(lines, Has.Length.EqualTo(8), "one line each, the line break in a column name escaped");
+        Assert.That(lines.SelectMany(line => line).Where(c => c is '\n' or '\u2028' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069')), Is.Empty);
+        Assert.That(lines[0], Does.StartWith(@"model          down\u202Eload.zip ("));
+        Assert.That(lines[3], Is.EqualTo(@"images         paths in 'Image\x0APath', relative to '/data/\u202Eimages'"));
+        Assert.That(lines[6], Is.EqualTo(@"classes        'a', 'b\u202E'"));
     }
 }

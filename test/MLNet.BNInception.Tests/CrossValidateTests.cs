@@ -65,7 +65,7 @@ public class CrossValidateTests
             // The log's messages begin with their source, "[Source=BnInception; Training, Kind=Warning] ".
             Assert.That(warnings.Where(warning => warning.Contains(LastBatchOfOne, StringComparison.Ordinal)), Is.EqualTo(lastBatchesOfOne.Select(rows =>
                 $"[Source=BnInception; Training, Kind=Warning] {rows} training rows in batches of 8 leave a last batch of 1 image, which batch normalization cannot train on: each epoch leaves out " +
-                $"the one image its shuffled order puts last (another each epoch) and trains on {rows - 1} of the {rows} rows. Set Training.DropLastBatch " +
+                $"the one image its shuffled order puts last (drawn anew each epoch, so it may repeat) and trains on {rows - 1} of the {rows} rows. Set Training.DropLastBatch " +
                 "to drop a short last batch knowingly, or choose a BatchSize that leaves more than one image")), "one warning for each such fold, and none for the others");
             foreach (var fold in folds)
             {

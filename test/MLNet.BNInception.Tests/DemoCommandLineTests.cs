@@ -83,7 +83,7 @@ public class DemoCommandLineTests
         ExternalProcess.Result run = Run(["--output", folder.Path, "--train-images", "103", "--test-images", "5"], stop.Token, log);
 
         Assert.That(output.ToString(), Does.Contain("97 training rows in batches of 32 leave a last batch of 1 image, which batch normalization cannot train on: " +
-            "each epoch leaves out the one image its shuffled order puts last (another each epoch) and trains on 96 of the 97 rows."), run.Error);
+            "each epoch leaves out the one image its shuffled order puts last (drawn anew each epoch, so it may repeat) and trains on 96 of the 97 rows."), run.Error);
         Assert.That(run.ExitCode, Is.EqualTo(130), "stopped at the warning, in training: " + run.Error);
     }
 

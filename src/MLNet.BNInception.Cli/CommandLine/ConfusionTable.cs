@@ -9,8 +9,8 @@ namespace MLNet.BNInception.Cli.CommandLine;
 /// classes; beyond, the most frequent confusions instead. ML.NET prints every cell whatever the
 /// number of classes: for ImageNet's 1,000 that is a million numbers, some 6 MB no terminal shows.
 /// ML.NET's table also prints the class names as they are, so where one holds a character that
-/// <see cref="Printable"/> escapes (a line break, an escape sequence, a direction override), the
-/// list is printed instead, its names quoted and escaped.
+/// <see cref="Printable"/> escapes (a line break, an escape sequence, a direction override), every
+/// confusion is listed instead, most frequent first, its names quoted and escaped.
 /// </summary>
 internal static class ConfusionTable
 {
@@ -35,7 +35,7 @@ internal static class ConfusionTable
             .SelectMany(label => Enumerable.Range(0, count).Where(predicted => predicted != label).Select(predicted => (label, predicted, rows: confusion.Counts[label][predicted])))
             .Where(cell => cell.rows > 0)
             .OrderByDescending(cell => cell.rows).ThenBy(cell => cell.label).ThenBy(cell => cell.predicted)
-            .Take(ConfusionsListed)
+            .Take(count > MostClassesShown ? ConfusionsListed : int.MaxValue)
             .ToList();
         var text = new StringBuilder();
         text.AppendLine(count > MostClassesShown
@@ -47,7 +47,9 @@ internal static class ConfusionTable
             return text.ToString();
         }
 
-        text.AppendLine(CultureInfo.InvariantCulture, $"The {confusions.Count} most frequent confusions, label -> predicted: rows");
+        text.AppendLine(count > MostClassesShown
+            ? string.Create(CultureInfo.InvariantCulture, $"The {confusions.Count} most frequent confusions, label -> predicted: rows")
+            : "Every confusion, the most frequent first, label -> predicted: rows");
         foreach ((int label, int predicted, double rows) in confusions)
         {
             text.AppendLine(CultureInfo.InvariantCulture, $"  {Name(classes, label)} -> {Name(classes, predicted)}: {rows:0.##}");

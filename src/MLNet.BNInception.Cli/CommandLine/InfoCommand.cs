@@ -37,8 +37,9 @@ internal static class InfoCommand
         IReadOnlyList<string> Preprocessing, string FeatureColumn, int Channels, int ImageSize, int NetworkSide, int Classes, IReadOnlyList<string> ClassLabels,
         string BatchNorm, string Activation, string? Normalization, int Opset, IReadOnlyDictionary<string, string> Versions)
     {
-        public string ToText() => string.Join(Environment.NewLine,
-        [
+        // Each line escaped as a message's quotes are: the paths, column names and versions come from the model file.
+        public string ToText() => string.Join(Environment.NewLine, new[]
+        {
             string.Create(CultureInfo.InvariantCulture, $"model          {Model} ({Bytes / 1024.0 / 1024:F1} MB)"),
             $"pipeline       {string.Join(" → ", Pipeline)}",
             $"input columns  {string.Join(", ", InputColumns)}",
@@ -47,7 +48,7 @@ internal static class InfoCommand
             $"network        BN-Inception, input '{FeatureColumn}' {Channels}×{ImageSize}×{ImageSize}{(NetworkSide == ImageSize ? "" : $" resized whole to {NetworkSide}×{NetworkSide} inside")}, {Classes} classes, {Activation}, {BatchNorm}{(Normalization is null ? "" : $", normalises its input as {Normalization}")}, ONNX opset {Opset}",
             $"classes        {string.Join(", ", ClassLabels.Select(Printable.QuotedName))}",
             $"versions       {string.Join(", ", Versions.Select(kv => $"{kv.Key} {kv.Value}"))}",
-        ]);
+        }.Select(Printable.Escaped));
     }
 
     private static ModelDescription Describe(SavedModel saved)

@@ -45,7 +45,8 @@ internal static class Printable
 
     /// <summary>
     /// <paramref name="text"/> with every control character (C0, DEL, C1) written as \xNN, line
-    /// breaks included, and every bidirectional formatting character as \uNNNN.
+    /// breaks included, and the line and paragraph separators and every bidirectional formatting
+    /// character as \uNNNN.
     /// </summary>
     public static string Escaped(string text)
     {
@@ -82,12 +83,14 @@ internal static class Printable
     public static bool IsPlain(string text) => !text.Any(IsEscaped);
 
     /// <summary>
-    /// Whether <paramref name="c"/> is written as an escape: a control character, or one of the
-    /// characters that embed, override or isolate a direction (U+202A to U+202E, U+2066 to U+2069)
-    /// or mark one (U+200E, U+200F, U+061C).
+    /// Whether <paramref name="c"/> is written as an escape: a control character, the line and
+    /// paragraph separators (U+2028, U+2029: some terminals and viewers break the line there), or one
+    /// of the characters that embed, override or isolate a direction (U+202A to U+202E, U+2066 to
+    /// U+2069) or mark one (U+200E, U+200F, U+061C).
     /// </summary>
     private static bool IsEscaped(char c) =>
-        char.IsControl(c) || c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
+        char.IsControl(c) || c is '\u2028' or '\u2029'
+        || c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
 
     private static int EscapeLength(char c) => c <= '\u00FF' ? 4 : 6;
 

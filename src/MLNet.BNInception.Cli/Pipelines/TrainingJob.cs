@@ -222,7 +222,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         if (world.Rank == 0)
         {
             sink.Line(settings.Resume
-                ? $"resuming the run in {settings.Training.CheckpointPath} with its epochs and batch size: {computing}{(world.Size == 1 ? "" : $", {world.Size} ranks")}"
+                ? $"resuming the run in {Printable.Escaped(settings.Training.CheckpointPath!)} with its epochs and batch size: {computing}{(world.Size == 1 ? "" : $", {world.Size} ranks")}"
                 : string.Create(CultureInfo.InvariantCulture,
                     $"training {classes} classes, {epochs} epoch{(epochs == 1 ? "" : "s")} of batches of {settings.Training.BatchSize}{ranks}: {computing}"));
         }

@@ -39,7 +39,7 @@ internal static class TrainingOutputs
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
         {
-            sink.Line($"warning: training curves were not written to {path}: {e.Message}");
+            sink.Line($"warning: training curves were not written to {BnInceptionCommandLine.OneLine(path)}: {BnInceptionCommandLine.OneLine(e.Message)}");
             return false;
         }
     }

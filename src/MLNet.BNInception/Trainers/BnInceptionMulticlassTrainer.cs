@@ -196,11 +196,6 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
         bool leavesOutLastImage = saved is null
             ? LeavesOutALoneLastImage(train.Count, training)
             : saved.DropLastBatch && !training.DropLastBatch && train.Count > saved.BatchSize && train.Count % saved.BatchSize == 1;
-        if (leavesOutLastImage)
-        {
-            log.Warning(LoneLastImageLeftOut(train.Count, (saved ?? training).BatchSize));
-        }
-
         var trainer = new BnInceptionTrainer(architecture, training with { ValidationFraction = 0, Data = data, DropLastBatch = training.DropLastBatch || leavesOutLastImage });
         if (validation is { Count: 0 })
         {
@@ -209,6 +204,12 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
                 : "The validation data has no rows. A LoadImagesSafely with InvalidImagePolicy.Skip leaves out the rows whose images cannot " +
                   "be loaded: its warnings in the MLContext's log name each row and path.",
                 nameof(validationData));
+        }
+
+        // Said once the run is sure to train: not before a refusal, nor for a finished run resumed to save its model.
+        if (leavesOutLastImage && !finished)
+        {
+            log.Warning(LoneLastImageLeftOut(train.Count, (saved ?? training).BatchSize));
         }
 
         string resized = layout.Side == architecture.InputSize ? "" : string.Create(CultureInfo.InvariantCulture,
@@ -287,16 +288,17 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
 
     // ML.NET's CrossValidate and TrainTestSplit choose how many rows each fold trains on, as ValidationFraction's
     // hold-out does, so a user cannot pick a BatchSize that is sure to leave more than one image in the last batch.
-    // Rather than refuse the run, the last batch of one is dropped: one image of the epoch's shuffled order, drawn
-    // anew each epoch. Under mpirun the ranks' shares of the last global batch make it more than one image, so the
-    // engine's refusal stays; the command-line tool keeps it too (RefuseLastBatchOfOne).
+    // Rather than refuse the run, the last batch of one is dropped: the image the epoch's shuffled order puts last,
+    // drawn anew each epoch. Under mpirun the ranks share the rows and a global batch is BatchSize on each rank, so
+    // what is left over depends on the number of ranks, which this does not model: the engine's refusal stays there.
+    // The command-line tool keeps it too (RefuseLastBatchOfOne): its user chose --batch.
     private bool LeavesOutALoneLastImage(long rows, TrainerOptions training) =>
         !Settings.RefuseLastBatchOfOne && !training.DropLastBatch && rows > training.BatchSize && rows % training.BatchSize == 1
         && !Engine.Distributed.MpiWorld.Join().IsDistributed;
 
     private static string LoneLastImageLeftOut(long rows, int batchSize) =>
         string.Create(CultureInfo.InvariantCulture, $"{rows} training rows in batches of {batchSize} leave a last batch of 1 image, which batch normalization cannot train on: ") +
-        string.Create(CultureInfo.InvariantCulture, $"each epoch leaves out the one image its shuffled order puts last (another each epoch) and trains on {rows - 1} of the {rows} rows. ") +
+        string.Create(CultureInfo.InvariantCulture, $"each epoch leaves out the one image its shuffled order puts last (drawn anew each epoch, so it may repeat) and trains on {rows - 1} of the {rows} rows. ") +
         "Set Training.DropLastBatch to drop a short last batch knowingly, or choose a BatchSize that leaves more than one image";
 
     // The path was checked before training; what can still fail (a full disk, say)
