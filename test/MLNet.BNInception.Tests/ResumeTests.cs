@@ -194,10 +194,10 @@ public class ResumeTests : SingleThreadedFixture
         List<string> warnings = MLContextWarnings.Collect(ml);
         using var folder = new TemporaryDirectory();
         string checkpoint = folder.File("run.ckpt");
-        BnInceptionMulticlassTrainer.Options Options(CancellationToken token = default, Action<TrainingProgress>? onStep = null) => new()
+        BnInceptionMulticlassTrainer.Options Options(CancellationToken token = default, Action<TrainingProgress>? onStep = null, bool dropLastBatch = false) => new()
         {
             ImageSize = 64,
-            Training = TrainerOptions.PaperBnX5 with { Epochs = 2, BatchSize = 8, CheckpointPath = checkpoint },
+            Training = TrainerOptions.PaperBnX5 with { Epochs = 2, BatchSize = 8, CheckpointPath = checkpoint, DropLastBatch = dropLastBatch },
             ResumeFromCheckpoint = true,
             MLContext = ml,
             CancellationToken = token,
@@ -213,6 +213,20 @@ public class ResumeTests : SingleThreadedFixture
 
         // As the checkpoints of versions before the record of the data were written.
         Assert.That(EditDescription(checkpoint, description => description.Remove("Data")), Is.True, "the record held the data");
+
+        // Rows that leave a last batch of one image, which that version refused: its checkpoint's DropLastBatch is false, so
+        // it was started on other rows, and a resume runs on the checkpoint's options, whatever these say (docs/walkthrough.md, section 3).
+        byte[] unrecorded = File.ReadAllBytes(checkpoint);
+        foreach (bool dropLastBatch in new[] { false, true })
+        {
+            var refused = Assert.Throws<BatchSizeMismatchException>(() => ml.MulticlassClassification.Trainers.BnInception(Options(dropLastBatch: dropLastBatch))
+                .Fit(PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 17))))!;
+            Assert.That(refused.Message, Does.StartWith("17 training images in batches of 8 leave a last batch of 1 image"), $"DropLastBatch {dropLastBatch}");
+        }
+
+        Assert.That(File.ReadAllBytes(checkpoint).AsSpan().SequenceEqual(unrecorded), Is.True, "a refused resume leaves the checkpoint as it was");
+        Assert.That(warnings.Where(warning => warning.Contains("leave a last batch of 1 image", StringComparison.Ordinal)), Is.Empty, "no lone image was left out");
+        warnings.Clear();
 
         // Keyed in the opposite order, which a checkpoint that records its data refuses (ACheckpointOfOtherDataIsRefusedNamingWhatDiffers).
         IDataView view = ml.Data.LoadFromEnumerable(rows);
