@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Text.RegularExpressions;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Scoring;
 using MLNet.BNInception.Trainers;
@@ -5,7 +7,7 @@ using MLNet.BNInception.Trainers;
 namespace MLNet.BNInception.Tests;
 
 [Trains]
-public class CrossValidateTests
+public class CrossValidateTests : SingleThreadedFixture
 {
     private const string LastBatchOfOne = "leave a last batch of 1 image";
 
@@ -104,4 +106,85 @@ public class CrossValidateTests
         Assert.That(steps.Select(step => step.StepInEpoch), Is.EqualTo(new[] { 1, 2, 3, 4 }), "four steps of 7: the lone image is left out");
         Assert.That(model.History.Single().ValidationLoss, Is.Not.Null, "validated on the held-out rows");
     }
+
+    // The lone image left out is DropLastBatch's: set knowingly on the same rows, the same steps train the same weights, without the warning.
+    [Test]
+    public void DropLastBatchOnTheSameRowsTrainsTheSameStepsAndWeightsWithoutAWarning()
+    {
+        var ml = new MLContext(seed: 1);
+        List<string> warnings = MLContextWarnings.Collect(ml);
+        IDataView data = PipelineData.KeyedView(ml, PipelineData.FashionRows("train", 40));
+        (BnInceptionPredictionTransformer Model, int[] Steps, string[] Warnings) Fit(bool dropLastBatch)
+        {
+            var steps = new List<int>();
+            warnings.Clear();
+            BnInceptionPredictionTransformer model = ml.MulticlassClassification.Trainers.BnInception(new BnInceptionMulticlassTrainer.Options
+            {
+                ImageSize = 64,
+                Training = TrainerOptions.PaperBnX30 with { Epochs = 1, BatchSize = 7, ValidationFraction = 0.2, DropLastBatch = dropLastBatch },
+                MLContext = ml,
+                OnStep = progress => steps.Add(progress.StepInEpoch),
+            }).Fit(data);
+            return (model, steps.ToArray(), warnings.Where(warning => warning.Contains(LastBatchOfOne, StringComparison.Ordinal)).ToArray());
+        }
+
+        (BnInceptionPredictionTransformer leftOut, int[] leftOutSteps, string[] leftOutWarnings) = Fit(dropLastBatch: false);
+        using (leftOut)
+        {
+            (BnInceptionPredictionTransformer dropped, int[] droppedSteps, string[] droppedWarnings) = Fit(dropLastBatch: true);
+            using (dropped)
+            {
+                Assert.That(leftOutWarnings, Has.One.Contains("] 29 training rows in batches of 7 leave a last batch of 1 image"), "the case under test");
+                Assert.That(droppedWarnings, Is.Empty, "DropLastBatch drops it knowingly");
+                Assert.That(droppedSteps, Is.EqualTo(leftOutSteps).And.EqualTo(new[] { 1, 2, 3, 4 }), "four steps of 7 either way");
+                Assert.That(dropped.History.Single().ValidationLoss, Is.EqualTo(leftOut.History.Single().ValidationLoss));
+                foreach ((string key, TorchSharp.torch.Tensor value) in leftOut.Model.state_dict())
+                {
+                    Assert.That(TestTensors.SameBytes(dropped.Model.state_dict()[key], value), Is.True, key);
+                }
+            }
+        }
+    }
+
+    // docs/walkthrough.md, section 3: its CrossValidate sample is this one, word for word, and disposes every fold's model.
+    private static (IReadOnlyList<TrainCatalogBase.CrossValidationResult<MulticlassClassificationMetrics>> Folds, double Accuracy) Sample(
+        MLContext ml, IDataView data, IEstimator<ITransformer> pipeline)
+    {
+        // walkthrough CrossValidate sample start
+        var folds = ml.MulticlassClassification.CrossValidate(data, pipeline, numberOfFolds: 5);
+        double accuracy = folds.Average(fold => fold.Metrics.MicroAccuracy);
+        foreach (var fold in folds) (fold.Model as IDisposable)?.Dispose();
+        // walkthrough CrossValidate sample end
+        return (folds, accuracy);
+    }
+
+    [Test]
+    public void TheWalkthroughsCrossValidateSampleRunsAndDisposesEachFoldsModel()
+    {
+        string walkthrough = File.ReadAllText(Path.Combine(Path.GetDirectoryName(ThisFile())!, "..", "..", "docs", "walkthrough.md"));
+        string section = walkthrough[walkthrough.IndexOf("## 3. Evaluate", StringComparison.Ordinal)..];
+        section = section[..section.IndexOf("\n## ", StringComparison.Ordinal)];
+        string shown = section[(section.IndexOf("```csharp\n", StringComparison.Ordinal) + "```csharp\n".Length)..];
+        shown = shown[..shown.IndexOf("```", StringComparison.Ordinal)];
+        string sample = Regex.Match(File.ReadAllText(ThisFile()), @"// walkthrough CrossValidate sample start\n(.*?)// walkthrough CrossValidate sample end", RegexOptions.Singleline).Groups[1].Value;
+        Assert.That(Lines(shown), Is.EqualTo(Lines(sample)).And.Not.Empty, "docs/walkthrough.md's CrossValidate sample is this file's, word for word");
+
+        var ml = new MLContext(seed: 1);
+        IDataView data = ml.Data.LoadFromEnumerable(PipelineData.FashionRows("train", 40));
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.MulticlassClassification.Trainers.BnInception(imageSize: 64, epochs: 1, batchSize: 8));
+        (var folds, double accuracy) = Sample(ml, data, pipeline);
+
+        Assert.That(folds, Has.Count.EqualTo(5));
+        Assert.That(accuracy, Is.EqualTo(folds.Average(fold => fold.Metrics.MicroAccuracy)).And.InRange(0, 1));
+        foreach (var fold in folds)
+        {
+            Assert.That(((IEnumerable<ITransformer>)fold.Model).OfType<BnInceptionPredictionTransformer>().Count(), Is.EqualTo(1), $"fold {fold.Fold}'s model holds the network");
+            Assert.Throws<ObjectDisposedException>(() => fold.Model.Transform(data), $"fold {fold.Fold}'s model was disposed, its network with it");
+        }
+    }
+
+    private static string[] Lines(string code) => code.Split('\n').Select(line => line.Trim()).Where(line => line.Length > 0).ToArray();
+
+    private static string ThisFile([CallerFilePath] string path = "") => path;
 }

@@ -192,10 +192,11 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
             BnInceptionTrainer.CheckResumes(training.CheckpointPath!, architecture, saved, architecture, data);
         }
 
-        // A run started so goes on so when resumed: its checkpoint holds DropLastBatch, and the warning is given again.
+        // A resume runs on the checkpoint's options, DropLastBatch included, whatever these say: a run that left out its
+        // lone image goes on so, and the warning is given again, where a fresh run would give it (LeftOutALoneLastImage).
         bool leavesOutLastImage = saved is null
             ? LeavesOutALoneLastImage(train.Count, training)
-            : saved.DropLastBatch && !training.DropLastBatch && train.Count > saved.BatchSize && train.Count % saved.BatchSize == 1;
+            : LeftOutALoneLastImage(train.Count, saved, training);
         var trainer = new BnInceptionTrainer(architecture, training with { ValidationFraction = 0, Data = data, DropLastBatch = training.DropLastBatch || leavesOutLastImage });
         if (validation is { Count: 0 })
         {
@@ -295,6 +296,16 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
     private bool LeavesOutALoneLastImage(long rows, TrainerOptions training) =>
         !Settings.RefuseLastBatchOfOne && !training.DropLastBatch && rows > training.BatchSize && rows % training.BatchSize == 1
         && !Engine.Distributed.MpiWorld.Join().IsDistributed;
+
+    // Whether a resumed run's checkpoint drops the lone image that a fresh run with these options would have left out
+    // with the warning. Its DropLastBatch cannot say whether the trainer set it or its user did, so the warning, worded
+    // for these options, is given where they ask for it: not where they set DropLastBatch themselves, not in the tool
+    // (RefuseLastBatchOfOne: a checkpoint of the tool's is one its user ran with --drop-last, and one of the ML.NET
+    // API's goes on without its lone image there too, silently: the tool's resume keeps the checkpoint's recipe), and
+    // not under mpirun, where the ranks' shares of a last global batch are not one image and the run's DropLastBatch
+    // was its user's (a fresh run there never sets it, and a checkpoint of another number of processes is refused).
+    private bool LeftOutALoneLastImage(long rows, TrainerOptions saved, TrainerOptions training) =>
+        saved.DropLastBatch && LeavesOutALoneLastImage(rows, training with { BatchSize = saved.BatchSize });
 
     private static string LoneLastImageLeftOut(long rows, int batchSize) =>
         string.Create(CultureInfo.InvariantCulture, $"{rows} training rows in batches of {batchSize} leave a last batch of 1 image, which batch normalization cannot train on: ") +
