@@ -1,5 +1,7 @@
 using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.Cli.Pipelines;
 using MLNet.BNInception.DemoData;
+using MLNet.BNInception.Engine.Training;
 
 namespace MLNet.BNInception.Cli.Tests;
 
@@ -195,6 +197,19 @@ public class ArgumentTests : FewImagesFixture
         Assert.That(run.ExitCode, Is.EqualTo(2), run.Error);
         Assert.That(run.Error, Does.Contain("bninception: " + message));
         Assert.That(File.Exists(work.File("m.zip")) || File.Exists(work.File("m.zip.ckpt")), Is.False, "nothing written");
+    }
+
+    [TestCase(false, "17 training images in batches of 8 leave a last batch of 1 image, which batch normalization cannot train on (it needs 2 at least): " +
+        "the checkpoint's run, which keeps its own batch size without --drop-last, began on other rows: resume it on those, or train afresh on these (without --resume) with --drop-last or another --batch")]
+    [TestCase(true, "5 training images do not fill one of the batches of 8, and --drop-last leaves out the part-filled one: " +
+        "the checkpoint's run, which keeps its own batch size and --drop-last, began on other rows: resume it on those, or train afresh on these (without --resume) with a smaller --batch")]
+    public void ResumedBatchesThatDoNotFitAskForTheRunsOwnRowsNotForOptionsAResumeIgnores(bool dropLastBatch, string message)
+    {
+        // A resume keeps the checkpoint's batch size and --drop-last, so "pass --drop-last, or another --batch" would change
+        // nothing; a checkpoint of an earlier version, which records no rows, gets this far on rows that are not its run's.
+        var refused = new BatchSizeMismatchException("engine's words", dropLastBatch ? 5 : 17, 8);
+
+        Assert.That(TrainingFailures.BatchesDoNotFit(refused, dropLastBatch, resumed: true).Message, Is.EqualTo(message));
     }
 
     // Three training rows as a validation list, the second's class renamed to one the training list

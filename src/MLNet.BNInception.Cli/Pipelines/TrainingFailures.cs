@@ -58,15 +58,24 @@ internal static class TrainingFailures
             $"the model '{Printable.Escaped(settings.OutputPath)}' cannot be written: {WriteFailure.Describe(failed)}; nothing of it is left there, and the trained " +
             $"weights are in the checkpoint '{Printable.Escaped(settings.Training.CheckpointPath!)}': free space and rerun the same command with --resume to save the model without training again", thrown);
 
-    /// <summary>The training rows leave a last batch of one, or fill no batch. Under mpirun the batches are global, --batch images on each rank.</summary>
-    public static CommandLineException BatchesDoNotFit(BatchSizeMismatchException e, bool dropLastBatch)
+    /// <summary>
+    /// The training rows leave a last batch of one, or fill no batch. Under mpirun the batches are global, --batch
+    /// images on each rank. A resumed run keeps its checkpoint's batch size and --drop-last whatever the command
+    /// says, so there the advice is the rows instead: a checkpoint of an earlier version, which records no rows, can
+    /// get this far on rows other than its own.
+    /// </summary>
+    public static CommandLineException BatchesDoNotFit(BatchSizeMismatchException e, bool dropLastBatch, bool resumed = false)
     {
         string batches = e.Processes == 1 ? $"batches of {e.BatchSize}" : $"global batches of {e.BatchSize} x {e.Processes} ranks";
         long last = e.Images % ((long)e.BatchSize * e.Processes);
         string what = e.Processes == 1 ? "--batch" : "--batch or -np";
+        string advice = resumed
+            ? $"the checkpoint's run, which keeps its own batch size{(dropLastBatch ? " and --drop-last" : " without --drop-last")}, began on other rows: " +
+              $"resume it on those, or train afresh on these (without --resume) with {(dropLastBatch ? $"a smaller {what}" : $"--drop-last or another {what}")}"
+            : !dropLastBatch ? $"pass --drop-last, or another {what}" : $"pass a smaller {what}";
         return CommandLineException.BadArguments(!dropLastBatch
             ? $"{e.Images} training images in {batches} leave a last batch of {last} image{(last == 1 ? "" : "s")}{(e.Processes == 1 ? "" : $", {last / e.Processes} on a rank")}, " +
-              $"which batch normalization cannot train on (it needs 2 at least): pass --drop-last, or another {what}"
-            : $"{e.Images} training images do not fill one of the {batches}, and --drop-last leaves out the part-filled one: pass a smaller {what}");
+              $"which batch normalization cannot train on (it needs 2 at least): {advice}"
+            : $"{e.Images} training images do not fill one of the {batches}, and --drop-last leaves out the part-filled one: {advice}");
     }
 }

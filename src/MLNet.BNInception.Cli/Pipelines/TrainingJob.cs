@@ -290,7 +290,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
         catch (BatchSizeMismatchException e)
         {
-            throw TrainingFailures.BatchesDoNotFit(e, (resumed ?? settings.Training).DropLastBatch);
+            throw TrainingFailures.BatchesDoNotFit(e, (resumed ?? settings.Training).DropLastBatch, resumed: resumed is not null);
         }
         catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid)
         {

@@ -259,7 +259,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
                 // Written by an earlier version, or by the engine's BnInceptionTrainer, which records no data.
                 log.Warning($"the checkpoint {training.CheckpointPath} records no data (an earlier version, or the engine's BnInceptionTrainer, wrote it), " +
                     "so this resume cannot be checked against these rows: their classes are taken as the run's, in the same order; resume it only on the data it was started with" +
-                    (finished ? "" : ". Its checkpoints record these rows from now on"));
+                    (finished ? "" : ". Once it trains, its checkpoints record these rows"));
             }
 
             result = BnInceptionTrainer.Resume(training.CheckpointPath!, train, validation, OnStep, OnEpoch, o.CancellationToken, expectedModel: architecture,
