@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.Trainers;
 using Spectre.Console;
 
 namespace MLNet.BNInception.Cli.Progress;
@@ -96,8 +97,6 @@ internal static class ProgressDisplay
         }
     }
 
-    /// <summary>"1:02:03" or "2:03".</summary>
-    public static string FormatDuration(TimeSpan duration) => duration.TotalHours >= 1
-        ? duration.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)
-        : duration.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+    /// <summary>"40 d 13:48:17", "1:02:03" or "2:03", as the trainer's log writes the time left.</summary>
+    public static string FormatDuration(TimeSpan duration) => Durations.Format(duration);
 }
