@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.Trainers;
 using Spectre.Console;
 
 namespace MLNet.BNInception.Cli.Progress;
@@ -39,34 +40,41 @@ internal static class ProgressDisplay
         }
 
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(context.Error) });
+        // Spectre's own RemainingTimeColumn drops the days, and takes a resume's first report (from
+        // nothing to its checkpoint's step or row) for work done in an instant: 00:00:00 left.
+        var remaining = new RemainingTime();
         return await console.Progress()
             .AutoClear(false)
-            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new RemainingTime.Column(remaining), new SpinnerColumn())
             .StartAsync(async progress =>
             {
                 ProgressTask task = progress.AddTask(Markup.Escape(title), autoStart: true, maxValue: 1);
-                T result = await work(new LiveProgress(console, task, title)).ConfigureAwait(false);
+                T result = await work(new LiveProgress(console, task, title, remaining)).ConfigureAwait(false);
                 task.StopTask();
                 return result;
             }).ConfigureAwait(false);
     }
 
-    private sealed class LiveProgress(IAnsiConsole console, ProgressTask task, string title) : IProgressSink
+    private sealed class LiveProgress(IAnsiConsole console, ProgressTask task, string title, RemainingTime remaining) : IProgressSink
     {
         public void Line(string text) => console.WriteLine(text);
 
         public void Report(double done, double total, string status)
         {
+            remaining.Update(done, total);
             task.MaxValue = Math.Max(total, 1);
             task.Value = Math.Min(done, task.MaxValue);
             task.Description = Markup.Escape($"{title}: {status}");
         }
     }
 
-    private sealed class PlainProgress(TextWriter error, string title) : IProgressSink
+    /// <summary>The plain lines; <paramref name="clock"/> (the time since it began) and <paramref name="interval"/> are for tests.</summary>
+    internal sealed class PlainProgress(TextWriter error, string title, Func<TimeSpan>? clock = null, TimeSpan? interval = null) : IProgressSink
     {
-        private readonly Stopwatch _sinceLine = Stopwatch.StartNew();
-        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private readonly Func<TimeSpan> _clock = clock ?? Stopwatch.StartNew() switch { var watch => () => watch.Elapsed };
+        private readonly TimeSpan _interval = interval ?? PlainInterval;
+        private readonly RemainingTime _remaining = new(clock);
+        private TimeSpan _lineAt;
         private string? _last;
 
         public void Line(string text) => error.WriteLine(text);
@@ -74,14 +82,15 @@ internal static class ProgressDisplay
         public void Report(double done, double total, string status)
         {
             string percent = total > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({100 * done / total:F1}%)") : "";
-            string remaining = done > 0 && total > done
-                ? $", about {FormatDuration(TimeSpan.FromSeconds(_clock.Elapsed.TotalSeconds * (total - done) / done))} left"
+            string remaining = _remaining.Update(done, total) is TimeSpan left && total > done
+                ? $", about {FormatDuration(left)} left"
                 : "";
             _last = $"{title}: {status}{percent}{remaining}";
-            if (_sinceLine.Elapsed >= PlainInterval)
+            TimeSpan now = _clock();
+            if (now - _lineAt >= _interval)
             {
                 error.WriteLine(_last);
-                _sinceLine.Restart();
+                _lineAt = now;
                 _last = null;
             }
         }
@@ -96,8 +105,6 @@ internal static class ProgressDisplay
         }
     }
 
-    /// <summary>"1:02:03" or "2:03".</summary>
-    public static string FormatDuration(TimeSpan duration) => duration.TotalHours >= 1
-        ? duration.ToString(@"h\:mm\:ss", CultureInfo.InvariantCulture)
-        : duration.ToString(@"m\:ss", CultureInfo.InvariantCulture);
+    /// <summary>"40 d 13:48:17", "1:02:03" or "2:03", as the trainer's log writes the time left.</summary>
+    public static string FormatDuration(TimeSpan duration) => Durations.Format(duration);
 }

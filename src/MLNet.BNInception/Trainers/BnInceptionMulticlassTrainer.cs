@@ -229,7 +229,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
             {
                 log.Info(string.Create(CultureInfo.InvariantCulture,
                     $"epoch {progress.Epoch} step {progress.StepInEpoch}/{progress.StepsPerEpoch}: loss {progress.Loss:F4}, learning rate {progress.LearningRate:G3}, " +
-                    $"{progress.ImagesPerSecond:F1} images/s, {progress.Remaining:hh\\:mm\\:ss} left"));
+                    $"{progress.ImagesPerSecond:F1} images/s, {Durations.Format(progress.Remaining)} left"));
             }
         }
 
