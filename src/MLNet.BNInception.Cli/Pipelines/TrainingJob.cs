@@ -109,6 +109,11 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
                 throw CommandLineException.UnreadableInput($"'{settings.TrainPath}' has a header and no rows: there is nothing to train on");
             }
 
+            if (settings.Cache)
+            {
+                CacheMemory.Check(settings, trainRows, CacheMemory.Available());
+            }
+
             // Replaced as asked, now that every check has passed: were this run stopped before its first
             // checkpoint, the earlier run's would otherwise stay, and the advice to resume would lead to it.
             if (!settings.Resume && settings.Overwrite && File.Exists(settings.Training.CheckpointPath))
