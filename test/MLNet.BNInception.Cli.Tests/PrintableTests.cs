@@ -69,4 +69,17 @@ public class PrintableTests
         Assert.That(lines[3], Is.EqualTo(@"images         paths in 'Image\x0APath', relative to '/data/\u202Eimages'"));
         Assert.That(lines[6], Is.EqualTo(@"classes        'a', 'b\u202E'"));
     }
+
+    [Test]
+    public void ClassNamesListsTheFirst20QuotedAndCountsTheRest()
+    {
+        // A model of ImageNet's 1,000 classes made evaluate's refusal a line of 62 KB.
+        string[] thousand = [.. Enumerable.Range(0, 1000).Select(i => $"n{i:D8}")];
+        string[] ten = [.. Enumerable.Range(0, 10).Select(i => $"it's {i}")];
+
+        Assert.That(Printable.ClassNames(thousand), Is.EqualTo(
+            string.Join(", ", thousand.Take(20).Select(name => $"'{name}'")) + ", … and 980 more classes; `bninception info` lists them all"));
+        Assert.That(Printable.ClassNames(ten), Is.EqualTo(string.Join(", ", ten.Select(Printable.QuotedName))));
+        Assert.That(Printable.ClassNames(thousand.Take(20).ToArray()), Does.Not.Contain("more classes"));
+    }
 }

@@ -85,6 +85,28 @@ public class TrainingInvalidImageTests
     }
 
     [Test]
+    public void WithSkipAWrongImageFolderListsTheFirstSkippedRowsAndCountsTheRest()
+    {
+        // Every row fails under a wrong --image-folder: a warning line each was 1.28M lines at ImageNet scale.
+        using var work = new TemporaryDirectory();
+        FashionMnistFiles.Files files = Data(work, rows: 30, damaged: [], missing: []);
+        string[] options = Train(files, work.File("model.zip"), "--on-invalid-image", "skip");
+        options[Array.IndexOf(options, "--image-folder") + 1] = work.File("elsewhere");
+        Directory.CreateDirectory(work.File("elsewhere"));
+
+        ExternalProcess.Result result = InstalledTool.Run(work.Path, options);
+
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.Error);
+        string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.That(lines.Count(line => line.Contains("(counting from 0)")), Is.EqualTo(20), result.Error);
+        Assert.That(lines.Count(line => line.Contains("warning: further rows whose images cannot be loaded are skipped without a warning each")), Is.EqualTo(1), result.Error);
+        Assert.That(lines.Count(line => line.Contains("warning:")), Is.EqualTo(21), result.Error);
+        Assert.That(lines[^1], Is.EqualTo(
+            $"bninception: every one of the 30 rows of '{files.TrainCsv}' was skipped, so there is nothing to train on: their images cannot be " +
+            "loaded (30 FileNotFound; the warnings above name the first 20 rows and their paths). Fix the files, or pass the --image-folder their paths are relative to"));
+    }
+
+    [Test]
     public void WhenSkipLeavesNoValidationRowTrainingSaysSo()
     {
         using var work = new TemporaryDirectory();

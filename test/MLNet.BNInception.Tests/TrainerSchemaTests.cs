@@ -126,4 +126,27 @@ public class TrainerSchemaTests
         Assert.That(error.Message, Does.StartWith("Row 2 of the validation data (0-based, in the source's order) has no label: Label is missing there"));
         Assert.That(steps, Is.Zero, "refused before a step was trained, not after the epoch that a validation pass follows");
     }
+
+    [Test]
+    public void ValidationDataKeyedApartIsRefusedNamingTheFirstClassesOfEach()
+    {
+        // Each list keyed by its own MapValueToKey: 30 classes and 31. Both lists were joined whole, two lists of
+        // 1,000 names at ImageNet scale; the first 20 of each are named, and how many more there are.
+        IDataView train = Ml.Data.LoadFromEnumerable(Enumerable.Range(0, 30).Select(i => new ColorRow { Label = $"c{i}" }));
+        IDataView validation = Ml.Data.LoadFromEnumerable(Enumerable.Range(0, 31).Select(i => new ColorRow { Label = $"c{i}" }));
+        IDataView keyedTrain = Ml.Transforms.Conversion.MapValueToKey("Label").Fit(train).Transform(train);
+        IDataView keyedValidation = Ml.Transforms.Conversion.MapValueToKey("Label").Fit(validation).Transform(validation);
+        var options = new BnInceptionMulticlassTrainer.Options
+        {
+            ImageSize = 64,
+            Training = TrainerOptions.PaperBnX5 with { Epochs = 1, BatchSize = 4 },
+        };
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Ml.MulticlassClassification.Trainers.BnInception(options).Fit(keyedTrain, keyedValidation))!;
+
+        string first20 = string.Join(", ", Enumerable.Range(0, 20).Select(i => $"c{i}"));
+        Assert.That(error.Message, Does.StartWith(
+            $"The validation data's classes ({first20}, … and 11 more) and images (3x64x64) differ from the training data's ({first20}, … and 10 more; 3x64x64)."));
+        Assert.That(error.Message, Does.Not.Contain("c20"));
+    }
 }

@@ -108,7 +108,7 @@ internal static class EvaluateCommand
                 throw CommandLineException.UnreadableInput(
                     $"'{dataPath}' has {unknown.Rows} row{(unknown.Rows == 1 ? "" : "s")} whose {label} is none of the model's classes " +
                     $"(rows counting from 0): {BnInceptionCommandLine.OneLine(unknown.Describe())}. The model's classes are " +
-                    $"{string.Join(", ", saved.ClassLabels.Select(Printable.QuotedName))}. Correct those labels, or pass " +
+                    $"{Printable.ClassNames(saved.ClassLabels)}. Correct those labels, or pass " +
                     "--on-unknown-label skip to evaluate without those rows");
             }
 

@@ -109,6 +109,11 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
                 throw CommandLineException.UnreadableInput($"'{settings.TrainPath}' has a header and no rows: there is nothing to train on");
             }
 
+            if (settings.Cache)
+            {
+                CacheMemory.Check(settings, trainRows, CacheMemory.Available());
+            }
+
             // Replaced as asked, now that every check has passed: were this run stopped before its first
             // checkpoint, the earlier run's would otherwise stay, and the advice to resume would lead to it.
             if (!settings.Resume && settings.Overwrite && File.Exists(settings.Training.CheckpointPath))
@@ -129,13 +134,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         var clock = Stopwatch.StartNew();
         // Under mpirun every rank reads every row, and may see other files: a warning says which rank's it is.
         string fromRank = Engine.Distributed.MpiWorld.Join() is { Rank: > 0 } rankWorld ? $"rank {rankWorld.Rank}: " : "";
-        ml.Log += (_, message) =>
-        {
-            if (message.Kind == ChannelMessageKind.Warning)
-            {
-                sink.Line(fromRank + "warning: " + BnInceptionCommandLine.OneLine(message.Message));
-            }
-        };
+        var warnings = new WarningLines(ml, sink, fromRank);
 
         // The images as the network sees them, fitted once and applied to both data sets.
         string label = settings.LabelColumn;
@@ -190,7 +189,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             {
                 throw CommandLineException.UnreadableInput(
                     $"every one of the {trainRows} rows of '{settings.TrainPath}' was skipped, so there is nothing to train on: their images " +
-                    $"cannot be loaded ({SkippedImages.Describe(trainSkipped)}; the warnings above name each row and path). " +
+                    $"cannot be loaded ({SkippedImages.Describe(trainSkipped)}; {warnings.SkippedRowsNamed(reasons: false)}). " +
                     "Fix the files, or pass the --image-folder their paths are relative to");
             }
         }
@@ -273,7 +272,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             // No rows left to train or validate on: every row skipped, or a hold-out that takes none.
             string file = e.ParamName == "validationData" && settings.ValidPath is { } validPath ? validPath : settings.TrainPath;
             string reason = settings.SkipInvalidImages
-                ? "every row was skipped (the warnings above name each row, path and reason)"
+                ? $"every row was skipped ({warnings.SkippedRowsNamed(reasons: true)})"
                 : BnInceptionCommandLine.OneLine(e.Message[..(e.Message.IndexOf(" (Parameter", StringComparison.Ordinal) is int cut and >= 0 ? cut : e.Message.Length)]);
             throw CommandLineException.UnreadableInput(
                 $"'{file}' leaves no rows to {(e.ParamName == "validationData" ? "validate" : "train")} on: {reason}", e);
