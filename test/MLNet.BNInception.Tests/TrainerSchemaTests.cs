@@ -146,7 +146,7 @@ public class TrainerSchemaTests
 
         string first20 = string.Join(", ", Enumerable.Range(0, 20).Select(i => $"c{i}"));
         Assert.That(error.Message, Does.StartWith(
-            $"The validation data's classes ({first20}, … and 11 more) and images (3x64x64) differ from the training data's ({first20}, … and 10 more; 3x64x64)."));
+            $"The validation data's classes ({first20}, … and 11 more classes) and images (3x64x64) differ from the training data's ({first20}, … and 10 more classes; 3x64x64)."));
         Assert.That(error.Message, Does.Not.Contain("c20"));
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MLNet.BNInception.Trainers;
 
 namespace MLNet.BNInception.Cli.CommandLine;
 
@@ -79,18 +80,13 @@ internal static class Printable
     public static string QuotedName(string name) =>
         $"'{Escaped(name.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("'", @"\'", StringComparison.Ordinal))}'";
 
-    /// <summary>The most class names <see cref="ClassNames"/> lists, as the unknown labels of evaluate are capped.</summary>
-    public const int ClassNamesListed = 20;
-
     /// <summary>
-    /// "'a', 'b', … and 980 more classes; `bninception info` lists them all": the first
-    /// <see cref="ClassNamesListed"/> names quoted, for a message about a model of 1,000 classes that
-    /// must not be a line of 62 KB; every name where there are no more.
+    /// "'a', 'b', … and 980 more classes; `bninception info` lists them all": the first 20 names quoted
+    /// (<see cref="ClassNameList"/>), for a message about a model of 1,000 classes that must not be a
+    /// line of 62 KB; every name where there are no more.
     /// </summary>
-    public static string ClassNames(IReadOnlyList<string> names) => names.Count <= ClassNamesListed
-        ? string.Join(", ", names.Select(QuotedName))
-        : string.Join(", ", names.Take(ClassNamesListed).Select(QuotedName)) +
-          string.Create(CultureInfo.InvariantCulture, $", … and {names.Count - ClassNamesListed} more classes; `bninception info` lists them all");
+    public static string ClassNames(IReadOnlyList<string> names) =>
+        ClassNameList.First(names, QuotedName) + (names.Count > ClassNameList.Listed ? "; `bninception info` lists them all" : "");
 
     /// <summary>Whether <paramref name="text"/> prints as it is: no character of it is escaped.</summary>
     public static bool IsPlain(string text) => !text.Any(IsEscaped);

@@ -117,14 +117,6 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
         }
     }
 
-    /// <summary>The most class names a message lists: two lists of ImageNet's 1,000 were a message of some 30 KB.</summary>
-    internal const int ClassNamesListed = 20;
-
-    /// <summary>"c0, c1, … and 980 more": the first <see cref="ClassNamesListed"/> names, and how many more there are.</summary>
-    internal static string FirstClassNames(IReadOnlyList<string> names) => names.Count <= ClassNamesListed
-        ? string.Join(", ", names)
-        : string.Join(", ", names.Take(ClassNamesListed)) + string.Create(CultureInfo.InvariantCulture, $", … and {names.Count - ClassNamesListed} more");
-
     private BnInceptionPredictionTransformer FitOnThisRank(IDataView trainData, IDataView? validationData)
     {
         ArgumentNullException.ThrowIfNull(trainData);
@@ -142,9 +134,9 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
             if (validationLayout != layout || !validationLabel.ClassNames.SequenceEqual(label.ClassNames))
             {
                 throw new ArgumentOutOfRangeException(null,
-                    $"The validation data's classes ({FirstClassNames(validationLabel.ClassNames)}) and images " +
+                    $"The validation data's classes ({ClassNameList.First(validationLabel.ClassNames)}) and images " +
                     $"({validationLayout.Channels}x{validationLayout.Side}x{validationLayout.Side}) differ from the training data's " +
-                    $"({FirstClassNames(label.ClassNames)}; {layout.Channels}x{layout.Side}x{layout.Side}). Map both labels with the same " +
+                    $"({ClassNameList.First(label.ClassNames)}; {layout.Channels}x{layout.Side}x{layout.Side}). Map both labels with the same " +
                     "fitted MapValueToKey, and prepare both images alike.");
             }
         }
