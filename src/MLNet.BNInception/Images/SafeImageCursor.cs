@@ -6,8 +6,8 @@ namespace MLNet.BNInception.Images;
 
 /// <summary>
 /// A cursor over a <see cref="SafeImageDataView"/>. Input columns come straight from the input's cursor. The
-/// image is decoded at most once per row: in <see cref="MoveNext"/> when rows may be skipped (the filter must
-/// know whether it loads), else on the first call of the image getter. Each getter call returns a new
+/// image is decoded at most once per row: in <see cref="MoveNext"/> when rows may be skipped and no earlier
+/// cursor has decided the row (the filter must know whether it loads), else on the first call of the image getter. Each getter call returns a new
 /// <see cref="MLImage"/> and disposes the one passed in, as ML.NET's own loader does: ML.NET's image transforms
 /// hand their previous image back to be disposed. An image the caller keeps is the caller's: unlike ML.NET's
 /// loader, disposing the cursor does not dispose the last image it returned.
@@ -148,12 +148,9 @@ internal sealed class SafeImageCursor : DataViewRowCursor
 
         if (_view.Verdicts.TryGet(id, out RowVerdictCache.Verdict known))
         {
+            // A row kept before is decoded when its image is read, as without skipping: a reader that
+            // passes over rows (a resumed epoch's first ones, another rank's share) does not decode them.
             CheckSameRow(known, pathHash);
-            if (known.Loadable && _imageActive && Decode() is { } failure)
-            {
-                throw InvalidImageMessages.ChangedSinceKept(SourceRow(), _columnName, _path.ToString(), failure);
-            }
-
             return known.Loadable;
         }
 
@@ -224,8 +221,10 @@ internal sealed class SafeImageCursor : DataViewRowCursor
 
         if (Decode() is { } failure)
         {
-            // Only under Fail: under Skip, Keep has dropped every row whose image fails.
-            throw InvalidImageMessages.Exception(SourceRow(), _columnName, _path.ToString(), failure);
+            // Under Skip, Keep has dropped every row whose image failed: this one loaded in an earlier pass.
+            throw _view.Skips
+                ? InvalidImageMessages.ChangedSinceKept(SourceRow(), _columnName, _path.ToString(), failure)
+                : InvalidImageMessages.Exception(SourceRow(), _columnName, _path.ToString(), failure);
         }
 
         value?.Dispose();

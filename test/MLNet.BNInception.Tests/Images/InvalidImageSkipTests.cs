@@ -219,6 +219,38 @@ public sealed class InvalidImageSkipTests
     }
 
     [Test]
+    public void ALaterCursorDecodesOnlyTheKeptRowsWhoseImageItReads()
+    {
+        // A resumed epoch passes over the rows it trained on, and a rank over the other ranks' rows: a
+        // cursor that asks for the image but does not read a row's should not open its file.
+        using var folder = new TemporaryDirectory();
+        File.WriteAllBytes(folder.File("a.png"), TestImages.SolidPng(4, 4, SKColors.Red));
+        File.WriteAllBytes(folder.File("b.png"), TestImages.SolidPng(4, 4, SKColors.Blue));
+        var mlContext = new MLContext(seed: 1);
+        IDataView input = ImageRows.Load(mlContext, ("a", "a.png"), ("missing", "gone.png"), ("b", "b.png"));
+        IDataView output = mlContext.Transforms.LoadImagesSafely(ImageRows.ImageColumn, folder.Path, ImageRows.PathColumn, InvalidImagePolicy.Skip)
+            .Fit(input).Transform(input);
+        Assert.That(ImageRows.Names(output, withImage: true), Is.EqualTo(new[] { "a", "b" }));
+        File.Delete(folder.File("a.png"));
+
+        using DataViewRowCursor cursor = output.GetRowCursor([output.Schema["Name"], output.Schema[ImageRows.ImageColumn]]);
+        ValueGetter<MLImage> getImage = cursor.GetGetter<MLImage>(output.Schema[ImageRows.ImageColumn]);
+        MLImage image = null!;
+        Assert.That(cursor.MoveNext(), Is.True, "row a, passed over: its file is not opened");
+        Assert.That(cursor.MoveNext(), Is.True, "row b");
+        getImage(ref image);
+        Assert.That(image.Width, Is.EqualTo(4));
+        image.Dispose();
+
+        // Read, a kept row whose file has gone since is named as changed, not skipped.
+        using DataViewRowCursor again = output.GetRowCursor([output.Schema["Name"], output.Schema[ImageRows.ImageColumn]]);
+        ValueGetter<MLImage> getAgain = again.GetGetter<MLImage>(output.Schema[ImageRows.ImageColumn]);
+        Assert.That(again.MoveNext(), Is.True);
+        InvalidImageException error = Assert.Throws<InvalidImageException>(() => getAgain(ref image))!;
+        Assert.That(error.Message, Does.Contain("row 0 (counting from 0)").And.Contain("'a.png'").And.Contain("An earlier pass over this data view loaded it"));
+    }
+
+    [Test]
     public void AFileThatChangesBetweenPassesDoesNotChangeTheRows()
     {
         using var folder = new TemporaryDirectory();
