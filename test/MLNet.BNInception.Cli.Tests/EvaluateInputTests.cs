@@ -82,6 +82,21 @@ public class EvaluateInputTests
     }
 
     [Test]
+    public void EvaluatingShowsItsProgressInTheListsRows()
+    {
+        // Every row is decoded and scored in ML.NET's Evaluate: minutes of a large list, where nothing was shown.
+        using var work = new TemporaryDirectory();
+        File.WriteAllLines(work.File("data.csv"), TestLines(12));
+
+        ExternalProcess.Result result = InstalledTool.Succeed(work.Path, "evaluate", "--model", Model, "--data", work.File("data.csv"));
+
+        string[] progress = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(line => line.StartsWith("evaluating: ", StringComparison.Ordinal)).ToArray();
+        Assert.That(progress, Is.Not.Empty, result.Error);
+        Assert.That(progress[0], Does.StartWith("evaluating: row 1 of 12 (8.3%)"));
+        Assert.That(progress[^1], Is.EqualTo("evaluating: row 12 of 12 (100.0%)"));
+    }
+
+    [Test]
     public void ABadImageIsNamedWithItsListAndRowInTheToolsWords()
     {
         using var work = new TemporaryDirectory();

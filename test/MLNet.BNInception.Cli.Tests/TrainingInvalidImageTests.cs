@@ -69,6 +69,29 @@ public class TrainingInvalidImageTests
     }
 
     [Test]
+    public void TheSkipPassAndTheCacheFillShowTheirProgress()
+    {
+        // Both decode every image before the first step: at ImageNet scale, a silent hour.
+        using var work = new TemporaryDirectory();
+        FashionMnistFiles.Files files = Data(work, rows: 130, damaged: [3], missing: [100]);
+
+        string[] options = Train(files, work.File("model.zip"), "--on-invalid-image", "skip", "--cache");
+        options[Array.IndexOf(options, "--batch") + 1] = "32";
+
+        ExternalProcess.Result result = InstalledTool.Succeed(work.Path, options);
+
+        string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // The pass reports every 64 rows it keeps, as the list's row: the 64th kept is row 64 (from 0), after the skipped row 3.
+        Assert.That(lines.Where(line => line.StartsWith("training: checking the images: ", StringComparison.Ordinal)),
+            Is.EqualTo(new[] { "training: checking the images: row 65 of 130 (50.0%)", "training: checking the images: row 130 of 130 (100.0%)" }), result.Error);
+        // The cache holds the 128 images kept, numbered anew.
+        Assert.That(lines.Where(line => line.StartsWith("training: caching the images: ", StringComparison.Ordinal)),
+            Is.EqualTo(new[] { "training: caching the images: row 64 of 128 (50.0%)", "training: caching the images: row 128 of 128 (100.0%)" }), result.Error);
+        Assert.That(Array.FindIndex(lines, line => line.StartsWith("training: caching", StringComparison.Ordinal)),
+            Is.LessThan(Array.FindIndex(lines, line => line.StartsWith("training: epoch 1/1, step 1/", StringComparison.Ordinal))), "before the first step");
+    }
+
+    [Test]
     public void WhenSkipLeavesNoRowTrainingSaysEveryRowWasSkippedAndWhy()
     {
         using var work = new TemporaryDirectory();

@@ -5,6 +5,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML;
 using MLNet.BNInception.Cli.ModelFiles;
 using MLNet.BNInception.Cli.Pipelines;
+using MLNet.BNInception.Cli.Progress;
 using MLNet.BNInception.Images;
 
 namespace MLNet.BNInception.Cli.CommandLine;
@@ -67,7 +68,7 @@ internal static class EvaluateCommand
                 ReadMultilines = true,
                 Columns = [.. saved.InputSchema.Where(column => !column.IsHidden).Select(column => LoaderColumn(column, header, dataPath, label, fieldSeparator))],
             });
-            IDataView rows = new CancellableDataView(loader.Load(dataPath), cancellation);
+            var rows = new CancellableDataView(loader.Load(dataPath), cancellation);
             string? folder = ImageFolderChoice.Resolve(parsed.GetValue(imageFolder)?.FullName, saved, context.Error.WriteLine);
             int k = Math.Min(requestedTopK, saved.ClassLabels.Count);
             (IDataView scored, IDataView? keyed) = Scored(saved, folder, pixelLimit, rows, label, skipUnknown);
@@ -123,7 +124,12 @@ internal static class EvaluateCommand
             MulticlassClassificationMetrics metrics;
             try
             {
-                metrics = ml.MulticlassClassification.Evaluate(scored, label, topKPredictionCount: k);
+                // Every row is decoded and scored here, minutes for a large list: its progress is the list's rows read.
+                metrics = ProgressDisplay.RunAsync(context, "evaluating", sink =>
+                {
+                    rows.RowsRead = read => sink.Report(read, fileRows, string.Create(CultureInfo.InvariantCulture, $"row {read} of {fileRows}"));
+                    return Task.FromResult(ml.MulticlassClassification.Evaluate(scored, label, topKPredictionCount: k));
+                }).GetAwaiter().GetResult();
             }
             catch (Exception e) when (cancellation.IsCancellationRequested)
             {

@@ -10,6 +10,9 @@ namespace MLNet.BNInception.Cli.Pipelines;
 /// </summary>
 internal sealed class CancellableDataView(IDataView input, CancellationToken cancellation) : IDataView
 {
+    /// <summary>Told the number of rows read so far by each cursor opened from now on, after each of its rows: for progress.</summary>
+    public Action<long>? RowsRead { get; set; }
+
     public bool CanShuffle => input.CanShuffle;
 
     public DataViewSchema Schema => input.Schema;
@@ -17,14 +20,16 @@ internal sealed class CancellableDataView(IDataView input, CancellationToken can
     public long? GetRowCount() => input.GetRowCount();
 
     public DataViewRowCursor GetRowCursor(IEnumerable<DataViewSchema.Column> columnsNeeded, Random? rand = null) =>
-        new Cursor(input.GetRowCursor(columnsNeeded, rand), cancellation);
+        new Cursor(input.GetRowCursor(columnsNeeded, rand), cancellation, RowsRead);
 
     // One cursor: the caller may ask for several and must accept fewer.
     public DataViewRowCursor[] GetRowCursorSet(IEnumerable<DataViewSchema.Column> columnsNeeded, int n, Random? rand = null) =>
         [GetRowCursor(columnsNeeded, rand)];
 
-    private sealed class Cursor(DataViewRowCursor source, CancellationToken cancellation) : DataViewRowCursor
+    private sealed class Cursor(DataViewRowCursor source, CancellationToken cancellation, Action<long>? rowsRead) : DataViewRowCursor
     {
+        private long _rows;
+
         public override DataViewSchema Schema => source.Schema;
 
         public override long Position => source.Position;
@@ -40,7 +45,13 @@ internal sealed class CancellableDataView(IDataView input, CancellationToken can
         public override bool MoveNext()
         {
             cancellation.ThrowIfCancellationRequested();
-            return source.MoveNext();
+            if (!source.MoveNext())
+            {
+                return false;
+            }
+
+            rowsRead?.Invoke(++_rows);
+            return true;
         }
 
         protected override void Dispose(bool disposing)

@@ -29,8 +29,8 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
 {
     private readonly CancellationToken _cancellation = context.StopGracefully();
 
-    private const string ImageColumn = "Image";
-    private const string FeaturesColumn = "Features";
+    /// <summary>The columns the pipeline makes: a list's own columns cannot have these names.</summary>
+    internal const string ImageColumn = "Image", FeaturesColumn = "Features";
 
     public TrainingReport Run()
     {
@@ -40,8 +40,8 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         TemporaryModelFolder.Delete(CommandFiles.NewTemporaryModelFolder());
         char separator = OptionValues.SeparatorFor(settings.TrainPath, settings.Separator);
         IReadOnlyList<string> trainHeader = CsvHeader.Read(settings.TrainPath, separator);
-        TextLoader.Column[] trainColumns = Columns(trainHeader, settings.TrainPath, separator);
-        TextLoader.Column[]? validColumns = settings.ValidPath is null ? null : Columns(CsvHeader.Read(settings.ValidPath, separator), settings.ValidPath, separator);
+        TextLoader.Column[] trainColumns = TrainingList.Columns(settings, trainHeader, settings.TrainPath, separator);
+        TextLoader.Column[]? validColumns = settings.ValidPath is null ? null : TrainingList.Columns(settings, CsvHeader.Read(settings.ValidPath, separator), settings.ValidPath, separator);
         string imageFolder = settings.ImageFolder ?? Path.GetDirectoryName(settings.TrainPath)!;
         if (!Directory.Exists(imageFolder))
         {
@@ -164,18 +164,19 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         // Under skip, the first pass over a view decides which of its rows stay. Made here, before the
         // trainer's passes (which then only look the verdicts up), it counts the training rows kept and
         // skipped apart from the validation data's.
+        TrainingReport StoppedBeforeTraining() => new(settings.OutputPath, settings.Training.CheckpointPath!, [], 0, 0, clock.Elapsed, Interrupted: true,
+            TrainRows: trainRows, InterruptedBeforeTraining: true);
         long trainImages = trainRows;
         IReadOnlyList<(InvalidImageReason Reason, long Rows)> trainSkipped = [];
         if (settings.SkipInvalidImages)
         {
             try
             {
-                trainImages = RowCount.Of(preparedTrain, _cancellation);
+                trainImages = RowCount.Of(preparedTrain, _cancellation, sink, "checking the images", trainRows);
             }
             catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
             {
-                return new TrainingReport(settings.OutputPath, settings.Training.CheckpointPath!, [], 0, 0, clock.Elapsed, Interrupted: true,
-                    TrainRows: trainRows, InterruptedBeforeTraining: true);
+                return StoppedBeforeTraining();
             }
 
             trainSkipped = skipped.ByReason();
@@ -190,7 +191,20 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
 
         if (settings.Cache)
         {
+            // ML.NET's cache holds every decoded image before the first step reads one: filled here, that wait shows as progress.
             preparedTrain = ml.Data.Cache(preparedTrain);
+            try
+            {
+                RowCount.Of(preparedTrain, _cancellation, sink, "caching the images", trainImages, [preparedTrain.Schema[label], preparedTrain.Schema[FeaturesColumn]]);
+            }
+            catch (Exception e) when (InvalidImageException.FindIn(e) is { } invalid && !_cancellation.IsCancellationRequested)
+            {
+                throw TrainingFailures.ImageCannotBeLoaded(settings, invalid, e);
+            }
+            catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
+            {
+                return StoppedBeforeTraining();
+            }
         }
 
         int classes = checked((int)((KeyDataViewType)preparedTrain.Schema[label].Type).Count);
@@ -369,21 +383,5 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         {
             throw CommandLineException.BadArguments($"the training settings are not valid: {OptionValues.Reason(e)}");
         }
-    }
-
-    private TextLoader.Column[] Columns(IReadOnlyList<string> header, string path, char separator)
-    {
-        int pathIndex = CsvHeader.IndexOf(header, settings.PathColumn, path, "--path-column", separator);
-        int labelIndex = CsvHeader.IndexOf(header, settings.LabelColumn, path, "--label-column", separator);
-        if (settings.PathColumn is ImageColumn or FeaturesColumn || settings.LabelColumn is ImageColumn or FeaturesColumn)
-        {
-            throw CommandLineException.BadArguments($"the pipeline makes columns named '{ImageColumn}' and '{FeaturesColumn}': rename the CSV's column of that name");
-        }
-
-        return
-        [
-            new TextLoader.Column(settings.PathColumn, DataKind.String, pathIndex),
-            new TextLoader.Column(settings.LabelColumn, DataKind.String, labelIndex),
-        ];
     }
 }

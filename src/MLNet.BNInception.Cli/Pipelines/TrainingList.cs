@@ -66,4 +66,22 @@ internal static class TrainingList
 
         return ml.Data.Cache(list);
     }
+
+    /// <summary>The text loader's columns for a list with <paramref name="header"/>: the path and label columns <paramref name="settings"/> name.</summary>
+    /// <exception cref="CommandLineException">A column is missing, or has the name of a column the pipeline makes.</exception>
+    public static TextLoader.Column[] Columns(TrainingSettings settings, IReadOnlyList<string> header, string path, char separator)
+    {
+        int pathIndex = CsvHeader.IndexOf(header, settings.PathColumn, path, "--path-column", separator);
+        int labelIndex = CsvHeader.IndexOf(header, settings.LabelColumn, path, "--label-column", separator);
+        if (settings.PathColumn is TrainingJob.ImageColumn or TrainingJob.FeaturesColumn || settings.LabelColumn is TrainingJob.ImageColumn or TrainingJob.FeaturesColumn)
+        {
+            throw CommandLineException.BadArguments($"the pipeline makes columns named '{TrainingJob.ImageColumn}' and '{TrainingJob.FeaturesColumn}': rename the CSV's column of that name");
+        }
+
+        return
+        [
+            new TextLoader.Column(settings.PathColumn, DataKind.String, pathIndex),
+            new TextLoader.Column(settings.LabelColumn, DataKind.String, labelIndex),
+        ];
+    }
 }
