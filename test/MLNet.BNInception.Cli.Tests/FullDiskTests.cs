@@ -1,5 +1,6 @@
 using System.Globalization;
 using MLNet.BNInception.DemoData;
+using MLNet.BNInception.ModelFiles;
 
 namespace MLNet.BNInception.Cli.Tests;
 
@@ -79,19 +80,26 @@ public sealed class FullDiskTests
         Assert.That(File.Exists(work.File("model.zip")), Is.True, "the resumed run saved the model");
     }
 
-    [Test]
-    public void AFullTemporaryFolderIsNamedAndTheModelIsNotCalledDamaged()
+    [TestCase(false)]
+    [TestCase(true)]
+    public void AFullTemporaryFolderIsNamedOnOneLineLeftEmptyAndTheModelIsNotCalledDamaged(bool roomToUnpackTheNetwork)
     {
-        // ML.NET copies the network (about 40 MB) into $TMPDIR to load a model.
+        // To load a model ML.NET unpacks its network (about 40 MB) into $TMPDIR, then copies it beside:
+        // 1 MB takes neither, half again the network's size the first only.
         TrainedTool.Context trained = TrainedTool.Get();
+        long network = BnInceptionModelFile.ReadOnnxModel(trained.ModelPath).Length;
         using var work = new TemporaryDirectory();
-        ExternalProcess.Result run = OnASmallDisk(work, "1m", $"""
+        ExternalProcess.Result run = OnASmallDisk(work, roomToUnpackTheNetwork ? $"{network * 3 / 2 / 1024}k" : "1m", $"""
             TMPDIR="$DISK" "$TOOL" info --model '{trained.ModelPath}'; echo "exit $?"
+            echo "left: $(ls -A "$DISK")"
             """);
 
         Assert.That(run.Output, Does.Contain("exit 3"), run.Error);
-        Assert.That(run.Error, Does.Contain("cannot be loaded: ML.NET's copy of its network cannot be written").And.Contain("set TMPDIR")
-            .And.Not.Contain("damaged"));
+        Assert.That(run.Error.TrimEnd('\n').Split('\n'), Has.Length.EqualTo(1), run.Error);
+        Assert.That(run.Error, Does.Contain($"the model '{trained.ModelPath}' cannot be loaded: ML.NET's copy of its network cannot be written: No space left on device")
+            .And.Contain("set TMPDIR").And.Not.Contain("damaged").And.Not.Contain("TempFilePath"));
+        Assert.That(run.Error, roomToUnpackTheNetwork ? Does.Not.Contain("/ml_dotnet_") : Does.Contain("/ml_dotnet_"), "where the load stopped");
+        Assert.That(Left(run), Is.Empty, "files left in the temporary folder");
     }
 
     [Test]

@@ -153,7 +153,10 @@ internal sealed class SavedModel : IDisposable
             catch (Exception e) when (WriteFailure.FindIn(e) is { } failed && failed.Message.Contains(temporaryFolder, StringComparison.Ordinal))
             {
                 // ML.NET's copy of the network could not be written (a full $TMPDIR): the model itself is not at fault.
-                throw CommandLineException.UnreadableInput($"the model '{path}' cannot be loaded: ML.NET's copy of its network cannot be written: {WriteFailure.Describe(failed)}", e);
+                // BnInceptionModelFile.Load says so to an application, in words of MLContext's; the tool says what the
+                // system said (the failure that exception wraps), with its own advice.
+                Exception cause = WriteFailure.FindIn(failed.InnerException) ?? failed;
+                throw CommandLineException.UnreadableInput($"the model '{path}' cannot be loaded: ML.NET's copy of its network cannot be written: {WriteFailure.Describe(cause)}", e);
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

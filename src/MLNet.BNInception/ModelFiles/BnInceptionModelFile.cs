@@ -11,7 +11,8 @@ namespace MLNet.BNInception.ModelFiles;
 /// pipeline holding this package's trainer, to score with the engine (in batches, BN folded,
 /// channels-last, with <c>BnInceptionScorer</c>) instead of the saved chain's OnnxTransformer, which
 /// runs one row at a time; and loads such a file with ML.NET (<see cref="Load(MLContext, string, out DataViewSchema)"/>),
-/// loading again when ONNX Runtime misread ML.NET's temporary copy of the network.
+/// loading again when ONNX Runtime misread ML.NET's temporary copy of the network, deleting the
+/// copies a failed load leaves, and saying what failed.
 /// <para>
 /// ML.NET keeps model loading internal, so this reads the file's format, not ML.NET's objects. The
 /// trainer's model is saved as an <c>OnnxTransformer</c> holding our ONNX export (see
@@ -83,34 +84,90 @@ public static class BnInceptionModelFile
     /// <c>Path.GetRandomFileName()</c>, whose three-letter extension is random, and ONNX Runtime
     /// reads a file named <c>*.ort</c> as its own ORT format and refuses it ("ORT model verification
     /// failed"): one load in 32,768 of a sound file fails so. The second load draws another name.
-    /// Any other failure is thrown as ML.NET threw it. Dispose what it returns, as after
-    /// <c>Model.Load</c>. docs/walkthrough.md, section 4, says more.
+    /// A load that fails deletes the copies of the network it left in <c>MLContext.TempFilePath</c>
+    /// (ML.NET's own <c>Model.Load</c> leaves them there), the first load's before the second. Dispose
+    /// what it returns, as after <c>Model.Load</c>. docs/walkthrough.md, section 4, says more.
     /// </summary>
+    /// <exception cref="IOException">
+    /// The context's temporary folder cannot take the files ML.NET writes to load the model (it is
+    /// full, or cannot be written); the message names the model file and the folder, and says to free
+    /// space there or to set <c>TempFilePath</c> to another folder. The inner exception is the
+    /// system's. A model file that is missing or cannot be read is thrown as <c>File.OpenRead</c> throws it.
+    /// </exception>
+    /// <exception cref="InvalidDataException">
+    /// ML.NET cannot load the file's content: not a zip file, damaged, or a network ONNX Runtime
+    /// cannot read. The message names the file and the cause; the inner exception is ML.NET's. Any
+    /// other failure is thrown as ML.NET threw it.
+    /// </exception>
     // Workaround for the symptom of dotnet/machinelearning#7339: it can go once ML.NET names that
     // copy with an extension of its own (6.0.0 does not).
     public static ITransformer Load(MLContext mlContext, string modelZipPath, out DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(modelZipPath);
-        DataViewSchema? schema = null;
-        ITransformer model = LoadingAgainAfterAnOrtMisreading(() => mlContext.Model.Load(modelZipPath, out schema), canLoadAgain: true);
-        inputSchema = schema!;
-        return model;
+
+        // Opened as Model.Load(path) opens it, and loaded from that stream as Model.Load(path) does.
+        using FileStream file = File.OpenRead(modelZipPath);
+        return Load(mlContext, file, modelZipPath, out inputSchema);
     }
 
     /// <summary>
     /// As <see cref="Load(MLContext, string, out DataViewSchema)"/>, from a stream that holds the
     /// model file from its position on; a seekable stream is read again from that position when the
-    /// load is repeated, and a stream that cannot seek is loaded once.
+    /// load is repeated, and a stream that cannot seek is loaded once. Errors name the file of a
+    /// <see cref="FileStream"/>. From a stream that cannot seek, a file that is not a zip file leaves
+    /// an empty folder <c>ml_dotnet_*</c> in the temporary folder until a garbage collection
+    /// finalizes ML.NET's reader of it.
     /// </summary>
+    /// <exception cref="IOException">As for <see cref="Load(MLContext, string, out DataViewSchema)"/>.</exception>
+    /// <exception cref="InvalidDataException">As for <see cref="Load(MLContext, string, out DataViewSchema)"/>.</exception>
     public static ITransformer Load(MLContext mlContext, Stream modelZip, out DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(modelZip);
+        return Load(mlContext, modelZip, (modelZip as FileStream)?.Name ?? "the model stream", out inputSchema);
+    }
+
+    private static ITransformer Load(MLContext mlContext, Stream modelZip, string source, out DataViewSchema inputSchema)
+    {
+        if (modelZip.CanSeek)
+        {
+            CheckIsAZip(modelZip, source);
+        }
+
+        string temporaryFolder = mlContext.TempFilePath;
         DataViewSchema? schema = null;
-        ITransformer model = LoadingAgainFromTheStartAfterAnOrtMisreading(modelZip, stream => mlContext.Model.Load(stream, out schema));
-        inputSchema = schema!;
-        return model;
+        try
+        {
+            ITransformer model = LoadingAgainFromTheStartAfterAnOrtMisreading(
+                modelZip, stream => ModelLoadFailures.LeavingNoCopies(temporaryFolder, () => mlContext.Model.Load(stream, out schema)));
+            inputSchema = schema!;
+            return model;
+        }
+        catch (Exception e) when (ModelLoadFailures.Explained(e, source, temporaryFolder) is { } explained)
+        {
+            throw explained;
+        }
+    }
+
+    // ML.NET makes a folder of its own in the temporary folder before it reads the zip's directory,
+    // and leaves it when that fails, until a garbage collection finalizes its reader: a file that is
+    // not a zip is refused here first, read as ML.NET reads it.
+    private static void CheckIsAZip(Stream modelZip, string source)
+    {
+        long start = modelZip.Position;
+        try
+        {
+            using var zip = new ZipArchive(modelZip, ZipArchiveMode.Read, leaveOpen: true);
+        }
+        catch (InvalidDataException e)
+        {
+            throw NotAZip(source, e);
+        }
+        finally
+        {
+            modelZip.Position = start;
+        }
     }
 
     /// <summary>
@@ -177,7 +234,7 @@ public static class BnInceptionModelFile
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"{source} is not a zip file, so not an ML.NET model file; expected {Expected}.", e);
+            throw NotAZip(source, e);
         }
 
         using (zip)
@@ -286,6 +343,9 @@ public static class BnInceptionModelFile
             throw Layout(entry, path, $"it holds {entry.Length} bytes");
         }
     }
+
+    private static InvalidDataException NotAZip(string source, InvalidDataException e) =>
+        new($"{source} is not a zip file, so not an ML.NET model file; expected {Expected}.", e);
 
     private static InvalidDataException Damaged(ZipArchiveEntry entry, string path, Exception e) =>
         new($"{path}: the entry '{entry.FullName}' cannot be read, the zip file is damaged ({e.Message}); expected {Expected}.", e);
