@@ -199,10 +199,9 @@ public sealed class InvalidImageSkipTests
         Assert.That(ImageRows.Names(output, withImage: true), Is.EqualTo(GoodNames));
     }
 
-    [Test]
-    public void LaterCursorsWithoutTheImageColumnDoNotOpenTheFilesAgain()
+    // Rows a and b of files a.png and b.png, and a row of a missing file between them, after a first pass has kept a and b.
+    private static IDataView RowsAAndBAfterAPass(TemporaryDirectory folder)
     {
-        using var folder = new TemporaryDirectory();
         File.WriteAllBytes(folder.File("a.png"), TestImages.SolidPng(4, 4, SKColors.Red));
         File.WriteAllBytes(folder.File("b.png"), TestImages.SolidPng(4, 4, SKColors.Blue));
         var mlContext = new MLContext(seed: 1);
@@ -210,6 +209,14 @@ public sealed class InvalidImageSkipTests
         IDataView output = mlContext.Transforms.LoadImagesSafely(ImageRows.ImageColumn, folder.Path, ImageRows.PathColumn, InvalidImagePolicy.Skip)
             .Fit(input).Transform(input);
         Assert.That(ImageRows.Names(output, withImage: true), Is.EqualTo(new[] { "a", "b" }));
+        return output;
+    }
+
+    [Test]
+    public void LaterCursorsWithoutTheImageColumnDoNotOpenTheFilesAgain()
+    {
+        using var folder = new TemporaryDirectory();
+        IDataView output = RowsAAndBAfterAPass(folder);
 
         // With every file gone, only verdicts kept from the first pass can give the same rows.
         File.Delete(folder.File("a.png"));
@@ -224,13 +231,7 @@ public sealed class InvalidImageSkipTests
         // A resumed epoch passes over the rows it trained on, and a rank over the other ranks' rows: a
         // cursor that asks for the image but does not read a row's should not open its file.
         using var folder = new TemporaryDirectory();
-        File.WriteAllBytes(folder.File("a.png"), TestImages.SolidPng(4, 4, SKColors.Red));
-        File.WriteAllBytes(folder.File("b.png"), TestImages.SolidPng(4, 4, SKColors.Blue));
-        var mlContext = new MLContext(seed: 1);
-        IDataView input = ImageRows.Load(mlContext, ("a", "a.png"), ("missing", "gone.png"), ("b", "b.png"));
-        IDataView output = mlContext.Transforms.LoadImagesSafely(ImageRows.ImageColumn, folder.Path, ImageRows.PathColumn, InvalidImagePolicy.Skip)
-            .Fit(input).Transform(input);
-        Assert.That(ImageRows.Names(output, withImage: true), Is.EqualTo(new[] { "a", "b" }));
+        IDataView output = RowsAAndBAfterAPass(folder);
         File.Delete(folder.File("a.png"));
 
         using DataViewRowCursor cursor = output.GetRowCursor([output.Schema["Name"], output.Schema[ImageRows.ImageColumn]]);
