@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Data;
 using Microsoft.ML;
+using MLNet.BNInception.Engine.Distributed;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Images;
 using MLNet.BNInception.Trainers;
@@ -17,9 +18,11 @@ namespace MLNet.BNInception.DataViews;
 /// extraction all happen in the getters) up to two batches ahead of the network. The whole set is
 /// never materialised; ML.NET's <c>AppendCacheCheckpoint</c>, when the pipeline has one, is what
 /// caches. A row filter on the row ids (<see cref="RowSplit"/>) holds out a validation fraction
-/// without making the view unshufflable, as ML.NET's <c>TrainTestSplit</c> would.
+/// without making the view unshufflable, as ML.NET's <c>TrainTestSplit</c> would. In a data-parallel
+/// run each rank fetches the labels and pixels of its own share of each global batch only
+/// (<see cref="IShardableBatchSource"/>), moving past the other ranks' rows with their ids alone.
 /// </summary>
-internal sealed class DataViewBatchSource : ILabelledBatchSource
+internal sealed class DataViewBatchSource : IShardableBatchSource
 {
     private const int BatchesAhead = 2;
 
@@ -80,14 +83,21 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(skipBatches);
-        return Read(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken);
+        return Read(PassLayout.Whole(batchSize, skipBatches, dropLastBatch), shuffleSeed, cancellationToken).Select(share => share.Batch);
     }
 
-    private IEnumerable<LabelledBatch> Read(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
+    /// <inheritdoc/>
+    public IEnumerable<BatchShare> ReadShares(PassLayout pass, ulong? shuffleSeed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pass);
+        return Read(pass, shuffleSeed, cancellationToken);
+    }
+
+    private IEnumerable<BatchShare> Read(PassLayout pass, ulong? shuffleSeed, CancellationToken cancellationToken)
     {
         var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ready = new BlockingCollection<RawBatch>(BatchesAhead);
-        Task reader = Task.Factory.StartNew(() => Produce(ready, batchSize, shuffleSeed, skipBatches, dropLastBatch, stop.Token),
+        Task reader = Task.Factory.StartNew(() => Produce(ready, pass, shuffleSeed, stop.Token),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         // How long the consumer (the network) sat waiting for the reader (the pipeline): near zero
@@ -106,8 +116,9 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
                     break;
                 }
 
-                rows += batches.Current.Count;
-                yield return batches.Current.ToTensors(_layout);
+                BatchShare share = batches.Current.ToTensors(_layout);
+                rows += share.Batch.Rows.Count;
+                yield return share;
             }
 
             // The reader's own failure (a bad row) surfaces here, in the trainer's thread; its
@@ -149,8 +160,7 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         }
     }
 
-    private void Produce(BlockingCollection<RawBatch> ready, int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch,
-        CancellationToken stop)
+    private void Produce(BlockingCollection<RawBatch> ready, PassLayout pass, ulong? shuffleSeed, CancellationToken stop)
     {
         try
         {
@@ -158,12 +168,12 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
             ValueGetter<uint> getLabel = cursor.GetGetter<uint>(label);
             ValueGetter<VBuffer<float>> getFeatures = cursor.GetGetter<VBuffer<float>>(features);
             ValueGetter<DataViewRowId> getId = cursor.GetIdGetter();
-            uint key = 0;
             VBuffer<float> pixels = default;
             DataViewRowId id = default;
-            long toSkip = (long)skipBatches * batchSize;
-            var batch = new RawBatch(batchSize, _layout.Size);
-            while (cursor.MoveNext())
+            long toSkip = pass.RowsSkipped, rowsSeen = 0, batchesDone = 0;
+            RawBatch? batch = null;
+            // A shared pass stops after its last batch: the rows of a dropped short one are not even moved to.
+            while ((pass.Batches is not long batches || batchesDone < batches) && cursor.MoveNext())
             {
                 stop.ThrowIfCancellationRequested();
                 getId(ref id);
@@ -172,44 +182,40 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
                     continue;
                 }
 
+                rowsSeen++;
                 if (toSkip > 0)
                 {
                     toSkip--;
                     continue;
                 }
 
-                Span<float> destination = batch.Slot(_layout.Size);
-                Read(getLabel, ref key, id, _labelColumn);
-                Read(getFeatures, ref pixels, id, _featureColumn);
-                if (key == 0 || key > _classes)
+                batch ??= new RawBatch(pass.RowsOf(batchesDone), pass.ShareOf(batchesDone), _layout.Size);
+                if (batch.NextIsShared)
                 {
-                    throw NoLabel(id);
+                    uint key = ReadRow(getLabel, getFeatures, ref pixels, id, batch.NextSlot);
+                    batch.AddShared(key - 1, (long)id.Low);
+                }
+                else
+                {
+                    // Another rank's row: its values are never asked for, so its image is never decoded here.
+                    batch.AddOther((long)id.Low);
                 }
 
-                // ML.NET does not check a vector against its declared size: a short one would leave part of the slot as it was.
-                if (pixels.Length != _layout.Size)
-                {
-                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                        $"Row {id.Low} of the {_what} data (0-based, in the source's order) has {pixels.Length} values in {_featureColumn}, not the {_layout.Size} of its type: each row must hold one whole image."));
-                }
-
-                pixels.CopyTo(destination);
-                int bad = IndexOfNonFinite(destination);
-                if (bad >= 0)
-                {
-                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                        $"Row {id.Low} of the {_what} data (0-based, in the source's order) has a non-finite pixel: {_featureColumn}[{bad}] is {destination[bad]}."));
-                }
-
-                batch.Add(key - 1, (long)id.Low);
-                if (batch.Count == batchSize)
+                if (batch.IsComplete)
                 {
                     ready.Add(batch, stop);
-                    batch = new RawBatch(batchSize, _layout.Size);
+                    batch = null;
+                    batchesDone++;
                 }
             }
 
-            if (batch.Count > 0 && !dropLastBatch)
+            if (pass.Batches is long expected && batchesDone < expected)
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"The {_what} data gave {rowsSeen} rows in this pass, not the {Count} it had when counted before training: the ranks of a data-parallel run cut each pass into global batches by that count, so every pass must give the same rows."));
+            }
+
+            if (batch is { Count: > 0 } && !pass.DropLastBatch)
             {
                 ready.Add(batch, stop);
             }
@@ -248,6 +254,37 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         label = view.Schema[_labelColumn];
         features = view.Schema[_featureColumn];
         return view.GetRowCursor([label, features], random);
+    }
+
+    // Reads one row's label and pixels into `destination`, refusing a row without a label or with
+    // other than one whole, finite image; returns the label's key.
+    private uint ReadRow(ValueGetter<uint> getLabel, ValueGetter<VBuffer<float>> getFeatures, ref VBuffer<float> pixels, DataViewRowId id,
+        Span<float> destination)
+    {
+        uint key = 0;
+        Read(getLabel, ref key, id, _labelColumn);
+        Read(getFeatures, ref pixels, id, _featureColumn);
+        if (key == 0 || key > _classes)
+        {
+            throw NoLabel(id);
+        }
+
+        // ML.NET does not check a vector against its declared size: a short one would leave part of the slot as it was.
+        if (pixels.Length != _layout.Size)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"Row {id.Low} of the {_what} data (0-based, in the source's order) has {pixels.Length} values in {_featureColumn}, not the {_layout.Size} of its type: each row must hold one whole image."));
+        }
+
+        pixels.CopyTo(destination);
+        int bad = IndexOfNonFinite(destination);
+        if (bad >= 0)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"Row {id.Low} of the {_what} data (0-based, in the source's order) has a non-finite pixel: {_featureColumn}[{bad}] is {destination[bad]}."));
+        }
+
+        return key;
     }
 
     // A getter's failure (an image that cannot be read, say) named with the row and the column.
@@ -324,32 +361,4 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
     private InvalidDataException NoLabel(DataViewRowId id) => new(
         $"Row {id.Low} of the {_what} data (0-based, in the source's order) has no label: {_labelColumn} is missing there " +
         "(a value the key mapping did not know, or empty).");
-
-    /// <summary>One batch as the reader thread builds it: pixels, class indices and row numbers in managed arrays.</summary>
-    private sealed class RawBatch(int capacity, int imageSize)
-    {
-        private readonly float[] _pixels = new float[(long)capacity * imageSize];
-        private readonly long[] _labels = new long[capacity];
-        private readonly long[] _rows = new long[capacity];
-
-        public int Count { get; private set; }
-
-        public Span<float> Slot(int imageSize) => _pixels.AsSpan(Count * imageSize, imageSize);
-
-        public void Add(long label, long row)
-        {
-            _labels[Count] = label;
-            _rows[Count] = row;
-            Count++;
-        }
-
-        public LabelledBatch ToTensors(ImageFeatureLayout layout)
-        {
-            // TorchSharp copies the array into the tensor's memory; a short last batch is cut first.
-            bool full = Count == _labels.Length;
-            Tensor images = tensor(full ? _pixels : _pixels[..(Count * layout.Size)], [Count, layout.Channels, layout.Side, layout.Side]);
-            Tensor labels = tensor(full ? _labels : _labels[..Count]);
-            return new LabelledBatch(images, labels, _rows[..Count]);
-        }
-    }
 }
