@@ -12,7 +12,7 @@ public class ArgumentTests : FewImagesFixture
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
         OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, CommaListNamedTsv, TrainSemicolons, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, TrainBadInputSize, TrainSizeBelowInputSize,
-        TrainHeaderOnly, TrainOneClass, TrainValidFractionOverHalf, TrainUnclosedQuote, ValidUnclosedQuote, TrainEarlyStoppingWithoutValidation, TrainShufflePoolOfOne, TrainNaNLearningRate, TrainNaNBatchNormMomentum, TrainNegativeGamma, TrainFractionalStepDecay,
+        TrainHeaderOnly, TrainOneClass, TrainValidFractionOverHalf, TrainUnclosedQuote, ValidUnclosedQuote, TrainEarlyStoppingWithoutValidation, TrainShufflePoolOfOne, TrainShufflePoolWithCache, TrainNaNLearningRate, TrainNaNBatchNormMomentum, TrainNegativeGamma, TrainFractionalStepDecay,
         TrainBadPrecision, TrainOnAMissingGpu, TrainBadDevice, ScoreOnAMissingGpu, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
         ExportInputNamedLogits, ExportInputNamedProbabilities, ExportInputNameEmpty,
     }
@@ -44,6 +44,7 @@ public class ArgumentTests : FewImagesFixture
     [TestCase(Case.ValidUnclosedQuote, 3, "quote.csv': a quoted field that is never closed starts on line 3 (record 3): the rest of the file would be read as one field")]
     [TestCase(Case.TrainEarlyStoppingWithoutValidation, 2, "--early-stopping-patience stops on the validation metrics: give --valid or --valid-fraction")]
     [TestCase(Case.TrainShufflePoolOfOne, 2, "--shuffle-pool 1: the pool must hold at least 2 rows to shuffle them")]
+    [TestCase(Case.TrainShufflePoolWithCache, 2, "--shuffle-pool 500 reads the list through a pool, and --cache reads the decoded images from memory in any order: give one of them")]
     [TestCase(Case.TrainNaNLearningRate, 2, "the training settings are not valid: LearningRate must be a finite number above 0, not NaN.")]
     [TestCase(Case.TrainNaNBatchNormMomentum, 2, "the training settings are not valid: BatchNormEpsilon must be a finite number above 0 that float32 holds (1e-45 to 3.4e38) and BatchNormMomentum in (0, 1], not 1E-05 and NaN.")]
     [TestCase(Case.TrainNegativeGamma, 2, "the training settings are not valid: The schedule's Gamma, its factor per period, must be a finite number above 0, not -1.")]
@@ -135,6 +136,7 @@ public class ArgumentTests : FewImagesFixture
             Case.ValidUnclosedQuote => ["train", "--train", data.TrainCsv, "--valid", work.File("quote.csv"), "--out", work.File("m.zip")],
             Case.TrainEarlyStoppingWithoutValidation => ["train", "--train", data.TrainCsv, "--early-stopping-patience", "2", "--out", work.File("m.zip")],
             Case.TrainShufflePoolOfOne => ["train", "--train", data.TrainCsv, "--shuffle-pool", "1", "--out", work.File("m.zip")],
+            Case.TrainShufflePoolWithCache => ["train", "--train", data.TrainCsv, "--shuffle-pool", "500", "--cache", "--out", work.File("m.zip")],
             Case.TrainNaNLearningRate => ["train", "--train", data.TrainCsv, "--lr", "NaN", "--out", work.File("m.zip")],
             Case.TrainNaNBatchNormMomentum => ["train", "--train", data.TrainCsv, "--bn-momentum", "NaN", "--out", work.File("m.zip")],
             Case.TrainNegativeGamma => ["train", "--train", data.TrainCsv, "--gamma", "-1", "--out", work.File("m.zip")],

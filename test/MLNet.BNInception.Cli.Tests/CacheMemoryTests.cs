@@ -43,7 +43,7 @@ public class CacheMemoryTests
         Assert.That(error.ExitCode, Is.EqualTo(ExitCodes.BadArguments));
         Assert.That(error.Message, Is.EqualTo(
             "--cache would hold the 1281167 decoded images of 'train.csv' in memory before the first step: about 21.0 GB (4 bytes × 1 channel × 64² per row), " +
-            "more than the 16.0 GB this machine has available (MemAvailable in /proc/meminfo). Drop --cache: each epoch then reads the images again, shuffled in a pool of --shuffle-pool rows"));
+            "more than the 16.0 GB this machine has available (MemAvailable in /proc/meminfo). Drop --cache: each epoch then decodes the images again, still in a fresh order of all the rows"));
     }
 
     [Test]

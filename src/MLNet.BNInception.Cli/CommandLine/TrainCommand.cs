@@ -145,7 +145,7 @@ internal static class TrainCommand
             DefaultValueFactory = _ => Training.Device,
         };
         var cache = new Option<bool>("--cache") { Description = "Keep the prepared images in memory after the first epoch (ML.NET's AppendCacheCheckpoint): faster epochs, memory for every image." };
-        var shufflePool = new Option<int?>("--shuffle-pool") { Description = "Rows in the shuffle pool when the data is read in file order (without --cache). Default: as many as fit in 1 GiB." };
+        var shufflePool = new Option<int?>("--shuffle-pool") { Description = "Read --train in its file order through a shuffle pool of N rows, instead of holding its paths and labels in memory to read every epoch in a fresh order of all its rows (a pool mixes only nearby rows: shuffle the list first). Not with --cache." };
 
         Option<long> maxImagePixels = OptionValues.MaxImagePixelsOption();
 

@@ -48,7 +48,7 @@ internal static class CacheMemory
             throw CommandLineException.BadArguments(
                 $"--cache would hold the {rows.ToString(CultureInfo.InvariantCulture)} decoded images of '{Printable.Escaped(settings.TrainPath)}' in memory " +
                 $"before the first step: about {Gigabytes(needed)} ({perRow}), more than the {Gigabytes(free)} this machine has available " +
-                "(MemAvailable in /proc/meminfo). Drop --cache: each epoch then reads the images again, shuffled in a pool of --shuffle-pool rows");
+                "(MemAvailable in /proc/meminfo). Drop --cache: each epoch then decodes the images again, still in a fresh order of all the rows");
         }
     }
 

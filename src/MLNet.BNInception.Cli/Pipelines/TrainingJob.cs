@@ -94,10 +94,6 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             var ml = new MLContext(seed: (int)(settings.Training.Seed % int.MaxValue)) { TempFilePath = temporaryFolder };
             TorchRuntime.EnsureLoaded();
             torch.set_num_threads(settings.Threads);
-            var loader = ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, ReadMultilines = true, Columns = trainColumns });
-            IDataView train = loader.Load(settings.TrainPath);
-            IDataView? valid = settings.ValidPath is null ? null
-                : ml.Data.CreateTextLoader(new TextLoader.Options { Separators = [separator], HasHeader = true, AllowQuoting = true, ReadMultilines = true, Columns = validColumns }).Load(settings.ValidPath);
             long trainRows = RowCount.Of(settings.TrainPath, separator);
             if (settings.ValidPath is not null)
             {
@@ -109,10 +105,8 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
                 throw CommandLineException.UnreadableInput($"'{settings.TrainPath}' has a header and no rows: there is nothing to train on");
             }
 
-            if (settings.Cache)
-            {
-                CacheMemory.Check(settings, trainRows, CacheMemory.Available());
-            }
+            IDataView train = TrainingList.OpenForTraining(ml, settings, trainColumns, separator, trainRows, CacheMemory.Available());
+            IDataView? valid = settings.ValidPath is null ? null : TrainingList.Load(ml, settings.ValidPath, validColumns!, separator);
 
             // Replaced as asked, now that every check has passed: were this run stopped before its first
             // checkpoint, the earlier run's would otherwise stay, and the advice to resume would lead to it.
@@ -350,6 +344,11 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         if (settings.ShufflePoolSize < 2)
         {
             throw CommandLineException.BadArguments($"--shuffle-pool {settings.ShufflePoolSize}: the pool must hold at least 2 rows to shuffle them");
+        }
+
+        if (settings.ShufflePoolSize is int pool && settings.Cache)
+        {
+            throw CommandLineException.BadArguments($"--shuffle-pool {pool} reads the list through a pool, and --cache reads the decoded images from memory in any order: give one of them");
         }
 
         // The engine says so too, but only once the images are prepared: under skip, after a pass that decodes every one.

@@ -65,11 +65,21 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
         _split = split;
         _what = what;
         _log = log;
-        Count = CountRowsCheckingLabels(cancellationToken);
+        (Count, GroupedByLabel) = CountRowsCheckingLabels(cancellationToken);
     }
 
     /// <inheritdoc/>
     public long Count { get; }
+
+    /// <summary>
+    /// Whether the rows, in the view's own order, come grouped by label, as a listing of one folder per
+    /// class does: the label changes from one row to the next less than half as often as in a random
+    /// order of the same rows. ML.NET's shuffle pool mixes such rows poorly.
+    /// </summary>
+    public bool GroupedByLabel { get; }
+
+    /// <summary>Whether each pass goes through ML.NET's shuffle pool, for a view that cannot be read in any order, with more rows than the pool holds.</summary>
+    public bool ShufflesInAPool => !_data.CanShuffle && Count > _shufflePoolSize;
 
     /// <summary>How the passes are shuffled, for the log.</summary>
     public string ShuffleDescription => _data.CanShuffle
@@ -329,9 +339,11 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
     // must decode them to know which rows exist): the rows are counted, and a row without a label is
     // refused here, before the first step, not when a pass reaches it, which for validation rows is
     // after a whole epoch of training.
-    private long CountRowsCheckingLabels(CancellationToken cancellationToken)
+    private (long Rows, bool GroupedByLabel) CountRowsCheckingLabels(CancellationToken cancellationToken)
     {
-        long count = 0;
+        long count = 0, changes = 0;
+        uint previous = 0;
+        var perClass = new long[_classes + 1];
         using DataViewRowCursor cursor = _data.GetRowCursor([_data.Schema[_labelColumn]]);
         ValueGetter<DataViewRowId> getId = cursor.GetIdGetter();
         ValueGetter<uint> getLabel = cursor.GetGetter<uint>(_data.Schema[_labelColumn]);
@@ -352,10 +364,15 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
                 throw NoLabel(id);
             }
 
+            changes += count > 0 && key != previous ? 1 : 0;
+            previous = key;
+            perClass[key]++;
             count++;
         }
 
-        return count;
+        // In a random order of the rows, two neighbours differ with probability 1 − Σ pₖ² (pₖ: class k's share).
+        double sameClass = perClass.Sum(rows => (double)rows / Math.Max(count, 1) * rows / Math.Max(count, 1));
+        return (count, count > 1 && changes < 0.5 * (count - 1) * (1 - sameClass));
     }
 
     private InvalidDataException NoLabel(DataViewRowId id) => new(
