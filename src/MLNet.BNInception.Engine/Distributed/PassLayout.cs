@@ -54,6 +54,9 @@ internal sealed class PassLayout
         return new(count, globalBatchSize, rank, size, skipBatches, dropLastBatch);
     }
 
+    /// <summary>The ranks whose shares make each batch; 1 for <see cref="Whole"/> batches.</summary>
+    public int Ranks => _size;
+
     /// <summary>The rows of a full batch (a global batch, when shared).</summary>
     public int BatchSize { get; }
 
