@@ -15,7 +15,13 @@ namespace MLNet.BNInception.Tests;
 /// </summary>
 public class CachedPipelineFetchTests : SingleThreadedFixture
 {
-    private const int Rows = 1000, Side = 4, BatchSize = 32;
+    private const int Side = 4, BatchSize = 32;
+
+    // The parallel cursors a pass reads, as many as ML.NET's own cursor asks for: the cores less one, at least 2.
+    private static readonly int Cursors = Math.Max(2, Environment.ProcessorCount - 1);
+
+    // Enough rows that what the workers may fetch ahead (AReaderThatStopsAfterOneBatchLeavesMostRowsUnfetched) is under half of them.
+    private static readonly int Rows = Math.Max(1000, 200 * Cursors);
     private const ulong Seed = 5;
 
     private static readonly string[] ClassNames = ["circle", "square", "stripe"];
@@ -124,9 +130,10 @@ public class CachedPipelineFetchTests : SingleThreadedFixture
         }
 
         // What the reader may hold when the first batch is taken: the batch taken, the two read ahead and
-        // the one being filled; and for each of ML.NET's two parallel cursors, the 64 rows fetched ahead of
-        // the merge, the one the merge holds and the one in the worker's hand.
-        int readAhead = (BatchSize * 4) + (2 * (64 + 2));
+        // the one being filled; and for each of the parallel cursors (as many as ML.NET's own cursor asks
+        // for: the cores less one, at least 2), the 64 rows fetched ahead of the merge, the one the merge
+        // holds and the one in the worker's hand: under half the rows.
+        int readAhead = (BatchSize * 4) + (Cursors * (64 + 2));
         Assert.That(pipeline.Fetched, Has.Count.LessThanOrEqualTo(readAhead), "fetching stops with the reader");
     }
 

@@ -214,8 +214,9 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
             throw FewerRowsThanCounted(plan.RowsKept);
         }
 
-        using var fetcher = new NeededRowFetcher(_data, _data.Schema[_labelColumn], _data.Schema[_featureColumn], PassRandom(shuffleSeed),
-            plan.Fetches, _rowReader, stop);
+        // A pass with nothing to fetch (a resume past every batch, an empty share) starts no threads.
+        using NeededRowFetcher? fetcher = plan.RowsFetched == 0 ? null : new NeededRowFetcher(_data, _data.Schema[_labelColumn],
+            _data.Schema[_featureColumn], PassRandom(shuffleSeed), plan.Fetches, _rowReader, stop);
         RawBatch? batch = null;
         long batchesDone = 0;
         for (int position = 0; position < plan.Rows.Count; position++)
@@ -225,9 +226,9 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
             batch ??= new RawBatch(pass.RowsOf(batchesDone), pass.ShareOf(batchesDone), _layout.Size);
             if (batch.NextIsShared)
             {
-                FetchedRow row = NextInPlannedOrder(fetcher, id, position);
+                FetchedRow row = NextInPlannedOrder(fetcher!, id, position);
                 row.Pixels.AsSpan(0, _layout.Size).CopyTo(batch.NextSlot);
-                NeededRowFetcher.Recycle(row.Pixels!);
+                fetcher!.Recycle(row.Pixels!);
                 batch.AddShared(row.Key - 1, (long)id.Low);
             }
             else
@@ -258,7 +259,7 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
         {
             string given = more ? string.Create(CultureInfo.InvariantCulture, $"row {row.Id.Low}") : "no more rows";
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                $"The {_what} data's {fetcher.Cursors} parallel cursors gave {given} where its cursor without columns gave row {expected.Low}, at row {position} of this pass's batches: the view does not give its rows in the same order both ways, and this pass reads its rows in the order of the first while fetching only the values it needs through the second."));
+                $"The {_what} data's {fetcher.Cursors} parallel cursors gave {given} where its cursor without columns gave row {expected.Low}, at row {position} of this pass's batches: the view does not give its rows in the same order both ways (its parallel cursors may number their rows' Batch alike, or not in increasing order), and this pass reads its rows in the order of the first while fetching only the values it needs through the second."));
         }
 
         return row;

@@ -8,8 +8,9 @@ namespace MLNet.BNInception.DataViews;
 /// <summary>
 /// The rows of one pass, and which of them the pass fetches values for, known before any value is
 /// fetched: from a pass over the view's row ids alone, through the cursor the view gives with no column
-/// active, with the same <see cref="Random"/> (same seed) as the fetching pass. ML.NET transforms compute
-/// nothing for it: with no column active, no getter runs. The fetching pass then leaves out the rows a
+/// active, with the same <see cref="Random"/> (same seed) as the fetching pass. No column's value is worked
+/// out for it; a filter in the view still decides its rows (LoadImagesSafely under Skip decodes the rows
+/// no earlier pass has decided, which the trainer's count of the rows has). The fetching pass then leaves out the rows a
 /// resume skips, another rank's rows, the rows a <see cref="RowSplit"/> holds out, and those of a dropped
 /// short last batch.
 /// </summary>
