@@ -43,16 +43,19 @@ public class DistributedTrainTests
     {
         using var work = new TemporaryDirectory();
         FashionMnistFiles.Files files = FashionMnistFiles.Write(work.File("data"), 16, 0, 1);
-        // Rank 1 reads its images from a copy of the folder in which one image is not an image.
-        string damaged = work.File("damaged");
+        // Rank 1 reads its images from a copy of the folder in which one image is not an image, and, first, from
+        // one in which none is: each rank fetches the images of its own rows only, and row 0 may be rank 0's.
+        string damaged = work.File("damaged"), unreadable = work.File("unreadable");
+        string firstImage = File.ReadLines(files.TrainCsv).Skip(1).First().Split(',')[0];
         foreach (string file in Directory.EnumerateFiles(files.ImageFolder, "*", SearchOption.AllDirectories))
         {
-            string copy = Path.Combine(damaged, Path.GetRelativePath(files.ImageFolder, file));
-            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
-            File.Copy(file, copy);
+            string relative = Path.GetRelativePath(files.ImageFolder, file);
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(damaged, relative))!);
+            File.Copy(file, Path.Combine(damaged, relative));
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(unreadable, relative))!);
+            File.WriteAllText(Path.Combine(unreadable, relative), "not a PNG");
         }
 
-        string firstImage = File.ReadLines(files.TrainCsv).Skip(1).First().Split(',')[0];
         File.WriteAllText(Path.Combine(damaged, firstImage), "not a PNG");
         string model = work.File("model.zip");
         const string PerRankFolder = "folder=$1; [ \"$OMPI_COMM_WORLD_RANK\" = 1 ] && folder=$2; shift 2; exec \"$0\" \"$@\" --image-folder \"$folder\"";
@@ -64,10 +67,11 @@ public class DistributedTrainTests
 
         // Rank 1 fails before training while rank 0 waits for it in training's first collective operation: its exit
         // ends the job (MPI_Abort), where it used to hang in MPI_Finalize, rank 0 waiting for ever.
-        ExternalProcess.Result run = Mpirun.RunTwoRanks("bash", train, TimeSpan.FromMinutes(3), work.Path);
+        ExternalProcess.Result run = Mpirun.RunTwoRanks("bash", [.. train.Select(a => a == damaged ? unreadable : a)], TimeSpan.FromMinutes(3), work.Path);
 
         Assert.That(run.ExitCode, Is.EqualTo(3), run.Output + run.Error);
-        Assert.That(run.Error, Does.Contain($"--train '{files.TrainCsv}', row 0 (counting from 0): the image '{firstImage}' (column 'ImagePath') cannot be loaded: "));
+        Assert.That(run.Error, Does.Contain($"--train '{files.TrainCsv}', row "));
+        Assert.That(run.Error, Does.Match(@"row [0-9]+ \(counting from 0\): the image '[^']+' \(column 'ImagePath'\) cannot be loaded: "));
         Assert.That(File.Exists(model), Is.False);
         // mpirun ends rank 0 with SIGTERM, then SIGKILL: rank 0 may have stopped at a safe point and written the
         // checkpoint of the steps both ranks took, as at a Ctrl-C (seen once in CI, on a loaded machine), or

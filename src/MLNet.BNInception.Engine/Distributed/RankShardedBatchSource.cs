@@ -4,17 +4,20 @@ using static TorchSharp.torch;
 namespace MLNet.BNInception.Engine.Distributed;
 
 /// <summary>
-/// One rank's share of a training source in a data-parallel run: each pass reads the source's
-/// global batches (the rank's batch size × the number of ranks, in the order the epoch's seed draws,
-/// the same on every rank) and keeps this rank's slice of each, so that every example is trained on
-/// once per epoch, by one rank, and every rank takes the same number of steps.
+/// One rank's share of a training source in a data-parallel run: each pass cuts the source's order
+/// into global batches (the rank's batch size × the number of ranks, in the order the epoch's seed
+/// draws, the same on every rank) and gives this rank its share of each, so that every example is
+/// trained on once per epoch, by one rank, and every rank takes the same number of steps.
 /// </summary>
 /// <remarks>
 /// Rank r of S keeps rows ⌊r·n/S⌋ to ⌊(r+1)·n/S⌋ − 1 of a global batch of n rows: a full global batch
 /// gives every rank exactly its batch size; a short last one is split as evenly as it goes (its
-/// smallest share is ⌊n/S⌋ rows, which the trainer checks is at least 2, for BN). Every rank reads
-/// the whole global batch and keeps its slice: a source that decodes images decodes each one on
-/// every rank (docs/distributed.md says what that costs and when it matters).
+/// smallest share is ⌊n/S⌋ rows, which the trainer checks is at least 2, for BN). A source that can
+/// read a share itself (<see cref="IShardableBatchSource"/>: the ML.NET data view's) fetches the
+/// images and labels of its rank's rows only, and moves past the others' reading their row numbers
+/// alone, so each image is decoded by one rank; any other source gives each rank whole global
+/// batches, of which it keeps its slice. docs/distributed.md says when every rank still decodes
+/// every image (ML.NET's shuffle pool, a cache filling).
 /// </remarks>
 internal sealed class RankShardedBatchSource : ILabelledBatchSource
 {
@@ -39,7 +42,7 @@ internal sealed class RankShardedBatchSource : ILabelledBatchSource
     public long Count => _global.Count;
 
     /// <summary>
-    /// This rank's slice of each global batch of <paramref name="batchSize"/> × the number of ranks;
+    /// This rank's share of each global batch of <paramref name="batchSize"/> × the number of ranks;
     /// <paramref name="skipBatches"/> and <paramref name="dropLastBatch"/> count global batches, which
     /// are as many as each rank's.
     /// </summary>
@@ -48,7 +51,11 @@ internal sealed class RankShardedBatchSource : ILabelledBatchSource
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         int globalBatchSize = checked(batchSize * _size);
-        return Slices(_global.ReadBatches(globalBatchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken));
+        IEnumerable<BatchShare> shares = _global is IShardableBatchSource shardable
+            ? shardable.ReadShares(PassLayout.Shared(_global.Count, globalBatchSize, _rank, _size, skipBatches, dropLastBatch), shuffleSeed,
+                cancellationToken)
+            : Slices(_global.ReadBatches(globalBatchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken));
+        return Hashed(shares);
     }
 
     /// <summary>
@@ -100,26 +107,35 @@ internal sealed class RankShardedBatchSource : ILabelledBatchSource
         return checked((int)steps);
     }
 
-    private IEnumerable<LabelledBatch> Slices(IEnumerable<LabelledBatch> globalBatches)
+    private IEnumerable<LabelledBatch> Hashed(IEnumerable<BatchShare> shares)
     {
         _rowsHash = Fnv1a.Empty;
+        foreach (BatchShare share in shares)
+        {
+            foreach (long row in share.GlobalRows)
+            {
+                _rowsHash = Fnv1a.Add(_rowsHash, (ulong)row);
+            }
+
+            yield return share.Batch;
+        }
+    }
+
+    private IEnumerable<BatchShare> Slices(IEnumerable<LabelledBatch> globalBatches)
+    {
         foreach (LabelledBatch global in globalBatches)
         {
             using (global)
             {
-                foreach (long row in global.Rows)
-                {
-                    _rowsHash = Fnv1a.Add(_rowsHash, (ulong)row);
-                }
-
                 (int start, int count) = Share(global.Rows.Count, _rank, _size);
                 // Copies, so that the rest of the global batch is freed now rather than with the slice.
                 using Tensor images = global.Images.narrow(0, start, count);
                 using Tensor labels = global.Labels.narrow(0, start, count);
-                yield return new LabelledBatch(images.clone(), labels.clone(), global.Rows.Skip(start).Take(count).ToArray())
+                var slice = new LabelledBatch(images.clone(), labels.clone(), global.Rows.Skip(start).Take(count).ToArray())
                 {
                     LabelsCheckedForClasses = global.LabelsCheckedForClasses,
                 };
+                yield return new BatchShare(slice, global.Rows);
             }
         }
     }

@@ -3,10 +3,10 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML.Data;
 using Microsoft.ML;
+using MLNet.BNInception.Engine.Distributed;
 using MLNet.BNInception.Engine.Training;
 using MLNet.BNInception.Images;
 using MLNet.BNInception.Trainers;
-using static TorchSharp.torch;
 
 namespace MLNet.BNInception.DataViews;
 
@@ -17,9 +17,13 @@ namespace MLNet.BNInception.DataViews;
 /// extraction all happen in the getters) up to two batches ahead of the network. The whole set is
 /// never materialised; ML.NET's <c>AppendCacheCheckpoint</c>, when the pipeline has one, is what
 /// caches. A row filter on the row ids (<see cref="RowSplit"/>) holds out a validation fraction
-/// without making the view unshufflable, as ML.NET's <c>TrainTestSplit</c> would.
+/// without making the view unshufflable, as ML.NET's <c>TrainTestSplit</c> would. A pass that leaves
+/// rows out (a resume's skipped batches, the other ranks' rows in a data-parallel run through
+/// <see cref="IShardableBatchSource"/>, the other side of a split) reads the pass's row ids first
+/// (<see cref="PassPlan"/>), then fetches the labels and pixels of its own rows only, in parallel and
+/// in the same order (<see cref="NeededRowFetcher"/>), where ML.NET's own cursor would fetch them all.
 /// </summary>
-internal sealed class DataViewBatchSource : ILabelledBatchSource
+internal sealed class DataViewBatchSource : IShardableBatchSource
 {
     private const int BatchesAhead = 2;
 
@@ -37,6 +41,7 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
     private readonly RowSplit? _split;
     private readonly string _what;
     private readonly TrainingLog? _log;
+    private readonly CheckedRowReader _rowReader;
 
     /// <param name="data">The view; its schema has been checked.</param>
     /// <param name="labelColumn">A key column of <paramref name="classes"/> classes.</param>
@@ -62,6 +67,7 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         _split = split;
         _what = what;
         _log = log;
+        _rowReader = new CheckedRowReader(labelColumn, featureColumn, layout, classes, what);
         (Count, GroupedByLabel) = CountRowsCheckingLabels(cancellationToken);
     }
 
@@ -90,14 +96,21 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(skipBatches);
-        return Read(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken);
+        return Read(PassLayout.Whole(batchSize, skipBatches, dropLastBatch), shuffleSeed, cancellationToken).Select(share => share.Batch);
     }
 
-    private IEnumerable<LabelledBatch> Read(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
+    /// <inheritdoc/>
+    public IEnumerable<BatchShare> ReadShares(PassLayout pass, ulong? shuffleSeed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(pass);
+        return Read(pass, shuffleSeed, cancellationToken);
+    }
+
+    private IEnumerable<BatchShare> Read(PassLayout pass, ulong? shuffleSeed, CancellationToken cancellationToken)
     {
         var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var ready = new BlockingCollection<RawBatch>(BatchesAhead);
-        Task reader = Task.Factory.StartNew(() => Produce(ready, batchSize, shuffleSeed, skipBatches, dropLastBatch, stop.Token),
+        Task reader = Task.Factory.StartNew(() => Produce(ready, pass, shuffleSeed, stop.Token),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         // How long the consumer (the network) sat waiting for the reader (the pipeline): near zero
@@ -116,8 +129,9 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
                     break;
                 }
 
-                rows += batches.Current.Count;
-                yield return batches.Current.ToTensors(_layout);
+                BatchShare share = batches.Current.ToTensors(_layout);
+                rows += share.Batch.Rows.Count;
+                yield return share;
             }
 
             // The reader's own failure (a bad row) surfaces here, in the trainer's thread; its
@@ -159,69 +173,20 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         }
     }
 
-    private void Produce(BlockingCollection<RawBatch> ready, int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch,
-        CancellationToken stop)
+    private void Produce(BlockingCollection<RawBatch> ready, PassLayout pass, ulong? shuffleSeed, CancellationToken stop)
     {
         try
         {
-            using DataViewRowCursor cursor = OpenCursor(shuffleSeed, out DataViewSchema.Column label, out DataViewSchema.Column features);
-            ValueGetter<uint> getLabel = cursor.GetGetter<uint>(label);
-            ValueGetter<VBuffer<float>> getFeatures = cursor.GetGetter<VBuffer<float>>(features);
-            ValueGetter<DataViewRowId> getId = cursor.GetIdGetter();
-            uint key = 0;
-            VBuffer<float> pixels = default;
-            DataViewRowId id = default;
-            long toSkip = (long)skipBatches * batchSize;
-            var batch = new RawBatch(batchSize, _layout.Size);
-            while (cursor.MoveNext())
+            // A pass through ML.NET's shuffle pool reads every row into the pool anyway; a pass that
+            // leaves no row out has nothing to leave unfetched.
+            bool leavesRowsOut = pass.RowsSkipped > 0 || pass.Ranks > 1 || _split is not null;
+            if (leavesRowsOut && (shuffleSeed is null || _data.CanShuffle))
             {
-                stop.ThrowIfCancellationRequested();
-                getId(ref id);
-                if (_split is not null && !_split.Keeps(id))
-                {
-                    continue;
-                }
-
-                if (toSkip > 0)
-                {
-                    toSkip--;
-                    continue;
-                }
-
-                Span<float> destination = batch.Slot(_layout.Size);
-                Read(getLabel, ref key, id, _labelColumn);
-                Read(getFeatures, ref pixels, id, _featureColumn);
-                if (key == 0 || key > _classes)
-                {
-                    throw NoLabel(id);
-                }
-
-                // ML.NET does not check a vector against its declared size: a short one would leave part of the slot as it was.
-                if (pixels.Length != _layout.Size)
-                {
-                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                        $"Row {id.Low} of the {_what} data (0-based, in the source's order) has {pixels.Length} values in {_featureColumn}, not the {_layout.Size} of its type: each row must hold one whole image."));
-                }
-
-                pixels.CopyTo(destination);
-                int bad = IndexOfNonFinite(destination);
-                if (bad >= 0)
-                {
-                    throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                        $"Row {id.Low} of the {_what} data (0-based, in the source's order) has a non-finite pixel: {_featureColumn}[{bad}] is {destination[bad]}."));
-                }
-
-                batch.Add(key - 1, (long)id.Low);
-                if (batch.Count == batchSize)
-                {
-                    ready.Add(batch, stop);
-                    batch = new RawBatch(batchSize, _layout.Size);
-                }
+                ProduceFetchingOnlyNeededRows(ready, pass, shuffleSeed, stop);
             }
-
-            if (batch.Count > 0 && !dropLastBatch)
+            else
             {
-                ready.Add(batch, stop);
+                ProduceReadingEveryRow(ready, pass, shuffleSeed, stop);
             }
         }
         catch (Exception error) when (InvalidImageException.FindIn(error) is { } invalid)
@@ -238,39 +203,145 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         }
     }
 
-    private DataViewRowCursor OpenCursor(ulong? shuffleSeed, out DataViewSchema.Column label, out DataViewSchema.Column features)
+    // The rows of the pass are known first, from their ids alone (PassPlan); then the labels and pixels of
+    // this rank's rows after the skipped ones are fetched, and no others, on as many threads as ML.NET's
+    // own cursor would use (NeededRowFetcher), in the order that cursor gives.
+    private void ProduceFetchingOnlyNeededRows(BlockingCollection<RawBatch> ready, PassLayout pass, ulong? shuffleSeed, CancellationToken stop)
     {
-        IDataView view = _data;
-        Random? random = null;
-        if (shuffleSeed is ulong seed)
+        PassPlan plan = PassPlan.Read(_data, PassRandom(shuffleSeed), _split, pass, stop);
+        if (!plan.Complete)
         {
-            int seed32 = unchecked((int)(seed ^ (seed >> 32)));
-            if (_data.CanShuffle)
+            throw FewerRowsThanCounted(plan.RowsKept);
+        }
+
+        // A pass with nothing to fetch (a resume past every batch, an empty share) starts no threads.
+        using NeededRowFetcher? fetcher = plan.RowsFetched == 0 ? null : new NeededRowFetcher(_data, _data.Schema[_labelColumn],
+            _data.Schema[_featureColumn], PassRandom(shuffleSeed), plan.Fetches, _rowReader, stop);
+        RawBatch? batch = null;
+        long batchesDone = 0;
+        for (int position = 0; position < plan.Rows.Count; position++)
+        {
+            stop.ThrowIfCancellationRequested();
+            DataViewRowId id = plan.Rows[position];
+            batch ??= new RawBatch(pass.RowsOf(batchesDone), pass.ShareOf(batchesDone), _layout.Size);
+            if (batch.NextIsShared)
             {
-                random = new Random(seed32);
+                FetchedRow row = NextInPlannedOrder(fetcher!, id, position);
+                row.Pixels.AsSpan(0, _layout.Size).CopyTo(batch.NextSlot);
+                fetcher!.Recycle(row.Pixels!);
+                batch.AddShared(row.Key - 1, (long)id.Low);
             }
             else
             {
-                view = _shuffler.Data.ShuffleRows(_data, seed32, _shufflePoolSize, shuffleSource: false);
+                batch.AddOther((long)id.Low);
             }
+
+            if (batch.IsComplete)
+            {
+                ready.Add(batch, stop);
+                batch = null;
+                batchesDone++;
+            }
+        }
+
+        // The plan leaves out a dropped short last batch: what is left here is one to train on.
+        if (batch is { Count: > 0 })
+        {
+            ready.Add(batch, stop);
+        }
+    }
+
+    // Training in another order than the seed's would change the weights, and a resumed run's rows, silently.
+    private FetchedRow NextInPlannedOrder(NeededRowFetcher fetcher, DataViewRowId expected, int position)
+    {
+        bool more = fetcher.TryNext(out FetchedRow row);
+        if (!more || !row.Id.Equals(expected))
+        {
+            string given = more ? string.Create(CultureInfo.InvariantCulture, $"row {row.Id.Low}") : "no more rows";
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"The {_what} data's {fetcher.Cursors} parallel cursors gave {given} where its cursor without columns gave row {expected.Low}, at row {position} of this pass's batches: the view does not give its rows in the same order both ways (its parallel cursors may number their rows' Batch alike, or not in increasing order), and this pass reads its rows in the order of the first while fetching only the values it needs through the second."));
+        }
+
+        return row;
+    }
+
+    private void ProduceReadingEveryRow(BlockingCollection<RawBatch> ready, PassLayout pass, ulong? shuffleSeed, CancellationToken stop)
+    {
+        using DataViewRowCursor cursor = OpenCursor(shuffleSeed, out DataViewSchema.Column label, out DataViewSchema.Column features);
+        ValueGetter<uint> getLabel = cursor.GetGetter<uint>(label);
+        ValueGetter<VBuffer<float>> getFeatures = cursor.GetGetter<VBuffer<float>>(features);
+        ValueGetter<DataViewRowId> getId = cursor.GetIdGetter();
+        VBuffer<float> pixels = default;
+        DataViewRowId id = default;
+        long toSkip = pass.RowsSkipped, rowsSeen = 0, batchesDone = 0;
+        RawBatch? batch = null;
+        // A shared pass stops after its last batch: the rows of a dropped short one are not even moved to.
+        while ((pass.Batches is not long batches || batchesDone < batches) && cursor.MoveNext())
+        {
+            stop.ThrowIfCancellationRequested();
+            getId(ref id);
+            if (_split is not null && !_split.Keeps(id))
+            {
+                continue;
+            }
+
+            rowsSeen++;
+            if (toSkip > 0)
+            {
+                toSkip--;
+                continue;
+            }
+
+            batch ??= new RawBatch(pass.RowsOf(batchesDone), pass.ShareOf(batchesDone), _layout.Size);
+            if (batch.NextIsShared)
+            {
+                uint key = _rowReader.ReadRow(getLabel, getFeatures, ref pixels, id, batch.NextSlot);
+                batch.AddShared(key - 1, (long)id.Low);
+            }
+            else
+            {
+                // Another rank's row: its values are never asked for here (ML.NET's shuffle pool has read them).
+                batch.AddOther((long)id.Low);
+            }
+
+            if (batch.IsComplete)
+            {
+                ready.Add(batch, stop);
+                batch = null;
+                batchesDone++;
+            }
+        }
+
+        if (pass.Batches is long expected && batchesDone < expected)
+        {
+            throw FewerRowsThanCounted(rowsSeen);
+        }
+
+        if (batch is { Count: > 0 } && !pass.DropLastBatch)
+        {
+            ready.Add(batch, stop);
+        }
+    }
+
+    private InvalidDataException FewerRowsThanCounted(long rowsSeen) => new(string.Create(CultureInfo.InvariantCulture,
+        $"The {_what} data gave {rowsSeen} rows in this pass, not the {Count} it had when counted before training: the ranks of a data-parallel run cut each pass into global batches by that count, so every pass must give the same rows."));
+
+    // The order a view that can be read in any order gives a pass: a fresh Random of the same seed gives the same order every time.
+    private Random? PassRandom(ulong? shuffleSeed) => shuffleSeed is ulong seed && _data.CanShuffle ? new Random(Seed32(seed)) : null;
+
+    private static int Seed32(ulong seed) => unchecked((int)(seed ^ (seed >> 32)));
+
+    private DataViewRowCursor OpenCursor(ulong? shuffleSeed, out DataViewSchema.Column label, out DataViewSchema.Column features)
+    {
+        IDataView view = _data;
+        if (shuffleSeed is ulong seed && !_data.CanShuffle)
+        {
+            view = _shuffler.Data.ShuffleRows(_data, Seed32(seed), _shufflePoolSize, shuffleSource: false);
         }
 
         label = view.Schema[_labelColumn];
         features = view.Schema[_featureColumn];
-        return view.GetRowCursor([label, features], random);
-    }
-
-    // A getter's failure (an image that cannot be read, say) named with the row and the column.
-    private void Read<T>(ValueGetter<T> getter, ref T value, DataViewRowId id, string column)
-    {
-        try
-        {
-            getter(ref value);
-        }
-        catch (Exception error) when (error is not (OperationCanceledException or InvalidDataException) && InvalidImageException.FindIn(error) is null)
-        {
-            throw new InvalidDataException($"Reading row {id.Low} of the {_what} data (0-based, in the source's order) failed in column {column}: {error.Message}", error);
-        }
+        return view.GetRowCursor([label, features], PassRandom(shuffleSeed));
     }
 
     private static bool WaitQuietly(Task task, TimeSpan timeout)
@@ -283,19 +354,6 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         {
             return true;
         }
-    }
-
-    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
-    {
-        for (int i = 0; i < values.Length; i++)
-        {
-            if (!float.IsFinite(values[i]))
-            {
-                return i;
-            }
-        }
-
-        return -1;
     }
 
     // One pass over the label column alone (no image is decoded for it, unless a filter before it
@@ -321,10 +379,10 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
                 continue;
             }
 
-            Read(getLabel, ref key, id, _labelColumn);
-            if (key == 0 || key > _classes)
+            _rowReader.Read(getLabel, ref key, id, _labelColumn);
+            if (!_rowReader.IsLabel(key))
             {
-                throw NoLabel(id);
+                throw _rowReader.NoLabel(id);
             }
 
             changes += count > 0 && key != previous ? 1 : 0;
@@ -336,37 +394,5 @@ internal sealed class DataViewBatchSource : ILabelledBatchSource
         // In a random order of the rows, two neighbours differ with probability 1 − Σ pₖ² (pₖ: class k's share).
         double sameClass = perClass.Sum(rows => (double)rows / Math.Max(count, 1) * rows / Math.Max(count, 1));
         return (count, count > 1 && changes < 0.5 * (count - 1) * (1 - sameClass));
-    }
-
-    private InvalidDataException NoLabel(DataViewRowId id) => new(
-        $"Row {id.Low} of the {_what} data (0-based, in the source's order) has no label: {_labelColumn} is missing there " +
-        "(a value the key mapping did not know, or empty).");
-
-    /// <summary>One batch as the reader thread builds it: pixels, class indices and row numbers in managed arrays.</summary>
-    private sealed class RawBatch(int capacity, int imageSize)
-    {
-        private readonly float[] _pixels = new float[(long)capacity * imageSize];
-        private readonly long[] _labels = new long[capacity];
-        private readonly long[] _rows = new long[capacity];
-
-        public int Count { get; private set; }
-
-        public Span<float> Slot(int imageSize) => _pixels.AsSpan(Count * imageSize, imageSize);
-
-        public void Add(long label, long row)
-        {
-            _labels[Count] = label;
-            _rows[Count] = row;
-            Count++;
-        }
-
-        public LabelledBatch ToTensors(ImageFeatureLayout layout)
-        {
-            // TorchSharp copies the array into the tensor's memory; a short last batch is cut first.
-            bool full = Count == _labels.Length;
-            Tensor images = tensor(full ? _pixels : _pixels[..(Count * layout.Size)], [Count, layout.Channels, layout.Side, layout.Side]);
-            Tensor labels = tensor(full ? _labels : _labels[..Count]);
-            return new LabelledBatch(images, labels, _rows[..Count]);
-        }
     }
 }
