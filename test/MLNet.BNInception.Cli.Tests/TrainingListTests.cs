@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.BNInception.Cli.CommandLine;
@@ -10,9 +11,10 @@ namespace MLNet.BNInception.Cli.Tests;
 
 /// <summary>
 /// <c>train</c> holds its list in memory (paths and labels) so that each epoch reads every row in a fresh
-/// order. Read through ML.NET's shuffle pool, a list sorted by class, as a listing of one folder per class
-/// is, gave batches of the pool's few classes for most of an epoch. The images here are a stand-in for the
-/// image transforms that, as they do, keeps the list's ability to be read in any order.
+/// order, and a resumed epoch passes over the rows it trained on without decoding them. Read through ML.NET's
+/// shuffle pool, a list sorted by class, as a listing of one folder per class is, gave batches of the pool's
+/// few classes for most of an epoch, and the pool decoded every row it took in. The images here are a
+/// stand-in for the image transforms that, as they do, keeps the list's ability to be read in any order.
 /// </summary>
 public class TrainingListTests
 {
@@ -49,11 +51,17 @@ public class TrainingListTests
     }
 
     // A pool smaller than the list: what the trainer falls back to for a view that cannot be read in any order.
-    private static DataViewBatchSource Images(MLContext ml, IDataView list, int pool)
+    // Each image made is counted in `decoded`, as the image loader would open a file.
+    private static DataViewBatchSource Images(MLContext ml, IDataView list, int pool, StrongBox<int>? decoded = null)
     {
         IDataView images = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.CustomMapping<PathRow, PixelsRow>((row, pixels) =>
             {
+                if (decoded is not null)
+                {
+                    Interlocked.Increment(ref decoded.Value);
+                }
+
                 int image = int.Parse(row.ImagePath.AsSpan(0, row.ImagePath.IndexOf('.')), CultureInfo.InvariantCulture);
                 pixels.Features = Enumerable.Repeat((float)image, Layout.Size).ToArray();
             }, contractName: null))
@@ -101,6 +109,23 @@ public class TrainingListTests
         Assert.That(second.Select(read => read.Row), Is.Not.EqualTo(first.Select(read => read.Row)), "each epoch its own order");
         Assert.That(ReadPass(source, seed: 11, skipBatches: 0).Select(read => read.Row), Is.EqualTo(first.Select(read => read.Row)), "an epoch's seed gives its order again");
         Assert.That(list.CanShuffle, Is.True);
+    }
+
+    [Test]
+    public void AResumedEpochDecodesOnlyTheRowsItHasStillToTrainOn()
+    {
+        using var work = new TemporaryDirectory();
+        var ml = new MLContext(seed: 1);
+        IDataView list = TrainingList.OpenForTraining(ml, Settings(SortedList(work)), Columns, ',', Rows, available: null);
+        var decoded = new StrongBox<int>();
+        DataViewBatchSource source = Images(ml, list, pool: 500, decoded);
+        List<(long Row, long Label, float Pixel)> whole = ReadPass(source, seed: 5, skipBatches: 0);
+        int before = decoded.Value;
+
+        List<(long Row, long Label, float Pixel)> resumed = ReadPass(source, seed: 5, skipBatches: 30);
+
+        Assert.That(resumed, Is.EqualTo(whole.Skip(30 * BatchSize)), "the rest of the same order");
+        Assert.That(decoded.Value - before, Is.EqualTo(Rows - (30 * BatchSize)), "the 960 rows of the 30 batches trained on are not decoded again");
     }
 
     [Test]

@@ -11,7 +11,8 @@ namespace MLNet.BNInception.Cli.Pipelines;
 /// folders are listed, gave batches of one or two classes for most of an epoch. So the training list is
 /// held in memory (its paths and labels, not its images), which ML.NET's cache lets be read in any
 /// order, and ML.NET's image transforms keep that: every epoch reads all the rows in a fresh order, the
-/// images decoded as they come.
+/// images decoded as they come, and a resumed epoch, or a rank under mpirun, decodes only the rows it
+/// trains on (docs/distributed.md, "Reading the data").
 /// <c>--cache</c> caches the decoded images instead; <c>--shuffle-pool N</c> reads the file in its order
 /// through a pool of N rows, for a list larger than the memory.
 /// </summary>
