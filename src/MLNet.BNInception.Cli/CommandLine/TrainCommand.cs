@@ -144,7 +144,7 @@ internal static class TrainCommand
             Description = "cpu, or cuda / cuda:N: train on that GPU. Needs a CUDA build of libtorch (docs/gpu.md).",
             DefaultValueFactory = _ => Training.Device,
         };
-        var cache = new Option<bool>("--cache") { Description = "Keep the prepared images in memory after the first epoch (ML.NET's AppendCacheCheckpoint): faster epochs, memory for every image." };
+        var cache = new Option<bool>("--cache") { Description = "Decode every image once, before the first step, and keep it in memory (ML.NET's cache): faster epochs, memory for every image (refused when more than the memory available)." };
         var shufflePool = new Option<int?>("--shuffle-pool") { Description = "Read --train in its file order through a shuffle pool of N rows, instead of holding its paths and labels in memory to read every epoch in a fresh order of all its rows (a pool mixes only nearby rows: shuffle the list first). Not with --cache." };
 
         Option<long> maxImagePixels = OptionValues.MaxImagePixelsOption();

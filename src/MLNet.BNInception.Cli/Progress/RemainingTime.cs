@@ -8,7 +8,7 @@ namespace MLNet.BNInception.Cli.Progress;
 /// The time left, at the rate of this process's own work: measured from where its reports began,
 /// not from zero. A resumed run starts with much of its work done (a <c>score --resume</c> at row
 /// 400,000), which is none of this process's, and the first report comes after the startup (the
-/// shuffle pool's fill, the device's first step), which is no measure of the rate either.
+/// first batch's decoding, the device's first step), which is no measure of the rate either.
 /// </summary>
 internal sealed class RemainingTime(Func<TimeSpan>? clock = null)
 {
