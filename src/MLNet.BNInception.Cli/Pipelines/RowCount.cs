@@ -22,7 +22,7 @@ internal static class RowCount
         using DataViewRowCursor cursor = view.GetRowCursor(columns ?? []);
         ValueGetter<DataViewRowId> getId = cursor.GetIdGetter();
         DataViewRowId id = default;
-        long rows = 0;
+        long rows = 0, reported = -1;
         while (cursor.MoveNext())
         {
             cancellation.ThrowIfCancellationRequested();
@@ -30,11 +30,13 @@ internal static class RowCount
             if (progress is not null && rows % ReportEvery == 0)
             {
                 getId(ref id);
-                Report(progress, what, (long)id.Low + 1, total);
+                reported = (long)id.Low + 1;
+                Report(progress, what, reported, total);
             }
         }
 
-        if (progress is not null && (rows % ReportEvery != 0 || (long)id.Low + 1 != total))
+        // The end, unless the last report said it already.
+        if (progress is not null && reported != total)
         {
             Report(progress, what, total, total);
         }

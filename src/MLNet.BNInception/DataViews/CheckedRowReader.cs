@@ -13,9 +13,6 @@ namespace MLNet.BNInception.DataViews;
 /// </summary>
 internal sealed class CheckedRowReader(string labelColumn, string featureColumn, ImageFeatureLayout layout, int classes, string what)
 {
-    /// <summary>The label column's name.</summary>
-    public string LabelColumn => labelColumn;
-
     /// <summary>The values of one image.</summary>
     public int ImageSize => layout.Size;
 
@@ -29,7 +26,7 @@ internal sealed class CheckedRowReader(string labelColumn, string featureColumn,
         uint key = 0;
         Read(getLabel, ref key, id, labelColumn);
         Read(getFeatures, ref pixels, id, featureColumn);
-        if (key == 0 || key > classes)
+        if (!IsLabel(key))
         {
             throw NoLabel(id);
         }
