@@ -1,3 +1,4 @@
+using MLNet.BNInception.Engine.Distributed;
 using MLNet.BNInception.Engine.Training;
 using TorchSharp.Modules;
 
@@ -186,6 +187,32 @@ public partial class TrainerTests : SingleThreadedFixture
             double wholeAccuracy = logits.argmax(1).eq(labels).sum().item<long>() / 70.0;
             Assert.That(loss, Is.EqualTo(wholeLoss).Within(1e-5));
             Assert.That(accuracy, Is.EqualTo(wholeAccuracy));
+        }
+    }
+
+    /// <summary>
+    /// The ranks of a data-parallel run validate their shares of each global batch (docs/distributed.md):
+    /// with 129 examples in evaluation batches of 64 on 2 ranks, the global batches hold 128 and 1, so rank 0's
+    /// share of the last is empty. Their sums, added, are one process's evaluation of the whole set.
+    /// </summary>
+    [Test]
+    public void TheRanksValidationSharesAddUpToTheWholeSetsEvaluation()
+    {
+        (Tensor images, Tensor labels) = Data(129);
+        using (images)
+        using (labels)
+        using (var model = new BnInception(Model, seed: 3))
+        {
+            var source = new InMemoryBatchSource(images, labels, Model, "validation");
+            EvaluationSums[] shares = [.. Enumerable.Range(0, 2).Select(rank =>
+                BnInceptionTrainer.Sum(model, new RankShardedBatchSource(source, rank, 2), CancellationToken.None))];
+            (double loss, double accuracy) = BnInceptionTrainer.Evaluate(model, source);
+
+            Assert.That(shares.Select(share => share.Count), Is.EqualTo(new[] { 64L, 65L }), "each example evaluated once, by one rank");
+            var added = new EvaluationSums(shares.Sum(share => share.LossSum), shares.Sum(share => share.Correct), shares.Sum(share => share.Count));
+            Assert.That(added.Means.Accuracy, Is.EqualTo(accuracy));
+            Assert.That(added.Means.Loss, Is.EqualTo(loss).Within(1e-12 * loss), "the same batches' float sums, added in another order");
+            Assert.That(accuracy, Is.GreaterThan(0).And.LessThan(1), "some right and some wrong, so that the counts say something");
         }
     }
 

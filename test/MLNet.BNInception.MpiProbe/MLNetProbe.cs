@@ -112,6 +112,64 @@ internal static class MLNetProbe
         return 0;
     }
 
+    /// <summary>The rows of DATA that <c>mlnet-validate</c> trains on; it validates on the others.</summary>
+    public const int TrainRows = 16;
+
+    /// <summary>What a validation row's pixels are made from: what a path is before its image is decoded.</summary>
+    public class Undecoded
+    {
+        [VectorType(1, 64, 64)]
+        public float[] Pixels { get; set; } = [];
+    }
+
+    /// <summary>A validation row before its pixels are made.</summary>
+    public sealed class UndecodedRow : Undecoded
+    {
+        public string Label { get; set; } = "";
+    }
+
+    /// <summary>The pixels an <see cref="Undecoded"/> row gives when it is "decoded".</summary>
+    public sealed class DecodedRow
+    {
+        [VectorType(1, 64, 64)]
+        public float[] Features { get; set; } = [];
+    }
+
+    /// <summary>
+    /// The <c>mlnet-validate DATA FOLDER</c> mode: fits one epoch on DATA's first <see cref="TrainRows"/>
+    /// rows, validating on the others, which a CustomMapping "decodes" (copies), counting the rows it
+    /// decodes on this rank: a stand-in for image decoding. Each rank prints its count; rank 0 prints
+    /// the epoch's validation loss and accuracy, and saves the fitted weights (FOLDER/weights.pt).
+    /// </summary>
+    public static int Validate(MpiWorld world, string data, string folder)
+    {
+        ImageRow[] rows = Rows(data);
+        long decoded = 0;
+        var ml = new MLContext(seed: 1);
+        IDataView keys = ml.Data.LoadFromEnumerable(ClassNames.Select(name => new { Label = name }));
+        ITransformer keying = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keys).Fit(ml.Data.LoadFromEnumerable(rows));
+        IDataView train = keying.Transform(ml.Data.LoadFromEnumerable(rows.Take(TrainRows)));
+        IDataView undecoded = keying.Transform(ml.Data.LoadFromEnumerable(rows.Skip(TrainRows).Select(row => new UndecodedRow { Pixels = row.Features, Label = row.Label })));
+        IDataView validation = ml.Transforms.CustomMapping<Undecoded, DecodedRow>((row, image) =>
+        {
+            Interlocked.Increment(ref decoded);
+            image.Features = row.Pixels;
+        }, contractName: null).Fit(undecoded).Transform(undecoded);
+
+        BnInceptionMulticlassTrainer.Options options = Options(TrainRows / 2 / world.Size);
+        options.OnEpoch = metrics => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"rank {world.Rank}: epoch {metrics.Epoch} validation loss {metrics.ValidationLoss:R} accuracy {metrics.ValidationAccuracy:R}"));
+        using BnInceptionPredictionTransformer network = ml.MulticlassClassification.Trainers.BnInception(options).Fit(train, validation);
+        Console.WriteLine($"rank {world.Rank}: decoded {Interlocked.Read(ref decoded)} validation rows of {rows.Length - TrainRows}");
+        if (world.Rank == 0)
+        {
+            network.SaveWeights(Path.Combine(folder, "weights.pt"));
+            Console.WriteLine("rank 0: saved weights.pt");
+        }
+
+        return 0;
+    }
+
     private static ImageRow[] Rows(string path)
     {
         IReadOnlyList<KeyValuePair<string, Tensor>> entries = PyTorchStateDict.Load(path);

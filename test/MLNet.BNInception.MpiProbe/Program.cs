@@ -16,6 +16,8 @@ using static TorchSharp.torch;
 //                data-parallel training (TrainingProbe.cs says what each does)
 //   mlnet-fit DATA FOLDER
 //                the ML.NET trainer in a pipeline on every rank; rank 0 saves the model (MLNetProbe.cs)
+//   mlnet-validate DATA FOLDER
+//                the ML.NET trainer with validation data whose rows each rank counts as it decodes them (MLNetProbe.cs)
 //   dp-time [STEPS]
 //                a measurement, not a check: the step time of BN-Inception and of its gradient's
 //                allreduce, on as many ranks as mpirun starts (TimingProbe.cs)
@@ -30,7 +32,7 @@ if (args is ["heap"])
 bool understood = args switch
 {
     ["collectives" or "kill" or "abort" or "time"] => true,
-    [string mode, _, _] when mode.StartsWith("dp-", StringComparison.Ordinal) || mode == "mlnet-fit" => true,
+    [string mode, _, _] when mode.StartsWith("dp-", StringComparison.Ordinal) || mode is "mlnet-fit" or "mlnet-validate" => true,
     ["mlnet-fit-fails-on-rank-1", _] => true,
     ["dp-time"] or ["dp-time", _] => true,
     _ => false,
@@ -38,7 +40,7 @@ bool understood = args switch
 if (!understood)
 {
     Console.Error.WriteLine("usage: MpiProbe collectives|kill|abort|time, MpiProbe dp-step|dp-train|dp-kill|dp-cancel|dp-resume DATA TARGET, " +
-        "MpiProbe mlnet-fit DATA FOLDER, MpiProbe mlnet-fit-fails-on-rank-1 DATA, or MpiProbe dp-time [STEPS]");
+        "MpiProbe mlnet-fit|mlnet-validate DATA FOLDER, MpiProbe mlnet-fit-fails-on-rank-1 DATA, or MpiProbe dp-time [STEPS]");
     return 2;
 }
 
@@ -54,6 +56,7 @@ try
         "abort" => Probe.Abort(world),
         "time" => Probe.Time(world),
         "mlnet-fit" => MLNetProbe.Fit(world, args[1], args[2]),
+        "mlnet-validate" => MLNetProbe.Validate(world, args[1], args[2]),
         "mlnet-fit-fails-on-rank-1" => MLNetProbe.FitFailingOnRankOne(world, args[1]),
         "dp-time" => TimingProbe.Run(world, args.Length == 2 ? int.Parse(args[1], CultureInfo.InvariantCulture) : TimingProbe.DefaultSteps),
         _ when args.Length == 3 => TrainingProbe.Run(world, args[0], args[1], args[2]),

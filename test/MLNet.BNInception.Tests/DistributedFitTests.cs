@@ -24,6 +24,9 @@ public class DistributedFitTests : SingleThreadedFixture
 {
     private const int Rows = 16;
 
+    // The rows the probe's mlnet-validate mode trains on before it validates on the rest (MLNetProbe.TrainRows).
+    private const int ProbeTrainRows = 16;
+
     // The probe's classes, in its key order.
     private static readonly string[] ClassNames = ["circle", "square", "stripe"];
 
@@ -125,13 +128,51 @@ public class DistributedFitTests : SingleThreadedFixture
         }
     }
 
-    // 16 grey 64 x 64 images of 3 classes, each class a brightness plus a fixed texture; saved for the probe, returned as rows.
-    private static ImageRow[] WriteData(string path)
+    [Test]
+    public void EachRankValidatesItsShareOfTheValidationRowsAndEveryRankGetsTheWholeSetsLossAndAccuracy()
+    {
+        // 150 validation rows, 64 per rank per evaluation batch: global batches of 128 (64 and 64) and 22 (11 and 11).
+        const int validationRows = 150;
+        using var folder = new TemporaryDirectory();
+        ImageRow[] rows = WriteData(folder.File("data.pt"), count: ProbeTrainRows + validationRows);
+
+        ExternalProcess.Result job = Mpirun.RunTwoRanks("dotnet", [Probe, "mlnet-validate", folder.File("data.pt"), folder.Path], TimeSpan.FromMinutes(3),
+            environment: new Dictionary<string, string?> { [TorchRuntime.ThreadsVariable] = "1" }).AssertSucceeded();
+
+        // Each validation row decoded once, by one rank: until this version every rank decoded all 150.
+        Assert.That(Captured(job, $"rank 0: decoded (\\d+) validation rows of {validationRows}"), Is.EqualTo("75"), job.Output);
+        Assert.That(Captured(job, $"rank 1: decoded (\\d+) validation rows of {validationRows}"), Is.EqualTo("75"), job.Output);
+        Match reported = Regex.Match(job.Output, "rank 0: epoch 1 validation loss (\\S+) accuracy (\\S+)");
+        Assert.That(reported.Success, Is.True, job.Output);
+        double loss = double.Parse(reported.Groups[1].Value, CultureInfo.InvariantCulture);
+        double accuracy = double.Parse(reported.Groups[2].Value, CultureInfo.InvariantCulture);
+
+        // The network rank 0 saved, evaluated here in one process on all 150 rows: the ranks' sums make the
+        // whole set's. The correct count is exact; the loss adds the same per-image losses in another order.
+        using var network = new BnInception(new BnInceptionOptions { NumClasses = 3, InputSize = 64, InputChannels = 1, BatchNorm = false }, seed: 1);
+        IReadOnlyList<KeyValuePair<string, Tensor>> weights = PyTorchStateDict.Load(folder.File("weights.pt"));
+        PyTorchStateDict.LoadInto(network, weights);
+        foreach ((string _, Tensor weight) in weights)
+        {
+            weight.Dispose();
+        }
+
+        float[] pixels = [.. rows.Skip(ProbeTrainRows).SelectMany(row => row.Features)];
+        long[] labels = [.. rows.Skip(ProbeTrainRows).Select(row => (long)Array.IndexOf(ClassNames, row.Label))];
+        using Tensor images = tensor(pixels, [validationRows, 1, 64, 64]);
+        using Tensor targets = tensor(labels);
+        (double expectedLoss, double expectedAccuracy) = BnInceptionTrainer.Evaluate(network, images, targets);
+        Assert.That(accuracy, Is.EqualTo(expectedAccuracy), "the validation accuracy of all 150 rows");
+        Assert.That(loss, Is.EqualTo(expectedLoss).Within(1e-6 * expectedLoss), "the validation loss of all 150 rows");
+    }
+
+    // Grey 64 x 64 images of 3 classes (16 unless told), each class a brightness plus a fixed texture; saved for the probe, returned as rows.
+    private static ImageRow[] WriteData(string path, int count = Rows)
     {
         const int size = 64 * 64;
-        long[] labels = [.. Enumerable.Range(0, Rows).Select(i => (long)((i * 7) % ClassNames.Length))];
-        float[] pixels = new float[Rows * size];
-        for (int i = 0; i < Rows; i++)
+        long[] labels = [.. Enumerable.Range(0, count).Select(i => (long)((i * 7) % ClassNames.Length))];
+        float[] pixels = new float[count * size];
+        for (int i = 0; i < count; i++)
         {
             for (int p = 0; p < size; p++)
             {
@@ -139,10 +180,10 @@ public class DistributedFitTests : SingleThreadedFixture
             }
         }
 
-        using Tensor images = tensor(pixels, [Rows, 1, 64, 64]);
+        using Tensor images = tensor(pixels, [count, 1, 64, 64]);
         using Tensor classes = tensor(labels);
         PyTorchStateDict.Save([new("images", images), new("labels", classes)], path);
-        return [.. Enumerable.Range(0, Rows).Select(i => new ImageRow { Features = pixels[(i * size)..((i + 1) * size)], Label = ClassNames[labels[i]] })];
+        return [.. Enumerable.Range(0, count).Select(i => new ImageRow { Features = pixels[(i * size)..((i + 1) * size)], Label = ClassNames[labels[i]] })];
     }
 
     private static string Captured(ExternalProcess.Result job, string pattern)

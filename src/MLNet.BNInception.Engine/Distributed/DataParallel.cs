@@ -175,12 +175,16 @@ internal sealed class DataParallel : IDisposable
     /// <summary>Returns when every rank has called it.</summary>
     public void WaitForEveryRank() => _world.Barrier();
 
-    /// <summary>Rank 0's <paramref name="values"/>, on every rank: a decision made from them is the same everywhere.</summary>
-    public double[] FromRankZero(params double[] values)
+    /// <summary>
+    /// The sums of each of <paramref name="values"/> over the ranks, rank 0's on every rank: MPI does not
+    /// promise every rank the same rounding of a sum, and a decision made from them must be the same everywhere.
+    /// </summary>
+    public double[] SumOverRanks(params double[] values)
     {
-        using Tensor shared = tensor(values);
-        _world.Broadcast(shared, root: 0);
-        return shared.data<double>().ToArray();
+        using Tensor sums = tensor(values);
+        _world.AllReduceSum(sums);
+        _world.Broadcast(sums, root: 0);
+        return sums.data<double>().ToArray();
     }
 
     /// <summary>
@@ -265,14 +269,16 @@ internal sealed class DataParallel : IDisposable
     }
 
     /// <summary>
-    /// Throws on every rank unless every rank read the same rows in the same order in the pass of
-    /// <paramref name="epoch"/>: <paramref name="rowsHash"/> is this rank's
+    /// Throws on every rank unless every rank read the same rows in the same order in the
+    /// <paramref name="pass"/> pass of <paramref name="epoch"/>: <paramref name="rowsHash"/> is this rank's
     /// <see cref="RankShardedBatchSource.RowsHashOfLastPass"/>. A source whose order for a seed differs
     /// between ranks would still leave the replicas identical (the gradients are averaged), but would
-    /// train some examples twice per epoch and others never; this finds it at the first epoch's end.
+    /// train some examples twice per epoch and others never; validation rows that differ between ranks
+    /// (an image that one machine cannot load and skips) would be counted twice or never. This finds it
+    /// at the first epoch's end.
     /// </summary>
     /// <exception cref="InvalidDataException">A rank read other rows, or another order, than rank 0; the message names the ranks.</exception>
-    public void CheckSameRows(long rowsHash, int epoch)
+    public void CheckSameRows(long rowsHash, int epoch, string pass = "training")
     {
         long[] slots = FromEveryRank(rowsHash);
         int[] different = [.. Enumerable.Range(1, Size - 1).Where(rank => slots[rank] != slots[0])];
@@ -280,9 +286,9 @@ internal sealed class DataParallel : IDisposable
         {
             StoppedTogether = true;
             throw new InvalidDataException(
-                $"In epoch {epoch}, rank{(different.Length > 1 ? "s" : "")} {string.Join(", ", different)} read other rows than rank 0, or in another " +
+                $"In epoch {epoch}{(pass == "training" ? "" : $"'s {pass}")}, rank{(different.Length > 1 ? "s" : "")} {string.Join(", ", different)} read other rows than rank 0, or in another " +
                 $"order (hashes of the row numbers of the global batches: {string.Join(", ", slots.Select((hash, rank) => $"rank {rank}: {hash:X16}"))}). " +
-                "Every rank must read the same rows in the same order for a seed, so that each rank trains on its own share of every " +
+                "Every rank must read the same rows in the same order for a seed, so that each rank takes its own share of every " +
                 "global batch: build the same data on every rank (an ML.NET view of the same files in the same order, a sorted file " +
                 "list; a custom IDataView must shuffle with the Random its cursor is given). This rank is " + Rank + ".");
         }

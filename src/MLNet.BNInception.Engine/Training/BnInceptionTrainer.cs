@@ -18,7 +18,8 @@ namespace MLNet.BNInception.Engine.Training;
 /// </summary>
 public sealed class BnInceptionTrainer
 {
-    private const int EvaluationBatchSize = 64;
+    /// <summary>The examples of one evaluation batch (of one rank's, in a data-parallel run).</summary>
+    internal const int EvaluationBatchSize = 64;
 
     /// <summary>Creates a trainer for a network of <paramref name="modelOptions"/>.</summary>
     /// <exception cref="ArgumentException">A setting is out of range; the message names it.</exception>
@@ -178,11 +179,27 @@ public sealed class BnInceptionTrainer
     /// <summary>
     /// Mean cross-entropy and top-1 accuracy of <paramref name="model"/> in eval mode over one pass of
     /// <paramref name="data"/>, whose images larger than the network's side are resized whole to it.
-    /// Each batch's loss sum and correct count stay on the device until the pass ends, when they are
-    /// read back at once: on a GPU, a read per batch would wait for that batch before the next could be
-    /// queued. The sums are the batches' float losses added in order, as the values read one by one were.
     /// </summary>
     public static (double Loss, double Accuracy) Evaluate(BnInception model, ILabelledBatchSource data, CancellationToken cancellationToken = default)
+    {
+        EvaluationSums sums = Sum(model, data, cancellationToken);
+        if (sums.Count == 0)
+        {
+            throw new ArgumentException("There is nothing to evaluate: the data has no examples.", nameof(data));
+        }
+
+        return sums.Means;
+    }
+
+    /// <summary>
+    /// The cross-entropy sum, correct count and example count of <paramref name="model"/> in eval mode
+    /// over one pass of <paramref name="data"/>, in batches of <see cref="EvaluationBatchSize"/>; a pass
+    /// with no examples, or batches with none (a rank's share of a short global batch), count nothing.
+    /// Each batch's loss sum and correct count stay on the device until the pass ends, when they are
+    /// read back at once: on a GPU, a read per batch would wait for that batch before the next could be
+    /// queued. The loss sum is the batches' float sums added in order, in double.
+    /// </summary>
+    internal static EvaluationSums Sum(BnInception model, ILabelledBatchSource data, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(data);
@@ -201,6 +218,11 @@ public sealed class BnInceptionTrainer
                 using (batch)
                 using (DisposeScope scope = NewDisposeScope())
                 {
+                    if (batch.Rows.Count == 0)
+                    {
+                        continue;
+                    }
+
                     model.Options.CheckResizableImageShape(batch.Images.shape, "An evaluation batch's images");
                     // Not waiting for the device: from pageable memory the copy has read its source
                     // when it returns, and from pinned memory libtorch keeps the source until it is done.
@@ -215,7 +237,7 @@ public sealed class BnInceptionTrainer
 
             if (count == 0)
             {
-                throw new ArgumentException("There is nothing to evaluate: the data has no examples.", nameof(data));
+                return new EvaluationSums(0, 0, 0);
             }
 
             float[] batchLosses = stack(lossSums).cpu().data<float>().ToArray();
@@ -226,7 +248,7 @@ public sealed class BnInceptionTrainer
                 lossSum += loss;
             }
 
-            return (lossSum / count, (double)batchCorrects.Sum() / count);
+            return new EvaluationSums(lossSum, batchCorrects.Sum(), count);
         }
         finally
         {

@@ -321,15 +321,10 @@ internal sealed class TrainingRun(
         {
             try
             {
-                (double loss, double accuracy) = BnInceptionTrainer.Evaluate(model, validation, cancellationToken);
-                if (_parallel is not null)
-                {
-                    // Every rank validated the whole set on the same network; rank 0's numbers make
-                    // the stopping decision the same everywhere even if another machine rounds differently.
-                    double[] shared = _parallel.FromRankZero(loss, accuracy);
-                    (loss, accuracy) = (shared[0], shared[1]);
-                }
-
+                // Each rank validates its share, and every rank gets the same sums: the stopping decision is the same everywhere.
+                (double loss, double accuracy) = _parallel is null
+                    ? BnInceptionTrainer.Evaluate(model, validation, cancellationToken)
+                    : SharedValidation.Evaluate(_parallel, model, validation, _state.Epoch + 1, cancellationToken);
                 valLoss = loss;
                 valAccuracy = accuracy;
             }
