@@ -118,6 +118,22 @@ public class DataParallelTests : SingleThreadedFixture
     }
 
     [Test]
+    public void RanksThatValidateOnOtherRowsFailAtTheFirstValidation()
+    {
+        using var folder = new TemporaryDirectory();
+        string data = WriteDataOnly(folder.File("data.pt"), count: 16);
+
+        // Each rank validates its share of the validation set: a rank whose validation rows differ from
+        // rank 0's (another machine's files, skipped differently) would count some rows twice and others never.
+        ExternalProcess.Result job = MpiTests.RunTwoRanks(["dp-validation-rows", data, folder.File("rows.ckpt")], JobTimeout);
+
+        Assert.That(job.ExitCode, Is.Not.Zero, job.Output);
+        Assert.That(job.Error, Does.Contain("In epoch 1's validation, rank 1 read other rows than rank 0, or in another order").And.Contain("This rank is"));
+        Assert.That(job.Output, Does.Not.Contain("rank 0: epoch 1 loss").And.Not.Contain("trained"), "no epoch was reported, no run finished");
+        Assert.That(File.Exists(folder.File("rows.ckpt")), Is.False, "no checkpoint of the epoch was written");
+    }
+
+    [Test]
     public void EachRankReadsItsShareOfEveryGlobalBatchSoEveryExampleIsSeenOncePerEpoch()
     {
         // 22 examples, 4 per rank on 2 ranks: global batches of 8, 8 and a short one of 6, split 3 and 3.

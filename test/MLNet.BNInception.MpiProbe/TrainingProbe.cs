@@ -22,6 +22,9 @@ using static TorchSharp.torch;
 /// <item>dp-train and dp-resume: rank 0 also writes the trained network's state dict to TARGET.final.</item>
 /// <item><c>dp-order DATA CHECKPOINT</c>: as dp-train, but rank 1's source draws each epoch's order from
 /// another seed than rank 0's; the run is to fail at the first epoch's end.</item>
+/// <item><c>dp-validation-rows DATA CHECKPOINT</c>: one epoch of dp-train validated on DATA's images, but
+/// rank 1's validation source numbers its rows as other rows (as a rank that skipped other images
+/// would); the run is to fail at the first epoch's validation.</item>
 /// </list>
 /// DATA is a state dict with <c>images</c> (N × 1 × 64 × 64 float32) and <c>labels</c> (N int64 in 0..2).
 /// </summary>
@@ -77,6 +80,7 @@ internal static class TrainingProbe
                 "dp-train" => Train(world, images, labels, target, killAfterCheckpointOfEpoch: null),
                 "dp-kill" => Train(world, images, labels, target, killAfterCheckpointOfEpoch: 2),
                 "dp-order" => Train(world, images, labels, target, killAfterCheckpointOfEpoch: null, reseedOnRankOne: true),
+                "dp-validation-rows" => TrainValidatingOtherRowsOnRankOne(world, images, labels, target),
                 "dp-resume" => BnInceptionTrainer.Resume(target, images, labels, onEpoch: metrics => Report(world, metrics)),
                 _ => throw new ArgumentException($"unknown mode {mode}"),
             };
@@ -117,6 +121,14 @@ internal static class TrainingProbe
             cancellationToken: cancellation.Token);
     }
 
+    private static TrainingResult TrainValidatingOtherRowsOnRankOne(MpiWorld world, Tensor images, Tensor labels, string checkpoint)
+    {
+        var model = Network(batchNorm: true);
+        var validation = new InMemoryBatchSource(images, labels, model, "validation");
+        return new BnInceptionTrainer(model, TrainOptions(checkpoint) with { Epochs = 1 }).Fit(new InMemoryBatchSource(images, labels, model, "training"),
+            world.Rank == 1 ? new RenumberedSource(validation) : validation, onEpoch: metrics => Report(world, metrics));
+    }
+
     private static void Report(MpiWorld world, EpochMetrics metrics)
     {
         Console.WriteLine($"rank {world.Rank}: epoch {metrics.Epoch} loss {metrics.TrainLoss.ToString("R", CultureInfo.InvariantCulture)}");
@@ -136,6 +148,16 @@ internal static class TrainingProbe
 
         public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken) =>
             inner.ReadBatches(batchSize, shuffleSeed + 1, skipBatches, dropLastBatch, cancellationToken);
+    }
+
+    /// <summary>A source that gives its inner source's batches under other row numbers: other rows, as far as a rank can tell.</summary>
+    private sealed class RenumberedSource(ILabelledBatchSource inner) : ILabelledBatchSource
+    {
+        public long Count => inner.Count;
+
+        public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken) =>
+            inner.ReadBatches(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken)
+                .Select(batch => batch with { Rows = [.. batch.Rows.Select(row => row + 1000)] });
     }
 
     /// <summary>
