@@ -244,6 +244,14 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             ResumeFromCheckpoint = settings.Resume,
             ShufflePoolSize = settings.ShufflePoolSize,
             RefuseLastBatchOfOne = true,
+            // Every rank reads the same list and finds the same order: rank 0 says it once, for all of them.
+            OnRowsGroupedInAPool = (rows, pool) =>
+            {
+                if (world.Rank == 0)
+                {
+                    sink.Line("warning: " + TrainingList.GroupedThroughAPool(settings, rows, pool));
+                }
+            },
             CancellationToken = _cancellation,
             OnStep = step => sink.Report(step.Step, (double)step.StepsPerEpoch * epochs, string.Create(CultureInfo.InvariantCulture,
                 $"epoch {step.Epoch}/{epochs}, step {step.StepInEpoch}/{step.StepsPerEpoch}, loss {step.Loss:F4}, accuracy {step.Accuracy:P1}, lr {step.LearningRate:G4}, {step.ImagesPerSecond:F1} images/s")),

@@ -68,6 +68,17 @@ internal static class TrainingList
         return ml.Data.Cache(list);
     }
 
+    /// <summary>
+    /// The warning for a <c>--shuffle-pool</c> run whose <paramref name="rows"/> training rows, more than its pool of
+    /// <paramref name="pool"/> holds, come grouped by label, as a listing of one folder per class does: the trainer
+    /// finds it in its pass over the labels, and the advice is the tool's, not the ML.NET pipeline's.
+    /// </summary>
+    public static string GroupedThroughAPool(TrainingSettings settings, long rows, int pool) => string.Create(CultureInfo.InvariantCulture,
+        $"--shuffle-pool {pool} reads '{Printable.Escaped(settings.TrainPath)}' in its order, and its {rows} training rows come grouped by label: " +
+        $"a pool of {pool} rows mixes only rows near each other, so most batches hold few classes, which trains poorly. Drop --shuffle-pool: " +
+        $"the tool then holds the list in memory (its paths and labels, not the images) and reads it in a fresh order every epoch; or, for a list " +
+        $"larger than the memory, shuffle its lines once beforehand, keeping the header line first (shuf)");
+
     /// <summary>The text loader's columns for a list with <paramref name="header"/>: the path and label columns <paramref name="settings"/> name.</summary>
     /// <exception cref="CommandLineException">A column is missing, or has the name of a column the pipeline makes.</exception>
     public static TextLoader.Column[] Columns(TrainingSettings settings, IReadOnlyList<string> header, string path, char separator)

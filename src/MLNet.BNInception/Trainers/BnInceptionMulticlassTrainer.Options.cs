@@ -153,6 +153,14 @@ public sealed partial class BnInceptionMulticlassTrainer
         /// </summary>
         internal bool RefuseLastBatchOfOne { get; set; }
 
+        /// <summary>
+        /// Called, with the training rows and the pool's size, instead of the warning in the <see cref="MLContext"/>'s log
+        /// when the training rows come grouped by label and each pass reads them through a shuffle pool smaller than they are.
+        /// The command-line tool's, which words the advice for its user: the log's (AppendCacheCheckpoint) is for code that
+        /// builds the pipeline, while the tool's user chooses between --shuffle-pool and a file shuffled beforehand.
+        /// </summary>
+        internal Action<long, int>? OnRowsGroupedInAPool { get; set; }
+
         internal void Validate()
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(LabelColumnName);

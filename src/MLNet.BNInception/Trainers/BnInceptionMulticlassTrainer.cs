@@ -215,10 +215,17 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
 
         if (train.ShufflesInAPool && train.GroupedByLabel && !finished)
         {
-            log.Warning(string.Create(CultureInfo.InvariantCulture,
-                $"The {train.Count} training rows come grouped by label, and the view cannot be read in any order: ML.NET's shuffle pool of {poolSize} rows " +
-                $"mixes only rows near each other, so most batches hold few classes, which trains poorly. AppendCacheCheckpoint right after the text loader " +
-                $"(it holds the paths and labels, not the images) gives a full reshuffle every epoch; so does shuffling the list's lines once."));
+            if (o.OnRowsGroupedInAPool is { } warnInOwnWords)
+            {
+                warnInOwnWords(train.Count, poolSize);
+            }
+            else
+            {
+                log.Warning(string.Create(CultureInfo.InvariantCulture,
+                    $"The {train.Count} training rows come grouped by label, and the view cannot be read in any order: ML.NET's shuffle pool of {poolSize} rows " +
+                    $"mixes only rows near each other, so most batches hold few classes, which trains poorly. AppendCacheCheckpoint right after the text loader " +
+                    $"(it holds the paths and labels, not the images) gives a full reshuffle every epoch; so does shuffling the list's lines once."));
+            }
         }
 
         string resized = layout.Side == architecture.InputSize ? "" : string.Create(CultureInfo.InvariantCulture,
