@@ -232,6 +232,10 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
                 ? $"resuming the run in {Printable.Escaped(settings.Training.CheckpointPath!)} with its epochs and batch size: {computing}{(world.Size == 1 ? "" : $", {world.Size} ranks")}"
                 : string.Create(CultureInfo.InvariantCulture,
                     $"training {classes} classes, {epochs} epoch{(epochs == 1 ? "" : "s")} of batches of {settings.Training.BatchSize}{ranks}: {computing}"));
+            if (resumed is { Data: null })
+            {
+                sink.Line("warning: " + TrainingList.ResumedWithoutRecord(settings));
+            }
         }
         var trainer = ml.MulticlassClassification.Trainers.BnInception(new BnInceptionMulticlassTrainer.Options
         {

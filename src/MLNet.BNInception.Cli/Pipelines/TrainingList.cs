@@ -79,6 +79,15 @@ internal static class TrainingList
         $"the tool then holds the list in memory (its paths and labels, not the images) and reads it in a fresh order every epoch; or, for a list " +
         $"larger than the memory, shuffle its lines once beforehand, keeping the header line first (shuf)");
 
+    /// <summary>
+    /// The warning for a <c>--resume</c> of a checkpoint that records no data (an earlier version's): the trainer
+    /// cannot compare its classes with these lists', and takes <c>--train</c>'s, keyed in the order they first appear.
+    /// </summary>
+    public static string ResumedWithoutRecord(TrainingSettings settings) =>
+        $"the checkpoint '{Printable.Escaped(settings.Training.CheckpointPath!)}' records no data (an earlier version wrote it), so this resume cannot " +
+        $"check that '{Printable.Escaped(settings.TrainPath)}' is the list the run was started with: the run's classes are taken to be its labels, in " +
+        $"the order they first appear in it. Resume it only with the lists it was started with, unchanged";
+
     /// <summary>The text loader's columns for a list with <paramref name="header"/>: the path and label columns <paramref name="settings"/> name.</summary>
     /// <exception cref="CommandLineException">A column is missing, or has the name of a column the pipeline makes.</exception>
     public static TextLoader.Column[] Columns(TrainingSettings settings, IReadOnlyList<string> header, string path, char separator)
