@@ -79,6 +79,10 @@ var targets = new List<Target>
     new("batch 1, float32 vs ONNX Runtime", "infer 224x224 b1: ours, float32", "infer 224x224 b1: ONNX Runtime, float32", 1.0),
     new("decoding + resizing + extraction vs the network's float32 inference", Decode(), "infer 224x224 b32: ours, float32", 3.0),
     new("ML.NET trainer fed from JPEG files vs the engine from memory", "pipeline 224x224 b32: ML.NET trainer from JPEG files", "train 224x224 b32: ours, float32", 0.9),
+    new("ML.NET trainer, list cached (read in any order) vs read from its file", "pipeline 224x224 b32: ML.NET trainer from JPEG files, list cached",
+        "pipeline 224x224 b32: ML.NET trainer from JPEG files", 0.9),
+    new("ML.NET trainer, list cached, 10% held out (rows fetched by id) vs read from its file", "pipeline 224x224 b32: ML.NET trainer from JPEG files, list cached, 10% held out",
+        "pipeline 224x224 b32: ML.NET trainer from JPEG files", 0.9),
     new("bninception score job vs its network alone (ONNX Runtime, batch 64)", "score job 224x224 b64: bninception score, 2,000 JPEG files", "infer 224x224 b64: ONNX Runtime, float32", 0.9),
 };
 

@@ -26,7 +26,16 @@ internal static class PipelineBenchmark
         public string Label { get; set; } = "";
     }
 
-    public static object Run(int side, int batch, int images, int trainImages, int warmupSteps, string folder)
+    /// <param name="cachedList">
+    /// The list (paths and labels) held in ML.NET's cache before the image steps, as <c>bninception train</c> holds
+    /// it: a view read in any order, each epoch in a fresh order of all rows, where the text file read directly goes
+    /// through ML.NET's shuffle pool.
+    /// </param>
+    /// <param name="holdOut">
+    /// The training rows held out for validation (<c>ValidationFraction</c>): with a cached list, each training
+    /// pass then leaves rows out, so it reads its row ids first and fetches the images of the rows it keeps only.
+    /// </param>
+    public static object Run(int side, int batch, int images, int trainImages, int warmupSteps, string folder, bool cachedList = false, double holdOut = 0)
     {
         string allImages = WriteJpegs(folder, images, 500, 375);
         string csv = Path.Combine(folder, "train.csv");
@@ -44,6 +53,11 @@ internal static class PipelineBenchmark
         var clock = new Stopwatch();
         long lastStep = 0;
         IDataView data = ml.Data.LoadFromTextFile<ImageRow>(csv, separatorChar: ',', hasHeader: true);
+        if (cachedList)
+        {
+            data = ml.Data.Cache(data);
+        }
+
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
             .Append(ml.Transforms.LoadImages("Image", Path.GetDirectoryName(csv)!, "ImagePath"))
             .Append(ml.Transforms.ResizeImages("Image", side, side))
@@ -51,7 +65,7 @@ internal static class PipelineBenchmark
             .Append(ml.MulticlassClassification.Trainers.BnInception(new BnInceptionMulticlassTrainer.Options
             {
                 ImageSize = side,
-                Training = TrainerOptions.PaperBnX30 with { Epochs = 1, BatchSize = batch, DropLastBatch = true },
+                Training = TrainerOptions.PaperBnX30 with { Epochs = 1, BatchSize = batch, DropLastBatch = true, ValidationFraction = holdOut },
                 MLContext = ml,
                 OnStep = progress =>
                 {
@@ -81,6 +95,8 @@ internal static class PipelineBenchmark
         {
             engine = "MLNet.BNInception ML.NET trainer, LoadImages + ResizeImages + ExtractPixels from 500x375 JPEG files",
             mode = "pipeline-train",
+            list = cachedList ? "cached" : "file",
+            hold_out = holdOut,
             image_side = side,
             batch,
             threads = TorchSharp.torch.get_num_threads(),

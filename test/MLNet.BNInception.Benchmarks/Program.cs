@@ -32,7 +32,8 @@ using F = TorchSharp.torch.nn.functional;
 //          one cursor per thread (--threads, default the cores)
 //   agreement  bfloat16 against float32 scoring: top-1 agreement on Fashion-MNIST's 10,000 test
 //          images, with a Fashion-MNIST model of 384 steps at 64×64
-//   pipeline-train  the ML.NET trainer fed from JPEG files through ML.NET's image transforms
+//   pipeline-train  the ML.NET trainer fed from JPEG files through ML.NET's image transforms; --list cached
+//          holds the list in ML.NET's cache first (as bninception train does), --hold-out F sets ValidationFraction
 // --layout channels-last (default) or contiguous.
 
 // The JSON lines bench.sh collects, and the libraries' messages, read alike on every machine, whatever LANG says.
@@ -41,7 +42,7 @@ var settings = new Dictionary<string, string>
 {
     ["mode"] = "train", ["side"] = "224", ["batch"] = "32", ["layout"] = "channels-last", ["precision"] = "float32",
     ["warmup"] = "2", ["iterations"] = "5", ["images"] = "320", ["train-images"] = "320", ["threads"] = "0", ["augment"] = "off",
-    ["folder"] = Path.Combine(Path.GetTempPath(), "bninception-bench-jpegs"),
+    ["folder"] = Path.Combine(Path.GetTempPath(), "bninception-bench-jpegs"), ["list"] = "file", ["hold-out"] = "0",
 };
 for (int i = 0; i + 1 < args.Length; i += 2)
 {
@@ -72,7 +73,12 @@ switch (settings["mode"])
 {
     case "pipeline-train":
         Console.WriteLine(JsonSerializer.Serialize(PipelineBenchmark.Run(side, batch, imageCount, int.Parse(settings["train-images"], CultureInfo.InvariantCulture),
-            warmup, settings["folder"])));
+            warmup, settings["folder"], settings["list"] switch
+            {
+                "file" => false,
+                "cached" => true,
+                var other => throw new ArgumentException($"--list {other}: use file or cached."),
+            }, double.Parse(settings["hold-out"], CultureInfo.InvariantCulture))));
         return 0;
     case "decode":
         int threads = int.Parse(settings["threads"], CultureInfo.InvariantCulture);
