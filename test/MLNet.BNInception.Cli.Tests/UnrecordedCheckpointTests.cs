@@ -33,7 +33,7 @@ public class UnrecordedCheckpointTests
         Assert.That(recorded.Error, Does.Not.Contain("records no data"), "a checkpoint that records its data is checked, not warned about");
         Assert.That(unrecorded.Error.Split('\n').Where(line => line.StartsWith("warning:", StringComparison.Ordinal)), Is.EqualTo(new[]
         {
-            $"warning: the checkpoint '{checkpoint}' records no data (an earlier version wrote it), so this resume cannot check that '{files.TrainCsv}' " +
+            $"warning: the checkpoint '{checkpoint}' records no data (an earlier version, or the engine's BnInceptionTrainer, wrote it), so this resume cannot check that '{files.TrainCsv}' " +
             "is the list the run was started with: the run's classes are taken to be its labels, in the order they first appear in it. Resume it only " +
             "with the lists it was started with, unchanged",
         }), unrecorded.Error);

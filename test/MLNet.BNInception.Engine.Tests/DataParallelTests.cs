@@ -118,7 +118,7 @@ public class DataParallelTests : SingleThreadedFixture
     }
 
     [Test]
-    public void RanksThatValidateOnOtherRowsFailAtTheFirstValidation()
+    public void RanksThatValidateOnOtherRowsFailAtTheFirstValidationKeepingTheEpochsSteps()
     {
         using var folder = new TemporaryDirectory();
         string data = WriteDataOnly(folder.File("data.pt"), count: 16);
@@ -128,9 +128,29 @@ public class DataParallelTests : SingleThreadedFixture
         ExternalProcess.Result job = MpiTests.RunTwoRanks(["dp-validation-rows", data, folder.File("rows.ckpt")], JobTimeout);
 
         Assert.That(job.ExitCode, Is.Not.Zero, job.Output);
-        Assert.That(job.Error, Does.Contain("In epoch 1's validation, rank 1 read other rows than rank 0, or in another order").And.Contain("This rank is"));
+        Assert.That(job.Error, Does.Contain("In epoch 1's validation, rank 1 read other rows than rank 0, or in another order")
+            .And.Contain("InvalidImagePolicy.Skip").And.Contain("This rank is"));
         Assert.That(job.Output, Does.Not.Contain("rank 0: epoch 1 loss").And.Not.Contain("trained"), "no epoch was reported, no run finished");
-        Assert.That(File.Exists(folder.File("rows.ckpt")), Is.False, "no checkpoint of the epoch was written");
+        using TrainingCheckpoint.Loaded saved = TrainingCheckpoint.Load(folder.File("rows.ckpt"));
+        Assert.That((saved.State.Epoch, saved.State.Step, saved.State.NextBatch), Is.EqualTo((0, 2L, 2)),
+            "the epoch's 2 global batches of 8 are kept, its validation still to do");
+    }
+
+    [Test]
+    public void ACancellationOnOneRankDuringValidationStopsEveryRankTogetherKeepingTheEpochsSteps()
+    {
+        using var folder = new TemporaryDirectory();
+        string data = WriteDataOnly(folder.File("data.pt"), count: 16);
+
+        // Rank 1's token is cancelled as its validation share begins; rank 0 validates its own share to the end.
+        ExternalProcess.Result job = MpiTests.RunTwoRanks(["dp-cancel-validation", data, folder.File("cancelled.ckpt")], JobTimeout);
+
+        Assert.That(job.Output, Does.Contain("rank 0: cancelled").And.Contain("rank 1: cancelled"), job.Error);
+        Assert.That(job.ExitCode, Is.EqualTo(130), job.Error);
+        Assert.That(job.Output + job.Error, Does.Not.Contain("MPI_ABORT"), "ranks that stopped together end in step: no rank aborts the job");
+        using TrainingCheckpoint.Loaded saved = TrainingCheckpoint.Load(folder.File("cancelled.ckpt"));
+        Assert.That((saved.State.Epoch, saved.State.Step, saved.State.NextBatch), Is.EqualTo((0, 2L, 2)),
+            "rank 0 wrote the epoch's 2 steps, its validation still to do");
     }
 
     [Test]

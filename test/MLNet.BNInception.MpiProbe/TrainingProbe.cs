@@ -25,6 +25,9 @@ using static TorchSharp.torch;
 /// <item><c>dp-validation-rows DATA CHECKPOINT</c>: one epoch of dp-train validated on DATA's images, but
 /// rank 1's validation source numbers its rows as other rows (as a rank that skipped other images
 /// would); the run is to fail at the first epoch's validation.</item>
+/// <item><c>dp-cancel-validation DATA CHECKPOINT</c>: one epoch of dp-train validated on DATA's images; rank 1
+/// cancels its token as its validation begins, so that both ranks stop together; each prints "cancelled" and
+/// exits with 130.</item>
 /// </list>
 /// DATA is a state dict with <c>images</c> (N × 1 × 64 × 64 float32) and <c>labels</c> (N int64 in 0..2).
 /// </summary>
@@ -59,6 +62,11 @@ internal static class TrainingProbe
         using (images)
         using (labels)
         {
+            if (mode == "dp-cancel-validation")
+            {
+                return CancelDuringValidationOnRankOne(world, images, labels, target);
+            }
+
             if (mode == "dp-cancel")
             {
                 try
@@ -129,6 +137,26 @@ internal static class TrainingProbe
             world.Rank == 1 ? new RenumberedSource(validation) : validation, onEpoch: metrics => Report(world, metrics));
     }
 
+    private static int CancelDuringValidationOnRankOne(MpiWorld world, Tensor images, Tensor labels, string checkpoint)
+    {
+        using var cancellation = new CancellationTokenSource();
+        var model = Network(batchNorm: true);
+        var validation = new InMemoryBatchSource(images, labels, model, "validation");
+        try
+        {
+            using TrainingResult never = new BnInceptionTrainer(model, TrainOptions(checkpoint) with { Epochs = 1 }).Fit(
+                new InMemoryBatchSource(images, labels, model, "training"), world.Rank == 1 ? new CancellingSource(validation, cancellation) : validation,
+                onEpoch: metrics => Report(world, metrics), cancellationToken: cancellation.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.WriteLine($"rank {world.Rank}: cancelled");
+            return 130;
+        }
+
+        throw new InvalidOperationException("dp-cancel-validation trained to the end");
+    }
+
     private static void Report(MpiWorld world, EpochMetrics metrics)
     {
         Console.WriteLine($"rank {world.Rank}: epoch {metrics.Epoch} loss {metrics.TrainLoss.ToString("R", CultureInfo.InvariantCulture)}");
@@ -148,6 +176,18 @@ internal static class TrainingProbe
 
         public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken) =>
             inner.ReadBatches(batchSize, shuffleSeed + 1, skipBatches, dropLastBatch, cancellationToken);
+    }
+
+    /// <summary>A source that cancels <paramref name="cancellation"/> as a pass begins, as Ctrl-C on one machine would.</summary>
+    private sealed class CancellingSource(ILabelledBatchSource inner, CancellationTokenSource cancellation) : ILabelledBatchSource
+    {
+        public long Count => inner.Count;
+
+        public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
+        {
+            cancellation.Cancel();
+            return inner.ReadBatches(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken);
+        }
     }
 
     /// <summary>A source that gives its inner source's batches under other row numbers: other rows, as far as a rank can tell.</summary>

@@ -84,7 +84,7 @@ internal static class TrainingList
     /// cannot compare its classes with these lists', and takes <c>--train</c>'s, keyed in the order they first appear.
     /// </summary>
     public static string ResumedWithoutRecord(TrainingSettings settings) =>
-        $"the checkpoint '{Printable.Escaped(settings.Training.CheckpointPath!)}' records no data (an earlier version wrote it), so this resume cannot " +
+        $"the checkpoint '{Printable.Escaped(settings.Training.CheckpointPath!)}' records no data (an earlier version, or the engine's BnInceptionTrainer, wrote it), so this resume cannot " +
         $"check that '{Printable.Escaped(settings.TrainPath)}' is the list the run was started with: the run's classes are taken to be its labels, in " +
         $"the order they first appear in it. Resume it only with the lists it was started with, unchanged";
 

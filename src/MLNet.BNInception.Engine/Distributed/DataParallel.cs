@@ -288,9 +288,16 @@ internal sealed class DataParallel : IDisposable
             throw new InvalidDataException(
                 $"In epoch {epoch}{(pass == "training" ? "" : $"'s {pass}")}, rank{(different.Length > 1 ? "s" : "")} {string.Join(", ", different)} read other rows than rank 0, or in another " +
                 $"order (hashes of the row numbers of the global batches: {string.Join(", ", slots.Select((hash, rank) => $"rank {rank}: {hash:X16}"))}). " +
-                "Every rank must read the same rows in the same order for a seed, so that each rank takes its own share of every " +
-                "global batch: build the same data on every rank (an ML.NET view of the same files in the same order, a sorted file " +
-                "list; a custom IDataView must shuffle with the Random its cursor is given). This rank is " + Rank + ".");
+                (pass == "training"
+                    ? "Every rank must read the same rows in the same order for a seed, so that each rank trains on its own share of every " +
+                      "global batch: build the same data on every rank (an ML.NET view of the same files in the same order, a sorted file " +
+                      "list; a custom IDataView must shuffle with the Random its cursor is given). "
+                    : $"Every rank must read the same {pass} rows in the same order, so that each rank takes its own share of every global " +
+                      "batch: build the same data on every rank (the same files in the same order; where a LoadImagesSafely with " +
+                      "InvalidImagePolicy.Skip leaves out the images it cannot load, a file that one machine lacks or cannot read is left out " +
+                      "there only: its warnings in the MLContext's log name the rows). The epoch's steps are kept in the checkpoint, where the run " +
+                      "writes one: resumed on the same data, it validates again. ") +
+                "This rank is " + Rank + ".");
         }
     }
 

@@ -11,8 +11,9 @@ namespace MLNet.BNInception.Engine.Distributed;
 /// view decodes each rank's rows only (<see cref="IShardableBatchSource"/>).
 /// </summary>
 /// <remarks>
-/// The accuracy is the one process's exactly (counts add up exactly); the loss is the same sum of
-/// per-example losses added in another order, so it may differ from one process's in its last bits.
+/// The counts add up exactly, but each example's logits may differ from one process's in their last
+/// bits, its batch holding other rows: the loss may differ in its last bits, and an example whose top
+/// two classes are that close may count the other way.
 /// </remarks>
 internal static class SharedValidation
 {
@@ -21,11 +22,30 @@ internal static class SharedValidation
     /// <paramref name="validation"/>, the same on every rank; every rank calls it at the same point.
     /// </summary>
     /// <exception cref="InvalidDataException">A rank read other validation rows, or another order, than rank 0.</exception>
+    /// <exception cref="OperationCanceledException">The run was cancelled on any rank: every rank throws.</exception>
     public static (double Loss, double Accuracy) Evaluate(DataParallel parallel, BnInception model, ILabelledBatchSource validation, int epoch,
         CancellationToken cancellationToken)
     {
         var share = new RankShardedBatchSource(validation, parallel.Rank, parallel.Size);
-        EvaluationSums own = BnInceptionTrainer.Sum(model, share, cancellationToken);
+        EvaluationSums own = default;
+        bool cancelled = false;
+        try
+        {
+            own = BnInceptionTrainer.Sum(model, share, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            cancelled = true;
+        }
+
+        // Ranks stop together: one cancelled alone would leave the others waiting in the next collective
+        // operation, and rank 0 would not write the epoch's checkpoint (TrainingRun saves it on every stop here).
+        if (parallel.AnyRank(cancelled))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new OperationCanceledException("Another rank of the data-parallel run was cancelled.");
+        }
+
         parallel.CheckSameRows(share.RowsHashOfLastPass, epoch, "validation");
         double[] total = parallel.SumOverRanks(own.LossSum, own.Correct, own.Count);
         var sums = new EvaluationSums(total[0], (long)total[1], (long)total[2]);

@@ -328,10 +328,12 @@ internal sealed class TrainingRun(
                 valLoss = loss;
                 valAccuracy = accuracy;
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (Exception e) when ((e is OperationCanceledException && cancellationToken.IsCancellationRequested) || _parallel is { StoppedTogether: true })
             {
-                // The epoch's steps are done and kept: a resumed run validates and goes on.
+                // The epoch's steps are done and kept: a resumed run validates and goes on. Stopped by the ranks together
+                // (a cancellation on any rank, or validation rows that differ between ranks), none leaves before the write.
                 SaveCheckpoint(model, optimizer, best);
+                _parallel?.WaitForEveryRank();
                 throw;
             }
         }
