@@ -13,6 +13,7 @@ namespace MLNet.BNInception.Tests;
 public class ShardedReadingTests : SingleThreadedFixture
 {
     private const int Ranks = 2, Side = 8;
+    private const ulong PoolSeed = 5;
 
     private static readonly string[] ClassNames = ["circle", "square", "stripe"];
 
@@ -62,25 +63,84 @@ public class ShardedReadingTests : SingleThreadedFixture
         Assert.That(shared[1].RowsHash, Is.EqualTo(shared[0].RowsHash), "every rank hashes every row of the global batches");
     }
 
-    [Test]
-    public void AViewThatCannotShuffleStillHasEveryRowFetchedByEveryRanksPoolButGivesTheSameBatches()
+    // A view that cannot shuffle is shuffled through ML.NET's pool (ShuffleRows): each rank reads the pool's
+    // order from the rows' ids alone, then fetches its rows in the view's own order. A pool of 5 or 2 rows
+    // mixes only rows near each other, so the rows wait for their turn; one of 1000 holds every row.
+    [TestCase(22, 5, 0, false, false)]
+    [TestCase(23, 5, 1, false, false)]
+    [TestCase(22, 5, 1, true, false)]
+    [TestCase(40, 5, 0, false, true)]
+    [TestCase(40, 2, 1, true, true)]
+    [TestCase(22, 1000, 0, false, false)]
+    [TestCase(40, 1000, 1, true, true)]
+    public void AViewThatCannotShuffleHasEachRowFetchedOnceOverTheRanksAndGivesTheBatchesOfMLNetsPool(int rows, int pool, int skipBatches,
+        bool dropLastBatch, bool split)
     {
         var ml = new MLContext(seed: 1);
-        var view = new FetchCountingDataView(Keyed(ml, Rows(22)));
+        var view = new FetchCountingDataView(Keyed(ml, Rows(rows)));
         Assert.That(view.CanShuffle, Is.False);
-        DataViewBatchSource source = Source(ml, view, split: null);
+        RowSplit? rowSplit = split ? new RowSplit(Seed: 3, Fraction: 0.25, HeldOut: false) : null;
+        DataViewBatchSource source = Source(ml, view, rowSplit, pool);
 
-        Pass[] sliced = [.. Enumerable.Range(0, Ranks).Select(rank => Read(new RankShardedBatchSource(new WholeBatchesOnly(source), rank, Ranks), 5, 0, false))];
+        Pass[] expected = [.. Enumerable.Range(0, Ranks).Select(rank => ThroughMLNetsPool(ml, view, pool, rowSplit, rank, skipBatches, dropLastBatch))];
+        Pass[] sliced = [.. Enumerable.Range(0, Ranks).Select(rank => Read(new RankShardedBatchSource(new WholeBatchesOnly(source), rank, Ranks), PoolSeed, skipBatches, dropLastBatch))];
         view.Forget();
-        Pass[] shared = [.. Enumerable.Range(0, Ranks).Select(rank => Read(new RankShardedBatchSource(source, rank, Ranks), 5, 0, false))];
+        Pass[] shared = [.. Enumerable.Range(0, Ranks).Select(rank => Read(new RankShardedBatchSource(source, rank, Ranks), PoolSeed, skipBatches, dropLastBatch))];
 
+        List<long> passRows = [.. expected.SelectMany(pass => pass.Batches.SelectMany(batch => batch.Rows))];
+        Assert.That(passRows, Is.Unique.And.Not.Empty);
+        Assert.That(passRows.Count, Is.EqualTo(ExpectedRows(source.Count, skipBatches, dropLastBatch)), "the rows of the pass's global batches after the skipped ones");
+        Assert.That(passRows, Is.Not.Ordered, "the pool reorders the rows");
+        ulong[] eachRowOnce = [.. passRows.Order().Select(row => (ulong)row)];
+        Assert.That(view.Fetched("Features").Order().ToArray(), Is.EqualTo(eachRowOnce),
+            "each row's pixels fetched once over both ranks, and none of a skipped, dropped or held-out row");
+        Assert.That(view.Fetched("Label").Order().ToArray(), Is.EqualTo(eachRowOnce), "and its label");
         for (int rank = 0; rank < Ranks; rank++)
         {
-            AssertSamePass(shared[rank], sliced[rank], $"rank {rank}");
+            AssertSamePass(shared[rank], expected[rank], $"rank {rank}");
+            AssertSamePass(sliced[rank], expected[rank], $"rank {rank} of whole batches");
         }
+    }
 
-        // ML.NET's ShuffleRows fills its pool with every row's values, whichever rows the reader then asks for.
-        Assert.That(view.Fetched("Features").Order().ToArray(), Is.EqualTo(Enumerable.Range(0, 22).SelectMany(row => new[] { (ulong)row, (ulong)row }).ToArray()));
+    [Test]
+    public void APoolPassWhoseRowsComeInAnotherOrderWhenFetchedIsRefusedBeforeHoldingMoreThanThePool()
+    {
+        var ml = new MLContext(seed: 1);
+        const int rows = 22, pool = 5;
+        // The rows read with a column numbered backwards: to a reader of the ids alone, the view's order changed between the passes.
+        var view = new IdsChangedWhenValuesAreRead(Keyed(ml, Rows(rows)), id => rows - 1 - id);
+        long first = ThroughMLNetsPool(ml, Keyed(ml, Rows(rows)), pool, null, 0, 0, false).Batches[0].Rows[0];
+
+        InvalidOperationException error = Assert.Throws<InvalidOperationException>(() => Read(new RankShardedBatchSource(Source(ml, view, null, pool), 0, Ranks), PoolSeed, 0, false))!;
+        Assert.That(error.Message, Does.StartWith($"The training data's pass through ML.NET's shuffle pool gave row {first} at row 0 of this pass's batches, reading the rows' ids alone, but reading the view in its own order to fetch the values has given 6 of the pass's rows that are due later and not it, where ML.NET's pool of 5 rows gives each row within 5 rows of reading it"));
+    }
+
+    [Test]
+    public void APoolPassWhoseFetchEndsWithoutARowOfItsPlanNamesTheRow()
+    {
+        var ml = new MLContext(seed: 1);
+        const int rows = 22, pool = 1000;
+        long first = ThroughMLNetsPool(ml, Keyed(ml, Rows(rows)), pool, null, 0, 0, false).Batches[0].Rows[0];
+        var view = new IdsChangedWhenValuesAreRead(Keyed(ml, Rows(rows)), id => id == (ulong)first ? 1000 : id);
+
+        InvalidOperationException error = Assert.Throws<InvalidOperationException>(() => Read(new RankShardedBatchSource(Source(ml, view, null, pool), 0, Ranks), PoolSeed, 0, false))!;
+        Assert.That(error.Message, Does.StartWith($"The training data's pass through ML.NET's shuffle pool gave row {first} at row 0 of this pass's batches, reading the rows' ids alone, but reading the view in its own order to fetch the values ended without it"));
+    }
+
+    [Test]
+    public void ABadRowOfAPoolPassFailsTheRankWhoseShareHoldsItAndNamesTheRow()
+    {
+        var ml = new MLContext(seed: 1);
+        const int pool = 5;
+        Row[] rows = Rows(16);
+        // Rank 1's first row in the pool's order: the second half of the first global batch.
+        long bad = ThroughMLNetsPool(ml, Keyed(ml, rows), pool, null, 1, 0, false).Batches[0].Rows[0];
+        rows[bad].Features[9] = float.NaN;
+        DataViewBatchSource source = Source(ml, Keyed(ml, rows), split: null, pool);
+
+        Assert.That(Read(new RankShardedBatchSource(source, 0, Ranks), PoolSeed, 0, false).Batches, Has.Count.EqualTo(2), "rank 0 never reads the bad row's pixels");
+        InvalidDataException error = Assert.Throws<InvalidDataException>(() => Read(new RankShardedBatchSource(source, 1, Ranks), PoolSeed, 0, false))!;
+        Assert.That(error.Message, Is.EqualTo($"Row {bad} of the training data (0-based, in the source's order) has a non-finite pixel: Features[9] is NaN."));
     }
 
     [Test]
@@ -110,8 +170,8 @@ public class ShardedReadingTests : SingleThreadedFixture
         Assert.That(error.Message, Does.StartWith("The training data gave 21 rows in this pass, not the 22 it had when counted before training"));
     }
 
-    private static DataViewBatchSource Source(MLContext ml, IDataView view, RowSplit? split) =>
-        new(view, "Label", "Features", new ImageFeatureLayout(1, Side), ClassNames.Length, ml, 1000, split, "training", null, CancellationToken.None);
+    private static DataViewBatchSource Source(MLContext ml, IDataView view, RowSplit? split, int shufflePool = 1000) =>
+        new(view, "Label", "Features", new ImageFeatureLayout(1, Side), ClassNames.Length, ml, shufflePool, split, "training", null, CancellationToken.None);
 
     private static IDataView Keyed(MLContext ml, IEnumerable<Row> rows)
     {
@@ -146,6 +206,49 @@ public class ShardedReadingTests : SingleThreadedFixture
         }
 
         return new Pass(batches, rank.RowsHashOfLastPass);
+    }
+
+    /// <summary>
+    /// Rank <paramref name="rank"/>'s pass as ML.NET's pool gives it with every column read, as every rank
+    /// read it before (the rows the split keeps, after the skipped global batches, the rank's slice of
+    /// each): <see cref="PoolSeed"/> is the pool's seed too, the batch source's 32 bits of a seed under 2³².
+    /// </summary>
+    private static Pass ThroughMLNetsPool(MLContext ml, IDataView view, int pool, RowSplit? split, int rank, int skipBatches, bool dropLastBatch)
+    {
+        IDataView shuffled = ml.Data.ShuffleRows(view, (int)PoolSeed, pool, shuffleSource: false);
+        var rows = new List<(long Row, long Label, float[] Pixels)>();
+        using (DataViewRowCursor cursor = shuffled.GetRowCursor(shuffled.Schema))
+        {
+            ValueGetter<DataViewRowId> getId = cursor.GetIdGetter();
+            ValueGetter<uint> getLabel = cursor.GetGetter<uint>(shuffled.Schema["Label"]);
+            ValueGetter<VBuffer<float>> getPixels = cursor.GetGetter<VBuffer<float>>(shuffled.Schema["Features"]);
+            DataViewRowId id = default;
+            uint label = 0;
+            VBuffer<float> pixels = default;
+            while (cursor.MoveNext())
+            {
+                getId(ref id);
+                if (split is null || split.Keeps(id))
+                {
+                    getLabel(ref label);
+                    getPixels(ref pixels);
+                    rows.Add(((long)id.Low, label - 1, pixels.DenseValues().ToArray()));
+                }
+            }
+        }
+
+        const int global = 4 * Ranks;
+        var batches = new List<(float[], long[], long[])>();
+        ulong rowsHash = Fnv1a.Empty;
+        foreach ((long Row, long Label, float[] Pixels)[] batch in rows.Skip(skipBatches * global).Chunk(global).Where(batch => !dropLastBatch || batch.Length == global))
+        {
+            rowsHash = batch.Aggregate(rowsHash, (hash, row) => Fnv1a.Add(hash, (ulong)row.Row));
+            (int start, int count) = RankShardedBatchSource.Share(batch.Length, rank, Ranks);
+            var slice = batch.Skip(start).Take(count).ToArray();
+            batches.Add(([.. slice.SelectMany(row => row.Pixels)], [.. slice.Select(row => row.Label)], [.. slice.Select(row => row.Row)]));
+        }
+
+        return new Pass(batches, unchecked((long)rowsHash));
     }
 
     private static void AssertSamePass(Pass actual, Pass expected, string what)

@@ -17,7 +17,7 @@ namespace MLNet.BNInception.Engine.Distributed;
 /// images and labels of its rank's rows only, and moves past the others' reading their row numbers
 /// alone, so each image is decoded by one rank; any other source gives each rank whole global
 /// batches, of which it keeps its slice. docs/distributed.md says when every rank still decodes
-/// every image (ML.NET's shuffle pool, a cache filling).
+/// every image (a cache filling, the check of LoadImagesSafely under Skip).
 /// </remarks>
 internal sealed class RankShardedBatchSource : ILabelledBatchSource
 {

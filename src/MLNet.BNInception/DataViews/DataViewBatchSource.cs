@@ -21,7 +21,9 @@ namespace MLNet.BNInception.DataViews;
 /// rows out (a resume's skipped batches, the other ranks' rows in a data-parallel run through
 /// <see cref="IShardableBatchSource"/>, the other side of a split) reads the pass's row ids first
 /// (<see cref="PassPlan"/>), then fetches the labels and pixels of its own rows only, in parallel and
-/// in the same order (<see cref="NeededRowFetcher"/>), where ML.NET's own cursor would fetch them all.
+/// in the same order (<see cref="NeededRowFetcher"/>), where ML.NET's own cursor would fetch them all;
+/// a pass through ML.NET's shuffle pool reads the pool's order from the ids and fetches in the view's
+/// own order, each row waiting for its turn (<see cref="PoolOrderedRows"/>).
 /// </summary>
 internal sealed class DataViewBatchSource : IShardableBatchSource
 {
@@ -177,10 +179,9 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
     {
         try
         {
-            // A pass through ML.NET's shuffle pool reads every row into the pool anyway; a pass that
-            // leaves no row out has nothing to leave unfetched.
+            // A pass that leaves no row out has nothing to leave unfetched.
             bool leavesRowsOut = pass.RowsSkipped > 0 || pass.Ranks > 1 || _split is not null;
-            if (leavesRowsOut && (shuffleSeed is null || _data.CanShuffle))
+            if (leavesRowsOut)
             {
                 ProduceFetchingOnlyNeededRows(ready, pass, shuffleSeed, stop);
             }
@@ -205,10 +206,11 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
 
     // The rows of the pass are known first, from their ids alone (PassPlan); then the labels and pixels of
     // this rank's rows after the skipped ones are fetched, and no others, on as many threads as ML.NET's
-    // own cursor would use (NeededRowFetcher), in the order that cursor gives.
+    // own cursor would use (NeededRowFetcher), in the order that cursor gives: the pass's order, or, for
+    // a pass through ML.NET's shuffle pool, the view's own, the rows waiting for their turn (PoolOrderedRows).
     private void ProduceFetchingOnlyNeededRows(BlockingCollection<RawBatch> ready, PassLayout pass, ulong? shuffleSeed, CancellationToken stop)
     {
-        PassPlan plan = PassPlan.Read(_data, PassRandom(shuffleSeed), _split, pass, stop);
+        PassPlan plan = PassPlan.Read(PassView(shuffleSeed), PassRandom(shuffleSeed), _split, pass, stop);
         if (!plan.Complete)
         {
             throw FewerRowsThanCounted(plan.RowsKept);
@@ -217,6 +219,7 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
         // A pass with nothing to fetch (a resume past every batch, an empty share) starts no threads.
         using NeededRowFetcher? fetcher = plan.RowsFetched == 0 ? null : new NeededRowFetcher(_data, _data.Schema[_labelColumn],
             _data.Schema[_featureColumn], PassRandom(shuffleSeed), plan.Fetches, _rowReader, stop);
+        PoolOrderedRows? poolOrder = fetcher is not null && ThroughPool(shuffleSeed) ? new(fetcher, _shufflePoolSize, _what) : null;
         RawBatch? batch = null;
         long batchesDone = 0;
         for (int position = 0; position < plan.Rows.Count; position++)
@@ -226,7 +229,7 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
             batch ??= new RawBatch(pass.RowsOf(batchesDone), pass.ShareOf(batchesDone), _layout.Size);
             if (batch.NextIsShared)
             {
-                FetchedRow row = NextInPlannedOrder(fetcher!, id, position);
+                FetchedRow row = poolOrder?.Take(id, position, stop) ?? fetcher!.TakeNextInOrder(id, position, _what);
                 row.Pixels.AsSpan(0, _layout.Size).CopyTo(batch.NextSlot);
                 fetcher!.Recycle(row.Pixels!);
                 batch.AddShared(row.Key - 1, (long)id.Low);
@@ -249,20 +252,6 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
         {
             ready.Add(batch, stop);
         }
-    }
-
-    // Training in another order than the seed's would change the weights, and a resumed run's rows, silently.
-    private FetchedRow NextInPlannedOrder(NeededRowFetcher fetcher, DataViewRowId expected, int position)
-    {
-        bool more = fetcher.TryNext(out FetchedRow row);
-        if (!more || !row.Id.Equals(expected))
-        {
-            string given = more ? string.Create(CultureInfo.InvariantCulture, $"row {row.Id.Low}") : "no more rows";
-            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
-                $"The {_what} data's {fetcher.Cursors} parallel cursors gave {given} where its cursor without columns gave row {expected.Low}, at row {position} of this pass's batches: the view does not give its rows in the same order both ways (its parallel cursors may number their rows' Batch alike, or not in increasing order), and this pass reads its rows in the order of the first while fetching only the values it needs through the second."));
-        }
-
-        return row;
     }
 
     private void ProduceReadingEveryRow(BlockingCollection<RawBatch> ready, PassLayout pass, ulong? shuffleSeed, CancellationToken stop)
@@ -300,7 +289,7 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
             }
             else
             {
-                // Another rank's row: its values are never asked for here (ML.NET's shuffle pool has read them).
+                // Another rank's row: its values are never asked for.
                 batch.AddOther((long)id.Low);
             }
 
@@ -331,14 +320,17 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
 
     private static int Seed32(ulong seed) => unchecked((int)(seed ^ (seed >> 32)));
 
+    // What a pass reads: ML.NET's shuffle pool over the data for a shuffled pass over a view that cannot be
+    // read in any order, whose order the pool's seed and size and the view's rows decide, whichever columns are read.
+    private IDataView PassView(ulong? shuffleSeed) => ThroughPool(shuffleSeed)
+        ? _shuffler.Data.ShuffleRows(_data, Seed32(shuffleSeed!.Value), _shufflePoolSize, shuffleSource: false)
+        : _data;
+
+    private bool ThroughPool(ulong? shuffleSeed) => shuffleSeed is not null && !_data.CanShuffle;
+
     private DataViewRowCursor OpenCursor(ulong? shuffleSeed, out DataViewSchema.Column label, out DataViewSchema.Column features)
     {
-        IDataView view = _data;
-        if (shuffleSeed is ulong seed && !_data.CanShuffle)
-        {
-            view = _shuffler.Data.ShuffleRows(_data, Seed32(seed), _shufflePoolSize, shuffleSource: false);
-        }
-
+        IDataView view = PassView(shuffleSeed);
         label = view.Schema[_labelColumn];
         features = view.Schema[_featureColumn];
         return view.GetRowCursor([label, features], PassRandom(shuffleSeed));

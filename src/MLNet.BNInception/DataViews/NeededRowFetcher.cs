@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using System.Runtime.ExceptionServices;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -86,6 +87,24 @@ internal sealed class NeededRowFetcher : IDisposable
         }
 
         return row.Pixels is not null;
+    }
+
+    /// <summary>
+    /// The next fetched row, which must be <paramref name="expected"/>, the row at <paramref name="position"/>
+    /// of the pass's batches in the order the plan read: training in another order than the seed's would
+    /// change the weights, and a resumed run's rows, silently.
+    /// </summary>
+    public FetchedRow TakeNextInOrder(DataViewRowId expected, int position, string what)
+    {
+        bool more = TryNext(out FetchedRow row);
+        if (!more || !row.Id.Equals(expected))
+        {
+            string given = more ? string.Create(CultureInfo.InvariantCulture, $"row {row.Id.Low}") : "no more rows";
+            throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture,
+                $"The {what} data's {Cursors} parallel cursors gave {given} where its cursor without columns gave row {expected.Low}, at row {position} of this pass's batches: the view does not give its rows in the same order both ways (its parallel cursors may number their rows' Batch alike, or not in increasing order), and this pass reads its rows in the order of the first while fetching only the values it needs through the second."));
+        }
+
+        return row;
     }
 
     /// <summary>Gives a row's pixel array back, once its values are copied out.</summary>

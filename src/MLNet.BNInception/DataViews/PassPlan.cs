@@ -8,7 +8,9 @@ namespace MLNet.BNInception.DataViews;
 /// <summary>
 /// The rows of one pass, and which of them the pass fetches values for, known before any value is
 /// fetched: from a pass over the view's row ids alone, through the cursor the view gives with no column
-/// active, with the same <see cref="Random"/> (same seed) as the fetching pass. No column's value is worked
+/// active, with the same <see cref="Random"/> (same seed) as the fetching pass, or through ML.NET's shuffle
+/// pool over a view that cannot be read in any order, whose order the pool's seed and size and the view's
+/// rows decide, with or without columns (<see cref="PoolOrderedRows"/>). No column's value is worked
 /// out for it; a filter in the view still decides its rows (LoadImagesSafely under Skip decodes the rows
 /// no earlier pass has decided, which the trainer's count of the rows has). The fetching pass then leaves out the rows a
 /// resume skips, another rank's rows, the rows a <see cref="RowSplit"/> holds out, and those of a dropped
