@@ -4,8 +4,8 @@
 # the same thread count (BNINCEPTION_NUM_THREADS, default: the number of cores). Every measurement is
 # a process of its own (warm-up steps first, then timed steps, median kept); the sides alternate,
 # and the round repeats REPEATS times (default 3). Then, once each: bfloat16's agreement with
-# float32, the image steps alone, the ML.NET trainer fed from JPEG files (its list read from the file,
-# held in ML.NET's cache, and cached with 10% held out), and the bninception score
+# float32, the image steps alone, the ML.NET trainer fed from JPEG files (its list read from the file or
+# held in ML.NET's cache, whole or with 10% held out), and the bninception score
 # job over 2,000 JPEG files. The report (table, targets, chart) goes to standard output and to
 # --chart. docs/performance.md records a run.
 #   bash build/bench.sh [--repeats 3] [--out results.jsonl] [--chart docs/performance-ratios.png]
@@ -142,11 +142,12 @@ done
 jpegs=$work/jpegs
 record "agreement" "${ours[@]}" --mode agreement
 record "decode 224x224: ML.NET image transforms, $threads threads" "${ours[@]}" --mode decode --side 224 --images 2000 --threads "$threads" --folder "$jpegs"
-# The list read from its text file (through ML.NET's shuffle pool), then held in ML.NET's cache as bninception
-# train holds it (read in any order), then so with 10% held out (each pass fetches its own rows' images by id).
-# The last one's model (they write the same file) is the score job's, below.
+# The list read from its text file (through ML.NET's shuffle pool) or held in ML.NET's cache as bninception train
+# holds it (read in any order), each whole and with 10% held out (each pass then reads its row ids first and
+# fetches its own rows' images only). The last one's model (they write the same file) is the score job's, below.
 record "pipeline 224x224 b32: ML.NET trainer from JPEG files, list cached" "${ours[@]}" --mode pipeline-train --side 224 --batch 32 --images 2000 --train-images 320 --folder "$jpegs" --list cached
 record "pipeline 224x224 b32: ML.NET trainer from JPEG files, list cached, 10% held out" "${ours[@]}" --mode pipeline-train --side 224 --batch 32 --images 2000 --train-images 320 --folder "$jpegs" --list cached --hold-out 0.1
+record "pipeline 224x224 b32: ML.NET trainer from JPEG files, 10% held out" "${ours[@]}" --mode pipeline-train --side 224 --batch 32 --images 2000 --train-images 320 --folder "$jpegs" --hold-out 0.1
 record "pipeline 224x224 b32: ML.NET trainer from JPEG files" "${ours[@]}" --mode pipeline-train --side 224 --batch 32 --images 2000 --train-images 320 --folder "$jpegs"
 quietly bench "the tool's install (build/install-tool.sh)" bash build/install-tool.sh --tool-path "$work/tool"
 "$work/tool/bninception" score --model "$jpegs/model.zip" --input "$jpegs/images.csv" --output "$work/predictions.csv" --batch 64 --threads "$threads" \
