@@ -38,7 +38,8 @@ cd "$(dirname "$0")/.."
 source build/quietly.sh
 # The commit measured, read before the run writes anything: its own files (the raw lines kept in
 # docs/benchmarks/, the chart) would otherwise count as uncommitted changes.
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([[ -n "$(git status --porcelain 2>/dev/null)" ]] && echo ', with uncommitted changes')"
+# (Not `[[ -n … ]] && echo`: on a clean tree that substitution fails, and set -e would end the script here.)
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$([[ -z "$(git status --porcelain 2>/dev/null)" ]] || echo ', with uncommitted changes')"
 
 # The processor by name, family and model: one name ("AMD EPYC") covers machines of different
 # generations in our pool, whose figures differ (docs/performance.md shows each kind). Whether the
