@@ -32,8 +32,9 @@ internal static class PipelineBenchmark
     /// through ML.NET's shuffle pool.
     /// </param>
     /// <param name="holdOut">
-    /// The training rows held out for validation (<c>ValidationFraction</c>): with a cached list, each training
-    /// pass then leaves rows out, so it reads its row ids first and fetches the images of the rows it keeps only.
+    /// The training rows held out for validation (<c>ValidationFraction</c>): each training pass then leaves rows
+    /// out, so it reads its row ids first (through ML.NET's shuffle pool, for the list read from its file) and
+    /// fetches the images of the rows it keeps only.
     /// </param>
     public static object Run(int side, int batch, int images, int trainImages, int warmupSteps, string folder, bool cachedList = false, double holdOut = 0)
     {

@@ -154,6 +154,21 @@ public class DataParallelTests : SingleThreadedFixture
     }
 
     [Test]
+    public void ARankZeroThatCannotWriteTheCheckpointOfAStopTheRanksAgreedOnEndsTheJob()
+    {
+        using var folder = new TemporaryDirectory();
+        string data = WriteDataOnly(folder.File("data.pt"), count: 16);
+
+        // The ranks agree to stop during validation, and rank 1 waits for rank 0's checkpoint, which cannot be
+        // written (no folder can be made in /proc). Rank 0's program catches that and returns: counted as
+        // stopped with the others, it would finalize while rank 1 waits for it, and the job would never end.
+        ExternalProcess.Result job = MpiTests.RunTwoRanks(["dp-cancel-validation", data, "/proc/self/bninception-none/run.ckpt"], JobTimeout);
+
+        Assert.That(job.Output, Does.Contain("rank 0: the checkpoint could not be written"), job.Error);
+        Assert.That(job.ExitCode, Is.Not.Zero.And.Not.EqualTo(130), job.Output + job.Error);
+    }
+
+    [Test]
     public void EachRankReadsItsShareOfEveryGlobalBatchSoEveryExampleIsSeenOncePerEpoch()
     {
         // 22 examples, 4 per rank on 2 ranks: global batches of 8, 8 and a short one of 6, split 3 and 3.

@@ -27,7 +27,7 @@ using static TorchSharp.torch;
 /// would); the run is to fail at the first epoch's validation.</item>
 /// <item><c>dp-cancel-validation DATA CHECKPOINT</c>: one epoch of dp-train validated on DATA's images; rank 1
 /// cancels its token as its validation begins, so that both ranks stop together; each prints "cancelled" and
-/// exits with 130.</item>
+/// exits with 130, or, where rank 0 cannot write CHECKPOINT, rank 0 says so and returns 1.</item>
 /// </list>
 /// DATA is a state dict with <c>images</c> (N × 1 × 64 × 64 float32) and <c>labels</c> (N int64 in 0..2).
 /// </summary>
@@ -152,6 +152,12 @@ internal static class TrainingProbe
         {
             Console.WriteLine($"rank {world.Rank}: cancelled");
             return 130;
+        }
+        catch (IOException e)
+        {
+            // Caught, as a program that goes on would: the world's disposal then decides how the job ends.
+            Console.WriteLine($"rank {world.Rank}: the checkpoint could not be written ({e.GetType().Name})");
+            return 1;
         }
 
         throw new InvalidOperationException("dp-cancel-validation trained to the end");

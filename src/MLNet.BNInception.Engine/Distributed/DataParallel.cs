@@ -172,6 +172,9 @@ internal sealed class DataParallel : IDisposable
         return any;
     }
 
+    /// <summary>This rank failed on its own after the ranks agreed to stop (rank 0's checkpoint, which the others wait for): no longer in step with them.</summary>
+    public void LeftOutOfStep() => StoppedTogether = false;
+
     /// <summary>Returns when every rank has called it.</summary>
     public void WaitForEveryRank() => _world.Barrier();
 

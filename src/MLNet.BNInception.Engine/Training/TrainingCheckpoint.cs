@@ -26,6 +26,10 @@ internal sealed record TrainingState
     // written, so a single process's checkpoint is as before.
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? WorldSize { get; set; }
+
+    /// <summary>Whether the run of <paramref name="settings"/> saved in this state had stopped early: no epoch left to train.</summary>
+    public bool StoppedEarly(TrainerOptions settings) =>
+        settings.EarlyStopping is { } stopping && EpochsWithoutImprovement >= stopping.Patience;
 }
 
 /// <summary>

@@ -117,9 +117,8 @@ internal sealed class TrainingRun(
             bool pinMemory = device.type == DeviceType.CUDA;
             using var pending = new StepMetricsBuffer(options.StepsPerHostReadOn(device.type), device);
             _clock.Start();
-            // A run resumed from the checkpoint of its early stop stays stopped: its patience is spent,
-            // and another epoch would change the model it ended with.
-            StopReason reason = StoppedEarly(options, _state) ? StopReason.EarlyStopped : StopReason.Completed;
+            // A run resumed from the checkpoint of its early stop stays stopped: its patience is spent, and another epoch would change its model.
+            StopReason reason = _state.StoppedEarly(options) ? StopReason.EarlyStopped : StopReason.Completed;
             for (; reason == StopReason.Completed && _state.Epoch < options.Epochs; _state.Epoch++)
             {
                 // A run stopped during its epoch's validation resumes there: nothing of the pass is left to read.
@@ -224,8 +223,7 @@ internal sealed class TrainingRun(
         }
     }
 
-    // Queues one step on the device; its loss and correct count go into `pending` unread, so that
-    // nothing here waits for the device.
+    // Queues one step on the device; its loss and correct count go into `pending` unread: nothing here waits for the device.
     private void Step(BnInception model, FlatSgd optimizer, LabelledBatch batch, Device device, int stepsPerEpoch, StepMetricsBuffer pending)
     {
         using DisposeScope stepScope = NewDisposeScope();
@@ -382,16 +380,21 @@ internal sealed class TrainingRun(
         return stop;
     }
 
-    /// <summary>Whether the run of <paramref name="settings"/> saved in <paramref name="state"/> had stopped early: no epoch left to train.</summary>
-    internal static bool StoppedEarly(TrainerOptions settings, TrainingState state) =>
-        settings.EarlyStopping is { } stopping && state.EpochsWithoutImprovement >= stopping.Patience;
-
-    // Every rank holds the same network and state at a checkpoint; one writes it.
+    // Every rank holds the same network and state at a checkpoint; one writes it. Its failure is that rank's own, even
+    // in a stop the ranks agreed on: the others wait for the write, so this rank's exit must end the job (MpiWorld).
     private void SaveCheckpoint(BnInception model, FlatSgd optimizer, Dictionary<string, Tensor>? best)
     {
-        if (options.CheckpointPath is not null && IsRankZero)
+        try
         {
-            RunFiles.Save(modelOptions, options, _state, model, optimizer, best, _random!);
+            if (options.CheckpointPath is not null && IsRankZero)
+            {
+                RunFiles.Save(modelOptions, options, _state, model, optimizer, best, _random!);
+            }
+        }
+        catch when (_parallel is not null)
+        {
+            _parallel.LeftOutOfStep();
+            throw;
         }
     }
 }

@@ -161,7 +161,7 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
             // Before the counting passes: a checkpoint of other classes, or of another split, is refused before any row is read.
             (BnInceptionOptions savedModel, saved, TrainingState state) = TrainingCheckpoint.ReadDescription(training.CheckpointPath!);
             BnInceptionTrainer.CheckResumes(training.CheckpointPath!, savedModel, saved, architecture, data);
-            finished = state.Epoch >= saved.Epochs || TrainingRun.StoppedEarly(saved, state);
+            finished = state.Epoch >= saved.Epochs || state.StoppedEarly(saved);
         }
 
         var ml = new MLContext(seed: unchecked((int)training.Seed));
