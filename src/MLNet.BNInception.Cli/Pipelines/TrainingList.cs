@@ -80,7 +80,7 @@ internal static class TrainingList
         $"larger than the memory, shuffle its lines once beforehand, keeping the header line first (shuf)");
 
     /// <summary>
-    /// The warning for a <c>--resume</c> of a checkpoint that records no data (an earlier version's): the trainer
+    /// The warning for a <c>--resume</c> of a checkpoint that records no data (an earlier version's, or the engine's): the trainer
     /// cannot compare its classes with these lists', and takes <c>--train</c>'s, keyed in the order they first appear.
     /// </summary>
     public static string ResumedWithoutRecord(TrainingSettings settings) =>

@@ -254,45 +254,28 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
         }
     }
 
+    // A pass that leaves no row out (one rank, no split, nothing skipped: Produce sends the others to the fetching
+    // path) reads every row's values through ML.NET's own cursor, or its shuffle pool.
     private void ProduceReadingEveryRow(BlockingCollection<RawBatch> ready, PassLayout pass, ulong? shuffleSeed, CancellationToken stop)
     {
+        Debug.Assert(pass.RowsSkipped == 0 && pass.Ranks == 1 && _split is null, "a pass that leaves rows out fetches its own only");
         using DataViewRowCursor cursor = OpenCursor(shuffleSeed, out DataViewSchema.Column label, out DataViewSchema.Column features);
         ValueGetter<uint> getLabel = cursor.GetGetter<uint>(label);
         ValueGetter<VBuffer<float>> getFeatures = cursor.GetGetter<VBuffer<float>>(features);
         ValueGetter<DataViewRowId> getId = cursor.GetIdGetter();
         VBuffer<float> pixels = default;
         DataViewRowId id = default;
-        long toSkip = pass.RowsSkipped, rowsSeen = 0, batchesDone = 0;
+        long rowsSeen = 0, batchesDone = 0;
         RawBatch? batch = null;
-        // A shared pass stops after its last batch: the rows of a dropped short one are not even moved to.
+        // A pass of known batches stops after its last: the rows of a dropped short one are not even moved to.
         while ((pass.Batches is not long batches || batchesDone < batches) && cursor.MoveNext())
         {
             stop.ThrowIfCancellationRequested();
             getId(ref id);
-            if (_split is not null && !_split.Keeps(id))
-            {
-                continue;
-            }
-
             rowsSeen++;
-            if (toSkip > 0)
-            {
-                toSkip--;
-                continue;
-            }
-
             batch ??= new RawBatch(pass.RowsOf(batchesDone), pass.ShareOf(batchesDone), _layout.Size);
-            if (batch.NextIsShared)
-            {
-                uint key = _rowReader.ReadRow(getLabel, getFeatures, ref pixels, id, batch.NextSlot);
-                batch.AddShared(key - 1, (long)id.Low);
-            }
-            else
-            {
-                // Another rank's row: its values are never asked for.
-                batch.AddOther((long)id.Low);
-            }
-
+            uint key = _rowReader.ReadRow(getLabel, getFeatures, ref pixels, id, batch.NextSlot);
+            batch.AddShared(key - 1, (long)id.Low);
             if (batch.IsComplete)
             {
                 ready.Add(batch, stop);
