@@ -71,7 +71,7 @@ public class DistributedTrainTests
 
         Assert.That(run.ExitCode, Is.EqualTo(3), run.Output + run.Error);
         Assert.That(run.Error, Does.Contain($"--train '{files.TrainCsv}', row "));
-        Assert.That(run.Error, Does.Match(@"row [0-9]+ \(counting from 0\): the image '[^']+' \(column 'ImagePath'\) cannot be loaded: "));
+        Assert.That(run.Error, Does.Match(@"row [0-9]+ \(counting from 0\), line [0-9]+: the image '[^']+' \(column 'ImagePath'\) cannot be loaded: "));
         Assert.That(File.Exists(model), Is.False);
         // mpirun ends rank 0 with SIGTERM, then SIGKILL: rank 0 may have stopped at a safe point and written the
         // checkpoint of the steps both ranks took, as at a Ctrl-C (seen once in CI, on a loaded machine), or

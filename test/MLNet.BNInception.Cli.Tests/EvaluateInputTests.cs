@@ -97,6 +97,21 @@ public class EvaluateInputTests
     }
 
     [Test]
+    public void ARowStartingWithTwoSlashesIsRefusedBeforeTheModelIsRead()
+    {
+        // ML.NET's text loader takes the row for a comment: the metrics would leave it out, and the row counts alone would tell.
+        using var work = new TemporaryDirectory();
+        List<string> lines = TestLines(4);
+        lines[2] = "/" + lines[2];
+        File.WriteAllLines(work.File("data.csv"), lines);
+
+        ExternalProcess.Result result = InProcessTool.Run("evaluate", "--model", work.File("no-model.zip"), "--data", work.File("data.csv"));
+
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.Error);
+        Assert.That(result.Error, Does.StartWith($"bninception: '{work.File("data.csv")}', row 1 (counting from 0), line 3: the row starts with '//'"));
+    }
+
+    [Test]
     public void ABadImageIsNamedWithItsListAndRowInTheToolsWords()
     {
         using var work = new TemporaryDirectory();
@@ -107,7 +122,7 @@ public class EvaluateInputTests
 
         ExternalProcess.Result result = InstalledTool.Run(work.Path, "evaluate", "--model", Model, "--data", work.File("data.csv"));
         Assert.That(result.ExitCode, Is.EqualTo(3), result.Error);
-        Assert.That(result.Error, Does.Contain($"'{work.File("data.csv")}', row 2 (counting from 0): the image '{work.File("cut.png")}' cannot be loaded: "));
+        Assert.That(result.Error, Does.Contain($"'{work.File("data.csv")}', row 2 (counting from 0), line 4: the image '{work.File("cut.png")}' cannot be loaded: "));
         Assert.That(result.Error, Does.Contain("[Truncated]").And.Not.Contain("InvalidImagePolicy"));
     }
 

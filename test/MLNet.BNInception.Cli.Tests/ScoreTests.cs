@@ -253,7 +253,7 @@ public class ScoreTests
 
         Assert.That(run.ExitCode, Is.EqualTo(5));
         string message = run.Error.Trim().Split('\n').Last();
-        Assert.That(message, Does.StartWith("bninception: row 4 (line 5), path '" + work.File("gone.png") + "': FileNotFound"));
+        Assert.That(message, Does.StartWith($"bninception: '{input}', row 3 (counting from 0), line 5, path '" + work.File("gone.png") + "': FileNotFound"));
         Assert.That(File.ReadAllLines(output), Has.Length.EqualTo(3), "the header and the whole batch before the bad row's");
 
         // The advice works: the file is put back, and the same command with --resume finishes the job.
@@ -279,7 +279,7 @@ public class ScoreTests
             "--image-folder", work.Path, "--fail-fast");
         Assert.That(run.ExitCode, Is.EqualTo(5), run.Error);
         string message = run.Error.Trim().Split('\n').Last();
-        Assert.That(message, Does.StartWith(@"bninception: row 1 (line 2), path 'gone\x0Ax\u202Egnp.png': FileNotFound: ")
+        Assert.That(message, Does.StartWith($"bninception: '{input}', " + @"row 0 (counting from 0), line 2, path 'gone\x0Ax\u202Egnp.png': FileNotFound: ")
             .And.Contain(@"no file exists at '" + work.File(@"gone\x0Ax\u202Egnp.png'")));
         Assert.That(message, Does.Not.Contain("gone x"));
         Assert.That(message.Where(char.IsControl), Is.Empty, "one line");
@@ -314,7 +314,7 @@ public class ScoreTests
 
         Assert.That(run.ExitCode, Is.EqualTo(5));
         string message = run.Error.Trim().Split('\n').Last();
-        Assert.That(message, Does.StartWith("bninception: row 2 (line 3), path '").And.Contain($"': {reason}: "));
+        Assert.That(message, Does.StartWith($"bninception: '{input}', row 1 (counting from 0), line 3, path '").And.Contain($"': {reason}: "));
         Assert.That(message, Does.Contain("the row itself is malformed: correct it in the input and score again with --overwrite"));
         Assert.That(message, Does.Not.Contain("--resume (in place of --overwrite"));
         Assert.That(File.ReadAllLines(work.File("out.csv")), Has.Length.EqualTo(2), "the header and the row before the bad one");

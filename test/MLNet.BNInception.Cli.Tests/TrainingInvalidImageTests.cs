@@ -50,7 +50,7 @@ public class TrainingInvalidImageTests
 
         Assert.That(result.ExitCode, Is.EqualTo(3), result.Error);
         string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.That(lines[^1], Does.StartWith($"bninception: --train '{files.TrainCsv}', row 5 (counting from 0): the image '{path}' (column 'ImagePath') cannot be loaded: ").And.Contain("[Truncated]").And.EndWith("Fix or replace the file, or pass --on-invalid-image skip to leave such rows out"));
+        Assert.That(lines[^1], Does.StartWith($"bninception: --train '{files.TrainCsv}', row 5 (counting from 0), line 7: the image '{path}' (column 'ImagePath') cannot be loaded: ").And.Contain("[Truncated]").And.EndWith("Fix or replace the file, or pass --on-invalid-image skip to leave such rows out"));
         Assert.That(result.Error, Does.Not.Contain("unexpected"));
         Assert.That(File.Exists(work.File("model.zip")), Is.False);
     }
@@ -162,7 +162,7 @@ public class TrainingInvalidImageTests
 
         Assert.That(result.ExitCode, Is.EqualTo(3), result.Error);
         Assert.That(result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1], Does.StartWith(
-            $"bninception: --valid '{valid}', row 1 (counting from 0): the image 'cut.png' (column 'ImagePath') cannot be loaded: ").And.Contain("[Truncated]"));
+            $"bninception: --valid '{valid}', row 1 (counting from 0), line 3: the image 'cut.png' (column 'ImagePath') cannot be loaded: ").And.Contain("[Truncated]"));
         Assert.That(File.Exists(work.File("model.zip")), Is.False);
     }
 

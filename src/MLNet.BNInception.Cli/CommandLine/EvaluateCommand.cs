@@ -139,7 +139,7 @@ internal static class EvaluateCommand
             {
                 // The loader's advice is for code (InvalidImagePolicy.Skip); this says which list the row is of.
                 throw CommandLineException.UnreadableInput(
-                    $"'{dataPath}', row {invalid.Row} (counting from 0): the image '{BnInceptionCommandLine.OneLine(invalid.Path)}' cannot be loaded: " +
+                    $"'{dataPath}', {RowCount.RowAndLine(dataPath, fieldSeparator, invalid.Row)}: the image '{BnInceptionCommandLine.OneLine(invalid.Path)}' cannot be loaded: " +
                     $"{BnInceptionCommandLine.OneLine(invalid.Detail)} [{invalid.Reason}]. Fix or remove the file, or leave its row out of the list", e);
             }
             catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)

@@ -51,24 +51,24 @@ internal static class RowCount
     public const int ReportEvery = 64;
 
     /// <summary>The rows of the CSV list at <paramref name="path"/>, its header not counted.</summary>
-    /// <exception cref="CommandLineException">A quoted field is never closed: ML.NET's loader would fail on it later, naming neither file nor line.</exception>
+    /// <exception cref="CommandLineException">
+    /// A quoted field is never closed: ML.NET's loader would fail on it later, naming neither file nor line. Or a line
+    /// would be a comment to ML.NET's loader (<see cref="TextLoaderComments"/>), and its row lost.
+    /// </exception>
     public static long Of(string path, char separator)
     {
         try
         {
-            using var reader = CsvHelper.CsvReader.FromFile(path, new CsvHelper.CsvReaderOptions
-            {
-                Separator = separator,
-                HasHeader = true,
-                TrackLineNumbers = true,
-                OnMalformedRecord = UnclosedQuotes.Refuse,
-            });
+            TextLoaderComments.RefuseHeader(path);
+            using CsvHelper.CsvReader reader = OpenList(path, separator);
             long rows = 0;
             while (reader.Read())
             {
+                TextLoaderComments.RefuseRow(path, reader.RawRecord, rows, reader.LineNumber);
                 rows++;
             }
 
+            TextLoaderComments.RefuseOtherRowCount(path, rows, LoaderRows(path, separator));
             return rows;
         }
         catch (CsvHelper.CsvFormatException e)
@@ -76,4 +76,53 @@ internal static class RowCount
             throw CommandLineException.UnreadableInput($"'{path}': {e.Message}", e);
         }
     }
+
+    // The rows ML.NET's text loader reads in the list, with the options train and evaluate load it with: no column is
+    // read, but the loader still joins the lines of a quoted field that holds line breaks.
+    private static long LoaderRows(string path, char separator) =>
+        Of(TrainingList.Load(new MLContext(), path, [new TextLoader.Column("First", DataKind.String, 0)], separator), CancellationToken.None);
+
+    /// <summary>
+    /// The line of the CSV list at <paramref name="path"/> where row <paramref name="row"/> (counting from 0, as ML.NET's
+    /// text loader numbers the rows of a list <see cref="Of(string, char)"/> has accepted) starts; null when the file
+    /// cannot be read again or has fewer rows now. For a message about that row, so it is read only on the way to one.
+    /// </summary>
+    public static long? LineOf(string path, char separator, long row)
+    {
+        try
+        {
+            using CsvHelper.CsvReader reader = OpenList(path, separator);
+            for (long read = 0; reader.Read(); read++)
+            {
+                if (read == row)
+                {
+                    return reader.LineNumber;
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CsvHelper.CsvFormatException)
+        {
+            // The message goes on without the line: it names the row, the path and the reason already.
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// "row R (counting from 0), line L": the row as ML.NET and the library's messages number it, and the line of the
+    /// list where it starts, as an editor shows it (a quoted field may hold line breaks) and as <c>score</c> names it.
+    /// </summary>
+    public static string RowAndLine(string list, char separator, long row) =>
+        row >= 0 && LineOf(list, separator, row) is { } line
+            ? string.Create(CultureInfo.InvariantCulture, $"row {row} (counting from 0), line {line}")
+            : string.Create(CultureInfo.InvariantCulture, $"row {row} (counting from 0)");
+
+    private static CsvHelper.CsvReader OpenList(string path, char separator) =>
+        CsvHelper.CsvReader.FromFile(path, new CsvHelper.CsvReaderOptions
+        {
+            Separator = separator,
+            HasHeader = true,
+            TrackLineNumbers = true,
+            OnMalformedRecord = UnclosedQuotes.Refuse,
+        });
 }

@@ -31,10 +31,13 @@ internal static class TrainingFailures
     /// </summary>
     public static CommandLineException ImageCannotBeLoaded(TrainingSettings settings, InvalidImageException invalid, Exception thrown)
     {
-        string list = invalid.DataRead == "validation" && settings.ValidPath is { } validPath ? $"--valid '{validPath}'" : $"--train '{settings.TrainPath}'";
+        bool validation = invalid.DataRead == "validation" && settings.ValidPath is not null;
+        string path = validation ? settings.ValidPath! : settings.TrainPath;
+        string list = $"{(validation ? "--valid" : "--train")} '{path}'";
         return CommandLineException.UnreadableInput(settings.SkipInvalidImages
             ? $"{list}: {BnInceptionCommandLine.OneLine(invalid.Message)}"
-            : $"{list}, row {invalid.Row} (counting from 0): the image '{Printable.Escaped(FileNameBytes.Printable(invalid.Path))}' (column '{invalid.ColumnName}') cannot be loaded: " +
+            : $"{list}, {RowCount.RowAndLine(path, OptionValues.SeparatorFor(settings.TrainPath, settings.Separator), invalid.Row)}: " +
+              $"the image '{Printable.Escaped(FileNameBytes.Printable(invalid.Path))}' (column '{invalid.ColumnName}') cannot be loaded: " +
               $"{BnInceptionCommandLine.OneLine(invalid.Detail)} [{invalid.Reason}]. Fix or replace the file, or pass --on-invalid-image skip to leave such rows out", thrown);
     }
 
