@@ -53,22 +53,22 @@ internal static class RowCount
     /// <summary>The rows of the CSV list at <paramref name="path"/>, its header not counted.</summary>
     /// <exception cref="CommandLineException">
     /// A quoted field is never closed: ML.NET's loader would fail on it later, naming neither file nor line. Or a line
-    /// would be a comment to ML.NET's loader (<see cref="TextLoaderComments"/>), and its row lost.
+    /// would be a comment to ML.NET's loader (<see cref="TextLoaderRows"/>), and its row lost.
     /// </exception>
     public static long Of(string path, char separator)
     {
         try
         {
-            TextLoaderComments.RefuseHeader(path);
+            TextLoaderRows.RefuseHeader(path);
             using CsvHelper.CsvReader reader = OpenList(path, separator);
             long rows = 0;
             while (reader.Read())
             {
-                TextLoaderComments.RefuseRow(path, reader.RawRecord, rows, reader.LineNumber);
+                TextLoaderRows.RefuseRow(path, reader.RawRecord, rows, reader.LineNumber);
                 rows++;
             }
 
-            TextLoaderComments.RefuseOtherRowCount(path, rows, LoaderRows(path, separator));
+            TextLoaderRows.RefuseOtherRowCount(path, rows, LoaderRows(path, separator));
             return rows;
         }
         catch (CsvHelper.CsvFormatException e)

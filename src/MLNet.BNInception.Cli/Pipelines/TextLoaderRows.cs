@@ -4,13 +4,14 @@ using MLNet.BNInception.Cli.CommandLine;
 namespace MLNet.BNInception.Cli.Pipelines;
 
 /// <summary>
-/// The lines that ML.NET's text loader takes for comments, where the tool's CSV reader (and <c>score</c>) reads rows:
+/// Where ML.NET's text loader, which feeds <c>train</c> and <c>evaluate</c>'s pipelines, reads other rows than the tool's
+/// CSV reader, which counts them, names their lines and reads <c>score</c>'s input. The loader takes lines for comments:
 /// a record whose text starts with "//" is left out, and while the loader looks for the header it also passes over a
 /// line that starts with '#', then takes the next line for the header (TextLoader's cursor, ML.NET 6.0; it has no
 /// option to turn this off). <c>train</c> and <c>evaluate</c> refuse such a list before any image is read: an absolute
 /// path written "//data/a.png" would otherwise be trained or evaluated without, and only the row counts would differ.
 /// </summary>
-internal static class TextLoaderComments
+internal static class TextLoaderRows
 {
     /// <summary>The header of <paramref name="path"/>: its first line that is not empty, as the text loader reads lines.</summary>
     /// <exception cref="CommandLineException">The header starts with '#' or "//".</exception>
