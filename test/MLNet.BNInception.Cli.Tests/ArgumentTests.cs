@@ -11,7 +11,7 @@ public class ArgumentTests : FewImagesFixture
     public enum Case
     {
         NoVerb, UnknownVerb, MissingOption, UnknownOption, ZeroBatch, BatchBeyondAnArray, BatchWrappingAround, TrainBatchBeyondAnArray, ShardOutOfRange, ShardNotKOverN, BlockNotMultipleOfBatch,
-        OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, CommaListNamedTsv, TrainSemicolons, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, TrainBadInputSize, TrainSizeBelowInputSize,
+        OutputExists, MissingInput, InputIsADirectory, BinaryInput, NoPathColumn, CommaListNamedTsv, TrainSemicolons, TrainLabelColumnNamedScore, TrainPathColumnNamedPredictedLabel, TrainOneColumnForPathsAndLabels, TrainEmptyLabelColumn, TrainSeparatorInALabel, TrainSpaceBeforeAPath, MissingModel, ModelNotAZip, ZipWithoutNetwork, TrainMissingCsv, TrainCsvIsADirectory, TrainNoLabelColumn, TrainZeroEpochs, TrainBadSize, TrainBadInputSize, TrainSizeBelowInputSize,
         TrainHeaderOnly, TrainOneClass, TrainValidFractionOverHalf, TrainUnclosedQuote, ValidUnclosedQuote, TrainEarlyStoppingWithoutValidation, TrainShufflePoolOfOne, TrainShufflePoolWithCache, TrainNaNLearningRate, TrainNaNBatchNormMomentum, TrainNegativeGamma, TrainFractionalStepDecay,
         TrainBadPrecision, TrainOnAMissingGpu, TrainBadDevice, ScoreOnAMissingGpu, TrainCurvesNoFolder, TrainCurvesOverData, EvaluateNotAModel, EvaluateDataIsADirectory, EvaluateBinaryData,
         ExportInputNamedLogits, ExportInputNamedProbabilities, ExportInputNameEmpty,
@@ -62,6 +62,12 @@ public class ArgumentTests : FewImagesFixture
     [TestCase(Case.ExportInputNamedLogits, 2, "bninception: --input-name 'logits': the input needs a name of its own, not empty and neither 'logits' nor 'probabilities', the names of the outputs")]
     [TestCase(Case.ExportInputNamedProbabilities, 2, "bninception: --input-name 'probabilities': the input needs a name of its own")]
     [TestCase(Case.ExportInputNameEmpty, 2, "bninception: --input-name ' ': the input needs a name of its own")]
+    [TestCase(Case.TrainLabelColumnNamedScore, 2, "--label-column 'Score': the pipeline makes columns named 'Image', 'Features', 'Score' and 'PredictedLabel' (the last two are the model's outputs)")]
+    [TestCase(Case.TrainPathColumnNamedPredictedLabel, 2, "--path-column 'PredictedLabel': the pipeline makes columns named")]
+    [TestCase(Case.TrainOneColumnForPathsAndLabels, 2, "--path-column and --label-column both name 'ImagePath': the labels need a column of their own")]
+    [TestCase(Case.TrainEmptyLabelColumn, 2, "--label-column '' names no column")]
+    [TestCase(Case.TrainSeparatorInALabel, 3, "row 1 (counting from 0), line 3: the row has 3 fields and the header 2, so its values would be read from the wrong fields or cut short. Quote a field that holds the separator (',')")]
+    [TestCase(Case.TrainSpaceBeforeAPath, 3, "row 0 (counting from 0), line 2: ML.NET's text loader, which reads the list for training and evaluation, reads its image path as 't10k/0.png' where the CSV reader (and score) reads ' t10k/0.png'")]
     [TestCase(Case.TrainSemicolons, 3, "has no column 'ImagePath' (its columns: 'ImagePath;Label', one column when read with the separator ','; pass --separator ';' if that")]
     public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message) => Check(mistake, exitCode, message, trainedModel: null);
 
@@ -97,6 +103,9 @@ public class ArgumentTests : FewImagesFixture
         File.WriteAllText(work.File("header.csv"), "ImagePath,Label\n");
         File.WriteAllLines(work.File("coats.csv"), ["ImagePath,Label", .. File.ReadLines(data.TrainCsv).Skip(1).Select(line => line[..line.IndexOf(',')] + ",Coat")]);
         File.WriteAllText(work.File("quote.csv"), "ImagePath,Label\na.png,x\n\"b.png,y\nc.png,z\n");
+        // ML.NET's text loader reads 'T-shirt' as the label of the second row, and ' t10k/0.png' as 't10k/0.png'.
+        File.WriteAllText(work.File("comma.csv"), "ImagePath,Label\nt10k/0.png,Coat\nt10k/1.png,T-shirt, top\n");
+        File.WriteAllText(work.File("spaces.csv"), "Label,ImagePath\nCoat, t10k/0.png\nBag, t10k/1.png\n");
         string[] score = ["score", "--model", model, "--input", input, "--output", output];
         string[] arguments = mistake switch
         {
@@ -121,6 +130,12 @@ public class ArgumentTests : FewImagesFixture
             Case.NoPathColumn => ["score", "--model", model, "--input", work.File("pictures.csv"), "--output", output],
             Case.CommaListNamedTsv => ["score", "--model", model, "--input", work.File("list.tsv"), "--output", output],
             Case.TrainSemicolons => ["train", "--train", work.File("semicolons.csv"), "--out", work.File("m.zip")],
+            Case.TrainLabelColumnNamedScore => ["train", "--train", data.TrainCsv, "--label-column", "Score", "--out", work.File("m.zip")],
+            Case.TrainPathColumnNamedPredictedLabel => ["train", "--train", data.TrainCsv, "--path-column", "PredictedLabel", "--out", work.File("m.zip")],
+            Case.TrainOneColumnForPathsAndLabels => ["train", "--train", data.TrainCsv, "--label-column", "ImagePath", "--out", work.File("m.zip")],
+            Case.TrainEmptyLabelColumn => ["train", "--train", data.TrainCsv, "--label-column", "", "--out", work.File("m.zip")],
+            Case.TrainSeparatorInALabel => ["train", "--train", work.File("comma.csv"), "--image-folder", data.ImageFolder, "--out", work.File("m.zip")],
+            Case.TrainSpaceBeforeAPath => ["train", "--train", work.File("spaces.csv"), "--image-folder", data.ImageFolder, "--out", work.File("m.zip")],
             Case.MissingModel => ["score", "--model", work.File("nowhere.zip"), "--input", input, "--output", output],
             Case.ModelNotAZip => ["score", "--model", work.File("notes.zip"), "--input", input, "--output", output],
             Case.ZipWithoutNetwork => ["info", "--model", work.File("images.zip")],

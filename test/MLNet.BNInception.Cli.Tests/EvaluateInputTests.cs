@@ -112,6 +112,23 @@ public class EvaluateInputTests
     }
 
     [Test]
+    public void APathThatTheTextLoaderReadsOtherwiseThanScoreIsRefusedOnceTheModelNamesItsColumn()
+    {
+        // "Bag, /data/a.png": ML.NET's loader passes over the space, score's reader keeps it (and finds no such file).
+        using var work = new TemporaryDirectory();
+        List<string> lines = TestLines(3);
+        File.WriteAllLines(work.File("data.csv"), ["Label,ImagePath", .. lines.Skip(1).Select(line => $"{line[(line.LastIndexOf(',') + 1)..]}, {line[..line.LastIndexOf(',')]}")]);
+        string firstPath = lines[1][..lines[1].LastIndexOf(',')];
+
+        ExternalProcess.Result result = InProcessTool.Run("evaluate", "--model", Model, "--data", work.File("data.csv"));
+
+        Assert.That(result.ExitCode, Is.EqualTo(3), result.Error);
+        Assert.That(result.Error, Does.StartWith(
+            $"bninception: '{work.File("data.csv")}', row 0 (counting from 0), line 2: ML.NET's text loader, which reads the list for training and evaluation, reads its image path as " +
+            $"'{firstPath}' where the CSV reader (and score) reads ' {firstPath}'"));
+    }
+
+    [Test]
     public void ABadImageIsNamedWithItsListAndRowInTheToolsWords()
     {
         using var work = new TemporaryDirectory();

@@ -66,19 +66,59 @@ public class ListReadingTests
     }
 
     [Test]
-    public void AQuotedLineBreakAfterSpacesIsRefusedWithBothRowCounts()
+    public void AQuotedLineBreakAfterSpacesIsRefusedNamingTheRowTheReadersSplitApart()
     {
-        // ML.NET's loader passes over the spaces and joins the two lines into one row; the CSV reader reads two.
+        // ML.NET's loader passes over the spaces and joins the two lines into one path; the CSV reader reads two rows
+        // of two fields each, as the header has: 'Coat' and '  "…/2', then '.png"' and 'Coat'.
         using var work = new TemporaryDirectory();
         (_, string[] paths, string[] labels) = Data(work);
         string list = work.File("list.csv");
-        File.WriteAllText(list, string.Join('\n', ["ImagePath,Label", .. paths.Select((path, row) => row == 2 ? $"  \"{path[..^4]}\n{path[^4..]}\",{labels[row]}" : $"{path},{labels[row]}")]) + "\n");
+        File.WriteAllText(list, string.Join('\n', ["Label,ImagePath", .. paths.Select((path, row) => row == 2 ? $"{labels[row]},  \"{path[..^4]}\n{path[^4..]}\",{labels[row]}" : $"{labels[row]},{path}")]) + "\n");
 
-        ExternalProcess.Result refused = InProcessTool.Run(Train(list, work.File("model.zip")));
+        ExternalProcess.Result train = InProcessTool.Run(Train(list, work.File("model.zip")));
+        // evaluate reads the list before it loads the model, whose path column it does not know yet: the row counts tell.
+        ExternalProcess.Result evaluate = InProcessTool.Run("evaluate", "--model", work.File("no-model.zip"), "--data", list);
 
-        Assert.That(refused.ExitCode, Is.EqualTo(3), refused.Output + refused.Error);
-        Assert.That(refused.Error.Trim(), Does.StartWith(
+        Assert.That(train.ExitCode, Is.EqualTo(3), train.Output + train.Error);
+        Assert.That(train.Error.Trim(), Does.StartWith(
+            $"bninception: '{list}', row 2 (counting from 0), line 4: ML.NET's text loader, which reads the list for training and evaluation, reads its image path as " +
+            $"'{paths[2][..^4]}\\x0A{paths[2][^4..]}' where the CSV reader (and score) reads '  \"{paths[2][..^4]}'"));
+        Assert.That(evaluate.ExitCode, Is.EqualTo(3), evaluate.Error);
+        Assert.That(evaluate.Error.Trim(), Does.StartWith(
             $"bninception: '{list}': ML.NET's text loader, which reads the list for training and evaluation, finds {Rows} rows in it, where the CSV reader finds {Rows + 1}; "));
+    }
+
+    [Test]
+    public void ATabSeparatedValidationListTrainsBesideACommaSeparatedTrainingList()
+    {
+        // Each list's separator comes from its own name: --separator would fit one of them only.
+        using var work = new TemporaryDirectory();
+        (_, string[] paths, string[] labels) = Data(work);
+        string train = work.File("train.csv"), valid = work.File("valid.tsv");
+        File.WriteAllLines(train, ["ImagePath,Label", .. paths.Select((path, row) => $"{path},{labels[row]}")]);
+        File.WriteAllLines(valid, ["ImagePath\tLabel", .. paths.Take(4).Select((path, row) => $"{path}\t{labels[row]}")]);
+
+        ExternalProcess.Result trained = InProcessTool.Run(Train(train, work.File("model.zip"), "--valid", valid)).AssertSucceeded();
+
+        Assert.That(trained.Output, Does.StartWith($"trained on {Rows} images of ").And.Contain("validation loss"));
+    }
+
+    [Test]
+    public void AnImagePathOfMegabytesIsCutShortInTheMessageThatNamesIt()
+    {
+        // No file has a path over 4096 bytes on Linux; the message keeps its advice, and stays one line of kilobytes.
+        using var work = new TemporaryDirectory();
+        (_, string[] paths, string[] labels) = Data(work);
+        string list = work.File("list.csv"), tooLong = new('a', 1_000_000);
+        File.WriteAllLines(list, ["ImagePath,Label", .. paths.Select((path, row) => $"{(row == 1 ? tooLong : path)},{labels[row]}")]);
+
+        ExternalProcess.Result failed = InProcessTool.Run(Train(list, work.File("model.zip")));
+
+        Assert.That(failed.ExitCode, Is.EqualTo(3), failed.Error.Length > 2000 ? failed.Error[..2000] : failed.Error);
+        string message = failed.Error.Trim().Split('\n')[^1];
+        Assert.That(message, Does.StartWith($"bninception: --train '{list}', row 1 (counting from 0), line 3: the image '{new string('a', 4096)}…' (column 'ImagePath') cannot be loaded: "));
+        Assert.That(message, Does.EndWith("Fix or replace the file, or pass --on-invalid-image skip to leave such rows out"));
+        Assert.That(message, Has.Length.LessThan(16_384));
     }
 
     [Test]

@@ -90,5 +90,5 @@ public static class BnInceptionCommandLine
     };
 
     // Whatever a message quotes, it stays one line of printable text.
-    internal static string OneLine(string text) => Printable.Escaped(text.ReplaceLineEndings(" ").Trim());
+    internal static string OneLine(string text) => Printable.Content(text.ReplaceLineEndings(" ").Trim(), Printable.MessageLimit);
 }

@@ -57,6 +57,7 @@ internal static class EvaluateCommand
             int requestedTopK = OptionValues.Positive(parsed.GetValue(topK), "--top-k");
             bool skipUnknown = parsed.GetValue(onUnknownLabel) == "skip";
             using SavedModel saved = SavedModel.Load(parsed.GetRequiredValue(model).FullName);
+            TextLoaderRows.RefuseOtherRows(dataPath, fieldSeparator, fileRows, CsvHeader.IndexOf(header, saved.PathColumn, dataPath, "the model's input columns", fieldSeparator));
             cancellation.ThrowIfCancellationRequested();
             string label = parsed.GetValue(labelColumn) ?? LabelColumnOf(saved);
             MLContext ml = saved.Context;
@@ -139,8 +140,8 @@ internal static class EvaluateCommand
             {
                 // The loader's advice is for code (InvalidImagePolicy.Skip); this says which list the row is of.
                 throw CommandLineException.UnreadableInput(
-                    $"'{dataPath}', {RowCount.RowAndLine(dataPath, fieldSeparator, invalid.Row)}: the image '{BnInceptionCommandLine.OneLine(invalid.Path)}' cannot be loaded: " +
-                    $"{BnInceptionCommandLine.OneLine(invalid.Detail)} [{invalid.Reason}]. Fix or remove the file, or leave its row out of the list", e);
+                    $"'{dataPath}', {RowCount.RowAndLine(dataPath, fieldSeparator, invalid.Row)}: the image '{Printable.FilePath(invalid.Path)}' cannot be loaded: " +
+                    $"{Printable.PathDetail(invalid.Detail)} [{invalid.Reason}]. Fix or remove the file, or leave its row out of the list", e);
             }
             catch (Exception e) when (e is ArgumentOutOfRangeException or InvalidOperationException)
             {

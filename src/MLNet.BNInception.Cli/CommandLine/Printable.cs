@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MLNet.BNInception.IO;
 using MLNet.BNInception.Trainers;
 
 namespace MLNet.BNInception.Cli.CommandLine;
@@ -16,6 +17,21 @@ internal static class Printable
 {
     /// <summary>The most characters of a file's content a message quotes.</summary>
     public const int ContentLimit = 120;
+
+    /// <summary>
+    /// The most characters of a path from a list a message quotes: Linux opens no longer path (PATH_MAX), so only a
+    /// path that names no file is cut, and a row of megabytes does not make a message of megabytes.
+    /// </summary>
+    public const int PathLimit = 4096;
+
+    /// <summary>The most characters of a whole message line (<see cref="BnInceptionCommandLine.OneLine"/>): its paths and their details fit.</summary>
+    public const int MessageLimit = 4 * PathLimit;
+
+    /// <summary>An image path from a list, for a message: printable (<see cref="FileNameBytes.Printable"/>, <see cref="Content"/>) and at most <see cref="PathLimit"/> characters.</summary>
+    public static string FilePath(string path) => Content(FileNameBytes.Printable(path), PathLimit);
+
+    /// <summary>What the library says of a path (it quotes the path): on one line, at most twice <see cref="PathLimit"/> characters.</summary>
+    public static string PathDetail(string detail) => Content(detail.ReplaceLineEndings(" ").Trim(), 2 * PathLimit);
 
     /// <summary><paramref name="content"/> from a file, its control and bidirectional formatting characters escaped (\x00, \u202E), in at most <paramref name="limit"/> characters and "…".</summary>
     public static string Content(string content, int limit = ContentLimit)

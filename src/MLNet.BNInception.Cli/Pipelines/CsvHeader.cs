@@ -59,5 +59,5 @@ internal static class CsvHeader
 
     private static readonly char[] UsualSeparators = [',', '\t', ';', '|'];
 
-    private static string Name(char separator) => separator == '\t' ? "tab" : $"'{separator}'";
+    public static string Name(char separator) => separator == '\t' ? "tab" : $"'{separator}'";
 }

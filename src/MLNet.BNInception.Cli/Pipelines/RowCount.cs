@@ -50,25 +50,30 @@ internal static class RowCount
     /// <summary>How many rows apart a pass reports its progress.</summary>
     public const int ReportEvery = 64;
 
-    /// <summary>The rows of the CSV list at <paramref name="path"/>, its header not counted.</summary>
+    /// <summary>
+    /// The rows of the CSV list at <paramref name="path"/>, its header not counted, checked against what ML.NET's text
+    /// loader reads (<see cref="TextLoaderRows"/>): the same rows and, where <paramref name="pathColumn"/> is given, the
+    /// same image path in each.
+    /// </summary>
     /// <exception cref="CommandLineException">
-    /// A quoted field is never closed: ML.NET's loader would fail on it later, naming neither file nor line. Or a line
-    /// would be a comment to ML.NET's loader (<see cref="TextLoaderRows"/>), and its row lost.
+    /// A quoted field is never closed: ML.NET's loader would fail on it later, naming neither file nor line. Or ML.NET's
+    /// loader would read other rows, fields or paths than the file's (<see cref="TextLoaderRows"/>).
     /// </exception>
-    public static long Of(string path, char separator)
+    public static long Of(string path, char separator, int? pathColumn = null)
     {
         try
         {
             TextLoaderRows.RefuseHeader(path);
             using CsvHelper.CsvReader reader = OpenList(path, separator);
+            int headerFields = reader.Headers.Count;
             long rows = 0;
             while (reader.Read())
             {
-                TextLoaderRows.RefuseRow(path, reader.RawRecord, rows, reader.LineNumber);
+                TextLoaderRows.RefuseRow(path, reader, rows, headerFields, separator);
                 rows++;
             }
 
-            TextLoaderRows.RefuseOtherRowCount(path, rows, LoaderRows(path, separator));
+            TextLoaderRows.RefuseOtherRows(path, separator, rows, pathColumn);
             return rows;
         }
         catch (CsvHelper.CsvFormatException e)
@@ -76,11 +81,6 @@ internal static class RowCount
             throw CommandLineException.UnreadableInput($"'{path}': {e.Message}", e);
         }
     }
-
-    // The rows ML.NET's text loader reads in the list, with the options train and evaluate load it with: no column is
-    // read, but the loader still joins the lines of a quoted field that holds line breaks.
-    private static long LoaderRows(string path, char separator) =>
-        Of(TrainingList.Load(new MLContext(), path, [new TextLoader.Column("First", DataKind.String, 0)], separator), CancellationToken.None);
 
     /// <summary>
     /// The line of the CSV list at <paramref name="path"/> where row <paramref name="row"/> (counting from 0, as ML.NET's
@@ -117,7 +117,8 @@ internal static class RowCount
             ? string.Create(CultureInfo.InvariantCulture, $"row {row} (counting from 0), line {line}")
             : string.Create(CultureInfo.InvariantCulture, $"row {row} (counting from 0)");
 
-    private static CsvHelper.CsvReader OpenList(string path, char separator) =>
+    /// <summary>The list as the tool's CSV reader reads it: a header, quoted fields, line numbers.</summary>
+    public static CsvHelper.CsvReader OpenList(string path, char separator) =>
         CsvHelper.CsvReader.FromFile(path, new CsvHelper.CsvReaderOptions
         {
             Separator = separator,

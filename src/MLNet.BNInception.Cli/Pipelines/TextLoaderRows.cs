@@ -1,4 +1,7 @@
 using System.Globalization;
+using CsvHelper;
+using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.BNInception.Cli.CommandLine;
 
 namespace MLNet.BNInception.Cli.Pipelines;
@@ -40,27 +43,62 @@ internal static class TextLoaderRows
         }
     }
 
-    /// <summary>A data row, given as its record's bytes as the file holds them.</summary>
-    /// <exception cref="CommandLineException">The record starts with "//".</exception>
-    public static void RefuseRow(string path, ReadOnlySpan<byte> record, long row, long line)
+    /// <summary>Row <paramref name="row"/> of the CSV reader, which the header says has <paramref name="headerFields"/> fields.</summary>
+    /// <exception cref="CommandLineException">The record starts with "//", or has another number of fields than the header.</exception>
+    public static void RefuseRow(string path, CsvReader reader, long row, int headerFields, char separator)
     {
-        if (record.StartsWith("//"u8))
+        if (reader.RawRecord.StartsWith("//"u8))
         {
             throw CommandLineException.UnreadableInput(string.Create(CultureInfo.InvariantCulture,
-                $"'{path}', row {row} (counting from 0), line {line}: the row starts with '//', which ML.NET's text loader takes for a comment and would leave out ") +
+                $"'{path}', row {row} (counting from 0), line {reader.LineNumber}: the row starts with '//', which ML.NET's text loader takes for a comment and would leave out ") +
                 "without a word. Put its first field in quotes (\"//…\"), or write a path there with one leading slash");
+        }
+
+        // ML.NET's loader reads the fields its columns name and ignores the rest: a label with the separator in it,
+        // unquoted, would be cut short there into a class of its own ('T-shirt, top' read as 'T-shirt').
+        if (reader.FieldCount != headerFields)
+        {
+            throw CommandLineException.UnreadableInput(string.Create(CultureInfo.InvariantCulture,
+                $"'{path}', row {row} (counting from 0), line {reader.LineNumber}: the row has {reader.FieldCount} field{(reader.FieldCount == 1 ? "" : "s")} and the header {headerFields}, ") +
+                $"so its values would be read from the wrong fields or cut short. Quote a field that holds the separator ({CsvHeader.Name(separator)}), and give every row the header's fields");
         }
     }
 
     /// <summary>
-    /// The rows ML.NET's text loader reads, <paramref name="loaderRows"/>, against the CSV reader's,
-    /// <paramref name="csvRows"/>. Once the comment-like lines are refused, one cause is known to remain: a quoted field
-    /// that holds line breaks and has spaces before its opening quote is one row to the loader (it passes over spaces
-    /// that open a field) and several to the CSV reader.
+    /// The list read again by ML.NET's text loader, with the options <c>train</c> and <c>evaluate</c> load it with,
+    /// beside the CSV reader: the loader must find <paramref name="csvRows"/> rows, and where <paramref name="pathColumn"/>
+    /// is given, the same path in each. The loader passes over spaces that open a field (", a.png" is "a.png" to it and
+    /// " a.png" to the CSV reader and score), and reads a field with text after its closing quote as empty; and a quoted
+    /// field with a line break after such spaces is one row to it, two to the CSV reader.
     /// </summary>
-    /// <exception cref="CommandLineException">The two counts differ.</exception>
-    public static void RefuseOtherRowCount(string path, long csvRows, long loaderRows)
+    /// <exception cref="CommandLineException">The loader reads other rows, or another path in a row.</exception>
+    public static void RefuseOtherRows(string path, char separator, long csvRows, int? pathColumn)
     {
+        IDataView loaded = TrainingList.Load(new MLContext(), path, [new TextLoader.Column("Path", DataKind.String, pathColumn ?? 0)], separator);
+        using DataViewRowCursor cursor = loaded.GetRowCursor(pathColumn is null ? [] : loaded.Schema);
+        ValueGetter<ReadOnlyMemory<char>>? getPath = pathColumn is null ? null : cursor.GetGetter<ReadOnlyMemory<char>>(loaded.Schema[0]);
+        using CsvReader reader = RowCount.OpenList(path, separator);
+        ReadOnlyMemory<char> loaderPath = default;
+        long loaderRows = 0;
+        for (; cursor.MoveNext(); loaderRows++)
+        {
+            if (getPath is null || !reader.Read())
+            {
+                continue;
+            }
+
+            getPath(ref loaderPath);
+            string csvPath = reader.GetString(pathColumn!.Value);
+            if (!loaderPath.Span.SequenceEqual(csvPath))
+            {
+                throw CommandLineException.UnreadableInput(string.Create(CultureInfo.InvariantCulture,
+                    $"'{path}', row {loaderRows} (counting from 0), line {reader.LineNumber}: ML.NET's text loader, which reads the list for training and evaluation, ") +
+                    $"reads its image path as '{Printable.Content(loaderPath.ToString())}' where the CSV reader (and score) reads '{Printable.Content(csvPath)}'. " +
+                    "The loader passes over spaces before a field and reads a field with text after its closing quote as empty: remove the spaces after the separator " +
+                    "(quote a path that starts with a space), and quote whole fields");
+            }
+        }
+
         if (loaderRows != csvRows)
         {
             throw CommandLineException.UnreadableInput(string.Create(CultureInfo.InvariantCulture,

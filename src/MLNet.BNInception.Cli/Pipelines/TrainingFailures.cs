@@ -35,10 +35,10 @@ internal static class TrainingFailures
         string path = validation ? settings.ValidPath! : settings.TrainPath;
         string list = $"{(validation ? "--valid" : "--train")} '{path}'";
         return CommandLineException.UnreadableInput(settings.SkipInvalidImages
-            ? $"{list}: {BnInceptionCommandLine.OneLine(invalid.Message)}"
-            : $"{list}, {RowCount.RowAndLine(path, OptionValues.SeparatorFor(settings.TrainPath, settings.Separator), invalid.Row)}: " +
-              $"the image '{Printable.Escaped(FileNameBytes.Printable(invalid.Path))}' (column '{invalid.ColumnName}') cannot be loaded: " +
-              $"{BnInceptionCommandLine.OneLine(invalid.Detail)} [{invalid.Reason}]. Fix or replace the file, or pass --on-invalid-image skip to leave such rows out", thrown);
+            ? $"{list}: {Printable.PathDetail(invalid.Message)}"
+            : $"{list}, {RowCount.RowAndLine(path, settings.SeparatorOf(path), invalid.Row)}: " +
+              $"the image '{Printable.FilePath(invalid.Path)}' (column '{invalid.ColumnName}') cannot be loaded: " +
+              $"{Printable.PathDetail(invalid.Detail)} [{invalid.Reason}]. Fix or replace the file, or pass --on-invalid-image skip to leave such rows out", thrown);
     }
 
     /// <summary>

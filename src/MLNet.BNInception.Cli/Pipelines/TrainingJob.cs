@@ -38,10 +38,10 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         CommandFiles.Check(settings.Inputs(), settings.Outputs());
         // The model's save stages its network in the temporary folder: one that takes no folder would fail it after the training.
         TemporaryModelFolder.Delete(CommandFiles.NewTemporaryModelFolder());
-        char separator = OptionValues.SeparatorFor(settings.TrainPath, settings.Separator);
+        char separator = settings.SeparatorOf(settings.TrainPath);
         IReadOnlyList<string> trainHeader = CsvHeader.Read(settings.TrainPath, separator);
         TextLoader.Column[] trainColumns = TrainingList.Columns(settings, trainHeader, settings.TrainPath, separator);
-        TextLoader.Column[]? validColumns = settings.ValidPath is null ? null : TrainingList.Columns(settings, CsvHeader.Read(settings.ValidPath, separator), settings.ValidPath, separator);
+        TextLoader.Column[]? validColumns = settings.ValidPath is null ? null : TrainingList.Columns(settings, CsvHeader.Read(settings.ValidPath, settings.SeparatorOf(settings.ValidPath)), settings.ValidPath, settings.SeparatorOf(settings.ValidPath));
         string imageFolder = settings.ImageFolder ?? Path.GetDirectoryName(settings.TrainPath)!;
         if (!Directory.Exists(imageFolder))
         {
@@ -94,10 +94,10 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             var ml = new MLContext(seed: (int)(settings.Training.Seed % int.MaxValue)) { TempFilePath = temporaryFolder };
             TorchRuntime.EnsureLoaded();
             torch.set_num_threads(settings.Threads);
-            long trainRows = RowCount.Of(settings.TrainPath, separator);
+            long trainRows = RowCount.Of(settings.TrainPath, separator, TrainingList.PathField(trainColumns));
             if (settings.ValidPath is not null)
             {
-                RowCount.Of(settings.ValidPath, separator);  // read for its quoting, before any image is
+                RowCount.Of(settings.ValidPath, settings.SeparatorOf(settings.ValidPath), TrainingList.PathField(validColumns!));  // checked as --train is, before any image is read
             }
 
             if (trainRows == 0)
@@ -106,7 +106,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             }
 
             IDataView train = TrainingList.OpenForTraining(ml, settings, trainColumns, separator, trainRows, CacheMemory.Available());
-            IDataView? valid = settings.ValidPath is null ? null : TrainingList.Load(ml, settings.ValidPath, validColumns!, separator);
+            IDataView? valid = settings.ValidPath is null ? null : TrainingList.Load(ml, settings.ValidPath, validColumns!, settings.SeparatorOf(settings.ValidPath));
 
             // Replaced as asked, now that every check has passed: were this run stopped before its first
             // checkpoint, the earlier run's would otherwise stay, and the advice to resume would lead to it.

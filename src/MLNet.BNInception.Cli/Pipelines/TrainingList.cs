@@ -89,15 +89,34 @@ internal static class TrainingList
         $"the order they first appear in it. Resume it only with the lists it was started with, unchanged";
 
     /// <summary>The text loader's columns for a list with <paramref name="header"/>: the path and label columns <paramref name="settings"/> name.</summary>
-    /// <exception cref="CommandLineException">A column is missing, or has the name of a column the pipeline makes.</exception>
+    /// <exception cref="CommandLineException">
+    /// A column is missing, is named by both options, or has no name or the name of a column the pipeline makes (the
+    /// model's own outputs included: one of its inputs under such a name would be hidden, and evaluate could not read it).
+    /// </exception>
     public static TextLoader.Column[] Columns(TrainingSettings settings, IReadOnlyList<string> header, string path, char separator)
     {
+        foreach ((string option, string name) in new[] { ("--path-column", settings.PathColumn), ("--label-column", settings.LabelColumn) })
+        {
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                throw CommandLineException.BadArguments($"{option} '{name}' names no column: give the name of a column of the CSV's header");
+            }
+
+            if (name is TrainingJob.ImageColumn or TrainingJob.FeaturesColumn or ScoreColumn or PredictedLabelColumn)
+            {
+                throw CommandLineException.BadArguments(
+                    $"{option} '{name}': the pipeline makes columns named '{TrainingJob.ImageColumn}', '{TrainingJob.FeaturesColumn}', '{ScoreColumn}' and '{PredictedLabelColumn}' " +
+                    "(the last two are the model's outputs): rename the CSV's column of that name");
+            }
+        }
+
+        if (settings.PathColumn == settings.LabelColumn)
+        {
+            throw CommandLineException.BadArguments($"--path-column and --label-column both name '{settings.PathColumn}': the labels need a column of their own");
+        }
+
         int pathIndex = CsvHeader.IndexOf(header, settings.PathColumn, path, "--path-column", separator);
         int labelIndex = CsvHeader.IndexOf(header, settings.LabelColumn, path, "--label-column", separator);
-        if (settings.PathColumn is TrainingJob.ImageColumn or TrainingJob.FeaturesColumn || settings.LabelColumn is TrainingJob.ImageColumn or TrainingJob.FeaturesColumn)
-        {
-            throw CommandLineException.BadArguments($"the pipeline makes columns named '{TrainingJob.ImageColumn}' and '{TrainingJob.FeaturesColumn}': rename the CSV's column of that name");
-        }
 
         return
         [
@@ -105,4 +124,10 @@ internal static class TrainingList
             new TextLoader.Column(settings.LabelColumn, DataKind.String, labelIndex),
         ];
     }
+
+    /// <summary>The field of the image paths among <paramref name="columns"/>, as <see cref="Columns"/> makes them (the path column first).</summary>
+    public static int PathField(TextLoader.Column[] columns) => columns[0].Source[0].Min;
+
+    // The columns ML.NET's multiclass trainers add, as the trainer names them.
+    private const string ScoreColumn = "Score", PredictedLabelColumn = "PredictedLabel";
 }

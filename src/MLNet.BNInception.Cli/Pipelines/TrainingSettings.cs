@@ -19,7 +19,11 @@ internal sealed record TrainingSettings
 
     public required string LabelColumn { get; init; }
 
+    /// <summary>--separator; null: each list's own default, tab for a .tsv file, else a comma (<see cref="SeparatorOf"/>).</summary>
     public char? Separator { get; init; }
+
+    /// <summary>The field separator of the list at <paramref name="path"/> (--train or --valid: one may be a .tsv file, the other not).</summary>
+    public char SeparatorOf(string path) => CommandLine.OptionValues.SeparatorFor(path, Separator);
 
     public bool SkipInvalidImages { get; init; }
 

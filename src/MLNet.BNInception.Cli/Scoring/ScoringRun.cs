@@ -217,7 +217,7 @@ internal sealed class ScoringRun(ScoreOptions options, char separator, ShardRead
             // The path and what was found are quoted with their line breaks escaped (\x0A), not made
             // spaces as the rest of a message is: 'gone x.png' could be another file.
             throw new CommandLineException(ExitCodes.BadRow,
-                $"'{Printable.Escaped(_options.InputPath)}', row {bad.Number - 1} (counting from 0), line {bad.Line}, path '{Printable.Escaped(FileNameBytes.Printable(bad.Path))}': {Printable.Escaped(failure.ToString())}. " +
+                $"'{Printable.Escaped(_options.InputPath)}', row {bad.Number - 1} (counting from 0), line {bad.Line}, path '{Printable.FilePath(bad.Path)}': {Printable.PathDetail(failure.ToString())}. " +
                 $"Stopped by --fail-fast after {output.RowsDone + _written} rows; {mend}");
         }
 
