@@ -22,7 +22,11 @@ internal static class EvaluateCommand
     {
         var model = new Option<FileInfo>("--model") { Description = "The ML.NET model file (.zip).", Required = true };
         var data = new Option<FileInfo>("--data") { Description = "A CSV file with the columns the model was trained on (image paths and labels), with a header.", Required = true };
-        var labelColumn = new Option<string>("--label-column") { Description = "The label column. Default: the column the model was trained on as its label." };
+        var labelColumn = new Option<string>("--label-column")
+        {
+            Description = "The file's column of true labels, read as the model's label whatever the model named its own. " +
+                "Default: the column the model was trained on as its label.",
+        };
         var imageFolder = new Option<DirectoryInfo>("--image-folder") { Description = "The folder relative paths are read from. Default: the folder the model was trained with, when it exists here." };
         var separator = new Option<string>("--separator") { Description = "The field separator: a character, or 'tab'. Default: tab for .tsv files, else comma." };
         var topK = new Option<int>("--top-k") { Description = "The k of the top-k accuracy.", DefaultValueFactory = _ => 5 };
@@ -44,7 +48,14 @@ internal static class EvaluateCommand
             CancellationToken cancellation = context.StopGracefully();
             string dataPath = parsed.GetRequiredValue(data).FullName;
             char fieldSeparator = OptionValues.SeparatorFor(dataPath, OptionValues.Separator(parsed.GetValue(separator)));
+            string? givenLabel = GivenLabelColumn(parsed.GetValue(labelColumn));
             IReadOnlyList<string> header = CsvHeader.Read(dataPath, fieldSeparator);
+            if (givenLabel is not null)
+            {
+                // A column the file lacks is named before the model, seconds to load, is read.
+                CsvHeader.IndexOf(header, givenLabel, dataPath, "--label-column", fieldSeparator);
+            }
+
             // Before the model is loaded: a quote never closed would merge the rows after it into one
             // field, and a list of no rows would give metrics of nothing.
             long fileRows = RowCount.Of(dataPath, fieldSeparator);
@@ -59,7 +70,11 @@ internal static class EvaluateCommand
             using SavedModel saved = SavedModel.Load(parsed.GetRequiredValue(model).FullName);
             TextLoaderRows.RefuseOtherRows(dataPath, fieldSeparator, fileRows, CsvHeader.IndexOf(header, saved.PathColumn, dataPath, "the model's input columns", fieldSeparator));
             cancellation.ThrowIfCancellationRequested();
-            string label = parsed.GetValue(labelColumn) ?? LabelColumnOf(saved);
+            // The saved pipeline maps its own label column to classes: the file's labels are loaded under
+            // that name, from the column --label-column gives, so that a list whose labels are in Class
+            // (or in Truth beside a Label of something else) is evaluated on them.
+            string label = LabelColumnOf(saved, givenLabel);
+            string fileLabel = givenLabel ?? label;
             MLContext ml = saved.Context;
             var loader = ml.Data.CreateTextLoader(new TextLoader.Options
             {
@@ -67,7 +82,7 @@ internal static class EvaluateCommand
                 HasHeader = true,
                 AllowQuoting = true,
                 ReadMultilines = true,
-                Columns = [.. saved.InputSchema.Where(column => !column.IsHidden).Select(column => LoaderColumn(column, header, dataPath, label, fieldSeparator))],
+                Columns = [.. saved.InputSchema.Where(column => !column.IsHidden).Select(column => LoaderColumn(column, header, dataPath, label, fileLabel, fieldSeparator))],
             });
             var rows = new CancellableDataView(loader.Load(dataPath), cancellation);
             string? folder = ImageFolderChoice.Resolve(parsed.GetValue(imageFolder)?.FullName, saved, context.Error.WriteLine);
@@ -87,7 +102,7 @@ internal static class EvaluateCommand
                 HasHeader = true,
                 AllowQuoting = true,
                 ReadMultilines = true,
-                Columns = [new TextLoader.Column(label, DataKind.String, CsvHeader.IndexOf(header, label, dataPath, "--label-column", fieldSeparator))],
+                Columns = [new TextLoader.Column(label, DataKind.String, CsvHeader.IndexOf(header, fileLabel, dataPath, "--label-column", fieldSeparator))],
             }).Load(dataPath);
             UnknownLabels unknown;
             try
@@ -102,13 +117,13 @@ internal static class EvaluateCommand
             {
                 // A label column the model was not trained on, or one it does not map to classes.
                 throw CommandLineException.UnreadableInput(
-                    $"'{dataPath}' cannot be evaluated with '{saved.Path}': its {label} column is not the model's label ({BnInceptionCommandLine.OneLine(e.Message)}); check --label-column", e);
+                    $"'{dataPath}' cannot be evaluated with '{saved.Path}': its {fileLabel} column is not the model's label ({BnInceptionCommandLine.OneLine(e.Message)}); check --label-column", e);
             }
 
             if (unknown.Rows > 0 && !skipUnknown)
             {
                 throw CommandLineException.UnreadableInput(
-                    $"'{dataPath}' has {unknown.Rows} row{(unknown.Rows == 1 ? "" : "s")} whose {label} is none of the model's classes " +
+                    $"'{dataPath}' has {unknown.Rows} row{(unknown.Rows == 1 ? "" : "s")} whose {fileLabel} is none of the model's classes " +
                     $"(rows counting from 0): {BnInceptionCommandLine.OneLine(unknown.Describe())}. The model's classes are " +
                     $"{Printable.ClassNames(saved.ClassLabels)}. Correct those labels, or pass " +
                     "--on-unknown-label skip to evaluate without those rows");
@@ -117,7 +132,7 @@ internal static class EvaluateCommand
             if (unknown.Rows == fileRows)
             {
                 throw CommandLineException.UnreadableInput(
-                    $"every one of the {fileRows} rows of '{dataPath}' has a {label} that is none of the model's classes, so none is left to evaluate: " +
+                    $"every one of the {fileRows} rows of '{dataPath}' has a {fileLabel} that is none of the model's classes, so none is left to evaluate: " +
                     $"{BnInceptionCommandLine.OneLine(unknown.Describe())}");
             }
 
@@ -154,9 +169,15 @@ internal static class EvaluateCommand
         return command;
     }
 
-    private static TextLoader.Column LoaderColumn(DataViewSchema.Column column, IReadOnlyList<string> header, string path, string label, char separator)
+    /// <summary>
+    /// The loader column for the model's input <paramref name="column"/>: the file's column of the same
+    /// name, except the model's <paramref name="label"/>, read from the file's <paramref name="fileLabel"/>.
+    /// </summary>
+    private static TextLoader.Column LoaderColumn(DataViewSchema.Column column, IReadOnlyList<string> header, string path, string label, string fileLabel, char separator)
     {
-        int index = CsvHeader.IndexOf(header, column.Name, path, column.Name == label ? "--label-column" : "the model's input columns", separator);
+        int index = column.Name == label
+            ? CsvHeader.IndexOf(header, fileLabel, path, "--label-column", separator)
+            : CsvHeader.IndexOf(header, column.Name, path, "the model's input columns", separator);
         DataKind kind = column.Type.RawType switch
         {
             Type t when t == typeof(ReadOnlyMemory<char>) => DataKind.String,
@@ -213,14 +234,25 @@ internal static class EvaluateCommand
         return (view, keyed);
     }
 
-    // The input column the saved pipeline maps to keys: what it was trained with as its label.
-    private static string LabelColumnOf(SavedModel saved)
+    /// <summary>
+    /// --label-column's value, when given: an empty or blank name is no column anyone can see in a
+    /// header, and is refused as an argument before the file or the model is read.
+    /// </summary>
+    private static string? GivenLabelColumn(string? given) =>
+        given is null || !string.IsNullOrWhiteSpace(given)
+            ? given
+            : throw CommandLineException.BadArguments($"--label-column '{Printable.Escaped(given)}': give the name of the file's column of true labels");
+
+    // The input column the saved pipeline maps to keys: what it was trained with as its label. A model
+    // that maps several takes the one --label-column names, as evaluate did before the option named the
+    // file's column whatever the model's label was called.
+    private static string LabelColumnOf(SavedModel saved, string? givenLabel)
     {
         DataViewSchema output = saved.Model.GetOutputSchema(saved.InputSchema);
         string[] labels = [.. saved.InputSchema
             .Where(column => !column.IsHidden && column.Type is not KeyDataViewType && output.GetColumnOrNull(column.Name) is { Type: KeyDataViewType })
             .Select(column => column.Name)];
-        return labels.Length == 1 ? labels[0] : "Label";
+        return givenLabel is not null && labels.Contains(givenLabel) ? givenLabel : labels.Length == 1 ? labels[0] : "Label";
     }
 
     // A metric the rows leave undefined (the log-loss reduction of a list of one class, whose prior
