@@ -195,8 +195,9 @@ public class ArgumentTests : FewImagesFixture
             "--size", "64", "--channels", "gray", "--batch", "8", "--out", work.File("m.zip")]);
 
         Assert.That(run.ExitCode, Is.EqualTo(3), run.Error);
-        Assert.That(run.Error, Does.Contain("bninception: Row 1 of the validation data (0-based, in the source's order) has no label: Label is missing there")
-            .And.Contain($"(--train '{data.TrainCsv}', --valid '{valid}')"));
+        Assert.That(run.Error.Trim(), Is.EqualTo(
+            $"bninception: --valid '{valid}' has 1 row whose Label is empty or none of --train's (rows counting from 0): 'Wolf' (1 row: 1). " +
+            "The network learns the classes of --train's rows only: add rows of those classes to --train, or leave them out of --valid"));
         Assert.That(run.Error, Does.Not.Contain("epoch 1/"), "refused before the first epoch, not after it");
         Assert.That(File.Exists(work.File("m.zip")) || File.Exists(work.File("m.zip.ckpt")), Is.False, "nothing written");
     }

@@ -122,6 +122,23 @@ public class ListReadingTests
     }
 
     [Test]
+    public void AnEmptyLabelIsRefusedBeforeCacheDecodesTheImages()
+    {
+        // The trainer's own check comes once --cache has decoded every image: at ImageNet scale, hours later.
+        using var work = new TemporaryDirectory();
+        (_, string[] paths, string[] labels) = Data(work);
+        string list = work.File("list.csv");
+        File.WriteAllLines(list, ["ImagePath,Label", .. paths.Select((path, row) => $"{path},{(row == 6 ? "" : labels[row])}")]);
+
+        ExternalProcess.Result refused = InProcessTool.Run(Train(list, work.File("model.zip"), "--cache"));
+
+        Assert.That(refused.ExitCode, Is.EqualTo(3), refused.Output + refused.Error);
+        Assert.That(refused.Error.Trim(), Is.EqualTo(
+            $"bninception: --train '{list}' has 1 row whose Label is empty (rows counting from 0): '' (1 row: 6). " +
+            "A row is trained on as the class its label names: give each one, or leave those rows out of the list"));
+    }
+
+    [Test]
     public void AnImageThatCannotBeLoadedIsNamedByTheLineItsRowStartsOn()
     {
         // Row 1's label holds a line break, so row 4 starts on line 7, not on the 6 that counting rows would give.

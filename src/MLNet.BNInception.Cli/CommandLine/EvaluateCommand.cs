@@ -68,7 +68,7 @@ internal static class EvaluateCommand
             int requestedTopK = OptionValues.Positive(parsed.GetValue(topK), "--top-k");
             bool skipUnknown = parsed.GetValue(onUnknownLabel) == "skip";
             using SavedModel saved = SavedModel.Load(parsed.GetRequiredValue(model).FullName);
-            TextLoaderRows.RefuseOtherRows(dataPath, fieldSeparator, fileRows, CsvHeader.IndexOf(header, saved.PathColumn, dataPath, "the model's input columns", fieldSeparator));
+            RowCount.Of(dataPath, fieldSeparator, CsvHeader.IndexOf(header, saved.PathColumn, dataPath, "the model's input columns", fieldSeparator));
             cancellation.ThrowIfCancellationRequested();
             // The saved pipeline maps its own label column to classes: the file's labels are loaded under
             // that name, from the column --label-column gives, so that a list whose labels are in Class

@@ -30,8 +30,11 @@ internal static class Printable
     /// <summary>An image path from a list, for a message: printable (<see cref="FileNameBytes.Printable"/>, <see cref="Content"/>) and at most <see cref="PathLimit"/> characters.</summary>
     public static string FilePath(string path) => Content(FileNameBytes.Printable(path), PathLimit);
 
-    /// <summary>What the library says of a path (it quotes the path): on one line, at most twice <see cref="PathLimit"/> characters.</summary>
-    public static string PathDetail(string detail) => Content(detail.ReplaceLineEndings(" ").Trim(), 2 * PathLimit);
+    /// <summary>
+    /// What the library says of a path (it quotes the path), at most twice <see cref="PathLimit"/> characters: a line
+    /// break is escaped (\x0A) as in the path, not made a space, since 'gone x.png' could be another file.
+    /// </summary>
+    public static string PathDetail(string detail) => Content(detail.Trim(), 2 * PathLimit);
 
     /// <summary><paramref name="content"/> from a file, its control and bidirectional formatting characters escaped (\x00, \u202E), in at most <paramref name="limit"/> characters and "…".</summary>
     public static string Content(string content, int limit = ContentLimit)

@@ -52,8 +52,9 @@ internal static class RowCount
 
     /// <summary>
     /// The rows of the CSV list at <paramref name="path"/>, its header not counted, checked against what ML.NET's text
-    /// loader reads (<see cref="TextLoaderRows"/>): the same rows and, where <paramref name="pathColumn"/> is given, the
-    /// same image path in each.
+    /// loader reads (<see cref="TextLoaderRows"/>): the same rows and, once the columns are known (<paramref name="pathColumn"/>
+    /// given), as many fields in each as the header has and the same image path. Before that, a file whose header names
+    /// none of the columns (a binary file, another list) is better refused for its columns than for its fields.
     /// </summary>
     /// <exception cref="CommandLineException">
     /// A quoted field is never closed: ML.NET's loader would fail on it later, naming neither file nor line. Or ML.NET's
@@ -69,7 +70,7 @@ internal static class RowCount
             long rows = 0;
             while (reader.Read())
             {
-                TextLoaderRows.RefuseRow(path, reader, rows, headerFields, separator);
+                TextLoaderRows.RefuseRow(path, reader, rows, pathColumn is null ? null : headerFields, separator);
                 rows++;
             }
 

@@ -43,9 +43,9 @@ internal static class TextLoaderRows
         }
     }
 
-    /// <summary>Row <paramref name="row"/> of the CSV reader, which the header says has <paramref name="headerFields"/> fields.</summary>
+    /// <summary>Row <paramref name="row"/> of the CSV reader, which the header says has <paramref name="headerFields"/> fields (null: not checked).</summary>
     /// <exception cref="CommandLineException">The record starts with "//", or has another number of fields than the header.</exception>
-    public static void RefuseRow(string path, CsvReader reader, long row, int headerFields, char separator)
+    public static void RefuseRow(string path, CsvReader reader, long row, int? headerFields, char separator)
     {
         if (reader.RawRecord.StartsWith("//"u8))
         {
@@ -56,10 +56,10 @@ internal static class TextLoaderRows
 
         // ML.NET's loader reads the fields its columns name and ignores the rest: a label with the separator in it,
         // unquoted, would be cut short there into a class of its own ('T-shirt, top' read as 'T-shirt').
-        if (reader.FieldCount != headerFields)
+        if (headerFields is { } fields && reader.FieldCount != fields)
         {
             throw CommandLineException.UnreadableInput(string.Create(CultureInfo.InvariantCulture,
-                $"'{path}', row {row} (counting from 0), line {reader.LineNumber}: the row has {reader.FieldCount} field{(reader.FieldCount == 1 ? "" : "s")} and the header {headerFields}, ") +
+                $"'{path}', row {row} (counting from 0), line {reader.LineNumber}: the row has {reader.FieldCount} field{(reader.FieldCount == 1 ? "" : "s")} and the header {fields}, ") +
                 $"so its values would be read from the wrong fields or cut short. Quote a field that holds the separator ({CsvHeader.Name(separator)}), and give every row the header's fields");
         }
     }

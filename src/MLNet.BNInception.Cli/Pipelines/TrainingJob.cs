@@ -159,6 +159,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             colorsToExtract: settings.Grayscale ? ImagePixelExtractingEstimator.ColorBits.Red : ImagePixelExtractingEstimator.ColorBits.Rgb,
             scaleImage: 1f / 255));
         ITransformer preparation = images.Fit(train);
+        TrainingLabels.RefuseUnknown(ml, settings, valid);
         IDataView preparedTrain = preparation.Transform(train);
 
         // Under skip, the first pass over a view decides which of its rows stay. Made here, before the
