@@ -7,14 +7,15 @@ public class CsvTextTests
 {
     [TestCase("t10k/0.png", "t10k/0.png")]
     [TestCase("", "")]
-    [TestCase(" leading and trailing spaces ", " leading and trailing spaces ", Description = "spaces are part of a field to RFC 4180")]
+    [TestCase(" leading and trailing spaces ", "\" leading and trailing spaces \"", Description = "ML.NET's text loader passes over a leading space unquoted")]
+    [TestCase("trailing spaces ", "trailing spaces ", Description = "spaces are part of a field to RFC 4180, and ML.NET keeps those at the end")]
     [TestCase("T-shirt, top", "\"T-shirt, top\"")]
     [TestCase("a \"quoted\" word", "\"a \"\"quoted\"\" word\"")]
     [TestCase("\"", "\"\"\"\"")]
     [TestCase("two\nlines", "\"two\nlines\"")]
     [TestCase("carriage\rreturn", "\"carriage\rreturn\"")]
     [TestCase("semi;colon", "semi;colon", Description = "only the separator in use is quoted")]
-    public void AFieldIsQuotedOnlyWhenItHoldsTheSeparatorAQuoteOrALineBreak(string value, string written)
+    public void AFieldIsQuotedOnlyWhenItHoldsTheSeparatorAQuoteOrALineBreakOrStartsWithASpace(string value, string written)
     {
         Assert.That(CsvText.Field(value), Is.EqualTo(written));
     }

@@ -4,9 +4,9 @@ namespace MLNet.BNInception.Engine.IO;
 
 /// <summary>
 /// The one way fields are written to a CSV file here, by RFC 4180's rules: a field that holds the
-/// separator, a quote or a line break (CR or LF) is quoted, its quotes doubled; any other field is
-/// written as it is. Spaces are part of a field to RFC 4180 and to the readers used here (ML.NET's
-/// text loader, CsvHelper), so a field is not quoted for them.
+/// separator, a quote or a line break (CR or LF) is quoted, its quotes doubled; so is a field that
+/// starts with a space, which ML.NET's text loader passes over unquoted (" Dress" would read back as
+/// "Dress"; CsvHelper and RFC 4180 keep it); any other field is written as it is.
 /// </summary>
 /// <remarks>
 /// The scoring job writes its output header and its added fields with this rule and checks, on
@@ -18,7 +18,7 @@ internal static class CsvText
     /// <summary>Appends <paramref name="value"/> to <paramref name="text"/> as one field, quoted when it must be.</summary>
     public static void AppendField(StringBuilder text, string value, char separator = ',')
     {
-        if (value.AsSpan().IndexOfAny(['"', '\r', '\n', separator]) < 0)
+        if (value.AsSpan().IndexOfAny(['"', '\r', '\n', separator]) < 0 && !value.StartsWith(' '))
         {
             text.Append(value);
             return;
