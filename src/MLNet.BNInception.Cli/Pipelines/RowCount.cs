@@ -85,7 +85,7 @@ internal static class RowCount
 
     /// <summary>
     /// The line of the CSV list at <paramref name="path"/> where row <paramref name="row"/> (counting from 0, as ML.NET's
-    /// text loader numbers the rows of a list <see cref="Of(string, char)"/> has accepted) starts; null when the file
+    /// text loader numbers the rows of a list <see cref="Of(string, char, int?)"/> has accepted) starts; null when the file
     /// cannot be read again or has fewer rows now. For a message about that row, so it is read only on the way to one.
     /// </summary>
     public static long? LineOf(string path, char separator, long row)
