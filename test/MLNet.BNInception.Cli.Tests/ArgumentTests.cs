@@ -66,7 +66,7 @@ public class ArgumentTests : FewImagesFixture
     [TestCase(Case.TrainPathColumnNamedPredictedLabel, 2, "--path-column 'PredictedLabel': the pipeline makes columns named")]
     [TestCase(Case.TrainOneColumnForPathsAndLabels, 2, "--path-column and --label-column both name 'ImagePath': the labels need a column of their own")]
     [TestCase(Case.TrainEmptyLabelColumn, 2, "--label-column '' names no column")]
-    [TestCase(Case.TrainSeparatorInALabel, 3, "row 1 (counting from 0), line 3: the row has 3 fields and the header 2, so its values would be read from the wrong fields or cut short. Quote a field that holds the separator (',')")]
+    [TestCase(Case.TrainSeparatorInALabel, 3, "row 1 (counting from 0), line 3: ML.NET's text loader, which reads the list for training and evaluation, finds more fields in the row than the header's 2, and would leave out 'top': a value holding the separator (',') unquoted is cut there ('T-shirt, top' read as 'T-shirt')")]
     [TestCase(Case.TrainSpaceBeforeAPath, 3, "row 0 (counting from 0), line 2: ML.NET's text loader, which reads the list for training and evaluation, reads its image path as 't10k/0.png' where the CSV reader (and score) reads ' t10k/0.png'")]
     [TestCase(Case.TrainSemicolons, 3, "has no column 'ImagePath' (its columns: 'ImagePath;Label', one column when read with the separator ','; pass --separator ';' if that")]
     public void AMistakeGetsOneLineAndItsExitCode(Case mistake, int exitCode, string message) => Check(mistake, exitCode, message, trainedModel: null);

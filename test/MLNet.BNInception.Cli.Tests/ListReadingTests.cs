@@ -89,6 +89,28 @@ public class ListReadingTests
     }
 
     [Test]
+    public void FieldsTheLoaderReadsAsTheFileMeansThemTrainWholeWhateverTheCsvReaderCounts()
+    {
+        // Not refused, since ML.NET's loader reads every value as written: a row ending with the separator, a row
+        // without the header's last (unread) column, and a quoted label after a space, which the CSV reader splits
+        // at its comma where the loader reads it whole.
+        using var work = new TemporaryDirectory();
+        (_, string[] paths, string[] labels) = Data(work);
+        string list = work.File("list.csv");
+        File.WriteAllLines(list, ["ImagePath,Label,Note", .. paths.Select((path, row) => (row % 3) switch
+        {
+            0 => $"{path},{labels[row]},",
+            1 => $"{path},{labels[row]}",
+            _ => $"{path}, \"{labels[row]}, worn\",note",
+        })]);
+
+        ExternalProcess.Result trained = InProcessTool.Run(Train(list, work.File("model.zip"))).AssertSucceeded();
+
+        int classes = paths.Select((_, row) => row % 3 == 2 ? labels[row] + ", worn" : labels[row]).Distinct().Count();
+        Assert.That(trained.Output, Does.StartWith($"trained on {Rows} images of {classes} classes "));
+    }
+
+    [Test]
     public void ATabSeparatedValidationListTrainsBesideACommaSeparatedTrainingList()
     {
         // Each list's separator comes from its own name: --separator would fit one of them only.

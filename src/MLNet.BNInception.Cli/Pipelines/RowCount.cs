@@ -53,7 +53,7 @@ internal static class RowCount
     /// <summary>
     /// The rows of the CSV list at <paramref name="path"/>, its header not counted, checked against what ML.NET's text
     /// loader reads (<see cref="TextLoaderRows"/>): the same rows and, once the columns are known (<paramref name="pathColumn"/>
-    /// given), as many fields in each as the header has and the same image path. Before that, a file whose header names
+    /// given), the same image path in each and no text beyond the header's fields. Before that, a file whose header names
     /// none of the columns (a binary file, another list) is better refused for its columns than for its fields.
     /// </summary>
     /// <exception cref="CommandLineException">
@@ -70,11 +70,11 @@ internal static class RowCount
             long rows = 0;
             while (reader.Read())
             {
-                TextLoaderRows.RefuseRow(path, reader, rows, pathColumn is null ? null : headerFields, separator);
+                TextLoaderRows.RefuseRow(path, reader, rows);
                 rows++;
             }
 
-            TextLoaderRows.RefuseOtherRows(path, separator, rows, pathColumn);
+            TextLoaderRows.RefuseOtherRows(path, separator, rows, pathColumn is { } field ? (field, headerFields) : null);
             return rows;
         }
         catch (CsvHelper.CsvFormatException e)

@@ -107,6 +107,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
 
             IDataView train = TrainingList.OpenForTraining(ml, settings, trainColumns, separator, trainRows, CacheMemory.Available());
             IDataView? valid = settings.ValidPath is null ? null : TrainingList.Load(ml, settings.ValidPath, validColumns!, settings.SeparatorOf(settings.ValidPath));
+            TrainingLabels.RefuseUnknown(ml, settings, trainColumns, valid);
 
             // Replaced as asked, now that every check has passed: were this run stopped before its first
             // checkpoint, the earlier run's would otherwise stay, and the advice to resume would lead to it.
@@ -159,7 +160,6 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
             colorsToExtract: settings.Grayscale ? ImagePixelExtractingEstimator.ColorBits.Red : ImagePixelExtractingEstimator.ColorBits.Rgb,
             scaleImage: 1f / 255));
         ITransformer preparation = images.Fit(train);
-        TrainingLabels.RefuseUnknown(ml, settings, valid);
         IDataView preparedTrain = preparation.Transform(train);
 
         // Under skip, the first pass over a view decides which of its rows stay. Made here, before the

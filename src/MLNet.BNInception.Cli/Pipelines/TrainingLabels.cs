@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNet.BNInception.Cli.CommandLine;
 
 namespace MLNet.BNInception.Cli.Pipelines;
@@ -17,7 +18,7 @@ internal static class TrainingLabels
     /// is: --train read from its file alone (no image step reads them), <paramref name="valid"/> as loaded.
     /// </summary>
     /// <exception cref="CommandLineException">A row has an empty label, or --valid a label --train lacks.</exception>
-    public static void RefuseUnknown(MLContext ml, TrainingSettings settings, IDataView? valid)
+    public static void RefuseUnknown(MLContext ml, TrainingSettings settings, TextLoader.Column[] trainColumns, IDataView? valid)
     {
         if (settings.SkipInvalidImages)
         {
@@ -27,21 +28,20 @@ internal static class TrainingLabels
         }
 
         string label = settings.LabelColumn;
-        char separator = settings.SeparatorOf(settings.TrainPath);
-        IDataView train = TrainingList.Load(ml, settings.TrainPath, TrainingList.Columns(settings, CsvHeader.Read(settings.TrainPath, separator), settings.TrainPath, separator), separator);
+        IDataView train = TrainingList.Load(ml, settings.TrainPath, trainColumns, settings.SeparatorOf(settings.TrainPath));
         ITransformer classes = ml.Transforms.Conversion.MapValueToKey(label).Fit(train);
         UnknownLabels empty = UnknownLabels.Find(train, classes.Transform(train), label);
         if (empty.Rows > 0)
         {
             throw CommandLineException.UnreadableInput(
-                $"--train '{settings.TrainPath}' has {Rows(empty.Rows)} whose {label} is empty (rows counting from 0): {BnInceptionCommandLine.OneLine(empty.Describe())}. " +
+                $"--train '{Printable.Escaped(settings.TrainPath)}' has {Rows(empty.Rows)} whose {label} is empty (rows counting from 0): {BnInceptionCommandLine.OneLine(empty.Describe())}. " +
                 "A row is trained on as the class its label names: give each one, or leave those rows out of the list");
         }
 
         if (valid is not null && UnknownLabels.Find(valid, classes.Transform(valid), label) is { Rows: > 0 } unknown)
         {
             throw CommandLineException.UnreadableInput(
-                $"--valid '{settings.ValidPath}' has {Rows(unknown.Rows)} whose {label} is empty or none of --train's (rows counting from 0): " +
+                $"--valid '{Printable.Escaped(settings.ValidPath!)}' has {Rows(unknown.Rows)} whose {label} is empty or none of --train's (rows counting from 0): " +
                 $"{BnInceptionCommandLine.OneLine(unknown.Describe())}. The network learns the classes of --train's rows only: " +
                 "add rows of those classes to --train, or leave them out of --valid");
         }
