@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.Scoring;
 
 namespace MLNet.BNInception.Cli.Pipelines;
 
@@ -99,13 +100,13 @@ internal static class TrainingList
         {
             if (string.IsNullOrWhiteSpace(name))
             {
-                throw CommandLineException.BadArguments($"{option} '{name}' names no column: give the name of a column of the CSV's header");
+                throw CommandLineException.BadArguments($"{option} '{Printable.Escaped(name)}' names no column: give the name of a column of the CSV's header");
             }
 
-            if (name is TrainingJob.ImageColumn or TrainingJob.FeaturesColumn or ScoreColumn or PredictedLabelColumn)
+            if (name is TrainingJob.ImageColumn or TrainingJob.FeaturesColumn or PredictionColumns.Score or PredictionColumns.PredictedLabel)
             {
                 throw CommandLineException.BadArguments(
-                    $"{option} '{name}': the pipeline makes columns named '{TrainingJob.ImageColumn}', '{TrainingJob.FeaturesColumn}', '{ScoreColumn}' and '{PredictedLabelColumn}' " +
+                    $"{option} '{name}': the pipeline makes columns named '{TrainingJob.ImageColumn}', '{TrainingJob.FeaturesColumn}', '{PredictionColumns.Score}' and '{PredictionColumns.PredictedLabel}' " +
                     "(the last two are the model's outputs): rename the CSV's column of that name");
             }
         }
@@ -127,7 +128,4 @@ internal static class TrainingList
 
     /// <summary>The field of the image paths among <paramref name="columns"/>, as <see cref="Columns"/> makes them (the path column first).</summary>
     public static int PathField(TextLoader.Column[] columns) => columns[0].Source[0].Min;
-
-    // The columns ML.NET's multiclass trainers add, as the trainer names them.
-    private const string ScoreColumn = "Score", PredictedLabelColumn = "PredictedLabel";
 }
