@@ -117,44 +117,7 @@ public static partial class TorchRuntime
     public static torch.Device ResolveDevice(string device)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(device);
-        EnsureLoaded();
-        torch.Device resolved;
-        try
-        {
-            // Parsed without initialising the device: TorchSharp's own torch.device("cuda") on a
-            // CPU-only backend fails with a load trace rather than a reason.
-            resolved = new torch.Device(device.Trim());
-        }
-        catch (Exception error) when (error is ArgumentException or FormatException or OverflowException)
-        {
-            throw new ArgumentException($"Device '{device}' is not a device name; use \"cpu\", \"cuda\" or \"cuda:N\".", nameof(device), error);
-        }
-
-        switch (resolved.type)
-        {
-            case DeviceType.CPU:
-                return resolved;
-            case DeviceType.CUDA:
-                if (!torch.cuda.is_available())
-                {
-                    throw new ArgumentException(
-                        $"Device '{device}' was asked for, but this process's libtorch backend has no usable CUDA device: it is the CPU build " +
-                        "(libtorch-cpu-*), or no GPU and driver are present. Use Device = \"cpu\", or, on a machine with an NVIDIA GPU, give " +
-                        "TorchSharp a CUDA libtorch: the package TorchSharp-cuda-linux (or libtorch-cuda-12.8-linux-x64) in place of the CPU one, or " +
-                        "an installed PyTorch's libraries (its torch/lib folder on LD_LIBRARY_PATH, no libtorch package). docs/gpu.md says how.",
-                        nameof(device));
-                }
-
-                int count = torch.cuda.device_count();
-                if (resolved.index >= count)
-                {
-                    throw new ArgumentException($"Device '{device}' does not exist: this machine has {count} CUDA device(s), cuda:0 to cuda:{count - 1}.", nameof(device));
-                }
-
-                return resolved;
-            default:
-                throw new ArgumentException($"Device '{device}' ({resolved.type}) is not supported; use \"cpu\" or \"cuda\".", nameof(device));
-        }
+        return DeviceName.Resolve(device, out string? problem) ?? throw new ArgumentException(problem, nameof(device));
     }
 
     /// <summary>

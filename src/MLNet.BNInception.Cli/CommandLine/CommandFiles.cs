@@ -82,21 +82,13 @@ internal static class CommandFiles
     }
 
     // Every output is written through a new file in its folder, renamed into place: a folder that
-    // takes no new file (read-only, a mount of another user's, a full disk) would fail only when the
-    // first checkpoint or the model is written, after hours of training. A probe file, created and
-    // removed, finds that before any work.
+    // takes no new file would fail only when the first checkpoint or the model is written, after
+    // hours of training (OutputPath).
     private static void CheckFolderTakesFiles(CommandFile output, string folder)
     {
-        string probe = System.IO.Path.Combine(folder, $".bninception-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        try
+        if (Engine.IO.OutputPath.FolderRefusal(folder) is string refusal)
         {
-            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1, FileOptions.DeleteOnClose))
-            {
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw CommandLineException.BadArguments($"{output}: no file can be written in the folder '{folder}' ({e.Message}); choose another {output.Option}");
+            throw CommandLineException.BadArguments($"{output}: {refusal.TrimEnd('.')}; choose another {output.Option}");
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.Engine.Interop;
 using MLNet.BNInception.Engine.Network;
 using TorchSharp;
@@ -125,11 +126,20 @@ internal static class RunFiles
             "Resume it on the data it was started with, or delete the checkpoint or choose another path to start afresh.");
     }
 
-    // A checkpoint's global batch, shuffle split and learning rate hold for its number of ranks only.
-    public static void CheckWorldSize(TrainingCheckpoint.Loaded checkpoint, int worldSize)
+    // The checkpoint is written after every epoch: a path no file can be written at is refused before the first epoch.
+    public static void CheckCheckpointPath(TrainerOptions options, bool writesIt)
     {
-        int saved = checkpoint.State.WorldSize ?? 1;
-        if (saved == worldSize)
+        if (writesIt && options.CheckpointPath is not null && OutputPath.Problem(options.CheckpointPath) is string problem)
+        {
+            throw new ArgumentException($"CheckpointPath: {problem}", nameof(TrainerOptions.CheckpointPath));
+        }
+    }
+
+    // A checkpoint's global batch, shuffle split and learning rate hold for its number of ranks only.
+    public static void CheckWorldSize(TrainingCheckpoint.Loaded? checkpoint, int worldSize)
+    {
+        int saved = checkpoint?.State.WorldSize ?? 1;
+        if (checkpoint is null || saved == worldSize)
         {
             return;
         }

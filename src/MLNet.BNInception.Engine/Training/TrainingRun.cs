@@ -63,10 +63,8 @@ internal sealed class TrainingRun(
     {
         using DataParallel? parallel = DataParallel.For(world);
         _parallel = parallel;
-        if (checkpoint is not null)
-        {
-            RunFiles.CheckWorldSize(checkpoint, WorldSize);
-        }
+        RunFiles.CheckWorldSize(checkpoint, WorldSize);
+        RunFiles.CheckCheckpointPath(options, writesIt: IsRankZero);
 
         if (parallel is not null)
         {

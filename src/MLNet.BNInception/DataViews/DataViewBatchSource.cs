@@ -226,7 +226,7 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
         {
             stop.ThrowIfCancellationRequested();
             DataViewRowId id = plan.Rows[position];
-            batch ??= new RawBatch(pass.RowsOf(batchesDone), pass.ShareOf(batchesDone), _layout.Size);
+            batch ??= new RawBatch(pass.RowsOf(batchesDone), pass.ShareOf(batchesDone), _layout.Size, rowsLeft: plan.Rows.Count - position);
             if (batch.NextIsShared)
             {
                 FetchedRow row = poolOrder?.Take(id, position, stop) ?? fetcher!.TakeNextInOrder(id, position, _what);
@@ -273,7 +273,7 @@ internal sealed class DataViewBatchSource : IShardableBatchSource
             stop.ThrowIfCancellationRequested();
             getId(ref id);
             rowsSeen++;
-            batch ??= new RawBatch(pass.RowsOf(batchesDone), pass.ShareOf(batchesDone), _layout.Size);
+            batch ??= new RawBatch(pass.RowsOf(batchesDone), pass.ShareOf(batchesDone), _layout.Size, rowsLeft: Count - rowsSeen + 1);
             uint key = _rowReader.ReadRow(getLabel, getFeatures, ref pixels, id, batch.NextSlot);
             batch.AddShared(key - 1, (long)id.Low);
             if (batch.IsComplete)

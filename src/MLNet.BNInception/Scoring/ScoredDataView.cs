@@ -30,7 +30,9 @@ internal sealed class ScoredDataView(IDataView input, BnInceptionPredictionTrans
         var inputColumns = inputIndices.Select(index => input.Schema[index]).ToList();
 
         DataViewRowCursor source = input.GetRowCursor(inputColumns, rand);
-        return new ScoringCursor(source, Schema, active, scores, model);
+        // A batch no larger than the rows there are, when the input knows them: its arrays are sized by it.
+        int batchSize = input.GetRowCount() is long rows && rows < model.ScoringBatchSize ? (int)Math.Max(rows, 1) : model.ScoringBatchSize;
+        return new ScoringCursor(source, Schema, active, scores, model, batchSize);
     }
 
     // One cursor: the scoring batches are what parallelise the work, and their order is the input's.

@@ -29,7 +29,7 @@ internal sealed class ScoringCursor : DataViewRowCursor
     private long _position = -1;
     private bool _disposed;
 
-    public ScoringCursor(DataViewRowCursor input, DataViewSchema schema, HashSet<int> active, bool scores, BnInceptionPredictionTransformer model)
+    public ScoringCursor(DataViewRowCursor input, DataViewSchema schema, HashSet<int> active, bool scores, BnInceptionPredictionTransformer model, int batchSize)
     {
         _input = input;
         Schema = schema;
@@ -37,11 +37,11 @@ internal sealed class ScoringCursor : DataViewRowCursor
         _scores = scores;
         _model = model;
         _inputCount = input.Schema.Count;
-        _batchSize = scores ? model.ScoringBatchSize : 1;
+        _batchSize = scores ? batchSize : 1;
         _getId = input.GetIdGetter();
         _ids = new DataViewRowId[_batchSize];
         _pixels = scores ? new float[(long)_batchSize * model.Layout.Size] : [];
-        _probabilities = scores ? new float[_batchSize * model.Label.Count] : [];
+        _probabilities = scores ? new float[(long)_batchSize * model.Label.Count] : [];
         if (scores)
         {
             DataViewSchema.Column features = input.Schema[model.FeatureColumnName];
