@@ -1,4 +1,7 @@
+using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Text;
+using System.Text.RegularExpressions;
 using MLNet.BNInception.ModelFiles;
 
 namespace MLNet.BNInception.Tests;
@@ -41,6 +44,12 @@ public class ModelLoadFailureTests
 
         /// <summary>The network's second half is missing, its length fixed to match: ONNX Runtime refuses it.</summary>
         NetworkCutShort,
+
+        /// <summary>A byte of the compressed network flipped where it still inflates, to other weights: only its CRC-32 tells.</summary>
+        NetworkByteFlipped,
+
+        /// <summary>A byte of the compressed network flipped where it no longer inflates.</summary>
+        NetworkNoLongerInflates,
     }
 
     [OneTimeSetUp]
@@ -84,13 +93,20 @@ public class ModelLoadFailureTests
 
     [TestCase(Damage.CutShort)]
     [TestCase(Damage.NetworkCutShort)]
+    [TestCase(Damage.NetworkByteFlipped)]
+    [TestCase(Damage.NetworkNoLongerInflates)]
     public void ADamagedModelFileIsRefusedNamingItAndLeavesNoCopy(Damage damage)
     {
         string path = s_folder.File($"{damage}.zip");
+        string networkEntry = "";
         if (damage == Damage.CutShort)
         {
             byte[] whole = File.ReadAllBytes(s_modelFile);
             File.WriteAllBytes(path, whole[..(whole.Length / 2)]);
+        }
+        else if (damage is Damage.NetworkByteFlipped or Damage.NetworkNoLongerInflates)
+        {
+            networkEntry = FlipANetworkByte(path, stillInflates: damage == Damage.NetworkByteFlipped);
         }
         else
         {
@@ -109,11 +125,69 @@ public class ModelLoadFailureTests
         var ml = new MLContext(seed: 0) { TempFilePath = temporary.Path };
 
         InvalidDataException refusal = Assert.Throws<InvalidDataException>(() => BnInceptionModelFile.Load(ml, path, out _))!;
-        Assert.That(refusal.Message, damage == Damage.CutShort
-            ? Is.EqualTo($"{path} is not a zip file, so not an ML.NET model file; {Expected}.")
-            : Does.StartWith($"{path} cannot be loaded by ML.NET: ").And.Contain("Protobuf parsing failed")
-                .And.EndWith("The file is damaged, or is not a model file ML.NET wrote."));
+        Assert.That(refusal.Message, damage switch
+        {
+            Damage.CutShort => Is.EqualTo($"{path} is not a zip file, so not an ML.NET model file; {Expected}."),
+            Damage.NetworkCutShort => Does.StartWith($"{path} cannot be loaded by ML.NET: ").And.Contain("Protobuf parsing failed")
+                .And.EndWith("The file is damaged, or is not a model file ML.NET wrote."),
+            Damage.NetworkByteFlipped => Does.Match($"^{Regex.Escape($"{path}: the entry '{networkEntry}' is damaged: its bytes have the CRC-32 ")}[0-9A-F]{{8}}, where the zip file records [0-9A-F]{{8}}{Regex.Escape($"; {Expected}.")}$"),
+            _ => Does.StartWith($"{path}: the zip file is damaged, an entry cannot be read (").And.EndWith($"); {Expected}."),
+        });
         Assert.That(Entries(temporary.Path), Is.EqualTo(new[] { Earlier }), "no copy of the network, no folder of ML.NET's");
+        if (damage is Damage.NetworkByteFlipped or Damage.NetworkNoLongerInflates)
+        {
+            // The network alone, as the tool's export and info read it.
+            InvalidDataException read = Assert.Throws<InvalidDataException>(() => BnInceptionModelFile.ReadNetwork(path))!;
+            Assert.That(read.Message, Does.StartWith($"{path}: the entry '{networkEntry}' ")
+                .And.Contain(damage == Damage.NetworkByteFlipped ? "is damaged: its bytes have the CRC-32" : "cannot be read, the zip file is damaged"));
+        }
+    }
+
+    // Copies the model file to path with one byte of its network's compressed data flipped: the first, from the
+    // middle on, whose flip leaves data that inflates (or, from the start, that does not). Returns the entry's name.
+    private static string FlipANetworkByte(string path, bool stillInflates)
+    {
+        byte[] original = File.ReadAllBytes(s_modelFile);
+        string name;
+        long compressed;
+        using (ZipArchive zip = ZipFile.OpenRead(s_modelFile))
+        {
+            ZipArchiveEntry network = zip.Entries.Single(entry => entry.FullName.EndsWith("/OnnxModel", StringComparison.Ordinal));
+            (name, compressed) = (network.FullName, network.CompressedLength);
+        }
+
+        // The local header (30 bytes, then the name and an extra field) comes before the central directory's copy of the name.
+        int nameAt = original.AsSpan().IndexOf(Encoding.UTF8.GetBytes(name));
+        Assert.That(original.AsSpan(nameAt - 30, 4).ToArray(), Is.EqualTo("PK\u0003\u0004"u8.ToArray()), "a local file header");
+        int dataAt = nameAt + name.Length + BinaryPrimitives.ReadUInt16LittleEndian(original.AsSpan(nameAt - 2));
+        // A deflate stream's block headers are at its start: a flip there is soonest found to break it.
+        for (long offset = stillInflates ? compressed / 2 : 0; offset < compressed; offset++)
+        {
+            byte[] damaged = (byte[])original.Clone();
+            damaged[dataAt + offset] ^= 0x10;
+            File.WriteAllBytes(path, damaged);
+            if (Inflates(path, name) == stillInflates)
+            {
+                return name;
+            }
+        }
+
+        throw new InvalidOperationException("no byte of the network's second half gave the damage asked for");
+    }
+
+    private static bool Inflates(string path, string entry)
+    {
+        try
+        {
+            using ZipArchive zip = ZipFile.OpenRead(path);
+            using Stream stream = zip.GetEntry(entry)!.Open();
+            stream.CopyTo(Stream.Null);
+            return true;
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
     }
 
     [Test]

@@ -95,7 +95,8 @@ public static class BnInceptionModelFile
     /// system's. A model file that is missing or cannot be read is thrown as <c>File.OpenRead</c> throws it.
     /// </exception>
     /// <exception cref="InvalidDataException">
-    /// ML.NET cannot load the file's content: not a zip file, damaged, or a network ONNX Runtime
+    /// ML.NET cannot load the file's content: not a zip file, damaged (an entry whose bytes do not
+    /// have the CRC-32 the zip records, checked here since ML.NET does not), or a network ONNX Runtime
     /// cannot read. The message names the file and the cause; the inner exception is ML.NET's. Any
     /// other failure is thrown as ML.NET threw it.
     /// </exception>
@@ -132,7 +133,7 @@ public static class BnInceptionModelFile
     {
         if (modelZip.CanSeek)
         {
-            CheckIsAZip(modelZip, source);
+            CheckIsAnUndamagedZip(modelZip, source);
         }
 
         string temporaryFolder = mlContext.TempFilePath;
@@ -152,21 +153,45 @@ public static class BnInceptionModelFile
 
     // ML.NET makes a folder of its own in the temporary folder before it reads the zip's directory,
     // and leaves it when that fails, until a garbage collection finalizes its reader: a file that is
-    // not a zip is refused here first, read as ML.NET reads it.
-    private static void CheckIsAZip(Stream modelZip, string source)
+    // not a zip is refused here first, read as ML.NET reads it. ML.NET checks no entry's CRC-32: a
+    // damaged entry is refused here too.
+    private static void CheckIsAnUndamagedZip(Stream modelZip, string source)
     {
         long start = modelZip.Position;
+        (ZipArchiveEntry Entry, string Mismatch)? damaged;
         try
         {
-            using var zip = new ZipArchive(modelZip, ZipArchiveMode.Read, leaveOpen: true);
-        }
-        catch (InvalidDataException e)
-        {
-            throw NotAZip(source, e);
+            using ZipArchive zip = OpenZip(modelZip, source);
+            try
+            {
+                damaged = ZipEntryChecksums.FirstMismatch(zip);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                // Inflating an entry failed: ML.NET's own reading would have thrown this, less clearly.
+                throw new InvalidDataException($"{source}: the zip file is damaged, an entry cannot be read ({e.Message}); expected {Expected}.", e);
+            }
         }
         finally
         {
             modelZip.Position = start;
+        }
+
+        if (damaged is ({ } entry, string mismatch))
+        {
+            throw Damaged(entry, source, mismatch);
+        }
+    }
+
+    private static ZipArchive OpenZip(Stream modelZip, string source)
+    {
+        try
+        {
+            return new ZipArchive(modelZip, ZipArchiveMode.Read, leaveOpen: true);
+        }
+        catch (InvalidDataException e)
+        {
+            throw NotAZip(source, e);
         }
     }
 
@@ -227,17 +252,7 @@ public static class BnInceptionModelFile
 
     private static (byte[] Onnx, string Entry) Find(Stream modelZip, string source)
     {
-        ZipArchive zip;
-        try
-        {
-            zip = new ZipArchive(modelZip, ZipArchiveMode.Read, leaveOpen: true);
-        }
-        catch (InvalidDataException e)
-        {
-            throw NotAZip(source, e);
-        }
-
-        using (zip)
+        using (ZipArchive zip = OpenZip(modelZip, source))
         {
             ZipArchiveEntry[] candidates = zip.Entries.Where(IsOnnxTransformerModel).ToArray();
             if (candidates.Length == 0)
@@ -330,6 +345,11 @@ public static class BnInceptionModelFile
             throw Damaged(entry, path, e);
         }
 
+        if (ZipEntryChecksums.Mismatch(entry, content) is string mismatch)
+        {
+            throw Damaged(entry, path, mismatch);
+        }
+
         int declared = BinaryPrimitives.ReadInt32LittleEndian(content);
         return declared == content.Length - sizeof(int)
             ? content
@@ -349,6 +369,9 @@ public static class BnInceptionModelFile
 
     private static InvalidDataException Damaged(ZipArchiveEntry entry, string path, Exception e) =>
         new($"{path}: the entry '{entry.FullName}' cannot be read, the zip file is damaged ({e.Message}); expected {Expected}.", e);
+
+    private static InvalidDataException Damaged(ZipArchiveEntry entry, string path, string mismatch) =>
+        new($"{path}: the entry '{entry.FullName}' is damaged: {mismatch}; expected {Expected}.");
 
     private static InvalidDataException Layout(ZipArchiveEntry entry, string path, string what) => new(
         $"{path}: the entry '{entry.FullName}' is not an ONNX model as ML.NET's OnnxTransformer stores it (an Int32 length, then that many bytes): {what}. " +
