@@ -91,6 +91,33 @@ public class TrainerSchemaTests
             Does.Contain("no features column Pixels"));
     }
 
+    private sealed class ManyClassesRow
+    {
+        [VectorType(1, 64, 64)]
+        public float[] Features { get; set; } = new float[64 * 64];
+
+        [KeyType(500_001)]
+        public uint Label { get; set; } = 1;
+    }
+
+    [Test]
+    public void AKeyOfMoreClassesThanAModelFileHoldsIsRefused()
+    {
+        string message = FitError(Ml.Data.LoadFromEnumerable(new[] { new ManyClassesRow() }), new BnInceptionMulticlassTrainer.Options { ImageSize = 64 });
+        Assert.That(message, Does.StartWith("Label is a key of 500,001 classes; a model has at most 500,000: a saved model holds its network as one ONNX message"));
+    }
+
+    [TestCase("BnInception.Probabilities")]
+    [TestCase("BnInception.Class")]
+    [TestCase("BnInception.Cluster")]
+    public void AColumnNamedAsTheSavedModelsOwnColumnsIsRefused(string name)
+    {
+        IDataView keyed = Ml.Transforms.Conversion.MapValueToKey("Label").Fit(Colour()).Transform(Colour());
+        IDataView named = Ml.Transforms.CopyColumns(name, "Label").Fit(keyed).Transform(keyed);
+        Assert.That(FitError(named, new BnInceptionMulticlassTrainer.Options { ImageSize = 64 }),
+            Does.StartWith($"The training data has a column '{name}', a name the saved model gives columns of its own and then drops"));
+    }
+
     [TestCase(BnInceptionPreset.BnX5)]
     [TestCase(BnInceptionPreset.BnX30)]
     public void APresetIsTheEnginesOfTheSameName(BnInceptionPreset preset)

@@ -12,6 +12,12 @@ internal sealed class LabelKey
     private static readonly System.Reflection.MethodInfo TextsMethod =
         typeof(LabelKey).GetMethod(nameof(Texts), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
 
+    /// <summary>
+    /// The most classes a model can have: a saved model holds its network as one ONNX protobuf message, of at most
+    /// 2 GiB, and the classifier takes 4 KiB per class (1,024 float weights); 500,000 leave about 100 MB for the rest.
+    /// </summary>
+    public const int MaxClasses = 500_000;
+
     private LabelKey(KeyDataViewType type, DataViewSchema.Annotations annotations, IReadOnlyList<string> names)
     {
         Type = type;
@@ -57,6 +63,15 @@ internal sealed class LabelKey
             throw new ArgumentOutOfRangeException(null,
                 $"{column.Name} is {column.Type}{count}: a key type with at least 2 classes is expected. " +
                 $"Map the labels to keys first: mlContext.Transforms.Conversion.MapValueToKey(\"{column.Name}\").");
+        }
+
+        if (key.Count > MaxClasses)
+        {
+            // Refused before the class names are made (50 million of them took 2.5 GB), and before libtorch's allocator,
+            // or Model.Save after training, would fail.
+            throw new ArgumentOutOfRangeException(null, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{column.Name} is a key of {key.Count:N0} classes; a model has at most {MaxClasses:N0}: a saved model holds its network as one ONNX message, " +
+                $"of at most 2 GiB, and the classifier takes 4 KiB per class."));
         }
 
         var builder = new DataViewSchema.Annotations.Builder();

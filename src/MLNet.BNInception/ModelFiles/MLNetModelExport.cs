@@ -35,6 +35,9 @@ internal static class MLNetModelExport
     private const string Probabilities = "BnInception.Probabilities";
     private const string Cluster = "BnInception.Cluster";
     private const string ClassValue = "BnInception.Class";
+
+    /// <summary>The columns the saved chain makes and drops: an input column of one of these names would be dropped with them.</summary>
+    internal static readonly IReadOnlySet<string> OwnColumnNames = new HashSet<string>([Probabilities, Cluster, ClassValue], StringComparer.Ordinal);
     private static readonly MethodInfo PredictedLabelMethod = typeof(MLNetModelExport).GetMethod(nameof(PredictedLabel), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     /// <summary>Writes, into <paramref name="ctx"/>, the chain of ML.NET transformers that computes what <paramref name="model"/> computes.</summary>

@@ -2,10 +2,9 @@ using System.Globalization;
 using Microsoft.ML.Data;
 using Microsoft.ML;
 using MLNet.BNInception.DataViews;
-using MLNet.BNInception.Engine;
-using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.Engine.Network;
 using MLNet.BNInception.Engine.Training;
+using MLNet.BNInception.ModelFiles;
 using MLNet.BNInception.Scoring;
 
 namespace MLNet.BNInception.Trainers;
@@ -119,47 +118,6 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
         }
     }
 
-    // What only the first checkpoint, or the fitted model, would use is checked before the counting passes:
-    // otherwise a folder that is missing fails after an epoch, and a scoring device the backend lacks after
-    // the whole run, its network thrown away.
-    private static void CheckWhatTrainingUsesLater(Options o)
-    {
-        if (DeviceName.Problem(o.Training.Device) is string training)
-        {
-            throw new ArgumentException($"Device: {training}", nameof(Options.Device));
-        }
-
-        if (DeviceName.Problem(o.Scoring.Device) is string scoring)
-        {
-            throw new ArgumentException($"Scoring.Device, where the fitted model scores: {scoring}", nameof(Options.Scoring));
-        }
-
-        // Rank 0 alone writes checkpoints: another rank's machine need not have the folder.
-        if (o.CheckpointPath is not null && Engine.Distributed.MpiWorld.Join().Rank == 0 && OutputPath.Problem(o.CheckpointPath) is string checkpoint)
-        {
-            throw new ArgumentException($"CheckpointPath: {checkpoint}", nameof(Options.CheckpointPath));
-        }
-    }
-
-    // A batch's pixels (and scores) are read into one .NET array each: a batch larger than an array holds would
-    // otherwise fail as an OverflowException, in the first pass or in the fitted model's first cursor.
-    private static void CheckBatchesFitArrays(Options o, ImageFeatureLayout layout, int classes)
-    {
-        long trainingImages = Array.MaxLength / layout.Size;
-        if (o.BatchSize > trainingImages)
-        {
-            throw new ArgumentOutOfRangeException(nameof(Options.BatchSize), o.BatchSize, string.Create(CultureInfo.InvariantCulture,
-                $"BatchSize {o.BatchSize:N0} is more images of {layout.Channels}x{layout.Side}x{layout.Side} than one .NET array holds ({Array.MaxLength:N0} values): use at most {trainingImages:N0}."));
-        }
-
-        long scoringImages = Array.MaxLength / Math.Max(layout.Size, classes);
-        if (o.Scoring.BatchSize > scoringImages)
-        {
-            throw new ArgumentOutOfRangeException(nameof(Options.Scoring), o.Scoring.BatchSize, string.Create(CultureInfo.InvariantCulture,
-                $"Scoring.BatchSize {o.Scoring.BatchSize:N0} is more images of {layout.Channels}x{layout.Side}x{layout.Side} and {classes:N0} classes than one .NET array holds ({Array.MaxLength:N0} values): use at most {scoringImages:N0}."));
-        }
-    }
-
     private BnInceptionPredictionTransformer FitOnThisRank(IDataView trainData, IDataView? validationData)
     {
         ArgumentNullException.ThrowIfNull(trainData);
@@ -170,10 +128,10 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
             throw new ArgumentException($"CurvesPath: {curves}", nameof(Options.CurvesPath));
         }
 
-        CheckWhatTrainingUsesLater(o);
+        SettingsUsedLater.Check(o);
 
         (DataViewSchema.Column features, ImageFeatureLayout layout, LabelKey label) = CheckSchema(trainData.Schema, "training");
-        CheckBatchesFitArrays(o, layout, label.Count);
+        SettingsUsedLater.CheckBatchesFitArrays(o, layout, label.Count);
         if (validationData is not null)
         {
             (_, ImageFeatureLayout validationLayout, LabelKey validationLabel) = CheckSchema(validationData.Schema, "validation");
@@ -394,6 +352,12 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
             $"The {what} data has no label column {Settings.LabelColumnName}; set LabelColumnName.");
         DataViewSchema.Column features = schema.GetColumnOrNull(Settings.FeatureColumnName) ?? throw new ArgumentOutOfRangeException(nameof(schema),
             $"The {what} data has no features column {Settings.FeatureColumnName}; set FeatureColumnName, or name ExtractPixels' output so.");
+        if (schema.Select(column => column.Name).FirstOrDefault(MLNetModelExport.OwnColumnNames.Contains) is string taken)
+        {
+            throw new ArgumentOutOfRangeException(nameof(schema), $"The {what} data has a column '{taken}', a name the saved model gives columns of " +
+                "its own and then drops: after Model.Save and Load the column would be gone. Rename it (CopyColumns, then DropColumns).");
+        }
+
         return (features, ImageFeatureLayout.Of(features, Settings.ImageSize), LabelKey.Of(label));
     }
 }
