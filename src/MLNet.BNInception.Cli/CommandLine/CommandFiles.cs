@@ -37,9 +37,33 @@ internal static class CommandFiles
         }
     }
 
-    /// <summary>Refuses, with <see cref="ExitCodes.BadArguments"/> and a message naming both paths, any output that cannot be written or would destroy another file of the command.</summary>
+    /// <summary>
+    /// Refuses an input that is there but is not a regular file, before it is opened: opening a named pipe waits for
+    /// a writer (a hang that Ctrl-C does not end), and a pipe (<c>/dev/stdin</c>) or a device can be read only once,
+    /// where the commands read their lists and models more than once (a piped list looked empty).
+    /// </summary>
+    /// <param name="input">How the message names the file: "the file '…'", "--init-weights '…'".</param>
+    /// <param name="refuse">The exception of the command's exit code for it.</param>
+    public static void CheckIsAFile(string path, string input, Func<string, CommandLineException> refuse)
+    {
+        if (PosixFile.IsAvailable && File.Exists(path) && PosixFile.KindOf(path) is not (FileKind.Regular or FileKind.Missing) and var kind)
+        {
+            throw refuse($"{input} is {PosixFile.Describe(kind)}, not a file: it is read more than once; write it to a file first");
+        }
+    }
+
+    /// <summary>
+    /// Refuses, with <see cref="ExitCodes.BadArguments"/> and a message naming both paths, any output that cannot be written or would destroy another
+    /// file of the command, and any input that is not a regular file (<see cref="CheckIsAFile"/>; <see cref="ExitCodes.InvalidModel"/> for --model,
+    /// <see cref="ExitCodes.UnreadableInput"/> for the others).
+    /// </summary>
     public static void Check(IReadOnlyList<CommandFile> inputs, IReadOnlyList<CommandFile> outputs)
     {
+        foreach (CommandFile input in inputs)
+        {
+            CheckIsAFile(input.Path, input.ToString(), message => input.Option == "--model" ? CommandLineException.InvalidModel(message) : CommandLineException.UnreadableInput(message));
+        }
+
         foreach (CommandFile output in outputs)
         {
             CheckCanBeCreated(output);
@@ -68,6 +92,12 @@ internal static class CommandFiles
         if (Directory.Exists(path))
         {
             throw CommandLineException.BadArguments($"{output} is a directory: give the path of a file to write, in that directory or elsewhere");
+        }
+
+        // A named pipe would hang the command when it is opened; a device (/dev/null) cannot be renamed over.
+        if (PosixFile.IsAvailable && File.Exists(path) && PosixFile.KindOf(path) is not (FileKind.Regular or FileKind.Missing) and var kind)
+        {
+            throw CommandLineException.BadArguments($"{output} is {PosixFile.Describe(kind)}, not a file: every output is written whole to a new file and renamed into place; give the path of a file");
         }
 
         string? folder = System.IO.Path.GetDirectoryName(path);

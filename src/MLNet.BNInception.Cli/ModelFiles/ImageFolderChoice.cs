@@ -5,6 +5,11 @@ namespace MLNet.BNInception.Cli.ModelFiles;
 /// <summary>The folder a command reads relative image paths from: <c>--image-folder</c>, else the model's own when it exists here.</summary>
 internal static class ImageFolderChoice
 {
+    /// <summary>The refusal of an --image-folder that is not a folder: missing, or a file.</summary>
+    public static CommandLineException Missing(string folder) => CommandLineException.UnreadableInput(File.Exists(folder)
+        ? $"--image-folder '{folder}' is a file, not a folder: give the folder the list's relative image paths start from"
+        : $"--image-folder '{folder}' does not exist");
+
     /// <summary>
     /// The folder given, which must exist; else the folder the model was trained with, or none (relative
     /// paths then read from the current directory, with a warning) when that folder is not on this
@@ -17,7 +22,7 @@ internal static class ImageFolderChoice
         if (given is not null)
         {
             return Directory.Exists(given) ? Path.GetFullPath(given)
-                : throw CommandLineException.UnreadableInput($"--image-folder '{given}' does not exist");
+                : throw Missing(given);
         }
 
         if (model.ImageFolder is null || Directory.Exists(model.ImageFolder))

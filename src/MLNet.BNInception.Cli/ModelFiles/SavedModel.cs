@@ -122,6 +122,8 @@ internal sealed class SavedModel : IDisposable
                 : $"the model file '{path}' does not exist");
         }
 
+        CommandFiles.CheckIsAFile(fullPath, $"the model '{path}'", message => CommandLineException.InvalidModel(message));
+
         // ML.NET writes into its context's temporary folder while it loads (and leaves an empty
         // folder there when the file is not a model): a folder of this model's own, deleted with it
         // (or by a later run, if this process is killed), keeps whatever it writes from outliving the command.

@@ -17,6 +17,8 @@ internal static class CsvHeader
                 : $"the file '{path}' does not exist");
         }
 
+        CommandFiles.CheckIsAFile(path, $"the file '{path}'", message => CommandLineException.UnreadableInput(message));
+
         try
         {
             using CsvReader reader = CsvReader.FromFile(path, new CsvReaderOptions { Separator = separator, HasHeader = true });

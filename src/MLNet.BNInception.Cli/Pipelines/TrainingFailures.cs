@@ -24,6 +24,21 @@ internal static class TrainingFailures
     }
 
     /// <summary>
+    /// Data that cannot be trained on, named by the option that gave it: the weights of --init-weights, the checkpoint
+    /// --resume reads (the engine's messages start with, or hold, their paths), or else a row of the lists (without a
+    /// label, or with non-finite pixels: the engine names it).
+    /// </summary>
+    public static CommandLineException UnreadableData(InvalidDataException e, TrainingSettings settings)
+    {
+        string? initialWeights = settings.Training.InitialWeightsPath, checkpoint = settings.Training.CheckpointPath;
+        string files = initialWeights is not null && e.Message.Contains(initialWeights, StringComparison.Ordinal) ? $"--init-weights '{initialWeights}'"
+            : checkpoint is not null && e.Message.StartsWith(checkpoint, StringComparison.Ordinal) ? $"the checkpoint --resume reads, '{checkpoint}'"
+            : settings.ValidPath is null ? $"--train '{settings.TrainPath}'"
+            : $"--train '{settings.TrainPath}', --valid '{settings.ValidPath}'";
+        return CommandLineException.UnreadableInput($"{BnInceptionCommandLine.OneLine(e.Message)} ({files})", e);
+    }
+
+    /// <summary>
     /// A row's image cannot be loaded. The training and validation lists go through one loader and number their rows
     /// alike, so the list is named; the rows --valid-fraction holds out are rows of --train (read with the training
     /// data first). Under skip, it is a row kept by an earlier pass whose file changed since: the loader's message

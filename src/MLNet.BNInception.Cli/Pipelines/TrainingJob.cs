@@ -5,6 +5,7 @@ using Microsoft.ML.Runtime;
 using Microsoft.ML.Transforms.Image;
 using Microsoft.ML;
 using MLNet.BNInception.Cli.CommandLine;
+using MLNet.BNInception.Cli.ModelFiles;
 using MLNet.BNInception.Cli.Progress;
 using MLNet.BNInception.Engine.IO;
 using MLNet.BNInception.Engine.Network;
@@ -45,7 +46,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         string imageFolder = settings.ImageFolder ?? Path.GetDirectoryName(settings.TrainPath)!;
         if (!Directory.Exists(imageFolder))
         {
-            throw CommandLineException.UnreadableInput($"--image-folder '{imageFolder}' does not exist");
+            throw ImageFolderChoice.Missing(imageFolder);
         }
 
         if (File.Exists(settings.OutputPath) && !settings.Overwrite && !settings.Resume)
@@ -304,9 +305,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
         }
         catch (InvalidDataException e) when (InvalidImageException.FindIn(e) is null)
         {
-            // A row without a label or with non-finite pixels (the engine names it), or a checkpoint that cannot be resumed.
-            string files = settings.ValidPath is null ? $"--train '{settings.TrainPath}'" : $"--train '{settings.TrainPath}', --valid '{settings.ValidPath}'";
-            throw CommandLineException.UnreadableInput($"{BnInceptionCommandLine.OneLine(e.Message)} ({files})", e);
+            throw TrainingFailures.UnreadableData(e, settings);
         }
         catch (BatchSizeMismatchException e)
         {
