@@ -160,9 +160,11 @@ public class DataParallelTests : SingleThreadedFixture
         string data = WriteDataOnly(folder.File("data.pt"), count: 16);
 
         // The ranks agree to stop during validation, and rank 1 waits for rank 0's checkpoint, which cannot be
-        // written (no folder can be made in /proc). Rank 0's program catches that and returns: counted as
-        // stopped with the others, it would finalize while rank 1 waits for it, and the job would never end.
-        ExternalProcess.Result job = MpiTests.RunTwoRanks(["dp-cancel-validation", data, "/proc/self/bninception-none/run.ckpt"], JobTimeout);
+        // written: its folder, there when training began (a missing one is refused before any step), is deleted
+        // as rank 0's validation begins. Rank 0's program catches that and returns: counted as stopped with the
+        // others, it would finalize while rank 1 waits for it, and the job would never end.
+        string gone = Directory.CreateDirectory(folder.File("gone")).FullName;
+        ExternalProcess.Result job = MpiTests.RunTwoRanks(["dp-cancel-validation-folder-gone", data, Path.Combine(gone, "run.ckpt")], JobTimeout);
 
         Assert.That(job.Output, Does.Contain("rank 0: the checkpoint could not be written"), job.Error);
         Assert.That(job.ExitCode, Is.Not.Zero.And.Not.EqualTo(130), job.Output + job.Error);

@@ -28,6 +28,9 @@ using static TorchSharp.torch;
 /// <item><c>dp-cancel-validation DATA CHECKPOINT</c>: one epoch of dp-train validated on DATA's images; rank 1
 /// cancels its token as its validation begins, so that both ranks stop together; each prints "cancelled" and
 /// exits with 130, or, where rank 0 cannot write CHECKPOINT, rank 0 says so and returns 1.</item>
+/// <item><c>dp-cancel-validation-folder-gone DATA CHECKPOINT</c>: dp-cancel-validation, but rank 0 deletes CHECKPOINT's
+/// (empty) folder as its validation begins: a folder that was there when training started, so that the checkpoint
+/// of the stop cannot be written.</item>
 /// </list>
 /// DATA is a state dict with <c>images</c> (N × 1 × 64 × 64 float32) and <c>labels</c> (N int64 in 0..2).
 /// </summary>
@@ -62,9 +65,9 @@ internal static class TrainingProbe
         using (images)
         using (labels)
         {
-            if (mode == "dp-cancel-validation")
+            if (mode is "dp-cancel-validation" or "dp-cancel-validation-folder-gone")
             {
-                return CancelDuringValidationOnRankOne(world, images, labels, target);
+                return CancelDuringValidationOnRankOne(world, images, labels, target, removeFolder: mode.EndsWith("-folder-gone", StringComparison.Ordinal));
             }
 
             if (mode == "dp-cancel")
@@ -137,15 +140,17 @@ internal static class TrainingProbe
             world.Rank == 1 ? new RenumberedSource(validation) : validation, onEpoch: metrics => Report(world, metrics));
     }
 
-    private static int CancelDuringValidationOnRankOne(MpiWorld world, Tensor images, Tensor labels, string checkpoint)
+    private static int CancelDuringValidationOnRankOne(MpiWorld world, Tensor images, Tensor labels, string checkpoint, bool removeFolder)
     {
         using var cancellation = new CancellationTokenSource();
         var model = Network(batchNorm: true);
         var validation = new InMemoryBatchSource(images, labels, model, "validation");
+        ILabelledBatchSource rankValidation = world.Rank == 1 ? new CancellingSource(validation, cancellation)
+            : removeFolder ? new FolderRemovingSource(validation, Path.GetDirectoryName(checkpoint)!) : validation;
         try
         {
             using TrainingResult never = new BnInceptionTrainer(model, TrainOptions(checkpoint) with { Epochs = 1 }).Fit(
-                new InMemoryBatchSource(images, labels, model, "training"), world.Rank == 1 ? new CancellingSource(validation, cancellation) : validation,
+                new InMemoryBatchSource(images, labels, model, "training"), rankValidation,
                 onEpoch: metrics => Report(world, metrics), cancellationToken: cancellation.Token);
         }
         catch (OperationCanceledException)
@@ -192,6 +197,18 @@ internal static class TrainingProbe
         public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
         {
             cancellation.Cancel();
+            return inner.ReadBatches(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken);
+        }
+    }
+
+    /// <summary>A source that deletes a folder when its pass begins.</summary>
+    private sealed class FolderRemovingSource(ILabelledBatchSource inner, string folder) : ILabelledBatchSource
+    {
+        public long Count => inner.Count;
+
+        public IEnumerable<LabelledBatch> ReadBatches(int batchSize, ulong? shuffleSeed, int skipBatches, bool dropLastBatch, CancellationToken cancellationToken)
+        {
+            Directory.Delete(folder);
             return inner.ReadBatches(batchSize, shuffleSeed, skipBatches, dropLastBatch, cancellationToken);
         }
     }

@@ -16,14 +16,18 @@ internal sealed class PredictionsFile : IDisposable
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false);
     private readonly FileStream _stream;
 
-    private PredictionsFile(FileStream stream, long rowsDone)
+    private PredictionsFile(FileStream stream, long rowsDone, byte[]? lastRowDone = null)
     {
         _stream = stream;
         RowsDone = rowsDone;
+        LastRowDone = lastRowDone;
     }
 
     /// <summary>The rows of the shard already in the file when it was opened.</summary>
     public long RowsDone { get; }
+
+    /// <summary>The bytes of the last of <see cref="RowsDone"/> (its line break left out), or null when there are none.</summary>
+    public byte[]? LastRowDone { get; }
 
     /// <summary>
     /// Creates the file (replacing it only when <paramref name="overwrite"/>), locked against another
@@ -128,10 +132,20 @@ internal sealed class PredictionsFile : IDisposable
             // Locked before it is read: another job still writing to it would change what is read.
             stream = Open(path, FileMode.Open);
             Lock(stream, path);
-            (long keepBytes, long rows) = WholeRows(path, header, fieldCount, separator, batchRows);
+            (long keepBytes, long rows, long lastRowStart) = WholeRows(path, header, fieldCount, separator, batchRows);
+            byte[]? lastRow = null;
+            if (rows > 0)
+            {
+                // Read through a stream of its own: the output's is opened for writing only.
+                lastRow = new byte[keepBytes - 1 - lastRowStart];
+                using var reading = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                reading.Seek(lastRowStart, SeekOrigin.Begin);
+                reading.ReadExactly(lastRow);
+            }
+
             stream.SetLength(keepBytes);
             stream.Seek(0, SeekOrigin.End);
-            var file = new PredictionsFile(stream, rows);
+            var file = new PredictionsFile(stream, rows, lastRow);
             if (header is not null && keepBytes == 0)
             {
                 file.Append(Utf8.GetBytes(header + "\n"));
@@ -174,10 +188,10 @@ internal sealed class PredictionsFile : IDisposable
         }
     }
 
-    // The bytes to keep and the rows they hold: whole rows (the expected number of fields, a line
-    // break after them), cut back to a whole number of batches. Streams the file: an output of
+    // The bytes to keep, the rows they hold and where the last of them starts: whole rows (the expected number of
+    // fields, a line break after them), cut back to a whole number of batches. Streams the file: an output of
     // millions of rows is not held in memory.
-    private static (long Bytes, long Rows) WholeRows(string path, string? header, int fieldCount, char separator, int batchRows)
+    private static (long Bytes, long Rows, long LastRowStart) WholeRows(string path, string? header, int fieldCount, char separator, int batchRows)
     {
         long length = new FileInfo(path).Length;
         bool endsWithLineBreak = false;
@@ -189,15 +203,15 @@ internal sealed class PredictionsFile : IDisposable
         }
 
         using CsvReader reader = CsvReader.FromFile(path, new CsvReaderOptions { Separator = separator, HasHeader = false, SkipEmptyLines = false });
-        long keptBytes = 0, keptRows = 0, rows = 0;
+        long keptBytes = 0, keptRows = 0, rows = 0, lastKeptStart = 0;
         bool expectHeader = header is not null;
-        (long End, bool Valid)? previous = null;
+        (long Start, long End, bool Valid)? previous = null;
         while (reader.Read())
         {
             long start = reader.ByteOffset;
             if (previous is { } row && !Accept(row, start))
             {
-                return (keptBytes, keptRows);
+                return (keptBytes, keptRows, lastKeptStart);
             }
 
             bool valid = reader.FieldCount == fieldCount;
@@ -213,7 +227,7 @@ internal sealed class PredictionsFile : IDisposable
                 }
             }
 
-            previous = (start + reader.RawRecord.Length, valid);
+            previous = (start, start + reader.RawRecord.Length, valid);
         }
 
         if (previous is { } lastRow && endsWithLineBreak)
@@ -221,10 +235,10 @@ internal sealed class PredictionsFile : IDisposable
             Accept(lastRow, length);
         }
 
-        return (keptBytes, keptRows);
+        return (keptBytes, keptRows, lastKeptStart);
 
         // A record is whole when the next one starts right after its line break.
-        bool Accept((long End, bool Valid) row, long next)
+        bool Accept((long Start, long End, bool Valid) row, long next)
         {
             if (!row.Valid || next != row.End + 1)
             {
@@ -241,7 +255,7 @@ internal sealed class PredictionsFile : IDisposable
             rows++;
             if (rows % batchRows == 0)
             {
-                (keptBytes, keptRows) = (next, rows);
+                (keptBytes, keptRows, lastKeptStart) = (next, rows, row.Start);
             }
 
             return true;

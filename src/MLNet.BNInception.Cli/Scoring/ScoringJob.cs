@@ -98,6 +98,7 @@ internal sealed class ScoringJob
         {
             JobRecord earlier = job.CheckResumes(_options.OutputPath);
             output = PredictionsFile.OpenForResume(_options.OutputPath, header, outputFields, _separator, _options.BatchSize);
+            CheckLastRowDone(output, input);
             // Only a resume that has rows behind it and rows ahead of it can mix two folders' images.
             if (output.RowsDone > 0 && output.RowsDone < rowsInShard && job.ImageFolderWarning(earlier, _options.OutputPath, () => ShardHasRelativePaths(input.PathIndex)) is { } warning)
             {
@@ -167,6 +168,29 @@ internal sealed class ScoringJob
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw CommandLineException.UnreadableInput($"the input '{_options.InputPath}' cannot be read: {e.Message}", e);
+        }
+    }
+
+    // The job record vouches for the input and the model, not for the output's rows: one removed by hand made the job
+    // resume a row late, losing that row and writing another twice. Each output row starts with its input row's bytes,
+    // so the last row done is compared with the input's row of its number: a row removed or added before it moves it.
+    private void CheckLastRowDone(PredictionsFile output, InputLayout input)
+    {
+        if (output.LastRowDone is not byte[] last)
+        {
+            return;
+        }
+
+        InputRow? expected = new ShardReader(_options, _separator, OpenInput, input).RowAt(output.RowsDone - 1);
+        byte[] fields = expected is null ? [] : [.. expected.Fields, .. System.Text.Encoding.UTF8.GetBytes([_separator])];
+        if (expected is null || !last.AsSpan().StartsWith(fields))
+        {
+            output.Dispose();
+            string which = expected is null ? "the shard has fewer rows" : $"the input's row {expected.Number} (line {expected.Line}) is '{Printable.Content(System.Text.Encoding.UTF8.GetString(expected.Fields), 200)}'";
+            throw CommandLineException.UnreadableInput(
+                $"--resume: the output '{Printable.Escaped(_options.OutputPath)}' does not hold the input's rows in order: its row {output.RowsDone}, the last of its whole batches, " +
+                $"is '{Printable.Content(System.Text.Encoding.UTF8.GetString(last), 200)}', where {which}. Rows of the output were removed, added or changed since the job wrote them; " +
+                "score to another output, or pass --overwrite to start again");
         }
     }
 

@@ -46,6 +46,22 @@ internal sealed class ShardReader(ScoreOptions options, char separator, Func<Csv
         }
     }
 
+    /// <summary>The shard's row <paramref name="shardRow"/> (counting from 0) as the output gets it, or null when the shard has fewer rows.</summary>
+    public InputRow? RowAt(long shardRow)
+    {
+        using CsvReader reader = openInput();
+        long index = 0, seen = 0;
+        while (reader.Read())
+        {
+            if (options.Shard.Contains(index++) && seen++ == shardRow)
+            {
+                return ReadRow(reader);
+            }
+        }
+
+        return null;
+    }
+
     private InputRow ReadRow(CsvReader reader)
     {
         int count = reader.FieldCount;
