@@ -37,6 +37,7 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
     {
         CheckSettings();
         CommandFiles.Check(settings.Inputs(), settings.Outputs());
+        using TrainingLock? running = TrainingLock.TakeOnRankZero(settings);
         // The model's save stages its network in the temporary folder: one that takes no folder would fail it after the training.
         TemporaryModelFolder.Delete(CommandFiles.NewTemporaryModelFolder());
         char separator = settings.SeparatorOf(settings.TrainPath);
