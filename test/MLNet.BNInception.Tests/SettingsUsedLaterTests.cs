@@ -84,6 +84,31 @@ public class SettingsUsedLaterTests : SingleThreadedFixture
         Assert.That(Directory.GetFileSystemEntries(folder.Path), Is.Empty, "nothing was written");
     }
 
+    [TestCase("not a state dict")]
+    [TestCase("another network's")]
+    public void InitialWeightsThatDoNotFitAreRefusedBeforeAnyRowIsRead(string what)
+    {
+        using var folder = new TemporaryDirectory();
+        string path = folder.File("weights.pt");
+        if (what == "not a state dict")
+        {
+            File.WriteAllText(path, "path,label\n");
+        }
+        else
+        {
+            // The weights of a network of 3 classes, for one of the 10 the data's key has.
+            using var other = new Engine.Network.BnInception(new Engine.Network.BnInceptionOptions { InputSize = 64, InputChannels = 1, NumClasses = 3 });
+            Engine.Interop.PyTorchStateDict.Save(other.state_dict(), path);
+        }
+
+        BnInceptionMulticlassTrainer.Options options = Options();
+        options.Training = options.Training with { InitialWeightsPath = path };
+
+        (InvalidDataException error, _) = FitError<InvalidDataException>(options);
+
+        Assert.That(error.Message, Does.Contain(path).And.Contain(what == "not a state dict" ? "zip" : "fc.weight"));
+    }
+
     [Test]
     public void TheEngineRefusesACheckpointPathInAMissingFolderBeforeItsFirstStep()
     {

@@ -167,6 +167,10 @@ public sealed partial class BnInceptionMulticlassTrainer : IEstimator<BnInceptio
             BnInceptionTrainer.CheckResumes(training.CheckpointPath!, savedModel, saved, architecture, data);
             finished = state.Epoch >= saved.Epochs || state.StoppedEarly(saved);
         }
+        else if (training.InitialWeightsPath is not null)
+        {
+            SettingsUsedLater.CheckInitialWeights(architecture, training.InitialWeightsPath);
+        }
 
         var ml = new MLContext(seed: unchecked((int)training.Seed));
         int poolSize = o.ShufflePoolSize ?? (int)Math.Clamp((1L << 30) / (4L * layout.Size), 1_000, 100_000);

@@ -2,12 +2,15 @@ using System.Globalization;
 using MLNet.BNInception.DataViews;
 using MLNet.BNInception.Engine;
 using MLNet.BNInception.Engine.IO;
+using MLNet.BNInception.Engine.Network;
+using MLNet.BNInception.Engine.Training;
 
 namespace MLNet.BNInception.Trainers;
 
 /// <summary>
 /// The trainer's settings that only a later moment uses, checked before its counting passes read a row: where the
-/// first checkpoint goes, where the fitted model scores, and whether a batch fits the arrays it is read into.
+/// first checkpoint goes, where the fitted model scores, the weights the run starts from, and whether a batch fits
+/// the arrays it is read into.
 /// </summary>
 internal static class SettingsUsedLater
 {
@@ -31,6 +34,15 @@ internal static class SettingsUsedLater
         {
             throw new ArgumentException($"CheckpointPath: {checkpoint}", nameof(BnInceptionMulticlassTrainer.Options.CheckpointPath));
         }
+    }
+
+    // The engine reads the weights a run starts from at its first step, after the counting passes, which fill an
+    // AppendCacheCheckpoint's cache (every image decoded: hours, for ImageNet): weights that are no state dict, or
+    // that do not fit the network, are refused here first (they are read twice).
+    public static void CheckInitialWeights(BnInceptionOptions architecture, string path)
+    {
+        using var model = new BnInception(architecture);
+        RunFiles.LoadInitialWeights(model, path);
     }
 
     // A batch's pixels (and scores) are read into one .NET array each: a batch larger than an array holds would
