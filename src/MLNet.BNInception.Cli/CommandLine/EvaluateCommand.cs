@@ -124,7 +124,7 @@ internal static class EvaluateCommand
             {
                 throw CommandLineException.UnreadableInput(
                     $"'{dataPath}' has {unknown.Rows} row{(unknown.Rows == 1 ? "" : "s")} whose {fileLabel} is none of the model's classes " +
-                    $"(rows counting from 0): {BnInceptionCommandLine.OneLine(unknown.Describe())}. The model's classes are " +
+                    $"(rows counting from 0): {BnInceptionCommandLine.OneLine(unknown.Describe())}{unknown.LookalikesOf(saved.ClassLabels)}. The model's classes are " +
                     $"{Printable.ClassNames(saved.ClassLabels)}. Correct those labels, or pass " +
                     "--on-unknown-label skip to evaluate without those rows");
             }

@@ -63,6 +63,43 @@ internal sealed record UnknownLabels(IReadOnlyList<UnknownLabels.Label> Labels)
         return new UnknownLabels([.. order.Select(label => new Label(label, found[label].Rows, found[label].FirstRows))]);
     }
 
+    /// <summary>
+    /// What tells apart the labels <see cref="Describe"/> names from the classes they print like, or nearly: a label that
+    /// is a class in another Unicode normal form ('Cafe' and a combining accent, where the class has 'é') prints the
+    /// same; one that is a class in another case differs by a letter. Empty when none is such.
+    /// </summary>
+    public string LookalikesOf(IReadOnlyList<string> classes)
+    {
+        var hints = new List<string>();
+        foreach (Label label in Labels.Take(LabelsNamed))
+        {
+            string text = Normalized(label.Text);
+            if (classes.FirstOrDefault(name => name != label.Text && Normalized(name) == text) is string sameText)
+            {
+                hints.Add($"'{BnInceptionCommandLine.OneLine(label.Text)}' is the class '{BnInceptionCommandLine.OneLine(sameText)}' in another Unicode normal form (other code points, printed alike)");
+            }
+            else if (classes.FirstOrDefault(name => string.Equals(Normalized(name), text, StringComparison.OrdinalIgnoreCase)) is string sameLetters)
+            {
+                hints.Add($"'{BnInceptionCommandLine.OneLine(label.Text)}' is the class '{BnInceptionCommandLine.OneLine(sameLetters)}' in another case");
+            }
+        }
+
+        return hints.Count == 0 ? "" : $" ({string.Join("; ", hints)}: labels are compared code point by code point)";
+    }
+
+    // NFC, or the text as it is where it cannot be normalized (a lone surrogate).
+    private static string Normalized(string text)
+    {
+        try
+        {
+            return text.Normalize(System.Text.NormalizationForm.FormC);
+        }
+        catch (ArgumentException)
+        {
+            return text;
+        }
+    }
+
     /// <summary>The most labels <see cref="Describe"/> names: a file of new classes must not make a message of megabytes.</summary>
     private const int LabelsNamed = 20;
 
