@@ -235,9 +235,9 @@ internal sealed class TrainingJob(TrainingSettings settings, CommandContext cont
                 ? $"resuming the run in {Printable.Escaped(settings.Training.CheckpointPath!)} with its epochs and batch size: {computing}{(world.Size == 1 ? "" : $", {world.Size} ranks")}"
                 : string.Create(CultureInfo.InvariantCulture,
                     $"training {classes} classes, {epochs} epoch{(epochs == 1 ? "" : "s")} of batches of {settings.Training.BatchSize}{ranks}: {computing}"));
-            if (resumed is { Data: null })
+            foreach (string warning in resumed is null ? [] : ResumedRecipe.Warnings(settings, resumed))
             {
-                sink.Line("warning: " + TrainingList.ResumedWithoutRecord(settings));
+                sink.Line("warning: " + warning);
             }
         }
         var trainer = ml.MulticlassClassification.Trainers.BnInception(new BnInceptionMulticlassTrainer.Options
